@@ -1,0 +1,160 @@
+// The alert: one JSON object per line, ECS field names, ours under `egresswatch.*`.
+// Every field is documented in docs/alert-fields.md; keep the two in step.
+import { createHash } from 'node:crypto';
+import type { Flow } from '../flows/index.js';
+import type { ProcessInfo } from '../procfs/index.js';
+import type { SoftwareIdentity } from '../software/index.js';
+
+export const RULE_NAME = 'New External Host Server Connection';
+export const RULE_ID = 'egresswatch-new-external-host-server-connection';
+
+export type AttributionMethod = 'procfs-socket' | 'none';
+
+/** What the pipeline learned about a connection before it alerts. */
+export interface ConnectionFacts {
+  flow: Flow;
+  /** The name the client asked for (DNS), or undefined for a bare IP. */
+  domain?: string;
+  cnameChain: string[];
+  alternatives: string[];
+  /** Age of the DNS answer at connect time, ms. */
+  answerAgeMs?: number;
+  nameSource: 'dns' | 'none';
+  registeredDomain?: string;
+  domainGroup: string;
+  process?: ProcessInfo;
+  software?: SoftwareIdentity;
+  attribution: AttributionMethod;
+  novelFor: ('host' | 'software')[];
+  hostFirstSeen?: number;
+  softwareFirstSeen?: number;
+}
+
+export interface AlertContext {
+  hostName: string;
+  hostId: string;
+  agentVersion: string;
+  baselineWindowDays: number;
+  /** Emission time, ms. */
+  now: number;
+}
+
+/**
+ * A stable id: the same connection always yields the same id (host, 5-tuple, start time), so a
+ * retried or re-sent alert keeps its identity and collectors can deduplicate on it.
+ */
+export function alertId(hostId: string, flow: Flow): string {
+  const h = createHash('sha256');
+  h.update(`${hostId}|${flow.transport}|${flow.clientIp}|${flow.clientPort}|${flow.serverIp}|${flow.serverPort}|${flow.startTime}`);
+  const hex = h.digest('hex');
+  // UUID layout (version nibble 5-like, name-based) for tools that expect one.
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function omitUndefined<T extends Record<string, unknown>>(obj: T): T {
+  for (const k of Object.keys(obj)) if (obj[k] === undefined) delete obj[k];
+  return obj;
+}
+
+export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string, unknown> {
+  const flow = f.flow;
+  const p = f.process;
+  const destName = f.domain ?? flow.serverIp;
+  const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${p.userName ?? p.uid})` : 'an unattributed process';
+  const novel = f.novelFor.join(' and ');
+  const alert: Record<string, unknown> = {
+    '@timestamp': iso(flow.startTime),
+    message: `${who} on ${ctx.hostName} connected to ${destName} (${f.domainGroup}), new for the ${novel} in the last ${ctx.baselineWindowDays} days`,
+    event: omitUndefined({
+      kind: 'alert',
+      category: ['network'],
+      type: ['connection', 'start'],
+      action: 'new-external-connection',
+      outcome: 'unknown',
+      id: alertId(ctx.hostId, flow),
+      module: 'egresswatch',
+      dataset: 'egresswatch.alert',
+      created: iso(ctx.now),
+      start: iso(flow.startTime),
+      end: flow.ended ? iso(flow.lastTime) : undefined,
+      reason: `domain group ${f.domainGroup} not contacted by this ${novel} in the last ${ctx.baselineWindowDays} days`,
+    }),
+    rule: { name: RULE_NAME, id: RULE_ID, category: 'egress' },
+    host: { name: ctx.hostName, hostname: ctx.hostName, id: ctx.hostId },
+    source: { ip: flow.clientIp, port: flow.clientPort, bytes: flow.clientBytes, packets: flow.clientPackets },
+    destination: omitUndefined({
+      ip: flow.serverIp,
+      port: flow.serverPort,
+      domain: f.domain,
+      registered_domain: f.registeredDomain,
+      bytes: flow.serverBytes,
+      packets: flow.serverPackets,
+    }),
+    network: {
+      transport: flow.transport,
+      type: flow.family === 6 ? 'ipv6' : 'ipv4',
+      iana_number: flow.transport === 'tcp' ? '6' : '17',
+      direction: 'egress',
+      bytes: flow.clientBytes + flow.serverBytes,
+      packets: flow.clientPackets + flow.serverPackets,
+    },
+    egresswatch: {
+      domain_group: f.domainGroup,
+      name_source: f.nameSource,
+      dns: { alternatives: f.alternatives, cname_chain: f.cnameChain, answer_age_ms: f.answerAgeMs },
+      novel_for: f.novelFor,
+      baseline: omitUndefined({
+        window_days: ctx.baselineWindowDays,
+        host_first_seen: f.hostFirstSeen !== undefined ? iso(f.hostFirstSeen) : undefined,
+        software_first_seen: f.softwareFirstSeen !== undefined ? iso(f.softwareFirstSeen) : undefined,
+      }),
+      attribution: { method: f.attribution, attributed: f.attribution !== 'none' },
+      flow: { open: !flow.ended },
+      agent: { version: ctx.agentVersion },
+      ...(f.software ? { software: omitUndefined({ id: f.software.id, kind: f.software.kind, interpreter: f.software.interpreter }) } : {}),
+    },
+  };
+  if (p) {
+    alert.process = omitUndefined({
+      pid: p.pid,
+      name: p.name,
+      executable: p.exe,
+      command_line: p.commandLine,
+      args: p.argv,
+      working_directory: p.cwd,
+      start: p.startTime,
+      parent: p.parent ? omitUndefined({
+        pid: p.parent.pid,
+        name: p.parent.name,
+        executable: p.parent.exe,
+        command_line: p.parent.commandLine,
+      }) : { pid: p.ppid },
+    });
+    alert.user = omitUndefined({ id: String(p.uid), name: p.userName });
+  }
+  return alert;
+}
+
+/** The alert as one readable line, for `--stdout`. Control characters are escaped. */
+export function alertLine(alert: Record<string, unknown>): string {
+  const a = alert as {
+    '@timestamp': string; destination: { ip: string; port: number; domain?: string; bytes: number };
+    source: { bytes: number }; network: { transport: string };
+    process?: { pid: number; executable?: string }; user?: { name?: string; id: string };
+    egresswatch: { domain_group: string; novel_for: string[]; software?: { id: string } };
+  };
+  const sw = a.egresswatch.software?.id ?? a.process?.executable ?? 'unattributed';
+  const who = a.process ? `${sw} pid=${a.process.pid} user=${a.user?.name ?? a.user?.id}` : 'unattributed';
+  const dest = `${a.destination.domain ?? a.destination.ip} [${a.destination.ip}]:${a.destination.port}/${a.network.transport}`;
+  const line = `${a['@timestamp']} NEW-EXTERNAL ${a.egresswatch.domain_group} novel_for=${a.egresswatch.novel_for.join(',')} `
+    + `${who} -> ${dest} bytes_out=${a.source.bytes} bytes_in=${a.destination.bytes}`;
+  return escapeControl(line);
+}
+
+export function escapeControl(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

@@ -1,0 +1,34 @@
+// One tracked connection: who started it, to whom, when, and how much went each way.
+// "client" is the initiator (TCP: the SYN sender; UDP: the sender of the first packet seen),
+// reported as ECS `source.*`; "server" is the responder, ECS `destination.*`.
+
+export type Transport = 'tcp' | 'udp';
+
+export class Flow {
+  /** Pipeline-owned per-flow state (pending alert, attribution); the flow table never reads it. */
+  data: unknown = undefined;
+  lastTime: number;
+  clientBytes = 0;
+  serverBytes = 0;
+  clientPackets = 0;
+  serverPackets = 0;
+  /** TCP: FIN seen from the client / server; a flow ends on RST or when both have sent FIN. */
+  clientFin = false;
+  serverFin = false;
+  ended = false;
+
+  constructor(
+    readonly key: string,
+    readonly transport: Transport,
+    readonly family: 4 | 6,
+    readonly clientIp: string,
+    readonly clientPort: number,
+    readonly serverIp: string,
+    readonly serverPort: number,
+    readonly startTime: number,
+    /** True when the client's endpoint is the "low" side of the canonical key. */
+    readonly clientIsLow: boolean,
+  ) {
+    this.lastTime = startTime;
+  }
+}

@@ -1,0 +1,184 @@
+// The flow table: connection starts and byte / packet counts both ways, keyed by 5-tuple.
+//
+// A TCP connection starts at a SYN without ACK from the initiator; a UDP flow at the first
+// packet of a 5-tuple not in the table (its sender is taken as the initiator). Connections the
+// owner does not want tracked (not outbound to an external responder) are kept as cheap
+// "ignored" entries, so later packets of the same 5-tuple cost one map lookup and no address
+// formatting. A flow ends on RST, when both sides have sent FIN, on idle expiry, or when the
+// table is full (the oldest entry is evicted and counted).
+import { addressToString, type PacketInfo } from '../decode/index.js';
+import { Flow, type Transport } from './flow.js';
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
+
+export type FlowEndReason = 'fin' | 'rst' | 'idle' | 'evicted' | 'shutdown';
+
+export interface FlowHooks {
+  /** Whether a new connection to this responder is tracked (outbound to an external address). */
+  accept(serverIp: string, transport: Transport, serverPort: number): boolean;
+  /** A tracked connection started; `pkt` is its first packet, valid only during the call. */
+  onStart(flow: Flow, pkt: PacketInfo): void;
+  /** A tracked connection ended; called once per flow. */
+  onEnd(flow: Flow, reason: FlowEndReason): void;
+}
+
+export interface FlowTableOptions {
+  maxFlows: number;
+  tcpIdleMs: number;
+  udpIdleMs: number;
+}
+
+export class FlowTableStats {
+  /** Connection starts seen, outbound or not. */
+  tcpStarts = 0;
+  udpStarts = 0;
+  /** Of those, tracked as outbound to an external responder / not tracked. */
+  outbound = 0;
+  ignored = 0;
+  ended = 0;
+  expired = 0;
+  evictions = 0;
+}
+
+/** An entry for a 5-tuple we decided not to track; counts nothing. */
+class Ignored {
+  constructor(public lastTime: number, readonly transport: Transport) {}
+}
+
+export class FlowTable {
+  readonly stats = new FlowTableStats();
+  private readonly entries = new Map<string, Flow | Ignored>();
+
+  constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Accounts one decoded TCP or UDP packet at time `now` (ms, from the packet header). */
+  process(pkt: PacketInfo, now: number): void {
+    const srcIsLow = srcIsLowEndpoint(pkt);
+    const key = flowKey(pkt, srcIsLow);
+    const entry = this.entries.get(key);
+    const isTcp = pkt.protocol === 6;
+    const flags = pkt.tcpFlags;
+    const isSyn = isTcp && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
+
+    if (entry === undefined || (isSyn && entry instanceof Flow && entry.ended)) {
+      if (entry !== undefined) this.entries.delete(key);
+      if (isTcp && !isSyn) return; // mid-stream packet of a connection we did not see start
+      this.start(key, pkt, now, srcIsLow);
+      return;
+    }
+    entry.lastTime = now;
+    if (entry instanceof Ignored || entry.ended) return;
+
+    const fromClient = entry.clientIsLow === srcIsLow;
+    if (fromClient) {
+      entry.clientBytes += pkt.ipLength;
+      entry.clientPackets += 1;
+    } else {
+      entry.serverBytes += pkt.ipLength;
+      entry.serverPackets += 1;
+    }
+    if (!isTcp) return;
+    if ((flags & TCP_RST) !== 0) {
+      this.end(key, entry, 'rst');
+    } else if ((flags & TCP_FIN) !== 0) {
+      if (fromClient) entry.clientFin = true;
+      else entry.serverFin = true;
+      if (entry.clientFin && entry.serverFin) this.end(key, entry, 'fin');
+    }
+  }
+
+  /** Ends flows idle for longer than their transport's timeout, as of `now`. */
+  expire(now: number): void {
+    const tcpBefore = now - this.opts.tcpIdleMs;
+    const udpBefore = now - this.opts.udpIdleMs;
+    for (const [key, entry] of this.entries) {
+      const before = entry.transport === 'tcp' ? tcpBefore : udpBefore;
+      if (entry.lastTime >= before) continue;
+      if (entry instanceof Flow) {
+        if (!entry.ended) this.stats.expired += 1;
+        this.end(key, entry, 'idle');
+      } else {
+        this.entries.delete(key);
+      }
+    }
+  }
+
+  /** Ends every tracked flow (agent shutdown, end of a replay). */
+  endAll(reason: FlowEndReason = 'shutdown'): void {
+    for (const [key, entry] of this.entries) {
+      if (entry instanceof Flow) this.end(key, entry, reason);
+    }
+    this.entries.clear();
+  }
+
+  private start(key: string, pkt: PacketInfo, now: number, srcIsLow: boolean): void {
+    if (this.entries.size >= this.opts.maxFlows) this.evictOldest();
+    const transport: Transport = pkt.protocol === 6 ? 'tcp' : 'udp';
+    const version = pkt.ipVersion === 6 ? 6 : 4;
+    const serverIp = addressToString(pkt.buf, pkt.dstOffset, version);
+    if (transport === 'tcp') this.stats.tcpStarts += 1;
+    else this.stats.udpStarts += 1;
+    if (!this.hooks.accept(serverIp, transport, pkt.dstPort)) {
+      this.stats.ignored += 1;
+      this.entries.set(key, new Ignored(now, transport));
+      return;
+    }
+    const clientIp = addressToString(pkt.buf, pkt.srcOffset, version);
+    const flow = new Flow(key, transport, version, clientIp, pkt.srcPort, serverIp, pkt.dstPort, now, srcIsLow);
+    flow.clientBytes = pkt.ipLength;
+    flow.clientPackets = 1;
+    this.stats.outbound += 1;
+    this.entries.set(key, flow);
+    this.hooks.onStart(flow, pkt);
+  }
+
+  private end(key: string, flow: Flow, reason: FlowEndReason): void {
+    this.entries.delete(key);
+    if (flow.ended) return;
+    flow.ended = true;
+    this.stats.ended += 1;
+    this.hooks.onEnd(flow, reason);
+  }
+
+  private evictOldest(): void {
+    const oldest = this.entries.keys().next();
+    if (oldest.done === true) return;
+    const entry = this.entries.get(oldest.value);
+    this.stats.evictions += 1;
+    if (entry instanceof Flow) this.end(oldest.value, entry, 'evicted');
+    else this.entries.delete(oldest.value);
+  }
+}
+
+/**
+ * Whether the packet's source endpoint sorts first. Both directions of a connection then build
+ * the same key without formatting addresses: IPv4 addresses compare as 32-bit numbers, IPv6
+ * byte by byte, ports break ties.
+ */
+function srcIsLowEndpoint(pkt: PacketInfo): boolean {
+  const buf = pkt.buf;
+  const len = pkt.ipVersion === 6 ? 16 : 4;
+  const c = buf.compare(buf, pkt.dstOffset, pkt.dstOffset + len, pkt.srcOffset, pkt.srcOffset + len);
+  if (c !== 0) return c < 0;
+  return pkt.srcPort <= pkt.dstPort;
+}
+
+/** Canonical key of a packet's 5-tuple (the same for both directions). */
+export function flowKey(pkt: PacketInfo, srcIsLow: boolean = srcIsLowEndpoint(pkt)): string {
+  const buf = pkt.buf;
+  const len = pkt.ipVersion === 6 ? 16 : 4;
+  const lowOff = srcIsLow ? pkt.srcOffset : pkt.dstOffset;
+  const highOff = srcIsLow ? pkt.dstOffset : pkt.srcOffset;
+  const lowPort = srcIsLow ? pkt.srcPort : pkt.dstPort;
+  const highPort = srcIsLow ? pkt.dstPort : pkt.srcPort;
+  // latin1 keeps one char per byte: a compact, exact key with no hex formatting.
+  return buf.toString('latin1', lowOff, lowOff + len) + buf.toString('latin1', highOff, highOff + len)
+    + String.fromCharCode(pkt.protocol, lowPort, highPort);
+}

@@ -1,0 +1,82 @@
+// Prometheus metrics and health over HTTP (--metrics-listen). The registry is per agent, not
+// prom-client's global one, so tests can run several agents in one process. Values are read from
+// the stages' own counters at scrape time (collect callbacks): nothing on the packet path
+// touches prom-client.
+import http from 'node:http';
+import { Registry, Gauge, collectDefaultMetrics } from 'prom-client';
+
+export type Snapshot = () => Record<string, number | Record<string, number>>;
+
+/**
+ * Exposes every numeric field of `snapshot()` as gauge `egresswatch_<name>`; a nested record
+ * becomes one gauge with a `kind` label (e.g. decode errors by kind).
+ */
+export function createRegistry(snapshot: Snapshot, help: Record<string, string>): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'egresswatch_process_' });
+  const first = snapshot();
+  for (const name of Object.keys(first)) {
+    const labelled = typeof first[name] === 'object';
+    new Gauge({
+      name: `egresswatch_${name}`,
+      help: help[name] ?? name.replace(/_/g, ' '),
+      labelNames: labelled ? ['kind'] : [],
+      registers: [registry],
+      collect() {
+        const v = snapshot()[name];
+        if (typeof v === 'number') this.set(v);
+        else if (v) for (const [kind, n] of Object.entries(v)) this.set({ kind }, n);
+      },
+    });
+  }
+  return registry;
+}
+
+export class MetricsServer {
+  private server?: http.Server;
+
+  constructor(private readonly registry: Registry, private readonly isReady: () => boolean) {}
+
+  listen(host: string, port: number): Promise<void> {
+    const server = http.createServer((req, res) => {
+      void this.handle(req, res);
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(new MetricsListenError(
+        `cannot listen on --metrics-listen ${host}:${port}: ${err.code ?? err.message} (fix: pick a free port or another address)`)));
+      server.listen(port, host, () => resolve());
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === '/healthz' || url === '/readyz') {
+      const ready = this.isReady();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(ready ? 'ok\n' : 'capture not open\n');
+    } else if (url === '/metrics') {
+      try {
+        const body = await this.registry.metrics();
+        res.writeHead(200, { 'content-type': this.registry.contentType });
+        res.end(body);
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`metrics failed: ${(err as Error).message}\n`);
+      }
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found; try /metrics or /healthz\n');
+    }
+  }
+
+  close(): Promise<void> {
+    const s = this.server;
+    if (!s) return Promise.resolve();
+    return new Promise((resolve) => s.close(() => resolve()));
+  }
+}
+
+export class MetricsListenError extends Error {
+  override name = 'MetricsListenError';
+}

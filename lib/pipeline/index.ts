@@ -1,0 +1,182 @@
+// pipeline: wires capture → decode → dns / flows → attribution → classify → baseline → alerts
+// for the daemon (`runAgent`) and for capture files (`runReplay`).
+import type winston from 'winston';
+import type { AgentConfig } from '../config/index.js';
+import { LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
+import { Baseline } from '../baseline/index.js';
+import { ProcFs, SocketResolver } from '../procfs/index.js';
+import { AlertFile, MetricsServer, createRegistry } from '../outputs/index.js';
+import { alertLine } from '../alerts/index.js';
+import { Pipeline, type PipelineSettings } from './pipeline.js';
+import { Attributor } from './attribution.js';
+import { snapshot, METRIC_HELP } from './stats.js';
+
+export { Pipeline, PipelineStats, type PipelineSettings, type PipelineDeps } from './pipeline.js';
+export { Attributor, type Attribution } from './attribution.js';
+
+export interface ReplayStats {
+  packets: number;
+  decodeErrors: Record<string, number>;
+  decodeSkipped: Record<string, number>;
+  dnsResponses: number;
+  dnsAnswers: number;
+  connections: { tcp: number; udp: number };
+  alerts: number;
+  seconds: number;
+  packetsPerSecond: number;
+  files: number;
+}
+
+function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
+  return {
+    hostName: config.hostName,
+    hostId: config.hostId,
+    dnsPorts: config.dnsPorts,
+    alertDelayMs: config.alertDelayMs,
+    baselineWindowMs: config.baselineWindowMs,
+    dnsCacheSize: config.dnsCacheSize,
+    dnsRetentionMs: config.dnsRetentionMs,
+    flowTableSize: config.flowTableSize,
+    tcpIdleMs: config.tcpIdleMs,
+    udpIdleMs: config.udpIdleMs,
+    internalCidrs: config.internalCidrs,
+    externalCidrs: config.externalCidrs,
+  };
+}
+
+function emitter(file: AlertFile, stdout: boolean): (alert: Record<string, unknown>) => void {
+  return (alert) => {
+    file.write(alert);
+    if (stdout) process.stdout.write(alertLine(alert) + '\n');
+  };
+}
+
+const TICK_MS = 250;
+const EXPIRE_MS = 5_000;
+const PRUNE_MS = 3_600_000;
+const CAPTURE_STATS_MS = 10_000;
+
+/** Runs the daemon until SIGINT/SIGTERM; resolves once it has shut down cleanly. */
+export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Logger): Promise<void> {
+  const now = (): number => Date.now();
+  const baseline = await Baseline.open({
+    dir: config.stateDir, windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
+  });
+  const alerts = new AlertFile(config.alertsFile);
+  alerts.open();
+  const proc = new ProcFs(config.procRoot);
+  const attributor = new Attributor({
+    proc, resolver: new SocketResolver({ proc, now }), passwdFile: config.passwdFile, now,
+  });
+  const pipeline = new Pipeline(settingsOf(config), {
+    baseline: () => Promise.resolve(baseline), attributor, emit: emitter(alerts, config.stdout), logger, now,
+  });
+
+  let capture: LiveCapture | undefined;
+  const registry = createRegistry(() => snapshot(pipeline, capture, attributor), METRIC_HELP);
+  const metrics = new MetricsServer(registry, () => capture !== undefined);
+  if (config.metricsListen) await metrics.listen(config.metricsListen.host, config.metricsListen.port);
+
+  capture = LiveCapture.open({
+    interfaces: [...config.interfaces],
+    filter: buildBpfFilter([...config.dnsPorts]),
+    bufferBytes: config.captureBufferBytes,
+    snapLength: config.snapLength,
+    immediate: true,
+  }, (buf, caplen, wireLen, ts, linkType) => pipeline.onPacket(buf, caplen, wireLen, ts, linkType));
+  const learning = baseline.learningUntil > now();
+  logger.info('egresswatch running', {
+    interfaces: config.interfaces, stateDir: config.stateDir, alertsFile: config.alertsFile,
+    learningUntil: learning ? new Date(baseline.learningUntil).toISOString() : null,
+  });
+
+  const timers = [
+    setInterval(() => pipeline.tick(now()), TICK_MS),
+    setInterval(() => pipeline.expire(now()), EXPIRE_MS),
+    setInterval(() => {
+      baseline.prune(now()).then((n) => n > 0 && logger.info('baseline pruned', { entries: n }))
+        .catch((err: Error) => logger.warn('baseline prune failed', { error: err.message }));
+    }, PRUNE_MS),
+    setInterval(() => {
+      for (const s of capture?.stats() ?? []) {
+        if (s.dropped > 0 || s.ifDropped > 0) logger.warn('kernel dropped packets', s);
+      }
+    }, CAPTURE_STATS_MS),
+  ];
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info('stopping', { signal });
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      logger.info('SIGHUP: reopening the alerts file');
+      alerts.reopen();
+    });
+  });
+
+  for (const t of timers) clearInterval(t);
+  capture.close();
+  capture = undefined;
+  await pipeline.finish();
+  await baseline.close();
+  alerts.close();
+  await metrics.close();
+  logger.info('egresswatch stopped', { alerts: pipeline.stats.alerts });
+}
+
+/** Runs the same pipeline over capture files; time comes from the packets; no attribution. */
+export async function runReplay(config: Readonly<AgentConfig>, files: string[], logger: winston.Logger): Promise<ReplayStats> {
+  const alerts = new AlertFile(config.alertsFile);
+  alerts.open();
+  let pipeline: Pipeline | undefined;
+  const now = (): number => pipeline?.lastPacketTime ?? 0;
+  // The baseline opens at the first connection, so a new state dir's learning period starts at
+  // the capture's own time rather than today's.
+  let opened: Promise<Baseline> | undefined;
+  const baseline = (): Promise<Baseline> => {
+    if (opened === undefined) {
+      opened = Baseline.open({
+        dir: config.stateDir, windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
+      });
+    }
+    return opened;
+  };
+  pipeline = new Pipeline(settingsOf(config), { baseline, emit: emitter(alerts, config.stdout), logger, now });
+  const p = pipeline;
+  const started = process.hrtime.bigint();
+  let nextTick = 0;
+  let nextExpire = 0;
+  for (const file of files) {
+    replayFile(file, (buf, caplen, wireLen, ts, linkType) => {
+      p.onPacket(buf, caplen, wireLen, ts, linkType);
+      if (ts >= nextTick) {
+        p.tick(ts);
+        nextTick = ts + TICK_MS;
+        if (ts >= nextExpire) {
+          p.expire(ts);
+          nextExpire = ts + EXPIRE_MS;
+        }
+      }
+    });
+  }
+  await p.finish();
+  if (opened) await (await opened).close();
+  alerts.close();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const fs = p.flows.stats;
+  return {
+    packets: p.stats.packets,
+    decodeErrors: { ...p.decodeStats.errors },
+    decodeSkipped: { ...p.decodeStats.skipped },
+    dnsResponses: p.dnsStats.responses,
+    dnsAnswers: p.dnsStats.answers,
+    connections: { tcp: fs.tcpStarts, udp: fs.udpStarts },
+    alerts: p.stats.alerts,
+    seconds,
+    packetsPerSecond: seconds > 0 ? Math.round(p.stats.packets / seconds) : 0,
+    files: files.length,
+  };
+}

@@ -1,0 +1,217 @@
+// The packet path and what hangs off it. onPacket() is synchronous plain calls on reused
+// objects (decode → DNS or flow table); a new outbound connection starts the asynchronous part
+// (attribution → baseline → hold → emit), off the packet path.
+import type winston from 'winston';
+import { decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
+import { parseDnsResponse, DnsStats, DnsTcpStreams, NameCache, type DnsResponseInfo } from '../dns/index.js';
+import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
+import { AddressClassifier, domainGroup, registeredDomain } from '../classify/index.js';
+import type { Baseline } from '../baseline/index.js';
+import { AlertHold, buildAlert, type ConnectionFacts } from '../alerts/index.js';
+import type { Attributor, Attribution } from './attribution.js';
+import { AGENT_VERSION } from '../version.js';
+
+export interface PipelineSettings {
+  hostName: string;
+  hostId: string;
+  dnsPorts: readonly number[];
+  alertDelayMs: number;
+  baselineWindowMs: number;
+  dnsCacheSize: number;
+  dnsRetentionMs: number;
+  flowTableSize: number;
+  tcpIdleMs: number;
+  udpIdleMs: number;
+  internalCidrs: readonly string[];
+  externalCidrs: readonly string[];
+}
+
+export interface PipelineDeps {
+  baseline: () => Promise<Baseline>;
+  attributor?: Attributor;
+  /** Receives each alert once, in emission order. */
+  emit: (alert: Record<string, unknown>) => void;
+  logger: winston.Logger;
+  /** The pipeline's notion of now: packet time in replay, wall time live. */
+  now: () => number;
+}
+
+const DAY_MS = 86_400_000;
+const NO_ATTRIBUTION: Attribution = { method: 'none' };
+
+export class PipelineStats {
+  packets = 0;
+  dnsQueries = 0;
+  alerts = 0;
+  alertsHost = 0;
+  alertsSoftware = 0;
+  learningSuppressed = 0;
+  connectionsNamed = 0;
+  connectionsUnnamed = 0;
+  internalErrors = 0;
+}
+
+export class Pipeline {
+  readonly stats = new PipelineStats();
+  readonly decodeStats = new DecodeStats();
+  readonly dnsStats = new DnsStats();
+  readonly names: NameCache;
+  readonly flows: FlowTable;
+  private readonly pkt = new PacketInfo();
+  private readonly tcpDns: DnsTcpStreams;
+  private readonly classifier: AddressClassifier;
+  private readonly dnsPort = new Uint8Array(65536);
+  private readonly hold: AlertHold<ConnectionFacts>;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly onDnsMessage: (buf: Buffer, off: number, len: number) => void;
+  private packetTime = 0;
+
+  constructor(private readonly s: PipelineSettings, private readonly deps: PipelineDeps) {
+    for (const p of s.dnsPorts) this.dnsPort[p] = 1;
+    this.classifier = new AddressClassifier({ internalCidrs: [...s.internalCidrs], externalCidrs: [...s.externalCidrs] });
+    this.names = new NameCache({ maxEntries: s.dnsCacheSize, retentionMs: s.dnsRetentionMs });
+    this.tcpDns = new DnsTcpStreams();
+    this.flows = new FlowTable(
+      { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs },
+      {
+        accept: (ip) => this.classifier.isExternal(ip),
+        onStart: (flow) => this.connectionStarted(flow),
+        onEnd: (flow, reason) => this.connectionEnded(flow, reason),
+      },
+    );
+    this.hold = new AlertHold((facts) => this.emitAlert(facts));
+    this.onDnsMessage = (buf, off, len) => this.dnsAnswer(parseDnsResponse(buf, off, len, this.dnsStats));
+  }
+
+  /** Time of the last packet seen, ms. */
+  get lastPacketTime(): number {
+    return this.packetTime;
+  }
+
+  get heldAlerts(): number {
+    return this.hold.size;
+  }
+
+  /** The packet path. Never throws: wire problems are counted by the stages. */
+  onPacket(buf: Buffer, caplen: number, _wireLen: number, tsMs: number, linkType: number): void {
+    this.stats.packets += 1;
+    this.packetTime = tsMs;
+    const pkt = this.pkt;
+    if (!decodePacket(linkType, buf, caplen, pkt, this.decodeStats)) return;
+    if (this.dnsPort[pkt.srcPort] === 1) {
+      this.dnsResponse(pkt);
+      return;
+    }
+    if (this.dnsPort[pkt.dstPort] === 1) {
+      // The query side of DNS; the answers are what name connections. DNS itself is not an egress connection.
+      this.stats.dnsQueries += 1;
+      return;
+    }
+    this.flows.process(pkt, tsMs);
+  }
+
+  /** Advances time-driven work: held alerts due, flow idle expiry. */
+  tick(now: number): void {
+    this.hold.tick(now);
+  }
+
+  expire(now: number): void {
+    this.flows.expire(now);
+  }
+
+  /** Ends every flow, waits for attribution and baseline work in flight, emits what is held. */
+  async finish(): Promise<void> {
+    this.flows.endAll('shutdown');
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+    this.hold.flush();
+  }
+
+  private dnsResponse(pkt: PacketInfo): void {
+    if (pkt.payloadLength === 0) return;
+    if (pkt.protocol === 17) {
+      this.dnsAnswer(parseDnsResponse(pkt.buf, pkt.payloadOffset, pkt.payloadLength, this.dnsStats));
+      return;
+    }
+    const key = flowKey(pkt);
+    this.tcpDns.push(key, pkt.tcpSeq, pkt.buf, pkt.payloadOffset, pkt.payloadLength, this.onDnsMessage);
+    if ((pkt.tcpFlags & 0x05) !== 0) this.tcpDns.end(key);
+  }
+
+  private dnsAnswer(info: DnsResponseInfo | null): void {
+    if (info === null) return;
+    for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime);
+  }
+
+  private connectionStarted(flow: Flow): void {
+    const name = this.names.lookup(flow.serverIp, flow.startTime);
+    const facts: ConnectionFacts = {
+      flow,
+      domain: name?.name,
+      cnameChain: name ? name.chain.slice(1) : [],
+      alternatives: name?.alternatives ?? [],
+      answerAgeMs: name ? flow.startTime - name.answeredAt : undefined,
+      nameSource: name ? 'dns' : 'none',
+      registeredDomain: name ? registeredDomain(name.name) : undefined,
+      domainGroup: name ? domainGroup(name.name) : flow.serverIp,
+      attribution: 'none',
+      novelFor: [],
+    };
+    if (name) this.stats.connectionsNamed += 1;
+    else this.stats.connectionsUnnamed += 1;
+    const work = this.judge(facts).catch((err: unknown) => {
+      this.stats.internalErrors += 1;
+      this.deps.logger.error('connection could not be judged', { error: (err as Error).message, flow: flow.key.length });
+    });
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work));
+  }
+
+  private async judge(facts: ConnectionFacts): Promise<void> {
+    const flow = facts.flow;
+    const who = this.deps.attributor ? await this.deps.attributor.attribute(flow) : NO_ATTRIBUTION;
+    facts.attribution = who.method;
+    facts.process = who.process;
+    facts.software = who.software;
+    const baseline = await this.deps.baseline();
+    const verdict = await baseline.observe({
+      host: this.s.hostName,
+      software: who.software?.id,
+      group: facts.domainGroup,
+      time: flow.startTime,
+    });
+    if (verdict.novelFor.length === 0) return;
+    if (verdict.learning) {
+      this.stats.learningSuppressed += 1;
+      return;
+    }
+    facts.novelFor = verdict.novelFor;
+    facts.hostFirstSeen = verdict.hostFirstSeen;
+    facts.softwareFirstSeen = verdict.softwareFirstSeen;
+    const now = this.deps.now();
+    if (flow.ended) this.emitAlert(facts);
+    else this.hold.add(flow, facts, flow.startTime + this.s.alertDelayMs, now);
+  }
+
+  private connectionEnded(flow: Flow, _reason: FlowEndReason): void {
+    this.hold.release(flow);
+  }
+
+  private emitAlert(facts: ConnectionFacts): void {
+    const alert = buildAlert(facts, {
+      hostName: this.s.hostName,
+      hostId: this.s.hostId,
+      agentVersion: AGENT_VERSION,
+      baselineWindowDays: Math.round(this.s.baselineWindowMs / DAY_MS),
+      now: this.deps.now(),
+    });
+    this.stats.alerts += 1;
+    if (facts.novelFor.includes('host')) this.stats.alertsHost += 1;
+    if (facts.novelFor.includes('software')) this.stats.alertsSoftware += 1;
+    try {
+      this.deps.emit(alert);
+    } catch (err) {
+      this.stats.internalErrors += 1;
+      this.deps.logger.error('alert output failed', { error: (err as Error).message });
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// One snapshot of every stage's counters, for /metrics (and logs). Names become
+// `egresswatch_<name>`; records become one gauge labelled by `kind`.
+import type { LiveCapture } from '../capture/index.js';
+import type { Pipeline } from './pipeline.js';
+import type { Attributor } from './attribution.js';
+
+export const METRIC_HELP: Record<string, string> = {
+  packets: 'Packets handed to the pipeline',
+  decode_errors: 'Malformed packets dropped, by kind',
+  decode_skipped: 'Packets skipped on purpose (non-IP, fragments, other transports), by kind',
+  dns_responses: 'DNS responses parsed',
+  dns_answers: 'A/AAAA answers mapped to names',
+  dns_malformed: 'DNS messages that could not be parsed, by kind',
+  name_cache_entries: 'IP to name cache entries',
+  name_cache_evictions: 'IP to name cache entries evicted by the size bound',
+  name_cache_expired: 'IP to name cache entries expired (TTL + retention)',
+  connections_started: 'Connection starts seen, by transport',
+  connections_outbound: 'Connections to external responders tracked',
+  flows_active: 'Entries in the flow table',
+  flow_evictions: 'Flows evicted because the flow table was full',
+  connections_attributed: 'Outbound connections attributed to a process',
+  connections_unattributed: 'Outbound connections that could not be attributed',
+  alerts: 'Alerts emitted, by novelty',
+  alerts_held: 'Alerts waiting for their hold window',
+  capture_received: 'Packets received by the kernel for our capture, by interface',
+  capture_dropped: 'Packets dropped by the kernel (buffer full), by interface',
+  capture_if_dropped: 'Packets dropped by the interface or driver, by interface',
+};
+
+function perInterface(capture: LiveCapture | undefined, pick: 'received' | 'dropped' | 'ifDropped'): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of capture?.stats() ?? []) out[s.interface] = s[pick];
+  return out;
+}
+
+export function snapshot(p: Pipeline, capture?: LiveCapture, attributor?: Attributor): Record<string, number | Record<string, number>> {
+  const f = p.flows.stats;
+  return {
+    packets: p.stats.packets,
+    decode_errors: { ...p.decodeStats.errors },
+    decode_skipped: { ...p.decodeStats.skipped },
+    dns_responses: p.dnsStats.responses,
+    dns_answers: p.dnsStats.answers,
+    dns_malformed: { ...p.dnsStats.malformed },
+    name_cache_entries: p.names.size,
+    name_cache_evictions: p.names.stats.evictions,
+    name_cache_expired: p.names.stats.expired,
+    connections_started: { tcp: f.tcpStarts, udp: f.udpStarts },
+    connections_outbound: f.outbound,
+    flows_active: p.flows.size,
+    flow_evictions: f.evictions,
+    connections_attributed: attributor?.stats.attributed ?? 0,
+    connections_unattributed: attributor?.stats.unattributed ?? 0,
+    alerts: { host: p.stats.alertsHost, software: p.stats.alertsSoftware, total: p.stats.alerts },
+    alerts_held: p.heldAlerts,
+    capture_received: perInterface(capture, 'received'),
+    capture_dropped: perInterface(capture, 'dropped'),
+    capture_if_dropped: perInterface(capture, 'ifDropped'),
+  };
+}
