@@ -1,0 +1,187 @@
+// Internal vs external addresses. Called once per new connection, so the rules are parsed
+// once into 32-bit words and each address's verdict is kept in a bounded LRU: a cache hit
+// is one Map lookup, while a miss costs an ipaddr.js parse (a few microseconds).
+import ipaddr from 'ipaddr.js';
+import { LRUCache } from 'lru-cache';
+import { BUILTIN_IPV4, BUILTIN_IPV6 } from './ranges.js';
+
+/** Bad --internal-cidr / --external-cidr value; `setting` is the flag name. */
+export class ClassifyConfigError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(message);
+    this.name = 'ClassifyConfigError';
+    this.setting = setting;
+  }
+}
+
+export interface AddressClassifierOptions {
+  internalCidrs?: string[];
+  externalCidrs?: string[];
+  /** Per-address verdict cache bound (default 16384 addresses, about 1.5 MB). */
+  cacheSize?: number;
+}
+
+type Family = 4 | 6;
+type Kind = 'internal' | 'external';
+
+/** A prefix as 32-bit words: 1 word for IPv4, 4 for IPv6. */
+interface Prefix {
+  family: Family;
+  words: number[];
+  bits: number;
+}
+
+interface ConfiguredRule extends Prefix {
+  kind: Kind;
+}
+
+export const DEFAULT_ADDRESS_CACHE_SIZE = 16384;
+
+const EXAMPLE = '203.0.113.0/24';
+
+export class AddressClassifier {
+  /** Counters for metrics: verdict-cache evictions and unparseable addresses. */
+  readonly counters = { cacheEvictions: 0, invalidAddresses: 0 };
+  private readonly builtin: Prefix[];
+  private readonly configured: ConfiguredRule[];
+  private readonly cache: LRUCache<string, boolean>;
+
+  constructor(opts: AddressClassifierOptions = {}) {
+    this.builtin = [...BUILTIN_IPV4, ...BUILTIN_IPV6].map((r) => parsePrefix(r.cidr)!);
+    const configured: ConfiguredRule[] = [];
+    for (const text of opts.externalCidrs ?? []) {
+      configured.push({ ...parseConfigured(text, '--external-cidr'), kind: 'external' });
+    }
+    for (const text of opts.internalCidrs ?? []) {
+      configured.push({ ...parseConfigured(text, '--internal-cidr'), kind: 'internal' });
+    }
+    this.configured = configured;
+    this.cache = new LRUCache<string, boolean>({
+      max: opts.cacheSize ?? DEFAULT_ADDRESS_CACHE_SIZE,
+      dispose: (_v, _k, reason) => {
+        if (reason === 'evict') this.counters.cacheEvictions++;
+      },
+    });
+  }
+
+  /**
+   * True when `ip` (IPv4 or IPv6 text, zone id allowed) is external. An unparseable
+   * address is counted and judged internal: nothing is alerted on an address we cannot read.
+   */
+  isExternal(ip: string): boolean {
+    const hit = this.cache.get(ip);
+    if (hit !== undefined) return hit;
+    const verdict = this.judge(ip);
+    this.cache.set(ip, verdict);
+    return verdict;
+  }
+
+  private judge(ip: string): boolean {
+    const addr = parseAddress(ip);
+    if (addr === undefined) {
+      this.counters.invalidAddresses++;
+      return false;
+    }
+    // Configured ranges first: the longest matching prefix decides, a tie goes to external.
+    let best: ConfiguredRule | undefined;
+    for (const rule of this.configured) {
+      if (!matches(rule, addr)) continue;
+      if (best === undefined || rule.bits > best.bits || (rule.bits === best.bits && rule.kind === 'external')) {
+        best = rule;
+      }
+    }
+    if (best !== undefined) return best.kind === 'external';
+    for (const p of this.builtin) if (matches(p, addr)) return false;
+    return true;
+  }
+}
+
+function parseConfigured(text: unknown, setting: string): Prefix {
+  const p = typeof text === 'string' ? parsePrefix(text.trim()) : undefined;
+  if (p === undefined) {
+    throw new ClassifyConfigError(setting, `${setting} '${String(text)}': not a CIDR (expected e.g. ${EXAMPLE})`);
+  }
+  return p;
+}
+
+/**
+ * "a.b.c.d/n" or "v6/n"; a bare address is a host prefix (/32, /128). Host bits are
+ * masked off. IPv4 must be four decimal parts: ipaddr.js would otherwise read "10/8" as
+ * 0.0.0.10/8. An IPv4-mapped IPv6 prefix (::ffff:a.b.c.d/96+) becomes its IPv4 prefix.
+ */
+export function parsePrefix(text: string): Prefix | undefined {
+  const slash = text.indexOf('/');
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const lenText = slash < 0 ? undefined : text.slice(slash + 1);
+  if (lenText !== undefined && !/^\d{1,3}$/.test(lenText)) return undefined;
+  let family: Family;
+  let words: number[];
+  if (ipaddr.IPv4.isValidFourPartDecimal(addrText)) {
+    family = 4;
+    words = [v4Word(ipaddr.IPv4.parse(addrText).toByteArray())];
+  } else if (ipaddr.IPv6.isValid(addrText) && !addrText.includes('%')) {
+    family = 6;
+    words = v6Words(ipaddr.IPv6.parse(addrText).parts);
+  } else {
+    return undefined;
+  }
+  const max = family === 4 ? 32 : 128;
+  let bits = lenText === undefined ? max : Number(lenText);
+  if (bits > max) return undefined;
+  if (family === 6 && bits >= 96 && isMapped(words)) {
+    family = 4;
+    words = [words[3]];
+    bits -= 96;
+  }
+  return { family, words: maskWords(words, bits), bits };
+}
+
+/** An address as words; IPv4-mapped and NAT64 well-known-prefix (RFC 6052) IPv6 → IPv4. */
+function parseAddress(ip: string): Prefix | undefined {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(ip);
+  } catch {
+    return undefined;
+  }
+  if (parsed.kind() === 'ipv4') return { family: 4, words: [v4Word(parsed.toByteArray())], bits: 32 };
+  const words = v6Words((parsed as ipaddr.IPv6).parts);
+  // 64:ff9b::/96 carries an IPv4 address that a NAT64 gateway will reach (RFC 6052 §3.1).
+  if (isMapped(words) || (words[0] === 0x0064ff9b && words[1] === 0 && words[2] === 0)) {
+    return { family: 4, words: [words[3]], bits: 32 };
+  }
+  return { family: 6, words, bits: 128 };
+}
+
+function isMapped(words: number[]): boolean {
+  return words[0] === 0 && words[1] === 0 && words[2] === 0xffff;
+}
+
+function v4Word(bytes: number[]): number {
+  return ((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0;
+}
+
+function v6Words(parts: number[]): number[] {
+  return [0, 1, 2, 3].map((i) => ((parts[2 * i] << 16) | parts[2 * i + 1]) >>> 0);
+}
+
+function maskFor(bits: number): number {
+  if (bits <= 0) return 0;
+  if (bits >= 32) return 0xffffffff;
+  return (0xffffffff << (32 - bits)) >>> 0;
+}
+
+function maskWords(words: number[], bits: number): number[] {
+  return words.map((w, i) => (w & maskFor(bits - 32 * i)) >>> 0);
+}
+
+function matches(p: Prefix, addr: Prefix): boolean {
+  if (p.family !== addr.family) return false;
+  for (let i = 0; i < p.words.length; i++) {
+    const mask = maskFor(p.bits - 32 * i);
+    if (mask === 0) return true;
+    if (((addr.words[i] & mask) >>> 0) !== p.words[i]) return false;
+  }
+  return true;
+}

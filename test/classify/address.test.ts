@@ -1,0 +1,161 @@
+// AddressClassifier: the built-in ranges (IANA special-purpose registries), configured
+// overrides and the configuration error text. Addresses outside the documentation ranges
+// are only classified here, never contacted.
+import assert from 'node:assert/strict';
+import { AddressClassifier, ClassifyConfigError, BUILTIN_IPV4, BUILTIN_IPV6 } from '../../lib/classify/index.js';
+
+// [address, external?, why]
+const BUILTIN_TABLE: [string, boolean, string][] = [
+  ['127.0.0.1', false, 'loopback'],
+  ['127.255.255.254', false, 'loopback /8'],
+  ['10.1.2.3', false, 'RFC 1918'],
+  ['172.16.0.1', false, 'RFC 1918 low edge'],
+  ['172.31.255.255', false, 'RFC 1918 high edge'],
+  ['172.32.0.1', true, 'just above 172.16/12'],
+  ['172.15.255.255', true, 'just below 172.16/12'],
+  ['192.168.0.10', false, 'RFC 1918'],
+  ['100.64.0.1', false, 'CGNAT'],
+  ['100.127.255.255', false, 'CGNAT high edge'],
+  ['100.128.0.1', true, 'above CGNAT'],
+  ['169.254.169.254', false, 'link-local / metadata'],
+  ['224.0.0.251', false, 'multicast (mDNS)'],
+  ['239.255.255.250', false, 'multicast (SSDP)'],
+  ['255.255.255.255', false, 'broadcast'],
+  ['0.0.0.0', false, 'unspecified'],
+  ['0.1.2.3', false, '0/8'],
+  ['240.0.0.1', false, 'class E'],
+  ['192.0.0.170', false, 'IETF protocol assignments'],
+  ['192.0.2.1', false, 'TEST-NET-1'],
+  ['198.51.100.7', false, 'TEST-NET-2'],
+  ['203.0.113.9', false, 'TEST-NET-3'],
+  ['198.18.0.1', false, 'benchmarking'],
+  ['198.19.255.255', false, 'benchmarking high edge'],
+  ['198.20.0.1', true, 'above benchmarking'],
+  ['192.88.99.1', false, '6to4 relay anycast'],
+  ['8.8.8.8', true, 'public'],
+  ['1.1.1.1', true, 'public'],
+  ['52.95.110.1', true, 'public'],
+  ['::1', false, 'v6 loopback'],
+  ['::', false, 'v6 unspecified'],
+  ['fe80::1', false, 'v6 link-local'],
+  ['fe80::1%eth0', false, 'v6 link-local with zone'],
+  ['fd12:3456::1', false, 'ULA'],
+  ['fc00::1', false, 'ULA fc00::/8 half'],
+  ['ff02::fb', false, 'v6 multicast'],
+  ['2001:db8::1', false, 'v6 documentation'],
+  ['3fff::1', false, 'v6 documentation RFC 9637'],
+  ['100::1', false, 'discard'],
+  ['2001:2::5', false, 'v6 benchmarking'],
+  ['fec0::1', false, 'deprecated site-local'],
+  ['64:ff9b:1::1', false, 'local-use translation'],
+  ['4000::1', false, 'outside 2000::/3'],
+  ['2606:4700:4700::1111', true, 'public v6'],
+  ['2a00:1450:4001:81a::200e', true, 'public v6'],
+  ['::ffff:10.0.0.1', false, 'mapped private'],
+  ['::ffff:127.0.0.1', false, 'mapped loopback'],
+  ['::ffff:8.8.8.8', true, 'mapped public'],
+  ['::ffff:808:808', true, 'mapped public, hex form'],
+  ['::ffff:192.0.2.1', false, 'mapped documentation'],
+  ['64:ff9b::808:808', true, 'NAT64 of a public address'],
+  ['64:ff9b::a00:1', false, 'NAT64 of a private address'],
+];
+
+describe('classify/address', () => {
+  describe('built-in ranges', () => {
+    const c = new AddressClassifier({});
+    for (const [ip, external, why] of BUILTIN_TABLE) {
+      it(`${ip} is ${external ? 'external' : 'internal'} (${why})`, () => {
+        assert.equal(c.isExternal(ip), external);
+        assert.equal(c.isExternal(ip), external, 'cached verdict agrees');
+      });
+    }
+
+    it('every built-in range parses and its network address is internal', () => {
+      for (const r of [...BUILTIN_IPV4, ...BUILTIN_IPV6]) {
+        assert.equal(c.isExternal(r.cidr.split('/')[0]), false, r.cidr);
+      }
+    });
+
+    it('unparseable addresses are counted and judged internal', () => {
+      const k = new AddressClassifier({});
+      assert.equal(k.isExternal('not-an-ip'), false);
+      assert.equal(k.isExternal('1.2.3.4.5'), false);
+      assert.equal(k.counters.invalidAddresses, 2);
+    });
+
+    it('the verdict cache is bounded and counts evictions', () => {
+      const k = new AddressClassifier({ cacheSize: 10 });
+      for (let i = 0; i < 25; i++) assert.equal(k.isExternal(`8.8.8.${i}`), true);
+      assert.equal(k.counters.cacheEvictions, 15);
+    });
+  });
+
+  describe('configured ranges', () => {
+    it('externalCidrs override built-in documentation ranges (v4 and v6)', () => {
+      const c = new AddressClassifier({ externalCidrs: ['203.0.113.0/24', '2001:db8:1::/48'] });
+      assert.equal(c.isExternal('203.0.113.5'), true);
+      assert.equal(c.isExternal('::ffff:203.0.113.5'), true, 'mapped form judged as IPv4');
+      assert.equal(c.isExternal('198.51.100.5'), false, 'other documentation range untouched');
+      assert.equal(c.isExternal('2001:db8:1::9'), true);
+      assert.equal(c.isExternal('2001:db8:2::9'), false);
+    });
+
+    it('externalCidrs override even a more specific built-in range', () => {
+      const c = new AddressClassifier({ externalCidrs: ['192.0.0.0/8'] });
+      assert.equal(c.isExternal('192.0.2.1'), true);
+      assert.equal(c.isExternal('192.168.1.1'), true);
+    });
+
+    it('internalCidrs add internal ranges', () => {
+      const c = new AddressClassifier({ internalCidrs: ['52.0.0.0/8', '2606:4700::/32'] });
+      assert.equal(c.isExternal('52.1.2.3'), false);
+      assert.equal(c.isExternal('53.1.2.3'), true);
+      assert.equal(c.isExternal('2606:4700:4700::1111'), false);
+    });
+
+    it('most specific configured prefix wins; a tie goes to external', () => {
+      const c = new AddressClassifier({
+        internalCidrs: ['203.0.113.0/24', '198.51.100.128/25', '192.0.2.0/24'],
+        externalCidrs: ['203.0.113.64/26', '198.51.100.0/24', '192.0.2.0/24'],
+      });
+      assert.equal(c.isExternal('203.0.113.70'), true, 'external /26 inside internal /24');
+      assert.equal(c.isExternal('203.0.113.1'), false, 'internal /24 outside external /26');
+      assert.equal(c.isExternal('198.51.100.200'), false, 'internal /25 inside external /24');
+      assert.equal(c.isExternal('198.51.100.1'), true, 'external /24 only');
+      assert.equal(c.isExternal('192.0.2.1'), true, 'tie → external');
+    });
+
+    it('accepts bare addresses as host prefixes, masks host bits, maps ::ffff: prefixes to IPv4', () => {
+      const c = new AddressClassifier({ externalCidrs: ['192.0.2.7', '198.51.100.77/24', '::ffff:203.0.113.0/120'] });
+      assert.equal(c.isExternal('192.0.2.7'), true);
+      assert.equal(c.isExternal('192.0.2.8'), false);
+      assert.equal(c.isExternal('198.51.100.1'), true);
+      assert.equal(c.isExternal('203.0.113.200'), true);
+    });
+  });
+
+  describe('bad configuration', () => {
+    const bad = ['x', '10/8', '10.0.0.0/33', '2001:db8::/129', '10.0.0.0/', '10.0.0.0/8/8', '300.1.1.1/8', 'fe80::1%eth0/64', ''];
+    for (const value of bad) {
+      it(`--external-cidr '${value}' is rejected with the setting and the fix`, () => {
+        assert.throws(
+          () => new AddressClassifier({ externalCidrs: [value] }),
+          (err: unknown) => {
+            assert.ok(err instanceof ClassifyConfigError);
+            assert.equal(err.setting, '--external-cidr');
+            assert.equal(err.message, `--external-cidr '${value}': not a CIDR (expected e.g. 203.0.113.0/24)`);
+            return true;
+          },
+        );
+      });
+    }
+
+    it('names --internal-cidr for a bad internal range', () => {
+      assert.throws(
+        () => new AddressClassifier({ internalCidrs: ['10.0.0.0/8', 'corp-net'] }),
+        (err: unknown) => err instanceof ClassifyConfigError && err.setting === '--internal-cidr' &&
+          err.message === "--internal-cidr 'corp-net': not a CIDR (expected e.g. 203.0.113.0/24)",
+      );
+    });
+  });
+});
