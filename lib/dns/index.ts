@@ -1,0 +1,10 @@
+// The dns stage: DNS responses (UDP payloads and TCP streams from a DNS port) → A/AAAA
+// answers with their CNAME chains → the bounded IP → name cache connections are named from.
+export { parseDnsResponse, MAX_CNAME_CHAIN } from './parse.js';
+export type { DnsAddressAnswer, DnsResponseInfo } from './parse.js';
+export { DnsStats } from './stats.js';
+export { DnsTcpStreams, MAX_STREAM_BYTES } from './tcp.js';
+export type { DnsTcpStreamsOptions, DnsMessageHandler } from './tcp.js';
+export { NameCache } from './cache.js';
+export type { NameCacheOptions, NameLookup } from './cache.js';
+export { formatIPv4, formatIPv6 } from './ip.js';

@@ -1,0 +1,111 @@
+// DNS over TCP (RFC 1035 §4.2.2, RFC 7766): each message is preceded by a 2-byte length.
+// A segment may hold several messages, and a message may span segments. One small state per
+// stream (keyed by the caller's flow key, one direction); whole messages inside a segment are
+// handed out as views of the caller's buffer without copying, and only an incomplete tail is
+// copied (the capture buffer is reused by libpcap).
+import { DnsStats } from './stats.js';
+
+export type DnsMessageHandler = (buf: Buffer, offset: number, length: number) => void;
+
+export interface DnsTcpStreamsOptions {
+  /** Streams tracked at once (LRU); default 1024. Each holds at most 65537 bytes. */
+  maxStreams?: number;
+  /** Counters to write into (tcpMessages, tcpResyncs, tcpEvictions); default: own. */
+  stats?: DnsStats;
+}
+
+/** Smallest DNS message: the 12-byte header. A shorter length prefix cannot be DNS. */
+const MIN_MESSAGE = 12;
+/** Length prefix + largest message. */
+export const MAX_STREAM_BYTES = 2 + 0xffff;
+
+interface Stream {
+  /** Sequence number of the next byte we expect. */
+  nextSeq: number;
+  /** Bytes of an incomplete message (copied), or null. */
+  pending: Buffer | null;
+}
+
+export class DnsTcpStreams {
+  readonly stats: DnsStats;
+  private readonly maxStreams: number;
+  /** Map order is recency order: the first key is the least recently used. */
+  private readonly streams = new Map<string, Stream>();
+
+  constructor(opts: DnsTcpStreamsOptions = {}) {
+    this.maxStreams = Math.max(1, opts.maxStreams ?? 1024);
+    this.stats = opts.stats ?? new DnsStats();
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** Feeds one segment's payload; calls onMessage for each complete DNS message. */
+  push(key: string, seq: number, buf: Buffer, offset: number, length: number, onMessage: DnsMessageHandler): void {
+    const end = Math.min(buf.length, offset + length);
+    if (offset < 0 || end <= offset) return;
+    seq >>>= 0;
+    let st = this.streams.get(key);
+    if (st === undefined) {
+      // The first payload we see is taken as a message boundary; if it is not, the length
+      // check below resyncs.
+      st = { nextSeq: seq, pending: null };
+      this.touch(key, st);
+    } else {
+      this.streams.delete(key);
+      this.streams.set(key, st);
+    }
+    const segEnd = (seq + (end - offset)) >>> 0;
+    // Signed 32-bit distance handles sequence wrap-around (RFC 1982-style comparison).
+    const ahead = (seq - st.nextSeq) | 0;
+    if (ahead > 0) {
+      // Bytes are missing: the partial message cannot be completed. Restart at this segment.
+      this.stats.tcpResyncs++;
+      st.pending = null;
+    } else if (ahead < 0) {
+      // Retransmission or overlap: skip the bytes we already had.
+      offset += -ahead;
+      if (offset >= end) return;
+    }
+    st.nextSeq = segEnd;
+    if (st.pending !== null) {
+      const joined = Buffer.concat([st.pending, buf.subarray(offset, end)]);
+      st.pending = null;
+      this.drain(st, joined, 0, joined.length, onMessage);
+    } else {
+      this.drain(st, buf, offset, end, onMessage);
+    }
+  }
+
+  /** Forgets a stream (FIN or RST seen). */
+  end(key: string): void {
+    this.streams.delete(key);
+  }
+
+  private drain(st: Stream, buf: Buffer, off: number, end: number, onMessage: DnsMessageHandler): void {
+    while (end - off >= 2) {
+      const len = buf.readUInt16BE(off);
+      if (len < MIN_MESSAGE) {
+        // Not a DNS length prefix: we are out of step with the stream. Drop what is held.
+        this.stats.tcpResyncs++;
+        return;
+      }
+      if (end - off < 2 + len) break;
+      this.stats.tcpMessages++;
+      onMessage(buf, off + 2, len);
+      off += 2 + len;
+    }
+    // Incomplete tail (< 65537 bytes by construction): copy it, the buffer is not ours.
+    if (off < end) st.pending = Buffer.from(buf.subarray(off, end));
+  }
+
+  private touch(key: string, st: Stream): void {
+    this.streams.set(key, st);
+    while (this.streams.size > this.maxStreams) {
+      const oldest = this.streams.keys().next().value as string;
+      this.streams.delete(oldest);
+      this.stats.tcpEvictions++;
+    }
+  }
+}
