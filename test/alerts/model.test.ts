@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { Flow } from '../../lib/flows/index.js';
+import { buildAlert, alertId, alertLine, escapeControl, AlertHold, RULE_NAME, type ConnectionFacts } from '../../lib/alerts/index.js';
+
+function flow(start = Date.UTC(2026, 11, 4, 12, 0, 0)): Flow {
+  const f = new Flow('k', 'tcp', 4, '10.0.0.5', 40000, '203.0.113.10', 443, start, true);
+  f.clientBytes = 600;
+  f.serverBytes = 12_000;
+  f.clientPackets = 6;
+  f.serverPackets = 10;
+  return f;
+}
+
+const ctx = { hostName: 'web-1', hostId: 'abc', agentVersion: '0.1.0', baselineWindowDays: 90, now: Date.UTC(2026, 11, 4, 12, 0, 10) };
+
+function facts(over: Partial<ConnectionFacts> = {}): ConnectionFacts {
+  return {
+    flow: flow(),
+    domain: 'api.example.com',
+    cnameChain: ['edge.cdn.example.net'],
+    alternatives: ['other.example.org'],
+    answerAgeMs: 15,
+    nameSource: 'dns',
+    registeredDomain: 'example.com',
+    domainGroup: 'example.com',
+    attribution: 'procfs-socket',
+    process: {
+      pid: 42, ppid: 1, name: 'python3', exe: '/usr/bin/python3.11', argv: ['python3', '/opt/app/worker.py'],
+      commandLine: 'python3 /opt/app/worker.py', cwd: '/opt/app', uid: 1001, userName: 'app',
+      parent: { pid: 1, name: 'systemd', exe: '/usr/lib/systemd/systemd', commandLine: '/sbin/init' },
+    },
+    software: { id: '/opt/app/worker.py', kind: 'script', interpreter: '/usr/bin/python3.11' },
+    novelFor: ['host', 'software'],
+    ...over,
+  };
+}
+
+describe('alerts/model', () => {
+  it('writes the ECS fields a security team reads', () => {
+    const a = buildAlert(facts(), ctx) as Record<string, any>;
+    assert.equal(a['@timestamp'], '2026-12-04T12:00:00.000Z');
+    assert.equal(a.event.kind, 'alert');
+    assert.equal(a.rule.name, RULE_NAME);
+    assert.equal(a.host.name, 'web-1');
+    assert.equal(a.process.pid, 42);
+    assert.equal(a.process.executable, '/usr/bin/python3.11');
+    assert.equal(a.process.parent.executable, '/usr/lib/systemd/systemd');
+    assert.deepEqual(a.user, { id: '1001', name: 'app' });
+    assert.deepEqual(a.source, { ip: '10.0.0.5', port: 40000, bytes: 600, packets: 6 });
+    assert.equal(a.destination.domain, 'api.example.com');
+    assert.equal(a.destination.registered_domain, 'example.com');
+    assert.equal(a.destination.bytes, 12_000);
+    assert.equal(a.network.direction, 'egress');
+    assert.equal(a.network.type, 'ipv4');
+    assert.equal(a.egresswatch.software.id, '/opt/app/worker.py');
+    assert.equal(a.egresswatch.software.kind, 'script');
+    assert.deepEqual(a.egresswatch.novel_for, ['host', 'software']);
+    assert.deepEqual(a.egresswatch.dns.alternatives, ['other.example.org']);
+    assert.equal(a.egresswatch.attribution.method, 'procfs-socket');
+    assert.equal(a.egresswatch.flow.open, true);
+    assert.equal(a.event.end, undefined);
+  });
+
+  it('leaves process and user out of an unattributed alert and says so', () => {
+    const a = buildAlert(facts({ attribution: 'none', process: undefined, software: undefined, novelFor: ['host'] }), ctx) as Record<string, any>;
+    assert.equal(a.process, undefined);
+    assert.equal(a.user, undefined);
+    assert.equal(a.egresswatch.attribution.attributed, false);
+    assert.equal(a.egresswatch.software, undefined);
+    assert.match(a.message, /unattributed/);
+  });
+
+  it('gives the same connection the same event.id, and another connection another', () => {
+    const id1 = alertId('abc', flow());
+    assert.equal(id1, alertId('abc', flow()));
+    assert.notEqual(id1, alertId('abc', flow(Date.UTC(2026, 11, 4, 12, 0, 1))));
+    assert.notEqual(id1, alertId('other-host', flow()));
+    assert.match(id1, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it('escapes control characters in the readable line', () => {
+    const a = buildAlert(facts({ domain: 'evil\u001b[31m.example.com', domainGroup: 'example.com' }), ctx);
+    const line = alertLine(a);
+    assert.ok(!/[\u0000-\u001f]/.test(line), line);
+    assert.match(line, /evil\\x1b\[31m\.example\.com/);
+    assert.equal(escapeControl('a\nb'), 'a\\x0ab');
+  });
+});
+
+describe('alerts/hold', () => {
+  it('holds until due, releases at flow end, flushes the rest', () => {
+    const out: string[] = [];
+    const hold = new AlertHold<string>((s) => out.push(s));
+    const k1 = {}, k2 = {}, k3 = {};
+    hold.add(k1, 'a', 1000, 0);
+    hold.add(k2, 'b', 2000, 0);
+    hold.add(k3, 'c', 3000, 0);
+    hold.add({}, 'now', 0, 0);
+    assert.deepEqual(out, ['now']);
+    hold.tick(999);
+    assert.deepEqual(out, ['now']);
+    hold.tick(1000);
+    assert.deepEqual(out, ['now', 'a']);
+    hold.release(k3);
+    assert.deepEqual(out, ['now', 'a', 'c']);
+    hold.release(k3);
+    hold.flush();
+    assert.deepEqual(out, ['now', 'a', 'c', 'b']);
+    assert.equal(hold.size, 0);
+  });
+});
