@@ -1,0 +1,44 @@
+// Every default in one place. hostId is resolved by loadConfig() (machine-id, else the host
+// name) because reading a file at import time would be a hidden side effect.
+import os from 'node:os';
+import type { AgentConfig } from './types.js';
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+
+export const DEFAULT_MACHINE_ID_FILE = '/etc/machine-id';
+
+export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
+  interfaces: Object.freeze(['any']) as string[],
+  stateDir: '/var/lib/egresswatch',
+  alertsFile: '/var/log/egresswatch/alerts.json',
+  procRoot: '/proc',
+  hostName: os.hostname(),
+  /** Empty here = "derive at load": /etc/machine-id if readable, else hostName. */
+  hostId: '',
+  // 24 h: long enough to see daily jobs (cron, backups, updates) before alerting on them.
+  learningPeriodMs: 24 * HOUR,
+  baselineWindowMs: 90 * DAY,
+  // 10 s: most TLS handshakes and first requests complete well within it, so the alert can
+  // carry the SNI and byte counts instead of bare addresses.
+  alertDelayMs: 10 * SEC,
+  internalCidrs: Object.freeze([]) as unknown as string[],
+  externalCidrs: Object.freeze([]) as unknown as string[],
+  dnsPorts: Object.freeze([53]) as number[],
+  metricsListen: undefined,
+  stdout: false,
+  logLevel: 'info',
+  // 32 MiB rather than libpcap's 2 MiB: 2 MiB is about 17 ms of a saturated 1 Gbit/s link,
+  // so a short stall of the event loop would already drop packets.
+  captureBufferBytes: 32 * 1024 * 1024,
+  snapLength: 65535,
+  dnsCacheSize: 100_000,
+  dnsRetentionMs: HOUR,
+  flowTableSize: 200_000,
+  tcpIdleMs: 5 * MIN,
+  udpIdleMs: 60 * SEC,
+  passwdFile: '/etc/passwd',
+  statsJson: false,
+});

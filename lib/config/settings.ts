@@ -1,0 +1,119 @@
+// The one table of settings: for each field of AgentConfig, its config-file key, flag,
+// environment variable, value kind and bounds. The loader, the CLI's flag definitions and
+// docs/configuration.md all follow this table, so a new setting is added here once.
+import type { AgentConfig } from './types.js';
+
+export type Kind =
+  | 'duration' | 'size' | 'count' | 'text' | 'path' | 'bool' | 'logLevel'
+  | 'interfaces' | 'cidrs' | 'ports' | 'listen';
+
+export type Command = 'run' | 'replay';
+
+export interface SettingSpec {
+  field: keyof AgentConfig;
+  /** Config-file key (camelCase). */
+  key: string;
+  /** Flag name without the leading dashes. */
+  flag: string;
+  /** Environment variable, or undefined when the setting is flag-only. */
+  env?: string;
+  kind: Kind;
+  /** Inclusive bounds, in ms for durations, bytes for sizes. */
+  min?: number;
+  max?: number;
+  /** Repeatable flag / list value. */
+  list?: boolean;
+  /** Accepted in the config file (false for per-invocation switches). */
+  inFile: boolean;
+  commands: readonly Command[];
+  describe: string;
+}
+
+const BOTH: readonly Command[] = ['run', 'replay'];
+const RUN: readonly Command[] = ['run'];
+const SEC = 1000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const MIB = 1024 * 1024;
+
+type Row = Omit<SettingSpec, 'env' | 'inFile' | 'list'> & { env?: false; inFile?: false };
+
+function row(r: Row): SettingSpec {
+  const env = r.env === false ? undefined : 'EGRESSWATCH_' + r.flag.toUpperCase().replace(/-/g, '_');
+  const list = r.kind === 'interfaces' || r.kind === 'cidrs' || r.kind === 'ports';
+  return { ...r, env, list, inFile: r.inFile !== false };
+}
+
+export const SETTINGS: readonly SettingSpec[] = Object.freeze([
+  row({ field: 'interfaces', key: 'interfaces', flag: 'interface', kind: 'interfaces', commands: RUN,
+    describe: "Interface to capture on; repeat or comma-separate for several; 'any' = all" }),
+  row({ field: 'stateDir', key: 'stateDir', flag: 'state-dir', kind: 'path', commands: BOTH,
+    describe: 'Directory for the baseline database and spools' }),
+  row({ field: 'alertsFile', key: 'alertsFile', flag: 'alerts-file', kind: 'path', commands: BOTH,
+    describe: 'Alert log file (one JSON object per line)' }),
+  row({ field: 'procRoot', key: 'procRoot', flag: 'proc-root', kind: 'path', commands: RUN,
+    describe: "The host's /proc (e.g. /host/proc in a container)" }),
+  row({ field: 'hostName', key: 'hostName', flag: 'host-name', kind: 'text', commands: BOTH,
+    describe: 'host.name in alerts' }),
+  row({ field: 'hostId', key: 'hostId', flag: 'host-id', kind: 'text', commands: BOTH,
+    describe: 'host.id in alerts and the baseline host key' }),
+  row({ field: 'learningPeriodMs', key: 'learningPeriod', flag: 'learning-period', kind: 'duration',
+    min: 0, max: 365 * DAY, commands: BOTH,
+    describe: 'Learn without alerting for this long after the baseline is created; 0 = off' }),
+  row({ field: 'baselineWindowMs', key: 'baselineWindow', flag: 'baseline-window', kind: 'duration',
+    min: HOUR, max: 3650 * DAY, commands: BOTH,
+    describe: 'A domain not contacted for this long is new again' }),
+  row({ field: 'alertDelayMs', key: 'alertDelay', flag: 'alert-delay', kind: 'duration',
+    min: 0, max: 10 * MIN, commands: BOTH,
+    describe: 'Hold an alert this long to collect bytes and SNI; 0 = emit immediately' }),
+  row({ field: 'internalCidrs', key: 'internalCidrs', flag: 'internal-cidr', kind: 'cidrs', commands: BOTH,
+    describe: 'Extra range treated as internal (never alerted); repeatable' }),
+  row({ field: 'externalCidrs', key: 'externalCidrs', flag: 'external-cidr', kind: 'cidrs', commands: BOTH,
+    describe: 'Range treated as external even if private; repeatable' }),
+  row({ field: 'dnsPorts', key: 'dnsPorts', flag: 'dns-port', kind: 'ports', commands: BOTH,
+    describe: 'Port carrying DNS (UDP and TCP); repeatable' }),
+  row({ field: 'metricsListen', key: 'metricsListen', flag: 'metrics-listen', kind: 'listen', commands: RUN,
+    describe: 'Serve Prometheus metrics and health on HOST:PORT ([::1]:9500 for IPv6); off if unset' }),
+  row({ field: 'stdout', key: 'stdout', flag: 'stdout', kind: 'bool', commands: BOTH,
+    describe: 'Also write alerts to standard output (logs then go to standard error)' }),
+  row({ field: 'logLevel', key: 'logLevel', flag: 'log-level', kind: 'logLevel', commands: BOTH,
+    describe: 'error, warn, info or debug' }),
+  row({ field: 'captureBufferBytes', key: 'captureBuffer', flag: 'capture-buffer', kind: 'size',
+    min: 1 * MIB, max: 2048 * MIB - 1, commands: RUN,
+    describe: 'Kernel capture buffer per interface (e.g. 64M, 1G, 4096k, bytes)' }),
+  row({ field: 'snapLength', key: 'snapLength', flag: 'snap-length', kind: 'count',
+    min: 64, max: 262144, commands: RUN, describe: 'Bytes captured per packet' }),
+  row({ field: 'dnsCacheSize', key: 'dnsCacheSize', flag: 'dns-cache-size', kind: 'count',
+    min: 1000, max: 10_000_000, commands: BOTH, describe: 'Maximum IP → name entries kept' }),
+  row({ field: 'dnsRetentionMs', key: 'dnsRetention', flag: 'dns-retention', kind: 'duration',
+    min: 0, max: 7 * DAY, commands: BOTH, describe: 'Keep a DNS answer this long past its TTL' }),
+  row({ field: 'flowTableSize', key: 'flowTableSize', flag: 'flow-table-size', kind: 'count',
+    min: 1000, max: 10_000_000, commands: BOTH, describe: 'Maximum connections tracked at once' }),
+  row({ field: 'tcpIdleMs', key: 'tcpIdleTimeout', flag: 'tcp-idle-timeout', kind: 'duration',
+    min: SEC, max: DAY, commands: BOTH, describe: 'Forget a TCP flow idle this long' }),
+  row({ field: 'udpIdleMs', key: 'udpIdleTimeout', flag: 'udp-idle-timeout', kind: 'duration',
+    min: SEC, max: DAY, commands: BOTH, describe: 'Forget a UDP flow idle this long' }),
+  row({ field: 'passwdFile', key: 'passwdFile', flag: 'passwd-file', kind: 'path', commands: RUN,
+    describe: 'passwd file for user names, read inside each process root' }),
+  row({ field: 'statsJson', key: 'statsJson', flag: 'stats-json', kind: 'bool', env: false, inFile: false,
+    commands: ['replay'], describe: 'Print replay statistics as one JSON line on standard output' }),
+]);
+
+/** Finds a setting by any of its names: flag (with or without --), file key, env, field. */
+export function findSetting(name: string): SettingSpec | undefined {
+  const bare = name.replace(/^--/, '');
+  return SETTINGS.find((s) => s.flag === bare || s.key === bare || s.env === bare || s.field === bare);
+}
+
+/** "(setting learningPeriod / env EGRESSWATCH_LEARNING_PERIOD)": the names not used in `label`. */
+export function otherNames(label: string): string {
+  const spec = findSetting(label.split(' ')[0]);
+  if (!spec) return '';
+  const used = label.split(' ')[0].replace(/^--/, '');
+  const names: string[] = [];
+  if (used !== spec.flag) names.push(`flag --${spec.flag}`);
+  if (used !== spec.key && spec.inFile) names.push(`setting ${spec.key}`);
+  if (spec.env && used !== spec.env) names.push(`env ${spec.env}`);
+  return names.length > 0 ? ` (${names.join(' / ')})` : '';
+}

@@ -1,0 +1,51 @@
+// The agent's configuration as every stage sees it: one flat, frozen object built once by
+// loadConfig(). Durations are milliseconds, sizes are bytes, paths are absolute.
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+export interface ListenAddress {
+  /** IPv6 hosts are stored without brackets ("::1"), ready for net.Server.listen(). */
+  host: string;
+  port: number;
+}
+
+export interface AgentConfig {
+  interfaces: string[];          // --interface (repeatable), default ['any']
+  stateDir: string;              // --state-dir, default /var/lib/egresswatch
+  alertsFile: string;            // --alerts-file, default /var/log/egresswatch/alerts.json
+  procRoot: string;              // --proc-root, default /proc
+  hostName: string;              // --host-name, default os.hostname()
+  hostId: string;                // --host-id, default: /etc/machine-id content if readable, else hostName
+  learningPeriodMs: number;      // --learning-period, default 24h, 0 = off
+  baselineWindowMs: number;      // --baseline-window, default 90d
+  alertDelayMs: number;          // --alert-delay, default 10s, 0 = immediately
+  internalCidrs: string[];       // --internal-cidr (repeatable)
+  externalCidrs: string[];       // --external-cidr (repeatable)
+  dnsPorts: number[];            // --dns-port (repeatable), default [53]
+  metricsListen?: ListenAddress; // --metrics-listen HOST:PORT ([::1]:9000 form for IPv6)
+  stdout: boolean;               // --stdout
+  logLevel: LogLevel;            // --log-level, default info
+  captureBufferBytes: number;    // --capture-buffer, default 32MiB
+  snapLength: number;            // --snap-length, default 65535 (bounds 64..262144)
+  dnsCacheSize: number;          // --dns-cache-size, default 100000 entries (min 1000)
+  dnsRetentionMs: number;        // --dns-retention, default 1h (name kept this long past its TTL)
+  flowTableSize: number;         // --flow-table-size, default 200000
+  tcpIdleMs: number;             // --tcp-idle-timeout, default 5m
+  udpIdleMs: number;             // --udp-idle-timeout, default 60s
+  passwdFile: string;            // --passwd-file, default /etc/passwd
+  statsJson: boolean;            // replay only: --stats-json
+}
+
+export interface ConfigSources {
+  /** Config file path (the --config flag); falls back to env EGRESSWATCH_CONFIG. */
+  file?: string;
+  /** Parsed command-line flags, kebab-case or camelCase keys; undefined = not given. */
+  flags: Record<string, unknown>;
+  env: NodeJS.ProcessEnv;
+  /** Where the default hostId comes from; tests point it at a temp file. */
+  machineIdFile?: string;
+  /** Base for relative paths given by flags or env (default process.cwd()). */
+  cwd?: string;
+}

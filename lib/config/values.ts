@@ -1,0 +1,142 @@
+// Turns one raw value (a flag string or array, an env string, a YAML scalar or sequence)
+// into the typed value of its setting, or throws a ConfigError that names the setting,
+// where the value came from and what a good value looks like.
+import path from 'node:path';
+import ipaddr from 'ipaddr.js';
+import { invalidValue } from './error.js';
+import type { SettingSpec } from './settings.js';
+import { LOG_LEVELS, type ListenAddress } from './types.js';
+import { DURATION_FIX, formatDuration, formatSize, parseDuration, parseSize } from './units.js';
+
+/** `label`: how the operator wrote the setting; `baseDir`: base of relative paths. */
+export interface Origin { label: string; baseDir: string }
+
+export function coerce(spec: SettingSpec, raw: unknown, at: Origin): unknown {
+  switch (spec.kind) {
+    case 'duration': return bounded(spec, toDuration(raw, at.label), raw, at.label, formatDuration);
+    case 'size': return bounded(spec, toSize(raw, at.label), raw, at.label, formatSize);
+    case 'count': return bounded(spec, toCount(raw, at.label), raw, at.label, String);
+    case 'text': return toText(raw, at.label);
+    case 'path': return path.resolve(at.baseDir, toText(raw, at.label));
+    case 'bool': return toBool(raw, at.label);
+    case 'logLevel': return toLogLevel(raw, at.label);
+    case 'interfaces': return toInterfaces(raw, at.label);
+    case 'cidrs': return listItems(raw, at.label).map((c) => toCidr(c, at.label));
+    case 'ports': return toPorts(raw, at.label);
+    case 'listen': return parseListen(toText(raw, at.label), at.label);
+  }
+}
+
+function bounded(spec: SettingSpec, n: number, raw: unknown, label: string, fmt: (n: number) => string): number {
+  const lo = spec.min ?? 0;
+  const hi = spec.max ?? Number.MAX_SAFE_INTEGER;
+  if (n < lo || n > hi) throw invalidValue(label, raw, `must be between ${fmt(lo)} and ${fmt(hi)}`);
+  return n;
+}
+
+function toDuration(raw: unknown, label: string): number {
+  if (raw === 0) return 0;
+  if (typeof raw === 'number') throw invalidValue(label, raw, `${DURATION_FIX} (a unit is required)`);
+  if (typeof raw !== 'string') throw invalidValue(label, raw, DURATION_FIX);
+  return parseDuration(raw, label);
+}
+
+function toSize(raw: unknown, label: string): number {
+  if (typeof raw === 'number' && Number.isSafeInteger(raw)) return raw;
+  return parseSize(typeof raw === 'string' ? raw : JSON.stringify(raw), label);
+}
+
+function toCount(raw: unknown, label: string): number {
+  const t = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+  if (!/^\d+$/.test(t) || !Number.isSafeInteger(Number(t))) throw invalidValue(label, raw, 'expected a whole number');
+  return Number(t);
+}
+
+function toText(raw: unknown, label: string): string {
+  const t = typeof raw === 'string' ? raw.trim() : typeof raw === 'number' ? String(raw) : '';
+  if (t === '') throw invalidValue(label, raw, 'expected a non-empty string');
+  return t;
+}
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+function toBool(raw: unknown, label: string): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const t = String(raw).trim().toLowerCase();
+  if (TRUE.has(t)) return true;
+  if (FALSE.has(t)) return false;
+  throw invalidValue(label, raw, 'expected true or false');
+}
+
+function toLogLevel(raw: unknown, label: string): string {
+  const t = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+  if (!(LOG_LEVELS as readonly string[]).includes(t)) {
+    throw invalidValue(label, raw, `expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return t;
+}
+
+/** A YAML sequence, a repeated flag or a comma-separated string, flattened and trimmed. */
+function listItems(raw: unknown, label: string): string[] {
+  const parts = Array.isArray(raw) ? raw : [raw];
+  const out: string[] = [];
+  for (const p of parts) {
+    if (typeof p !== 'string' && typeof p !== 'number') throw invalidValue(label, raw, 'expected a list of strings');
+    for (const item of String(p).split(',')) {
+      const t = item.trim();
+      if (t !== '' && !out.includes(t)) out.push(t);
+    }
+  }
+  return out;
+}
+
+// Linux dev_valid_name(): 1..15 bytes (IFNAMSIZ 16 with the NUL), no '/', ':' or whitespace.
+const IFNAME_RE = /^[^/:\s]{1,15}$/;
+
+function toInterfaces(raw: unknown, label: string): string[] {
+  const names = listItems(raw, label);
+  if (names.length === 0) throw invalidValue(label, raw, "expected at least one interface name, or 'any'");
+  for (const n of names) {
+    if (!IFNAME_RE.test(n) || n === '.' || n === '..') {
+      throw invalidValue(label, n, "expected an interface name of 1-15 characters without '/', ':' or spaces");
+    }
+  }
+  if (names.length > 1 && names.includes('any')) {
+    throw invalidValue(label, names.join(','), "'any' already covers every interface: give 'any' alone or list interfaces");
+  }
+  return names;
+}
+
+function toCidr(text: string, label: string): string {
+  // Four-part decimal only: ipaddr.js would also take "10/8" or octal "010.0.0.0/8".
+  const ok = text.includes(':') ? ipaddr.IPv6.isValidCIDR(text) : ipaddr.IPv4.isValidCIDRFourPartDecimal(text);
+  if (!ok) {
+    throw invalidValue(label, text, 'expected a CIDR like 10.0.0.0/8 or 2001:db8::/32 (a single address is /32 or /128)');
+  }
+  return text;
+}
+
+function toPorts(raw: unknown, label: string): number[] {
+  const items = listItems(raw, label);
+  if (items.length === 0) throw invalidValue(label, raw, 'expected at least one port');
+  return items.map((p) => {
+    const n = /^\d+$/.test(p) ? Number(p) : NaN;
+    if (!(n >= 1 && n <= 65535)) throw invalidValue(label, p, 'expected a port number 1-65535');
+    return n;
+  });
+}
+
+const LISTEN_FIX = 'expected HOST:PORT like 127.0.0.1:9500 or [::1]:9500, port 1-65535';
+
+/** "127.0.0.1:9500", "localhost:9500", "[::1]:9500" → { host, port } (IPv6 without brackets). */
+export function parseListen(text: string, label: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  if (!m) throw invalidValue(label, text, LISTEN_FIX);
+  const host = m[1] ?? m[2];
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) throw invalidValue(label, text, LISTEN_FIX);
+  if (m[1] !== undefined && !ipaddr.IPv6.isValid(host)) throw invalidValue(label, text, LISTEN_FIX);
+  if (/^[\d.]+$/.test(host) && !ipaddr.IPv4.isValidFourPartDecimal(host)) throw invalidValue(label, text, LISTEN_FIX);
+  return { host, port };
+}
