@@ -1,0 +1,199 @@
+import dgram from 'node:dgram';
+import { loadBinding, parseLinkType, type NativeBinding, type NativeSession } from './binding.js';
+import { PacketReader, type PacketCallback } from './callback.js';
+import { CaptureError } from './errors.js';
+
+export interface LiveOptions {
+  /** Interface names; `any` captures every interface with a Linux cooked header. */
+  interfaces: string[];
+  filter: string;
+  /** Kernel ring size per interface (pcap_set_buffer_size). */
+  bufferBytes: number;
+  snapLength: number;
+  /** Deliver each packet as it arrives (default in the agent: attribution reads /proc right after the SYN). */
+  immediate: boolean;
+  /** Told about exceptions from onPacket and libpcap read errors; they are counted either way. */
+  onError?: (err: unknown, iface: string) => void;
+}
+
+export interface InterfaceStats {
+  interface: string;
+  /** libpcap ps_recv: packets that passed the filter. */
+  received: number;
+  /** ps_drop: dropped because the ring was full (we read too slowly). */
+  dropped: number;
+  /** ps_ifdrop: dropped by the interface / driver. */
+  ifDropped: number;
+  /** Packets handed to onPacket, onPacket exceptions, and failed libpcap reads. */
+  delivered: number;
+  callbackErrors: number;
+  readErrors: number;
+}
+
+/** Read timeout when not in immediate mode: packets are batched for at most this long. */
+const BATCH_TIMEOUT_MS = 100;
+/** Wake-up datagrams to 127.0.0.1:9 (discard, RFC 863) sent on close; see close(). */
+const WAKE_PORT = 9;
+const WAKE_ATTEMPTS = 5;
+const WAKE_INTERVAL_MS = 200;
+
+class InterfaceSession {
+  readonly reader: PacketReader;
+  readonly native: NativeSession;
+  linkType = -1;
+  freed = false;
+  readErrors = 0;
+  lastStats = { ps_recv: 0, ps_drop: 0, ps_ifdrop: 0 };
+
+  constructor(binding: NativeBinding, readonly name: string, opts: LiveOptions, onPacket: PacketCallback,
+    warnings: string[], private readonly onFreed: () => void) {
+    const onError = (err: unknown): void => opts.onError?.(err, name);
+    this.reader = new PacketReader(opts.snapLength, () => this.linkType, onPacket, onError);
+    this.native = new binding.PcapSession();
+    const timeout = opts.immediate ? 0 : BATCH_TIMEOUT_MS; // <= 0 makes the binding set immediate mode
+    let linkName: string;
+    try {
+      // Not promiscuous: the agent watches this host's own connections.
+      linkName = this.native.open_live(name, opts.filter, opts.bufferBytes, opts.snapLength, '', this.reader.ready,
+        false, timeout, (w) => warnings.push(`${name}: ${w}`), false);
+    } catch (err) {
+      // Not touched again: after a failed open the binding may hold a NULL handle.
+      this.freed = true;
+      throw openError(binding, name, opts.filter, (err as Error).message);
+    }
+    this.linkType = parseLinkType(linkName);
+    this.native.read_callback = () => this.read(onError);
+    this.native.start_polling();
+    process.nextTick(() => this.read(onError)); // packets queued before the poll started
+  }
+
+  private read(onError: (err: unknown) => void): void {
+    if (this.freed) return;
+    try {
+      const r = this.native.dispatch(this.reader.buf, this.reader.header);
+      if (r === -2) this.markFreed();
+      else if (r === -1) {
+        this.readErrors++;
+        onError(new CaptureError(`libpcap read error on interface ${this.name}`));
+      }
+    } catch (err) {
+      // An exception here would reach the binding's poll handler, which exits the process.
+      this.readErrors++;
+      try { onError(err); } catch { /* see above */ }
+    }
+  }
+
+  stats(): InterfaceStats {
+    if (!this.freed) {
+      try { this.lastStats = this.native.stats(); } catch { /* keeps the last values */ }
+    }
+    const s = this.lastStats;
+    return { interface: this.name, received: s.ps_recv, dropped: s.ps_drop, ifDropped: s.ps_ifdrop,
+      delivered: this.reader.packets, callbackErrors: this.reader.callbackErrors, readErrors: this.readErrors };
+  }
+
+  /** Stop delivering; free the handle now if libpcap lets us (see LiveCapture.close). */
+  close(): void {
+    if (this.freed) return;
+    this.stats();
+    this.reader.muted = true;
+    this.native.close();
+    this.read(() => undefined);
+  }
+
+  private markFreed(): void {
+    this.freed = true;
+    this.onFreed();
+  }
+}
+
+function openError(binding: NativeBinding, name: string, filter: string, reason: string): CaptureError {
+  let hint: string;
+  if (/permission|not permitted|EPERM|EACCES/i.test(reason)) hint = 'needs CAP_NET_RAW and CAP_NET_ADMIN, or root';
+  else if (/no such device|doesn't exist|not found/i.test(reason)) hint = `known interfaces: ${safeNames(binding).join(', ')}`;
+  else if (/syntax|filter|expression|support/i.test(reason)) hint = `check the capture filter "${filter}"`;
+  else hint = 'needs CAP_NET_RAW and CAP_NET_ADMIN, or root, and an interface that is up';
+  return new CaptureError(`cannot capture on interface ${name}: ${reason} (${hint})`);
+}
+
+function safeNames(binding: NativeBinding): string[] {
+  try { return binding.findalldevs().map((d) => d.name); } catch { return []; }
+}
+
+/** One libpcap session per interface, polled on the event loop. */
+export class LiveCapture {
+  /** libpcap warnings from opening (e.g. no IPv4 address on the interface). */
+  readonly warnings: string[] = [];
+  /** Resolves once every session has freed its libpcap handle (see close()). */
+  readonly closed: Promise<void>;
+  private readonly sessions: InterfaceSession[] = [];
+  private resolveClosed: () => void = () => undefined;
+
+  private constructor() {
+    this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
+  }
+
+  static open(opts: LiveOptions, onPacket: PacketCallback): LiveCapture {
+    validate(opts);
+    const binding = loadBinding();
+    const capture = new LiveCapture();
+    try {
+      for (const name of opts.interfaces) {
+        capture.sessions.push(new InterfaceSession(binding, name, opts, onPacket, capture.warnings, () => capture.checkClosed()));
+      }
+    } catch (err) {
+      capture.close();
+      throw err;
+    }
+    return capture;
+  }
+
+  /** Link type per interface, in the order of LiveOptions.interfaces. */
+  linkTypes(): { interface: string; linkType: number }[] {
+    return this.sessions.map((s) => ({ interface: s.name, linkType: s.linkType }));
+  }
+
+  stats(): InterfaceStats[] {
+    return this.sessions.map((s) => s.stats());
+  }
+
+  /**
+   * Stop delivering packets and release the sessions. The binding frees a live handle only
+   * when a read returns "broken out of", and libpcap on Linux notices the break only after a
+   * packet, so an idle interface keeps its handle (and the event loop) until its next packet.
+   * For `lo` and `any` we make that packet ourselves: a datagram to the loopback discard port.
+   * `closed` resolves when every handle is free.
+   */
+  close(): void {
+    for (const s of this.sessions) s.close();
+    this.checkClosed();
+    if (this.sessions.some((s) => !s.freed && (s.name === 'lo' || s.name === 'any'))) this.wake(WAKE_ATTEMPTS);
+  }
+
+  private checkClosed(): void {
+    if (this.sessions.every((s) => s.freed)) this.resolveClosed();
+  }
+
+  private wake(attempts: number): void {
+    const socket = dgram.createSocket('udp4');
+    socket.on('error', () => socket.close());
+    socket.send('egresswatch capture close', WAKE_PORT, '127.0.0.1', () => socket.close());
+    if (attempts > 1) {
+      setTimeout(() => {
+        if (this.sessions.some((s) => !s.freed)) this.wake(attempts - 1);
+      }, WAKE_INTERVAL_MS).unref();
+    }
+  }
+}
+
+function validate(opts: LiveOptions): void {
+  if (!Array.isArray(opts.interfaces) || opts.interfaces.length === 0) {
+    throw new CaptureError('capture interfaces: at least one interface name is needed (e.g. "any")');
+  }
+  if (!Number.isInteger(opts.bufferBytes) || opts.bufferBytes <= 0 || opts.bufferBytes > 0x7fffffff) {
+    throw new CaptureError(`capture buffer size ${opts.bufferBytes}: must be a positive integer number of bytes below 2 GiB`);
+  }
+  if (!Number.isInteger(opts.snapLength) || opts.snapLength < 96 || opts.snapLength > 262144) {
+    throw new CaptureError(`capture snap length ${opts.snapLength}: must be an integer from 96 to 262144`);
+  }
+}

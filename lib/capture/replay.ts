@@ -1,0 +1,78 @@
+import { loadBinding, parseLinkType, type NativeSession } from './binding.js';
+import { PacketReader, type PacketCallback } from './callback.js';
+import { CaptureError } from './errors.js';
+
+/** libpcap's MAXIMUM_SNAPLEN: no savefile record it returns is longer. */
+const OFFLINE_BUFFER_LENGTH = 262144;
+const noWarnings = (): void => undefined;
+
+export interface ReplayOptions {
+  /** BPF filter applied by libpcap before the callback. */
+  filter?: string;
+}
+
+export interface ReplayResult {
+  packets: number;
+  linkType: number;
+  /** libpcap stopped on a read error (e.g. a truncated last record); packets before it were delivered. */
+  readError: boolean;
+}
+
+/**
+ * Replay a pcap or pcapng file synchronously: onPacket runs once per record, in order, before
+ * this returns. Throws CaptureError when libpcap cannot open the file or compile the filter.
+ * If onPacket throws, the replay stops and the error is rethrown after the file is closed.
+ */
+export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayOptions = {}): ReplayResult {
+  const binding = loadBinding();
+  const filter = opts.filter ?? '';
+  let linkType = -1;
+  let failure: { err: unknown } | undefined;
+  const session = new binding.PcapSession();
+  const reader = new PacketReader(OFFLINE_BUFFER_LENGTH, () => linkType, onPacket, (err) => {
+    failure ??= { err };
+    session.close(); // pcap_breakloop: dispatch returns -2 after this packet and frees the handle
+  });
+  try {
+    linkType = parseLinkType(session.open_offline(path, filter, 0, OFFLINE_BUFFER_LENGTH, '', reader.ready, false, 0, noWarnings, false));
+  } catch (err) {
+    throw openFailure(binding.PcapSession, session, reader, path, filter, err);
+  }
+
+  const result = session.dispatch(reader.buf, reader.header);
+  const readError = result === -1;
+  if (result !== -2) {
+    session.close();
+    session.dispatch(reader.buf, reader.header); // returns -2: offline reads check the break first
+  }
+  if (failure) throw failure.err;
+  return { packets: reader.packets, linkType, readError };
+}
+
+/**
+ * Tell a bad file from a bad filter. The binding leaves the handle NULL when the file does not
+ * open (nothing to free; touching it would crash) and open when only the filter failed (free
+ * it with close + dispatch). Opening once more without the filter tells which.
+ */
+function openFailure(Session: new () => NativeSession, failed: NativeSession, reader: PacketReader,
+  path: string, filter: string, err: unknown): CaptureError {
+  const reason = (err as Error).message;
+  if (filter !== '') {
+    const probe = new Session();
+    let fileOpens = false;
+    try {
+      probe.open_offline(path, '', 0, OFFLINE_BUFFER_LENGTH, '', reader.ready, false, 0, noWarnings, false);
+      fileOpens = true;
+    } catch {
+      // the file itself is the problem; reported below
+    }
+    if (fileOpens) {
+      for (const s of [probe, failed]) {
+        s.close();
+        s.dispatch(reader.buf, reader.header);
+      }
+      return new CaptureError(`invalid capture filter "${filter}" for ${path}: ${reason}`);
+    }
+  }
+  return new CaptureError(`cannot open capture file ${path}: ${reason}`);
+}
