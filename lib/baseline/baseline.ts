@@ -1,0 +1,321 @@
+// The baseline: when each host and each piece of software first and last contacted each
+// external domain group, kept in LevelDB for the detection window (90 days by default).
+//
+// Write policy. A NEW entry (first contact, or first contact again after the window) is
+// written before observe() resolves, because the caller may alert on it: after a crash the
+// entry is there and the alert does not fire twice. Repeat contacts only move lastSeen and
+// count; those updates are kept in memory and written in one batch every flushIntervalMs
+// (and on flush() / close()), so a busy host costs one batch every few seconds instead of
+// a write per connection. A crash loses at most that interval of lastSeen updates, which can
+// only make an entry expire a few seconds early, 90 days later.
+//
+// Reads. Known entries live in a bounded LRU (DEFAULT_CACHE_ENTRIES); a miss is one LevelDB
+// get. Lookups go cache → unflushed updates → batch in flight → LevelDB, so an entry
+// evicted before its update reached the disk is never read back stale.
+import fs from 'node:fs/promises';
+import { Level } from 'level';
+import { LRUCache } from 'lru-cache';
+import {
+  META_LEARNING_START, META_SCHEMA, SCHEMA_VERSION, decodeKey, entryKey, kindRange, subjectRange,
+  type EntryKind, type KeyRange,
+} from './keys.js';
+import { openErrorFor } from './errors.js';
+import { KeyedMutex } from './keylock.js';
+
+export interface BaselineOptions {
+  dir: string;
+  /** Detection window: an entry not seen for this long is new again (90 days). */
+  windowMs: number;
+  /** Learn without alerting for this long after the baseline is first created; 0 = off. */
+  learningPeriodMs: number;
+  now: () => number;
+  /** Write-behind period for lastSeen / count updates; default 5000; <= 0: only on flush(). */
+  flushIntervalMs?: number;
+  /** Known-entry LRU bound (default DEFAULT_CACHE_ENTRIES). */
+  cacheEntries?: number;
+  /** Called when a background (timer) flush fails; the updates stay queued for the next one. */
+  onError?: (err: Error) => void;
+}
+
+export interface Observation {
+  host: string;
+  /** Absent when the connection could not be attributed to a process. */
+  software?: string;
+  group: string;
+  /** Milliseconds since the epoch, from the packet. */
+  time: number;
+}
+
+export interface Verdict {
+  novelFor: ('host' | 'software')[];
+  learning: boolean;
+  hostFirstSeen?: number;
+  softwareFirstSeen?: number;
+}
+
+export interface BaselineEntry {
+  kind: EntryKind;
+  subject: string;
+  group: string;
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+}
+
+interface Entry {
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+}
+
+type Db = Level<string, unknown>;
+type Op = { type: 'put'; key: string; value: Entry } | { type: 'del'; key: string };
+
+/** About 200 bytes per entry (key, value, LRU links): 50k entries ≈ 10 MB. */
+export const DEFAULT_CACHE_ENTRIES = 50_000;
+export const DEFAULT_FLUSH_INTERVAL_MS = 5000;
+/** Unflushed updates that trigger an early flush, bounding memory between timer ticks. */
+const MAX_DIRTY = 10_000;
+/** Expired keys deleted per LevelDB batch during prune(). */
+const PRUNE_BATCH = 1000;
+
+export class Baseline {
+  readonly learningUntil: number;
+  /** For metrics: LRU evictions, LevelDB reads, new entries written, flushes and failures. */
+  readonly counters = { cacheEvictions: 0, reads: 0, newEntries: 0, flushes: 0, flushErrors: 0, badValues: 0 };
+  private readonly cache: LRUCache<string, Entry>;
+  private dirty = new Map<string, Entry>();
+  private readonly flushing = new Map<string, Entry>();
+  private readonly locks = new KeyedMutex();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private writeChain: Promise<void> = Promise.resolve();
+  private flushChain: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(private readonly db: Db, private readonly opts: BaselineOptions, learningStart: number) {
+    this.learningUntil = learningStart + opts.learningPeriodMs;
+    this.cache = new LRUCache<string, Entry>({
+      max: opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
+      dispose: (_v, _k, reason) => {
+        if (reason === 'evict') this.counters.cacheEvictions++;
+      },
+    });
+    const every = opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    if (every > 0) {
+      this.timer = setInterval(() => this.backgroundFlush(), every);
+      this.timer.unref();
+    }
+  }
+
+  /** Opens (creating if needed) the store; BaselineOpenError says what is wrong and the fix. */
+  static async open(opts: BaselineOptions): Promise<Baseline> {
+    if (!(opts.windowMs > 0)) throw new RangeError(`baseline windowMs must be > 0, got ${opts.windowMs}`);
+    if (!(opts.learningPeriodMs >= 0)) throw new RangeError(`baseline learningPeriodMs must be >= 0, got ${opts.learningPeriodMs}`);
+    let db: Db;
+    try {
+      await fs.mkdir(opts.dir, { recursive: true });
+      db = new Level<string, unknown>(opts.dir, { valueEncoding: 'json' });
+      await db.open();
+    } catch (err) {
+      throw openErrorFor(opts.dir, err);
+    }
+    try {
+      let start = await db.get(META_LEARNING_START);
+      if (typeof start !== 'number' || !Number.isFinite(start)) {
+        start = opts.now();
+        await db.batch([
+          { type: 'put', key: META_LEARNING_START, value: start },
+          { type: 'put', key: META_SCHEMA, value: SCHEMA_VERSION },
+        ]);
+      }
+      return new Baseline(db, opts, start as number);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw openErrorFor(opts.dir, err);
+    }
+  }
+
+  /** Records the observation and says for which keys it is new within the window. */
+  observe(o: Observation): Promise<Verdict> {
+    if (this.closed) return Promise.reject(new Error('baseline is closed'));
+    const p = this.observeNow(o);
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  private async observeNow(o: Observation): Promise<Verdict> {
+    const hasSoftware = o.software !== undefined && o.software !== '';
+    const [host, software] = await Promise.all([
+      this.observeKey(entryKey('host', o.host, o.group), o.time),
+      hasSoftware ? this.observeKey(entryKey('software', o.software!, o.group), o.time) : undefined,
+    ]);
+    const novelFor: Verdict['novelFor'] = [];
+    if (host.novel) novelFor.push('host');
+    if (software?.novel) novelFor.push('software');
+    const learning = this.opts.learningPeriodMs > 0 && o.time < this.learningUntil;
+    const v: Verdict = { novelFor, learning, hostFirstSeen: host.firstSeen };
+    if (software) v.softwareFirstSeen = software.firstSeen;
+    return v;
+  }
+
+  private observeKey(key: string, time: number): Promise<{ novel: boolean; firstSeen: number }> {
+    return this.locks.run(key, async () => {
+      const cur = await this.lookup(key);
+      if (cur === undefined || cur.lastSeen < time - this.opts.windowMs) {
+        const fresh: Entry = { firstSeen: time, lastSeen: time, count: 1 };
+        this.cache.set(key, fresh);
+        this.dirty.delete(key);
+        try {
+          await this.write([{ type: 'put', key, value: { ...fresh } }]);
+        } catch (err) {
+          // Not on disk: forget it, so the next contact is judged new again.
+          if (this.cache.get(key) === fresh) this.cache.delete(key);
+          throw err;
+        }
+        this.counters.newEntries++;
+        return { novel: true, firstSeen: time };
+      }
+      if (time > cur.lastSeen) cur.lastSeen = time;
+      if (time < cur.firstSeen) cur.firstSeen = time; // out-of-order captures in a replay
+      cur.count++;
+      this.dirty.set(key, cur);
+      if (this.dirty.size >= MAX_DIRTY) this.backgroundFlush();
+      return { novel: false, firstSeen: cur.firstSeen };
+    });
+  }
+
+  private memoryEntry(key: string): Entry | undefined {
+    return this.cache.get(key) ?? this.dirty.get(key) ?? this.flushing.get(key);
+  }
+
+  private async lookup(key: string): Promise<Entry | undefined> {
+    const mem = this.memoryEntry(key);
+    if (mem !== undefined) {
+      this.cache.set(key, mem);
+      return mem;
+    }
+    this.counters.reads++;
+    const entry = this.toEntry(await this.db.get(key));
+    if (entry !== undefined) this.cache.set(key, entry);
+    return entry;
+  }
+
+  private toEntry(v: unknown): Entry | undefined {
+    if (v === undefined) return undefined;
+    const e = v as Partial<Entry> | null;
+    if (e === null || typeof e.firstSeen !== 'number' || typeof e.lastSeen !== 'number' || typeof e.count !== 'number') {
+      this.counters.badValues++; // an unreadable value is treated as absent and rewritten
+      return undefined;
+    }
+    return { firstSeen: e.firstSeen, lastSeen: e.lastSeen, count: e.count };
+  }
+
+  /** All writes go through one chain: LevelDB sees them in the order they were decided. */
+  private write(ops: Op[]): Promise<void> {
+    const p = this.writeChain.then(() => this.db.batch(ops));
+    this.writeChain = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Writes the queued lastSeen / count updates. */
+  flush(): Promise<void> {
+    const p = this.flushChain.then(() => this.flushOnce());
+    this.flushChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.dirty.size === 0) return this.writeChain;
+    const batch = this.dirty;
+    this.dirty = new Map();
+    const ops: Op[] = [];
+    for (const [key, e] of batch) {
+      this.flushing.set(key, e);
+      ops.push({ type: 'put', key, value: { ...e } });
+    }
+    try {
+      await this.write(ops);
+      this.counters.flushes++;
+    } catch (err) {
+      this.counters.flushErrors++;
+      for (const [key, e] of batch) if (!this.dirty.has(key)) this.dirty.set(key, e);
+      throw err;
+    } finally {
+      this.flushing.clear();
+    }
+  }
+
+  private backgroundFlush(): void {
+    this.flush().catch((err: Error) => this.opts.onError?.(err));
+  }
+
+  /** Deletes entries last seen before now - windowMs; returns how many. */
+  async prune(now: number): Promise<number> {
+    await this.flush();
+    const cutoff = now - this.opts.windowMs;
+    let deleted = 0;
+    for (const kind of ['host', 'software'] as const) {
+      let candidates: string[] = [];
+      for await (const [key, value] of this.db.iterator(kindRange(kind))) {
+        const e = this.toEntry(value);
+        if (e === undefined || e.lastSeen < cutoff) candidates.push(key);
+        if (candidates.length >= PRUNE_BATCH) {
+          deleted += await this.deleteExpired(candidates, cutoff);
+          candidates = [];
+        }
+      }
+      deleted += await this.deleteExpired(candidates, cutoff);
+    }
+    return deleted;
+  }
+
+  /**
+   * Rechecks each candidate against memory and queues the deletes in the same tick, so an
+   * observe() that has just renewed a key either shows up here (skipped) or queues its put
+   * after our delete (the write chain keeps the order).
+   */
+  private deleteExpired(keys: string[], cutoff: number): Promise<number> {
+    const ops: Op[] = [];
+    for (const key of keys) {
+      const mem = this.memoryEntry(key);
+      if (mem !== undefined && mem.lastSeen >= cutoff) continue;
+      this.cache.delete(key);
+      this.dirty.delete(key);
+      ops.push({ type: 'del', key });
+    }
+    if (ops.length === 0) return Promise.resolve(0);
+    return this.write(ops).then(() => ops.length);
+  }
+
+  /** Entries on disk after a flush, in key order, optionally filtered. */
+  async *entries(filter: { kind?: EntryKind; subject?: string; group?: string } = {}): AsyncIterable<BaselineEntry> {
+    await this.flush();
+    const kinds: EntryKind[] = filter.kind ? [filter.kind] : ['host', 'software'];
+    for (const kind of kinds) {
+      const range: KeyRange = filter.subject !== undefined ? subjectRange(kind, filter.subject) : kindRange(kind);
+      for await (const [key, value] of this.db.iterator(range)) {
+        const k = decodeKey(key);
+        const e = this.toEntry(value);
+        if (k === undefined || e === undefined) continue;
+        if (filter.group !== undefined && k.group !== filter.group) continue;
+        yield { ...k, ...e };
+      }
+    }
+  }
+
+  /** Waits for observations in flight, writes queued updates, closes LevelDB. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.inflight]);
+    try {
+      await this.flush();
+      await this.writeChain;
+    } finally {
+      await this.db.close();
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// Opening the baseline is the one place a LevelDB error reaches the operator: it fails the
+// start, so the message names the directory, what is wrong and what to do.
+
+export type BaselineOpenReason = 'locked' | 'not-writable' | 'corrupt' | 'other';
+
+export class BaselineOpenError extends Error {
+  readonly path: string;
+  readonly reason: BaselineOpenReason;
+  constructor(path: string, reason: BaselineOpenReason, detail: string, options?: { cause?: unknown }) {
+    super(`cannot open baseline database '${path}': ${detail}`, options);
+    this.name = 'BaselineOpenError';
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+interface CodedError {
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+}
+
+function codeOf(err: unknown): string {
+  const e = err as CodedError | undefined;
+  const cause = e?.cause as CodedError | undefined;
+  return String(cause?.code ?? e?.code ?? '');
+}
+
+function messageOf(err: unknown): string {
+  const e = err as CodedError | undefined;
+  const cause = e?.cause as CodedError | undefined;
+  return String(cause?.message ?? e?.message ?? err);
+}
+
+/** Translates a mkdir or LevelDB open failure into the operator's terms. */
+export function openErrorFor(path: string, err: unknown): BaselineOpenError {
+  const code = codeOf(err);
+  const msg = messageOf(err);
+  if (code === 'LEVEL_LOCKED') {
+    return new BaselineOpenError(path, 'locked',
+      'it is locked by another process (another egresswatch using the same --state-dir?); ' +
+      'stop that process, or give this instance its own --state-dir', { cause: err });
+  }
+  if (code === 'LEVEL_CORRUPTION') {
+    return new BaselineOpenError(path, 'corrupt',
+      `the database is corrupt (${msg}); move the directory aside to start a new baseline ` +
+      '(the learning period starts again)', { cause: err });
+  }
+  if (['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOSPC'].includes(code) || /permission|read-only/i.test(msg)) {
+    return new BaselineOpenError(path, 'not-writable',
+      `the directory cannot be created or written (${msg}); make it a directory writable by the ` +
+      'agent user, or point --state-dir elsewhere', { cause: err });
+  }
+  return new BaselineOpenError(path, 'other', msg, { cause: err });
+}
