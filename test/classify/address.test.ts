@@ -83,6 +83,20 @@ describe('classify/address', () => {
       assert.equal(k.counters.invalidAddresses, 2);
     });
 
+    it('dotted quads at the edges of the fast parser', () => {
+      const k = new AddressClassifier({ externalCidrs: ['203.0.113.255/32'] });
+      assert.equal(k.isExternal('203.0.113.255'), true);
+      assert.equal(k.isExternal('203.0.113.254'), false);
+      assert.equal(k.isExternal('223.255.255.255'), true);
+      assert.equal(k.isExternal('224.0.0.0'), false);
+      assert.equal(k.isExternal('9.255.255.255'), true);
+      assert.equal(k.isExternal('10.0.0.0'), false);
+      assert.equal(k.isExternal('1.2.3.256'), false, 'invalid');
+      assert.equal(k.isExternal('1.2.3.'), false, 'invalid');
+      assert.equal(k.isExternal('1.2.3.4.'), false, 'invalid');
+      assert.equal(k.counters.invalidAddresses, 3);
+    });
+
     it('the verdict cache is bounded and counts evictions', () => {
       const k = new AddressClassifier({ cacheSize: 10 });
       for (let i = 0; i < 25; i++) assert.equal(k.isExternal(`8.8.8.${i}`), true);
