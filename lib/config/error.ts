@@ -24,6 +24,8 @@ export class ConfigError extends Error {
  */
 export function invalidValue(label: string, value: unknown, fix: string): ConfigError {
   const shown = typeof value === 'string' ? value : JSON.stringify(value);
-  const spec = findSetting(label.split(' ')[0]);
-  return new ConfigError(`invalid ${label} '${shown}': ${fix}${otherNames(label)}`, spec?.key ?? label, fix);
+  const [name, ...rest] = label.split(' in ');
+  const where = rest.length > 0 ? ` in ${rest.join(' in ')}` : '';
+  const spec = findSetting(name);
+  return new ConfigError(`invalid ${name} '${shown}'${where}: ${fix}${otherNames(name)}`, spec?.key ?? label, fix);
 }

@@ -68,11 +68,27 @@ export function readConfigFile(filePath: string): Record<string, unknown> {
 function fileSetting(key: string, filePath: string): SettingSpec {
   const spec = SETTINGS.find((s) => s.key === key && s.inFile);
   if (spec) return spec;
-  const near = findSetting(key) ?? SETTINGS.find((s) => s.key.toLowerCase() === key.toLowerCase().replace(/[-_]/g, ''));
+  const loose = key.toLowerCase().replace(/[-_]/g, '');
+  const near = findSetting(key)
+    ?? SETTINGS.find((s) => s.key.toLowerCase() === loose || s.flag.replace(/-/g, '') === loose)
+    ?? SETTINGS.find((s) => s.inFile && editDistance(s.key.toLowerCase(), loose) <= 2);
   const fix = near && near.inFile
     ? `did you mean '${near.key}'?`
     : near ? `--${near.flag} is a command-line flag only` : 'remove it; the keys are listed in docs/configuration.md';
   throw new ConfigError(`unknown key '${key}' in config file ${filePath} (${fix})`, key, fix);
+}
+
+/** Levenshtein distance, for "did you mean" on short keys (≤ 20 characters). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_v, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 function flagValue(flags: Record<string, unknown>, spec: SettingSpec): unknown {

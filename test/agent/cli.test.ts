@@ -1,0 +1,117 @@
+// Runs the compiled CLI as a child process, the way an operator or systemd does.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SETTINGS } from '../../lib/config/index.js';
+import { REPO_ROOT, corpusFile, requirePrereq } from '../helpers/env.js';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
+
+interface Result { status: number | null; stdout: string; stderr: string }
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Result {
+  // A clean EGRESSWATCH_* environment so the runner's own variables cannot leak in.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EGRESSWATCH_')));
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...base, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One line on stderr, no stack frame. */
+function assertOneLine(r: Result, pattern: RegExp): void {
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.ok(lines.length >= 1 && lines.length <= 2, `stderr: ${r.stderr}`);
+  assert.match(lines[0], pattern);
+  assert.ok(!r.stderr.includes('    at '), `no stack trace expected: ${r.stderr}`);
+}
+
+describe('agent CLI (compiled, as a child process)', () => {
+  let dir: string;
+  before(function () {
+    requirePrereq(this, fs.existsSync(CLI), 'dist/agent/cli.js built (npx tsc)');
+  });
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-cli-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('--help names both commands', () => {
+    const r = cli(['--help']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /egresswatch run/);
+    assert.match(r.stdout, /egresswatch replay <files\.\.>/);
+  });
+
+  for (const cmd of ['run', 'replay'] as const) {
+    it(`${cmd} --help lists every ${cmd} flag with its default and env var`, () => {
+      const r = cli([cmd, '--help']);
+      assert.equal(r.status, 0, r.stderr);
+      for (const spec of SETTINGS.filter((s) => s.commands.includes(cmd))) {
+        assert.ok(r.stdout.includes(`--${spec.flag}`), `--${spec.flag} missing from ${cmd} --help`);
+        if (spec.env) assert.ok(r.stdout.replace(/\s+/g, ' ').includes(spec.env), `${spec.env} missing`);
+      }
+      assert.ok(r.stdout.includes('--config'));
+      assert.equal((r.stdout.match(/\[default: /g) ?? []).length >= SETTINGS.filter((s) => s.commands.includes(cmd)).length, true);
+    });
+  }
+
+  it('a bad --learning-period exits 2 with one line naming the flag', () => {
+    const r = cli(['run', '--learning-period', 'abc']);
+    assert.equal(r.status, 2);
+    assertOneLine(r, /^egresswatch: invalid --learning-period 'abc': expected a duration/);
+  });
+
+  it('a bad environment value names the variable', () => {
+    const r = cli(['run'], { EGRESSWATCH_DNS_PORT: '53,99999' });
+    assert.equal(r.status, 2);
+    assertOneLine(r, /^egresswatch: invalid EGRESSWATCH_DNS_PORT '99999'/);
+  });
+
+  it('a missing config file names the file', () => {
+    const missing = path.join(dir, 'absent.yaml');
+    const r = cli(['run', '--config', missing]);
+    assert.equal(r.status, 2);
+    assertOneLine(r, new RegExp(`^egresswatch: cannot read config file ${missing}: ENOENT`));
+  });
+
+  it('an unknown key in the config file (via EGRESSWATCH_CONFIG) names key and file', () => {
+    const file = path.join(dir, 'c.yaml');
+    fs.writeFileSync(file, 'stateDir: /tmp/x\nalertDelayy: 5s\n');
+    const r = cli(['replay', 'x.pcap'], { EGRESSWATCH_CONFIG: file });
+    assert.equal(r.status, 2);
+    assertOneLine(r, new RegExp(`unknown key 'alertDelayy' in config file ${file} \\(did you mean 'alertDelay'\\?\\)`));
+  });
+
+  it('an unknown flag or a missing command is a usage error, exit 2', () => {
+    for (const args of [['run', '--no-such-flag'], [], ['replay'], ['frobnicate']]) {
+      const r = cli(args);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assertOneLine(r, /^egresswatch: /);
+    }
+  });
+
+  it('replay of a nonexistent file exits non-zero and names the file', () => {
+    const missing = path.join(dir, 'nope.pcap');
+    const r = cli(['replay', missing, '--state-dir', dir, '--alerts-file', path.join(dir, 'a.json')]);
+    assert.notEqual(r.status, 0);
+    assertOneLine(r, new RegExp(`^egresswatch: cannot read capture file ${missing}: ENOENT`));
+  });
+
+  // Depends on lib/pipeline (runReplay) and a corpus capture; the packet count comes from the
+  // corpus manifest, which was produced independently with tshark.
+  it('replay --stats-json prints one JSON line whose packet count matches the manifest', function () {
+    const rel = 'suricata-verify/bug-1158.pcap';
+    const manifest = path.join(path.dirname(corpusFile('x')), 'manifest.tsv');
+    requirePrereq(this, fs.existsSync(corpusFile(rel)) && fs.existsSync(manifest), `corpus ${rel}`);
+    requirePrereq(this, fs.existsSync(path.join(REPO_ROOT, 'dist', 'lib', 'capture', 'index.js')), 'pipeline built');
+    const rows = fs.readFileSync(manifest, 'utf8').split('\n').map((l) => l.split('\t'));
+    const col = rows[0].indexOf('packets');
+    const expected = Number(rows.find((r) => r[0] === rel)?.[col]);
+    const r = cli(['replay', corpusFile(rel), '--stats-json', '--state-dir', path.join(dir, 'state'),
+      '--alerts-file', path.join(dir, 'alerts.json'), '--log-level', 'warn']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    assert.equal(lines.length, 1, `stdout: ${r.stdout}`);
+    const stats = JSON.parse(lines[0]) as { packets: number };
+    assert.equal(stats.packets, expected);
+  });
+});
