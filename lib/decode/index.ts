@@ -27,11 +27,14 @@ export const IPPROTO_UDP = 17;
  * Decode one frame. Returns true when `out` holds a TCP or UDP packet. Never throws:
  * malformed input is counted in stats.errors by kind and false is returned; non-IP frames and
  * other protocols are counted in stats.skipped. `caplen` is the captured length (libpcap's
- * buffer may be larger than the frame).
+ * buffer may be larger than the frame). `wireLen`, when given, is the frame's length on the
+ * wire: with it, an IP length beyond a complete capture is told apart from snaplen
+ * truncation and counted as malformed; without it, it is taken as truncation.
  */
-export function decodePacket(linkType: number, buf: Buffer, caplen: number, out: PacketInfo, stats: DecodeStats): boolean {
+export function decodePacket(linkType: number, buf: Buffer, caplen: number, out: PacketInfo, stats: DecodeStats, wireLen = -1): boolean {
   stats.packets++;
   out.reset(buf);
+  out.captureComplete = wireLen >= 0 && caplen >= wireLen;
   let status: number;
   try {
     status = decodeLayers(linkType, buf, Math.max(0, Math.min(caplen, buf.length)), out);

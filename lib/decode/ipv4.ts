@@ -32,6 +32,8 @@ export function decodeIpv4(buf: Buffer, offset: number, end: number, out: Packet
   out.dstOffset = offset + 16;
   out.protocol = buf[offset + 9];
   out.ipLength = totalLength;
+  // Longer than the whole frame: the kernel would drop it (ip_rcv), so do we.
+  if (totalLength > available && out.captureComplete) return Status.BadIpv4TotalLength;
 
   const fragment = (buf[offset + 6] << 8) | buf[offset + 7];
   if ((fragment & 0x1fff) !== 0) return Status.Ipv4Fragment;

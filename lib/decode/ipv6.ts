@@ -42,6 +42,8 @@ export function decodeIpv6(buf: Buffer, offset: number, end: number, out: Packet
   // 0 is a jumbogram (RFC 2675) or a Linux BIG TCP capture with the jumbo option already
   // stripped: the capture is the only length there is.
   out.ipLength = payloadLength === 0 ? available : IPV6_HEADER_LENGTH + payloadLength;
+  // Longer than the whole frame: the kernel would drop it (ipv6_rcv), so do we.
+  if (IPV6_HEADER_LENGTH + payloadLength > available && out.captureComplete) return Status.BadIpv6PayloadLength;
 
   const limit = Math.min(end, offset + out.ipLength);
   return walkExtensions(buf, buf[offset + 6], offset + IPV6_HEADER_LENGTH, limit, out);

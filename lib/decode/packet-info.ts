@@ -41,6 +41,11 @@ export class PacketInfo {
    * covers the whole datagram.
    */
   fragmented = false;
+  /**
+   * The capture holds the whole frame (caplen >= wire length, as passed to decodePacket). Only
+   * then is an IP length beyond the captured bytes a malformed packet rather than the snaplen.
+   */
+  captureComplete = false;
 
   /** Clear the per-packet fields; called by decodePacket before each packet. */
   reset(buf: Buffer): void {
@@ -61,6 +66,7 @@ export class PacketInfo {
     this.sllPacketType = -1;
     this.etherType = 0;
     this.fragmented = false;
+    this.captureComplete = false;
   }
 }
 

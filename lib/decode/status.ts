@@ -24,6 +24,7 @@ export const Status = {
   BadIpVersion: -19,
   Internal: -20,
   TruncatedIp: -21,
+  BadIpv6PayloadLength: -22,
   // Skips start at FIRST_SKIP.
   NonIp: -50,
   Ipv4Fragment: -51,

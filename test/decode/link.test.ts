@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { LinkType, addressToString } from '../../lib/decode/index.js';
+import { hex, ipv4, ipv6, nullHeader, sll, sll2, tcp, udp, TCP_SYN } from '../helpers/packets.js';
+import { decodeOne, onlyCounter } from './util.js';
+
+// IPv4 TCP SYN 192.0.2.1:50000 -> 198.51.100.7:443, shared by the link-layer cases below.
+const IPV4_SYN = `
+  45 00 00 28   # version 4, IHL 5 | TOS | total length 40
+  12 34 40 00   # identification | flags DF, fragment offset 0
+  40 06 00 00   # TTL 64 | protocol 6 TCP | header checksum (not checked)
+  c0 00 02 01   # source 192.0.2.1
+  c6 33 64 07   # destination 198.51.100.7
+  c3 50 01 bb   # source port 50000 | destination port 443
+  00 00 03 e8   # sequence number 1000
+  00 00 00 00   # acknowledgment number
+  50 02 ff ff   # data offset 5 | flags SYN | window
+  00 00 00 00   # checksum | urgent pointer
+`;
+
+function assertSyn(frame: Buffer, linkType: number): void {
+  const { ok, out, stats } = decodeOne(linkType, frame);
+  assert.equal(ok, true, JSON.stringify(stats));
+  assert.equal(out.ipVersion, 4);
+  assert.equal(addressToString(frame, out.srcOffset, 4), '192.0.2.1');
+  assert.equal(addressToString(frame, out.dstOffset, 4), '198.51.100.7');
+  assert.equal(out.protocol, 6);
+  assert.equal(out.srcPort, 50000);
+  assert.equal(out.dstPort, 443);
+  assert.equal(out.tcpFlags, TCP_SYN);
+  assert.equal(out.tcpSeq, 1000);
+  assert.equal(out.ipLength, 40);
+  assert.equal(out.payloadLength, 0);
+  assert.equal(stats.decoded, 1);
+}
+
+describe('decode: link layers', () => {
+  it('Ethernet II', () => {
+    const frame = hex(`
+      02 00 00 00 00 02   # destination MAC
+      02 00 00 00 00 01   # source MAC
+      08 00               # EtherType IPv4
+    ` + IPV4_SYN);
+    assertSyn(frame, LinkType.ETHERNET);
+    assert.equal(decodeOne(LinkType.ETHERNET, frame).out.vlanId, -1);
+    assert.equal(decodeOne(LinkType.ETHERNET, frame).out.sllPacketType, -1);
+  });
+
+  it('Linux cooked capture v1 (SLL), outgoing', () => {
+    const frame = hex(`
+      00 04                     # packet type 4: outgoing
+      00 01                     # ARPHRD_ETHER
+      00 06                     # address length 6
+      02 00 00 00 00 01 00 00   # address, padded to 8
+      08 00                     # protocol IPv4
+    ` + IPV4_SYN);
+    assertSyn(frame, LinkType.LINUX_SLL);
+    assert.equal(decodeOne(LinkType.LINUX_SLL, frame).out.sllPacketType, 4);
+  });
+
+  it('Linux cooked capture v2 (SLL2), to this host', () => {
+    const frame = hex(`
+      08 00                     # protocol IPv4
+      00 00                     # reserved
+      00 00 00 02               # interface index 2
+      00 01                     # ARPHRD_ETHER
+      00                        # packet type 0: to us
+      06                        # address length
+      02 00 00 00 00 01 00 00   # address
+    ` + IPV4_SYN);
+    assertSyn(frame, LinkType.LINUX_SLL2);
+    assert.equal(decodeOne(LinkType.LINUX_SLL2, frame).out.sllPacketType, 0);
+  });
+
+  it('raw IP (12 and 101) takes the version from the first nibble', () => {
+    assertSyn(hex(IPV4_SYN), LinkType.RAW);
+    assertSyn(hex(IPV4_SYN), LinkType.RAW_101);
+    const v6 = ipv6({ src: '2001:db8::1', dst: '2001:db8::2', nextHeader: 17 }, udp({ srcPort: 53, dstPort: 40000 }, Buffer.from('x')));
+    const { ok, out } = decodeOne(LinkType.RAW, v6);
+    assert.equal(ok, true);
+    assert.equal(out.ipVersion, 6);
+    assert.equal(out.payloadLength, 1);
+    const bad = decodeOne(LinkType.RAW, hex('50 00 00 14'));
+    assert.equal(bad.ok, false);
+    assert.equal(onlyCounter(bad.stats), 'errors.bad-ip-version');
+    assert.equal(onlyCounter(decodeOne(LinkType.RAW, Buffer.alloc(0)).stats), 'errors.truncated-ip');
+  });
+
+  it('LINKTYPE_IPV4 / LINKTYPE_IPV6 trust the link type and count a mismatching version', () => {
+    assertSyn(hex(IPV4_SYN), LinkType.IPV4);
+    const r = decodeOne(LinkType.IPV6, hex(IPV4_SYN));
+    assert.equal(r.ok, false);
+    assert.equal(onlyCounter(r.stats), 'errors.bad-ipv6-version'); // 40 bytes, first nibble 4
+  });
+
+  it('BSD NULL in both byte orders, OpenBSD LOOP, every AF_INET6 value', () => {
+    assertSyn(Buffer.concat([hex('02 00 00 00 # AF_INET, little-endian'), hex(IPV4_SYN)]), LinkType.NULL);
+    assertSyn(Buffer.concat([hex('00 00 00 02 # AF_INET, big-endian'), hex(IPV4_SYN)]), LinkType.NULL);
+    assertSyn(Buffer.concat([hex('00 00 00 02 # AF_INET, network order'), hex(IPV4_SYN)]), LinkType.LOOP);
+    const v6 = ipv6({ src: '2001:db8::1', dst: '2001:db8::2', nextHeader: 6 }, tcp({ srcPort: 1, dstPort: 2, flags: TCP_SYN }));
+    for (const family of [24, 28, 30]) {
+      for (const le of [true, false]) {
+        const r = decodeOne(LinkType.NULL, nullHeader(family, le, v6));
+        assert.equal(r.ok, true, `family ${family} le ${le}`);
+        assert.equal(r.out.ipVersion, 6);
+      }
+    }
+    const other = decodeOne(LinkType.NULL, nullHeader(7, true, v6));
+    assert.equal(onlyCounter(other.stats), 'skipped.non-ip');
+    assert.equal(onlyCounter(decodeOne(LinkType.NULL, hex('02 00')).stats), 'errors.truncated-null');
+  });
+
+  it('non-IP EtherTypes, 802.3 frames and unknown link types are skipped, not errors', () => {
+    const arp = hex(`
+      ff ff ff ff ff ff  02 00 00 00 00 01   # broadcast, source
+      08 06                                 # EtherType ARP
+      00 01 08 00 06 04 00 01               # ARP request header
+    `);
+    assert.equal(onlyCounter(decodeOne(LinkType.ETHERNET, arp).stats), 'skipped.non-ip');
+    const llc = hex('01 80 c2 00 00 00  02 00 00 00 00 01  00 26  42 42 03 # 802.3 length 38, STP LLC');
+    assert.equal(onlyCounter(decodeOne(LinkType.ETHERNET, llc).stats), 'skipped.non-ip');
+    assert.equal(onlyCounter(decodeOne(239, hex(IPV4_SYN)).stats), 'skipped.unsupported-link-type');
+    const sllArp = sll({ protocol: 0x0806 }, Buffer.alloc(28));
+    assert.equal(onlyCounter(decodeOne(LinkType.LINUX_SLL, sllArp).stats), 'skipped.non-ip');
+  });
+
+  it('truncated link headers are counted by kind', () => {
+    assert.equal(onlyCounter(decodeOne(LinkType.ETHERNET, Buffer.alloc(13)).stats), 'errors.truncated-ethernet');
+    assert.equal(onlyCounter(decodeOne(LinkType.LINUX_SLL, Buffer.alloc(15)).stats), 'errors.truncated-sll');
+    assert.equal(onlyCounter(decodeOne(LinkType.LINUX_SLL2, Buffer.alloc(19)).stats), 'errors.truncated-sll2');
+    assert.equal(onlyCounter(decodeOne(LinkType.ETHERNET, Buffer.alloc(0)).stats), 'errors.truncated-ethernet');
+  });
+
+  it('caplen below the buffer length bounds every read (libpcap reuses a larger buffer)', () => {
+    const frame = Buffer.concat([sll2({ protocol: 0x0800 }, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', protocol: 17 },
+      udp({ srcPort: 1, dstPort: 53 }, Buffer.from('abcd')))), Buffer.alloc(100, 0xff)]);
+    const whole = decodeOne(LinkType.LINUX_SLL2, frame, { caplen: frame.length - 100, wireLen: frame.length - 100 });
+    assert.equal(whole.ok, true);
+    assert.equal(whole.out.payloadLength, 4);
+    const cut = decodeOne(LinkType.LINUX_SLL2, frame, { caplen: 30, wireLen: frame.length - 100 });
+    assert.equal(onlyCounter(cut.stats), 'errors.truncated-ipv4');
+  });
+});
