@@ -1,0 +1,73 @@
+// Address text for /proc/net/* entries and for flows handed to the resolver. Both sides are
+// brought to one canonical form (IPv4 dotted, IPv6 RFC 5952 lower-case) so matching is a
+// string comparison.
+import os from 'node:os';
+import ipaddr from 'ipaddr.js';
+
+const HEX8 = /^[0-9A-Fa-f]{8}$/;
+
+export const HOST_LITTLE_ENDIAN = os.endianness() === 'LE';
+
+/**
+ * Decodes the hex address column of /proc/net/{tcp,udp}[6]. The kernel prints each 32-bit
+ * word with %08X in host byte order (the __be32 is printed as a u32), so on little-endian
+ * hosts every group of 8 hex digits has its bytes reversed. Returns false on bad text.
+ */
+export function decodeHexAddress(hex: string, littleEndian: boolean, out: Uint8Array): boolean {
+  const words = hex.length / 8;
+  if ((words !== 1 && words !== 4) || out.length < words * 4) return false;
+  for (let w = 0; w < words; w++) {
+    const text = hex.slice(w * 8, w * 8 + 8);
+    if (!HEX8.test(text)) return false;
+    const word = Number.parseInt(text, 16);
+    for (let b = 0; b < 4; b++) {
+      const shift = littleEndian ? b * 8 : (3 - b) * 8;
+      out[w * 4 + b] = (word >>> shift) & 0xff;
+    }
+  }
+  return true;
+}
+
+export function formatIPv4(bytes: Uint8Array, offset = 0): string {
+  return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
+}
+
+/** RFC 5952: lower-case, no leading zeros, longest run (>= 2) of zero groups as "::". IPv4-mapped as ::ffff:a.b.c.d. */
+export function formatIPv6(bytes: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${formatIPv4(bytes, 12)}`;
+  }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  const head = hex.slice(0, bestStart).join(':');
+  const tail = hex.slice(bestStart + bestLen).join(':');
+  return `${head}::${tail}`;
+}
+
+/** Canonical text of any IPv4/IPv6 literal (e.g. from a flow); undefined when it is not one. */
+export function normaliseIp(text: string): string | undefined {
+  if (!ipaddr.isValid(text)) return undefined;
+  const addr = ipaddr.parse(text);
+  if (addr.kind() === 'ipv4') return addr.toString();
+  return formatIPv6(Uint8Array.from(addr.toByteArray()));
+}
+
+/** "::ffff:192.0.2.1" → "192.0.2.1"; anything else unchanged. Dual-stack sockets show IPv4 peers this way. */
+export function unmapIPv4(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+export function isWildcard(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}

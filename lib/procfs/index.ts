@@ -1,0 +1,10 @@
+// procfs stage: parsers of /proc text and the rooted reader; flow → socket inode → pid; process facts.
+export { ProcFs } from './procfs.js';
+export { parseProcNet, type SocketEntry, type ProcNetParseOptions, type ProcNetParseStats } from './netparse.js';
+export { SocketResolver, type FlowEnds, type SocketOwner, type SocketResolverOptions } from './resolver.js';
+export {
+  readProcess, parseStat, parseStatus, parseCmdline,
+  type ProcessInfo, type StatFields, type StatusFields, type ReadProcessOptions,
+} from './process.js';
+export { UserNames, parsePasswd, type UserNamesOptions } from './passwd.js';
+export { normaliseIp, formatIPv6 } from './address.js';

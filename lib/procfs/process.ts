@@ -1,0 +1,142 @@
+// /proc/PID/{stat,status,cmdline,exe,cwd} → ProcessInfo. Parsers are pure (tested on captured
+// text); readProcess only gathers the files. A process that exits midway is an ordinary undefined.
+import type { ProcFs } from './procfs.js';
+import { UserNames } from './passwd.js';
+
+/** USER_HZ: the unit of stat's time fields. Fixed at 100 on every Linux ABI userspace sees. */
+const CLK_TCK = 100;
+
+export interface StatFields { pid: number; comm: string; state: string; ppid: number; startTicks: number }
+
+/**
+ * Parses /proc/PID/stat. comm is between the first '(' and the LAST ')': it may itself hold
+ * spaces and ')' (a process can name itself anything up to 15 bytes), so splitting on spaces is wrong.
+ */
+export function parseStat(text: string): StatFields | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  // After ") ": field 3 state, 4 ppid, ... 22 starttime → indices 0, 1, 19.
+  const rest = text.slice(close + 1).trim().split(/\s+/);
+  if (!Number.isSafeInteger(pid) || rest.length < 20) return undefined;
+  const ppid = Number(rest[1]);
+  const startTicks = Number(rest[19]);
+  if (!Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTicks)) return undefined;
+  return { pid, comm: text.slice(open + 1, close), state: rest[0], ppid, startTicks };
+}
+
+export interface StatusFields { name?: string; uid?: number; euid?: number; ppid?: number; tgid?: number }
+
+/** Parses /proc/PID/status ("Key:\tvalue" lines). Uid: real, effective, saved, filesystem. */
+export function parseStatus(text: string): StatusFields {
+  const out: StatusFields = {};
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    if (key === 'Name') out.name = value;
+    else if (key === 'Uid') {
+      const ids = value.split(/\s+/).map(Number);
+      if (Number.isSafeInteger(ids[0])) out.uid = ids[0];
+      if (Number.isSafeInteger(ids[1])) out.euid = ids[1];
+    } else if (key === 'PPid' && /^\d+$/.test(value)) out.ppid = Number(value);
+    else if (key === 'Tgid' && /^\d+$/.test(value)) out.tgid = Number(value);
+  }
+  return out;
+}
+
+/**
+ * Splits /proc/PID/cmdline on NUL. Trailing empty strings are padding (a trailing NUL, or a
+ * process that rewrote its title and zeroed the rest of argv), so they are dropped; an
+ * argument that was genuinely empty in the middle is kept.
+ */
+export function parseCmdline(buf: Uint8Array | string): string[] {
+  const text = typeof buf === 'string' ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8');
+  const argv = text.split('\0');
+  while (argv.length > 0 && argv[argv.length - 1] === '') argv.pop();
+  return argv;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  name: string;
+  exe?: string;
+  argv: string[];
+  commandLine: string;
+  cwd?: string;
+  startTime?: string;
+  uid: number;
+  userName?: string;
+  parent?: { pid: number; name?: string; exe?: string; argv?: string[]; commandLine?: string };
+}
+
+export interface ReadProcessOptions {
+  /** passwd file for the user name; default /etc/passwd. */
+  passwdFile?: string;
+  /** Shared cache of passwd files; by default one per ProcFs (see defaultUsers). */
+  users?: UserNames;
+}
+
+// One passwd cache per ProcFs instance, created on first use and collected with it: no global
+// state, yet callers of the fixed readProcess signature still get caching.
+const defaultUsersByProc = new WeakMap<ProcFs, UserNames>();
+
+function defaultUsers(proc: ProcFs): UserNames {
+  let users = defaultUsersByProc.get(proc);
+  if (!users) {
+    users = new UserNames();
+    defaultUsersByProc.set(proc, users);
+  }
+  return users;
+}
+
+export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOptions = {}): Promise<ProcessInfo | undefined> {
+  const [self, statusText, bootTime] = await Promise.all([
+    readBasics(proc, pid),
+    proc.readText(`${pid}/status`),
+    proc.bootTimeSeconds(),
+  ]);
+  if (!self || statusText === undefined) return undefined;
+  const status = parseStatus(statusText);
+  if (status.uid === undefined) return undefined;
+  const users = opts.users ?? defaultUsers(proc);
+  const [userName, parent] = await Promise.all([
+    users.lookup(status.uid, opts.passwdFile),
+    self.stat.ppid > 0 ? readBasics(proc, self.stat.ppid) : Promise.resolve(undefined),
+  ]);
+  const info: ProcessInfo = {
+    pid,
+    ppid: self.stat.ppid,
+    name: self.stat.comm,
+    exe: self.exe,
+    argv: self.argv,
+    commandLine: self.argv.join(' '),
+    cwd: self.cwd,
+    startTime: bootTime === undefined ? undefined : new Date((bootTime + self.stat.startTicks / CLK_TCK) * 1000).toISOString(),
+    uid: status.uid,
+    userName,
+  };
+  if (parent) {
+    info.parent = { pid: self.stat.ppid, name: parent.stat.comm, exe: parent.exe, argv: parent.argv, commandLine: parent.argv.join(' ') };
+  } else if (self.stat.ppid > 0) {
+    info.parent = { pid: self.stat.ppid };
+  }
+  return info;
+}
+
+interface Basics { stat: StatFields; argv: string[]; exe?: string; cwd?: string }
+
+async function readBasics(proc: ProcFs, pid: number): Promise<Basics | undefined> {
+  const [statText, cmdline, exe, cwd] = await Promise.all([
+    proc.readText(`${pid}/stat`),
+    proc.readBytes(`${pid}/cmdline`),
+    proc.readLink(`${pid}/exe`),
+    proc.readLink(`${pid}/cwd`),
+  ]);
+  const stat = statText === undefined ? undefined : parseStat(statText);
+  if (!stat) return undefined;
+  return { stat, argv: cmdline ? parseCmdline(cmdline) : [], exe, cwd };
+}

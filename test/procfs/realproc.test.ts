@@ -1,0 +1,90 @@
+// Against the real /proc: sockets this test process opens on loopback are found and attributed
+// to this process; readProcess describes node itself.
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import { once } from 'node:events';
+import { ProcFs, readProcess, SocketResolver } from '../../lib/procfs/index.js';
+import { isRoot, requirePrereq } from '../helpers/env.js';
+
+describe('procfs on the real /proc', function () {
+  const proc = new ProcFs('/proc');
+  const closers: (() => void)[] = [];
+
+  before(function () {
+    requirePrereq(this, fs.existsSync('/proc/self/net/tcp'), 'a mounted /proc');
+  });
+  afterEach(() => {
+    while (closers.length) closers.pop()?.();
+  });
+
+  async function connectPair(listenHost: string, connectHost: string): Promise<{ client: net.Socket; accepted: net.Socket }> {
+    const server = net.createServer();
+    server.listen({ host: listenHost, port: 0 });
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    const acceptedP = once(server, 'connection') as Promise<[net.Socket]>;
+    const client = net.connect({ host: connectHost, port });
+    await once(client, 'connect');
+    const [accepted] = await acceptedP;
+    closers.push(() => { client.destroy(); accepted.destroy(); server.close(); });
+    return { client, accepted };
+  }
+
+  it('attributes both ends of a 127.0.0.1 TCP connection to this process', async () => {
+    const { client } = await connectPair('127.0.0.1', '127.0.0.1');
+    const resolver = new SocketResolver({ proc });
+    const flow = { transport: 'tcp' as const, localIp: '127.0.0.1', localPort: client.localPort as number, remoteIp: '127.0.0.1', remotePort: client.remotePort as number };
+    const reverse = { ...flow, localPort: flow.remotePort, remotePort: flow.localPort };
+    const owners = await resolver.resolve([flow, reverse]);
+    assert.equal(owners[0]?.pid, process.pid);
+    assert.equal(owners[1]?.pid, process.pid);
+    assert.equal(owners[0]?.state, 1, 'ESTABLISHED');
+    assert.equal(owners[0]?.uid, process.getuid?.());
+    assert.notEqual(owners[0]?.inode, owners[1]?.inode);
+    const link = fs.readdirSync(`/proc/${process.pid}/fd`).map((fd) => { try { return fs.readlinkSync(`/proc/${process.pid}/fd/${fd}`); } catch { return ''; } });
+    assert.ok(link.includes(`socket:[${owners[0]?.inode}]`), 'inode is one of our fds');
+  });
+
+  it('attributes an IPv4 connection accepted by a dual-stack [::] listener (tcp6, ::ffff:127.0.0.1)', async () => {
+    const { accepted } = await connectPair('::', '127.0.0.1');
+    const resolver = new SocketResolver({ proc });
+    const [owner] = await resolver.resolve([{ transport: 'tcp', localIp: '127.0.0.1', localPort: accepted.localPort as number, remoteIp: '127.0.0.1', remotePort: accepted.remotePort as number }]);
+    assert.equal(owner?.pid, process.pid);
+    assert.equal(resolver.stats.netReads, 2, 'tcp had no exact match, tcp6 did');
+  });
+
+  it('attributes a ::1 TCP connection and an unconnected UDP socket', async () => {
+    const { client } = await connectPair('::1', '::1');
+    const sock = dgram.createSocket('udp4');
+    sock.bind(0, '127.0.0.1');
+    await once(sock, 'listening');
+    closers.push(() => sock.close());
+    const resolver = new SocketResolver({ proc });
+    const owners = await resolver.resolve([
+      { transport: 'tcp', localIp: '::1', localPort: client.localPort as number, remoteIp: '::1', remotePort: client.remotePort as number },
+      { transport: 'udp', localIp: '127.0.0.1', localPort: sock.address().port, remoteIp: '127.0.0.1', remotePort: 9 },
+    ]);
+    assert.deepEqual(owners.map((o) => o?.pid), [process.pid, process.pid]);
+  });
+
+  it('readProcess describes this node process', async function () {
+    requirePrereq(this, isRoot(), 'running as root (user name root)');
+    const info = await readProcess(proc, process.pid);
+    assert.ok(info);
+    assert.equal(info.pid, process.pid);
+    assert.equal(info.ppid, process.ppid);
+    assert.equal(info.exe, fs.realpathSync(process.execPath));
+    assert.equal(info.uid, 0);
+    assert.equal(info.userName, 'root');
+    assert.equal(info.cwd, fs.realpathSync(process.cwd()));
+    // argv[1] is resolved by node, so compare the arguments after the script, and the script by name.
+    const tail = process.argv.slice(2);
+    assert.deepEqual(info.argv.slice(info.argv.length - tail.length), tail);
+    assert.ok(info.commandLine.includes(process.argv[1].split('/').pop() as string), info.commandLine);
+    const started = Date.parse(info.startTime ?? '');
+    assert.ok(Math.abs(started - (Date.now() - process.uptime() * 1000)) < 5000, `startTime ${info.startTime}`);
+    assert.equal(info.parent?.pid, process.ppid);
+  });
+});
