@@ -11,6 +11,8 @@ const OPERATOR_ERRORS: Record<string, number> = {
   UsageError: EXIT_CONFIG,
   CaptureError: EXIT_RUNTIME,
   BaselineOpenError: EXIT_RUNTIME,
+  AlertFileError: EXIT_RUNTIME,
+  MetricsListenError: EXIT_RUNTIME,
 };
 
 // Codes that mean "the environment is not as configured": a path, a permission, a port.
