@@ -11,6 +11,8 @@ import { NET } from './netns.js';
 import { TEST_USER, type Endpoint } from './scenario.js';
 
 const FIX = path.join(FIXTURES_DIR, 'integration');
+/** Prefix of every temp dir the harness makes, so stale ones can be found (world.ts). */
+export const TEMP_PREFIX = 'ewtest-';
 /** The only environment a client gets: no proxy variables, a HOME the test user can read. */
 const CLIENT_PATH = '/usr/local/bin:/usr/bin:/bin';
 
@@ -79,7 +81,7 @@ export function findCommand(cmd: string): string | undefined {
 
 /** Writes the scripts and resolv.conf to a fresh world-readable temp dir and builds the JAR. */
 export async function prepareClients(python: string): Promise<ClientKit> {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ewtest-')));
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), TEMP_PREFIX)));
   fs.chmodSync(dir, 0o755);
   const put = (name: string, text: string) => {
     fs.writeFileSync(path.join(dir, name), text, { mode: 0o644 });

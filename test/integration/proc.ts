@@ -84,8 +84,11 @@ export class Daemon {
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
-  constructor(readonly label: string, cmd: string, args: readonly string[], opts: SpawnOptions = {}) {
-    this.child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** keepStdin: give the child a stdin pipe (closed by ending child.stdin); otherwise none. */
+  constructor(readonly label: string, cmd: string, args: readonly string[], opts: SpawnOptions & { keepStdin?: boolean } = {}) {
+    const { keepStdin, ...spawnOpts } = opts;
+    this.child = spawn(cmd, args, { ...spawnOpts, stdio: [keepStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    this.child.stdin?.on('error', () => undefined);
     this.child.stdout?.on('data', (d: Buffer) => this.out.push(d));
     this.child.stderr?.on('data', (d: Buffer) => this.err.push(d));
     this.child.on('error', (e) => this.err.push(Buffer.from(`spawn error: ${e.message}\n`)));

@@ -2,13 +2,19 @@
 // idempotent and safe on a half-built world, so before() can call it when setup fails and
 // after() always calls it.
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { isRoot, haveCommand } from '../helpers/env.js';
 import { createTopology, type Topology } from './netns.js';
 import { startDnsmasq, DNSMASQ_BIN } from './dnsmasq.js';
 import { startServers } from './servers.js';
-import { ensureTestUser, findPython, prepareClients, type ClientKit, type TestUser } from './clients.js';
+import { TEMP_PREFIX, ensureTestUser, findPython, prepareClients, type ClientKit, type TestUser } from './clients.js';
 import type { Daemon } from './proc.js';
+import { HarnessLock } from './lock.js';
 import { DNS, HOLD_MS, REPLY_BYTES, TCP_SERVERS, TCP_SERVERS6, UDP_SERVERS } from './scenario.js';
+
+/** Another run holds the machine's test internet for ~50 s at most (the end-to-end suite). */
+export const DEFAULT_LOCK_WAIT_MS = 120_000;
 
 export interface World {
   topo: Topology;
@@ -24,12 +30,28 @@ export interface World {
 export function missingPrereqs(): string[] {
   const missing: string[] = [];
   if (!isRoot()) missing.push('root');
-  for (const c of ['ip', 'curl', 'java', 'javac', 'jar', 'unshare', 'setpriv', 'useradd', 'getent']) {
+  for (const c of ['ip', 'curl', 'java', 'javac', 'jar', 'unshare', 'setpriv', 'useradd', 'getent', 'flock']) {
     if (!haveCommand(c)) missing.push(c);
   }
   if (!fs.existsSync(DNSMASQ_BIN)) missing.push(DNSMASQ_BIN);
   if (!findPython()) missing.push('python3 runnable by other users (/usr/bin/python3)');
   return missing;
+}
+
+/** No run lasts this long, so an older temp dir belongs to a run that was killed. */
+const STALE_MS = 10 * 60_000;
+
+function removeStaleTempDirs(): void {
+  const now = Date.now();
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const p = path.join(os.tmpdir(), name);
+    try {
+      if (now - fs.statSync(p).mtimeMs > STALE_MS) fs.rmSync(p, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
 
 export class WorldHandle {
@@ -38,10 +60,16 @@ export class WorldHandle {
   private daemons: Daemon[] = [];
   private dir: string | undefined;
   private tornDown = false;
+  private lock: HarnessLock | undefined;
 
-  /** Builds everything; on failure tears down what was built and rethrows. */
-  async start(): Promise<World> {
+  /**
+   * Builds everything; on failure tears down what was built and rethrows. Waits first (up to
+   * lockWaitMs) for any other run of the network tests on this machine to finish.
+   */
+  async start(lockWaitMs = DEFAULT_LOCK_WAIT_MS): Promise<World> {
     try {
+      this.lock = await HarnessLock.acquire(lockWaitMs);
+      removeStaleTempDirs();
       const python = findPython()!;
       const user = await ensureTestUser();
       const kit = await prepareClients(python);
@@ -70,6 +98,7 @@ export class WorldHandle {
     for (const d of this.daemons.reverse()) await d.stop('SIGTERM', 2000);
     const left = this.topo ? await this.topo.teardown() : [];
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+    await this.lock?.release();
     return left;
   }
 }
