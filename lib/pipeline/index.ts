@@ -1,5 +1,6 @@
 // pipeline: wires capture → decode → dns / flows → attribution → classify → baseline → alerts
 // for the daemon (`runAgent`) and for capture files (`runReplay`).
+import path from 'node:path';
 import type winston from 'winston';
 import type { AgentConfig } from '../config/index.js';
 import { LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
@@ -60,7 +61,7 @@ const CAPTURE_STATS_MS = 10_000;
 export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Logger): Promise<void> {
   const now = (): number => Date.now();
   const baseline = await Baseline.open({
-    dir: config.stateDir, windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
+    dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
   });
   const alerts = new AlertFile(config.alertsFile);
   alerts.open();
@@ -139,7 +140,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
   const baseline = (): Promise<Baseline> => {
     if (opened === undefined) {
       opened = Baseline.open({
-        dir: config.stateDir, windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
+        dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
       });
     }
     return opened;

@@ -93,11 +93,11 @@ export class Pipeline {
   }
 
   /** The packet path. Never throws: wire problems are counted by the stages. */
-  onPacket(buf: Buffer, caplen: number, _wireLen: number, tsMs: number, linkType: number): void {
+  onPacket(buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number): void {
     this.stats.packets += 1;
     this.packetTime = tsMs;
     const pkt = this.pkt;
-    if (!decodePacket(linkType, buf, caplen, pkt, this.decodeStats)) return;
+    if (!decodePacket(linkType, buf, caplen, pkt, this.decodeStats, wireLen)) return;
     if (this.dnsPort[pkt.srcPort] === 1) {
       this.dnsResponse(pkt);
       return;
