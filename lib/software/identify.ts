@@ -1,0 +1,74 @@
+// Who the software behind a process is: its executable, except for interpreters, where it is the
+// main program (script, JAR, main class, module). A python3 running a worker and a python3
+// running pip are different software; two runs of the same script are the same one.
+import path from 'node:path';
+import { detectInterpreter, javaMain, OPTION_SPECS, type Interpreter } from './interpreters.js';
+import { scanOptions } from './options.js';
+
+export type SoftwareKind = 'executable' | 'script' | 'jar' | 'java-class' | 'java-module' | 'python-module' | 'inline' | 'unknown';
+
+export interface SoftwareIdentity {
+  id: string;
+  kind: SoftwareKind;
+  /** The interpreter's executable path, set when kind != 'executable'. */
+  interpreter?: string;
+}
+
+export interface ProcessCommand { exe?: string; argv: string[]; cwd?: string }
+
+// The kernel appends this to the exe / cwd link of a file replaced since exec (a package upgrade):
+// still the same software, so the identity ignores it.
+const DELETED = / \(deleted\)$/;
+
+export function identifySoftware(p: ProcessCommand): SoftwareIdentity {
+  const exe = p.exe?.replace(DELETED, '') || undefined;
+  const argv0 = p.argv[0];
+  const program = exe ?? argv0;
+  if (!program) return { id: '', kind: 'unknown' };
+  const interp = detectInterpreter(path.posix.basename(program));
+  if (!interp) return { id: program, kind: 'executable' };
+  const cwd = p.cwd?.replace(DELETED, '');
+  const main = mainProgram(interp, p.argv.slice(1), cwd);
+  if (!main) return { id: program, kind: 'executable' };
+  return { ...main, interpreter: program };
+}
+
+function mainProgram(interp: Interpreter, args: string[], cwd: string | undefined): { id: string; kind: SoftwareKind } | undefined {
+  if (interp.family === 'java') {
+    const m = javaMain(args);
+    if (!m) return undefined;
+    const file = m.kind === 'jar' || m.kind === 'script';
+    return { id: file ? resolvePath(m.value, cwd) : m.value, kind: m.kind };
+  }
+  const scan = scanOptions(args, OPTION_SPECS[interp.family]);
+  if (scan.stopped) {
+    const { kind, name, value } = scan.stopped;
+    if (kind === 'inline') return { id: `${interp.name} ${inlineFlag(name)}`, kind };
+    if (value === undefined || value === '') return undefined;
+    return kind === 'script' ? { id: resolvePath(value, cwd), kind } : { id: value, kind };
+  }
+  if (scan.stdin) return { id: `${interp.name} -`, kind: 'inline' };
+  if (interp.family === 'shell' && scan.options.some((o) => o.name === 'c')) {
+    return { id: `${interp.name} -c`, kind: 'inline' };
+  }
+  const script = args[scan.index];
+  if (script === undefined || script === '') return undefined;
+  // ruby -C DIR changes directory before it loads the script.
+  const dir = scan.options.filter((o) => interp.family === 'ruby' && o.name === 'C' && o.value).at(-1)?.value;
+  return { id: resolvePath(script, dir ? resolvePath(dir, cwd) : cwd), kind: 'script' };
+}
+
+const LONG_TO_SHORT: Record<string, string> = { '--eval': 'e', '--print': 'p', '--run': 'r' };
+
+/** Inline ids use the short flag where one exists ("node -e" for --eval too); other long names stay whole. */
+function inlineFlag(name: string): string {
+  if (!name.startsWith('--')) return `-${name}`;
+  return LONG_TO_SHORT[name] ? `-${LONG_TO_SHORT[name]}` : name;
+}
+
+function resolvePath(file: string, cwd: string | undefined): string {
+  if (path.posix.isAbsolute(file)) return path.posix.normalize(file);
+  // Without an absolute cwd the relative path is all we know; resolving against our own cwd would lie.
+  if (!cwd || !path.posix.isAbsolute(cwd)) return file;
+  return path.posix.resolve(cwd, file);
+}

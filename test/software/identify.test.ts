@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { identifySoftware, detectInterpreter } from '../../lib/software/index.js';
+import { CASES } from './cmdlines.js';
+
+describe('software/identifySoftware on real command lines', () => {
+  it(`has a real-world table of at least 35 command lines (${CASES.length})`, () => {
+    assert.ok(CASES.length >= 35);
+    assert.equal(new Set(CASES.map((c) => c.what)).size, CASES.length, 'names are unique');
+  });
+
+  for (const c of CASES) {
+    it(`${c.what} → ${c.kind} ${c.id}`, () => {
+      const got = identifySoftware({ exe: c.exe, argv: c.argv, cwd: c.cwd });
+      assert.equal(got.id, c.id);
+      assert.equal(got.kind, c.kind);
+      if (c.interpreter !== undefined) assert.equal(got.interpreter, c.interpreter);
+      // The interpreter is named exactly when the software is not the executable itself.
+      const bare = got.kind === 'executable' || got.kind === 'unknown';
+      assert.equal(got.interpreter === undefined, bare);
+      if (!bare) assert.equal(got.interpreter, c.exe?.replace(/ \(deleted\)$/, '') ?? c.argv[0]);
+    });
+  }
+});
+
+describe('software/identifySoftware edge cases', () => {
+  it('keeps a relative script relative when cwd is unknown or itself relative', () => {
+    assert.deepEqual(identifySoftware({ exe: '/usr/bin/python3', argv: ['python3', 'w.py'] }), { id: 'w.py', kind: 'script', interpreter: '/usr/bin/python3' });
+    assert.equal(identifySoftware({ exe: '/usr/bin/python3', argv: ['python3', 'w.py'], cwd: 'rel' }).id, 'w.py');
+  });
+
+  it('normalises ".." in script paths and a deleted cwd', () => {
+    assert.equal(identifySoftware({ exe: '/usr/bin/node', argv: ['node', '../lib/x.js'], cwd: '/srv/app/bin (deleted)' }).id, '/srv/app/lib/x.js');
+  });
+
+  it('an option missing its value is the REPL, not a crash', () => {
+    for (const argv of [['python3', '-m'], ['java', '-jar'], ['java', '-cp'], ['node', '-r'], ['perl', '-I'], ['php', '-f']]) {
+      const got = identifySoftware({ exe: `/usr/bin/${argv[0]}`, argv });
+      assert.equal(got.kind, 'executable', argv.join(' '));
+    }
+  });
+
+  it('stdin programs are inline', () => {
+    assert.deepEqual(identifySoftware({ exe: '/usr/bin/python3.12', argv: ['python3', '-'] }), { id: 'python3 -', kind: 'inline', interpreter: '/usr/bin/python3.12' });
+  });
+
+  it('detects interpreters tolerant of versions and nothing else', () => {
+    const yes = ['python', 'python2', 'python3.11', 'pypy3', 'java', 'node', 'nodejs', 'ruby3.1', 'perl5.36', 'php8.2', 'bash', 'sh', 'dash', 'zsh', 'ksh', '-bash'];
+    const no = ['php-fpm', 'php-fpm8.2', 'python3-config', 'javac', 'nodemon', 'rubocop', 'perldoc', 'shellcheck', 'gunicorn', 'bashbug'];
+    for (const n of yes) assert.ok(detectInterpreter(n), n);
+    for (const n of no) assert.equal(detectInterpreter(n), undefined, n);
+    assert.equal(detectInterpreter('python3.11')?.name, 'python3');
+    assert.equal(detectInterpreter('nodejs')?.name, 'node');
+  });
+});
