@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { decodePacket, DecodeStats, PacketInfo } from '../../lib/decode/index.js';
+import { FlowTable, type Flow, type FlowEndReason } from '../../lib/flows/index.js';
+import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST } from '../helpers/packets.js';
+
+const EXTERNAL = /^(203\.0\.113\.|2001:db8:1::)/;
+
+function harness(maxFlows = 100) {
+  const started: Flow[] = [];
+  const ended: [Flow, FlowEndReason][] = [];
+  const table = new FlowTable({ maxFlows, tcpIdleMs: 300_000, udpIdleMs: 60_000 }, {
+    accept: (ip) => EXTERNAL.test(ip),
+    onStart: (f) => started.push(f),
+    onEnd: (f, r) => ended.push([f, r]),
+  });
+  const pkt = new PacketInfo();
+  const stats = new DecodeStats();
+  const feed = (frame: Buffer, now: number): void => {
+    assert.ok(decodePacket(1, frame, frame.length, pkt, stats), 'frame decodes');
+    table.process(pkt, now);
+  };
+  return { table, started, ended, feed };
+}
+
+const t4 = (src: string, dst: string, sp: number, dp: number, flags: number, len = 0) =>
+  ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: 6 }, tcp({ srcPort: sp, dstPort: dp, flags }, Buffer.alloc(len))));
+const u4 = (src: string, dst: string, sp: number, dp: number, len: number) =>
+  ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: 17 }, udp({ srcPort: sp, dstPort: dp }, Buffer.alloc(len))));
+
+describe('flows/table', () => {
+  it('starts a TCP connection at SYN, counts both ways, ends when both sides sent FIN', () => {
+    const h = harness();
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_SYN), 1);
+    h.feed(t4('203.0.113.10', '10.0.0.5', 443, 40000, TCP_SYN | TCP_ACK), 2);
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_ACK, 100), 3);
+    h.feed(t4('203.0.113.10', '10.0.0.5', 443, 40000, TCP_ACK, 1000), 4);
+    assert.equal(h.started.length, 1);
+    const f = h.started[0];
+    assert.equal(f.clientIp, '10.0.0.5');
+    assert.equal(f.serverIp, '203.0.113.10');
+    assert.equal(f.serverPort, 443);
+    assert.equal(f.clientBytes, 40 + 140);
+    assert.equal(f.serverBytes, 40 + 1040);
+    assert.equal(f.clientPackets, 2);
+    assert.equal(f.serverPackets, 2);
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_FIN | TCP_ACK), 5);
+    assert.equal(h.ended.length, 0, 'one FIN is a half-close');
+    h.feed(t4('203.0.113.10', '10.0.0.5', 443, 40000, TCP_FIN | TCP_ACK), 6);
+    assert.deepEqual(h.ended.map(([x, r]) => [x, r]), [[f, 'fin']]);
+    assert.equal(f.ended, true);
+    assert.equal(f.lastTime, 6);
+  });
+
+  it('ends on RST and starts anew when the 5-tuple is reused', () => {
+    const h = harness();
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_SYN), 1);
+    h.feed(t4('203.0.113.10', '10.0.0.5', 443, 40000, TCP_RST | TCP_ACK), 2);
+    assert.equal(h.ended[0][1], 'rst');
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_SYN), 3);
+    assert.equal(h.started.length, 2);
+    assert.notEqual(h.started[0], h.started[1]);
+  });
+
+  it('ignores mid-stream packets, retransmitted SYNs and connections to internal addresses', () => {
+    const h = harness();
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_ACK, 10), 1);
+    h.feed(t4('10.0.0.5', '10.9.9.9', 40001, 443, TCP_SYN), 2);
+    h.feed(t4('10.9.9.9', '10.0.0.5', 443, 40001, TCP_SYN | TCP_ACK), 3);
+    assert.equal(h.started.length, 0);
+    assert.equal(h.table.stats.ignored, 1);
+    assert.equal(h.table.stats.tcpStarts, 1);
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40002, 443, TCP_SYN), 4);
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40002, 443, TCP_SYN), 5);
+    assert.equal(h.started.length, 1);
+    assert.equal(h.started[0].clientPackets, 2);
+  });
+
+  it('starts UDP at the first packet, expires it when idle', () => {
+    const h = harness();
+    h.feed(u4('10.0.0.5', '203.0.113.10', 50000, 5000, 20), 1_000);
+    h.feed(u4('203.0.113.10', '10.0.0.5', 5000, 50000, 30), 1_010);
+    assert.equal(h.started.length, 1);
+    assert.equal(h.started[0].transport, 'udp');
+    assert.equal(h.started[0].serverBytes, 58);
+    h.table.expire(30_000);
+    assert.equal(h.ended.length, 0);
+    h.table.expire(61_011);
+    assert.deepEqual(h.ended.map(([, r]) => r), ['idle']);
+    assert.equal(h.table.stats.expired, 1);
+    assert.equal(h.table.size, 0);
+  });
+
+  it('tracks IPv6 both ways under one key', () => {
+    const h = harness();
+    const f6 = (src: string, dst: string, sp: number, dp: number, flags: number) =>
+      ethernet({ type: ETHERTYPE_IPV6 }, ipv6({ src, dst, nextHeader: 6 }, tcp({ srcPort: sp, dstPort: dp, flags })));
+    h.feed(f6('2001:db8:5::5', '2001:db8:1::10', 40000, 80, TCP_SYN), 1);
+    h.feed(f6('2001:db8:1::10', '2001:db8:5::5', 80, 40000, TCP_SYN | TCP_ACK), 2);
+    assert.equal(h.started.length, 1);
+    assert.equal(h.started[0].family, 6);
+    assert.equal(h.started[0].serverIp, '2001:db8:1::10');
+    assert.equal(h.started[0].serverPackets, 1);
+  });
+
+  it('is bounded: the oldest flow is evicted and counted', () => {
+    const h = harness(3);
+    for (let i = 0; i < 5; i++) h.feed(t4('10.0.0.5', '203.0.113.10', 40000 + i, 443, TCP_SYN), i);
+    assert.equal(h.table.size, 3);
+    assert.equal(h.table.stats.evictions, 2);
+    assert.deepEqual(h.ended.map(([f, r]) => [f.clientPort, r]), [[40000, 'evicted'], [40001, 'evicted']]);
+    h.table.endAll();
+    assert.equal(h.ended.length, 5);
+    assert.equal(h.table.size, 0);
+  });
+});
