@@ -1,0 +1,44 @@
+// Timing and reporting helpers for bench/run.ts: medians, number formatting, the table.
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function seconds(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function fmtMiB(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(0)} MiB`;
+}
+
+/** Fixed-width text table: first column left-aligned, the rest right-aligned. */
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd())
+    .join('\n');
+}
+
+/** Walks the records of a classic little-endian microsecond pcap held in memory. */
+export function forEachRecord(file: Buffer, fn: (frame: Buffer, caplen: number, tsMs: number) => void): number {
+  let off = 24;
+  let n = 0;
+  while (off + 16 <= file.length) {
+    const caplen = file.readUInt32LE(off + 8);
+    const start = off + 16;
+    if (start + caplen > file.length) break;
+    const tsMs = file.readUInt32LE(off) * 1000 + file.readUInt32LE(off + 4) / 1000;
+    // A view, not a copy: decoders read from offset 0 of the buffer they are given.
+    fn(file.subarray(start, start + caplen), caplen, tsMs);
+    off = start + caplen;
+    n++;
+  }
+  return n;
+}

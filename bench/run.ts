@@ -1,0 +1,143 @@
+// `npm run bench`: the replay benchmark. Generates a synthetic busy-host capture, then, in
+// one process and alternating (a, b, a, b, a, b), measures packets per second of
+//   (a) the bare loop: libpcap delivering every packet to an empty callback, and
+//   (b) the full replay pipeline (decode → DNS → flows → classify → baseline → alerts),
+// and prints the medians, their ratio against the target, the pipeline's counters, peak RSS
+// and a micro-benchmark of the packet path's stages.
+// Flags: --packets N (default 2,000,000), --keep (keep the capture), --seed S.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import winston from 'winston';
+import { replayFile } from '../lib/capture/index.js';
+import { loadConfig } from '../lib/config/index.js';
+import { DEFAULT_PACKETS, DEFAULT_SEED, describeCapture, generateCapture } from './gen-capture.js';
+import { fmtInt, fmtMiB, median, seconds, table } from './measure.js';
+import { runMicro } from './micro.js';
+import { RssSampler } from './rss.js';
+
+type PipelineModule = typeof import('../lib/pipeline/index.js');
+type ReplayStats = Awaited<ReturnType<PipelineModule['runReplay']>>;
+
+/** The pipeline must reach this share of the bare loop's packet rate. */
+const TARGET_RATIO = 0.35;
+const RUNS = 3;
+const EXTERNAL_CIDRS = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'];
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Args { packets: number; keep: boolean; seed: number }
+
+function parseArgs(argv: string[]): Args {
+  const value = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const packets = Number(value('--packets') ?? DEFAULT_PACKETS);
+  if (!Number.isInteger(packets) || packets < 1000) throw new Error(`--packets must be an integer >= 1000, got ${value('--packets')}`);
+  return { packets, keep: argv.includes('--keep'), seed: Number(value('--seed') ?? DEFAULT_SEED) };
+}
+
+interface Sample { pps: number; rss: number; packets: number; stats?: ReplayStats }
+
+function runBare(file: string, rss: RssSampler): Sample {
+  rss.reset();
+  const t = process.hrtime.bigint();
+  const r = replayFile(file, () => {});
+  const s = seconds(t);
+  return { pps: r.packets / s, rss: rss.peakBytes(), packets: r.packets };
+}
+
+async function runPipeline(mod: PipelineModule, file: string, rss: RssSampler): Promise<Sample> {
+  // A fresh state dir per run: every run starts from an empty baseline and raises the same alerts.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egresswatch-bench-'));
+  try {
+    const config = loadConfig({
+      flags: { stateDir: dir, alertsFile: path.join(dir, 'alerts.json'), learningPeriod: '0', externalCidr: EXTERNAL_CIDRS },
+      env: {},
+    });
+    const logger = winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
+    rss.reset();
+    const t = process.hrtime.bigint();
+    const stats = await mod.runReplay(config, [file], logger);
+    const s = seconds(t);
+    return { pps: stats.packets / s, rss: rss.peakBytes(), packets: stats.packets, stats };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function loadPipeline(): Promise<PipelineModule | string> {
+  try {
+    return await import('../lib/pipeline/index.js');
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+}
+
+function report(bare: Sample[], pipe: Sample[]): void {
+  const row = (label: string, xs: Sample[]): string[] => [label, ...xs.map((x) => fmtInt(x.pps)), xs.length ? fmtInt(median(xs.map((x) => x.pps))) : 'n/a'];
+  const runs = Array.from({ length: RUNS }, (_, i) => `run ${i + 1}`);
+  const rows = [['', ...runs, 'median'], row('(a) bare replay, packets/s', bare)];
+  if (pipe.length > 0) {
+    rows.push(row('(b) pipeline, packets/s', pipe));
+    rows.push(['ratio b/a', ...pipe.map((p, i) => (p.pps / bare[i].pps).toFixed(3)), '']);
+  }
+  console.log(table(rows));
+  const peakBare = Math.max(...bare.map((x) => x.rss));
+  if (pipe.length === 0) {
+    console.log(`peak RSS: bare ${fmtMiB(peakBare)}`);
+    return;
+  }
+  const ratio = median(pipe.map((x) => x.pps)) / median(bare.map((x) => x.pps));
+  console.log(`\nratio (median b / median a): ${ratio.toFixed(3)}   target >= ${TARGET_RATIO}   ${ratio >= TARGET_RATIO ? 'PASS' : 'BELOW'}`);
+  const st = pipe[pipe.length - 1].stats as ReplayStats;
+  const errors = Object.values(st.decodeErrors).reduce((a, b) => a + b, 0);
+  console.log(`pipeline stats (last run): packets ${fmtInt(st.packets)}, dnsResponses ${fmtInt(st.dnsResponses)}, dnsAnswers ${fmtInt(st.dnsAnswers)}, ` +
+    `connections tcp ${fmtInt(st.connections.tcp)} udp ${fmtInt(st.connections.udp)}, alerts ${fmtInt(st.alerts)}, decode errors ${errors}`);
+  console.log(`peak RSS: bare ${fmtMiB(peakBare)}, pipeline ${fmtMiB(Math.max(...pipe.map((x) => x.rss)))}`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const outDir = path.join(REPO_ROOT, 'bench', 'out');
+  fs.mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `bench-${args.packets}-${args.seed}.pcap`);
+  const cpu = os.cpus();
+  console.log(`egresswatch replay benchmark: node ${process.version}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(describeCapture(generateCapture(file, { packets: args.packets, seed: args.seed })));
+
+  const rss = new RssSampler();
+  try {
+    const mod = await loadPipeline();
+    if (typeof mod === 'string') console.log(`\npipeline not available, measuring the bare loop only: ${mod}`);
+    const bare: Sample[] = [];
+    const pipe: Sample[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      bare.push(runBare(file, rss));
+      if (typeof mod !== 'string') pipe.push(await runPipeline(mod, file, rss));
+    }
+    console.log(`\nreplay of ${fmtInt(bare[0].packets)} packets, ${RUNS} runs each, alternating a,b:`);
+    report(bare, pipe);
+
+    console.log('\nmicro-benchmark (capture in memory, one pass each):');
+    const micro = runMicro(file);
+    const base = micro[0].seconds / micro[0].packets;
+    console.log(table([
+      ['step', 'packets/s', 'ns/packet', '+ns over walk', 'found'],
+      ...micro.map((m) => {
+        const per = m.seconds / m.packets;
+        return [m.step, fmtInt(m.packets / m.seconds), (per * 1e9).toFixed(0), ((per - base) * 1e9).toFixed(0), m.note];
+      }),
+    ]));
+  } finally {
+    await rss.stop();
+    if (!args.keep) fs.rmSync(file, { force: true });
+    else console.log(`\ncapture kept: ${file}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error((err as Error).stack ?? String(err));
+  process.exitCode = 1;
+});
