@@ -1,0 +1,118 @@
+// Live capture on loopback (root or CAP_NET_RAW + CAP_NET_ADMIN). Traffic goes to 127.0.0.1 only.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { CaptureError, LiveCapture, buildBpfFilter, interfaceNames } from '../../lib/capture/index.js';
+import { DecodeStats, PacketInfo, decodePacket } from '../../lib/decode/index.js';
+import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+
+interface Seen { proto: number; sport: number; dport: number; flags: number; payload: string; linkType: number }
+
+function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      if (cond()) resolve();
+      else if (Date.now() > end) reject(new Error(`condition not met in ${ms} ms`));
+      else setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+async function tcpRoundTrip(message: string): Promise<{ clientPort: number; serverPort: number }> {
+  const server = net.createServer((s) => s.on('data', () => s.end()));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const serverPort = (server.address() as net.AddressInfo).port;
+  const client = net.connect(serverPort, '127.0.0.1');
+  await new Promise<void>((r) => client.on('connect', r));
+  const clientPort = client.localPort ?? 0;
+  client.write(message);
+  await new Promise<void>((r) => client.on('close', () => r()).resume());
+  await new Promise<void>((r) => server.close(() => r()));
+  return { clientPort, serverPort };
+}
+
+async function sendUdp(message: string, port: number): Promise<void> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.send(message, port, '127.0.0.1', () => r()));
+  s.close();
+}
+
+for (const iface of ['lo', 'any']) {
+  describe(`capture: live on ${iface}`, function () {
+    this.timeout(15000);
+    let capture: LiveCapture | undefined;
+    const seen: Seen[] = [];
+    const stats = new DecodeStats();
+    const out = new PacketInfo();
+
+    before(function () {
+      requirePrereq(this, isRoot(), 'root (or CAP_NET_RAW + CAP_NET_ADMIN) for live capture');
+      capture = LiveCapture.open({ interfaces: [iface], filter: buildBpfFilter([53]), bufferBytes: 4 << 20, snapLength: 65535, immediate: true },
+        (buf, caplen, wireLen, _ts, linkType) => {
+          if (!decodePacket(linkType, buf, caplen, out, stats, wireLen)) return;
+          seen.push({ proto: out.protocol, sport: out.srcPort, dport: out.dstPort, flags: out.tcpFlags, linkType,
+            payload: buf.toString('latin1', out.payloadOffset, out.payloadOffset + out.payloadLength) });
+        });
+    });
+
+    after(async () => {
+      if (!capture) return;
+      capture.close();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('libpcap handles not freed after close()')), 3000); });
+      await Promise.race([capture.closed, timeout]).finally(() => clearTimeout(timer));
+    });
+
+    it('sees a UDP datagram and a TCP connection to 127.0.0.1, decoded', async () => {
+      const tag = `ewtest-${process.pid}-${iface}`;
+      await sendUdp(tag, 9);
+      const { clientPort, serverPort } = await tcpRoundTrip(tag);
+      await until(() => seen.some((s) => s.proto === 17 && s.payload === tag) &&
+        seen.some((s) => s.proto === 6 && s.payload === tag), 5000);
+      assert.ok(seen.some((s) => s.proto === 6 && s.sport === clientPort && s.dport === serverPort && s.flags === 0x02), 'the SYN');
+      assert.ok(seen.some((s) => s.proto === 6 && s.sport === serverPort && (s.flags & 0x12) === 0x12), 'the SYN-ACK');
+      assert.ok(seen.some((s) => s.proto === 17 && s.dport === 9));
+      assert.equal(seen[0].linkType, iface === 'any' ? 113 : 1);
+      assert.equal(stats.totalErrors(), 0, JSON.stringify(stats.errors));
+    });
+
+    it('stats() reports the interface and what libpcap received', () => {
+      const s = capture?.stats() ?? [];
+      assert.equal(s.length, 1);
+      assert.equal(s[0].interface, iface);
+      assert.ok(s[0].received >= 4, JSON.stringify(s));
+      assert.ok(s[0].delivered >= 4);
+      assert.equal(s[0].callbackErrors, 0);
+      assert.ok(s[0].dropped >= 0 && s[0].ifDropped >= 0);
+    });
+
+    it('the filter runs in the kernel (a BPF program is attached to our packet socket)', function () {
+      requirePrereq(this, haveCommand('ss'), 'ss (iproute2)');
+      const text = execFileSync('ss', ['-0', '-b', '-p'], { encoding: 'utf8' });
+      const ours = text.split('\n').findIndex((l) => l.includes(`pid=${process.pid},`));
+      assert.ok(ours >= 0, 'our packet socket is listed');
+      assert.match(text.split('\n').slice(ours, ours + 2).join('\n'), /bpf filter \(\d+\)/);
+    });
+  });
+}
+
+describe('capture: live open errors and interface list', () => {
+  it('an unknown interface is a CaptureError naming it and the fix', function () {
+    requirePrereq(this, isRoot(), 'root for live capture');
+    assert.throws(() => LiveCapture.open({ interfaces: ['ewnosuch0'], filter: '', bufferBytes: 1 << 20, snapLength: 65535, immediate: true }, () => undefined),
+      (e: unknown) => e instanceof CaptureError && e.message.startsWith('cannot capture on interface ewnosuch0:') && /\(.+\)$/.test(e.message));
+  });
+
+  it('bad options fail before libpcap is asked', () => {
+    assert.throws(() => LiveCapture.open({ interfaces: [], filter: '', bufferBytes: 1, snapLength: 65535, immediate: true }, () => undefined), /interface/);
+    assert.throws(() => LiveCapture.open({ interfaces: ['lo'], filter: '', bufferBytes: 1 << 20, snapLength: 10, immediate: true }, () => undefined), /snap length/);
+  });
+
+  it('interfaceNames() lists lo and any', () => {
+    const names = interfaceNames();
+    assert.ok(names.includes('lo') && names.includes('any'), names.join(','));
+  });
+});
