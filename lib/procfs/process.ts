@@ -62,14 +62,20 @@ export function parseCmdline(buf: Uint8Array | string): string[] {
 export interface ProcessInfo {
   pid: number;
   ppid: number;
+  /** comm (stat field 2): at most 15 bytes, set by the process. */
   name: string;
+  /** Link target of /proc/PID/exe; " (deleted)" kept as the kernel prints it; undefined when unreadable (kernel threads, no ptrace access). */
   exe?: string;
   argv: string[];
+  /** argv joined by single spaces (ECS process.command_line). */
   commandLine: string;
   cwd?: string;
+  /** ISO 8601, from stat starttime / CLK_TCK (100) + btime in /proc/stat. */
   startTime?: string;
+  /** Real uid (first column of status "Uid:"). */
   uid: number;
   userName?: string;
+  /** One level up; only pid when the parent could not be read. */
   parent?: { pid: number; name?: string; exe?: string; argv?: string[]; commandLine?: string };
 }
 

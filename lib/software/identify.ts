@@ -48,11 +48,17 @@ function mainProgram(interp: Interpreter, args: string[], cwd: string | undefine
     return kind === 'script' ? { id: resolvePath(value, cwd), kind } : { id: value, kind };
   }
   if (scan.stdin) return { id: `${interp.name} -`, kind: 'inline' };
-  if (interp.family === 'shell' && scan.options.some((o) => o.name === 'c')) {
-    return { id: `${interp.name} -c`, kind: 'inline' };
+  const seen = (name: string): boolean => scan.options.some((o) => o.name === name);
+  // Shells: -c runs the first operand as a command, -s reads commands from stdin (operands are $1...).
+  if (interp.family === 'shell' && (seen('c') || seen('s'))) {
+    return { id: `${interp.name} -${seen('c') ? 'c' : 's'}`, kind: 'inline' };
   }
   const script = args[scan.index];
   if (script === undefined || script === '') return undefined;
+  // perl -S / ruby -S look the script up in PATH: a bare name is the best we know, not a cwd path.
+  if ((interp.family === 'perl' || interp.family === 'ruby') && seen('S') && !script.includes('/')) {
+    return { id: script, kind: 'script' };
+  }
   // ruby -C DIR changes directory before it loads the script.
   const dir = scan.options.filter((o) => interp.family === 'ruby' && o.name === 'C' && o.value).at(-1)?.value;
   return { id: resolvePath(script, dir ? resolvePath(dir, cwd) : cwd), kind: 'script' };

@@ -39,6 +39,9 @@ const node: OptionSpec = {
     '--dns-result-order', '--unhandled-rejections', '--watch-path', '--cpu-prof-dir', '--cpu-prof-name',
     '--heap-prof-dir', '--heap-prof-name', '--disable-warning', '--experimental-policy', '--policy-integrity',
     '--secure-heap', '--secure-heap-min', '--inspect-port', '--debug-port', '--stack-trace-limit', '--localstorage-file',
+    '--experimental-default-type', '--env-file-if-exists', '--max-http-header-size', '--snapshot-blob',
+    '--test-reporter', '--test-reporter-destination', '--test-name-pattern', '--trace-event-categories',
+    '--trace-event-file-pattern', '--max-old-space-size', '--max-semi-space-size', '--stack-size',
   ],
 };
 

@@ -1,11 +1,13 @@
 // Against the real /proc: sockets this test process opens on loopback are found and attributed
 // to this process; readProcess describes node itself.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { ProcFs, readProcess, SocketResolver } from '../../lib/procfs/index.js';
+import { identifySoftware } from '../../lib/software/index.js';
 import { isRoot, requirePrereq } from '../helpers/env.js';
 
 describe('procfs on the real /proc', function () {
@@ -86,5 +88,31 @@ describe('procfs on the real /proc', function () {
     const started = Date.parse(info.startTime ?? '');
     assert.ok(Math.abs(started - (Date.now() - process.uptime() * 1000)) < 5000, `startTime ${info.startTime}`);
     assert.equal(info.parent?.pid, process.ppid);
+  });
+
+  it('attributes a connection made by a child process to the child, then undefined once it has exited', async () => {
+    const server = net.createServer();
+    server.listen({ host: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    const acceptedP = once(server, 'connection') as Promise<[net.Socket]>;
+    const code = `require('net').connect(${port}, '127.0.0.1'); setTimeout(() => {}, 20000)`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: 'ignore', cwd: '/tmp' });
+    closers.push(() => { child.kill('SIGKILL'); server.close(); });
+    const [accepted] = await acceptedP;
+    closers.push(() => accepted.destroy());
+    const resolver = new SocketResolver({ proc, minFullScanIntervalMs: 0 });
+    const flow = { transport: 'tcp' as const, localIp: '127.0.0.1', localPort: accepted.remotePort as number, remoteIp: '127.0.0.1', remotePort: port };
+    const [owner] = await resolver.resolve([flow]);
+    assert.equal(owner?.pid, child.pid);
+    const info = await readProcess(proc, child.pid as number);
+    assert.equal(info?.ppid, process.pid);
+    assert.equal(info?.parent?.exe, fs.realpathSync(process.execPath));
+    assert.deepEqual(identifySoftware({ exe: info?.exe, argv: info?.argv ?? [], cwd: info?.cwd }), { id: 'node -e', kind: 'inline', interpreter: fs.realpathSync(process.execPath) });
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    assert.equal(await readProcess(proc, child.pid as number), undefined);
+    const [after] = await resolver.resolve([flow]);
+    assert.equal(after?.pid, undefined);
   });
 });

@@ -41,6 +41,17 @@ describe('software/identifySoftware edge cases', () => {
 
   it('stdin programs are inline', () => {
     assert.deepEqual(identifySoftware({ exe: '/usr/bin/python3.12', argv: ['python3', '-'] }), { id: 'python3 -', kind: 'inline', interpreter: '/usr/bin/python3.12' });
+    assert.equal(identifySoftware({ exe: '/usr/bin/bash', argv: ['bash', '-s', 'arg1'], cwd: '/root' }).id, 'bash -s');
+  });
+
+  it('perl -S / ruby -S keep the PATH-searched name bare', () => {
+    assert.equal(identifySoftware({ exe: '/usr/bin/ruby', argv: ['ruby', '-S', 'rake', 'db:migrate'], cwd: '/app' }).id, 'rake');
+    assert.equal(identifySoftware({ exe: '/usr/bin/perl', argv: ['perl', '-S', 'cpanm', 'Moo'], cwd: '/root' }).id, 'cpanm');
+  });
+
+  it('node value options written with a space do not swallow the script', () => {
+    const argv = ['node', '--experimental-default-type', 'module', '--env-file', '.env', 'srv.js'];
+    assert.equal(identifySoftware({ exe: '/usr/bin/node', argv, cwd: '/srv' }).id, '/srv/srv.js');
   });
 
   it('detects interpreters tolerant of versions and nothing else', () => {
