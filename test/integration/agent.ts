@@ -18,6 +18,8 @@ export interface AgentOptions {
   learningPeriod: string;
   hostName?: string;
   extraArgs?: string[];
+  /** Names this run in failure messages. */
+  label?: string;
 }
 
 export function agentArgs(o: AgentOptions, metricsPort: number): string[] {
@@ -38,7 +40,7 @@ export class AgentProcess {
   /** Starts the agent and waits (bounded) for /healthz; kills it and throws if it never gets there. */
   static async start(o: AgentOptions): Promise<AgentProcess> {
     const port = await freePort();
-    const d = new Daemon('agent', process.execPath, agentArgs(o, port), { cwd: REPO_ROOT, env: process.env });
+    const d = new Daemon(o.label ?? 'agent', process.execPath, agentArgs(o, port), { cwd: REPO_ROOT, env: process.env });
     const agent = new AgentProcess(d, port, o);
     const deadline = Date.now() + HEALTH_TIMEOUT_MS;
     let last = 'no answer yet';
@@ -57,13 +59,19 @@ export class AgentProcess {
     return this.daemon.running;
   }
 
-  /** SIGTERM, then SIGKILL after graceMs. */
-  stop(graceMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
+  /** The agent's own metrics as last read by stop(), for failure messages. */
+  lastMetrics = '';
+
+  /** Reads /metrics (kept for describe()), then SIGTERM, then SIGKILL after graceMs. */
+  async stop(graceMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; killed: boolean }> {
+    if (this.running) this.lastMetrics = await httpText(this.metricsPort, '/metrics', 2000).catch((e: Error) => `(/metrics: ${e.message})`);
     return this.daemon.stop('SIGTERM', graceMs);
   }
 
   describe(): string {
-    return this.daemon.describe();
+    // The pipeline's own counters; the process_* ones say nothing about the test.
+    const ours = this.lastMetrics.split('\n').filter((l) => l.startsWith('egresswatch_') && !l.startsWith('egresswatch_process_'));
+    return `${this.daemon.describe()}${ours.length ? `\n--- ${this.daemon.label} metrics at stop ---\n${ours.join('\n')}` : ''}`;
   }
 }
 
@@ -76,6 +84,19 @@ export function freePort(): Promise<number> {
       const port = (srv.address() as net.AddressInfo).port;
       srv.close(() => resolve(port));
     });
+  });
+}
+
+export function httpText(port: number, urlPath: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8').slice(0, 200_000)));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
   });
 }
 

@@ -26,17 +26,21 @@ describe('end to end: the agent against the test internet', function () {
   let w: World;
   let tmp = '';
   let agent: AgentProcess | undefined;
+  /** Every agent run of the suite: a phase that fails often needs the previous run's log too. */
+  const runs: AgentProcess[] = [];
   const stateA = () => path.join(tmp, 'state-a');
   const alertsA = () => path.join(tmp, 'state-a', 'alerts.json');
 
   const diag = (msg: string, file?: string) => {
     const all = file ? readAlerts(file) : [];
-    return `${msg}\n--- alerts in ${file} ---\n${all.map(summarize).join('\n')}${agent ? agent.describe() : ''}`;
+    return `${msg}\n--- alerts in ${file} ---\n${all.map(summarize).join('\n')}${runs.slice(-2).map((r) => r.describe()).join('')}`;
   };
 
   const start = async (stateDir: string, alertsFile: string, learningPeriod: string) => {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    agent = await AgentProcess.start({ stateDir, alertsFile, learningPeriod, hostName: HOST });
+    const label = `agent #${runs.length + 1} (${path.basename(stateDir)}, learning ${learningPeriod}, ${path.basename(alertsFile)})`;
+    agent = await AgentProcess.start({ stateDir, alertsFile, learningPeriod, hostName: HOST, label });
+    runs.push(agent);
     return agent;
   };
 
