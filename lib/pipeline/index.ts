@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type winston from 'winston';
 import type { AgentConfig } from '../config/index.js';
-import { LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
+import { CaptureError, LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
 import { ProcFs, SocketResolver } from '../procfs/index.js';
 import { AlertFile, MetricsServer, createRegistry } from '../outputs/index.js';
@@ -26,6 +26,8 @@ export interface ReplayStats {
   seconds: number;
   packetsPerSecond: number;
   files: number;
+  /** Files that could not be read, with libpcap's reason; the others were still replayed. */
+  failedFiles: { file: string; error: string }[];
 }
 
 function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
@@ -150,7 +152,17 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
   const started = process.hrtime.bigint();
   let nextTick = 0;
   let nextExpire = 0;
+  const failedFiles: ReplayStats['failedFiles'] = [];
   for (const file of files) {
+    try {
+      replayOne(file);
+    } catch (err) {
+      if (!(err instanceof CaptureError)) throw err;
+      failedFiles.push({ file, error: err.message });
+      logger.error('capture file skipped', { file, error: err.message });
+    }
+  }
+  function replayOne(file: string): void {
     replayFile(file, (buf, caplen, wireLen, ts, linkType) => {
       p.onPacket(buf, caplen, wireLen, ts, linkType);
       if (ts >= nextTick) {
@@ -179,5 +191,6 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     seconds,
     packetsPerSecond: seconds > 0 ? Math.round(p.stats.packets / seconds) : 0,
     files: files.length,
+    failedFiles,
   };
 }
