@@ -7,4 +7,3 @@ export { DnsTcpStreams, MAX_STREAM_BYTES } from './tcp.js';
 export type { DnsTcpStreamsOptions, DnsMessageHandler } from './tcp.js';
 export { NameCache } from './cache.js';
 export type { NameCacheOptions, NameLookup } from './cache.js';
-export { formatIPv4, formatIPv6 } from './ip.js';

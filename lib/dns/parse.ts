@@ -8,18 +8,22 @@
 // - it decodes every record of every section (RRSIG, SVCB, OPT options, ...) and throws on
 //   any of them, so a corrupt EDNS option or additional record loses the answers; the
 //   authority and additional sections are only counted here (corruption there counts as
-//   `trailing-<kind>` and the response is kept, as Zeek and tshark keep it);
-// - it formats AAAA without RFC 5952's longest-zero-run rule (see ip.ts).
+//   `trailing-<kind>` and the response is kept, as Zeek and tshark keep it), and an answer
+//   section cut short keeps the records before the cut (`answers-<kind>`);
+// - it formats AAAA without RFC 5952's longest-zero-run rule ("2001:db8:0:0:1:0:0:0" comes
+//   out as "2001:db8::1:0:0:0"); the cache is keyed by address text and looked up with the
+//   text the decode stage makes for flows, so both use decode's addressToString.
 // Names, the fiddly part (compression, backward-only pointers, length limits), still go
 // through dns-packet. Every RDATA is bounded by its RDLENGTH; records of other classes than
 // IN (cache-flush bit masked) and other types are skipped by RDLENGTH.
 import { DnsStats } from './stats.js';
-import { formatIPv4, formatIPv6 } from './ip.js';
+import { addressToString } from '../decode/index.js';
 import { errorKind, need, readName, readRecordHeader, skipName } from './wire.js';
 import type { RecordHeader } from './wire.js';
 
 export interface DnsAddressAnswer {
-  /** "192.0.2.1" / "2001:db8::1" (RFC 5952 text). */
+  /** "192.0.2.1" / "2001:db8::1": RFC 5952 text, IPv4-mapped as ::ffff:a.b.c.d, the same
+   * text as decode's addressToString gives for packet addresses. */
   ip: string;
   /** Seconds, of the A/AAAA record. */
   ttl: number;
@@ -59,8 +63,9 @@ interface AnswerRecord {
 
 /**
  * Parses the DNS message at buf[offset, offset + length). Returns null when it is not a
- * standard-query response or when the header, question or answer section is malformed;
- * both are counted in `stats`. Never throws on wire input.
+ * standard-query response or when the header or question section is malformed; both are
+ * counted in `stats`. A malformed answer section keeps the answers before the bad record
+ * (counted as `answers-<kind>`). Never throws on wire input.
  */
 export function parseDnsResponse(buf: Buffer, offset: number, length: number, stats: DnsStats): DnsResponseInfo | null {
   const end = Math.min(buf.length, offset + Math.max(0, length));
@@ -84,12 +89,18 @@ export function parseDnsResponse(buf: Buffer, offset: number, length: number, st
   let next: number;
   try {
     next = readQuestions(msg, msg.readUInt16BE(4), info);
-    next = readAnswers(msg, next, msg.readUInt16BE(6), records, stats);
   } catch (err) {
     stats.countMalformed(errorKind(err));
     return null;
   }
-  countTrailing(msg, next, msg.readUInt16BE(8) + msg.readUInt16BE(10), stats);
+  try {
+    next = readAnswers(msg, next, msg.readUInt16BE(6), records, stats);
+    countTrailing(msg, next, msg.readUInt16BE(8) + msg.readUInt16BE(10), stats);
+  } catch (err) {
+    // The records before the bad one are whole and bounds-checked: keep them, as tshark and
+    // Zeek do (a snaplen-cut capture still names the first addresses).
+    stats.countMalformed(`answers-${errorKind(err)}`);
+  }
   stats.responses++;
   let start = info.queryName;
   if (msg.readUInt16BE(4) === 0) {
@@ -141,7 +152,7 @@ function recordValue(msg: Buffer, rr: RecordHeader, pos: { next: number }, stats
       stats.countMalformed('bad-rdlength');
       return undefined;
     }
-    return want === 4 ? formatIPv4(msg, rr.rdStart) : formatIPv6(msg, rr.rdStart);
+    return addressToString(msg, rr.rdStart, want === 4 ? 4 : 6);
   }
   if (rr.type !== TYPE_CNAME) return undefined;
   // The target may point anywhere earlier in the message but its own bytes must stay

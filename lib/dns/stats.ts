@@ -9,9 +9,11 @@ export class DnsStats {
   /** Messages with QR=0 handed to the parser (normally none: only port-53 sources are). */
   queries = 0;
   /**
-   * Drops and oddities by kind: `short-header`, `truncated`, `name-*` (bad pointer, bad
-   * label, too long, overflow), `bad-rdlength`; `trailing-<kind>` when only the authority /
-   * additional sections are corrupt (the response is still used).
+   * Drops and oddities by kind. Message dropped (header / question): `short-header`,
+   * `truncated`, `name-bad-pointer`, `name-bad-label`, `name-too-long`. Response kept:
+   * `answers-<kind>` (answer section cut at a bad record; the records before it are used),
+   * `trailing-<kind>` (authority / additional sections corrupt), `bad-rdlength` (one A/AAAA/
+   * CNAME record skipped).
    */
   malformed: Record<string, number> = {};
   /** Messages returned as null because they are not a standard-query response: the

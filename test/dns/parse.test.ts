@@ -107,15 +107,22 @@ describe('dns/parseDnsResponse', () => {
     assert.equal(stats.responses, 0);
   });
 
-  it('counts every truncation of a response and never throws', () => {
+  it('counts every truncation; a cut in the answers keeps the whole records before it', () => {
     const msg = response([question('www.example.com')], [cname('www.example.com', 'x.example.net'), a('x.example.net', '192.0.2.1')]);
+    const questionEnd = 12 + 17 + 4; // header, 3www7example3com0, QTYPE + QCLASS
     const stats = new DnsStats();
-    for (let len = 0; len < msg.length; len++) assert.equal(parseDnsResponse(msg, 0, len, stats), null, `length ${len}`);
+    for (let len = 0; len < msg.length; len++) {
+      const info = parseDnsResponse(msg, 0, len, stats);
+      if (len < questionEnd) assert.equal(info, null, `length ${len}`);
+      else assert.deepEqual(info?.answers, [], `length ${len}`); // the A record is last
+    }
     assert.equal(stats.malformedTotal(), msg.length);
     assert.equal(stats.malformed['short-header'], 12);
-    assert.ok((stats.malformed.truncated ?? 0) > 0);
-    assert.equal(stats.responses, 0);
-    assert.ok(parse(msg));
+    assert.equal(stats.malformed.truncated, questionEnd - 12);
+    assert.equal(stats.responses, msg.length - questionEnd);
+    assert.deepEqual(parse(msg)?.answers.map((x) => x.ip), ['192.0.2.1']);
+    const twoA = response([question('www.example.com')], [a('www.example.com', '192.0.2.1'), a('www.example.com', '192.0.2.2')]);
+    assert.deepEqual(parse(twoA.subarray(0, twoA.length - 1))?.answers.map((x) => x.ip), ['192.0.2.1']);
   });
 
   it('keeps the answers when only the additional section is corrupt', () => {
@@ -147,9 +154,15 @@ describe('dns/parseDnsResponse', () => {
     const withPointer = (to: number) => Buffer.concat([msg.subarray(0, 33), Buffer.from([0xc0, to]), msg.subarray(33 + 17)]);
     const stats = new DnsStats();
     assert.deepEqual(parse(withPointer(12), stats)?.answers.map((x) => x.ip), ['192.0.2.1']);
-    assert.equal(parse(withPointer(40), stats), null);
-    assert.equal(parse(withPointer(33), stats), null);
-    assert.equal(stats.malformed['name-bad-pointer'], 2);
+    assert.deepEqual(parse(withPointer(40), stats)?.answers, []);
+    assert.deepEqual(parse(withPointer(33), stats)?.answers, []);
+    assert.equal(stats.malformed['answers-name-bad-pointer'], 2);
+    // In the question, the same pointer drops the message.
+    const q = Buffer.from(msg);
+    q[12] = 0xc0;
+    q[13] = 20;
+    assert.equal(parse(q, stats), null);
+    assert.equal(stats.malformed['name-bad-pointer'], 1);
   });
 
   it('keeps names with control characters as decoded and lower-cases them', () => {
@@ -195,6 +208,6 @@ describe('dns/parseDnsResponse', () => {
 /** Malformed kinds that drop the whole message (not the ones that only skip a record). */
 function fatalMalformed(stats: DnsStats): number {
   let n = 0;
-  for (const [k, v] of Object.entries(stats.malformed)) if (!k.startsWith('trailing-') && k !== 'bad-rdlength') n += v;
+  for (const [k, v] of Object.entries(stats.malformed)) if (!k.startsWith('trailing-') && !k.startsWith('answers-') && k !== 'bad-rdlength') n += v;
   return n;
 }
