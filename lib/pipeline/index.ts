@@ -134,8 +134,8 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
 export async function runReplay(config: Readonly<AgentConfig>, files: string[], logger: winston.Logger): Promise<ReplayStats> {
   const alerts = new AlertFile(config.alertsFile);
   alerts.open();
-  let pipeline: Pipeline | undefined;
-  const now = (): number => pipeline?.lastPacketTime ?? 0;
+  const clock = { pipeline: undefined as Pipeline | undefined };
+  const now = (): number => clock.pipeline?.lastPacketTime ?? 0;
   // The baseline opens at the first connection, so a new state dir's learning period starts at
   // the capture's own time rather than today's.
   let opened: Promise<Baseline> | undefined;
@@ -147,8 +147,8 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     }
     return opened;
   };
-  pipeline = new Pipeline(settingsOf(config), { baseline, emit: emitter(alerts, config.stdout), logger, now });
-  const p = pipeline;
+  const p = new Pipeline(settingsOf(config), { baseline, emit: emitter(alerts, config.stdout), logger, now });
+  clock.pipeline = p;
   const started = process.hrtime.bigint();
   let nextTick = 0;
   let nextExpire = 0;
