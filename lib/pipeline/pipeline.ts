@@ -70,7 +70,7 @@ export class Pipeline {
     for (const p of s.dnsPorts) this.dnsPort[p] = 1;
     this.classifier = new AddressClassifier({ internalCidrs: [...s.internalCidrs], externalCidrs: [...s.externalCidrs] });
     this.names = new NameCache({ maxEntries: s.dnsCacheSize, retentionMs: s.dnsRetentionMs });
-    this.tcpDns = new DnsTcpStreams();
+    this.tcpDns = new DnsTcpStreams({ stats: this.dnsStats });
     this.flows = new FlowTable(
       { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs },
       {
