@@ -96,6 +96,16 @@ describe('agent CLI (compiled, as a child process)', () => {
     assertOneLine(r, new RegExp(`^egresswatch: cannot read capture file ${missing}: ENOENT`));
   });
 
+  it('a repeated flag reaches the loader as a list and does not swallow the file names', () => {
+    const bad = cli(['replay', '--dns-port', '53', '--dns-port', '99999', 'x.pcap']);
+    assert.equal(bad.status, 2);
+    assertOneLine(bad, /invalid --dns-port '99999'/);
+    const missing = path.join(dir, 'after-flag.pcap');
+    const r = cli(['replay', '--internal-cidr', '10.0.0.0/8', missing]);
+    assert.equal(r.status, 2);
+    assertOneLine(r, new RegExp(`cannot read capture file ${missing}`));
+  });
+
   // Depends on lib/pipeline (runReplay) and a corpus capture; the packet count comes from the
   // corpus manifest, which was produced independently with tshark.
   it('replay --stats-json prints one JSON line whose packet count matches the manifest', function () {
