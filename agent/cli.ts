@@ -29,13 +29,22 @@ async function run(argv: Record<string, unknown>): Promise<void> {
 }
 
 async function replay(argv: Record<string, unknown>): Promise<void> {
-  const config = configFrom(argv);
+  // A replay is an investigation of a capture: its learning period is off unless
+  // --learning-period is given on the command line (documented in docs/configuration.md).
+  const config = configFrom(argv['learning-period'] === undefined ? { ...argv, 'learning-period': '0' } : argv);
   const files = checkInputFiles((argv.files as string[] | undefined) ?? [], 'capture file');
   const logger = createLogger(config.logLevel, { stream: logStreamFor(config) });
   logger.debug('configuration loaded', { config });
   const { runReplay } = await pipeline();
   const stats = await runReplay(config, files, logger);
   if (config.statsJson) process.stdout.write(JSON.stringify(stats) + '\n');
+  if (stats.failedFiles.length > 0) {
+    const what = stats.failedFiles.map((f) => f.error).join('; ');
+    throw Object.assign(new Error(what), {
+      userMessage: `${stats.failedFiles.length} of ${files.length} capture file(s) could not be read, the others were replayed: ${what}`,
+      exitCode: 1,
+    });
+  }
 }
 
 function withFlags(y: Argv, command: Command): Argv {
