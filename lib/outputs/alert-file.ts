@@ -17,7 +17,7 @@ export class AlertFile {
 
   open(): void {
     try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o750 });
+      makeDirs(path.dirname(this.file));
       this.fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o640);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -47,4 +47,17 @@ export class AlertFile {
       this.fd = -1;
     }
   }
+}
+
+/**
+ * mkdir -p, one level at a time: Node 20's recursive mkdirSync never returns for a missing
+ * path under /proc (seen with --alerts-file /proc/nope/a.json), so we walk it ourselves.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
+    missing.unshift(d);
+    if (d === path.dirname(d)) break;
+  }
+  for (const d of missing) fs.mkdirSync(d, { mode: 0o750 });
 }
