@@ -19,7 +19,15 @@ export interface Attribution {
 interface Pending {
   flow: Flow;
   resolve: (a: Attribution) => void;
+  retried?: boolean;
 }
+
+/**
+ * A socket whose owner was not found at once is looked up once more after this long: the
+ * inode → pid index may need a full /proc fd rescan, which the resolver allows every 250 ms
+ * (a process indexed before it opened the socket is found only by that rescan).
+ */
+const RETRY_MS = 300;
 
 export interface AttributorOptions {
   proc: ProcFs;
@@ -38,6 +46,7 @@ export class AttributorStats {
   socketNotFound = 0;
   processGone = 0;
   batches = 0;
+  retries = 0;
   processCacheHits = 0;
 }
 
@@ -52,13 +61,15 @@ export class Attributor {
   constructor(private readonly opts: AttributorOptions) {}
 
   attribute(flow: Flow): Promise<Attribution> {
-    return new Promise((resolve) => {
-      this.queue.push({ flow, resolve });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.runBatch());
-      }
-    });
+    return new Promise((resolve) => this.enqueue({ flow, resolve }));
+  }
+
+  private enqueue(p: Pending): void {
+    this.queue.push(p);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.runBatch());
+    }
   }
 
   private async runBatch(): Promise<void> {
@@ -80,6 +91,11 @@ export class Attributor {
     }
     await Promise.all(batch.map(async (p, i) => {
       const owner = owners[i];
+      if (owner?.pid === undefined && !p.retried && !p.flow.ended) {
+        this.stats.retries += 1;
+        setTimeout(() => this.enqueue({ ...p, retried: true }), RETRY_MS);
+        return;
+      }
       if (owner?.pid === undefined) {
         this.stats.socketNotFound += 1;
         this.stats.unattributed += 1;
