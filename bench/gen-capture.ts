@@ -116,9 +116,15 @@ class Spawner {
     conv.dnsId = this.nextDnsId;
     this.nextDnsId = (this.nextDnsId + 2) & 0xffff;
     this.resolved.add(name.index);
-    this.recent[this.rng.int(0, RECENT - 1)] = name.index;
     if (connect) conv.follow = this.connect(name, conv.aaaa && this.rng.chance(0.5), ep.vlan);
     return conv;
+  }
+
+  /** A lookup's responses are written: connections may now go to the name without asking again. */
+  answered(conv: Conversation): void {
+    if (conv.kind !== Kind.Dns || conv.name === null) return;
+    if (this.recent.length < RECENT) this.recent.push(conv.name.index);
+    else this.recent[this.rng.int(0, RECENT - 1)] = conv.name.index;
   }
 
   /** An outbound connection to an external name: after a lookup, or to one resolved recently. */
@@ -190,7 +196,10 @@ export function generateCapture(file: string, opts: GenOptions): GenSummary {
     else if (spec.proto === TCP && (spec.flags & (SYN | ACK)) === SYN) s.tcpSyns++;
     if (spec.v6) s.ipv6Packets++;
     if (spec.vlan >= 0) s.vlanPackets++;
-    if (conv.done) active[slot] = conv.follow ?? spawner.spawn();
+    if (conv.done) {
+      spawner.answered(conv);
+      active[slot] = conv.follow ?? spawner.spawn();
+    }
     ts += rng.int(1, MAX_GAP_US);
   }
   const bytes = writer.close();
