@@ -37,6 +37,15 @@ const WAKE_PORT = 9;
 const WAKE_ATTEMPTS = 5;
 const WAKE_INTERVAL_MS = 200;
 
+/**
+ * Native live sessions are never released to the garbage collector. The binding stops its
+ * libuv poll handle on close but never uv_close()s it, so the handle stays linked in the event
+ * loop's handle queue; once V8 collected the session object, libuv wrote into freed memory
+ * (seen as "double free or corruption" aborts in long test runs). Keeping each one alive costs
+ * a few hundred bytes per interface opened, once per agent start.
+ */
+const RETAINED_SESSIONS: NativeSession[] = [];
+
 class InterfaceSession {
   readonly reader: PacketReader;
   readonly native: NativeSession;
@@ -50,6 +59,7 @@ class InterfaceSession {
     const onError = (err: unknown): void => opts.onError?.(err, name);
     this.reader = new PacketReader(opts.snapLength, () => this.linkType, onPacket, onError);
     this.native = new binding.PcapSession();
+    RETAINED_SESSIONS.push(this.native);
     const timeout = opts.immediate ? 0 : BATCH_TIMEOUT_MS; // <= 0 makes the binding set immediate mode
     let linkName: string;
     try {
