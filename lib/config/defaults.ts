@@ -40,5 +40,8 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   tcpIdleMs: 5 * MIN,
   udpIdleMs: 60 * SEC,
   passwdFile: '/etc/passwd',
+  hostRoot: '/',
+  parentDepth: 4,
+  normalizeVersions: true,
   statsJson: false,
 });

@@ -35,6 +35,9 @@ export interface AgentConfig {
   tcpIdleMs: number;             // --tcp-idle-timeout, default 5m
   udpIdleMs: number;             // --udp-idle-timeout, default 60s
   passwdFile: string;            // --passwd-file, default /etc/passwd
+  hostRoot: string;              // --host-root, default /
+  parentDepth: number;           // --parent-depth, default 4
+  normalizeVersions: boolean;    // --normalize-versions, default true
   statsJson: boolean;            // replay only: --stats-json
 }
 
