@@ -6,5 +6,6 @@ export {
   readProcess, parseStat, parseStatus, parseCmdline,
   type ProcessInfo, type StatFields, type StatusFields, type ReadProcessOptions,
 } from './process.js';
+export { type ParentInfo } from './process.js';
 export { UserNames, parsePasswd, type UserNamesOptions } from './passwd.js';
 export { normaliseIp, formatIPv6 } from './address.js';

@@ -40,18 +40,36 @@ export class UserNames {
   }
 
   async lookup(uid: number, passwdFile = '/etc/passwd'): Promise<string | undefined> {
-    const users = await this.load(passwdFile);
+    const users = await this.load(passwdFile, passwdFile);
     return users?.get(uid);
   }
 
-  private load(file: string): Promise<Map<number, string> | undefined> {
+  /**
+   * Like lookup, but cached by the file's (device, inode) rather than its path, and says whether
+   * the file could be read at all. For <proc>/PID/root/etc/passwd: every process of one container
+   * (or of the host) reaches the same file through a different pid, and one entry serves them all.
+   */
+  async lookupFile(uid: number, file: string): Promise<{ readable: boolean; name?: string }> {
+    let key: string;
+    try {
+      const st = await fs.stat(file);
+      if (!st.isFile()) return { readable: false };
+      key = `inode:${st.dev}:${st.ino}`;
+    } catch {
+      return { readable: false };
+    }
+    const users = await this.load(key, file);
+    return users ? { readable: true, name: users.get(uid) } : { readable: false };
+  }
+
+  private load(key: string, file: string): Promise<Map<number, string> | undefined> {
     const now = this.now();
-    const cached = this.files.get(file);
+    const cached = this.files.get(key);
     if (cached && now - cached.loadedAt < this.ttlMs) {
       this.stats.hits++;
       return cached.users;
     }
-    this.files.delete(file);
+    this.files.delete(key);
     while (this.files.size >= this.maxFiles) {
       const oldest = this.files.keys().next().value as string;
       this.files.delete(oldest);
@@ -59,7 +77,7 @@ export class UserNames {
     }
     this.stats.loads++;
     const users = fs.readFile(file, 'utf8').then(parsePasswd, () => undefined);
-    this.files.set(file, { loadedAt: now, users });
+    this.files.set(key, { loadedAt: now, users });
     return users;
   }
 }

@@ -1,5 +1,6 @@
 // /proc/PID/{stat,status,cmdline,exe,cwd} → ProcessInfo. Parsers are pure (tested on captured
 // text); readProcess only gathers the files. A process that exits midway is an ordinary undefined.
+import path from 'node:path';
 import type { ProcFs } from './procfs.js';
 import { UserNames } from './passwd.js';
 
@@ -59,6 +60,8 @@ export function parseCmdline(buf: Uint8Array | string): string[] {
   return argv;
 }
 
+export interface ParentInfo { pid: number; name?: string; exe?: string; argv?: string[]; commandLine?: string }
+
 export interface ProcessInfo {
   pid: number;
   ppid: number;
@@ -74,14 +77,24 @@ export interface ProcessInfo {
   startTime?: string;
   /** Real uid (first column of status "Uid:"). */
   uid: number;
+  /** From the process's own root's etc/passwd, else the host's; undefined when neither names the uid. */
   userName?: string;
-  /** One level up; only pid when the parent could not be read. */
-  parent?: { pid: number; name?: string; exe?: string; argv?: string[]; commandLine?: string };
+  /** parents[0]; kept for callers written before the chain existed. */
+  parent?: ParentInfo;
+  /**
+   * Ancestors, nearest first, up to parentDepth; a vanished ancestor is a bare pid and ends the
+   * chain. Always set by readProcess; optional so ProcessInfo values built by hand stay valid.
+   */
+  parents?: ParentInfo[];
 }
 
 export interface ReadProcessOptions {
-  /** passwd file for the user name; default /etc/passwd. */
+  /** The host's passwd file; default <hostRoot>/etc/passwd. */
   passwdFile?: string;
+  /** The host's filesystem root (a containerised agent sees it at e.g. /host); default "/". */
+  hostRoot?: string;
+  /** Ancestors read, nearest first (default 4; 0 = none). */
+  parentDepth?: number;
   /** Shared cache of passwd files; by default one per ProcFs (see defaultUsers). */
   users?: UserNames;
 }
@@ -108,10 +121,9 @@ export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOp
   if (!self || statusText === undefined) return undefined;
   const status = parseStatus(statusText);
   if (status.uid === undefined) return undefined;
-  const users = opts.users ?? defaultUsers(proc);
-  const [userName, parent] = await Promise.all([
-    users.lookup(status.uid, opts.passwdFile),
-    self.stat.ppid > 0 ? readBasics(proc, self.stat.ppid) : Promise.resolve(undefined),
+  const [userName, parents] = await Promise.all([
+    userNameOf(proc, pid, status.uid, opts),
+    readParents(proc, pid, self.stat.ppid, opts.parentDepth ?? 4),
   ]);
   const info: ProcessInfo = {
     pid,
@@ -124,13 +136,43 @@ export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOp
     startTime: bootTime === undefined ? undefined : new Date((bootTime + self.stat.startTicks / CLK_TCK) * 1000).toISOString(),
     uid: status.uid,
     userName,
+    parents,
   };
-  if (parent) {
-    info.parent = { pid: self.stat.ppid, name: parent.stat.comm, exe: parent.exe, argv: parent.argv, commandLine: parent.argv.join(' ') };
-  } else if (self.stat.ppid > 0) {
-    info.parent = { pid: self.stat.ppid };
-  }
+  if (parents.length > 0) info.parent = parents[0];
   return info;
+}
+
+/**
+ * The name a uid has inside the process's own root (/proc/PID/root is the container's root for a
+ * containerised process, the host's for the rest). The host's passwd is asked only when the
+ * process's own file cannot be read: a container whose passwd lacks the uid has no name for it,
+ * and the host's name for the same number would belong to someone else.
+ */
+async function userNameOf(proc: ProcFs, pid: number, uid: number, opts: ReadProcessOptions): Promise<string | undefined> {
+  const users = opts.users ?? defaultUsers(proc);
+  const own = await users.lookupFile(uid, proc.resolve(`${pid}/root/etc/passwd`));
+  if (own.readable) return own.name;
+  const hostFile = opts.passwdFile ?? path.join(opts.hostRoot ?? '/', 'etc', 'passwd');
+  return users.lookup(uid, hostFile);
+}
+
+/** Walks ppid links up to depth ancestors; stops after pid 1, at pid 0, at a vanished process, or on a loop. */
+async function readParents(proc: ProcFs, pid: number, ppid: number, depth: number): Promise<ParentInfo[]> {
+  const parents: ParentInfo[] = [];
+  const seen = new Set([pid]);
+  let next = ppid;
+  while (parents.length < depth && next > 0 && !seen.has(next)) {
+    seen.add(next);
+    const b = await readBasics(proc, next);
+    if (!b) {
+      parents.push({ pid: next });
+      break;
+    }
+    parents.push({ pid: next, name: b.stat.comm, exe: b.exe, argv: b.argv, commandLine: b.argv.join(' ') });
+    if (next === 1) break;
+    next = b.stat.ppid;
+  }
+  return parents;
 }
 
 interface Basics { stat: StatFields; argv: string[]; exe?: string; cwd?: string }

@@ -116,3 +116,83 @@ describe('procfs/readProcess on a fake /proc tree', () => {
     assert.equal(users.stats.evictions, 1);
   });
 });
+
+describe('procfs/readProcess: user name inside the process root, parent chain', () => {
+  let tree: FakeProc;
+  let hostRoot: string;
+  beforeEach(() => {
+    tree = new FakeProc();
+    hostRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-hostroot-'));
+    fs.mkdirSync(path.join(hostRoot, 'etc'));
+    fs.writeFileSync(path.join(hostRoot, 'etc', 'passwd'), 'root:x:0:0::/root:/bin/bash\nhostuser:x:101:101::/:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/bash\n');
+    tree.addPid(1, { comm: 'systemd', ppid: 0, uid: 0, argv: ['/sbin/init'], exe: '/usr/lib/systemd/systemd' });
+    tree.addPid(500, { comm: 'containerd-shim', ppid: 1, uid: 0, argv: ['/usr/bin/containerd-shim-runc-v2', '-namespace', 'k8s.io'], exe: '/usr/bin/containerd-shim-runc-v2' });
+    tree.addPid(510, { comm: 'nginx', ppid: 500, uid: 0, argv: ['nginx: master process nginx -g daemon off;'], exe: '/usr/sbin/nginx' });
+    tree.addPid(520, { comm: 'nginx', ppid: 510, uid: 101, argv: ['nginx: worker process'], exe: '/usr/sbin/nginx' });
+    tree.addPid(600, { comm: 'bash', ppid: 1, uid: 1000, argv: ['-bash'], exe: '/usr/bin/bash' });
+    // The container's root: a real directory for 510, a symlink to it for 520 (as /proc/PID/root is a link).
+    const croot = path.join(tree.root, 'croot');
+    fs.mkdirSync(path.join(croot, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(croot, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnginx:x:101:101:nginx user:/nonexistent:/bin/false\n');
+    fs.renameSync(croot, path.join(tree.root, '510', 'root'));
+    fs.symlinkSync(path.join(tree.root, '510', 'root'), path.join(tree.root, '520', 'root'));
+  });
+  afterEach(() => {
+    tree.cleanup();
+    fs.rmSync(hostRoot, { recursive: true, force: true });
+  });
+
+  it('names the uid from PID/root/etc/passwd before the host file', async () => {
+    const users = new UserNames();
+    const proc = new ProcFs(tree.root);
+    const worker = await readProcess(proc, 520, { hostRoot, users });
+    assert.equal(worker?.userName, 'nginx', 'the container says nginx, the host says hostuser');
+    const master = await readProcess(proc, 510, { hostRoot, users });
+    assert.equal(master?.userName, 'root');
+    assert.equal(users.stats.loads, 1, 'one cache entry for the file both pids reach');
+  });
+
+  it('falls back to <hostRoot>/etc/passwd, then passwdFile overrides it, then no name', async () => {
+    const proc = new ProcFs(tree.root);
+    assert.equal((await readProcess(proc, 600, { hostRoot }))?.userName, 'alice');
+    const other = path.join(hostRoot, 'other-passwd');
+    fs.writeFileSync(other, 'bob:x:1000:1000::/:/bin/sh\n');
+    assert.equal((await readProcess(proc, 600, { hostRoot, passwdFile: other, users: new UserNames() }))?.userName, 'bob');
+    fs.writeFileSync(path.join(hostRoot, 'etc', 'passwd'), 'root:x:0:0::/root:/bin/bash\n');
+    const bare = await readProcess(proc, 600, { hostRoot, users: new UserNames() });
+    assert.equal(bare?.userName, undefined);
+    assert.equal(bare?.uid, 1000);
+  });
+
+  it('a container passwd without the uid does not borrow the host name', async () => {
+    fs.writeFileSync(path.join(tree.root, '510', 'root', 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+    const info = await readProcess(new ProcFs(tree.root), 520, { hostRoot, users: new UserNames() });
+    assert.equal(info?.userName, undefined);
+  });
+
+  it('reads parents nearest first up to parentDepth and stops after pid 1', async () => {
+    const proc = new ProcFs(tree.root);
+    const info = await readProcess(proc, 520, { hostRoot });
+    assert.deepEqual(info?.parents?.map((p) => [p.pid, p.name]), [[510, 'nginx'], [500, 'containerd-shim'], [1, 'systemd']]);
+    assert.equal(info?.parent, info?.parents?.[0]);
+    assert.equal(info?.parents?.[1].commandLine, '/usr/bin/containerd-shim-runc-v2 -namespace k8s.io');
+    const two = await readProcess(proc, 520, { hostRoot, parentDepth: 2 });
+    assert.deepEqual(two?.parents?.map((p) => p.pid), [510, 500]);
+    const none = await readProcess(proc, 520, { hostRoot, parentDepth: 0 });
+    assert.deepEqual(none?.parents, []);
+    assert.equal(none?.parent, undefined);
+  });
+
+  it('stops on a loop and at a vanished ancestor', async () => {
+    tree.addPid(700, { comm: 'a', ppid: 701, uid: 0, argv: ['a'] });
+    tree.addPid(701, { comm: 'b', ppid: 700, uid: 0, argv: ['b'] });
+    const proc = new ProcFs(tree.root);
+    assert.deepEqual((await readProcess(proc, 700, { hostRoot, parentDepth: 10 }))?.parents?.map((p) => p.pid), [701]);
+    tree.removePid(500);
+    const info = await readProcess(proc, 520, { hostRoot });
+    assert.deepEqual(info?.parents, [
+      { pid: 510, name: 'nginx', exe: '/usr/sbin/nginx', argv: ['nginx: master process nginx -g daemon off;'], commandLine: 'nginx: master process nginx -g daemon off;' },
+      { pid: 500 },
+    ]);
+  });
+});
