@@ -42,6 +42,7 @@ const testNeeds = [
   ['default-jdk-headless', () => have('javac') && have('jar') && have('java')],
   ['procps', () => have('ps')],
   ['util-linux', () => have('setpriv')],
+  ['nftables', () => have('nft') || fs.existsSync('/usr/sbin/nft')],
 ];
 
 const needs = forTest ? [...runtimeNeeds, ...testNeeds] : runtimeNeeds;

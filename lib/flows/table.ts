@@ -31,6 +31,19 @@ export interface FlowTableOptions {
   udpIdleMs: number;
 }
 
+/**
+ * A connection from a container or pod is captured twice on `any`: on its host-side veth and
+ * again on the uplink after SNAT, with another source address and port. The second copy starts
+ * within this window, to the same responder, with the same TCP initial sequence number (NAT
+ * keeps it) or, for UDP, the same first payload; it is the same connection and is not tracked
+ * again (no second, unattributed alert; bytes counted once).
+ */
+const NAT_WINDOW_MS = 2_000;
+/** Bound of the recent-start index used for that match. */
+const NAT_INDEX_ENTRIES = 65_536;
+/** UDP first-payload bytes compared. */
+const UDP_SIGNATURE_BYTES = 24;
+
 export class FlowTableStats {
   /** Connection starts seen, outbound or not. */
   tcpStarts = 0;
@@ -38,6 +51,8 @@ export class FlowTableStats {
   /** Of those, tracked as outbound to an external responder / not tracked. */
   outbound = 0;
   ignored = 0;
+  /** Second copies of a connection seen again after NAT (or on a second interface). */
+  natDuplicates = 0;
   ended = 0;
   expired = 0;
   evictions = 0;
@@ -51,6 +66,8 @@ class Ignored {
 export class FlowTable {
   readonly stats = new FlowTableStats();
   private readonly entries = new Map<string, Flow | Ignored>();
+  /** Start signature → key and time of the flow that started with it (for the NAT match). */
+  private readonly recentStarts = new Map<string, { key: string; time: number }>();
 
   constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {}
 
@@ -130,6 +147,11 @@ export class FlowTable {
       this.entries.set(key, new Ignored(now, transport));
       return;
     }
+    if (this.isNatCopy(key, pkt, serverIp, now)) {
+      this.stats.natDuplicates += 1;
+      this.entries.set(key, new Ignored(now, transport));
+      return;
+    }
     const clientIp = addressToString(pkt.buf, pkt.srcOffset, version);
     const flow = new Flow(key, transport, version, clientIp, pkt.srcPort, serverIp, pkt.dstPort, now, srcIsLow);
     flow.clientBytes = pkt.ipLength;
@@ -137,6 +159,29 @@ export class FlowTable {
     this.stats.outbound += 1;
     this.entries.set(key, flow);
     this.hooks.onStart(flow, pkt);
+  }
+
+  /** True when an earlier flow started the same way within NAT_WINDOW_MS; records this start otherwise. */
+  private isNatCopy(key: string, pkt: PacketInfo, serverIp: string, now: number): boolean {
+    let sig: string;
+    if (pkt.protocol === 6) {
+      sig = `t${serverIp}|${pkt.dstPort}|${pkt.tcpSeq}`;
+    } else {
+      const n = Math.min(pkt.payloadLength, UDP_SIGNATURE_BYTES);
+      sig = `u${serverIp}|${pkt.dstPort}|${pkt.payloadLength}|${pkt.buf.toString('latin1', pkt.payloadOffset, pkt.payloadOffset + n)}`;
+    }
+    const prior = this.recentStarts.get(sig);
+    if (prior !== undefined && prior.key !== key && now - prior.time <= NAT_WINDOW_MS && now >= prior.time) {
+      const original = this.entries.get(prior.key);
+      if (original instanceof Flow && !original.ended) return true;
+    }
+    if (this.recentStarts.size >= NAT_INDEX_ENTRIES) {
+      const oldest = this.recentStarts.keys().next();
+      if (oldest.done !== true) this.recentStarts.delete(oldest.value);
+    }
+    this.recentStarts.delete(sig);
+    this.recentStarts.set(sig, { key, time: now });
+    return false;
   }
 
   private end(key: string, flow: Flow, reason: FlowEndReason): void {

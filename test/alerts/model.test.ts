@@ -28,6 +28,7 @@ function facts(over: Partial<ConnectionFacts> = {}): ConnectionFacts {
       pid: 42, ppid: 1, name: 'python3', exe: '/usr/bin/python3.11', argv: ['python3', '/opt/app/worker.py'],
       commandLine: 'python3 /opt/app/worker.py', cwd: '/opt/app', uid: 1001, userName: 'app',
       parent: { pid: 1, name: 'systemd', exe: '/usr/lib/systemd/systemd', commandLine: '/sbin/init' },
+      parents: [{ pid: 1, name: 'systemd', exe: '/usr/lib/systemd/systemd', commandLine: '/sbin/init' }],
     },
     software: { id: '/opt/app/worker.py', kind: 'script', interpreter: '/usr/bin/python3.11' },
     novelFor: ['host', 'software'],

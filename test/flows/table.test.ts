@@ -22,8 +22,8 @@ function harness(maxFlows = 100) {
   return { table, started, ended, feed };
 }
 
-const t4 = (src: string, dst: string, sp: number, dp: number, flags: number, len = 0) =>
-  ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: 6 }, tcp({ srcPort: sp, dstPort: dp, flags }, Buffer.alloc(len))));
+const t4 = (src: string, dst: string, sp: number, dp: number, flags: number, len = 0, seq = 1000) =>
+  ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: 6 }, tcp({ srcPort: sp, dstPort: dp, flags, seq }, Buffer.alloc(len))));
 const u4 = (src: string, dst: string, sp: number, dp: number, len: number) =>
   ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: 17 }, udp({ srcPort: sp, dstPort: dp }, Buffer.alloc(len))));
 
@@ -104,12 +104,42 @@ describe('flows/table', () => {
 
   it('is bounded: the oldest flow is evicted and counted', () => {
     const h = harness(3);
-    for (let i = 0; i < 5; i++) h.feed(t4('10.0.0.5', '203.0.113.10', 40000 + i, 443, TCP_SYN), i);
+    for (let i = 0; i < 5; i++) h.feed(t4('10.0.0.5', '203.0.113.10', 40000 + i, 443, TCP_SYN, 0, 1000 + i), i);
     assert.equal(h.table.size, 3);
     assert.equal(h.table.stats.evictions, 2);
     assert.deepEqual(h.ended.map(([f, r]) => [f.clientPort, r]), [[40000, 'evicted'], [40001, 'evicted']]);
     h.table.endAll();
     assert.equal(h.ended.length, 5);
     assert.equal(h.table.size, 0);
+  });
+
+  it('tracks a pod connection once when its SNAT copy shows up on the uplink', () => {
+    const h = harness();
+    // Pod side (host-side veth), then the same SYN after SNAT: new source, same ISN and responder.
+    h.feed(t4('10.244.1.2', '203.0.113.10', 40000, 443, TCP_SYN, 0, 777), 1_000);
+    h.feed(t4('192.0.2.5', '203.0.113.10', 61000, 443, TCP_SYN, 0, 777), 1_001);
+    h.feed(t4('203.0.113.10', '192.0.2.5', 443, 61000, TCP_SYN | TCP_ACK, 0, 5), 1_002);
+    h.feed(t4('203.0.113.10', '10.244.1.2', 443, 40000, TCP_SYN | TCP_ACK, 0, 5), 1_003);
+    assert.equal(h.started.length, 1);
+    assert.equal(h.started[0].clientIp, '10.244.1.2');
+    assert.equal(h.started[0].serverPackets, 1, 'the NATed copy does not count twice');
+    assert.equal(h.table.stats.natDuplicates, 1);
+    // Another connection to the same responder with another ISN is its own connection.
+    h.feed(t4('192.0.2.5', '203.0.113.10', 61001, 443, TCP_SYN, 0, 778), 1_004);
+    assert.equal(h.started.length, 2);
+    // The same ISN long after the window is not a copy either.
+    h.feed(t4('192.0.2.6', '203.0.113.10', 61002, 443, TCP_SYN, 0, 777), 9_000);
+    assert.equal(h.started.length, 3);
+  });
+
+  it('matches a UDP NAT copy by its first payload', () => {
+    const h = harness();
+    const u = (src: string, sp: number, fill: number) =>
+      ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst: '203.0.113.10', protocol: 17 }, udp({ srcPort: sp, dstPort: 443 }, Buffer.alloc(60, fill))));
+    h.feed(u('10.244.1.2', 50000, 7), 1_000);
+    h.feed(u('192.0.2.5', 62000, 7), 1_001);
+    h.feed(u('192.0.2.5', 62001, 8), 1_002);
+    assert.equal(h.started.length, 2);
+    assert.equal(h.table.stats.natDuplicates, 1);
   });
 });
