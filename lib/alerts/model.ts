@@ -8,7 +8,32 @@ import type { SoftwareIdentity } from '../software/index.js';
 export const RULE_NAME = 'New External Host Server Connection';
 export const RULE_ID = 'egresswatch-new-external-host-server-connection';
 
-export type AttributionMethod = 'procfs-socket' | 'none';
+/**
+ * How the connection was tied to a process: found live in the kernel's socket tables
+ * (`procfs-socket`), through a socket or process remembered from moments before
+ * (`cached-socket`: the socket or its process was gone by the time we looked), or not at all.
+ */
+export type AttributionMethod = 'procfs-socket' | 'cached-socket' | 'none';
+export type Confidence = 'high' | 'medium' | 'low';
+
+/** Container and pod identity, from the cgroup and the runtime's metadata on disk. */
+export interface ContainerFacts {
+  id: string;
+  runtime: string;
+  name?: string;
+  image?: { name?: string; tag?: string; digest?: string };
+  pod?: { name?: string; namespace?: string; uid?: string };
+}
+
+/** The software's main file (executable, script or JAR). */
+export interface MainFileFacts {
+  path: string;
+  sha256?: string;
+  size?: number;
+  mtime?: string;
+  changed: boolean;
+  package?: { name: string; version?: string; manager: string };
+}
 
 /** What the pipeline learned about a connection before it alerts. */
 export interface ConnectionFacts {
@@ -25,6 +50,11 @@ export interface ConnectionFacts {
   process?: ProcessInfo;
   software?: SoftwareIdentity;
   attribution: AttributionMethod;
+  confidence?: Confidence;
+  /** The baseline's software key (version-normalised; the image for a container). */
+  softwareKey?: string;
+  container?: ContainerFacts;
+  mainFile?: MainFileFacts;
   novelFor: ('host' | 'software')[];
   hostFirstSeen?: number;
   softwareFirstSeen?: number;
@@ -112,12 +142,16 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
         host_first_seen: f.hostFirstSeen !== undefined ? iso(f.hostFirstSeen) : undefined,
         software_first_seen: f.softwareFirstSeen !== undefined ? iso(f.softwareFirstSeen) : undefined,
       }),
-      attribution: { method: f.attribution, attributed: f.attribution !== 'none' },
+      attribution: omitUndefined({ method: f.attribution, attributed: f.attribution !== 'none', confidence: f.confidence ?? (f.attribution === 'none' ? 'low' : undefined) }),
       flow: { open: !flow.ended },
       agent: { version: ctx.agentVersion },
-      ...(f.software ? { software: omitUndefined({ id: f.software.id, kind: f.software.kind, interpreter: f.software.interpreter }) } : {}),
+      ...(f.software ? { software: softwareFields(f) } : {}),
+      ...(p && p.parents && p.parents.length > 1 ? { process: { ancestors: p.parents.map((a) => omitUndefined({
+        pid: a.pid, name: a.name, executable: a.exe, command_line: a.commandLine,
+      })) } } : {}),
     },
   };
+  if (f.container) Object.assign(alert, containerFields(f.container));
   if (p) {
     alert.process = omitUndefined({
       pid: p.pid,
@@ -157,4 +191,43 @@ export function alertLine(alert: Record<string, unknown>): string {
 
 export function escapeControl(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function softwareFields(f: ConnectionFacts): Record<string, unknown> {
+  const sw = f.software;
+  const file = f.mainFile;
+  return omitUndefined({
+    id: sw?.id,
+    kind: sw?.kind,
+    interpreter: sw?.interpreter,
+    key: f.softwareKey,
+    file: file ? omitUndefined({
+      path: file.path,
+      hash: file.sha256 ? { sha256: file.sha256 } : undefined,
+      size: file.size,
+      mtime: file.mtime,
+      changed: file.changed,
+    }) : undefined,
+    package: file?.package ? omitUndefined({ ...file.package }) : undefined,
+  });
+}
+
+/** ECS `container.*` and, for a Kubernetes pod, `orchestrator.*`. */
+function containerFields(c: ContainerFacts): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    container: omitUndefined({
+      id: c.id,
+      name: c.name,
+      runtime: c.runtime,
+      image: c.image ? omitUndefined({ name: c.image.name, tag: c.image.tag, hash: c.image.digest ? { all: [c.image.digest] } : undefined }) : undefined,
+    }),
+  };
+  if (c.pod && (c.pod.name || c.pod.namespace)) {
+    out.orchestrator = omitUndefined({
+      type: 'kubernetes',
+      namespace: c.pod.namespace,
+      resource: omitUndefined({ type: 'pod', name: c.pod.name, id: c.pod.uid }),
+    });
+  }
+  return out;
 }

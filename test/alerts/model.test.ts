@@ -88,6 +88,40 @@ describe('alerts/model', () => {
   });
 });
 
+describe('alerts/model: containers and software context', () => {
+  it('writes container, orchestrator, software key, main file and ancestors', () => {
+    const base = facts();
+    const a = buildAlert({
+      ...base,
+      attribution: 'cached-socket',
+      confidence: 'medium',
+      softwareKey: 'registry.example.com/team/billing',
+      container: { id: 'a'.repeat(64), runtime: 'containerd', name: 'billing', image: { name: 'registry.example.com/team/billing', tag: '1.25' }, pod: { name: 'billing-7d9f', namespace: 'payments', uid: 'u-1' } },
+      mainFile: { path: '/opt/app/worker.py', sha256: 'f'.repeat(64), size: 10, mtime: '2026-12-01T00:00:00.000Z', changed: true, package: { name: 'app', version: '1.0', manager: 'dpkg' } },
+      process: { ...base.process!, parents: [{ pid: 7, name: 'sh' }, { pid: 1, name: 'systemd' }] },
+    }, ctx) as Record<string, any>;
+    assert.equal(a.container.id, 'a'.repeat(64));
+    assert.equal(a.container.image.name, 'registry.example.com/team/billing');
+    assert.equal(a.container.image.tag, '1.25');
+    assert.equal(a.container.runtime, 'containerd');
+    assert.deepEqual(a.orchestrator, { type: 'kubernetes', namespace: 'payments', resource: { type: 'pod', name: 'billing-7d9f', id: 'u-1' } });
+    assert.equal(a.egresswatch.software.key, 'registry.example.com/team/billing');
+    assert.equal(a.egresswatch.software.file.hash.sha256, 'f'.repeat(64));
+    assert.equal(a.egresswatch.software.file.changed, true);
+    assert.deepEqual(a.egresswatch.software.package, { name: 'app', version: '1.0', manager: 'dpkg' });
+    assert.deepEqual(a.egresswatch.attribution, { method: 'cached-socket', attributed: true, confidence: 'medium' });
+    assert.deepEqual(a.egresswatch.process.ancestors.map((x: any) => x.pid), [7, 1]);
+  });
+
+  it('has no orchestrator for a plain container, and no container on the host', () => {
+    const plain = buildAlert({ ...facts(), container: { id: 'b'.repeat(64), runtime: 'docker' } }, ctx) as Record<string, any>;
+    assert.equal(plain.container.runtime, 'docker');
+    assert.equal(plain.orchestrator, undefined);
+    const host = buildAlert(facts(), ctx) as Record<string, any>;
+    assert.equal(host.container, undefined);
+  });
+});
+
 describe('alerts/hold', () => {
   it('holds until due, releases at flow end, flushes the rest', () => {
     const out: string[] = [];
