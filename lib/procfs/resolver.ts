@@ -1,66 +1,116 @@
-// Flow → socket → process. One resolve() call serves a batch of flows: each /proc/net file is
-// read at most once per call, and pids are found through the incremental PidIndex, never by a
-// full /proc walk per connection.
+// Flow → socket → process, across network namespaces. One resolve() call serves a batch of
+// flows: each namespace's /proc/net file is read at most once per call (and reused for 100 ms
+// across calls), through one member process of that namespace; pids are found through the
+// incremental PidIndex, restricted to the namespace's pids, never by a full /proc walk per
+// connection. The first attempt is synchronous: a short-lived connection (curl to a fast
+// server closes within ~1-3 ms of its SYN) is gone after a few thread-pool round trips.
 import { normaliseIp, unmapIPv4 } from './address.js';
-import { parseProcNet, type ProcNetParseStats } from './netparse.js';
+import { NetnsIndex, UNKNOWN_NETNS } from './netns.js';
+import { NetTables, type NetFile } from './netns-tables.js';
 import { PidIndex } from './pidindex.js';
 import type { ProcFs } from './procfs.js';
-import { SocketTable, Tier, type FlowKey } from './socketindex.js';
+import { Tier, type FlowKey } from './socketindex.js';
+import type { SocketEntry } from './netparse.js';
 
 export interface FlowEnds { transport: 'tcp' | 'udp'; localIp: string; localPort: number; remoteIp: string; remotePort: number }
-export interface SocketOwner { inode: number; uid: number; pid?: number; state: number }
+
+export interface SocketOwner {
+  inode: number;
+  uid: number;
+  pid?: number;
+  state: number;
+  /** Inode of the network namespace whose table listed the socket; absent when its link was unreadable. */
+  netns?: number;
+  /** The socket is in the agent's own (host) namespace. */
+  hostNetns: boolean;
+  /** 'procfs-socket': the holder's fd was seen now; 'cached-socket': the holder exited since it was indexed. Absent without pid. */
+  method?: 'procfs-socket' | 'cached-socket';
+}
 
 export interface SocketResolverOptions {
   proc: ProcFs;
-  /** Least time between two full fd rescans. Default 250 ms: a burst of new connections costs one rescan. */
+  /** Least time between two full fd rescans of one namespace. Default 250 ms: a burst of new connections costs one rescan. */
   minFullScanIntervalMs?: number;
   now?: () => number;
   /** Bound of the inode index (see PidIndex). */
   maxInodes?: number;
+  /** How long a namespace's parsed table is reused across batches, ms (default 100). */
+  tableTtlMs?: number;
+  /** Namespaces read per resolve() batch at most (default 256); the rest are counted in netnsSkipped. */
+  maxNamespacesPerBatch?: number;
+  /** Least time between two pid listings for namespace discovery, ms (default 50). */
+  netnsRefreshMs?: number;
+  /** Least time between two full regroups of pids by namespace, ms (default 5000). */
+  netnsRegroupMs?: number;
+  /** Sockets of exited processes stay attributable for this long, ms (default 0: off; see PidIndex). */
+  exitedGraceMs?: number;
 }
 
-type NetFile = 'tcp' | 'tcp6' | 'udp' | 'udp6';
+type Match = { entry?: SocketEntry; tier: Tier; ns: number };
 
 export class SocketResolver {
-  private readonly proc: ProcFs;
   private readonly minFullScanIntervalMs: number;
+  private readonly maxNs: number;
   private readonly now: () => number;
   private readonly index: PidIndex;
-  private lastFullScan = Number.NEGATIVE_INFINITY;
-  private readonly counters = { lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netReads: 0 };
-  private readonly parseStats: ProcNetParseStats = { lines: 0, badLines: 0 };
+  private readonly netns: NetnsIndex;
+  private readonly tables: NetTables;
+  private readonly lastFullScan = new Map<number, number>();
+  private readonly counters = { lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netnsSkipped: 0, otherNetnsHits: 0, cachedSocketHits: 0 };
 
   constructor(opts: SocketResolverOptions) {
-    this.proc = opts.proc;
     this.minFullScanIntervalMs = opts.minFullScanIntervalMs ?? 250;
+    this.maxNs = opts.maxNamespacesPerBatch ?? 256;
     this.now = opts.now ?? Date.now;
-    this.index = new PidIndex(opts.proc, opts.maxInodes);
+    this.index = new PidIndex(opts.proc, { maxInodes: opts.maxInodes, exitedGraceMs: opts.exitedGraceMs, now: this.now });
+    this.netns = new NetnsIndex({ proc: opts.proc, now: this.now, minRefreshMs: opts.netnsRefreshMs, regroupMs: opts.netnsRegroupMs });
+    this.tables = new NetTables({ proc: opts.proc, netns: this.netns, now: this.now, ttlMs: opts.tableTtlMs, maxTables: this.maxNs * 4 });
   }
 
   get stats(): Record<string, number> {
-    return { ...this.counters, badNetLines: this.parseStats.badLines, indexedInodes: this.index.size, ...this.index.stats };
+    const { namespaces, listings, regroups, unknownPids, memberChanges } = this.netns.stats;
+    return {
+      ...this.counters, ...this.tables.stats, badNetLines: this.tables.parseStats.badLines, indexedInodes: this.index.size,
+      ...this.index.stats, namespaces, netnsListings: listings, netnsRegroups: regroups, netnsUnknownPids: unknownPids, memberChanges,
+    };
   }
 
   async resolve(flows: FlowEnds[]): Promise<(SocketOwner | undefined)[]> {
     this.counters.lookups += flows.length;
-    const tables = new Map<NetFile, Promise<SocketTable>>();
-    const table = (name: NetFile): Promise<SocketTable> => {
-      let t = tables.get(name);
-      if (!t) {
-        this.counters.netReads++;
-        const family = name.endsWith('6') ? 6 : 4;
-        t = this.proc.readText(`net/${name}`).then((text) => new SocketTable(parseProcNet(text ?? '', family, { stats: this.parseStats })));
-        tables.set(name, t);
-      }
-      return t;
-    };
+    this.tables.nextBatch();
+    const touched = new Set<number>();
     const owners: (SocketOwner | undefined)[] = [];
-    for (const flow of flows) owners.push(await this.findSocket(flow, table));
+    for (const flow of flows) owners.push(await this.findSocket(flow, touched));
     await this.attachPids(owners);
     return owners;
   }
 
-  private async findSocket(flow: FlowEnds, table: (n: NetFile) => Promise<SocketTable>): Promise<SocketOwner | undefined> {
+  /**
+   * Keeps the inode → pid index warm between batches: lists pids (rate-limited), groups the new
+   * ones by namespace and scans their fds. Called on a timer (see startWarming) so a process
+   * that connects and exits between two batches was often indexed while it still lived.
+   */
+  async warm(): Promise<void> {
+    const r = await this.netns.refresh(false);
+    if (!r) return;
+    this.index.dropDead(r.live);
+    const fresh = [...r.live].filter((pid) => !this.index.hasPid(pid));
+    if (fresh.length > 0) await this.index.scan(fresh);
+  }
+
+  /** Runs warm() every intervalMs (unref'd timer, one run at a time); returns the stop function. */
+  startWarming(intervalMs: number): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void this.warm().catch(() => undefined).finally(() => { running = false; });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  private async findSocket(flow: FlowEnds, touched: Set<number>): Promise<SocketOwner | undefined> {
     const key = normaliseFlow(flow);
     if (!key) {
       this.counters.badFlows++;
@@ -70,55 +120,117 @@ export class SocketResolver {
     // IPv4 flows may sit on dual-stack sockets listed in the "6" file as ::ffff:a.b.c.d;
     // that file is read only when the IPv4 file has no exact match.
     const files: NetFile[] = key.v4 ? [flow.transport, `${flow.transport}6`] : [`${flow.transport}6`];
-    let best: { entry?: { inode: number; uid: number; state: number }; tier: Tier } = { tier: Tier.None };
-    for (const name of files) {
-      const found = (await table(name)).find(key, udp);
-      if (found.tier < best.tier) best = found;
-      if (best.tier === Tier.Exact) break;
-    }
+    // The host first: most flows are its own, and it wins ties with a container.
+    let best = this.searchNs(this.netns.host, key, files, udp);
+    if (best.tier !== Tier.Exact) best = await this.searchOthers(key, files, udp, touched, best);
     if (!best.entry) {
       this.counters.socketMisses++;
       return undefined;
     }
-    return { inode: best.entry.inode, uid: best.entry.uid, state: best.entry.state };
+    if (best.ns !== this.netns.host) this.counters.otherNetnsHits++;
+    const owner: SocketOwner = { inode: best.entry.inode, uid: best.entry.uid, state: best.entry.state, hostNetns: best.ns === this.netns.host };
+    if (best.ns !== UNKNOWN_NETNS) owner.netns = best.ns;
+    return owner;
+  }
+
+  private async searchOthers(key: FlowKey, files: NetFile[], udp: boolean, touched: Set<number>, best: Match): Promise<Match> {
+    const loopback = isLoopback(key.localIp);
+    // Only the host has sockets on its own (non-loopback) addresses: no other table can match.
+    if (!loopback && this.netns.ownedByHost(key.localIp)) return best;
+    await this.netns.refresh(false);
+    // A non-loopback local address is looked for only in the namespaces that own it; when none
+    // claims it (addresses set after the namespace was first seen), in all of them.
+    const owners = loopback ? [] : this.netns.ownersOf(key.localIp);
+    for (const ns of owners.length > 0 ? owners : this.netns.others()) {
+      if (!touched.has(ns) && touched.size >= this.maxNs) {
+        this.counters.netnsSkipped++;
+        continue;
+      }
+      touched.add(ns);
+      const found = this.searchNs(ns, key, files, udp);
+      if (found.tier < best.tier) best = found;
+      if (best.tier === Tier.Exact) break;
+    }
+    return best;
+  }
+
+  private searchNs(ns: number, key: FlowKey, files: NetFile[], udp: boolean): Match {
+    let best: Match = { tier: Tier.None, ns };
+    for (const name of files) {
+      let got = this.tables.get(ns, name, false);
+      let found = got.table.find(key, udp);
+      // A table cached from an earlier batch predates a new connection: read it once more.
+      if (found.tier === Tier.None && !got.readNow) {
+        got = this.tables.get(ns, name, true);
+        found = got.table.find(key, udp);
+      }
+      if (found.tier < best.tier) best = { entry: found.entry, tier: found.tier, ns };
+      if (best.tier === Tier.Exact) break;
+    }
+    return best;
   }
 
   private async attachPids(owners: (SocketOwner | undefined)[]): Promise<void> {
     // inode 0: TIME_WAIT and similar sockets no process holds any more.
     const wanted = owners.filter((o): o is SocketOwner => o !== undefined && o.inode !== 0);
-    let unresolved = await this.lookupAll(wanted);
+    let unresolved = this.lookupAll(wanted);
     if (unresolved.length === 0) return;
-    const live = await this.proc.listPids();
-    const liveSet = new Set(live);
-    this.index.dropDead(liveSet);
-    const fresh = live.filter((pid) => !this.index.hasPid(pid));
+    const listing = await this.netns.refresh(true);
+    if (listing) this.index.dropDead(listing.live);
+    const spaces = new Set(unresolved.map((o) => o.netns ?? UNKNOWN_NETNS));
+    const pids = [...spaces].flatMap((ns) => this.netns.pidsOf(ns));
+    const fresh = pids.filter((pid) => !this.index.hasPid(pid));
     if (fresh.length > 0) {
       this.counters.partialScans++;
       await this.index.scan(fresh);
-      unresolved = await this.lookupAll(unresolved);
+      unresolved = this.lookupAll(unresolved);
     }
-    // A full rescan is pointless when the partial scan just covered every pid.
+    for (const ns of spaces) {
+      if (unresolved.length === 0) break;
+      unresolved = await this.fullScan(ns, unresolved, fresh.length);
+    }
+    for (const o of unresolved) {
+      const h = this.index.recentlyExited(o.inode);
+      if (h) {
+        o.pid = h.pid;
+        o.method = 'cached-socket';
+        this.counters.cachedSocketHits++;
+      } else this.counters.pidMisses++;
+    }
+  }
+
+  /** Rescans every pid of one namespace, at most once per interval; pointless when the partial scan covered them all. */
+  private async fullScan(ns: number, unresolved: SocketOwner[], freshCount: number): Promise<SocketOwner[]> {
+    const mine = unresolved.filter((o) => (o.netns ?? UNKNOWN_NETNS) === ns);
+    const pids = this.netns.pidsOf(ns);
     const now = this.now();
-    if (unresolved.length > 0 && fresh.length < live.length && now - this.lastFullScan >= this.minFullScanIntervalMs) {
-      this.lastFullScan = now;
-      this.counters.fullScans++;
-      await this.index.scan(live);
-      unresolved = await this.lookupAll(unresolved);
+    if (mine.length === 0 || freshCount >= pids.length || now - (this.lastFullScan.get(ns) ?? Number.NEGATIVE_INFINITY) < this.minFullScanIntervalMs) {
+      return unresolved;
     }
-    this.counters.pidMisses += unresolved.length;
+    if (this.lastFullScan.size >= 4096) this.lastFullScan.clear();
+    this.lastFullScan.set(ns, now);
+    this.counters.fullScans++;
+    await this.index.scan(pids);
+    const left = new Set(this.lookupAll(mine));
+    return unresolved.filter((o) => !mine.includes(o) || left.has(o));
   }
 
   /** Sets pid on the owners the index knows; returns the rest. */
-  private async lookupAll(owners: SocketOwner[]): Promise<SocketOwner[]> {
-    const holders = await Promise.all(owners.map((o) => this.index.lookup(o.inode)));
+  private lookupAll(owners: SocketOwner[]): SocketOwner[] {
     const rest: SocketOwner[] = [];
-    owners.forEach((o, i) => {
-      const h = holders[i];
-      if (h) o.pid = h.pid;
-      else rest.push(o);
-    });
+    for (const o of owners) {
+      const h = this.index.lookup(o.inode);
+      if (h) {
+        o.pid = h.pid;
+        o.method = 'procfs-socket';
+      } else rest.push(o);
+    }
     return rest;
   }
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
 }
 
 function normaliseFlow(flow: FlowEnds): (FlowKey & { v4: boolean }) | undefined {

@@ -29,7 +29,7 @@ describe('procfs/SocketResolver on a fake /proc tree', () => {
 
   it('matches TCP by exact 4-tuple, reading only the file it needs', async () => {
     const [a, b] = await resolver.resolve([tcp(42001), tcp(42003)]);
-    assert.deepEqual(a, { inode: 8001, uid: 1000, state: 1, pid: 100 });
+    assert.deepEqual(a, { inode: 8001, uid: 1000, state: 1, pid: 100, hostNetns: true, method: 'procfs-socket' });
     assert.equal(b?.inode, 8003);
     assert.equal(b?.pid, undefined, 'no process holds 8003');
     assert.equal(resolver.stats.netReads, 1, 'tcp6 not read: every IPv4 flow matched exactly in tcp');
@@ -38,7 +38,7 @@ describe('procfs/SocketResolver on a fake /proc tree', () => {
 
   it('matches an IPv4 flow to a dual-stack socket listed as ::ffff:a.b.c.d in tcp6', async () => {
     const [owner] = await resolver.resolve([tcp(42000)]);
-    assert.deepEqual(owner, { inode: 5001, uid: 1000, state: 1, pid: 200 });
+    assert.deepEqual(owner, { inode: 5001, uid: 1000, state: 1, pid: 200, hostNetns: true, method: 'procfs-socket' });
   });
 
   it('normalises IPv6 flow text and does not match a wrong peer', async () => {
@@ -65,7 +65,7 @@ describe('procfs/SocketResolver on a fake /proc tree', () => {
 
   it('reports a TIME_WAIT socket (inode 0) without looking for a process', async () => {
     const [owner] = await resolver.resolve([tcp(42002)]);
-    assert.deepEqual(owner, { inode: 0, uid: 0, state: 6 });
+    assert.deepEqual(owner, { inode: 0, uid: 0, state: 6, hostNetns: true });
     assert.equal(resolver.stats.partialScans, 0);
     assert.equal(resolver.stats.pidMisses, 0);
   });

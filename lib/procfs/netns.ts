@@ -1,0 +1,178 @@
+// Network namespaces seen through /proc: pids grouped by the inode of their /proc/PID/ns/net
+// link ("net:[4026531992]"), one member per namespace through which its tables are read
+// (/proc/MEMBER/net/tcp shows the namespace of MEMBER), and the local addresses each one owns
+// (fib_trie "/32 host LOCAL" entries and if_inet6) so a flow is looked for where its local
+// address lives rather than in every namespace.
+import { SyncProc } from './netns-sync.js';
+import { parseFibTrieLocal, parseIfInet6 } from './netns-addr.js';
+import type { ProcFs } from './procfs.js';
+
+/** Group of pids whose ns/net link could not be read (pid 1 of a sandbox, a kernel without ns links, a fake tree). */
+export const UNKNOWN_NETNS = 0;
+const NS_LINK = /^net:\[(\d+)\]$/;
+/** Links read between two yields on the first listing of a busy host (~5 µs each). */
+const CHUNK = 512;
+
+export interface NetnsIndexOptions {
+  proc: ProcFs;
+  now: () => number;
+  /** Least time between two pid listings unless forced, ms (default 50). */
+  minRefreshMs?: number;
+  /** Least time between two full regroups (every pid's link re-read, addresses re-read), ms (default 5000): setns(2) moves a pid rarely. */
+  regroupMs?: number;
+}
+
+export class NetnsIndex {
+  readonly stats = { listings: 0, regroups: 0, nsLinksRead: 0, unknownPids: 0, deadPids: 0, memberChanges: 0, namespaces: 0 };
+  /** Inode of the agent's own namespace (root/self/ns/net); UNKNOWN_NETNS when unreadable. */
+  host = UNKNOWN_NETNS;
+  private readonly sync: SyncProc;
+  private readonly minRefreshMs: number;
+  private readonly regroupMs: number;
+  private readonly now: () => number;
+  private nsOf = new Map<number, number>();
+  private groups = new Map<number, Set<number>>();
+  private members = new Map<number, number>();
+  private addrs = new Map<number, Set<string>>();
+  private lastListing = Number.NEGATIVE_INFINITY;
+  private lastRegroup = Number.NEGATIVE_INFINITY;
+
+  constructor(opts: NetnsIndexOptions) {
+    this.sync = new SyncProc(opts.proc);
+    this.now = opts.now;
+    this.minRefreshMs = opts.minRefreshMs ?? 50;
+    this.regroupMs = opts.regroupMs ?? 5000;
+    this.host = parseNsLink(this.sync.readLink('self/ns/net'));
+  }
+
+  /**
+   * Lists pids, groups the new ones, drops the dead. Returns the new pids and the live set, or
+   * undefined when rate-limited. A full regroup happens at most every regroupMs.
+   */
+  async refresh(force = false): Promise<{ fresh: number[]; live: Set<number> } | undefined> {
+    const now = this.now();
+    if (!force && now - this.lastListing < this.minRefreshMs) return undefined;
+    this.lastListing = now;
+    this.stats.listings++;
+    const live = new Set(this.sync.listPids());
+    for (const pid of this.nsOf.keys()) if (!live.has(pid)) this.forget(pid);
+    const regroup = now - this.lastRegroup >= this.regroupMs;
+    if (regroup) { this.lastRegroup = now; this.stats.regroups++; }
+    const fresh: number[] = [];
+    let done = 0;
+    for (const pid of live) {
+      const isNew = !this.nsOf.has(pid);
+      if (!isNew && !regroup) continue;
+      if (isNew) fresh.push(pid);
+      if (++done % CHUNK === 0) await new Promise((r) => setImmediate(r));
+      this.place(pid, this.readNs(pid));
+    }
+    if (regroup) this.addrs.clear();
+    this.stats.namespaces = this.groups.size;
+    return { fresh, live };
+  }
+
+  /** Namespace of a pid as last grouped. */
+  netnsOf(pid: number): number | undefined {
+    return this.nsOf.get(pid);
+  }
+
+  /** Known namespaces other than the host's, oldest first. */
+  others(): number[] {
+    return [...this.groups.keys()].filter((ns) => ns !== this.host && ns !== UNKNOWN_NETNS);
+  }
+
+  /** Pids to search for a socket of this namespace: its members and the pids of unknown namespace. */
+  pidsOf(ns: number): number[] {
+    const own = [...(this.groups.get(ns) ?? [])];
+    const unknown = ns === UNKNOWN_NETNS ? [] : [...(this.groups.get(UNKNOWN_NETNS) ?? [])];
+    return own.concat(unknown);
+  }
+
+  /**
+   * Path prefix through which a namespace's files are read: "" (the root's own net/, which is
+   * the agent's namespace) for the host, "MEMBER/" otherwise; undefined when no member is left.
+   */
+  prefix(ns: number): string | undefined {
+    if (ns === this.host) return '';
+    let member = this.members.get(ns);
+    if (member === undefined) {
+      const group = this.groups.get(ns);
+      if (!group || group.size === 0) return undefined;
+      // The lowest pid: usually the namespace's first process (a pod's pause), the longest-lived.
+      member = Math.min(...group);
+      this.members.set(ns, member);
+      this.stats.memberChanges++;
+    }
+    return `${member}/`;
+  }
+
+  /** Called when reading through the member failed: that pid is gone; the next call picks another. */
+  memberFailed(ns: number): void {
+    const member = this.members.get(ns);
+    if (member !== undefined) this.forget(member);
+  }
+
+  /** The host namespace owns this address (read once per regroup; 127/8 and ::1 are everyone's and not asked about). */
+  ownedByHost(ip: string): boolean {
+    return this.addressesOf(this.host).has(ip);
+  }
+
+  /** Namespaces (not the host) that own this local address; read once per namespace per regroup. */
+  ownersOf(ip: string): number[] {
+    const out: number[] = [];
+    for (const ns of this.others()) {
+      if (this.addressesOf(ns).has(ip)) out.push(ns);
+    }
+    return out;
+  }
+
+  private addressesOf(ns: number): Set<string> {
+    let set = this.addrs.get(ns);
+    if (set) return set;
+    const prefix = this.prefix(ns);
+    set = new Set<string>();
+    if (prefix !== undefined) {
+      for (const ip of parseFibTrieLocal(this.sync.readText(`${prefix}net/fib_trie`) ?? '')) set.add(ip);
+      for (const ip of parseIfInet6(this.sync.readText(`${prefix}net/if_inet6`) ?? '')) set.add(ip);
+    }
+    this.addrs.set(ns, set);
+    return set;
+  }
+
+  private readNs(pid: number): number {
+    this.stats.nsLinksRead++;
+    const ns = parseNsLink(this.sync.readLink(`${pid}/ns/net`));
+    if (ns === UNKNOWN_NETNS) this.stats.unknownPids++;
+    return ns;
+  }
+
+  private place(pid: number, ns: number): void {
+    const old = this.nsOf.get(pid);
+    if (old === ns) return;
+    if (old !== undefined) this.forget(pid);
+    this.nsOf.set(pid, ns);
+    let group = this.groups.get(ns);
+    if (!group) this.groups.set(ns, (group = new Set()));
+    group.add(pid);
+  }
+
+  private forget(pid: number): void {
+    const ns = this.nsOf.get(pid);
+    if (ns === undefined) return;
+    this.nsOf.delete(pid);
+    this.stats.deadPids++;
+    const group = this.groups.get(ns);
+    group?.delete(pid);
+    if (this.members.get(ns) === pid) this.members.delete(ns);
+    if (group && group.size === 0) {
+      this.groups.delete(ns);
+      this.addrs.delete(ns);
+    }
+  }
+}
+
+export function parseNsLink(link: string | undefined): number {
+  const m = link ? NS_LINK.exec(link) : null;
+  return m ? Number(m[1]) : UNKNOWN_NETNS;
+}
