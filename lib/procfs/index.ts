@@ -9,3 +9,5 @@ export {
 export { type ParentInfo } from './process.js';
 export { UserNames, parsePasswd, type UserNamesOptions } from './passwd.js';
 export { normaliseIp, formatIPv6 } from './address.js';
+export { NetnsIndex, parseNsLink, UNKNOWN_NETNS, type NetnsIndexOptions } from './netns.js';
+export { parseFibTrieLocal, parseIfInet6 } from './netns-addr.js';
