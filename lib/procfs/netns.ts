@@ -12,11 +12,16 @@ export const UNKNOWN_NETNS = 0;
 const NS_LINK = /^net:\[(\d+)\]$/;
 /** Links read between two yields on the first listing of a busy host (~5 µs each). */
 const CHUNK = 512;
+/** Births remembered for youngPids(): a fork storm past this keeps only the newest. */
+const MAX_BORN = 4096;
 
 export interface NetnsIndexOptions {
   proc: ProcFs;
   now: () => number;
-  /** Least time between two pid listings unless forced, ms (default 50). */
+  /**
+   * Least time between two pid listings unless forced, ms (default 10). Raised to ten times
+   * the last listing's cost, so listing stays under ~10% of a core on hosts with 10k+ pids.
+   */
   minRefreshMs?: number;
   /** Least time between two full regroups (every pid's link re-read, addresses re-read), ms (default 5000): setns(2) moves a pid rarely. */
   regroupMs?: number;
@@ -35,23 +40,29 @@ export class NetnsIndex {
   private members = new Map<number, number>();
   private addrs = new Map<number, Set<string>>();
   private lastListing = Number.NEGATIVE_INFINITY;
+  private listingCost = 0;
+  /** Pids in the order they were first seen, with when: the young ones are rescanned on a miss. */
+  private born: { pid: number; at: number }[] = [];
   private lastRegroup = Number.NEGATIVE_INFINITY;
 
   constructor(opts: NetnsIndexOptions) {
     this.sync = new SyncProc(opts.proc);
     this.now = opts.now;
-    this.minRefreshMs = opts.minRefreshMs ?? 50;
+    this.minRefreshMs = opts.minRefreshMs ?? 10;
     this.regroupMs = opts.regroupMs ?? 5000;
     this.host = parseNsLink(this.sync.readLink('self/ns/net'));
   }
 
   /**
-   * Lists pids, groups the new ones, drops the dead. Returns the new pids and the live set, or
-   * undefined when rate-limited. A full regroup happens at most every regroupMs.
+   * Lists pids, groups the new ones, drops the dead. Returns the new pids and the live set (and
+   * whether this was the first listing, whose "new" pids are every process), or undefined when
+   * rate-limited. A full regroup happens at most every regroupMs.
    */
-  async refresh(force = false): Promise<{ fresh: number[]; live: Set<number> } | undefined> {
+  async refresh(force = false): Promise<{ fresh: number[]; live: Set<number>; first: boolean } | undefined> {
     const now = this.now();
-    if (!force && now - this.lastListing < this.minRefreshMs) return undefined;
+    if (!force && now - this.lastListing < Math.max(this.minRefreshMs, 10 * this.listingCost)) return undefined;
+    // The first listing finds every process already running: none of them is young.
+    const first = this.lastListing === Number.NEGATIVE_INFINITY;
     this.lastListing = now;
     this.stats.listings++;
     const live = new Set(this.sync.listPids());
@@ -64,12 +75,28 @@ export class NetnsIndex {
       const isNew = !this.nsOf.has(pid);
       if (!isNew && !regroup) continue;
       if (isNew) fresh.push(pid);
+      if (isNew && !first) this.born.push({ pid, at: now });
       if (++done % CHUNK === 0) await new Promise((r) => setImmediate(r));
       this.place(pid, this.readNs(pid));
     }
     if (regroup) this.addrs.clear();
     this.stats.namespaces = this.groups.size;
-    return { fresh, live };
+    this.listingCost = Math.max(0, this.now() - now);
+    if (this.born.length > MAX_BORN) this.born = this.born.slice(this.born.length - MAX_BORN);
+    return { fresh, live, first };
+  }
+
+  /** Live pids first seen less than withinMs ago, newest first, at most max. */
+  youngPids(withinMs: number, max: number): number[] {
+    const cutoff = this.now() - withinMs;
+    let drop = 0;
+    while (drop < this.born.length && (this.born[drop].at < cutoff || !this.nsOf.has(this.born[drop].pid))) drop++;
+    if (drop > 0) this.born = this.born.slice(drop);
+    const out: number[] = [];
+    for (let i = this.born.length - 1; i >= 0 && out.length < max; i--) {
+      if (this.nsOf.has(this.born[i].pid)) out.push(this.born[i].pid);
+    }
+    return out;
   }
 
   /** Namespace of a pid as last grouped. */

@@ -58,10 +58,17 @@ export class PidIndex {
   lookup(inode: number): Holder | undefined {
     const h = this.byInode.get(inode);
     if (!h) return undefined;
-    if (this.sync.readLink(`${h.pid}/fd/${h.fd}`) === `socket:[${inode}]`) return h;
+    const link = this.sync.readLink(`${h.pid}/fd/${h.fd}`);
+    if (link === `socket:[${inode}]`) return h;
     this.stats.staleHits++;
-    if (!this.sync.exists(String(h.pid))) this.dropPid(h.pid);
-    else this.byInode.delete(inode);
+    if (!this.sync.exists(String(h.pid))) {
+      this.dropPid(h.pid);
+      return undefined;
+    }
+    this.byInode.delete(inode);
+    // The fd is gone but not reused: a zombie not yet reaped, or a close right after the
+    // table listed the socket. The holder is as good as one that exited.
+    if (link === undefined && this.graceMs > 0) this.remember(inode, { ...h, at: this.now() });
     return undefined;
   }
 

@@ -24,7 +24,7 @@ for _ in range(${CONNECTIONS * 4}):
     c.close()
 `;
 
-interface Run { syns: number; withPid: number; wrongPid: number; withSocket: number; methods: Record<string, number> }
+interface Run { stats?: Record<string, number>; syns: number; withPid: number; wrongPid: number; withSocket: number; methods: Record<string, number> }
 
 /** Feeds captured SYNs to the resolver like the Attributor: a queue drained once per event-loop turn. */
 class BatchFeeder {
@@ -85,6 +85,7 @@ export async function measureShortLived(opts: Omit<SocketResolverOptions, 'proc'
       const m = (o as { method?: string }).method ?? 'procfs-socket';
       run.methods[m] = (run.methods[m] ?? 0) + 1;
     }
+    run.stats = resolver.stats;
     return run;
   } finally {
     server.kill('SIGKILL');
@@ -98,9 +99,12 @@ describe('procfs: short-lived connections (curl to a local server that answers a
   });
 
   it(`attributes the SYNs of ${CONNECTIONS} curl runs without ever naming a wrong process`, async () => {
-    const run = await measureShortLived({});
-    console.log(`      short-lived: ${JSON.stringify(run)} rate=${(run.withPid / run.syns).toFixed(2)}`);
-    assert.equal(run.syns, CONNECTIONS, 'every SYN captured and resolved');
-    assert.equal(run.wrongPid, 0);
+    for (const [name, opts] of [['default', {}], ['exitedGraceMs=2000', { exitedGraceMs: 2000 }]] as const) {
+      const run = await measureShortLived(opts);
+      const { stats, ...counts } = run;
+      console.log(`      ${name}: rate=${(run.withPid / run.syns).toFixed(2)} ${JSON.stringify(counts)} staleHits=${stats?.staleHits} pidMisses=${stats?.pidMisses}`);
+      assert.equal(run.syns, CONNECTIONS, 'every SYN captured and resolved');
+      assert.equal(run.wrongPid, 0);
+    }
   });
 });
