@@ -2,19 +2,26 @@
 // main program (script, JAR, main class, module). A python3 running a worker and a python3
 // running pip are different software; two runs of the same script are the same one.
 import path from 'node:path';
-import { detectInterpreter, javaMain, OPTION_SPECS, type Interpreter } from './interpreters.js';
+import { detectInterpreter, javaMain, OPTION_SPECS, type Interpreter, type ScannedFamily } from './interpreters.js';
+import { bunCwd, bunMain, denoMain, dotnetMain, pwshMain, uwsgiMain, type LauncherMain } from './launchers.js';
+import { celeryApp, gunicornApp, gunicornTitle } from './pyapps.js';
 import { scanOptions } from './options.js';
 
-export type SoftwareKind = 'executable' | 'script' | 'jar' | 'java-class' | 'java-module' | 'python-module' | 'inline' | 'unknown';
+export type SoftwareKind = 'executable' | 'script' | 'jar' | 'java-class' | 'java-module' | 'java-argfile' | 'python-module'
+  | 'dotnet-assembly' | 'config' | 'package-script' | 'inline' | 'unknown';
 
 export interface SoftwareIdentity {
   id: string;
   kind: SoftwareKind;
   /** The interpreter's executable path, set when kind != 'executable'. */
   interpreter?: string;
+  /** The console script that hosts the application (gunicorn, celery) when id is the application's module. */
+  launcher?: string;
 }
 
 export interface ProcessCommand { exe?: string; argv: string[]; cwd?: string }
+
+type Main = { id: string; kind: SoftwareKind; launcher?: string };
 
 // The kernel appends this to the exe / cwd link of a file replaced since exec (a package upgrade):
 // still the same software, so the identity ignores it.
@@ -28,19 +35,50 @@ export function identifySoftware(p: ProcessCommand): SoftwareIdentity {
   const interp = detectInterpreter(path.posix.basename(program));
   if (!interp) return { id: program, kind: 'executable' };
   const cwd = p.cwd?.replace(DELETED, '');
-  const main = mainProgram(interp, p.argv.slice(1), cwd);
+  const main = mainProgram(interp, p.argv, cwd);
   if (!main) return { id: program, kind: 'executable' };
   return { ...main, interpreter: program };
 }
 
-function mainProgram(interp: Interpreter, args: string[], cwd: string | undefined): { id: string; kind: SoftwareKind } | undefined {
-  if (interp.family === 'java') {
-    const m = javaMain(args);
-    if (!m) return undefined;
-    const file = m.kind === 'jar' || m.kind === 'script';
-    return { id: file ? resolvePath(m.value, cwd) : m.value, kind: m.kind };
+function mainProgram(interp: Interpreter, argv: string[], cwd: string | undefined): Main | undefined {
+  const args = argv.slice(1);
+  switch (interp.family) {
+    case 'java': return javaProgram(args, cwd);
+    case 'dotnet': return launched(dotnetMain(args), cwd);
+    case 'pwsh': return launched(pwshMain(args), cwd);
+    case 'deno': return launched(denoMain(args), cwd);
+    case 'bun': {
+      const dir = bunCwd(args);
+      return launched(bunMain(args), dir ? resolvePath(dir, cwd) : cwd);
+    }
+    case 'uwsgi': {
+      const m = uwsgiMain(args);
+      return launched(m, m?.chdir ? resolvePath(m.chdir, cwd) : cwd);
+    }
+    case 'python': {
+      const title = argv.length === 1 ? gunicornTitle(argv[0]) : undefined;
+      if (title) return { id: title, kind: 'python-module', launcher: 'gunicorn' };
+      return scannedProgram(interp, args, cwd);
+    }
+    default: return scannedProgram(interp, args, cwd);
   }
-  const scan = scanOptions(args, OPTION_SPECS[interp.family]);
+}
+
+function javaProgram(args: string[], cwd: string | undefined): Main | undefined {
+  const m = javaMain(args);
+  if (!m) return undefined;
+  const file = m.kind === 'jar' || m.kind === 'script' || m.kind === 'java-argfile';
+  return { id: file ? resolvePath(m.value, cwd) : m.value, kind: m.kind };
+}
+
+function launched(m: LauncherMain | undefined, cwd: string | undefined): Main | undefined {
+  if (!m || m.value === '') return undefined;
+  return { id: m.file ? resolvePath(m.value, cwd) : m.value, kind: m.kind };
+}
+
+function scannedProgram(interp: Interpreter, args: string[], cwd: string | undefined): Main | undefined {
+  const family = interp.family as ScannedFamily;
+  const scan = scanOptions(args, OPTION_SPECS[family]);
   if (scan.stopped) {
     const { kind, name, value } = scan.stopped;
     if (kind === 'inline') return { id: `${interp.name} ${inlineFlag(name)}`, kind };
@@ -50,18 +88,27 @@ function mainProgram(interp: Interpreter, args: string[], cwd: string | undefine
   if (scan.stdin) return { id: `${interp.name} -`, kind: 'inline' };
   const seen = (name: string): boolean => scan.options.some((o) => o.name === name);
   // Shells: -c runs the first operand as a command, -s reads commands from stdin (operands are $1...).
-  if (interp.family === 'shell' && (seen('c') || seen('s'))) {
+  if (family === 'shell' && (seen('c') || seen('s'))) {
     return { id: `${interp.name} -${seen('c') ? 'c' : 's'}`, kind: 'inline' };
   }
   const script = args[scan.index];
   if (script === undefined || script === '') return undefined;
   // perl -S / ruby -S look the script up in PATH: a bare name is the best we know, not a cwd path.
-  if ((interp.family === 'perl' || interp.family === 'ruby') && seen('S') && !script.includes('/')) {
+  if ((family === 'perl' || family === 'ruby') && seen('S') && !script.includes('/')) {
     return { id: script, kind: 'script' };
   }
   // ruby -C DIR changes directory before it loads the script.
-  const dir = scan.options.filter((o) => interp.family === 'ruby' && o.name === 'C' && o.value).at(-1)?.value;
-  return { id: resolvePath(script, dir ? resolvePath(dir, cwd) : cwd), kind: 'script' };
+  const dir = scan.options.filter((o) => family === 'ruby' && o.name === 'C' && o.value).at(-1)?.value;
+  const file = resolvePath(script, dir ? resolvePath(dir, cwd) : cwd);
+  if (family === 'python') return pythonApp(file, args.slice(scan.index + 1)) ?? { id: file, kind: 'script' };
+  return { id: file, kind: 'script' };
+}
+
+/** gunicorn / celery console scripts: the application module they load is the software. */
+function pythonApp(script: string, rest: string[]): Main | undefined {
+  const base = path.posix.basename(script);
+  const app = base === 'gunicorn' ? gunicornApp(rest) : base === 'celery' ? celeryApp(rest) : undefined;
+  return app ? { id: app, kind: 'python-module', launcher: script } : undefined;
 }
 
 const LONG_TO_SHORT: Record<string, string> = { '--eval': 'e', '--print': 'p', '--run': 'r' };
@@ -72,7 +119,7 @@ function inlineFlag(name: string): string {
   return LONG_TO_SHORT[name] ? `-${LONG_TO_SHORT[name]}` : name;
 }
 
-function resolvePath(file: string, cwd: string | undefined): string {
+export function resolvePath(file: string, cwd: string | undefined): string {
   if (path.posix.isAbsolute(file)) return path.posix.normalize(file);
   // Without an absolute cwd the relative path is all we know; resolving against our own cwd would lie.
   if (!cwd || !path.posix.isAbsolute(cwd)) return file;

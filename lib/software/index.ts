@@ -1,7 +1,7 @@
 // software stage: who the software behind a process is (executable, or an interpreter's main
 // program), which container and pod it runs in, its main file's facts, and its baseline key.
 export { identifySoftware, type SoftwareIdentity, type SoftwareKind, type ProcessCommand } from './identify.js';
-export { detectInterpreter, type Interpreter, type Family } from './interpreters.js';
+export { detectInterpreter, javaMain, type Interpreter, type Family, type ScannedFamily, type LauncherFamily } from './interpreters.js';
 export { containerFromCgroup, type CgroupContainer, type ContainerRuntime } from './container-cgroup.js';
 export { parseImageRef, qualifyImageName, type ImageRef } from './container-image.js';
 export {
@@ -9,3 +9,6 @@ export {
   type ContainerInfo, type ContainerFacts, type PodInfo,
 } from './container-sources.js';
 export { ContainerCatalog, ContainerCatalogStats, type ContainerCatalogOptions } from './container-catalog.js';
+export { parseJavaArgFile, expandJavaArgFiles, identifySoftwareReading, MAX_ARGFILE_BYTES } from './javaargs.js';
+export { dotnetMain, pwshMain, denoMain, bunMain, uwsgiMain, type LauncherMain, type LauncherKind } from './launchers.js';
+export { gunicornApp, celeryApp, gunicornTitle } from './pyapps.js';

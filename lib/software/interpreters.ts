@@ -1,7 +1,11 @@
 // Which executables are interpreters, and how each one's command line names its main program.
 import type { MainKind, OptionSpec } from './options.js';
 
-export type Family = 'python' | 'java' | 'node' | 'ruby' | 'perl' | 'php' | 'shell';
+/** Families whose options OPTION_SPECS describes (getopt-like command lines). */
+export type ScannedFamily = 'python' | 'node' | 'ruby' | 'perl' | 'php' | 'shell';
+/** Runtimes with a subcommand grammar of their own (launchers.ts). */
+export type LauncherFamily = 'dotnet' | 'pwsh' | 'deno' | 'bun' | 'uwsgi';
+export type Family = ScannedFamily | 'java' | LauncherFamily;
 
 export interface Interpreter {
   family: Family;
@@ -19,6 +23,10 @@ export function detectInterpreter(basename: string): Interpreter | undefined {
   m = /^(ruby|perl|php)\d*(?:\.\d+)*$/.exec(base);
   if (m) return { family: m[1] as Family, name: m[1] };
   if (/^(bash|sh|dash|zsh|ksh|ksh93|mksh|ash)$/.test(base)) return { family: 'shell', name: base };
+  if (base === 'dotnet' || base === 'deno' || base === 'bun') return { family: base, name: base };
+  if (/^(pwsh|pwsh-preview|powershell)$/.test(base)) return { family: 'pwsh', name: 'pwsh' };
+  // uwsgi-core and the Debian plugin-bundled uwsgi_python3 are the same server.
+  if (/^uwsgi(?:-core|_python\d*)?$/.test(base)) return { family: 'uwsgi', name: 'uwsgi' };
   return undefined;
 }
 
@@ -73,30 +81,46 @@ const shell: OptionSpec = {
   longWithArg: ['--rcfile', '--init-file'],
 };
 
-export const OPTION_SPECS: Record<Exclude<Family, 'java'>, OptionSpec> = { python, node, ruby, perl, php, shell };
+export const OPTION_SPECS: Record<ScannedFamily, OptionSpec> = { python, node, ruby, perl, php, shell };
 
-export type JavaMain = { kind: 'jar' | 'java-class' | 'java-module' | 'script'; value: string };
+/** A binary class name: dotted Java identifiers. */
+const CLASS_NAME = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/;
+
+export type JavaMain = { kind: 'jar' | 'java-class' | 'java-module' | 'script' | 'java-argfile'; value: string };
 
 /** java options whose value is the next argument (all others are one token: -Dk=v, -Xmx1g, --add-opens=a/b=c). */
-const JAVA_WITH_ARG = new Set([
+export const JAVA_WITH_ARG = new Set([
   '-cp', '-classpath', '--class-path', '-p', '--module-path', '--upgrade-module-path', '--add-modules',
   '--limit-modules', '--add-exports', '--add-opens', '--add-reads', '--patch-module', '--enable-native-access',
   '--source', '-d', '--describe-module',
 ]);
 
-/** The java launcher's main: -jar FILE, -m/--module MOD[/CLASS], a .java source file (JEP 330), or the first class name. */
+/**
+ * The java launcher's main: -jar FILE, -m/--module MOD[/CLASS], a .java source file (JEP 330), or
+ * the first class name. With none of these but an "@argfile", the main is inside that file
+ * (expandJavaArgFiles reads it when a reader is at hand): the argfile is the best name we have.
+ */
 export function javaMain(args: string[]): JavaMain | undefined {
+  let argFile: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '-jar') return args[i + 1] === undefined ? undefined : { kind: 'jar', value: args[i + 1] };
     if (arg === '-m' || arg === '--module') return args[i + 1] === undefined ? undefined : { kind: 'java-module', value: args[i + 1] };
     if (arg.startsWith('--module=')) return { kind: 'java-module', value: arg.slice('--module='.length) };
     if (JAVA_WITH_ARG.has(arg)) { i++; continue; }
-    // "@file" holds more options, expanded by the launcher; its contents are not ours to read here.
-    if (arg.startsWith('-') || arg.startsWith('@')) continue;
-    return { kind: arg.endsWith('.java') ? 'script' : 'java-class', value: arg };
+    // "@@x" is the launcher's escape for a literal "@x" option.
+    if (arg.startsWith('@')) {
+      if (!arg.startsWith('@@')) argFile ??= arg.slice(1);
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    if (arg.endsWith('.java')) return { kind: 'script', value: arg };
+    // After an unread argfile, a word that cannot be a class name is an application argument of
+    // a main class inside the file ("java @app.args --port 8080").
+    if (argFile && !CLASS_NAME.test(arg)) break;
+    return { kind: 'java-class', value: arg };
   }
-  return undefined;
+  return argFile ? { kind: 'java-argfile', value: argFile } : undefined;
 }
 
 export type { MainKind };

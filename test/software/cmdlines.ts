@@ -12,6 +12,7 @@ export interface Case {
   id: string;
   kind: SoftwareKind;
   interpreter?: string;
+  launcher?: string;
 }
 
 const PY = '/usr/bin/python3.10';
@@ -20,8 +21,8 @@ const NODE = '/usr/bin/node';
 
 export const CASES: Case[] = [
   // --- Python
-  { what: 'gunicorn via python', exe: PY, argv: ['/usr/bin/python3', '/usr/local/bin/gunicorn', '--workers', '4', '--bind', '0.0.0.0:8000', 'app.wsgi:application'], cwd: '/srv/app', id: '/usr/local/bin/gunicorn', kind: 'script', interpreter: PY },
-  { what: 'celery worker', exe: '/usr/local/bin/python3.11', argv: ['/usr/local/bin/python', '/usr/local/bin/celery', '-A', 'proj', 'worker', '--loglevel=INFO'], cwd: '/app', id: '/usr/local/bin/celery', kind: 'script' },
+  { what: 'gunicorn via python', exe: PY, argv: ['/usr/bin/python3', '/usr/local/bin/gunicorn', '--workers', '4', '--bind', '0.0.0.0:8000', 'app.wsgi:application'], cwd: '/srv/app', id: 'app.wsgi', kind: 'python-module', interpreter: PY, launcher: '/usr/local/bin/gunicorn' },
+  { what: 'celery worker', exe: '/usr/local/bin/python3.11', argv: ['/usr/local/bin/python', '/usr/local/bin/celery', '-A', 'proj', 'worker', '--loglevel=INFO'], cwd: '/app', id: 'proj', kind: 'python-module', launcher: '/usr/local/bin/celery' },
   { what: 'pip as a module', exe: PY, argv: ['/usr/bin/python3', '-m', 'pip', 'install', '-r', 'requirements.txt'], cwd: '/srv/app', id: 'pip', kind: 'python-module', interpreter: PY },
   { what: 'pip3 console script', exe: PY, argv: ['/usr/bin/python3', '/usr/bin/pip3', 'install', 'requests'], id: '/usr/bin/pip3', kind: 'script' },
   { what: 'unattended-upgrade', exe: PY, argv: ['/usr/bin/python3', '/usr/bin/unattended-upgrade', '--download-only'], cwd: '/', id: '/usr/bin/unattended-upgrade', kind: 'script' },
@@ -88,6 +89,33 @@ export const CASES: Case[] = [
   { what: 'bash -o pipefail -e', exe: '/usr/bin/bash', argv: ['bash', '-o', 'pipefail', '+x', '-e', '/opt/ci/build.sh'], id: '/opt/ci/build.sh', kind: 'script' },
   { what: 'login shell', exe: '/usr/bin/bash', argv: ['-bash'], id: '/usr/bin/bash', kind: 'executable' },
   { what: 'zsh interactive', exe: '/usr/bin/zsh', argv: ['zsh'], id: '/usr/bin/zsh', kind: 'executable' },
+  // --- More runtimes (dotnet, PowerShell, Deno, Bun, uWSGI) and Python application servers
+  { what: 'dotnet app.dll (ASP.NET container entrypoint)', exe: '/usr/share/dotnet/dotnet', argv: ['dotnet', 'Shop.Api.dll'], cwd: '/app', id: '/app/Shop.Api.dll', kind: 'dotnet-assembly', interpreter: '/usr/share/dotnet/dotnet' },
+  { what: 'dotnet exec with host options', exe: '/usr/lib/dotnet/dotnet', argv: ['/usr/lib/dotnet/dotnet', 'exec', '--runtimeconfig', '/opt/svc/svc.runtimeconfig.json', '--depsfile', '/opt/svc/svc.deps.json', '/opt/svc/svc.dll', '--urls', 'http://0.0.0.0:5000'], id: '/opt/svc/svc.dll', kind: 'dotnet-assembly' },
+  { what: 'dotnet run is the SDK', exe: '/usr/share/dotnet/dotnet', argv: ['dotnet', 'run', '--project', 'src/Api'], cwd: '/src', id: '/usr/share/dotnet/dotnet', kind: 'executable' },
+  { what: 'Azure Pipelines agent listener', exe: '/home/vsts/agent/externals/node20/bin/node', argv: ['/home/vsts/agent/externals/node20/bin/node', '/home/vsts/agent/bin/AgentService.js'], id: '/home/vsts/agent/bin/AgentService.js', kind: 'script' },
+  { what: 'pwsh -File', exe: '/opt/microsoft/powershell/7/pwsh', argv: ['pwsh', '-NoProfile', '-NonInteractive', '-File', './sync.ps1', '-Target', 'prod'], cwd: '/opt/jobs', id: '/opt/jobs/sync.ps1', kind: 'script', interpreter: '/opt/microsoft/powershell/7/pwsh' },
+  { what: 'pwsh positional script with -ExecutionPolicy', exe: '/opt/microsoft/powershell/7/pwsh', argv: ['pwsh', '-ExecutionPolicy', 'Bypass', '/opt/jobs/report.ps1'], id: '/opt/jobs/report.ps1', kind: 'script' },
+  { what: 'pwsh -Command', exe: '/opt/microsoft/powershell/7/pwsh', argv: ['pwsh', '-NoLogo', '-Command', 'Invoke-WebRequest https://192.0.2.1/'], id: 'pwsh -c', kind: 'inline' },
+  { what: 'pwsh -EncodedCommand abbreviated -enc', exe: '/opt/microsoft/powershell/7/pwsh', argv: ['pwsh', '-nop', '-enc', 'SQBuAHYAbwBrAGUA'], id: 'pwsh -c', kind: 'inline' },
+  { what: 'deno run with permission flags', exe: '/usr/local/bin/deno', argv: ['deno', 'run', '--allow-net', '--allow-env=PORT', '--config', 'deno.json', 'main.ts'], cwd: '/srv/edge', id: '/srv/edge/main.ts', kind: 'script', interpreter: '/usr/local/bin/deno' },
+  { what: 'deno run remote module', exe: '/usr/local/bin/deno', argv: ['deno', 'run', '-A', 'https://deno.land/std@0.200.0/http/file_server.ts'], id: 'https://deno.land/std@0.200.0/http/file_server.ts', kind: 'script' },
+  { what: 'deno serve', exe: '/usr/bin/deno', argv: ['deno', 'serve', '--port', '8000', 'server.ts'], cwd: '/app', id: '/app/server.ts', kind: 'script' },
+  { what: 'deno eval', exe: '/usr/bin/deno', argv: ['deno', 'eval', 'await fetch("https://192.0.2.1/")'], id: 'deno eval', kind: 'inline' },
+  { what: 'bun run file', exe: '/root/.bun/bin/bun', argv: ['bun', 'run', '--smol', 'src/index.ts'], cwd: '/srv/bot', id: '/srv/bot/src/index.ts', kind: 'script', interpreter: '/root/.bun/bin/bun' },
+  { what: 'bun file directly', exe: '/usr/local/bin/bun', argv: ['bun', 'server.js'], cwd: '/home/bun/app', id: '/home/bun/app/server.js', kind: 'script' },
+  { what: 'bun run package script', exe: '/usr/local/bin/bun', argv: ['bun', 'run', 'start'], cwd: '/app', id: 'bun run start', kind: 'package-script' },
+  { what: 'bun --cwd', exe: '/usr/local/bin/bun', argv: ['bun', '--cwd', 'packages/api', 'run', 'index.ts'], cwd: '/repo', id: '/repo/packages/api/index.ts', kind: 'script' },
+  { what: 'bun install is a subcommand', exe: '/usr/local/bin/bun', argv: ['bun', 'install', '--frozen-lockfile'], cwd: '/app', id: '/usr/local/bin/bun', kind: 'executable' },
+  { what: 'uwsgi --module', exe: '/usr/local/bin/uwsgi', argv: ['uwsgi', '--http', ':8000', '--master', '--processes', '4', '--module', 'mysite.wsgi:application'], cwd: '/srv/mysite', id: 'mysite.wsgi', kind: 'python-module', interpreter: '/usr/local/bin/uwsgi' },
+  { what: 'uwsgi --wsgi-file with --chdir', exe: '/usr/bin/uwsgi-core', argv: ['/usr/bin/uwsgi', '--chdir=/srv/flask', '--wsgi-file', 'app.py', '--callable', 'app', '--socket', '/run/uwsgi/app.sock'], cwd: '/', id: '/srv/flask/app.py', kind: 'script' },
+  { what: 'uwsgi Debian init with two --ini', exe: '/usr/bin/uwsgi-core', argv: ['/usr/bin/uwsgi', '--ini', '/usr/share/uwsgi/conf/default.ini', '--ini', '/etc/uwsgi/apps-enabled/shop.ini', '--daemonize', '/var/log/uwsgi/app/shop.log'], id: '/etc/uwsgi/apps-enabled/shop.ini', kind: 'config' },
+  { what: 'gunicorn in a venv with -c and -k', exe: '/usr/bin/python3.11', argv: ['/srv/venv/bin/python3', '/srv/venv/bin/gunicorn', '-c', 'gunicorn.conf.py', '-k', 'uvicorn.workers.UvicornWorker', 'billing.main:app'], cwd: '/srv', id: 'billing.main', kind: 'python-module', launcher: '/srv/venv/bin/gunicorn' },
+  { what: 'gunicorn app from its config file only', exe: PY, argv: ['/usr/bin/python3', '/usr/bin/gunicorn', '--config', '/etc/gunicorn.d/app.py'], id: '/usr/bin/gunicorn', kind: 'script' },
+  { what: 'gunicorn master title (setproctitle)', exe: '/usr/local/bin/python3.12', argv: ['gunicorn: master [config.wsgi:application]'], id: 'config.wsgi', kind: 'python-module', launcher: 'gunicorn' },
+  { what: 'celery beat with --app=', exe: '/usr/local/bin/python3.11', argv: ['/usr/local/bin/python3.11', '/usr/local/bin/celery', '--app=shop.tasks:celery_app', 'beat', '-l', 'info'], id: 'shop.tasks', kind: 'python-module', launcher: '/usr/local/bin/celery' },
+  { what: 'java @argfile only (unread)', exe: JDK17, argv: ['java', '@/opt/svc/launch.args'], id: '/opt/svc/launch.args', kind: 'java-argfile' },
+  { what: 'java relative @argfile', exe: JDK17, argv: ['java', '-Xmx2g', '@conf/jvm.args'], cwd: '/opt/svc', id: '/opt/svc/conf/jvm.args', kind: 'java-argfile' },
   // --- Not interpreters
   { what: 'sshd', exe: '/usr/sbin/sshd', argv: ['sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups'], id: '/usr/sbin/sshd', kind: 'executable' },
   { what: 'curl', exe: '/usr/bin/curl', argv: ['curl', '-s', 'https://192.0.2.1/'], id: '/usr/bin/curl', kind: 'executable' },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { identifySoftware, detectInterpreter } from '../../lib/software/index.js';
+import { identifySoftware, identifySoftwareReading, detectInterpreter, parseJavaArgFile, expandJavaArgFiles } from '../../lib/software/index.js';
 import { CASES } from './cmdlines.js';
 
 describe('software/identifySoftware on real command lines', () => {
@@ -14,6 +14,7 @@ describe('software/identifySoftware on real command lines', () => {
       assert.equal(got.id, c.id);
       assert.equal(got.kind, c.kind);
       if (c.interpreter !== undefined) assert.equal(got.interpreter, c.interpreter);
+      assert.equal(got.launcher, c.launcher);
       // The interpreter is named exactly when the software is not the executable itself.
       const bare = got.kind === 'executable' || got.kind === 'unknown';
       assert.equal(got.interpreter === undefined, bare);
@@ -55,11 +56,43 @@ describe('software/identifySoftware edge cases', () => {
   });
 
   it('detects interpreters tolerant of versions and nothing else', () => {
-    const yes = ['python', 'python2', 'python3.11', 'pypy3', 'java', 'node', 'nodejs', 'ruby3.1', 'perl5.36', 'php8.2', 'bash', 'sh', 'dash', 'zsh', 'ksh', '-bash'];
-    const no = ['php-fpm', 'php-fpm8.2', 'python3-config', 'javac', 'nodemon', 'rubocop', 'perldoc', 'shellcheck', 'gunicorn', 'bashbug'];
+    const yes = ['python', 'python2', 'python3.11', 'pypy3', 'java', 'node', 'nodejs', 'ruby3.1', 'perl5.36', 'php8.2', 'bash', 'sh', 'dash', 'zsh', 'ksh', '-bash',
+      'dotnet', 'pwsh', 'powershell', 'deno', 'bun', 'uwsgi', 'uwsgi-core', 'uwsgi_python3'];
+    const no = ['php-fpm', 'php-fpm8.2', 'python3-config', 'javac', 'nodemon', 'rubocop', 'perldoc', 'shellcheck', 'gunicorn', 'bashbug',
+      'bunx', 'dotnet-counters', 'uwsgitop', 'denoland'];
     for (const n of yes) assert.ok(detectInterpreter(n), n);
     for (const n of no) assert.equal(detectInterpreter(n), undefined, n);
     assert.equal(detectInterpreter('python3.11')?.name, 'python3');
     assert.equal(detectInterpreter('nodejs')?.name, 'node');
+  });
+});
+
+describe('software/java @argfiles', () => {
+  it('parseJavaArgFile: whitespace, quotes with escapes, comments', () => {
+    const text = '# JVM options\n-Xmx1g  -Dapp.name="billing api"\n-cp \'/opt/app/lib/*\'\n  # another comment\n-Dq="a\\"b" com.acme.Main\n';
+    assert.deepEqual(parseJavaArgFile(text), ['-Xmx1g', '-Dapp.name=billing api', '-cp', '/opt/app/lib/*', '-Dq=a"b', 'com.acme.Main']);
+    assert.deepEqual(parseJavaArgFile(''), []);
+  });
+
+  it('expandJavaArgFiles expands before the main only; an unreadable file stays', async () => {
+    const files: Record<string, string> = { a: '-cp lib/* com.acme.Main', b: '-Xss1m' };
+    const read = async (f: string): Promise<string | undefined> => files[f];
+    assert.deepEqual(await expandJavaArgFiles(['@b', '@a', 'x', '@b'], read), ['-Xss1m', '-cp', 'lib/*', 'com.acme.Main', 'x', '@b']);
+    assert.deepEqual(await expandJavaArgFiles(['-jar', 'app.jar', '@a'], read), ['-jar', 'app.jar', '@a']);
+    assert.deepEqual(await expandJavaArgFiles(['@missing', '-version'], read), ['@missing', '-version']);
+    assert.deepEqual(await expandJavaArgFiles(['--disable-@files', '@a'], read), ['--disable-@files', '@a']);
+  });
+
+  it('identifySoftwareReading finds the main class inside a relative argfile via cwd', async () => {
+    const seen: string[] = [];
+    const read = async (f: string): Promise<string | undefined> => {
+      seen.push(f);
+      return f === '/opt/svc/conf/jvm.args' ? '-Xmx2g\n-cp /opt/svc/lib/*\norg.acme.svc.Main\n' : undefined;
+    };
+    const p = { exe: '/usr/lib/jvm/java-21-openjdk-amd64/bin/java', argv: ['java', '@conf/jvm.args', '--port', '8080'], cwd: '/opt/svc' };
+    assert.deepEqual(await identifySoftwareReading(p, read), { id: 'org.acme.svc.Main', kind: 'java-class', interpreter: p.exe });
+    assert.deepEqual(seen, ['/opt/svc/conf/jvm.args']);
+    assert.equal((await identifySoftwareReading({ ...p, cwd: undefined }, read)).kind, 'java-argfile', 'relative and no cwd: not read');
+    assert.equal((await identifySoftwareReading({ exe: '/usr/bin/python3', argv: ['python3', '@x'] }, read)).kind, 'script', 'only java reads argfiles');
   });
 });
