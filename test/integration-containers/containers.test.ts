@@ -1,0 +1,117 @@
+// End to end, as root: attribution you can trust. The agent captures on `any` in the root
+// namespace while clients run in Kubernetes-like containers (pod network namespace behind NAT,
+// containerd cgroups and task bundle, own mount and pid namespaces, a user only the container's
+// passwd names), and while short-lived clients in the root namespace connect to a server that
+// answers at once. Checks: one alert per new (software, domain group), attributed to the process
+// inside the pod with its container / pod identity, never a second one for the NATed copy;
+// image tags do not make new software; and the short-lived attribution rate.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { requirePrereq } from '../helpers/env.js';
+import { AgentProcess, AGENT_CLI } from '../integration/agent.js';
+import { get, readAlerts, waitForAlerts, type Alert } from '../integration/alerts.js';
+import { wrapClient } from '../integration/clients.js';
+import { run, sleep } from '../integration/proc.js';
+import { ContainerWorldHandle, LOCK_WAIT_MS, missingPrereqs, type ContainerWorld } from './world.js';
+import { CLIENT_SCRIPT, parseClientOutput, runInContainer, type Container } from './containers.js';
+import { attributionRate, containerAlertProblems, describeAlert, podAlerts, type ShortRun } from './expect.js';
+import { POD_TARGET, QUICK_SERVER, SHORT_LIVED_RUNS, quickGroup, quickName } from './scenario.js';
+
+/** Longer than --alert-delay (1 s) plus flow end: a duplicate would be out by then. */
+const SETTLE_MS = 2500;
+const ALERT_WAIT_MS = 10_000;
+const MIN_RATE = 0.8;
+
+describe('end to end: containers, namespaces, NAT, short-lived connections', function () {
+  this.timeout(30_000);
+  const handle = new ContainerWorldHandle();
+  let w: ContainerWorld;
+  let agent: AgentProcess | undefined;
+  let alertsFile = '';
+  let executable = '';
+
+  const diag = (msg: string) => `${msg}\n--- alerts in ${alertsFile} ---\n${readAlerts(alertsFile).map(describeAlert).join('\n')}${agent?.describe() ?? ''}`;
+  const pods = () => podAlerts(readAlerts(alertsFile), w.containers);
+  const inContainer = (c: Container) => runInContainer(c, w.python, w.resolvConf, ['http', `http://${POD_TARGET.domain}/`]);
+
+  before(async function () {
+    this.timeout(LOCK_WAIT_MS + 60_000);
+    const missing = missingPrereqs();
+    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
+    requirePrereq(this, missing.length === 0, `container end-to-end test needs: ${missing.join(', ')}`);
+    w = await handle.start();
+    executable = fs.realpathSync(w.python);
+    const stateDir = path.join(w.dir, 'state');
+    fs.mkdirSync(stateDir, { mode: 0o700 });
+    alertsFile = path.join(stateDir, 'alerts.json');
+    agent = await AgentProcess.start({
+      stateDir, alertsFile, learningPeriod: '0', hostName: 'e2e-containers', label: 'agent (containers)',
+      extraArgs: ['--host-root', w.hostRoot, '--proc-root', '/proc'],
+    });
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    let how: Awaited<ReturnType<AgentProcess['stop']>> | undefined;
+    if (agent?.running) how = await agent.stop(5000);
+    const left = await handle.teardown();
+    assert.deepEqual(left, [], 'teardown left namespaces, links, NAT, cgroups or ip_forward behind');
+    if (how) assert.ok(how.code === 0 && !how.killed, `agent did not exit 0 on SIGTERM: ${JSON.stringify(how)}${agent?.describe() ?? ''}`);
+  });
+
+  it('a container in a pod behind NAT: one alert, attributed inside the container, none for the NATed copy', async () => {
+    const c = w.containers[0]!;
+    const out = await inContainer(c);
+    await waitForAlerts(alertsFile, () => pods().length >= 1, ALERT_WAIT_MS);
+    await sleep(SETTLE_MS);
+    const got = pods();
+    assert.equal(got.length, 1, diag(`want exactly one alert for ${c.def.name} → ${POD_TARGET.domain} (not one more for the NATed copy), got ${got.length}`));
+    const problems = containerAlertProblems(got[0]!, { c, pid: out.pid, executable, novelFor: ['host', 'software'] });
+    assert.deepEqual(problems, [], diag(problems.join('\n')));
+  });
+
+  it('a new tag of the same image is the same software (no alert); another image is new (one alert)', async () => {
+    const [, sameRepo, otherRepo] = w.containers as [Container, Container, Container];
+    const before = pods().length;
+    await inContainer(sameRepo);
+    const other = await inContainer(otherRepo);
+    await waitForAlerts(alertsFile, () => pods().length >= before + 1, ALERT_WAIT_MS);
+    await sleep(SETTLE_MS);
+    const fresh = pods().slice(before);
+    const bySameRepo = fresh.filter((a: Alert) => get(a, 'container.id') === sameRepo.def.id || get(a, 'source.ip') === sameRepo.pod.podAddr);
+    assert.deepEqual(bySameRepo.map(describeAlert), [], diag(`${sameRepo.def.image} alerted although ${w.containers[0]!.def.image} made the same connection`));
+    assert.equal(fresh.length, 1, diag(`want exactly one alert, for ${otherRepo.def.image}; got ${fresh.length}`));
+    const problems = containerAlertProblems(fresh[0]!, { c: otherRepo, pid: other.pid, executable, novelFor: ['software'] });
+    assert.deepEqual(problems, [], diag(problems.join('\n')));
+  });
+
+  it(`short-lived root-namespace clients against a server that answers at once: attribution rate ≥ ${MIN_RATE}`, async function () {
+    this.timeout(60_000);
+    const dir = path.join(w.dir, 'short');
+    fs.mkdirSync(dir, { mode: 0o755 });
+    const runs: ShortRun[] = [];
+    for (let i = 0; i < SHORT_LIVED_RUNS; i++) {
+      // A fresh software per run: the same client under a new path.
+      const script = path.join(dir, `quick_${String(i).padStart(2, '0')}.py`);
+      fs.copyFileSync(CLIENT_SCRIPT, script);
+      fs.chmodSync(script, 0o644);
+      const [cmd, args] = wrapClient(w.resolvConf, [w.python, script, 'tcp', quickName(i), String(QUICK_SERVER.port)], w.user.name);
+      const r = await run(cmd, args, { timeoutMs: 15_000, cwd: dir, env: { PATH: '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8' } });
+      const out = parseClientOutput(r.stdout);
+      if (r.code !== 0 || !out || !out.reply.startsWith('ewtest-quick ')) throw new Error(`short-lived client ${i} failed (harness, not agent): ${r.stdout}\n${r.stderr}`);
+      runs.push({ domain: quickName(i), group: quickGroup(i), script, pid: out.pid });
+    }
+    const groups = new Set(runs.map((r) => r.group));
+    await waitForAlerts(alertsFile, (a) => a.filter((x) => groups.has(String(get(x, 'egresswatch.domain_group')))).length >= runs.length, ALERT_WAIT_MS);
+    await sleep(SETTLE_MS);
+    const rep = attributionRate(readAlerts(alertsFile), runs);
+    console.log(`      short-lived attribution: ${rep.attributed}/${rep.alerts} alerts = ${rep.rate.toFixed(2)}, ` +
+      `${rep.runsAttributed}/${rep.runs} runs = ${rep.runRate.toFixed(2)}, methods ${JSON.stringify(rep.methods)}`);
+    const msg = diag(`attribution of short-lived connections: ${JSON.stringify(rep)}`);
+    assert.deepEqual(rep.duplicates, [], msg);
+    assert.ok(rep.alerts > 0, msg);
+    assert.ok(rep.rate >= MIN_RATE, msg);
+    assert.ok(rep.runRate >= MIN_RATE, msg);
+  });
+});
