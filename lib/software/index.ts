@@ -12,3 +12,4 @@ export { ContainerCatalog, ContainerCatalogStats, type ContainerCatalogOptions }
 export { parseJavaArgFile, expandJavaArgFiles, identifySoftwareReading, MAX_ARGFILE_BYTES } from './javaargs.js';
 export { dotnetMain, pwshMain, denoMain, bunMain, uwsgiMain, type LauncherMain, type LauncherKind } from './launchers.js';
 export { gunicornApp, celeryApp, gunicornTitle } from './pyapps.js';
+export { softwareKey, normalizeVersions, type SoftwareKeyOptions } from './key.js';
