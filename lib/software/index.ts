@@ -13,3 +13,7 @@ export { parseJavaArgFile, expandJavaArgFiles, identifySoftwareReading, MAX_ARGF
 export { dotnetMain, pwshMain, denoMain, bunMain, uwsgiMain, type LauncherMain, type LauncherKind } from './launchers.js';
 export { gunicornApp, celeryApp, gunicornTitle } from './pyapps.js';
 export { softwareKey, normalizeVersions, type SoftwareKeyOptions } from './key.js';
+export { FileInspector, FileInspectorStats, type FileFacts, type FileInspectorOptions, type InspectHints } from './files.js';
+export { DpkgIndex, parseDpkgStatus, type PackageOwner } from './files-dpkg.js';
+export { RpmQuery, type RpmQueryOptions } from './files-rpm.js';
+export { resolveInRoot } from './files-root.js';

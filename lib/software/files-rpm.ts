@@ -1,0 +1,70 @@
+// Which RPM package owns a file, by asking rpm itself (the database is Berkeley DB, NDB or
+// SQLite depending on the release: not a format to parse ourselves). Only when the root has an
+// rpm database and the rpm command exists; answers are cached, the command is time-limited.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { PackageOwner } from './files-dpkg.js';
+
+export interface RpmQueryOptions {
+  /** The rpm executable; default "rpm" from PATH. */
+  command?: string;
+  timeoutMs?: number;
+  maxEntries?: number;
+}
+
+const DB_DIRS = ['var/lib/rpm', 'usr/lib/sysimage/rpm'];
+
+export class RpmQuery {
+  readonly stats = { queries: 0, failures: 0, evictions: 0 };
+  private readonly cache = new Map<string, Promise<PackageOwner | undefined>>();
+  private readonly command: string;
+  private readonly timeoutMs: number;
+  private readonly maxEntries: number;
+  private available?: boolean;
+
+  constructor(opts: RpmQueryOptions = {}) {
+    this.command = opts.command ?? 'rpm';
+    this.timeoutMs = opts.timeoutMs ?? 2000;
+    this.maxEntries = opts.maxEntries ?? 4096;
+  }
+
+  owner(root: string, file: string): Promise<PackageOwner | undefined> {
+    if (!DB_DIRS.some((d) => fs.existsSync(path.join(root, d))) || !this.haveCommand()) return Promise.resolve(undefined);
+    const key = `${root}\0${file}`;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    while (this.cache.size >= this.maxEntries) {
+      this.cache.delete(this.cache.keys().next().value as string);
+      this.stats.evictions++;
+    }
+    const pending = this.query(root, file);
+    this.cache.set(key, pending);
+    return pending;
+  }
+
+  private query(root: string, file: string): Promise<PackageOwner | undefined> {
+    this.stats.queries++;
+    const args = ['--root', root, '-qf', '--queryformat', '%{NAME} %{VERSION}-%{RELEASE}', file];
+    return new Promise((resolve) => {
+      execFile(this.command, args, { timeout: this.timeoutMs, maxBuffer: 64 * 1024 }, (err, stdout) => {
+        // Exit 1 with "file ... is not owned by any package" is an ordinary answer.
+        const m = /^(\S+) (\S+)$/.exec(String(stdout).trim());
+        if (err || !m) {
+          if (err) this.stats.failures++;
+          resolve(undefined);
+          return;
+        }
+        resolve({ name: m[1], version: m[2], manager: 'rpm' });
+      });
+    });
+  }
+
+  private haveCommand(): boolean {
+    if (this.available === undefined) {
+      const dirs = this.command.includes('/') ? [''] : (process.env.PATH ?? '/usr/bin:/bin').split(':');
+      this.available = dirs.some((d) => fs.existsSync(d ? path.join(d, this.command) : this.command));
+    }
+    return this.available;
+  }
+}
