@@ -17,3 +17,4 @@ export { FileInspector, FileInspectorStats, type FileFacts, type FileInspectorOp
 export { DpkgIndex, parseDpkgStatus, type PackageOwner } from './files-dpkg.js';
 export { RpmQuery, type RpmQueryOptions } from './files-rpm.js';
 export { resolveInRoot } from './files-root.js';
+export { SoftwareContext, type SoftwareContextOptions, type Described } from './context.js';

@@ -1,0 +1,115 @@
+// The one call the pipeline makes per process: everything known about who the software is.
+// process facts (/proc) → container (cgroup → runtime metadata) → identity (command line, java
+// argfiles read inside the process's root) → baseline key → main file facts.
+import path from 'node:path';
+import fs from 'node:fs/promises';
+import { readProcess, type ProcessInfo } from '../procfs/process.js';
+import type { ProcFs } from '../procfs/procfs.js';
+import { UserNames } from '../procfs/passwd.js';
+import { containerFromCgroup } from './container-cgroup.js';
+import { ContainerCatalog } from './container-catalog.js';
+import type { ContainerInfo } from './container-sources.js';
+import { FileInspector, type FileFacts } from './files.js';
+import { resolveInRoot } from './files-root.js';
+import type { SoftwareIdentity, SoftwareKind } from './identify.js';
+import { identifySoftwareReading, MAX_ARGFILE_BYTES } from './javaargs.js';
+import { softwareKey } from './key.js';
+
+export interface SoftwareContextOptions {
+  proc: ProcFs;
+  /** The host's filesystem root (runtime metadata, host passwd, fallback for files); default "/". */
+  hostRoot?: string;
+  /** Ancestors read per process; default 4. */
+  parentDepth?: number;
+  /** Version-normalised software keys; default true. */
+  normalizeVersions?: boolean;
+  /** Container metadata; one over hostRoot by default, false for none (cgroup id and pod uid only). */
+  catalog?: ContainerCatalog | false;
+  /** Main file facts; one over proc and hostRoot by default, false for none. */
+  files?: FileInspector | false;
+  /** The host's passwd file, when not <hostRoot>/etc/passwd. */
+  passwdFile?: string;
+  users?: UserNames;
+}
+
+export interface Described {
+  process: ProcessInfo;
+  /** The in-container executable or main program: a container does not change what runs. */
+  software: SoftwareIdentity;
+  /** The baseline key: the image repository for containers, else the normalised id. */
+  softwareKey: string;
+  mainFile?: FileFacts;
+  container?: ContainerInfo;
+}
+
+/** Kinds whose id is a file the interpreter runs; for the rest the executable is the main file. */
+const FILE_KINDS: ReadonlySet<SoftwareKind> = new Set(['script', 'jar', 'dotnet-assembly']);
+
+export class SoftwareContext {
+  private readonly proc: ProcFs;
+  private readonly hostRoot: string;
+  private readonly parentDepth: number;
+  private readonly normalize: boolean;
+  private readonly catalog?: ContainerCatalog;
+  private readonly files?: FileInspector;
+  private readonly passwdFile?: string;
+  private readonly users: UserNames;
+
+  constructor(opts: SoftwareContextOptions) {
+    this.proc = opts.proc;
+    this.hostRoot = path.resolve(opts.hostRoot ?? '/');
+    this.parentDepth = opts.parentDepth ?? 4;
+    this.normalize = opts.normalizeVersions ?? true;
+    this.catalog = opts.catalog === false ? undefined : (opts.catalog ?? new ContainerCatalog({ hostRoot: this.hostRoot }));
+    this.files = opts.files === false ? undefined : (opts.files ?? new FileInspector({ procRoot: opts.proc.root, hostRoot: this.hostRoot }));
+    this.passwdFile = opts.passwdFile;
+    this.users = opts.users ?? new UserNames();
+  }
+
+  /** undefined when the process is gone (or never was). */
+  async describe(pid: number): Promise<Described | undefined> {
+    const [process, container] = await Promise.all([
+      readProcess(this.proc, pid, { hostRoot: this.hostRoot, parentDepth: this.parentDepth, passwdFile: this.passwdFile, users: this.users }),
+      this.container(pid),
+    ]);
+    if (!process) return undefined;
+    const software = await identifySoftwareReading(process, (file) => this.readInRoot(pid, file));
+    const out: Described = { process, software, softwareKey: softwareKey(software, container, { normalize: this.normalize }) };
+    if (container) out.container = container;
+    const mainFile = await this.mainFile(process, software);
+    if (mainFile) out.mainFile = mainFile;
+    return out;
+  }
+
+  private async container(pid: number): Promise<ContainerInfo | undefined> {
+    const text = await this.proc.readText(`${pid}/cgroup`);
+    const c = text === undefined ? undefined : containerFromCgroup(text);
+    if (!c) return undefined;
+    const info = await this.catalog?.lookup(c);
+    if (info) return info;
+    // No metadata (none on disk, or no catalog): the id and pod uid are still facts.
+    return { id: c.id, runtime: c.runtime, ...(c.podUid ? { pod: { uid: c.podUid } } : {}) };
+  }
+
+  private mainFile(p: ProcessInfo, software: SoftwareIdentity): Promise<FileFacts | undefined> {
+    if (!this.files) return Promise.resolve(undefined);
+    if (FILE_KINDS.has(software.kind) && path.posix.isAbsolute(software.id)) {
+      return this.files.inspect(p.pid, software.id, { startTime: p.startTime });
+    }
+    if (!p.exe) return Promise.resolve(undefined);
+    return this.files.inspect(p.pid, p.exe, { exe: true, startTime: p.startTime });
+  }
+
+  /** A java argfile, read as the process sees it; bounded, and undefined when missing. */
+  private async readInRoot(pid: number, file: string): Promise<string | undefined> {
+    const host = await resolveInRoot(this.proc.resolve(`${pid}/root`), file);
+    if (!host) return undefined;
+    try {
+      const st = await fs.stat(host);
+      if (!st.isFile() || st.size > MAX_ARGFILE_BYTES) return undefined;
+      return await fs.readFile(host, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+}
