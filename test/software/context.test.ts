@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ProcFs } from '../../lib/procfs/index.js';
 import { ContainerCatalog, containerFromCgroup, identifySoftware, SoftwareContext } from '../../lib/software/index.js';
