@@ -50,6 +50,11 @@ export class PidIndex {
     return this.byInode.size;
   }
 
+  /** Sockets the pid held at its last scan. */
+  socketCount(pid: number): number {
+    return this.inodesByPid.get(pid)?.length ?? 0;
+  }
+
   hasPid(pid: number): boolean {
     return this.inodesByPid.has(pid);
   }

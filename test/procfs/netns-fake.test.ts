@@ -2,7 +2,7 @@
 // one member, ownership of local addresses, per-batch read counts, the table cache, rate
 // limits, dead pids and members, and the exited-holder grace.
 import assert from 'node:assert/strict';
-import { NetnsIndex, ProcFs, SocketResolver, type FlowEnds, type SocketResolverOptions } from '../../lib/procfs/index.js';
+import { NetnsIndex, ProcFs, SocketResolver, parseFibTrieLocal, parseIfInet6, parseNsLink, type FlowEnds, type SocketResolverOptions } from '../../lib/procfs/index.js';
 import { HOST_NS, NetnsProc, fibTrieText, tcpText } from './netns-faketree.js';
 
 const NS_A = 4026532001;
@@ -163,6 +163,50 @@ describe('procfs/SocketResolver across network namespaces (fake /proc)', () => {
     assert.equal((await resolver.resolve([tcp(POD_A, 41000)]))[0]?.method, 'cached-socket', 'the exit is noticed now');
     clock += 1001;
     assert.equal((await resolver.resolve([tcp(POD_A, 41000)]))[0]?.pid, undefined, 'grace over');
+  });
+});
+
+describe('procfs/SocketResolver warm() and onNewSocketHolders', () => {
+  let tree: NetnsProc;
+  let clock = 0;
+  beforeEach(() => {
+    tree = new NetnsProc();
+    tree.writeNet('tcp', tcpText([{ localIp: '192.0.2.10', localPort: 40000, remoteIp: PEER, remotePort: 443, inode: 1001 }]));
+    tree.addNsPid(100, HOST_NS);
+  });
+  afterEach(() => tree.cleanup());
+
+  it('warm() indexes new pids between batches; new socket holders are announced before the tables are read', async () => {
+    const announced: number[][] = [];
+    const resolver = new SocketResolver({ proc: new ProcFs(tree.root), now: () => clock, onNewSocketHolders: (p) => announced.push(p) });
+    await resolver.warm();
+    tree.addNsPid(200, HOST_NS, { sockets: [1001] });
+    tree.addNsPid(201, HOST_NS);
+    clock += 20;
+    await resolver.warm();
+    const scanned = resolver.stats.pidsScanned;
+    assert.equal((await resolver.resolve([tcp('192.0.2.10', 40000)]))[0]?.pid, 200);
+    assert.equal(resolver.stats.pidsScanned, scanned, 'found in the warm index: no fd directory read');
+    assert.deepEqual(announced, [], 'warm() indexed them: nothing new at the batch');
+    tree.addNsPid(300, HOST_NS, { sockets: [2001] });
+    tree.addNsPid(301, HOST_NS);
+    clock += 20;
+    await resolver.resolve([tcp('192.0.2.10', 40000)]);
+    assert.deepEqual(announced, [[300]], 'only the new pid that holds a socket');
+  });
+});
+
+describe('procfs/netns address and link parsers', () => {
+  it('reads the /32 host LOCAL leaves of fib_trie and the addresses of if_inet6', () => {
+    // As printed by a 6.x kernel (Main then Local table; 127.0.0.0 is a /8 host LOCAL, not an address of its own).
+    const fib = ['Main:', '  +-- 0.0.0.0/0 3 0 5', '     |-- 0.0.0.0', '        /0 universe UNICAST', '     +-- 127.0.0.0/8 2 0 2',
+      '        +-- 127.0.0.0/31 1 0 0', '           |-- 127.0.0.0', '              /8 host LOCAL', '           |-- 127.0.0.1', '              /32 host LOCAL',
+      '        |-- 127.255.255.255', '           /32 link BROADCAST', '     +-- 192.0.2.0/24 2 0 2', '           |-- 192.0.2.0', '              /24 link UNICAST',
+      '           |-- 192.0.2.2', '              /32 host LOCAL', 'Local:', '     |-- 192.0.2.2', '        /32 host LOCAL'].join('\n');
+    assert.deepEqual(parseFibTrieLocal(fib), ['127.0.0.1', '192.0.2.2']);
+    const inet6 = 'fe8000000000000000fc00fffe000001 04 40 20 80     eth0\n00000000000000000000000000000001 01 80 10 80       lo\n20010db8000000000000000000000002 04 40 00 82     eth0\nbogus\n';
+    assert.deepEqual(parseIfInet6(inet6), ['fe80::fc:ff:fe00:1', '::1', '2001:db8::2']);
+    assert.deepEqual(['net:[4026531992]', 'mnt:[4026531992]', 'net:[x]', undefined].map(parseNsLink), [4026531992, 0, 0, 0]);
   });
 });
 

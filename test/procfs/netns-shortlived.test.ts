@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
 import { LiveCapture } from '../../lib/capture/index.js';
 import { DecodeStats, PacketInfo, decodePacket } from '../../lib/decode/index.js';
 import { ProcFs, SocketResolver, type FlowEnds, type SocketOwner, type SocketResolverOptions } from '../../lib/procfs/index.js';
@@ -24,12 +25,12 @@ for _ in range(${CONNECTIONS * 4}):
     c.close()
 `;
 
-interface Run { stats?: Record<string, number>; syns: number; withPid: number; wrongPid: number; withSocket: number; methods: Record<string, number> }
+interface Run { stats?: Record<string, number>; syns: number; readableAtResult: number; snapshotted: number; withPid: number; wrongPid: number; withSocket: number; methods: Record<string, number> }
 
 /** Feeds captured SYNs to the resolver like the Attributor: a queue drained once per event-loop turn. */
 class BatchFeeder {
-  readonly results: Promise<{ owner?: SocketOwner }>[] = [];
-  private queue: { flow: FlowEnds; done: (o: { owner?: SocketOwner }) => void }[] = [];
+  readonly results: Promise<{ owner?: SocketOwner; readable?: boolean }>[] = [];
+  private queue: { flow: FlowEnds; done: (o: { owner?: SocketOwner; readable?: boolean }) => void }[] = [];
   private scheduled = false;
   constructor(private readonly resolver: SocketResolver) {}
 
@@ -41,8 +42,18 @@ class BatchFeeder {
       const batch = this.queue;
       this.queue = [];
       this.scheduled = false;
-      void this.resolver.resolve(batch.map((b) => b.flow)).then((owners) => batch.forEach((b, i) => b.done({ owner: owners[i] })));
+      // readable: could the Attributor still read the process (cmdline) when the owner arrived?
+      void this.resolver.resolve(batch.map((b) => b.flow)).then((owners) => batch.forEach((b, i) => b.done({ owner: owners[i], readable: cmdlineReadable(owners[i]?.pid) })));
     });
+  }
+}
+
+function cmdlineReadable(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`).length > 0;
+  } catch {
+    return false;
   }
 }
 
@@ -59,7 +70,14 @@ export async function measureShortLived(opts: Omit<SocketResolverOptions, 'proc'
   try {
     const [line] = (await once(server.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
     const port = Number(line.toString().trim());
-    const resolver = new SocketResolver({ proc: new ProcFs('/proc'), ...opts });
+    // What a process-facts snapshot taken in the hook would have kept (here: the cmdline).
+    const snapshots = new Map<number, string>();
+    const onNewSocketHolders = (pids: number[]): void => {
+      for (const pid of pids) {
+        try { snapshots.set(pid, fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1')); } catch { /* gone already */ }
+      }
+    };
+    const resolver = new SocketResolver({ proc: new ProcFs('/proc'), onNewSocketHolders, ...opts });
     const feeder = new BatchFeeder(resolver);
     const out = new PacketInfo();
     const stats = new DecodeStats();
@@ -75,8 +93,11 @@ export async function measureShortLived(opts: Omit<SocketResolverOptions, 'proc'
     } finally {
       capture.close();
     }
-    const owners = (await Promise.all(feeder.results)).map((r) => r.owner);
-    const run: Run = { syns: owners.length, withPid: 0, wrongPid: 0, withSocket: 0, methods: {} };
+    const results = await Promise.all(feeder.results);
+    const owners = results.map((r) => r.owner);
+    const run: Run = {
+      snapshotted: owners.filter((o) => o?.pid !== undefined && (snapshots.get(o.pid) ?? '').startsWith('curl')).length,
+      readableAtResult: results.filter((r) => r.readable).length, syns: owners.length, withPid: 0, wrongPid: 0, withSocket: 0, methods: {} };
     for (const o of owners) {
       if (o && o.inode !== 0) run.withSocket++;
       if (o?.pid === undefined) continue;
