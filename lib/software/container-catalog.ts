@@ -136,7 +136,7 @@ export class ContainerCatalog {
       const json = await this.readJson(`${dir}/${id}/userdata/config.json`, MAX_CONFIG_BYTES);
       if (json === undefined) continue;
       found = true;
-      crio ||= JSON.stringify(json).includes('"io.kubernetes.cri-o.');
+      crio = isCrio(json);
       mergeFacts(facts, fromCrioConfig(json));
       break;
     }
@@ -201,6 +201,18 @@ export class ContainerCatalog {
       return undefined;
     }
   }
+}
+
+/**
+ * CRI-O and podman share containers/storage. Both write "io.container.manager" ("cri-o" /
+ * "libpod"); podman also sets some io.kubernetes.cri-o.* annotations, so those prove nothing,
+ * while a pod name does.
+ */
+function isCrio(config: unknown): boolean {
+  const a = (config as { annotations?: Record<string, unknown> } | null)?.annotations ?? {};
+  if (a['io.container.manager'] === 'cri-o') return true;
+  if (a['io.container.manager'] === 'libpod') return false;
+  return typeof a['io.kubernetes.pod.name'] === 'string';
 }
 
 function dropUndefined<T extends object>(o: T): T {

@@ -10,36 +10,45 @@ export interface RpmQueryOptions {
   /** The rpm executable; default "rpm" from PATH. */
   command?: string;
   timeoutMs?: number;
+  /** Answers remembered (default 4096), each for ttlMs (default 10 min: an upgrade changes the version). */
   maxEntries?: number;
+  ttlMs?: number;
+  now?: () => number;
 }
 
 const DB_DIRS = ['var/lib/rpm', 'usr/lib/sysimage/rpm'];
 
 export class RpmQuery {
   readonly stats = { queries: 0, failures: 0, evictions: 0 };
-  private readonly cache = new Map<string, Promise<PackageOwner | undefined>>();
+  private readonly cache = new Map<string, { at: number; value: Promise<PackageOwner | undefined> }>();
   private readonly command: string;
   private readonly timeoutMs: number;
   private readonly maxEntries: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
   private available?: boolean;
 
   constructor(opts: RpmQueryOptions = {}) {
     this.command = opts.command ?? 'rpm';
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.maxEntries = opts.maxEntries ?? 4096;
+    this.ttlMs = opts.ttlMs ?? 600_000;
+    this.now = opts.now ?? Date.now;
   }
 
   owner(root: string, file: string): Promise<PackageOwner | undefined> {
     if (!DB_DIRS.some((d) => fs.existsSync(path.join(root, d))) || !this.haveCommand()) return Promise.resolve(undefined);
     const key = `${root}\0${file}`;
+    const now = this.now();
     const cached = this.cache.get(key);
-    if (cached) return cached;
+    if (cached && now - cached.at < this.ttlMs) return cached.value;
+    this.cache.delete(key);
     while (this.cache.size >= this.maxEntries) {
       this.cache.delete(this.cache.keys().next().value as string);
       this.stats.evictions++;
     }
     const pending = this.query(root, file);
-    this.cache.set(key, pending);
+    this.cache.set(key, { at: now, value: pending });
     return pending;
   }
 

@@ -145,6 +145,13 @@ describe('software/FileInspector on a fake proc tree with a container root', () 
     assert.equal((await fi.inspect(42, '/usr/bin/bash'))?.package, undefined, 'not owned');
     await fi.inspect(42, '/usr/sbin/nginx');
     assert.equal(fi.rpm.stats.queries, 2, 'answers cached');
+    let now = 0;
+    const timed = new FileInspector({ procRoot: t.proc, hostRoot: t.hostRoot, rpm: { command: fake, ttlMs: 1000, now: () => now } });
+    await timed.inspect(42, '/usr/sbin/nginx');
+    await timed.inspect(42, '/usr/sbin/nginx');
+    now = 1500;
+    await timed.inspect(42, '/usr/sbin/nginx');
+    assert.equal(timed.rpm.stats.queries, 2, 'asked again after ttlMs');
     const none = new FileInspector({ procRoot: t.proc, hostRoot: t.hostRoot, rpm: { command: path.join(t.root, 'no-such-rpm') } });
     assert.equal((await none.inspect(42, '/usr/sbin/nginx'))?.package, undefined);
     assert.equal(none.rpm.stats.queries, 0);
