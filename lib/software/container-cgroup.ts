@@ -23,7 +23,8 @@ const ID = '([0-9a-f]{64})';
 const SEGMENT: { re: RegExp; runtime: ContainerRuntime }[] = [
   { re: new RegExp(`^docker-${ID}\\.scope$`), runtime: 'docker' },
   { re: new RegExp(`^cri-containerd-${ID}\\.scope$`), runtime: 'containerd' },
-  { re: new RegExp(`^crio-${ID}\\.scope$`), runtime: 'cri-o' },
+  // CRI-O with the cgroupfs driver drops ".scope": /kubepods/burstable/pod<uid>/crio-<id>.
+  { re: new RegExp(`^crio-${ID}(?:\\.scope)?$`), runtime: 'cri-o' },
   { re: new RegExp(`^libpod-${ID}(?:\\.scope)?$`), runtime: 'podman' },
   // cgroup v1 with the systemd driver: "<slice>:<runtime prefix>:<id>" in one segment.
   { re: new RegExp(`:cri-containerd:${ID}$`), runtime: 'containerd' },

@@ -30,6 +30,8 @@ const ROWS: Row[] = [
   { what: 'static pod hash uid', text: `0::/kubepods/burstable/pod0f4a9c1e2b3d4f5a6b7c8d9e0f1a2b3c/${A}\n`, want: { id: A, runtime: 'containerd', podUid: '0f4a9c1e2b3d4f5a6b7c8d9e0f1a2b3c' } },
   { what: 'CRI-O v2', text: `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_}.slice/crio-${A}.scope\n`, want: { id: A, runtime: 'cri-o', podUid: POD } },
   { what: 'CRI-O v1 memory', text: `8:memory:/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${POD_}.slice/crio-${B}.scope\n`, want: { id: B, runtime: 'cri-o', podUid: POD } },
+  { what: 'CRI-O cgroupfs driver', text: `0::/kubepods/burstable/pod${POD}/crio-${A}\n`, want: { id: A, runtime: 'cri-o', podUid: POD } },
+  { what: 'CRI-O cgroupfs conmon is not the container', text: `0::/kubepods/burstable/pod${POD}/crio-conmon-${A}\n` },
   { what: 'CRI-O conmon is not the container', text: `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${POD_}.slice/crio-conmon-${A}.scope\n` },
   { what: 'podman rootful v2', text: `0::/machine.slice/libpod-${A}.scope/container\n`, want: { id: A, runtime: 'podman' } },
   { what: 'podman rootful no sub', text: `0::/machine.slice/libpod-${B}.scope\n`, want: { id: B, runtime: 'podman' } },
