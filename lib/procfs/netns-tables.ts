@@ -43,13 +43,16 @@ export class NetTables {
   }
 
   /**
-   * The table of one namespace file. `fresh` asks for one read in this batch (a cached one
-   * read earlier missed the socket). Returns `readNow` so the caller knows a re-read is useless.
+   * The table of one namespace file. 'ttl': a table younger than ttlMs is reused; 'fresh': read
+   * once in this batch (a cached one read earlier missed the socket); 'any': any cached table,
+   * however old (a broad search over every namespace that is not due for a sweep). Returns
+   * `readNow` so the caller knows a re-read is useless.
    */
-  get(ns: number, file: NetFile, fresh: boolean): { table: SocketTable; readNow: boolean } {
+  get(ns: number, file: NetFile, mode: 'ttl' | 'fresh' | 'any'): { table: SocketTable; readNow: boolean } {
     const key = `${ns}|${file}`;
     const hit = this.cache.get(key);
-    if (hit && (hit.batch === this.batch || (!fresh && this.opts.now() - hit.at < this.ttlMs))) {
+    const fresh = mode === 'fresh';
+    if (hit && (hit.batch === this.batch || mode === 'any' || (mode === 'ttl' && this.opts.now() - hit.at < this.ttlMs))) {
       this.stats.cacheHits++;
       return { table: hit.table, readNow: hit.batch === this.batch };
     }

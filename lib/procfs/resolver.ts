@@ -38,6 +38,13 @@ export interface SocketResolverOptions {
   tableTtlMs?: number;
   /** Namespaces read per resolve() batch at most (default 256); the rest are counted in netnsSkipped. */
   maxNamespacesPerBatch?: number;
+  /**
+   * A flow whose local address no namespace claims (loopback, transit) is looked for in every
+   * namespace; with 100 pods that is 100 table walks (~1.5 ms each measured: the TCP hash is
+   * shared by all namespaces and walked whole for each). Such sweeps re-read tables at most
+   * this often, ms (default 1000); in between they use the tables already cached.
+   */
+  broadSweepIntervalMs?: number;
   /** Least time between two pid listings for namespace discovery, ms (default 50). */
   netnsRefreshMs?: number;
   /** Least time between two full regroups of pids by namespace, ms (default 5000). */
@@ -66,13 +73,18 @@ export class SocketResolver {
   private readonly netns: NetnsIndex;
   private readonly tables: NetTables;
   private readonly lastFullScan = new Map<number, number>();
+  private readonly broadSweepIntervalMs: number;
+  private lastBroadSweep = Number.NEGATIVE_INFINITY;
+  private batch = 0;
+  private sweepBatch = -1;
   private readonly onNewSocketHolders?: (pids: number[]) => void;
-  private readonly counters = { lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netnsSkipped: 0, otherNetnsHits: 0, cachedSocketHits: 0, youngRescans: 0, hookErrors: 0 };
+  private readonly counters = { lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netnsSkipped: 0, otherNetnsHits: 0, cachedSocketHits: 0, youngRescans: 0, hookErrors: 0, broadSweeps: 0 };
 
   constructor(opts: SocketResolverOptions) {
     this.minFullScanIntervalMs = opts.minFullScanIntervalMs ?? 250;
     this.maxNs = opts.maxNamespacesPerBatch ?? 256;
     this.onNewSocketHolders = opts.onNewSocketHolders;
+    this.broadSweepIntervalMs = opts.broadSweepIntervalMs ?? 1000;
     this.now = opts.now ?? Date.now;
     this.index = new PidIndex(opts.proc, { maxInodes: opts.maxInodes, exitedGraceMs: opts.exitedGraceMs, now: this.now });
     this.netns = new NetnsIndex({ proc: opts.proc, now: this.now, minRefreshMs: opts.netnsRefreshMs, regroupMs: opts.netnsRegroupMs });
@@ -90,6 +102,7 @@ export class SocketResolver {
   async resolve(flows: FlowEnds[]): Promise<(SocketOwner | undefined)[]> {
     this.counters.lookups += flows.length;
     this.tables.nextBatch();
+    this.batch++;
     await this.prescan();
     const touched = new Set<number>();
     const owners: (SocketOwner | undefined)[] = [];
@@ -176,27 +189,38 @@ export class SocketResolver {
     // A non-loopback local address is looked for only in the namespaces that own it; when none
     // claims it (addresses set after the namespace was first seen), in all of them.
     const owners = loopback ? [] : this.netns.ownersOf(key.localIp);
+    let sweep = true;
+    if (owners.length === 0) {
+      const now = this.now();
+      sweep = this.sweepBatch === this.batch || now - this.lastBroadSweep >= this.broadSweepIntervalMs;
+      if (sweep && this.sweepBatch !== this.batch) {
+        this.sweepBatch = this.batch;
+        this.lastBroadSweep = now;
+        this.counters.broadSweeps++;
+      }
+    }
     for (const ns of owners.length > 0 ? owners : this.netns.others()) {
       if (!touched.has(ns) && touched.size >= this.maxNs) {
         this.counters.netnsSkipped++;
         continue;
       }
       touched.add(ns);
-      const found = this.searchNs(ns, key, files, udp);
+      const found = this.searchNs(ns, key, files, udp, sweep);
       if (found.tier < best.tier) best = found;
       if (best.tier === Tier.Exact) break;
     }
     return best;
   }
 
-  private searchNs(ns: number, key: FlowKey, files: NetFile[], udp: boolean): Match {
+  /** `reread` false: only tables already cached are used (a broad search between sweeps). */
+  private searchNs(ns: number, key: FlowKey, files: NetFile[], udp: boolean, reread = true): Match {
     let best: Match = { tier: Tier.None, ns };
     for (const name of files) {
-      let got = this.tables.get(ns, name, false);
+      let got = this.tables.get(ns, name, reread ? 'ttl' : 'any');
       let found = got.table.find(key, udp);
       // A table cached from an earlier batch predates a new connection: read it once more.
-      if (found.tier === Tier.None && !got.readNow) {
-        got = this.tables.get(ns, name, true);
+      if (found.tier === Tier.None && !got.readNow && reread) {
+        got = this.tables.get(ns, name, 'fresh');
         found = got.table.find(key, udp);
       }
       if (found.tier < best.tier) best = { entry: found.entry, tier: found.tier, ns };

@@ -111,6 +111,21 @@ describe('procfs/SocketResolver across network namespaces (fake /proc)', () => {
     assert.equal(proc.count('300/net/tcp'), 3, 'expired after 100 ms');
   });
 
+  it('sweeps every namespace for an unclaimed local address at most once per broadSweepIntervalMs', async () => {
+    const resolver = make();
+    assert.equal((await resolver.resolve([tcp('127.0.0.1', 7100, '127.0.0.1', 8100)]))[0]?.pid, 400);
+    const reads = (): number => proc.count('300/net/tcp') + proc.count('400/net/tcp');
+    const before = reads();
+    tree.writePidNet(400, 'tcp', tcpText([{ localIp: '127.0.0.1', localPort: 7200, remoteIp: '127.0.0.1', remotePort: 8200, inode: 4003 }]));
+    tree.addSocket(400, 30, 4003);
+    clock += 500;
+    assert.equal((await resolver.resolve([tcp('127.0.0.1', 7200, '127.0.0.1', 8200)]))[0], undefined, 'between sweeps: cached tables only');
+    assert.equal(reads(), before);
+    clock += 500;
+    assert.equal((await resolver.resolve([tcp('127.0.0.1', 7200, '127.0.0.1', 8200)]))[0]?.pid, 400);
+    assert.equal(resolver.stats.broadSweeps, 2);
+  });
+
   it('bounds the namespaces read per batch and counts the skipped ones', async () => {
     const resolver = make({ maxNamespacesPerBatch: 1 });
     const owners = await resolver.resolve([tcp('127.0.0.1', 7000, '127.0.0.1', 8000), tcp('127.0.0.1', 7100, '127.0.0.1', 8100)]);
