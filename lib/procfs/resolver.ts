@@ -4,13 +4,12 @@
 // incremental PidIndex, restricted to the namespace's pids, never by a full /proc walk per
 // connection. The first attempt is synchronous: a short-lived connection (curl to a fast
 // server closes within ~1-3 ms of its SYN) is gone after a few thread-pool round trips.
-import { normaliseIp, unmapIPv4 } from './address.js';
 import { NetnsIndex, UNKNOWN_NETNS } from './netns.js';
 import { NetTables, type NetFile } from './netns-tables.js';
 import { PidIndex } from './pidindex.js';
 import type { ProcFs } from './procfs.js';
 import { Tier, type FlowKey } from './socketindex.js';
-import type { SocketEntry } from './netparse.js';
+import { isLoopback, normaliseFlow, searchNs, type Match } from './netns-match.js';
 
 export interface FlowEnds { transport: 'tcp' | 'udp'; localIp: string; localPort: number; remoteIp: string; remotePort: number }
 
@@ -62,8 +61,6 @@ export interface SocketResolverOptions {
 
 const YOUNG_MS = 1000;
 const YOUNG_MAX = 64;
-
-type Match = { entry?: SocketEntry; tier: Tier; ns: number };
 
 export class SocketResolver {
   private readonly minFullScanIntervalMs: number;
@@ -169,7 +166,7 @@ export class SocketResolver {
     // that file is read only when the IPv4 file has no exact match.
     const files: NetFile[] = key.v4 ? [flow.transport, `${flow.transport}6`] : [`${flow.transport}6`];
     // The host first: most flows are its own, and it wins ties with a container.
-    let best = this.searchNs(this.netns.host, key, files, udp);
+    let best = searchNs(this.tables, this.netns.host, key, files, udp);
     if (best.tier !== Tier.Exact) best = await this.searchOthers(key, files, udp, touched, best);
     if (!best.entry) {
       this.counters.socketMisses++;
@@ -205,25 +202,8 @@ export class SocketResolver {
         continue;
       }
       touched.add(ns);
-      const found = this.searchNs(ns, key, files, udp, sweep);
+      const found = searchNs(this.tables, ns, key, files, udp, sweep);
       if (found.tier < best.tier) best = found;
-      if (best.tier === Tier.Exact) break;
-    }
-    return best;
-  }
-
-  /** `reread` false: only tables already cached are used (a broad search between sweeps). */
-  private searchNs(ns: number, key: FlowKey, files: NetFile[], udp: boolean, reread = true): Match {
-    let best: Match = { tier: Tier.None, ns };
-    for (const name of files) {
-      let got = this.tables.get(ns, name, reread ? 'ttl' : 'any');
-      let found = got.table.find(key, udp);
-      // A table cached from an earlier batch predates a new connection: read it once more.
-      if (found.tier === Tier.None && !got.readNow && reread) {
-        got = this.tables.get(ns, name, 'fresh');
-        found = got.table.find(key, udp);
-      }
-      if (found.tier < best.tier) best = { entry: found.entry, tier: found.tier, ns };
       if (best.tier === Tier.Exact) break;
     }
     return best;
@@ -300,20 +280,4 @@ export class SocketResolver {
     }
     return rest;
   }
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1';
-}
-
-function normaliseFlow(flow: FlowEnds): (FlowKey & { v4: boolean }) | undefined {
-  const local = normaliseIp(flow.localIp);
-  const remote = normaliseIp(flow.remoteIp);
-  if (!local || !remote) return undefined;
-  // A flow written with mapped addresses is still an IPv4 flow on the wire.
-  const localIp = unmapIPv4(local);
-  const remoteIp = unmapIPv4(remote);
-  const v4 = !localIp.includes(':');
-  if (v4 !== !remoteIp.includes(':')) return undefined;
-  return { localIp, localPort: flow.localPort, remoteIp, remotePort: flow.remotePort, v4 };
 }
