@@ -25,6 +25,21 @@ function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: 'ignore', timeout: 10000 });
 }
 
+/** The child's first stdout line (a pipe may deliver it in pieces), or a rejection after 10 s. */
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`namespace client did not start: ${JSON.stringify(text)}`)), 10000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (!text.includes('\n')) return;
+      clearTimeout(timer);
+      resolve(text.slice(0, text.indexOf('\n')));
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`namespace client exited (${code})`)); });
+  });
+}
+
 function nsInode(pid: number | string): number {
   return Number(/net:\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${pid}/ns/net`))?.[1]);
 }
@@ -58,11 +73,8 @@ describe('procfs/SocketResolver in a real network namespace', function () {
     await once(server, 'listening');
     const port = (server.address() as net.AddressInfo).port;
     child = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', CLIENT, hostAddr, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [line] = (await Promise.race([
-      once(child.stdout as NodeJS.ReadableStream, 'data'),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('namespace client did not start')), 10000)),
-    ])) as [Buffer];
-    const [client, listen, veth, pid] = line.toString().trim().split(/\s+/).map(Number);
+    const line = await firstLine(child);
+    const [client, listen, veth, pid] = line.trim().split(/\s+/).map(Number);
     ports = { client, listen, veth, pid };
     for (let i = 0; i < 100 && !accepted; i++) await new Promise((r) => setTimeout(r, 20));
   });
