@@ -1,19 +1,20 @@
-// Attribution: connection → socket → process → software, through /proc.
+// Attribution: connection → socket (in whichever network namespace owns it) → process →
+// software, container and pod, through /proc and the runtimes' metadata on disk.
 //
 // Lookups are batched: every connection that starts during one turn of the event loop is
-// resolved with one read of each /proc/net table it needs, as soon as the packets are read
-// (the capture runs in immediate mode), because a short-lived socket leaves the kernel's tables
-// when it closes. Process facts are cached per pid for a short grace period, so a process that
-// opens many connections is read once and one that exits right after is still known.
+// resolved together, as soon as the packets are read (the capture runs in immediate mode),
+// because a short-lived socket leaves the kernel's tables when it closes. Process facts are
+// cached per pid for a short grace period, so a process that opens many connections is read
+// once and one that exits right after is still known.
 import type { Flow } from '../flows/index.js';
-import { readProcess, type ProcFs, type ProcessInfo, type SocketOwner, type SocketResolver } from '../procfs/index.js';
-import { identifySoftware, type SoftwareIdentity } from '../software/index.js';
-import type { AttributionMethod } from '../alerts/index.js';
+import type { SocketOwner, SocketResolver } from '../procfs/index.js';
+import type { Described, SoftwareContext } from '../software/index.js';
+import type { AttributionMethod, Confidence } from '../alerts/index.js';
 
 export interface Attribution {
   method: AttributionMethod;
-  process?: ProcessInfo;
-  software?: SoftwareIdentity;
+  confidence: Confidence;
+  described?: Described;
 }
 
 interface Pending {
@@ -30,9 +31,8 @@ interface Pending {
 const RETRY_MS = 300;
 
 export interface AttributorOptions {
-  proc: ProcFs;
   resolver: SocketResolver;
-  passwdFile: string;
+  software: SoftwareContext;
   /** How long process facts are reused for the same pid, ms (default 5000). */
   processCacheMs?: number;
   /** Bound on cached processes (default 4096). */
@@ -42,6 +42,7 @@ export interface AttributorOptions {
 
 export class AttributorStats {
   attributed = 0;
+  attributedCached = 0;
   unattributed = 0;
   socketNotFound = 0;
   processGone = 0;
@@ -50,13 +51,13 @@ export class AttributorStats {
   processCacheHits = 0;
 }
 
-const NONE: Attribution = Object.freeze({ method: 'none' });
+const NONE: Attribution = Object.freeze({ method: 'none', confidence: 'low' });
 
 export class Attributor {
   readonly stats = new AttributorStats();
   private queue: Pending[] = [];
   private scheduled = false;
-  private readonly processes = new Map<number, { at: number; value: Promise<{ process: ProcessInfo; software: SoftwareIdentity } | undefined> }>();
+  private readonly processes = new Map<number, { at: number; value: Promise<Described | undefined> }>();
 
   constructor(private readonly opts: AttributorOptions) {}
 
@@ -89,32 +90,35 @@ export class Attributor {
     } catch {
       owners = [];
     }
-    await Promise.all(batch.map(async (p, i) => {
-      const owner = owners[i];
-      if (owner?.pid === undefined && !p.retried && !p.flow.ended) {
-        this.stats.retries += 1;
-        setTimeout(() => this.enqueue({ ...p, retried: true }), RETRY_MS);
-        return;
-      }
-      if (owner?.pid === undefined) {
-        this.stats.socketNotFound += 1;
-        this.stats.unattributed += 1;
-        p.resolve(NONE);
-        return;
-      }
-      const proc = await this.processFacts(owner.pid);
-      if (!proc) {
-        this.stats.processGone += 1;
-        this.stats.unattributed += 1;
-        p.resolve(NONE);
-        return;
-      }
-      this.stats.attributed += 1;
-      p.resolve({ method: 'procfs-socket', process: proc.process, software: proc.software });
-    }));
+    await Promise.all(batch.map((p, i) => this.settle(p, owners[i])));
   }
 
-  private processFacts(pid: number): Promise<{ process: ProcessInfo; software: SoftwareIdentity } | undefined> {
+  private async settle(p: Pending, owner: SocketOwner | undefined): Promise<void> {
+    if (owner?.pid === undefined && !p.retried && !p.flow.ended) {
+      this.stats.retries += 1;
+      setTimeout(() => this.enqueue({ ...p, retried: true }), RETRY_MS);
+      return;
+    }
+    if (owner?.pid === undefined) {
+      this.stats.socketNotFound += 1;
+      this.stats.unattributed += 1;
+      p.resolve(NONE);
+      return;
+    }
+    const described = await this.describe(owner.pid);
+    if (!described) {
+      this.stats.processGone += 1;
+      this.stats.unattributed += 1;
+      p.resolve(NONE);
+      return;
+    }
+    const cached = owner.method === 'cached-socket';
+    if (cached) this.stats.attributedCached += 1;
+    else this.stats.attributed += 1;
+    p.resolve({ method: cached ? 'cached-socket' : 'procfs-socket', confidence: cached ? 'medium' : 'high', described });
+  }
+
+  private describe(pid: number): Promise<Described | undefined> {
     const now = this.opts.now();
     const ttl = this.opts.processCacheMs ?? 5000;
     const hit = this.processes.get(pid);
@@ -122,8 +126,7 @@ export class Attributor {
       this.stats.processCacheHits += 1;
       return hit.value;
     }
-    const value = readProcess(this.opts.proc, pid, { passwdFile: this.opts.passwdFile }).then((process) =>
-      process ? { process, software: identifySoftware(process) } : undefined);
+    const value = this.opts.software.describe(pid).catch(() => undefined);
     this.processes.delete(pid);
     this.processes.set(pid, { at: now, value });
     const max = this.opts.processCacheSize ?? 4096;

@@ -2,7 +2,8 @@
 // for the daemon (`runAgent`) and for capture files (`runReplay`).
 import path from 'node:path';
 import type winston from 'winston';
-import type { AgentConfig } from '../config/index.js';
+import { DEFAULTS, type AgentConfig } from '../config/index.js';
+import { SoftwareContext } from '../software/index.js';
 import { CaptureError, LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
 import { ProcFs, SocketResolver } from '../procfs/index.js';
@@ -44,6 +45,7 @@ function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
     udpIdleMs: config.udpIdleMs,
     internalCidrs: config.internalCidrs,
     externalCidrs: config.externalCidrs,
+    normalizeVersions: config.normalizeVersions,
   };
 }
 
@@ -58,6 +60,8 @@ const TICK_MS = 250;
 const EXPIRE_MS = 5_000;
 const PRUNE_MS = 3_600_000;
 const CAPTURE_STATS_MS = 10_000;
+/** A socket whose process exited is still attributed to it this long after (cached-socket). */
+const EXITED_GRACE_MS = 5_000;
 
 /** Runs the daemon until SIGINT/SIGTERM; resolves once it has shut down cleanly. */
 export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Logger): Promise<void> {
@@ -68,8 +72,14 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const alerts = new AlertFile(config.alertsFile);
   alerts.open();
   const proc = new ProcFs(config.procRoot);
+  // The passwd file is the host's, under --host-root unless --passwd-file names another.
+  const passwdFile = config.passwdFile === DEFAULTS.passwdFile ? path.join(config.hostRoot, 'etc', 'passwd') : config.passwdFile;
   const attributor = new Attributor({
-    proc, resolver: new SocketResolver({ proc, now }), passwdFile: config.passwdFile, now,
+    resolver: new SocketResolver({ proc, now, exitedGraceMs: EXITED_GRACE_MS }),
+    software: new SoftwareContext({
+      proc, hostRoot: config.hostRoot, parentDepth: config.parentDepth, normalizeVersions: config.normalizeVersions, passwdFile,
+    }),
+    now,
   });
   const pipeline = new Pipeline(settingsOf(config), {
     baseline: () => Promise.resolve(baseline), attributor, emit: emitter(alerts, config.stdout), logger, now,

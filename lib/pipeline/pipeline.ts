@@ -10,6 +10,7 @@ import type { Baseline } from '../baseline/index.js';
 import { AlertHold, buildAlert, type ConnectionFacts } from '../alerts/index.js';
 import type { Attributor, Attribution } from './attribution.js';
 import { AGENT_VERSION } from '../version.js';
+import { softwareKey } from '../software/index.js';
 
 export interface PipelineSettings {
   hostName: string;
@@ -24,6 +25,8 @@ export interface PipelineSettings {
   udpIdleMs: number;
   internalCidrs: readonly string[];
   externalCidrs: readonly string[];
+  /** Key software in the baseline without version numbers (see lib/software softwareKey). */
+  normalizeVersions: boolean;
 }
 
 export interface PipelineDeps {
@@ -46,7 +49,7 @@ const DAY_MS = 86_400_000;
 const REJUDGE_AFTER_MS = 60_000;
 /** Bounds of the two small memo maps below (cleared when full: cheap, and misses are only slower). */
 const MEMO_ENTRIES = 65_536;
-const NO_ATTRIBUTION: Attribution = { method: 'none' };
+const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
 
 export class PipelineStats {
   packets = 0;
@@ -187,14 +190,19 @@ export class Pipeline {
   private async judge(facts: ConnectionFacts): Promise<void> {
     const flow = facts.flow;
     const who = this.deps.attributor ? await this.deps.attributor.attribute(flow) : NO_ATTRIBUTION;
+    const d = who.described;
     facts.attribution = who.method;
-    facts.process = who.process;
-    facts.software = who.software;
-    if (this.deps.attributor && this.recentlyJudged(`${who.software?.id ?? ''}\n${facts.domainGroup}`, flow.startTime)) return;
+    facts.confidence = who.confidence;
+    facts.process = d?.process;
+    facts.software = d?.software;
+    facts.softwareKey = d ? (this.s.normalizeVersions ? d.softwareKey : softwareKey(d.software, d.container, { normalize: false })) : undefined;
+    facts.mainFile = d?.mainFile;
+    facts.container = d?.container;
+    if (this.deps.attributor && this.recentlyJudged(`${facts.softwareKey ?? ''}\n${facts.domainGroup}`, flow.startTime)) return;
     const baseline = await this.deps.baseline();
     const verdict = await baseline.observe({
       host: this.s.hostName,
-      software: who.software?.id,
+      software: facts.softwareKey,
       group: facts.domainGroup,
       time: flow.startTime,
     });
