@@ -125,22 +125,30 @@ export class SocketResolver {
     if (fresh.length === 0) return;
     this.counters.partialScans++;
     await this.index.scan(fresh);
-    const holders = fresh.filter((pid) => this.index.socketCount(pid) > 0);
+    this.announce(fresh);
+  }
+
+  private announce(scanned: number[]): void {
+    const holders = scanned.filter((pid) => this.index.socketCount(pid) > 0);
     if (holders.length === 0 || !this.onNewSocketHolders) return;
     try { this.onNewSocketHolders(holders); } catch { this.counters.hookErrors++; }
   }
 
   /**
    * Keeps the inode → pid index warm between batches: lists pids (rate-limited), groups the new
-   * ones by namespace and scans their fds. Called on a timer (see startWarming) so a process
-   * that connects and exits between two batches was often indexed while it still lived.
+   * ones by namespace and scans their fds (announcing new socket holders). Not measured to help
+   * a connection that lives a few ms (a 100 ms timer rarely lands inside it: the prescan is what
+   * catches those); it spares a batch the scan of pids born since the last one.
    */
   async warm(): Promise<void> {
     const r = await this.netns.refresh(false);
     if (!r) return;
     this.index.dropDead(r.live);
+    if (r.first) return;
     const fresh = [...r.live].filter((pid) => !this.index.hasPid(pid));
-    if (fresh.length > 0) await this.index.scan(fresh);
+    if (fresh.length === 0) return;
+    await this.index.scan(fresh);
+    this.announce(fresh);
   }
 
   /** Runs warm() every intervalMs (unref'd timer, one run at a time); returns the stop function. */

@@ -202,12 +202,12 @@ describe('procfs/SocketResolver warm() and onNewSocketHolders', () => {
     const scanned = resolver.stats.pidsScanned;
     assert.equal((await resolver.resolve([tcp('192.0.2.10', 40000)]))[0]?.pid, 200);
     assert.equal(resolver.stats.pidsScanned, scanned, 'found in the warm index: no fd directory read');
-    assert.deepEqual(announced, [], 'warm() indexed them: nothing new at the batch');
+    assert.deepEqual(announced, [[200]], 'announced by warm(), once');
     tree.addNsPid(300, HOST_NS, { sockets: [2001] });
     tree.addNsPid(301, HOST_NS);
     clock += 20;
     await resolver.resolve([tcp('192.0.2.10', 40000)]);
-    assert.deepEqual(announced, [[300]], 'only the new pid that holds a socket');
+    assert.deepEqual(announced, [[200], [300]], 'only the new pid that holds a socket');
   });
 });
 
