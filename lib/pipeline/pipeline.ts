@@ -191,11 +191,17 @@ export class Pipeline {
     const flow = facts.flow;
     const who = this.deps.attributor ? await this.deps.attributor.attribute(flow) : NO_ATTRIBUTION;
     const d = who.described;
+    if (d && d.software.id === '') {
+      // A process caught while exiting can show an empty command line: name it by its comm,
+      // and keep it out of the per-software baseline rather than keying it on "".
+      d.software = { id: d.process.exe ?? `[${d.process.name}]`, kind: 'unknown' };
+      d.softwareKey = '';
+    }
     facts.attribution = who.method;
     facts.confidence = who.confidence;
     facts.process = d?.process;
     facts.software = d?.software;
-    facts.softwareKey = d ? (this.s.normalizeVersions ? d.softwareKey : softwareKey(d.software, d.container, { normalize: false })) : undefined;
+    facts.softwareKey = d && d.softwareKey !== '' ? (this.s.normalizeVersions ? d.softwareKey : softwareKey(d.software, d.container, { normalize: false })) : undefined;
     facts.mainFile = d?.mainFile;
     facts.container = d?.container;
     if (this.deps.attributor && this.recentlyJudged(`${facts.softwareKey ?? ''}\n${facts.domainGroup}`, flow.startTime)) return;
