@@ -6,7 +6,7 @@ import { DEFAULTS, type AgentConfig } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
 import { CaptureError, LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
-import { ProcFs, SocketResolver } from '../procfs/index.js';
+import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { AlertFile, MetricsServer, createRegistry } from '../outputs/index.js';
 import { alertLine } from '../alerts/index.js';
 import { Pipeline, type PipelineSettings } from './pipeline.js';
@@ -71,11 +71,11 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   });
   const alerts = new AlertFile(config.alertsFile);
   alerts.open();
-  const proc = new ProcFs(config.procRoot);
+  const proc = new SnapshotProcFs(config.procRoot);
   // The passwd file is the host's, under --host-root unless --passwd-file names another.
   const passwdFile = config.passwdFile === DEFAULTS.passwdFile ? path.join(config.hostRoot, 'etc', 'passwd') : config.passwdFile;
   const attributor = new Attributor({
-    resolver: new SocketResolver({ proc, now, exitedGraceMs: EXITED_GRACE_MS }),
+    resolver: new SocketResolver({ proc, now, exitedGraceMs: EXITED_GRACE_MS, onNewSocketHolders: (pids) => proc.capture(pids) }),
     software: new SoftwareContext({
       proc, hostRoot: config.hostRoot, parentDepth: config.parentDepth, normalizeVersions: config.normalizeVersions, passwdFile,
     }),

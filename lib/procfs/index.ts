@@ -11,3 +11,4 @@ export { UserNames, parsePasswd, type UserNamesOptions } from './passwd.js';
 export { normaliseIp, formatIPv6 } from './address.js';
 export { NetnsIndex, parseNsLink, UNKNOWN_NETNS, type NetnsIndexOptions } from './netns.js';
 export { parseFibTrieLocal, parseIfInet6 } from './netns-addr.js';
+export { SnapshotProcFs, type SnapshotOptions } from './snapshot.js';

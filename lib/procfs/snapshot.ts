@@ -1,0 +1,93 @@
+// Process facts taken the moment a new socket holder is seen, so a process that connects and
+// exits within milliseconds (curl against a fast server) can still be described afterwards.
+//
+// The socket resolver scans the fds of new pids synchronously at the start of a batch and
+// announces those holding sockets; their few small /proc files are read right then, also
+// synchronously (a few tens of µs each). When the process is gone by the time the pipeline
+// reads it, SnapshotProcFs answers from these copies instead of "vanished".
+import fs from 'node:fs';
+import { ProcFs } from './procfs.js';
+
+/** Files and links kept per pid: what readProcess and the software context read. */
+const FILES = ['stat', 'status', 'cmdline', 'cgroup'];
+const LINKS = ['exe', 'cwd', 'ns/net'];
+
+export interface SnapshotOptions {
+  /** Snapshots kept at most (oldest dropped first); default 2048. */
+  maxPids?: number;
+  /** How long a snapshot answers for a vanished process, ms; default 10000. */
+  ttlMs?: number;
+  now?: () => number;
+}
+
+interface Snapshot {
+  at: number;
+  files: Map<string, Buffer>;
+  links: Map<string, string>;
+}
+
+export class SnapshotProcFs extends ProcFs {
+  readonly snapshotStats = { captured: 0, served: 0, expired: 0 };
+  private readonly snaps = new Map<number, Snapshot>();
+  private readonly maxPids: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(root: string, opts: SnapshotOptions = {}) {
+    super(root);
+    this.maxPids = opts.maxPids ?? 2048;
+    this.ttlMs = opts.ttlMs ?? 10_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Copies the pids' small /proc files now (synchronously); vanished ones are skipped. */
+  capture(pids: readonly number[]): void {
+    const at = this.now();
+    for (const pid of pids) {
+      const files = new Map<string, Buffer>();
+      const links = new Map<string, string>();
+      for (const f of FILES) {
+        try { files.set(f, fs.readFileSync(this.resolve(`${pid}/${f}`))); } catch { /* vanished or unreadable */ }
+      }
+      for (const l of LINKS) {
+        try { links.set(l, fs.readlinkSync(this.resolve(`${pid}/${l}`))); } catch { /* as above */ }
+      }
+      if (!files.has('stat')) continue;
+      this.snaps.delete(pid);
+      this.snaps.set(pid, { at, files, links });
+      this.snapshotStats.captured++;
+      if (this.snaps.size > this.maxPids) {
+        const oldest = this.snaps.keys().next();
+        if (oldest.done !== true) this.snaps.delete(oldest.value);
+      }
+    }
+  }
+
+  override async readBytes(rel: string): Promise<Buffer | undefined> {
+    const live = await super.readBytes(rel);
+    if (live !== undefined) return live;
+    return this.fromSnapshot(rel, (s, name) => s.files.get(name));
+  }
+
+  override async readLink(rel: string): Promise<string | undefined> {
+    const live = await super.readLink(rel);
+    if (live !== undefined) return live;
+    return this.fromSnapshot(rel, (s, name) => s.links.get(name));
+  }
+
+  private fromSnapshot<T>(rel: string, pick: (s: Snapshot, name: string) => T | undefined): T | undefined {
+    const m = /^(\d+)\/(.+)$/.exec(rel);
+    if (!m) return undefined;
+    const pid = Number(m[1]);
+    const snap = this.snaps.get(pid);
+    if (!snap) return undefined;
+    if (this.now() - snap.at > this.ttlMs) {
+      this.snaps.delete(pid);
+      this.snapshotStats.expired++;
+      return undefined;
+    }
+    const v = pick(snap, m[2]);
+    if (v !== undefined) this.snapshotStats.served++;
+    return v;
+  }
+}
