@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { NameCache } from '../../lib/dns/index.js';
+import type { NameLookup } from '../../lib/dns/index.js';
+import { ReferenceNameCache } from './reference-cache.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -67,5 +69,74 @@ describe('dns/NameCache', () => {
     assert.equal(cache.prune(T0 + 200_000), 2);
     assert.equal(cache.size, 0);
     assert.equal(cache.stats.expired, 3);
+  });
+});
+
+describe('dns/NameCache against the replaced implementation', () => {
+  it('answers every lookup the same over 50,000 random adds and lookups (no eviction)', () => {
+    const cache = new NameCache({ maxAlternatives: 3, retentionMs: 5_000 });
+    const ref = new ReferenceNameCache({ maxAlternatives: 3, retentionMs: 5_000 });
+    let seed = 99;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8);
+    const names = ['a.example.com', 'b.example.com', 'c.example.net', 'd.example.org', 'e.example.com'];
+    const held: [NameLookup | undefined, NameLookup | undefined, string][] = [];
+    let now = T0;
+    let hits = 0;
+    for (let i = 0; i < 50_000; i++) {
+      now += rnd() % 400;
+      const ip = `192.0.2.${rnd() % 20}`;
+      if (rnd() % 3 === 0) {
+        const a = cache.lookup(ip, now);
+        const b = ref.lookup(ip, now);
+        assert.deepEqual(a, b === undefined ? undefined : { name: b.name, chain: b.chain, alternatives: b.alternatives, answeredAt: b.answeredAt, ttl: b.ttl });
+        if (a !== undefined) hits++;
+        if (i % 50 === 0) held.push([a, b, JSON.stringify(a)]);
+      } else {
+        const name = names[rnd() % names.length];
+        const chain = rnd() % 2 === 0 ? [name] : [name, `edge${rnd() % 3}.cdn.example.net`];
+        const ttl = rnd() % 10;
+        cache.add(ip, chain, ttl, now);
+        ref.add(ip, [...chain], ttl, now);
+      }
+    }
+    assert.deepEqual(cache.stats, ref.stats);
+    assert.equal(cache.size, ref.size);
+    assert.ok(hits > 5000 && cache.stats.expired > 100, `hits ${hits}, expired ${cache.stats.expired}`);
+    // Results handed out earlier still read as they did then.
+    for (const [a, , then] of held) assert.equal(JSON.stringify(a), then);
+  });
+
+  it('evicts exactly as LRU did when the bound is small (3 entries)', () => {
+    const cache = new NameCache({ maxEntries: 3, retentionMs: 1_000 });
+    const ref = new ReferenceNameCache({ maxEntries: 3, retentionMs: 1_000 });
+    let seed = 5;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8);
+    let now = T0;
+    for (let i = 0; i < 20_000; i++) {
+      now += rnd() % 300;
+      const ip = `203.0.113.${rnd() % 6}`;
+      if (rnd() % 2 === 0) assert.equal(cache.lookup(ip, now)?.name, ref.lookup(ip, now)?.name);
+      else {
+        const chain = [`n${rnd() % 4}.example.com`];
+        const ttl = rnd() % 3;
+        cache.add(ip, chain, ttl, now);
+        ref.add(ip, chain, ttl, now);
+      }
+    }
+    assert.ok(cache.stats.evictions > 1000, `evictions ${cache.stats.evictions}`);
+    assert.deepEqual(cache.stats, ref.stats);
+  });
+
+  it('with a larger bound, a use moves only entries outside the newest quarter; victims stay oldest-first', () => {
+    const cache = new NameCache({ maxEntries: 8 }); // slack: 2 insertions
+    for (let i = 1; i <= 8; i++) cache.add(`198.51.100.${i}`, [`h${i}.example.com`], 300, T0);
+    cache.lookup('198.51.100.1', T0); // 7 insertions after it: moves to the back
+    cache.add('198.51.100.7', ['h7.example.com'], 300, T0); // 2 after it: stays (near the back)
+    cache.add('198.51.100.9', ['h9.example.com'], 300, T0);
+    cache.add('198.51.100.10', ['h10.example.com'], 300, T0);
+    assert.equal(cache.stats.evictions, 2);
+    const left = (ip: string) => cache.lookup(ip, T0) !== undefined;
+    assert.deepEqual([2, 3].map((i) => left(`198.51.100.${i}`)), [false, false]);
+    assert.deepEqual([1, 4, 7, 8, 9, 10].map((i) => left(`198.51.100.${i}`)), [true, true, true, true, true, true]);
   });
 });
