@@ -45,6 +45,8 @@ export interface ConnectionFacts {
   /** Age of the DNS answer at connect time, ms. */
   answerAgeMs?: number;
   nameSource: 'dns' | 'none';
+  /** The name came from an answer to this connection's own process (not just any answer for the IP). */
+  resolvedByProcess?: boolean;
   registeredDomain?: string;
   domainGroup: string;
   process?: ProcessInfo;
@@ -135,7 +137,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
     egresswatch: {
       domain_group: f.domainGroup,
       name_source: f.nameSource,
-      dns: { alternatives: f.alternatives, cname_chain: f.cnameChain, answer_age_ms: f.answerAgeMs },
+      dns: { alternatives: f.alternatives, cname_chain: f.cnameChain, answer_age_ms: f.answerAgeMs, resolved_by_process: f.resolvedByProcess === true },
       novel_for: f.novelFor,
       baseline: omitUndefined({
         window_days: ctx.baselineWindowDays,

@@ -18,9 +18,11 @@ export interface Attribution {
 }
 
 interface Pending {
-  flow: Flow;
+  flow: Pick<Flow, 'transport' | 'clientIp' | 'clientPort' | 'serverIp' | 'serverPort' | 'ended'>;
   resolve: (a: Attribution) => void;
   retried?: boolean;
+  /** Only the owning pid is wanted (a DNS query's socket): no process description, no retry. */
+  pidOnly?: (pid: number | undefined) => void;
 }
 
 /**
@@ -65,6 +67,11 @@ export class Attributor {
     return new Promise((resolve) => this.enqueue({ flow, resolve }));
   }
 
+  /** The pid owning a (short-lived) client socket, e.g. the one a DNS query left from. */
+  socketOwner(ends: Pending['flow']): Promise<number | undefined> {
+    return new Promise((resolve) => this.enqueue({ flow: ends, resolve: () => undefined, pidOnly: resolve }));
+  }
+
   private enqueue(p: Pending): void {
     this.queue.push(p);
     if (!this.scheduled) {
@@ -94,6 +101,10 @@ export class Attributor {
   }
 
   private async settle(p: Pending, owner: SocketOwner | undefined): Promise<void> {
+    if (p.pidOnly) {
+      p.pidOnly(owner?.pid);
+      return;
+    }
     if (owner?.pid === undefined && !p.retried && !p.flow.ended) {
       this.stats.retries += 1;
       setTimeout(() => this.enqueue({ ...p, retried: true }), RETRY_MS);

@@ -2,7 +2,7 @@
 // objects (decode → DNS or flow table); a new outbound connection starts the asynchronous part
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
-import { decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
+import { addressToString, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { parseDnsResponse, DnsStats, DnsTcpStreams, NameCache, type DnsResponseInfo } from '../dns/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, domainGroup, registeredDomain } from '../classify/index.js';
@@ -11,6 +11,7 @@ import { AlertHold, buildAlert, type ConnectionFacts } from '../alerts/index.js'
 import type { Attributor, Attribution } from './attribution.js';
 import { AGENT_VERSION } from '../version.js';
 import { softwareKey } from '../software/index.js';
+import { ResolverOwners } from './resolvers.js';
 
 export interface PipelineSettings {
   hostName: string;
@@ -83,6 +84,7 @@ export class Pipeline {
   private readonly groups = new Map<string, [string, string | undefined]>();
   /** judge key → packet time it was last judged. */
   private readonly judged = new Map<string, number>();
+  private readonly resolvers = new ResolverOwners();
 
   constructor(private readonly s: PipelineSettings, private readonly deps: PipelineDeps) {
     for (const p of s.dnsPorts) this.dnsPort[p] = 1;
@@ -123,6 +125,7 @@ export class Pipeline {
     if (this.dnsPort[pkt.dstPort] === 1) {
       // The query side of DNS; the answers are what name connections. DNS itself is not an egress connection.
       this.stats.dnsQueries += 1;
+      if (this.deps.attributor && pkt.protocol === 17) this.dnsQuery(pkt);
       return;
     }
     this.flows.process(pkt, tsMs);
@@ -147,7 +150,7 @@ export class Pipeline {
   private dnsResponse(pkt: PacketInfo): void {
     if (pkt.payloadLength === 0) return;
     if (pkt.protocol === 17) {
-      this.dnsAnswer(parseDnsResponse(pkt.buf, pkt.payloadOffset, pkt.payloadLength, this.dnsStats));
+      this.dnsAnswer(parseDnsResponse(pkt.buf, pkt.payloadOffset, pkt.payloadLength, this.dnsStats), pkt);
       return;
     }
     const key = flowKey(pkt);
@@ -155,9 +158,23 @@ export class Pipeline {
     if ((pkt.tcpFlags & 0x05) !== 0) this.tcpDns.end(key);
   }
 
-  private dnsAnswer(info: DnsResponseInfo | null): void {
+  private dnsAnswer(info: DnsResponseInfo | null, pkt?: PacketInfo): void {
     if (info === null) return;
     for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime);
+    if (pkt && this.deps.attributor && info.answers.length > 0) {
+      const v = pkt.ipVersion === 6 ? 6 : 4;
+      this.resolvers.answer(`${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`, info, this.packetTime);
+    }
+  }
+
+  /** A DNS query over UDP: find (once per client socket) the process that sent it. */
+  private dnsQuery(pkt: PacketInfo): void {
+    const v = pkt.ipVersion === 6 ? 6 : 4;
+    const clientIp = addressToString(pkt.buf, pkt.srcOffset, v);
+    const socket = `${clientIp}|${pkt.srcPort}`;
+    if (!this.resolvers.query(socket) || !this.deps.attributor) return;
+    const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: addressToString(pkt.buf, pkt.dstOffset, v), serverPort: pkt.dstPort, ended: true };
+    void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid));
   }
 
   private connectionStarted(flow: Flow): void {
@@ -197,6 +214,7 @@ export class Pipeline {
       d.software = { id: d.process.exe ?? `[${d.process.name}]`, kind: 'unknown' };
       d.softwareKey = '';
     }
+    if (d) this.preferOwnName(facts, d.process.pid);
     facts.attribution = who.method;
     facts.confidence = who.confidence;
     facts.process = d?.process;
@@ -223,6 +241,23 @@ export class Pipeline {
     const now = this.deps.now();
     if (flow.ended) this.emitAlert(facts);
     else this.hold.add(flow, facts, flow.startTime + this.s.alertDelayMs, now);
+  }
+
+  /** Names the connection by what its own process resolved for the address, when it did. */
+  private preferOwnName(facts: ConnectionFacts, pid: number): void {
+    const own = this.resolvers.nameFor(pid, facts.flow.serverIp, facts.flow.startTime);
+    if (!own) return;
+    facts.resolvedByProcess = true;
+    if (own.name === facts.domain) return;
+    const host = facts.domain;
+    const [group, registered] = this.groupOf(own.name);
+    facts.domain = own.name;
+    facts.cnameChain = own.chain.slice(1);
+    facts.alternatives = host ? [host, ...facts.alternatives.filter((n) => n !== host && n !== own.name)] : facts.alternatives;
+    facts.answerAgeMs = facts.flow.startTime - own.answeredAt;
+    facts.nameSource = 'dns';
+    facts.domainGroup = group;
+    facts.registeredDomain = registered;
   }
 
   private groupOf(name: string): [string, string | undefined] {

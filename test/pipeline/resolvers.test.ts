@@ -1,0 +1,77 @@
+// Which process resolved which name: the per-process answers a connection is named from when
+// one IP carries several names.
+import assert from 'node:assert/strict';
+import dnsPacket from 'dns-packet';
+import winston from 'winston';
+import { ResolverOwners } from '../../lib/pipeline/resolvers.js';
+import { Pipeline, type Attributor, type Attribution } from '../../lib/pipeline/index.js';
+import type { Baseline } from '../../lib/baseline/index.js';
+import { ethernet, ipv4, tcp, udp, ETHERTYPE_IPV4, TCP_SYN } from '../helpers/packets.js';
+
+const answer = (name: string, ip: string) => ({ id: 1, queryName: name, queryType: 1, rcode: 0, cnames: 0, answers: [{ ip, ttl: 60, chain: [name] }] });
+
+describe('pipeline/resolvers', () => {
+  it('keeps answers per process, including those that arrived before the owner was known', () => {
+    const r = new ResolverOwners({ ttlMs: 1000 });
+    assert.equal(r.query('10.0.0.5|40000'), true);
+    assert.equal(r.query('10.0.0.5|40000'), false, 'one attribution per socket');
+    r.answer('10.0.0.5|40000', answer('a.cdn-one.example', '203.0.113.30'), 100);
+    r.owner('10.0.0.5|40000', 4242);
+    assert.equal(r.nameFor(4242, '203.0.113.30', 200)?.name, 'a.cdn-one.example');
+    assert.equal(r.nameFor(4243, '203.0.113.30', 200), undefined);
+    assert.equal(r.nameFor(4242, '203.0.113.30', 1200), undefined, 'expires after ttl');
+    r.query('10.0.0.5|40001');
+    r.owner('10.0.0.5|40001', undefined);
+    r.answer('10.0.0.5|40001', answer('x.example', '203.0.113.31'), 300);
+    assert.equal(r.stats.answersKept, 1);
+  });
+
+  it('names a connection by what its own process resolved when the IP has several names', async () => {
+    const owners: Record<number, number> = { 40000: 111, 40001: 222 };
+    const byClientPort: Record<number, number> = { 50000: 111, 50001: 222 };
+    const fake = {
+      socketOwner: async (ends: { clientPort: number }) => owners[ends.clientPort],
+      attribute: async (flow: { clientPort: number }): Promise<Attribution> => {
+        const pid = byClientPort[flow.clientPort];
+        return { method: 'procfs-socket', confidence: 'high', described: {
+          process: { pid, ppid: 1, name: 'app', argv: ['app'], commandLine: 'app', uid: 0 },
+          software: { id: `/opt/app${pid}`, kind: 'executable' }, softwareKey: `/opt/app${pid}`,
+        } };
+      },
+    } as unknown as Attributor;
+    const alerts: any[] = [];
+    const seen = new Set<string>();
+    const baseline = { observe: async (o: { software?: string; group: string }) => {
+      const k = `${o.software}|${o.group}`;
+      const novel = !seen.has(k);
+      seen.add(k);
+      return { novelFor: novel ? ['software'] : [], learning: false };
+    } } as unknown as Baseline;
+    let now = 1_000_000;
+    const p = new Pipeline({
+      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
+      dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
+      externalCidrs: ['203.0.113.0/24'], normalizeVersions: true,
+    }, { baseline: async () => baseline, attributor: fake, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => now });
+    const feed = (frame: Buffer) => p.onPacket(frame, frame.length, frame.length, now++, 1);
+    const v4 = (src: string, dst: string, l4: Buffer, proto: number) => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: proto }, l4));
+    const q = (name: string) => dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'A', name }] });
+    const r = (name: string) => dnsPacket.encode({ type: 'response', id: 7, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 60, data: '203.0.113.30' }] });
+    feed(v4('10.0.0.5', '10.0.0.53', udp({ srcPort: 40000, dstPort: 53 }, q('a.cdn-one.example')), 17));
+    feed(v4('10.0.0.5', '10.0.0.53', udp({ srcPort: 40001, dstPort: 53 }, q('b.cdn-two.example')), 17));
+    await new Promise((res) => setTimeout(res, 10));
+    feed(v4('10.0.0.53', '10.0.0.5', udp({ srcPort: 53, dstPort: 40000 }, r('a.cdn-one.example')), 17));
+    feed(v4('10.0.0.53', '10.0.0.5', udp({ srcPort: 53, dstPort: 40001 }, r('b.cdn-two.example')), 17));
+    // The host's last answer for 203.0.113.30 is b.cdn-two.example; process 111 asked for a.cdn-one.example.
+    feed(v4('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50000, dstPort: 443, flags: TCP_SYN, seq: 1 }), 6));
+    feed(v4('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50001, dstPort: 443, flags: TCP_SYN, seq: 2 }), 6));
+    await p.finish();
+    const byPid = new Map(alerts.map((a) => [a.process.pid, a]));
+    assert.equal(byPid.get(111)?.destination.domain, 'a.cdn-one.example');
+    assert.equal(byPid.get(111)?.egresswatch.dns.resolved_by_process, true);
+    assert.deepEqual(byPid.get(111)?.egresswatch.dns.alternatives, ['b.cdn-two.example']);
+    assert.equal(byPid.get(111)?.egresswatch.domain_group, 'cdn-one.example');
+    assert.equal(byPid.get(222)?.destination.domain, 'b.cdn-two.example');
+    assert.equal(byPid.get(222)?.egresswatch.dns.resolved_by_process, true);
+  });
+});
