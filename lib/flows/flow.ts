@@ -2,9 +2,11 @@
 // "client" is the initiator (TCP: the SYN sender; UDP: the sender of the first packet seen),
 // reported as ECS `source.*`; "server" is the responder, ECS `destination.*`.
 
+import { Keyed } from './index-table.js';
+
 export type Transport = 'tcp' | 'udp';
 
-export class Flow {
+export class Flow extends Keyed {
   /** Pipeline-owned per-flow state (pending alert, attribution); the flow table never reads it. */
   data: unknown = undefined;
   lastTime: number;
@@ -29,6 +31,7 @@ export class Flow {
     /** True when the client's endpoint is the "low" side of the canonical key. */
     readonly clientIsLow: boolean,
   ) {
+    super();
     this.lastTime = startTime;
   }
 }

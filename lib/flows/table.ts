@@ -8,6 +8,7 @@
 // table is full (the oldest entry is evicted and counted).
 import { addressToString, type PacketInfo } from '../decode/index.js';
 import { Flow, type Transport } from './flow.js';
+import { FlowIndex, Keyed } from './index-table.js';
 
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
@@ -59,15 +60,17 @@ export class FlowTableStats {
 }
 
 /** An entry for a 5-tuple we decided not to track; counts nothing. */
-class Ignored {
-  constructor(public lastTime: number, readonly transport: Transport) {}
+class Ignored extends Keyed {
+  constructor(public lastTime: number, readonly transport: Transport) {
+    super();
+  }
 }
 
 export class FlowTable {
   readonly stats = new FlowTableStats();
-  private readonly entries = new Map<string, Flow | Ignored>();
-  /** Start signature → key and time of the flow that started with it (for the NAT match). */
-  private readonly recentStarts = new Map<string, { key: string; time: number }>();
+  private readonly entries = new FlowIndex<Flow | Ignored>();
+  /** Start signature → the flow that started with it, and when (for the NAT match). */
+  private readonly recentStarts = new Map<string, { flow: Flow; time: number }>();
 
   constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {}
 
@@ -78,16 +81,15 @@ export class FlowTable {
   /** Accounts one decoded TCP or UDP packet at time `now` (ms, from the packet header). */
   process(pkt: PacketInfo, now: number): void {
     const srcIsLow = srcIsLowEndpoint(pkt);
-    const key = flowKey(pkt, srcIsLow);
-    const entry = this.entries.get(key);
+    const entry = this.entries.get(pkt, srcIsLow);
     const isTcp = pkt.protocol === 6;
     const flags = pkt.tcpFlags;
     const isSyn = isTcp && (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
 
     if (entry === undefined || (isSyn && entry instanceof Flow && entry.ended)) {
-      if (entry !== undefined) this.entries.delete(key);
+      if (entry !== undefined) this.entries.delete(entry);
       if (isTcp && !isSyn) return; // mid-stream packet of a connection we did not see start
-      this.start(key, pkt, now, srcIsLow);
+      this.start(pkt, now, srcIsLow);
       return;
     }
     entry.lastTime = now;
@@ -103,11 +105,11 @@ export class FlowTable {
     }
     if (!isTcp) return;
     if ((flags & TCP_RST) !== 0) {
-      this.end(key, entry, 'rst');
+      this.end(entry, 'rst');
     } else if ((flags & TCP_FIN) !== 0) {
       if (fromClient) entry.clientFin = true;
       else entry.serverFin = true;
-      if (entry.clientFin && entry.serverFin) this.end(key, entry, 'fin');
+      if (entry.clientFin && entry.serverFin) this.end(entry, 'fin');
     }
   }
 
@@ -115,27 +117,27 @@ export class FlowTable {
   expire(now: number): void {
     const tcpBefore = now - this.opts.tcpIdleMs;
     const udpBefore = now - this.opts.udpIdleMs;
-    for (const [key, entry] of this.entries) {
+    for (const entry of this.entries.values()) {
       const before = entry.transport === 'tcp' ? tcpBefore : udpBefore;
       if (entry.lastTime >= before) continue;
       if (entry instanceof Flow) {
         if (!entry.ended) this.stats.expired += 1;
-        this.end(key, entry, 'idle');
+        this.end(entry, 'idle');
       } else {
-        this.entries.delete(key);
+        this.entries.delete(entry);
       }
     }
   }
 
   /** Ends every tracked flow (agent shutdown, end of a replay). */
   endAll(reason: FlowEndReason = 'shutdown'): void {
-    for (const [key, entry] of this.entries) {
-      if (entry instanceof Flow) this.end(key, entry, reason);
+    for (const entry of [...this.entries.values()]) {
+      if (entry instanceof Flow) this.end(entry, reason);
     }
     this.entries.clear();
   }
 
-  private start(key: string, pkt: PacketInfo, now: number, srcIsLow: boolean): void {
+  private start(pkt: PacketInfo, now: number, srcIsLow: boolean): void {
     if (this.entries.size >= this.opts.maxFlows) this.evictOldest();
     const transport: Transport = pkt.protocol === 6 ? 'tcp' : 'udp';
     const version = pkt.ipVersion === 6 ? 6 : 4;
@@ -144,48 +146,43 @@ export class FlowTable {
     else this.stats.udpStarts += 1;
     if (!this.hooks.accept(serverIp, transport, pkt.dstPort)) {
       this.stats.ignored += 1;
-      this.entries.set(key, new Ignored(now, transport));
+      this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
       return;
     }
-    if (this.isNatCopy(key, pkt, serverIp, now)) {
+    const sig = natSignature(pkt, serverIp);
+    if (this.isNatCopy(sig, now)) {
       this.stats.natDuplicates += 1;
-      this.entries.set(key, new Ignored(now, transport));
+      this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
       return;
     }
     const clientIp = addressToString(pkt.buf, pkt.srcOffset, version);
-    const flow = new Flow(key, transport, version, clientIp, pkt.srcPort, serverIp, pkt.dstPort, now, srcIsLow);
+    const flow = new Flow(`${transport} ${clientIp}:${pkt.srcPort} > ${serverIp}:${pkt.dstPort}`, transport, version,
+      clientIp, pkt.srcPort, serverIp, pkt.dstPort, now, srcIsLow);
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
     this.stats.outbound += 1;
-    this.entries.set(key, flow);
+    this.entries.set(pkt, srcIsLow, flow);
+    this.recordStart(sig, flow, now);
     this.hooks.onStart(flow, pkt);
   }
 
-  /** True when an earlier flow started the same way within NAT_WINDOW_MS; records this start otherwise. */
-  private isNatCopy(key: string, pkt: PacketInfo, serverIp: string, now: number): boolean {
-    let sig: string;
-    if (pkt.protocol === 6) {
-      sig = `t${serverIp}|${pkt.dstPort}|${pkt.tcpSeq}`;
-    } else {
-      const n = Math.min(pkt.payloadLength, UDP_SIGNATURE_BYTES);
-      sig = `u${serverIp}|${pkt.dstPort}|${pkt.payloadLength}|${pkt.buf.toString('latin1', pkt.payloadOffset, pkt.payloadOffset + n)}`;
-    }
+  /** True when a flow that is still open started the same way within NAT_WINDOW_MS. */
+  private isNatCopy(sig: string, now: number): boolean {
     const prior = this.recentStarts.get(sig);
-    if (prior !== undefined && prior.key !== key && now - prior.time <= NAT_WINDOW_MS && now >= prior.time) {
-      const original = this.entries.get(prior.key);
-      if (original instanceof Flow && !original.ended) return true;
-    }
+    return prior !== undefined && !prior.flow.ended && now >= prior.time && now - prior.time <= NAT_WINDOW_MS;
+  }
+
+  private recordStart(sig: string, flow: Flow, now: number): void {
     if (this.recentStarts.size >= NAT_INDEX_ENTRIES) {
       const oldest = this.recentStarts.keys().next();
       if (oldest.done !== true) this.recentStarts.delete(oldest.value);
     }
     this.recentStarts.delete(sig);
-    this.recentStarts.set(sig, { key, time: now });
-    return false;
+    this.recentStarts.set(sig, { flow, time: now });
   }
 
-  private end(key: string, flow: Flow, reason: FlowEndReason): void {
-    this.entries.delete(key);
+  private end(flow: Flow, reason: FlowEndReason): void {
+    this.entries.delete(flow);
     if (flow.ended) return;
     flow.ended = true;
     this.stats.ended += 1;
@@ -193,13 +190,19 @@ export class FlowTable {
   }
 
   private evictOldest(): void {
-    const oldest = this.entries.keys().next();
-    if (oldest.done === true) return;
-    const entry = this.entries.get(oldest.value);
+    const entry = this.entries.oldest();
+    if (entry === undefined) return;
     this.stats.evictions += 1;
-    if (entry instanceof Flow) this.end(oldest.value, entry, 'evicted');
-    else this.entries.delete(oldest.value);
+    if (entry instanceof Flow) this.end(entry, 'evicted');
+    else this.entries.delete(entry);
   }
+}
+
+/** What a NAT copy of this connection start shares with it: responder, and ISN or first UDP payload. */
+function natSignature(pkt: PacketInfo, serverIp: string): string {
+  if (pkt.protocol === 6) return `t${serverIp}|${pkt.dstPort}|${pkt.tcpSeq}`;
+  const n = Math.min(pkt.payloadLength, UDP_SIGNATURE_BYTES);
+  return `u${serverIp}|${pkt.dstPort}|${pkt.payloadLength}|${pkt.buf.toString('latin1', pkt.payloadOffset, pkt.payloadOffset + n)}`;
 }
 
 /**
@@ -220,11 +223,9 @@ function srcIsLowEndpoint(pkt: PacketInfo): boolean {
 }
 
 /**
- * Canonical key of a packet's 5-tuple (the same for both directions): one UTF-16 code unit
- * per 16-bit word of protocol, addresses and ports. For IPv4 that is one 7-unit string made
- * by a single String.fromCharCode call instead of two latin1 slices, a compare and a join
- * (bench/micro.ts "decodePacket + flowKey" step: 2.4 → 1.35 µs a packet on a loaded 2-core
- * machine, so the key went from about 1.7 to 0.8 µs).
+ * Canonical key of a packet's 5-tuple as a string (the same for both directions), for state
+ * kept outside the flow table (DNS over TCP streams). The flow table itself indexes IPv4
+ * without strings (index-table.ts).
  */
 export function flowKey(pkt: PacketInfo, srcIsLow: boolean = srcIsLowEndpoint(pkt)): string {
   const buf = pkt.buf;

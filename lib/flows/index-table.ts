@@ -1,0 +1,172 @@
+// The flow table's index: 5-tuple → entry without building a string per packet.
+//
+// IPv4 (the bulk of traffic) uses open addressing over typed arrays: the key is the protocol,
+// the two addresses as 32-bit numbers (lower endpoint first) and both ports packed in 32 bits;
+// a lookup hashes and compares four integers and allocates nothing. IPv6 keys are strings in a
+// Map. A Set keeps every entry in insertion order, for eviction of the oldest and for sweeps;
+// it is touched only when a flow starts or ends, never per packet.
+import type { PacketInfo } from '../decode/index.js';
+
+/** Key fields an entry carries so it can be removed without its packet. */
+export class Keyed {
+  proto = 0;
+  ka = 0;
+  kb = 0;
+  kp = 0;
+  /** IPv6 key; '' for IPv4 entries. */
+  ks = '';
+}
+
+const EMPTY = 0;
+const INITIAL_CAPACITY = 1024;
+
+export class FlowIndex<E extends Keyed> {
+  private cap = INITIAL_CAPACITY;
+  private mask = INITIAL_CAPACITY - 1;
+  private keys = new Uint32Array(INITIAL_CAPACITY * 3);
+  /** Protocol per slot, 0 = empty. */
+  private protos = new Uint8Array(INITIAL_CAPACITY);
+  private vals: (E | undefined)[] = new Array<E | undefined>(INITIAL_CAPACITY);
+  private v4Size = 0;
+  private readonly v6 = new Map<string, E>();
+  private readonly order = new Set<E>();
+
+  get size(): number {
+    return this.order.size;
+  }
+
+  /** Entries in insertion order (oldest first). Safe to delete the current entry while iterating. */
+  values(): IterableIterator<E> {
+    return this.order.values();
+  }
+
+  oldest(): E | undefined {
+    const first = this.order.values().next();
+    return first.done === true ? undefined : first.value;
+  }
+
+  get(pkt: PacketInfo, srcIsLow: boolean): E | undefined {
+    if (pkt.ipVersion === 6) return this.v6.get(v6Key(pkt, srcIsLow));
+    const buf = pkt.buf;
+    const s = buf.readUInt32BE(pkt.srcOffset);
+    const d = buf.readUInt32BE(pkt.dstOffset);
+    const a = srcIsLow ? s : d;
+    const b = srcIsLow ? d : s;
+    const p = srcIsLow ? ((pkt.srcPort << 16) | pkt.dstPort) >>> 0 : ((pkt.dstPort << 16) | pkt.srcPort) >>> 0;
+    const proto = pkt.protocol;
+    for (let i = hash(proto, a, b, p) & this.mask; ; i = (i + 1) & this.mask) {
+      const t = this.protos[i];
+      if (t === EMPTY) return undefined;
+      const k = i * 3;
+      if (t === proto && this.keys[k] === a && this.keys[k + 1] === b && this.keys[k + 2] === p) return this.vals[i];
+    }
+  }
+
+  /** Adds `entry` for the packet's 5-tuple (which must not be present). */
+  set(pkt: PacketInfo, srcIsLow: boolean, entry: E): void {
+    entry.proto = pkt.protocol;
+    if (pkt.ipVersion === 6) {
+      entry.ks = v6Key(pkt, srcIsLow);
+      this.v6.set(entry.ks, entry);
+    } else {
+      const buf = pkt.buf;
+      const s = buf.readUInt32BE(pkt.srcOffset);
+      const d = buf.readUInt32BE(pkt.dstOffset);
+      entry.ks = '';
+      entry.ka = srcIsLow ? s : d;
+      entry.kb = srcIsLow ? d : s;
+      entry.kp = srcIsLow ? ((pkt.srcPort << 16) | pkt.dstPort) >>> 0 : ((pkt.dstPort << 16) | pkt.srcPort) >>> 0;
+      if ((this.v4Size + 1) * 2 > this.cap) this.grow();
+      this.insert(entry);
+      this.v4Size++;
+    }
+    this.order.add(entry);
+  }
+
+  delete(entry: E): void {
+    if (!this.order.delete(entry)) return;
+    if (entry.ks !== '') {
+      this.v6.delete(entry.ks);
+      return;
+    }
+    let i = hash(entry.proto, entry.ka, entry.kb, entry.kp) & this.mask;
+    while (this.vals[i] !== entry) {
+      if (this.protos[i] === EMPTY) return; // not indexed (cannot happen; defensive)
+      i = (i + 1) & this.mask;
+    }
+    this.removeAt(i);
+    this.v4Size--;
+  }
+
+  clear(): void {
+    this.protos.fill(EMPTY);
+    this.vals.fill(undefined);
+    this.v4Size = 0;
+    this.v6.clear();
+    this.order.clear();
+  }
+
+  private insert(entry: E): void {
+    let i = hash(entry.proto, entry.ka, entry.kb, entry.kp) & this.mask;
+    while (this.protos[i] !== EMPTY) i = (i + 1) & this.mask;
+    this.protos[i] = entry.proto;
+    const k = i * 3;
+    this.keys[k] = entry.ka;
+    this.keys[k + 1] = entry.kb;
+    this.keys[k + 2] = entry.kp;
+    this.vals[i] = entry;
+  }
+
+  /** Linear-probing deletion by backward shift: no tombstones, probe chains stay short. */
+  private removeAt(hole: number): void {
+    const mask = this.mask;
+    let i = hole;
+    for (let j = (i + 1) & mask; this.protos[j] !== EMPTY; j = (j + 1) & mask) {
+      const e = this.vals[j] as E;
+      const home = hash(e.proto, e.ka, e.kb, e.kp) & mask;
+      // Move j into the hole when its home slot is not in the cyclic range (i, j].
+      const between = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (between) continue;
+      this.protos[i] = this.protos[j];
+      this.keys.copyWithin(i * 3, j * 3, j * 3 + 3);
+      this.vals[i] = e;
+      i = j;
+    }
+    this.protos[i] = EMPTY;
+    this.vals[i] = undefined;
+  }
+
+  private grow(): void {
+    const old = this.vals;
+    const oldProtos = this.protos;
+    this.cap *= 2;
+    this.mask = this.cap - 1;
+    this.keys = new Uint32Array(this.cap * 3);
+    this.protos = new Uint8Array(this.cap);
+    this.vals = new Array<E | undefined>(this.cap);
+    for (let i = 0; i < old.length; i++) {
+      const e = old[i];
+      if (oldProtos[i] !== EMPTY && e !== undefined) this.insert(e);
+    }
+  }
+}
+
+/** 32-bit mix of the key (murmur3-style finaliser over the four words). */
+function hash(proto: number, a: number, b: number, p: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ b, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ p, 0x27d4eb2f);
+  h ^= proto;
+  h ^= h >>> 15;
+  return h >>> 0;
+}
+
+function v6Key(pkt: PacketInfo, srcIsLow: boolean): string {
+  const buf = pkt.buf;
+  const lowOff = srcIsLow ? pkt.srcOffset : pkt.dstOffset;
+  const highOff = srcIsLow ? pkt.dstOffset : pkt.srcOffset;
+  const lowPort = srcIsLow ? pkt.srcPort : pkt.dstPort;
+  const highPort = srcIsLow ? pkt.dstPort : pkt.srcPort;
+  return String.fromCharCode(pkt.protocol, lowPort, highPort)
+    + buf.toString('latin1', lowOff, lowOff + 16) + buf.toString('latin1', highOff, highOff + 16);
+}
