@@ -1,0 +1,83 @@
+// HTTP/1.x request line and Host header (RFC 9112 §3, RFC 9110 §7.2) from the client's first
+// bytes. Only the first request of a pipelined stream is read: its Host names the connection.
+import { readName } from './name.js';
+import { MORE, NONE, type SniffResult } from './result.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+
+/** RFC 9110 §9 methods plus PATCH (RFC 5789), each with the space that ends it. */
+const METHODS = ['GET ', 'POST ', 'PUT ', 'HEAD ', 'DELETE ', 'OPTIONS ', 'PATCH ', 'CONNECT ', 'TRACE '].map((m) => Buffer.from(m, 'latin1'));
+
+/** -1: not a known method; 0: a prefix of one so far; n: length of the method and its space. */
+function matchMethod(buf: Buffer, off: number, end: number): number {
+  const have = end - off;
+  let prefix = false;
+  for (const m of METHODS) {
+    const n = Math.min(have, m.length);
+    if (buf.compare(m, 0, n, off, off + n) !== 0) continue;
+    if (n === m.length) return n;
+    prefix = true;
+  }
+  return prefix ? 0 : -1;
+}
+
+/** Quick test the dispatcher uses: could these bytes start an HTTP request? */
+export function looksLikeHttp(buf: Buffer, off: number, end: number): boolean {
+  return matchMethod(buf, off, end) >= 0;
+}
+
+/** Index of the next `byte` in [p, end), or -1 (bounded by end, unlike Buffer#indexOf). */
+function find(buf: Buffer, byte: number, p: number, end: number): number {
+  for (; p < end; p++) if (buf[p] === byte) return p;
+  return -1;
+}
+
+/** Host of the first HTTP/1.x request in [off, end): 'more' while its header block is incomplete. */
+export function sniffHttp(buf: Buffer, off: number, end: number): SniffResult {
+  const m = matchMethod(buf, off, end);
+  if (m < 0) return NONE;
+  if (m === 0) return MORE;
+  let eol = find(buf, LF, off + m, end);
+  if (eol < 0) return MORE;
+  if (!isHttp1Version(buf, off + m, eol)) return NONE; // HTTP/0.9 or not HTTP at all
+  let p = eol + 1;
+  // Header lines until the empty line; the first Host wins (RFC 9112 §3.2 forbids more than one).
+  for (;;) {
+    eol = find(buf, LF, p, end);
+    if (eol < 0) return MORE;
+    const stop = eol > p && buf[eol - 1] === CR ? eol - 1 : eol;
+    if (stop === p) return NONE; // end of headers, no Host
+    if (isHostField(buf, p, stop)) return hostValue(buf, p + 5, stop);
+    p = eol + 1;
+  }
+}
+
+/** The request line ends in " HTTP/1.<digit>" (CR optional). */
+function isHttp1Version(buf: Buffer, start: number, eol: number): boolean {
+  let stop = eol > start && buf[eol - 1] === CR ? eol - 1 : eol;
+  if (stop - start < 10) return false;
+  stop -= 9;
+  return buf[stop] === SP && buf.toString('latin1', stop + 1, stop + 8) === 'HTTP/1.' && buf[stop + 8] >= 0x30 && buf[stop + 8] <= 0x39;
+}
+
+/** "Host:" with the name in any case (RFC 9110 §5.1: field names are case-insensitive). */
+function isHostField(buf: Buffer, p: number, stop: number): boolean {
+  return stop - p >= 5 && (buf[p] | 0x20) === 0x68 && (buf[p + 1] | 0x20) === 0x6f && (buf[p + 2] | 0x20) === 0x73 &&
+    (buf[p + 3] | 0x20) === 0x74 && buf[p + 4] === COLON;
+}
+
+/** Host value without surrounding whitespace or port; an IPv6 literal gives no name. */
+function hostValue(buf: Buffer, p: number, stop: number): SniffResult {
+  while (p < stop && (buf[p] === SP || buf[p] === HTAB)) p++;
+  while (stop > p && (buf[stop - 1] === SP || buf[stop - 1] === HTAB)) stop--;
+  if (p < stop && buf[p] === 0x5b) return NONE; // "[2001:db8::1]:8080"
+  // RFC 3986 reg-name and IPv4address hold no colon: the first one starts the port.
+  const colon = find(buf, COLON, p, stop);
+  if (colon >= 0) stop = colon;
+  const name = readName(buf, p, stop - p);
+  return name === undefined ? NONE : { kind: 'http', name };
+}

@@ -1,0 +1,30 @@
+// sniff: name the server a connection goes to from the traffic itself: TLS ClientHello SNI and
+// HTTP/1.x Host from the client's first bytes of a TCP stream, and the SNI of a QUIC client
+// Initial datagram. Pure, synchronous, bounds-checked; never throws on wire input.
+import { looksLikeHttp, sniffHttp } from './http.js';
+import { MORE, NONE, type SniffResult } from './result.js';
+import { looksLikeTls, sniffTls } from './tls.js';
+
+export type { SniffResult } from './result.js';
+export { quicInitialSni } from './quic.js';
+export { MAX_NAME_LENGTH } from './name.js';
+
+/**
+ * `data` = all client→server payload bytes seen so far (the caller concatenates segments,
+ * bounded to 16 KiB). A TLS ClientHello (also split across records / segments) gives its
+ * server_name as kind 'sni'; an HTTP/1.x request gives its first Host without port as kind
+ * 'http'. Names are lower-cased, without a trailing dot, with bytes outside printable ASCII
+ * escaped as \xNN. 'more': call again with more bytes appended; 'none': no name to be had.
+ */
+export function sniffStream(data: Buffer, offset: number, length: number): SniffResult {
+  const off = Math.max(0, Math.floor(offset) || 0);
+  const end = Math.min(data.length, off + Math.max(0, Math.floor(length) || 0));
+  if (end <= off) return MORE;
+  try {
+    if (looksLikeTls(data, off, end)) return sniffTls(data, off, end);
+    if (looksLikeHttp(data, off, end)) return sniffHttp(data, off, end);
+  } catch {
+    // Every read is bounds-checked; this backstop keeps a parser bug off the capture callback.
+  }
+  return NONE;
+}

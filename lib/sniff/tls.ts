@@ -1,0 +1,151 @@
+// TLS ClientHello server_name (RFC 8446 §4.1.2, RFC 6066 §3) from the client's first bytes,
+// with the handshake message reassembled from consecutive records (RFC 8446 §5.1: a handshake
+// message may be split across records; tls-client-hello-frag-01.pcap is such a client).
+import { readName } from './name.js';
+import { MORE, NONE, type SniffResult } from './result.js';
+
+const CONTENT_HANDSHAKE = 22;
+const HANDSHAKE_CLIENT_HELLO = 1;
+const EXT_SERVER_NAME = 0;
+const NAME_TYPE_HOST = 0;
+const RECORD_HEADER = 5;
+/** RFC 8446 §5.2: a record's fragment is at most 2^14 + 256 bytes (2^14 + 2048 in TLS 1.2). */
+const MAX_RECORD = 16384 + 2048;
+/** Records gathered for one ClientHello; the caller's 16 KiB holds at most ~3300 minimal records. */
+const MAX_RECORDS = 64;
+
+/** Quick test the dispatcher uses: does this look like the start of a TLS handshake record? */
+export function looksLikeTls(buf: Buffer, off: number, end: number): boolean {
+  return end > off && buf[off] === CONTENT_HANDSHAKE && (end - off < 2 || buf[off + 1] === 3);
+}
+
+/**
+ * Server name of the ClientHello at the start of a TLS stream. 'more' while the handshake
+ * message (or the record holding its server_name) is still incomplete; the name is returned
+ * as soon as the server_name extension is complete, before the rest of a large ClientHello
+ * (post-quantum key shares) has arrived.
+ */
+export function sniffTls(buf: Buffer, off: number, end: number): SniffResult {
+  // Handshake bytes of consecutive handshake records: [start, stop) spans in buf.
+  let spans: number[] | undefined;
+  let firstStart = -1;
+  let firstStop = -1;
+  let total = 0;
+  let pos = off;
+  let records = 0;
+  let partial = false;
+  while (records < MAX_RECORDS) {
+    if (end - pos < RECORD_HEADER) {
+      partial = true;
+      break;
+    }
+    const len = buf.readUInt16BE(pos + 3);
+    if (buf[pos] !== CONTENT_HANDSHAKE || buf[pos + 1] !== 3 || len === 0 || len > MAX_RECORD) {
+      if (records === 0) return NONE;
+      break; // a later record of another type ends the handshake bytes we can use
+    }
+    const start = pos + RECORD_HEADER;
+    const stop = Math.min(end, start + len);
+    if (records === 0) {
+      firstStart = start;
+      firstStop = stop;
+    } else {
+      spans ??= [firstStart, firstStop];
+      spans.push(start, stop);
+    }
+    total += stop - start;
+    records++;
+    pos = start + len;
+    if (pos > end) {
+      partial = true;
+      break;
+    }
+    // Stop gathering once the ClientHello is whole (its length is in the first 4 bytes).
+    if (total >= 4 && total >= handshakeLength(buf, spans, firstStart) + 4) break;
+  }
+  if (records === 0) return MORE; // only part of the first record header so far
+  let hs = buf;
+  let hsOff = firstStart;
+  let hsEnd = firstStop;
+  if (spans) {
+    hs = Buffer.allocUnsafe(total); // only for a ClientHello split across records
+    let w = 0;
+    for (let i = 0; i < spans.length; i += 2) w += buf.copy(hs, w, spans[i], spans[i + 1]);
+    hsOff = 0;
+    hsEnd = total;
+  }
+  // After MAX_RECORDS the next call would gather the same records again: give up instead.
+  return handshakeSni(hs, hsOff, hsEnd, partial);
+}
+
+/** Handshake message length from its 3-byte length field (the first 4 handshake bytes may span records). */
+function handshakeLength(buf: Buffer, spans: number[] | undefined, firstStart: number): number {
+  if (!spans) return buf.readUIntBE(firstStart + 1, 3);
+  let n = 0;
+  let seen = 0;
+  for (let i = 0; i < spans.length && seen < 4; i += 2) {
+    for (let p = spans[i]; p < spans[i + 1] && seen < 4; p++, seen++) if (seen > 0) n = n * 256 + buf[p];
+  }
+  return n;
+}
+
+/**
+ * SNI of a handshake message starting at `off` (type, 3-byte length, body). `moreMayCome`:
+ * bytes past `end` may still arrive, so a message cut short is 'more' rather than 'none'.
+ * Shared with QUIC, whose CRYPTO frames carry the same handshake message without records.
+ */
+export function handshakeSni(buf: Buffer, off: number, end: number, moreMayCome: boolean): SniffResult {
+  if (end - off < 4) return moreMayCome ? MORE : NONE;
+  if (buf[off] !== HANDSHAKE_CLIENT_HELLO) return NONE;
+  const msgEnd = off + 4 + buf.readUIntBE(off + 1, 3);
+  const complete = end >= msgEnd;
+  const name = clientHelloSni(buf, off + 4, Math.min(end, msgEnd));
+  if (typeof name === 'string') return { kind: 'sni', name };
+  if (name === TRUNCATED && !complete && moreMayCome) return MORE;
+  return NONE;
+}
+
+const TRUNCATED = 1;
+const ABSENT = 2;
+
+/** server_name host_name of a ClientHello body in [p, end); TRUNCATED when it runs past end. */
+function clientHelloSni(buf: Buffer, p: number, end: number): string | typeof TRUNCATED | typeof ABSENT {
+  p += 2 + 32; // legacy_version, random
+  if (p + 1 > end) return TRUNCATED;
+  p += 1 + buf[p]; // legacy_session_id
+  if (p + 2 > end) return TRUNCATED;
+  p += 2 + buf.readUInt16BE(p); // cipher_suites
+  if (p + 1 > end) return TRUNCATED;
+  p += 1 + buf[p]; // legacy_compression_methods
+  if (p + 2 > end) return p === end ? ABSENT : TRUNCATED; // TLS 1.0 hellos may have no extensions
+  const extEnd = p + 2 + buf.readUInt16BE(p);
+  p += 2;
+  while (p + 4 <= extEnd) {
+    const type = buf.readUInt16BE(p);
+    const len = buf.readUInt16BE(p + 2);
+    p += 4;
+    if (type === EXT_SERVER_NAME) {
+      if (p + len > end) return TRUNCATED;
+      return serverName(buf, p, p + len);
+    }
+    p += len;
+    if (p > end) return TRUNCATED;
+  }
+  return extEnd > end ? TRUNCATED : ABSENT;
+}
+
+/** RFC 6066 §3 ServerNameList: the first host_name entry. */
+function serverName(buf: Buffer, p: number, end: number): string | typeof ABSENT {
+  if (p + 2 > end) return ABSENT;
+  const listEnd = Math.min(end, p + 2 + buf.readUInt16BE(p));
+  p += 2;
+  while (p + 3 <= listEnd) {
+    const type = buf[p];
+    const len = buf.readUInt16BE(p + 1);
+    p += 3;
+    if (p + len > listEnd) return ABSENT;
+    if (type === NAME_TYPE_HOST) return readName(buf, p, len) ?? ABSENT;
+    p += len;
+  }
+  return ABSENT;
+}
