@@ -215,3 +215,16 @@ function matches(p: Prefix, addr: Prefix): boolean {
   }
   return true;
 }
+
+/**
+ * A test "is this address (IPv4 or IPv6 text) inside `cidr`", for suppression rules; a bare
+ * address is a host prefix. undefined when `cidr` is neither a CIDR nor an address.
+ */
+export function cidrTest(cidr: string): ((ip: string) => boolean) | undefined {
+  const p = parsePrefix(cidr);
+  if (p === undefined) return undefined;
+  return (ip) => {
+    const a = parseAddress(ip);
+    return a !== undefined && matches(p, a);
+  };
+}

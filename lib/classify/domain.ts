@@ -20,7 +20,8 @@ export function normalizeName(name: string): string {
   return n;
 }
 
-function isIp(name: string): boolean {
+/** True for IPv4 dotted-quad or IPv6 text (maybe bracketed): names, not addresses, are grouped by rules. */
+export function isIp(name: string): boolean {
   if (name.includes(':')) return true; // no DNS name contains ':'; IPv6 (maybe bracketed)
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(name);
 }
