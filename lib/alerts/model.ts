@@ -44,7 +44,7 @@ export interface ConnectionFacts {
   alternatives: string[];
   /** Age of the DNS answer at connect time, ms. */
   answerAgeMs?: number;
-  nameSource: 'dns' | 'none';
+  nameSource: 'dns' | 'sni' | 'http' | 'quic' | 'ptr' | 'none';
   /** The name came from an answer to this connection's own process (not just any answer for the IP). */
   resolvedByProcess?: boolean;
   registeredDomain?: string;

@@ -11,6 +11,7 @@ import { AlertFile, MetricsServer, createRegistry } from '../outputs/index.js';
 import { alertLine } from '../alerts/index.js';
 import { Pipeline, type PipelineSettings } from './pipeline.js';
 import { Attributor } from './attribution.js';
+import { PtrResolver } from './ptr.js';
 import { snapshot, METRIC_HELP } from './stats.js';
 
 export { Pipeline, PipelineStats, type PipelineSettings, type PipelineDeps } from './pipeline.js';
@@ -81,8 +82,9 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     }),
     now,
   });
+  const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
   const pipeline = new Pipeline(settingsOf(config), {
-    baseline: () => Promise.resolve(baseline), attributor, emit: emitter(alerts, config.stdout), logger, now,
+    baseline: () => Promise.resolve(baseline), attributor, ptr, emit: emitter(alerts, config.stdout), logger, now,
   });
 
   let capture: LiveCapture | undefined;

@@ -12,6 +12,7 @@ import type { Attributor, Attribution } from './attribution.js';
 import { AGENT_VERSION } from '../version.js';
 import { softwareKey } from '../software/index.js';
 import { ResolverOwners } from './resolvers.js';
+import type { PtrResolver } from './ptr.js';
 
 export interface PipelineSettings {
   hostName: string;
@@ -33,6 +34,8 @@ export interface PipelineSettings {
 export interface PipelineDeps {
   baseline: () => Promise<Baseline>;
   attributor?: Attributor;
+  /** Reverse lookups for addresses nothing else named (live only). */
+  ptr?: PtrResolver;
   /** Receives each alert once, in emission order. */
   emit: (alert: Record<string, unknown>) => void;
   logger: winston.Logger;
@@ -62,6 +65,8 @@ export class PipelineStats {
   connectionsNamed = 0;
   connectionsUnnamed = 0;
   internalErrors = 0;
+  /** Connections of the agent itself (never alerted). */
+  ownTraffic = 0;
   /** Connections not judged again because the same key was judged within a minute. */
   judgedRecently = 0;
 }
@@ -208,6 +213,11 @@ export class Pipeline {
     const flow = facts.flow;
     const who = this.deps.attributor ? await this.deps.attributor.attribute(flow) : NO_ATTRIBUTION;
     const d = who.described;
+    if (d && d.process.pid === process.pid) {
+      // The agent's own traffic (PTR lookups, a collector) never alerts.
+      this.stats.ownTraffic += 1;
+      return;
+    }
     if (d && d.software.id === '') {
       // A process caught while exiting can show an empty command line: name it by its comm,
       // and keep it out of the per-software baseline rather than keying it on "".
@@ -215,6 +225,7 @@ export class Pipeline {
       d.softwareKey = '';
     }
     if (d) this.preferOwnName(facts, d.process.pid);
+    if (facts.nameSource === 'none' && this.deps.ptr) await this.nameByPtr(facts);
     facts.attribution = who.method;
     facts.confidence = who.confidence;
     facts.process = d?.process;
@@ -241,6 +252,17 @@ export class Pipeline {
     const now = this.deps.now();
     if (flow.ended) this.emitAlert(facts);
     else this.hold.add(flow, facts, flow.startTime + this.s.alertDelayMs, now);
+  }
+
+  /** Last resort: the address's reverse (PTR) name. */
+  private async nameByPtr(facts: ConnectionFacts): Promise<void> {
+    const name = await this.deps.ptr?.lookup(facts.flow.serverIp);
+    if (!name) return;
+    const [group, registered] = this.groupOf(name);
+    facts.domain = name;
+    facts.nameSource = 'ptr';
+    facts.domainGroup = group;
+    facts.registeredDomain = registered;
   }
 
   /** Names the connection by what its own process resolved for the address, when it did. */

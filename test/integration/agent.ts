@@ -29,6 +29,8 @@ export function agentArgs(o: AgentOptions, metricsPort: number): string[] {
     '--learning-period', o.learningPeriod, '--alert-delay', '1s',
     '--external-cidr', '192.0.2.0/24', '--external-cidr', '203.0.113.0/24', '--external-cidr', '2001:db8::/32',
     '--metrics-listen', `127.0.0.1:${metricsPort}`,
+    // PTR lookups go to the test internet's dnsmasq, never to the machine's own resolver.
+    '--ptr-server', '198.51.100.2',
     '--host-name', o.hostName ?? 'e2e-host', '--log-level', 'debug',
     ...(o.extraArgs ?? []),
   ];
