@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { QueryTracker } from '../../lib/dns/index.js';
+
+// RFC 5737 addresses: the client 192.0.2.10, resolvers 198.51.100.53 and 203.0.113.53.
+const CLIENT = '192.0.2.10|40000';
+const SERVER = '198.51.100.53|53';
+const q = (id: number, name: string) => ({ id, name, type: 1 });
+const r = (id: number, queryName: string) => ({ id, queryName });
+
+function counts(t: QueryTracker) {
+  const { queries, matched, unmatched, duplicates, expired, evictions } = t.stats;
+  return { queries, matched, unmatched, duplicates, expired, evictions };
+}
+
+describe('dns/QueryTracker', () => {
+  it('matches an answer to its query (same id, name, client socket, server)', () => {
+    const t = new QueryTracker();
+    t.query(q(0x1234, 'www.example.com'), CLIENT, SERVER, 1000);
+    assert.equal(t.match(r(0x1234, 'www.example.com'), CLIENT, SERVER, 1020), true);
+    assert.deepEqual(counts(t), { queries: 1, matched: 1, unmatched: 0, duplicates: 0, expired: 0, evictions: 0 });
+  });
+
+  it('refuses a wrong id, a wrong name, a wrong client port or address, a wrong server', () => {
+    const t = new QueryTracker();
+    t.query(q(0x1234, 'www.example.com'), CLIENT, SERVER, 1000);
+    assert.equal(t.match(r(0x1235, 'www.example.com'), CLIENT, SERVER, 1001), false, 'id');
+    assert.equal(t.match(r(0x1234, 'www.example.org'), CLIENT, SERVER, 1001), false, 'name');
+    assert.equal(t.match(r(0x1234, 'www.example.com'), '192.0.2.10|40001', SERVER, 1001), false, 'client port');
+    assert.equal(t.match(r(0x1234, 'www.example.com'), '192.0.2.11|40000', SERVER, 1001), false, 'client address');
+    assert.equal(t.match(r(0x1234, 'www.example.com'), CLIENT, '203.0.113.53|53', 1001), false, 'server address');
+    assert.equal(t.match(r(0x1234, 'www.example.com'), CLIENT, '198.51.100.53|5353', 1001), false, 'server port');
+    assert.equal(t.stats.unmatched, 6);
+    // None of the refusals consumed the query: the real answer still matches.
+    assert.equal(t.match(r(0x1234, 'www.example.com'), CLIENT, SERVER, 1002), true);
+  });
+
+  it('refuses an answer later than the window, and counts the query expired', () => {
+    const t = new QueryTracker({ windowMs: 5000 });
+    t.query(q(1, 'late.example.com'), CLIENT, SERVER, 0);
+    assert.equal(t.match(r(1, 'late.example.com'), CLIENT, SERVER, 5001), false);
+    assert.equal(t.stats.expired, 1);
+    assert.equal(t.size, 0);
+    t.query(q(2, 'edge.example.com'), CLIENT, SERVER, 10_000);
+    assert.equal(t.match(r(2, 'edge.example.com'), CLIENT, SERVER, 15_000), true, 'exactly windowMs is in time');
+  });
+
+  it('counts a second identical answer as a duplicate (unmatched)', () => {
+    const t = new QueryTracker();
+    t.query(q(7, 'dup.example.com'), CLIENT, SERVER, 0);
+    assert.equal(t.match(r(7, 'dup.example.com'), CLIENT, SERVER, 10), true);
+    assert.equal(t.match(r(7, 'dup.example.com'), CLIENT, SERVER, 11), false);
+    assert.deepEqual(counts(t), { queries: 1, matched: 1, unmatched: 1, duplicates: 1, expired: 0, evictions: 0 });
+  });
+
+  it('matches a response without a question on the id alone', () => {
+    const t = new QueryTracker();
+    t.query(q(9, 'noq.example.com'), CLIENT, SERVER, 0);
+    assert.equal(t.match(r(8, ''), CLIENT, SERVER, 1), false);
+    assert.equal(t.match(r(9, ''), CLIENT, SERVER, 1), true);
+    assert.equal(t.match(r(9, ''), CLIENT, SERVER, 2), false);
+    assert.equal(t.stats.duplicates, 1);
+  });
+
+  it('compares names case-insensitively (0x20 mixed-case queries, RFC draft-vixie-dnsext-dns0x20)', () => {
+    const t = new QueryTracker();
+    t.query(q(3, 'WwW.ExAmPle.CoM'), CLIENT, SERVER, 0);
+    assert.equal(t.match(r(3, 'www.example.com'), CLIENT, SERVER, 1), true);
+    t.query(q(4, 'www.example.com'), CLIENT, SERVER, 0);
+    assert.equal(t.match(r(4, 'WWW.EXAMPLE.COM'), CLIENT, SERVER, 1), true);
+  });
+
+  it('keeps two names under one id from one socket apart', () => {
+    const t = new QueryTracker();
+    t.query(q(5, 'a.example.com'), CLIENT, SERVER, 0);
+    t.query(q(5, 'b.example.com'), CLIENT, SERVER, 1);
+    assert.equal(t.size, 2);
+    assert.equal(t.match(r(5, 'b.example.com'), CLIENT, SERVER, 2), true);
+    assert.equal(t.match(r(5, 'a.example.com'), CLIENT, SERVER, 3), true);
+    assert.equal(t.match(r(5, 'c.example.com'), CLIENT, SERVER, 4), false);
+  });
+
+  it('treats a retransmitted query as one pending query with a fresh window', () => {
+    const t = new QueryTracker({ windowMs: 1000 });
+    t.query(q(6, 'retry.example.com'), CLIENT, SERVER, 0);
+    t.query(q(6, 'retry.example.com'), CLIENT, SERVER, 900);
+    assert.equal(t.size, 1);
+    assert.equal(t.stats.retransmits, 1);
+    assert.equal(t.match(r(6, 'retry.example.com'), CLIENT, SERVER, 1800), true);
+  });
+
+  it('expires unanswered queries as time passes and forgets answered ones silently', () => {
+    const t = new QueryTracker({ windowMs: 1000 });
+    for (let i = 0; i < 10; i++) t.query(q(i, `n${i}.example.com`), CLIENT, SERVER, i);
+    assert.equal(t.match(r(0, 'n0.example.com'), CLIENT, SERVER, 20), true);
+    t.sweep(2000);
+    assert.equal(t.size, 0);
+    assert.equal(t.stats.expired, 9, 'the answered one is not an expiry');
+    // Sweeps also run from the packet path, without sweep() being called.
+    t.query(q(100, 'x.example.com'), CLIENT, SERVER, 3000);
+    t.query(q(101, 'y.example.com'), CLIENT, SERVER, 5000);
+    assert.equal(t.size, 1);
+    assert.equal(t.stats.expired, 10);
+  });
+
+  it('is bounded: the oldest pending query is evicted and counted', () => {
+    const t = new QueryTracker({ maxPending: 100 });
+    for (let i = 0; i < 250; i++) t.query(q(i, `n${i}.example.com`), CLIENT, SERVER, i);
+    assert.equal(t.size, 100);
+    assert.equal(t.stats.evictions, 150);
+    assert.equal(t.match(r(149, 'n149.example.com'), CLIENT, SERVER, 300), false, 'evicted');
+    assert.equal(t.match(r(150, 'n150.example.com'), CLIENT, SERVER, 300), true, 'kept');
+    assert.equal(t.match(r(249, 'n249.example.com'), CLIENT, SERVER, 300), true, 'kept');
+  });
+
+  it('bounds the names kept under one key', () => {
+    const t = new QueryTracker();
+    for (let i = 0; i < 20; i++) t.query(q(1, `n${i}.example.com`), CLIENT, SERVER, i);
+    assert.ok(t.size <= 8, `size ${t.size}`);
+    assert.equal(t.stats.evictions, 20 - t.size);
+    assert.equal(t.match(r(1, 'n19.example.com'), CLIENT, SERVER, 30), true, 'the newest is kept');
+    assert.equal(t.match(r(1, 'n0.example.com'), CLIENT, SERVER, 30), false, 'the oldest is gone');
+  });
+
+  it('rejects bad options with a message naming the setting', () => {
+    assert.throws(() => new QueryTracker({ windowMs: 0 }), /windowMs/);
+    assert.throws(() => new QueryTracker({ maxPending: 0 }), /maxPending/);
+  });
+});
