@@ -87,6 +87,8 @@ export interface RateReport {
   alerts: number;
   /** Alerts naming the run's own pid and script. */
   attributed: number;
+  /** Alerts that name a process, but not the run's own. */
+  misattributed: number;
   /** Runs with exactly such an alert. */
   runsAttributed: number;
   runs: number;
@@ -105,17 +107,19 @@ export function attributionRate(alerts: readonly Alert[], runs: readonly ShortRu
   const methods: Record<string, number> = {};
   const hits = new Map<string, number>();
   let attributed = 0;
+  let misattributed = 0;
   for (const a of mine) {
     const m = String(get(a, 'egresswatch.attribution.method') ?? 'none');
     methods[m] = (methods[m] ?? 0) + 1;
     const r = byGroup.get(String(get(a, 'egresswatch.domain_group')))!;
     hits.set(r.group, (hits.get(r.group) ?? 0) + 1);
     if (Number(get(a, 'process.pid')) === r.pid && get(a, 'egresswatch.software.id') === r.script) attributed++;
+    else if (m !== 'none') misattributed++;
   }
   const runsAttributed = runs.filter((r) => mine.some((a) => get(a, 'egresswatch.domain_group') === r.group
     && Number(get(a, 'process.pid')) === r.pid && get(a, 'egresswatch.software.id') === r.script)).length;
   return {
-    alerts: mine.length, attributed, runsAttributed, runs: runs.length,
+    alerts: mine.length, attributed, misattributed, runsAttributed, runs: runs.length,
     rate: mine.length ? attributed / mine.length : 0, runRate: runs.length ? runsAttributed / runs.length : 0,
     methods, duplicates: [...hits].filter(([, n]) => n > 1).map(([g, n]) => `${g} ×${n}`),
   };
