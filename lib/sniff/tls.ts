@@ -99,7 +99,7 @@ export function handshakeSni(buf: Buffer, off: number, end: number, moreMayCome:
   if (buf[off] !== HANDSHAKE_CLIENT_HELLO) return NONE;
   const msgEnd = off + 4 + buf.readUIntBE(off + 1, 3);
   const complete = end >= msgEnd;
-  const name = clientHelloSni(buf, off + 4, Math.min(end, msgEnd));
+  const name = clientHelloSni(buf, off + 4, Math.min(end, msgEnd), msgEnd);
   if (typeof name === 'string') return { kind: 'sni', name };
   if (name === TRUNCATED && !complete && moreMayCome) return MORE;
   return NONE;
@@ -108,8 +108,11 @@ export function handshakeSni(buf: Buffer, off: number, end: number, moreMayCome:
 const TRUNCATED = 1;
 const ABSENT = 2;
 
-/** server_name host_name of a ClientHello body in [p, end); TRUNCATED when it runs past end. */
-function clientHelloSni(buf: Buffer, p: number, end: number): string | typeof TRUNCATED | typeof ABSENT {
+/**
+ * server_name host_name of a ClientHello body in [p, end) (`msgEnd`: where the whole body would
+ * end); TRUNCATED when it runs past end.
+ */
+function clientHelloSni(buf: Buffer, p: number, end: number, msgEnd: number): string | typeof TRUNCATED | typeof ABSENT {
   p += 2 + 32; // legacy_version, random
   if (p + 1 > end) return TRUNCATED;
   p += 1 + buf[p]; // legacy_session_id
@@ -117,10 +120,11 @@ function clientHelloSni(buf: Buffer, p: number, end: number): string | typeof TR
   p += 2 + buf.readUInt16BE(p); // cipher_suites
   if (p + 1 > end) return TRUNCATED;
   p += 1 + buf[p]; // legacy_compression_methods
-  if (p + 2 > end) return p === end ? ABSENT : TRUNCATED; // TLS 1.0 hellos may have no extensions
+  if (p + 2 > end) return p === msgEnd ? ABSENT : TRUNCATED; // TLS 1.0 hellos may have no extensions
   const extEnd = p + 2 + buf.readUInt16BE(p);
   p += 2;
   while (p + 4 <= extEnd) {
+    if (p + 4 > end) return TRUNCATED;
     const type = buf.readUInt16BE(p);
     const len = buf.readUInt16BE(p + 2);
     p += 4;

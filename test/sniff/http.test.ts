@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { sniffStream, type SniffResult } from '../../lib/sniff/index.js';
+
+const sniff = (s: string | Buffer): SniffResult => {
+  const b = typeof s === 'string' ? Buffer.from(s, 'latin1') : s;
+  return sniffStream(b, 0, b.length);
+};
+const http = (name: string): SniffResult => ({ kind: 'http', name });
+
+describe('sniff: HTTP/1.x Host', () => {
+  it('reads Host from a GET', () => {
+    assert.deepEqual(sniff('GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nAccept: */*\r\n\r\n'), http('www.example.com'));
+  });
+
+  it('drops the port, lower-cases, trims whitespace', () => {
+    assert.deepEqual(sniff('POST /api HTTP/1.1\r\nHost:  API.Example.org:8443 \r\n\r\n'), http('api.example.org'));
+    assert.deepEqual(sniff('GET / HTTP/1.0\r\nHost: 192.0.2.7:8080\r\n\r\n'), http('192.0.2.7'));
+  });
+
+  it('matches the header name in any case, after other headers', () => {
+    assert.deepEqual(sniff('PUT /x HTTP/1.1\r\nUser-Agent: t\r\nhost: lower.example\r\n\r\n'), http('lower.example'));
+    assert.deepEqual(sniff('HEAD / HTTP/1.1\r\nHOST: upper.example\r\n\r\n'), http('upper.example'));
+  });
+
+  it('does not take a header that merely starts with "host"', () => {
+    assert.deepEqual(sniff('GET / HTTP/1.1\r\nHost-Alias: no.example\r\nHost: yes.example\r\n\r\n'), http('yes.example'));
+  });
+
+  it('accepts every listed method, and bare LF line ends', () => {
+    for (const m of ['GET', 'POST', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE']) {
+      assert.deepEqual(sniff(`${m} / HTTP/1.1\nHost: m.example\n\n`), http('m.example'), m);
+    }
+    assert.deepEqual(sniff('CONNECT proxy.example:443 HTTP/1.1\r\nHost: proxy.example:443\r\n\r\n'), http('proxy.example'));
+  });
+
+  it('takes the first request of a pipelined stream, and the first Host', () => {
+    const two = 'GET /a HTTP/1.1\r\nHost: first.example\r\nHost: dup.example\r\n\r\nGET /b HTTP/1.1\r\nHost: second.example\r\n\r\n';
+    assert.deepEqual(sniff(two), http('first.example'));
+  });
+
+  it("is 'none' without a Host, for an IPv6 literal, an empty Host, HTTP/0.9 or HTTP/2", () => {
+    assert.deepEqual(sniff('GET / HTTP/1.0\r\nAccept: */*\r\n\r\nHost: late.example\r\n'), { kind: 'none' });
+    assert.deepEqual(sniff('GET / HTTP/1.1\r\nHost: [2001:db8::1]:8080\r\n\r\n'), { kind: 'none' });
+    assert.deepEqual(sniff('GET / HTTP/1.1\r\nHost:\r\n\r\n'), { kind: 'none' });
+    assert.deepEqual(sniff('GET /\r\n'), { kind: 'none' });
+    assert.deepEqual(sniff('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), { kind: 'none' });
+  });
+
+  it("is 'more' while the request line or header block is incomplete", () => {
+    const req = 'GET /path HTTP/1.1\r\nAccept: */*\r\nHost: slow.example\r\n\r\n';
+    const hostLineEnd = req.indexOf('example\r\n') + 'example\r\n'.length - 1; // index of its LF
+    for (let n = 1; n <= req.length; n++) {
+      const r = sniff(req.slice(0, n));
+      if (n > hostLineEnd) assert.deepEqual(r, http('slow.example'), `prefix ${n}`);
+      else assert.deepEqual(r, { kind: 'more' }, `prefix ${n}`);
+    }
+    assert.deepEqual(sniff('GET / HTTP/1.1\r\nAccept: */*\r\n'), { kind: 'more' });
+  });
+
+  it("is 'none' for text that is not an HTTP request", () => {
+    for (const s of ['get / HTTP/1.1\r\n', 'GETX / HTTP/1.1\r\n', 'EHLO mail.example\r\n', 'HTTP/1.1 200 OK\r\n\r\n', '\x00\x01\x02']) {
+      assert.deepEqual(sniff(s), { kind: 'none' }, JSON.stringify(s));
+    }
+  });
+
+  it('escapes control bytes in the Host value', () => {
+    assert.deepEqual(sniff('GET / HTTP/1.1\r\nHost: a\x01b.example\r\n\r\n'), http('a\\x01b.example'));
+  });
+});
