@@ -105,10 +105,23 @@ export function checkKeys(item: Record<string, unknown>, allowed: readonly strin
   for (const key of Object.keys(item)) {
     if (allowed.includes(key)) continue;
     const lower = key.toLowerCase().replace(/[-_]/g, '');
-    const near = allowed.find((a) => a.toLowerCase() === lower || a.toLowerCase().startsWith(lower) || lower.startsWith(a.toLowerCase()));
+    const near = allowed.find((a) => editDistance(a.toLowerCase(), lower) <= 2);
     const hint = near ? ` (did you mean '${near}'?)` : '';
     throw new RuleError(undefined, undefined, `unknown key '${key}'${hint}; the keys are ${allowed.join(', ')}`);
   }
+}
+
+/** Levenshtein distance, for "did you mean" on short keys. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_v, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 /** The item as a plain mapping, or a RuleError. */
