@@ -43,5 +43,7 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   hostRoot: '/',
   parentDepth: 4,
   normalizeVersions: true,
+  groupingRules: Object.freeze([]) as unknown as AgentConfig['groupingRules'],
+  suppressions: Object.freeze([]) as unknown as AgentConfig['suppressions'],
   statsJson: false,
 });

@@ -1,7 +1,7 @@
 // Configuration: defaults in one place, YAML file ← environment ← flags, validated once and
 // frozen; the logger factory and the CLI's failure reporting live here too, so the entry
 // points in agent/ stay free of logic.
-export type { AgentConfig, ConfigSources, ListenAddress, LogLevel } from './types.js';
+export type { AgentConfig, ConfigSources, ListenAddress, LogLevel, GroupingRule, SuppressionRule } from './types.js';
 export { LOG_LEVELS } from './types.js';
 export { ConfigError } from './error.js';
 export { DEFAULTS, DEFAULT_MACHINE_ID_FILE } from './defaults.js';

@@ -29,6 +29,7 @@ export function loadConfig(src: ConfigSources): Readonly<AgentConfig> {
     if (raw !== undefined) out[spec.field] = coerce(spec, raw, { label: spec.env as string, baseDir: cwd });
   }
   for (const spec of SETTINGS) {
+    if (spec.fileOnly) continue; // the CLI defines no such flag; a stray key must not slip in
     const raw = flagValue(src.flags, spec);
     const at: Origin = { label: `--${spec.flag}`, baseDir: cwd };
     if (raw !== undefined) out[spec.field] = coerce(spec, raw, at);

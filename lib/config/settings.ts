@@ -5,7 +5,9 @@ import type { AgentConfig } from './types.js';
 
 export type Kind =
   | 'duration' | 'size' | 'count' | 'text' | 'path' | 'bool' | 'logLevel'
-  | 'interfaces' | 'cidrs' | 'ports' | 'listen';
+  | 'interfaces' | 'cidrs' | 'ports' | 'listen'
+  /** Config-file lists of structured rules, checked by lib/classify's parsers. */
+  | 'groupingRules' | 'suppressions';
 
 export type Command = 'run' | 'replay';
 
@@ -25,6 +27,11 @@ export interface SettingSpec {
   list?: boolean;
   /** Accepted in the config file (false for per-invocation switches). */
   inFile: boolean;
+  /**
+   * Config file only: no flag, no environment variable (lists of structured rules do not fit
+   * either). `flag` is then only the name the docs table and messages use.
+   */
+  fileOnly?: boolean;
   commands: readonly Command[];
   describe: string;
 }
@@ -39,10 +46,11 @@ const MIB = 1024 * 1024;
 
 type Row = Omit<SettingSpec, 'env' | 'inFile' | 'list'> & { env?: false; inFile?: false };
 
+const LIST_KINDS: readonly Kind[] = ['interfaces', 'cidrs', 'ports', 'groupingRules', 'suppressions'];
+
 function row(r: Row): SettingSpec {
-  const env = r.env === false ? undefined : 'EGRESSWATCH_' + r.flag.toUpperCase().replace(/-/g, '_');
-  const list = r.kind === 'interfaces' || r.kind === 'cidrs' || r.kind === 'ports';
-  return { ...r, env, list, inFile: r.inFile !== false };
+  const env = r.env === false || r.fileOnly ? undefined : 'EGRESSWATCH_' + r.flag.toUpperCase().replace(/-/g, '_');
+  return { ...r, env, list: LIST_KINDS.includes(r.kind), inFile: r.inFile !== false };
 }
 
 export const SETTINGS: readonly SettingSpec[] = Object.freeze([
@@ -102,6 +110,10 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     describe: 'Baseline software without version numbers (billing-2.3.1.jar and billing-2.4.0.jar are one software)' }),
   row({ field: 'passwdFile', key: 'passwdFile', flag: 'passwd-file', kind: 'path', commands: RUN,
     describe: 'passwd file for user names, read inside each process root' }),
+  row({ field: 'groupingRules', key: 'groupingRules', flag: 'grouping-rules', kind: 'groupingRules', fileOnly: true,
+    commands: [], describe: 'Own domain grouping rules, tried in order before the built-in grouping (config file only)' }),
+  row({ field: 'suppressions', key: 'suppressions', flag: 'suppressions', kind: 'suppressions', fileOnly: true,
+    commands: [], describe: 'Connections that never alert (config file only); each needs a comment' }),
   row({ field: 'statsJson', key: 'statsJson', flag: 'stats-json', kind: 'bool', env: false, inFile: false,
     commands: ['replay'], describe: 'Print replay statistics as one JSON line on standard output' }),
 ]);
@@ -118,7 +130,7 @@ export function otherNames(label: string): string {
   if (!spec) return '';
   const used = label.split(' ')[0].replace(/^--/, '');
   const names: string[] = [];
-  if (used !== spec.flag) names.push(`flag --${spec.flag}`);
+  if (used !== spec.flag && !spec.fileOnly) names.push(`flag --${spec.flag}`);
   if (used !== spec.key && spec.inFile) names.push(`setting ${spec.key}`);
   if (spec.env && used !== spec.env) names.push(`env ${spec.env}`);
   return names.length > 0 ? ` (${names.join(' / ')})` : '';

@@ -1,5 +1,8 @@
 // The agent's configuration as every stage sees it: one flat, frozen object built once by
 // loadConfig(). Durations are milliseconds, sizes are bytes, paths are absolute.
+import type { GroupingRule, SuppressionRule } from '../classify/index.js';
+
+export type { GroupingRule, SuppressionRule };
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -38,6 +41,8 @@ export interface AgentConfig {
   hostRoot: string;              // --host-root, default /
   parentDepth: number;           // --parent-depth, default 4
   normalizeVersions: boolean;    // --normalize-versions, default true
+  groupingRules: GroupingRule[]; // config file only, default [] (see docs/configuration.md)
+  suppressions: SuppressionRule[]; // config file only, default []
   statsJson: boolean;            // replay only: --stats-json
 }
 

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { invalidValue } from './error.js';
+import { toGroupingRules, toSuppressions } from './rules.js';
 import type { SettingSpec } from './settings.js';
 import { LOG_LEVELS, type ListenAddress } from './types.js';
 import { DURATION_FIX, formatDuration, formatSize, parseDuration, parseSize } from './units.js';
@@ -24,6 +25,8 @@ export function coerce(spec: SettingSpec, raw: unknown, at: Origin): unknown {
     case 'cidrs': return listItems(raw, at.label).map((c) => toCidr(c, at.label));
     case 'ports': return toPorts(raw, at.label);
     case 'listen': return parseListen(toText(raw, at.label), at.label);
+    case 'groupingRules': return toGroupingRules(raw, at.label);
+    case 'suppressions': return toSuppressions(raw, at.label);
   }
 }
 
