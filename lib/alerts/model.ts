@@ -45,6 +45,8 @@ export interface ConnectionFacts {
   /** Age of the DNS answer at connect time, ms. */
   answerAgeMs?: number;
   nameSource: 'dns' | 'sni' | 'http' | 'quic' | 'ptr' | 'none';
+  /** The responder is a DNS-over-TLS/QUIC port or a public DNS-over-HTTPS resolver. */
+  encryptedDns?: boolean;
   /** The name came from an answer to this connection's own process (not just any answer for the IP). */
   resolvedByProcess?: boolean;
   registeredDomain?: string;
@@ -139,6 +141,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       name_source: f.nameSource,
       dns: { alternatives: f.alternatives, cname_chain: f.cnameChain, answer_age_ms: f.answerAgeMs, resolved_by_process: f.resolvedByProcess === true },
       novel_for: f.novelFor,
+      ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({
         window_days: ctx.baselineWindowDays,
         host_first_seen: f.hostFirstSeen !== undefined ? iso(f.hostFirstSeen) : undefined,

@@ -18,6 +18,8 @@ export class Flow extends Keyed {
   clientFin = false;
   serverFin = false;
   ended = false;
+  /** The owner wants the client's payload packets (first-payload sniffing); cleared when done. */
+  wantPayload = false;
 
   constructor(
     readonly key: string,

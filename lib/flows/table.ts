@@ -24,6 +24,8 @@ export interface FlowHooks {
   onStart(flow: Flow, pkt: PacketInfo): void;
   /** A tracked connection ended; called once per flow. */
   onEnd(flow: Flow, reason: FlowEndReason): void;
+  /** A client→server packet with payload of a flow whose `wantPayload` is set. */
+  onClientPayload?(flow: Flow, pkt: PacketInfo): void;
 }
 
 export interface FlowTableOptions {
@@ -99,6 +101,7 @@ export class FlowTable {
     if (fromClient) {
       entry.clientBytes += pkt.ipLength;
       entry.clientPackets += 1;
+      if (entry.wantPayload && pkt.payloadLength > 0) this.hooks.onClientPayload?.(entry, pkt);
     } else {
       entry.serverBytes += pkt.ipLength;
       entry.serverPackets += 1;

@@ -9,12 +9,12 @@ import { Baseline } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { AlertFile, MetricsServer, createRegistry } from '../outputs/index.js';
 import { alertLine } from '../alerts/index.js';
-import { Pipeline, type PipelineSettings } from './pipeline.js';
+import { DEFAULT_NAME_ORDER, Pipeline, type PipelineSettings } from './pipeline.js';
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
 import { snapshot, METRIC_HELP } from './stats.js';
 
-export { Pipeline, PipelineStats, type PipelineSettings, type PipelineDeps } from './pipeline.js';
+export { Pipeline, PipelineStats, DEFAULT_NAME_ORDER, type PipelineSettings, type PipelineDeps } from './pipeline.js';
 export { Attributor, type Attribution } from './attribution.js';
 
 export interface ReplayStats {
@@ -47,6 +47,7 @@ function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
     internalCidrs: config.internalCidrs,
     externalCidrs: config.externalCidrs,
     normalizeVersions: config.normalizeVersions,
+    nameOrder: DEFAULT_NAME_ORDER,
   };
 }
 

@@ -3,7 +3,8 @@
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
 import { addressToString, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
-import { parseDnsResponse, DnsStats, DnsTcpStreams, NameCache, type DnsResponseInfo } from '../dns/index.js';
+import { parseDnsResponse, DnsStats, DnsTcpStreams, NameCache, isEncryptedDnsEndpoint, type DnsResponseInfo } from '../dns/index.js';
+import { quicInitialSni, sniffStream } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, domainGroup, registeredDomain } from '../classify/index.js';
 import type { Baseline } from '../baseline/index.js';
@@ -29,6 +30,8 @@ export interface PipelineSettings {
   externalCidrs: readonly string[];
   /** Key software in the baseline without version numbers (see lib/software softwareKey). */
   normalizeVersions: boolean;
+  /** Trust order of name sources, most trusted first (DEFAULT_NAME_ORDER). */
+  nameOrder: readonly string[];
 }
 
 export interface PipelineDeps {
@@ -44,6 +47,27 @@ export interface PipelineDeps {
 }
 
 const DAY_MS = 86_400_000;
+/**
+ * How long a TCP connection waits for the client's first bytes (TLS ClientHello, HTTP request)
+ * before it is judged by its DNS name alone: about one round trip after the handshake, bounded
+ * for server-speaks-first protocols (SSH, SMTP).
+ */
+const SNIFF_WAIT_MS = 1_000;
+/** First-payload bytes and packets kept per connection for SNI / Host (a ClientHello may span records). */
+const SNIFF_MAX_BYTES = 16_384;
+const SNIFF_MAX_PACKETS = 8;
+/** Default trust order of name sources: what the client itself said, then DNS, then PTR. */
+export const DEFAULT_NAME_ORDER: readonly string[] = ['sni', 'http', 'quic', 'dns', 'ptr'];
+
+/** Per-connection state until it is judged (Flow.data). */
+interface Pending {
+  facts: ConnectionFacts;
+  who?: Promise<Attribution>;
+  chunks: Buffer[];
+  bytes: number;
+  packets: number;
+  settled?: boolean;
+}
 /**
  * A (host, software, group) judged this recently (packet time) is not judged again: its first
  * connection already got the verdict (alert or not), and the baseline's last-seen only needs
@@ -90,6 +114,8 @@ export class Pipeline {
   /** judge key → packet time it was last judged. */
   private readonly judged = new Map<string, number>();
   private readonly resolvers = new ResolverOwners();
+  /** TCP connections waiting for their first client bytes before they are judged. */
+  private readonly awaitingPayload = new Set<Pending>();
 
   constructor(private readonly s: PipelineSettings, private readonly deps: PipelineDeps) {
     for (const p of s.dnsPorts) this.dnsPort[p] = 1;
@@ -100,8 +126,9 @@ export class Pipeline {
       { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs },
       {
         accept: (ip) => this.classifier.isExternal(ip),
-        onStart: (flow) => this.connectionStarted(flow),
+        onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
         onEnd: (flow, reason) => this.connectionEnded(flow, reason),
+        onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),
       },
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts));
@@ -136,8 +163,11 @@ export class Pipeline {
     this.flows.process(pkt, tsMs);
   }
 
-  /** Advances time-driven work: held alerts due, flow idle expiry. */
+  /** Advances time-driven work: names waited for too long, held alerts due. */
   tick(now: number): void {
+    for (const st of this.awaitingPayload) {
+      if (st.facts.flow.startTime + SNIFF_WAIT_MS <= now) this.settle(st);
+    }
     this.hold.tick(now);
   }
 
@@ -182,13 +212,11 @@ export class Pipeline {
     void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid));
   }
 
-  private connectionStarted(flow: Flow): void {
+  private connectionStarted(flow: Flow, pkt: PacketInfo): void {
     const name = this.names.lookup(flow.serverIp, flow.startTime);
     const [group, registered] = name ? this.groupOf(name.name) : [flow.serverIp, undefined];
     if (name) this.stats.connectionsNamed += 1;
     else this.stats.connectionsUnnamed += 1;
-    // Without attribution the judge key is known now: skip the whole async path for repeats.
-    if (!this.deps.attributor && this.recentlyJudged(group, flow.startTime)) return;
     const facts: ConnectionFacts = {
       flow,
       domain: name?.name,
@@ -201,17 +229,85 @@ export class Pipeline {
       attribution: 'none',
       novelFor: [],
     };
-    const work = this.judge(facts).catch((err: unknown) => {
+    // Attribution starts at once (a short-lived socket leaves the kernel's tables when it
+    // closes); naming may wait for the client's first bytes.
+    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow), chunks: [], bytes: 0, packets: 0 };
+    flow.data = st;
+    if (flow.transport === 'udp') {
+      // QUIC long header (RFC 9000 §17.2): the Initial carries the ClientHello.
+      if (pkt.payloadLength > 0 && (pkt.buf[pkt.payloadOffset] & 0xc0) === 0xc0) {
+        const sni = quicInitialSni(pkt.buf, pkt.payloadOffset, pkt.payloadLength);
+        if (sni) this.offerName(facts, 'quic', sni);
+      }
+      this.settle(st);
+      return;
+    }
+    flow.wantPayload = true;
+    this.awaitingPayload.add(st);
+  }
+
+  /** A client payload packet of a TCP flow still being named: SNI / HTTP Host. */
+  private clientPayload(flow: Flow, pkt: PacketInfo): void {
+    const st = flow.data as Pending;
+    const take = Math.min(pkt.payloadLength, SNIFF_MAX_BYTES - st.bytes);
+    // The capture buffer is reused for the next packet: copy what is kept.
+    st.chunks.push(Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)));
+    st.bytes += take;
+    st.packets += 1;
+    const data = st.chunks.length === 1 ? st.chunks[0] : Buffer.concat(st.chunks);
+    const r = sniffStream(data, 0, data.length);
+    if (r.kind === 'more' && st.bytes < SNIFF_MAX_BYTES && st.packets < SNIFF_MAX_PACKETS) return;
+    if (r.kind === 'sni' || r.kind === 'http') this.offerName(st.facts, r.kind, r.name);
+    this.settle(st);
+  }
+
+  /** Takes `name` from `source` when the trust order puts it above the current name. */
+  private offerName(facts: ConnectionFacts, source: 'sni' | 'http' | 'quic', name: string): void {
+    // An address literal (Host: 203.0.113.5) names nothing the IP does not already say.
+    if (/^[0-9.]+$/.test(name) || name.includes(':')) return;
+    const order = this.s.nameOrder;
+    const rank = (s: string): number => {
+      const i = order.indexOf(s);
+      return i < 0 ? order.length : i;
+    };
+    if (facts.nameSource !== 'none' && rank(source) >= rank(facts.nameSource)) {
+      if (facts.domain !== name && !facts.alternatives.includes(name)) facts.alternatives = [name, ...facts.alternatives];
+      return;
+    }
+    const before = facts.domain;
+    const [group, registered] = this.groupOf(name);
+    if (before !== undefined && before !== name) facts.alternatives = [before, ...facts.alternatives.filter((n) => n !== before && n !== name)];
+    facts.domain = name;
+    facts.nameSource = source;
+    facts.cnameChain = [];
+    facts.answerAgeMs = undefined;
+    facts.domainGroup = group;
+    facts.registeredDomain = registered;
+  }
+
+  /** The name is as good as it will get: judge the connection. */
+  private settle(st: Pending): void {
+    if (st.settled) return;
+    st.settled = true;
+    st.chunks = [];
+    this.awaitingPayload.delete(st);
+    const facts = st.facts;
+    const flow = facts.flow;
+    flow.wantPayload = false;
+    if (isEncryptedDnsEndpoint(flow.serverIp, flow.serverPort, facts.domain)) facts.encryptedDns = true;
+    // Without attribution the judge key is known now: skip the whole async path for repeats.
+    if (!this.deps.attributor && this.recentlyJudged(facts.domainGroup, flow.startTime)) return;
+    const work = this.judge(facts, st.who).catch((err: unknown) => {
       this.stats.internalErrors += 1;
-      this.deps.logger.error('connection could not be judged', { error: (err as Error).message, flow: flow.key.length });
+      this.deps.logger.error('connection could not be judged', { error: (err as Error).message, flow: flow.key });
     });
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
   }
 
-  private async judge(facts: ConnectionFacts): Promise<void> {
+  private async judge(facts: ConnectionFacts, attribution?: Promise<Attribution>): Promise<void> {
     const flow = facts.flow;
-    const who = this.deps.attributor ? await this.deps.attributor.attribute(flow) : NO_ATTRIBUTION;
+    const who = attribution ? await attribution : NO_ATTRIBUTION;
     const d = who.described;
     if (d && d.process.pid === process.pid) {
       // The agent's own traffic (PTR lookups, a collector) never alerts.
@@ -305,6 +401,8 @@ export class Pipeline {
   }
 
   private connectionEnded(flow: Flow, _reason: FlowEndReason): void {
+    const st = flow.data as Pending | undefined;
+    if (st) this.settle(st);
     this.hold.release(flow);
   }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
 import winston from 'winston';
 import { ResolverOwners } from '../../lib/pipeline/resolvers.js';
-import { Pipeline, type Attributor, type Attribution } from '../../lib/pipeline/index.js';
+import { Pipeline, DEFAULT_NAME_ORDER, type Attributor, type Attribution } from '../../lib/pipeline/index.js';
 import type { Baseline } from '../../lib/baseline/index.js';
 import { ethernet, ipv4, tcp, udp, ETHERTYPE_IPV4, TCP_SYN } from '../helpers/packets.js';
 
@@ -51,7 +51,7 @@ describe('pipeline/resolvers', () => {
     const p = new Pipeline({
       hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
       dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
-      externalCidrs: ['203.0.113.0/24'], normalizeVersions: true,
+      externalCidrs: ['203.0.113.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER,
     }, { baseline: async () => baseline, attributor: fake, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => now });
     const feed = (frame: Buffer) => p.onPacket(frame, frame.length, frame.length, now++, 1);
     const v4 = (src: string, dst: string, l4: Buffer, proto: number) => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: proto }, l4));
