@@ -33,22 +33,27 @@ export function quicInitialSni(buf: Buffer, offset: number, length: number): str
   const off = Math.max(0, Math.floor(offset) || 0);
   const end = Math.min(buf.length, off + Math.max(0, Math.floor(length) || 0));
   try {
-    const frags: Fragment[] = [];
-    let pos = off;
-    for (let n = 0; n < MAX_PACKETS && pos < end; n++) {
-      const next = readPacket(buf, pos, end, frags);
-      if (next <= pos) break;
-      pos = next;
-    }
-    if (frags.length === 0) return undefined;
-    const hello = assemble(frags);
-    const r = handshakeSni(hello, 0, hello.length, false);
-    return r.kind === 'sni' ? r.name : undefined;
+    return datagramSni(buf, off, end);
   } catch {
     // Every read is bounds-checked and crypto failures are caught where they happen; this is
     // the backstop that keeps a parser bug from reaching the capture callback.
     return undefined;
   }
+}
+
+/** quicInitialSni without the backstop, on a clamped [off, end): the fuzz test calls it so a bug shows. */
+export function datagramSni(buf: Buffer, off: number, end: number): string | undefined {
+  const frags: Fragment[] = [];
+  let pos = off;
+  for (let n = 0; n < MAX_PACKETS && pos < end; n++) {
+    const next = readPacket(buf, pos, end, frags);
+    if (next <= pos) break;
+    pos = next;
+  }
+  if (frags.length === 0) return undefined;
+  const hello = assemble(frags);
+  const r = handshakeSni(hello, 0, hello.length, false);
+  return r.kind === 'sni' ? r.name : undefined;
 }
 
 /** Variable-length integer (RFC 9000 §16) at p: value, or -1 if it runs past end. */
