@@ -44,9 +44,15 @@ export const AWS_SERVICE_RULES: readonly ServiceRule[] = Object.freeze([
   },
   { test: /^ec2-\d+-\d+-\d+-\d+$/, service: 'ec2', why: 'an EC2 public DNS label on its own' },
   {
-    test: /^s3(?:-.+)?$/,
+    test: /^s3(?:express)?(?:-.+)?$/,
     service: 's3',
-    why: 's3-website, s3-accesspoint, s3-control, s3-object-lambda, s3-global, s3-external-1, legacy s3-<region>',
+    why: 's3-website, s3-accesspoint, s3-control, s3-object-lambda, s3-global, s3-external-1, legacy s3-<region>; ' +
+      'S3 Express One Zone s3express-<zone id> and s3express-control',
+  },
+  {
+    test: /^ddb$/,
+    service: 'dynamodb',
+    why: 'DynamoDB account-based endpoints <account id>.ddb.<region> (the SDKs use them by default since 2024)',
   },
   { test: /^queue$/, service: 'sqs', why: 'legacy SQS endpoints queue.amazonaws.com, <region>.queue.amazonaws.com' },
   { test: /^ecs-[a-z]-\d+$/, service: 'ecs', why: 'ECS agent endpoints ecs-a-1.<region>, ecs-t-1.<region>' },
