@@ -121,6 +121,35 @@ describe('dns/QueryTracker', () => {
     assert.equal(t.match(r(1, 'n0.example.com'), CLIENT, SERVER, 30), false, 'the oldest is gone');
   });
 
+  it('stays bounded and consistent under a flood of colliding and late traffic', () => {
+    const t = new QueryTracker({ windowMs: 2, maxPending: 8 });
+    let seed = 7;
+    const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    let answers = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const now = i / 10;
+      const id = rnd(8);
+      const client = `192.0.2.${rnd(2)}|${40000 + rnd(2)}`;
+      const name = `n${rnd(3)}.example.com`;
+      if (rnd(2) === 0) t.query(q(id, name), client, SERVER, now);
+      else {
+        answers++;
+        const answer = r(id, rnd(10) === 0 ? '' : name);
+        if (t.match(answer, client, SERVER, now) && answer.queryName !== '' && rnd(2) === 0) {
+          answers++; // the same answer again (a spoofer racing the server) is a duplicate
+          assert.equal(t.match(answer, client, SERVER, now), false);
+        }
+      }
+      assert.ok(t.size <= 8, `size ${t.size} at ${i}`);
+    }
+    const s = t.stats;
+    assert.ok(s.queries + answers >= 20_000);
+    assert.equal(s.matched + s.unmatched, answers);
+    assert.ok(s.matched > 0 && s.duplicates > 0 && s.evictions > 0 && s.expired > 0, JSON.stringify(s));
+    t.sweep(1e9);
+    assert.equal(t.size, 0);
+  });
+
   it('rejects bad options with a message naming the setting', () => {
     assert.throws(() => new QueryTracker({ windowMs: 0 }), /windowMs/);
     assert.throws(() => new QueryTracker({ maxPending: 0 }), /maxPending/);
