@@ -32,7 +32,7 @@ export interface QueryTrackerOptions {
   /** How long an answer may follow its query. 5 s is glibc's default resolver timeout
    * (resolv.conf(5) `timeout:5`); an answer later than that has no waiting socket. */
   windowMs?: number;
-  /** Bound on pending queries (kept answered ones included). 65536 entries ≈ 10 MB. */
+  /** Bound on pending queries (kept answered ones included). About 200 bytes a query (node, key, name, Map slot): ~13 MB at 65536. */
   maxPending?: number;
 }
 
