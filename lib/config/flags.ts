@@ -11,8 +11,10 @@ import { formatDuration, formatSize } from './units.js';
 export function defaultText(spec: SettingSpec): string {
   if (spec.field === 'hostName') return 'the system host name';
   if (spec.field === 'hostId') return 'contents of /etc/machine-id, else the host name';
+  if (spec.field === 'ptrServers') return "the system's resolvers";
   const v = DEFAULTS[spec.field];
   if (v === undefined) return 'off';
+  if (spec.kind === 'switch') return v ? 'on' : 'off';
   if (spec.kind === 'duration') return formatDuration(v as number);
   if (spec.kind === 'size') return formatSize(v as number);
   if (Array.isArray(v)) return v.length === 0 ? 'none' : v.join(',');

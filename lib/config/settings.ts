@@ -6,6 +6,8 @@ import type { AgentConfig } from './types.js';
 export type Kind =
   | 'duration' | 'size' | 'count' | 'text' | 'path' | 'bool' | 'logLevel'
   | 'interfaces' | 'cidrs' | 'ports' | 'listen'
+  /** on/off written as a value (`--ptr off`), not a bare yargs boolean. */
+  | 'switch'
   /** Config-file lists of structured rules, checked by lib/classify's parsers. */
   | 'groupingRules' | 'suppressions';
 
@@ -108,6 +110,14 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     min: 0, max: 32, commands: RUN, describe: 'Parent processes listed in alerts (nearest first)' }),
   row({ field: 'normalizeVersions', key: 'normalizeVersions', flag: 'normalize-versions', kind: 'bool', commands: BOTH,
     describe: 'Baseline software without version numbers (billing-2.3.1.jar and billing-2.4.0.jar are one software)' }),
+  row({ field: 'dnsQueryWindowMs', key: 'dnsQueryWindow', flag: 'dns-query-window', kind: 'duration',
+    min: 100, max: 60 * SEC, commands: BOTH, describe: 'A UDP DNS answer is used only if its query was seen this long before at most' }),
+  row({ field: 'dnsAcceptUnmatched', key: 'dnsAcceptUnmatched', flag: 'dns-accept-unmatched', kind: 'bool', commands: BOTH,
+    describe: 'Also use UDP DNS answers that match no query seen (they could be spoofed)' }),
+  row({ field: 'ptr', key: 'ptr', flag: 'ptr', kind: 'switch', commands: RUN,
+    describe: 'Reverse (PTR) lookups for external addresses no DNS answer named: on or off' }),
+  row({ field: 'ptrServers', key: 'ptrServers', flag: 'ptr-server', kind: 'text', commands: RUN,
+    describe: "DNS servers for PTR lookups, comma-separated IP[:PORT]; default: the system's resolvers" }),
   row({ field: 'passwdFile', key: 'passwdFile', flag: 'passwd-file', kind: 'path', commands: RUN,
     describe: 'passwd file for user names, read inside each process root' }),
   row({ field: 'groupingRules', key: 'groupingRules', flag: 'grouping-rules', kind: 'groupingRules', fileOnly: true,

@@ -39,6 +39,10 @@ export interface AgentConfig {
   udpIdleMs: number;             // --udp-idle-timeout, default 60s
   passwdFile: string;            // --passwd-file, default /etc/passwd
   hostRoot: string;              // --host-root, default /
+  dnsQueryWindowMs: number;      // --dns-query-window, default 5s
+  dnsAcceptUnmatched: boolean;   // --dns-accept-unmatched, default false
+  ptr: boolean;                  // --ptr on|off, default on
+  ptrServers?: string;           // --ptr-server, default: the system's resolvers
   parentDepth: number;           // --parent-depth, default 4
   normalizeVersions: boolean;    // --normalize-versions, default true
   groupingRules: GroupingRule[]; // config file only, default [] (see docs/configuration.md)

@@ -20,6 +20,7 @@ export function coerce(spec: SettingSpec, raw: unknown, at: Origin): unknown {
     case 'text': return toText(raw, at.label);
     case 'path': return path.resolve(at.baseDir, toText(raw, at.label));
     case 'bool': return toBool(raw, at.label);
+    case 'switch': return toBool(raw, at.label);
     case 'logLevel': return toLogLevel(raw, at.label);
     case 'interfaces': return toInterfaces(raw, at.label);
     case 'cidrs': return listItems(raw, at.label).map((c) => toCidr(c, at.label));

@@ -48,6 +48,10 @@ function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
     externalCidrs: config.externalCidrs,
     normalizeVersions: config.normalizeVersions,
     nameOrder: DEFAULT_NAME_ORDER,
+    dnsQueryWindowMs: config.dnsQueryWindowMs,
+    acceptUnmatchedDns: config.dnsAcceptUnmatched,
+    groupingRules: config.groupingRules,
+    suppressions: config.suppressions,
   };
 }
 

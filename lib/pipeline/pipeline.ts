@@ -3,10 +3,10 @@
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
 import { addressToString, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
-import { parseDnsResponse, DnsStats, DnsTcpStreams, NameCache, isEncryptedDnsEndpoint, type DnsResponseInfo } from '../dns/index.js';
+import { parseDnsQuery, parseDnsResponse, DnsStats, DnsTcpStreams, NameCache, QueryTracker, isEncryptedDnsEndpoint, type DnsResponseInfo } from '../dns/index.js';
 import { quicInitialSni, sniffStream } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
-import { AddressClassifier, domainGroup, registeredDomain } from '../classify/index.js';
+import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline } from '../baseline/index.js';
 import { AlertHold, buildAlert, type ConnectionFacts } from '../alerts/index.js';
 import type { Attributor, Attribution } from './attribution.js';
@@ -32,6 +32,14 @@ export interface PipelineSettings {
   normalizeVersions: boolean;
   /** Trust order of name sources, most trusted first (DEFAULT_NAME_ORDER). */
   nameOrder: readonly string[];
+  /** How long a DNS query waits for its answer, ms. */
+  dnsQueryWindowMs: number;
+  /** Use UDP DNS answers that match no query seen (off by default: they could be spoofed). */
+  acceptUnmatchedDns: boolean;
+  /** Operator grouping rules, before the built-in eTLD+1 / AWS grouping. */
+  groupingRules: readonly GroupingRule[];
+  /** Operator suppression rules: matching connections update the baseline but do not alert. */
+  suppressions: readonly SuppressionRule[];
 }
 
 export interface PipelineDeps {
@@ -89,6 +97,8 @@ export class PipelineStats {
   connectionsNamed = 0;
   connectionsUnnamed = 0;
   internalErrors = 0;
+  /** UDP DNS answers not used because no matching query was seen. */
+  dnsUnmatchedIgnored = 0;
   /** Connections of the agent itself (never alerted). */
   ownTraffic = 0;
   /** Connections not judged again because the same key was judged within a minute. */
@@ -114,6 +124,9 @@ export class Pipeline {
   /** judge key → packet time it was last judged. */
   private readonly judged = new Map<string, number>();
   private readonly resolvers = new ResolverOwners();
+  readonly queries: QueryTracker;
+  readonly grouper: DomainGrouper;
+  readonly suppressions: Suppressions;
   /** TCP connections waiting for their first client bytes before they are judged. */
   private readonly awaitingPayload = new Set<Pending>();
 
@@ -122,6 +135,9 @@ export class Pipeline {
     this.classifier = new AddressClassifier({ internalCidrs: [...s.internalCidrs], externalCidrs: [...s.externalCidrs] });
     this.names = new NameCache({ maxEntries: s.dnsCacheSize, retentionMs: s.dnsRetentionMs });
     this.tcpDns = new DnsTcpStreams({ stats: this.dnsStats });
+    this.queries = new QueryTracker({ windowMs: s.dnsQueryWindowMs });
+    this.grouper = new DomainGrouper(s.groupingRules);
+    this.suppressions = new Suppressions(s.suppressions, deps.now);
     this.flows = new FlowTable(
       { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs },
       {
@@ -157,7 +173,7 @@ export class Pipeline {
     if (this.dnsPort[pkt.dstPort] === 1) {
       // The query side of DNS; the answers are what name connections. DNS itself is not an egress connection.
       this.stats.dnsQueries += 1;
-      if (this.deps.attributor && pkt.protocol === 17) this.dnsQuery(pkt);
+      if (pkt.protocol === 17 && pkt.payloadLength > 0) this.dnsQuery(pkt);
       return;
     }
     this.flows.process(pkt, tsMs);
@@ -193,21 +209,37 @@ export class Pipeline {
     if ((pkt.tcpFlags & 0x05) !== 0) this.tcpDns.end(key);
   }
 
+  /**
+   * Answers name connections. Over UDP an answer is used only when it matches a query seen
+   * shortly before from that client socket to that server (same id and name): an answer nobody
+   * asked for (spoofed, or a stray) must not rename an address. Over TCP (no off-path spoofing
+   * without the handshake) answers are used as they come.
+   */
   private dnsAnswer(info: DnsResponseInfo | null, pkt?: PacketInfo): void {
-    if (info === null) return;
-    for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime);
-    if (pkt && this.deps.attributor && info.answers.length > 0) {
+    if (info === null || info.answers.length === 0) return;
+    let client: string | undefined;
+    if (pkt) {
       const v = pkt.ipVersion === 6 ? 6 : 4;
-      this.resolvers.answer(`${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`, info, this.packetTime);
+      client = `${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`;
+      const server = `${addressToString(pkt.buf, pkt.srcOffset, v)}|${pkt.srcPort}`;
+      if (!this.queries.match(info, client, server, this.packetTime) && !this.s.acceptUnmatchedDns) {
+        this.stats.dnsUnmatchedIgnored += 1;
+        return;
+      }
     }
+    for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime);
+    if (client !== undefined && this.deps.attributor) this.resolvers.answer(client, info, this.packetTime);
   }
 
-  /** A DNS query over UDP: find (once per client socket) the process that sent it. */
+  /** A DNS query over UDP: remember it for answer matching; find (once per socket) its process. */
   private dnsQuery(pkt: PacketInfo): void {
+    const q = parseDnsQuery(pkt.buf, pkt.payloadOffset, pkt.payloadLength);
+    if (q === null) return;
     const v = pkt.ipVersion === 6 ? 6 : 4;
     const clientIp = addressToString(pkt.buf, pkt.srcOffset, v);
     const socket = `${clientIp}|${pkt.srcPort}`;
-    if (!this.resolvers.query(socket) || !this.deps.attributor) return;
+    this.queries.query(q, socket, `${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`, this.packetTime);
+    if (!this.deps.attributor || !this.resolvers.query(socket)) return;
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: addressToString(pkt.buf, pkt.dstOffset, v), serverPort: pkt.dstPort, ended: true };
     void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid));
   }
@@ -342,6 +374,12 @@ export class Pipeline {
       this.stats.learningSuppressed += 1;
       return;
     }
+    const rule = this.suppressions.match({
+      domain: facts.domain, domainGroup: facts.domainGroup, softwareId: facts.software?.id, softwareKey: facts.softwareKey,
+      userName: facts.process?.userName, uid: facts.process?.uid, ip: flow.serverIp, port: flow.serverPort,
+      image: facts.container?.image?.name,
+    });
+    if (rule) return; // counted by the rule set (stats.byRule); the baseline already has it
     facts.novelFor = verdict.novelFor;
     facts.hostFirstSeen = verdict.hostFirstSeen;
     facts.softwareFirstSeen = verdict.softwareFirstSeen;
@@ -382,7 +420,7 @@ export class Pipeline {
     let g = this.groups.get(name);
     if (g === undefined) {
       if (this.groups.size >= MEMO_ENTRIES) this.groups.clear();
-      g = [domainGroup(name), registeredDomain(name)];
+      g = [this.grouper.group(name), this.grouper.registered(name)];
       this.groups.set(name, g);
     }
     return g;

@@ -21,6 +21,10 @@ function dnsResponse(id: number, name: string, cname: string | undefined, addr: 
   return dnsPacket.encode({ type: 'response', id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [{ type, name }], answers });
 }
 
+function dnsQuery(id: number, name: string, type: 'A' | 'AAAA'): Buffer {
+  return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] });
+}
+
 function v4(src: string, dst: string, proto: number, l4: Buffer): Buffer {
   return ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: proto }, l4));
 }
@@ -47,17 +51,23 @@ function buildCapture(file: string): void {
   const frames: PcapFrame[] = [];
   const resolver = '10.0.0.53';
   const client = '10.0.0.5';
+  // Each answer follows its query (answers nobody asked for are not used; tested below).
+  frames.push({ ts: T0 - 1, data: v4(client, resolver, 17, udp({ srcPort: 33000, dstPort: 53 }, dnsQuery(1, 'www.example.net', 'A'))) });
   frames.push({ ts: T0, data: v4(resolver, client, 17, udp({ srcPort: 53, dstPort: 33000 }, dnsResponse(1, 'www.example.net', 'edge.cdn-example.org', '203.0.113.20', 'A'))) });
   tcpConversation(frames, T0 + 10, v4, client, 40001, '203.0.113.20', 443, 300, 5000);
+  frames.push({ ts: T0 + 99, data: v4(client, resolver, 17, udp({ srcPort: 33001, dstPort: 53 }, dnsQuery(2, 'bucket.s3.us-west-2.amazonaws.com', 'A'))) });
   frames.push({ ts: T0 + 100, data: v4(resolver, client, 17, udp({ srcPort: 53, dstPort: 33001 }, dnsResponse(2, 'bucket.s3.us-west-2.amazonaws.com', undefined, '192.0.2.40', 'A'))) });
   tcpConversation(frames, T0 + 110, v4, client, 40002, '192.0.2.40', 443, 200, 800);
   // A second connection to the same group: no second alert.
   tcpConversation(frames, T0 + 200, v4, client, 40003, '203.0.113.20', 443, 100, 100);
   // IPv6, named by an AAAA answer.
+  frames.push({ ts: T0 + 299, data: v6('2001:db8:5::5', '2001:db8:53::1', 17, udp({ srcPort: 33002, dstPort: 53 }, dnsQuery(3, 'v6.example.com', 'AAAA'))) });
   frames.push({ ts: T0 + 300, data: v6('2001:db8:53::1', '2001:db8:5::5', 17, udp({ srcPort: 53, dstPort: 33002 }, dnsResponse(3, 'v6.example.com', undefined, '2001:db8:1::10', 'AAAA'))) });
   tcpConversation(frames, T0 + 310, v6, '2001:db8:5::5', 40004, '2001:db8:1::10', 80, 100, 1000);
   // An internal destination never alerts.
   tcpConversation(frames, T0 + 400, v4, client, 40005, '10.1.2.3', 443, 100, 100);
+  // A spoofed answer nobody asked for, renaming the address of the bare-IP flow below: ignored.
+  frames.push({ ts: T0 + 450, data: v4(resolver, client, 17, udp({ srcPort: 53, dstPort: 33999 }, dnsResponse(9, 'evil.example.org', undefined, '198.51.100.77', 'A'))) });
   // UDP to a bare IP (no DNS answer): the IP is the destination.
   frames.push({ ts: T0 + 500, data: v4(client, '198.51.100.77', 17, udp({ srcPort: 50000, dstPort: 5000 }, Buffer.alloc(50))) });
   frames.push({ ts: T0 + 501, data: v4('198.51.100.77', client, 17, udp({ srcPort: 5000, dstPort: 50000 }, Buffer.alloc(70))) });
@@ -125,10 +135,10 @@ describe('pipeline/replay', () => {
     assert.equal(bare?.destination.bytes, 70 + 28);
 
     assert.equal(stats.alerts, 4);
-    assert.equal(stats.dnsResponses, 3);
-    assert.equal(stats.dnsAnswers, 3);
+    assert.equal(stats.dnsResponses, 4);
+    assert.equal(stats.dnsAnswers, 4);
     assert.deepEqual(stats.connections, { tcp: 5, udp: 1 });
-    assert.equal(stats.packets, 3 + 5 * 8 + 2);
+    assert.equal(stats.packets, 3 + 3 + 1 + 5 * 8 + 2);
   });
 
   it('does not alert again on the same state dir', async () => {
@@ -145,4 +155,31 @@ describe('pipeline/replay', () => {
     assert.equal(stats.alerts, 0);
     assert.equal(readAlerts(path.join(dir, 'alerts.json')).length, 0);
   });
+
+  it('applies grouping rules, and a suppressed destination updates the baseline without alerting', async () => {
+    const sub = path.join(dir, 'rules');
+    fs.mkdirSync(sub, { recursive: true });
+    const file = path.join(sub, 'egresswatch.yaml');
+    const write = (suppress: boolean) => fs.writeFileSync(file, [
+      'groupingRules:',
+      "  - { match: '*.example.net', group: 'example-net.custom', comment: 'test grouping' }",
+      ...(suppress ? ['suppressions:', "  - { domainGroup: 's3.amazonaws.com', comment: 'backups bucket, ticket SEC-1' }"] : []),
+      '',
+    ].join('\n'));
+    const cfg = () => loadConfig({ file, flags: {
+      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'), 'learning-period': '0',
+      'external-cidr': ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'],
+      'internal-cidr': ['2001:db8:5::/48', '2001:db8:53::/48'],
+    }, env: {} });
+    write(true);
+    await runReplay(cfg(), [capture], silent);
+    const groups = readAlerts(path.join(sub, 'alerts.json')).map((a) => a.egresswatch.domain_group).sort();
+    assert.deepEqual(groups, ['198.51.100.77', 'example-net.custom', 'example.com']);
+    // Without the suppression, the bucket is already in the baseline: still no alert.
+    write(false);
+    fs.rmSync(path.join(sub, 'alerts.json'));
+    const stats = await runReplay(cfg(), [capture], silent);
+    assert.equal(stats.alerts, 0);
+  });
 });
+

@@ -51,7 +51,7 @@ describe('pipeline/resolvers', () => {
     const p = new Pipeline({
       hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
       dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
-      externalCidrs: ['203.0.113.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER,
+      externalCidrs: ['203.0.113.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
     }, { baseline: async () => baseline, attributor: fake, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => now });
     const feed = (frame: Buffer) => p.onPacket(frame, frame.length, frame.length, now++, 1);
     const v4 = (src: string, dst: string, l4: Buffer, proto: number) => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: proto }, l4));
