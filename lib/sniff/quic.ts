@@ -10,6 +10,12 @@ const MAX_FRAMES = 256;
 /** CRYPTO fragments kept per datagram, and the highest handshake byte gathered. */
 const MAX_FRAGMENTS = 64;
 const MAX_CRYPTO = 16384;
+/**
+ * RFC 9000 §14.1: a client pads every datagram carrying an Initial to 1200 bytes and servers
+ * drop smaller ones. Checked first, it keeps the key derivation and AES-GCM (~150 µs a
+ * datagram, measured on the RFC 9001 vector) off ordinary small UDP payloads.
+ */
+const MIN_INITIAL_DATAGRAM = 1200;
 /** RFC 9000 §17.2: connection IDs are at most 20 bytes in versions 1 and 2. */
 const MAX_CID = 20;
 
@@ -43,6 +49,7 @@ export function quicInitialSni(buf: Buffer, offset: number, length: number): str
 
 /** quicInitialSni without the backstop, on a clamped [off, end): the fuzz test calls it so a bug shows. */
 export function datagramSni(buf: Buffer, off: number, end: number): string | undefined {
+  if (end - off < MIN_INITIAL_DATAGRAM) return undefined;
   const frags: Fragment[] = [];
   let pos = off;
   for (let n = 0; n < MAX_PACKETS && pos < end; n++) {

@@ -25,6 +25,8 @@ export interface InitialOptions {
   pnLength?: number;
   /** Long-header type bits; defaults to the version's Initial type. */
   type?: number;
+  /** PADDING appended until the packet has this many bytes, as clients do (RFC 9000 §14.1); default 1200. */
+  minPacket?: number;
 }
 
 /** A protected Initial packet carrying `payload` (plaintext frames). */
@@ -40,6 +42,11 @@ export function protectInitial(payload: Buffer, o: InitialOptions = {}): Buffer 
   const keys = clientInitialKeys(version, dcid);
   if (!keys) throw new Error(`no keys for version ${version}`);
   if (payload.length + pnLen < 4) payload = Buffer.concat([payload, Buffer.alloc(4 - pnLen - payload.length)]);
+  // First byte, version, DCID and SCID with lengths, token with length (Initial only), 2-byte
+  // Length, packet number, then the 16-byte tag.
+  const overhead = 6 + dcid.length + 1 + scid.length + (type === initialType ? 1 + token.length : 0) + 2 + pnLen + 16;
+  const short = (o.minPacket ?? 1200) - overhead - payload.length;
+  if (short > 0) payload = Buffer.concat([payload, Buffer.alloc(short)]);
   const pnBytes = Buffer.alloc(pnLen);
   pnBytes.writeUIntBE(pn, 0, pnLen);
   const versionBytes = Buffer.alloc(4);

@@ -29,9 +29,9 @@ describe('sniff: QUIC Initial', () => {
   });
 
   it('reads CRYPTO data spread over two coalesced Initial packets, and skips a coalesced Handshake packet', () => {
-    const first = protectInitial(cryptoFrame(0, hello.subarray(0, 90)), { packetNumber: 0 });
-    const second = protectInitial(Buffer.concat([cryptoFrame(90, hello.subarray(90)), pad(400)]), { packetNumber: 1 });
-    const handshake = protectInitial(pad(60), { type: 2 }); // Handshake type bits; keys do not open it
+    const first = protectInitial(cryptoFrame(0, hello.subarray(0, 90)), { packetNumber: 0, minPacket: 0 });
+    const second = protectInitial(cryptoFrame(90, hello.subarray(90)), { packetNumber: 1 });
+    const handshake = protectInitial(pad(60), { type: 2, minPacket: 0 }); // Handshake type bits; keys do not open it
     assert.equal(sniOf(Buffer.concat([first, second])), 'quic.example.org');
     assert.equal(sniOf(Buffer.concat([handshake, first, second])), 'quic.example.org');
   });
@@ -63,6 +63,14 @@ describe('sniff: QUIC Initial', () => {
     assert.equal(sniOf(Buffer.alloc(0)), undefined);
     assert.equal(quicInitialSni(d, d.length + 5, 100), undefined);
     assert.equal(quicInitialSni(d, -3, Number.NaN), undefined);
+  });
+
+  it('skips datagrams under 1200 bytes (RFC 9000 §14.1: servers drop them) before any crypto', () => {
+    const d = protectInitial(cryptoFrame(0, hello), { minPacket: 0 });
+    assert.ok(d.length < 1200);
+    assert.equal(sniOf(d), undefined);
+    const padded = Buffer.concat([d, Buffer.alloc(1200 - d.length)]); // datagram padding after the packet
+    assert.equal(sniOf(padded), 'quic.example.org');
   });
 
   it('a wrong DCID (keys from another connection ID) does not open the packet', () => {
