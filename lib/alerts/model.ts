@@ -1,6 +1,7 @@
 // The alert: one JSON object per line, ECS field names, ours under `egresswatch.*`.
 // Every field is documented in docs/alert-fields.md; keep the two in step.
 import { createHash } from 'node:crypto';
+import { displayName } from '../dns/index.js';
 import type { Flow } from '../flows/index.js';
 import type { ProcessInfo } from '../procfs/index.js';
 import type { SoftwareIdentity } from '../software/index.js';
@@ -97,7 +98,7 @@ function omitUndefined<T extends Record<string, unknown>>(obj: T): T {
 export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string, unknown> {
   const flow = f.flow;
   const p = f.process;
-  const destName = f.domain ?? flow.serverIp;
+  const destName = f.domain !== undefined ? displayName(f.domain) : flow.serverIp;
   const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${p.userName ?? p.uid})` : 'an unattributed process';
   const novel = f.novelFor.join(' and ');
   const alert: Record<string, unknown> = {
@@ -123,8 +124,9 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
     destination: omitUndefined({
       ip: flow.serverIp,
       port: flow.serverPort,
-      domain: f.domain,
-      registered_domain: f.registeredDomain,
+      // Shown as Unicode with control characters escaped; the group below stays the punycode key.
+      domain: f.domain !== undefined ? displayName(f.domain) : undefined,
+      registered_domain: f.registeredDomain !== undefined ? displayName(f.registeredDomain) : undefined,
       bytes: flow.serverBytes,
       packets: flow.serverPackets,
     }),
@@ -139,7 +141,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
     egresswatch: {
       domain_group: f.domainGroup,
       name_source: f.nameSource,
-      dns: { alternatives: f.alternatives, cname_chain: f.cnameChain, answer_age_ms: f.answerAgeMs, resolved_by_process: f.resolvedByProcess === true },
+      dns: { alternatives: f.alternatives.map(displayName), cname_chain: f.cnameChain.map(displayName), answer_age_ms: f.answerAgeMs, resolved_by_process: f.resolvedByProcess === true },
       novel_for: f.novelFor,
       ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({

@@ -144,3 +144,12 @@ describe('alerts/hold', () => {
     assert.equal(hold.size, 0);
   });
 });
+
+describe('alerts/model: names as people read them', () => {
+  it('shows IDNs as Unicode and escapes control characters, keeping the group as the punycode key', () => {
+    const a = buildAlert(facts({ domain: 'xn--mnchen-3ya.de', registeredDomain: 'xn--mnchen-3ya.de', domainGroup: 'xn--mnchen-3ya.de', alternatives: ['bad\u0007name.example'] }), ctx) as Record<string, any>;
+    assert.equal(a.destination.domain, 'münchen.de');
+    assert.equal(a.egresswatch.domain_group, 'xn--mnchen-3ya.de');
+    assert.deepEqual(a.egresswatch.dns.alternatives, ['bad\\x07name.example']);
+  });
+});
