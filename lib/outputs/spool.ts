@@ -1,0 +1,219 @@
+// The durable spool between the alert stage and the forwarders: a LevelDB log of alerts under
+// monotonically increasing sequence keys, with one persisted cursor per consumer (forwarder).
+// An append resolves only after a sync write, so an alert the agent has handed over survives
+// kill -9 and a host crash. Entries are deleted once every consumer registered in this run
+// has acked them; cursors of consumers not registered any more are ignored, so removing a
+// forwarder from the configuration does not pin the spool forever.
+// Bounds (entries, bytes, age) drop the oldest entries and report them through onDrop: a
+// collector that is down for a week must not fill the agent's disk.
+import { Level } from 'level';
+import { SpoolIndex } from './spool-index.js';
+
+export interface SpoolOptions {
+  dir: string;
+  /** Most entries kept (default 100,000: weeks of alerts on a busy host). */
+  maxEntries?: number;
+  /** Most bytes of alert JSON kept (default 256 MiB). */
+  maxBytes?: number;
+  /** Oldest entry kept (default 7 days); older ones are dropped on the next append or read. */
+  maxAgeMs?: number;
+  now?: () => number;
+  onDrop?: (n: number, why: 'full' | 'age') => void;
+}
+
+export interface SpoolEntry {
+  seq: number;
+  alert: Record<string, unknown>;
+}
+
+export interface SpoolStats {
+  appended: number;
+  acked: number;
+  deleted: number;
+  droppedFull: number;
+  droppedAge: number;
+  badEntries: number;
+}
+
+const ENTRY = 'e!';
+const ENTRY_END = 'e"';
+const CURSOR = 'c!';
+const NEXT_SEQ = 'm!next';
+
+/** Sequence numbers as fixed-width hex so that LevelDB's byte order is numeric order. */
+function entryKey(seq: number): string {
+  return ENTRY + seq.toString(16).padStart(14, '0');
+}
+
+export class Spool {
+  readonly stats: SpoolStats = { appended: 0, acked: 0, deleted: 0, droppedFull: 0, droppedAge: 0, badEntries: 0 };
+  private readonly index = new SpoolIndex();
+  private readonly cursors = new Map<string, number>();
+  private readonly registered = new Set<string>();
+  private readonly listeners = new Set<() => void>();
+  private nextSeq = 1;
+  /** All writes go through this chain so the in-memory index and the store agree. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly db: Level<string, string>,
+    private readonly opts: Required<Omit<SpoolOptions, 'onDrop'>> & Pick<SpoolOptions, 'onDrop'>,
+  ) {}
+
+  static async open(options: SpoolOptions): Promise<Spool> {
+    const opts = {
+      maxEntries: 100_000, maxBytes: 256 * 1024 * 1024, maxAgeMs: 7 * 86_400_000, now: Date.now, ...options,
+    };
+    const db = new Level<string, string>(opts.dir, { valueEncoding: 'utf8' });
+    await db.open();
+    const spool = new Spool(db, opts);
+    await spool.load();
+    return spool;
+  }
+
+  private async load(): Promise<void> {
+    const next = await this.db.get(NEXT_SEQ);
+    if (next !== undefined) this.nextSeq = Number(next);
+    for await (const [key, value] of this.db.iterator({ gte: ENTRY, lt: ENTRY_END })) {
+      const seq = parseInt(key.slice(ENTRY.length), 16);
+      this.index.push(seq, value.length, Number(value.slice(0, value.indexOf('\t'))));
+      if (seq >= this.nextSeq) this.nextSeq = seq + 1;
+    }
+    for await (const [key, value] of this.db.iterator({ gte: CURSOR, lt: 'c"' })) {
+      this.cursors.set(key.slice(CURSOR.length), Number(value));
+    }
+  }
+
+  /**
+   * Registers a consumer for this run. A consumer never seen before starts at the oldest entry
+   * still stored, so a forwarder added to a running deployment gets the backlog too.
+   */
+  consumer(name: string): void {
+    this.registered.add(name);
+    if (!this.cursors.has(name)) this.cursors.set(name, this.index.empty ? this.nextSeq - 1 : this.index.firstSeq - 1);
+  }
+
+  /** Called (synchronously) after each append; returns the function that unsubscribes. */
+  onAppend(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolves once the alert is on disk (sync write). */
+  append(alert: Record<string, unknown>): Promise<void> {
+    const t = this.opts.now();
+    const value = `${t}\t${JSON.stringify(alert)}`;
+    return this.serial(async () => {
+      const seq = this.nextSeq++;
+      await this.db.batch([
+        { type: 'put', key: entryKey(seq), value },
+        { type: 'put', key: NEXT_SEQ, value: String(this.nextSeq) },
+      ], { sync: true });
+      this.index.push(seq, value.length, t);
+      this.stats.appended++;
+      await this.enforceBounds();
+      for (const fn of this.listeners) fn();
+    });
+  }
+
+  /** Entries after the consumer's cursor: at most `max`, and at most `maxBytes` unless one entry alone is larger. */
+  async readBatch(consumer: string, max: number, maxBytes: number): Promise<SpoolEntry[]> {
+    await this.serial(() => this.enforceAge());
+    const after = this.cursorOf(consumer);
+    const out: SpoolEntry[] = [];
+    let bytes = 0;
+    for await (const [key, value] of this.db.iterator({ gt: entryKey(after), lt: ENTRY_END, limit: max })) {
+      const tab = value.indexOf('\t');
+      if (out.length > 0 && bytes + value.length - tab > maxBytes) break;
+      bytes += value.length - tab;
+      const seq = parseInt(key.slice(ENTRY.length), 16);
+      try {
+        out.push({ seq, alert: JSON.parse(value.slice(tab + 1)) as Record<string, unknown> });
+      } catch {
+        this.stats.badEntries++; // only a damaged store gets here; skip it rather than wedge the forwarder
+      }
+    }
+    return out;
+  }
+
+  /** Moves the consumer's cursor and deletes what every registered consumer has now acked. */
+  ack(consumer: string, upToSeq: number): Promise<void> {
+    return this.serial(async () => {
+      const prev = this.cursorOf(consumer);
+      if (upToSeq <= prev) return;
+      this.cursors.set(consumer, upToSeq);
+      this.stats.acked += this.index.countBetween(prev, upToSeq);
+      let low = Infinity;
+      for (const name of this.registered) low = Math.min(low, this.cursorOf(name));
+      const gone = low === Infinity ? [] : this.index.shiftUpTo(low);
+      await this.db.batch([
+        { type: 'put', key: CURSOR + consumer, value: String(upToSeq) },
+        ...gone.map((seq) => ({ type: 'del' as const, key: entryKey(seq) })),
+      ], { sync: true });
+      this.stats.deleted += gone.length;
+    });
+  }
+
+  /** Entries stored, or entries the consumer has not acked yet. */
+  depth(consumer?: string): number {
+    if (consumer === undefined) return this.index.length;
+    return this.index.countAfter(this.cursorOf(consumer));
+  }
+
+  /** Bytes of alert JSON the consumer has not acked yet (for batching decisions). */
+  pendingBytes(consumer: string): number {
+    return this.index.bytesAfter(this.cursorOf(consumer));
+  }
+
+  /** Age of the oldest stored entry, 0 when empty. */
+  oldestAgeMs(): number {
+    return this.index.empty ? 0 : Math.max(0, this.opts.now() - this.index.firstTime);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.chain.catch(() => undefined);
+    this.listeners.clear();
+    await this.db.close();
+  }
+
+  private cursorOf(consumer: string): number {
+    const c = this.cursors.get(consumer);
+    if (c === undefined) throw new Error(`spool consumer "${consumer}" is not registered (call spool.consumer(name) first)`);
+    return c;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(() => {
+      if (this.closed) throw new Error('spool is closed');
+      return fn();
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async enforceBounds(): Promise<void> {
+    const seqs: number[] = [];
+    while (this.index.length > this.opts.maxEntries || (this.index.bytes > this.opts.maxBytes && this.index.length > 1)) {
+      seqs.push(this.index.shiftOne());
+    }
+    if (seqs.length > 0) await this.drop(seqs, 'full');
+    await this.enforceAge();
+  }
+
+  private async enforceAge(): Promise<void> {
+    const limit = this.opts.now() - this.opts.maxAgeMs;
+    const seqs: number[] = [];
+    while (!this.index.empty && this.index.firstTime < limit) seqs.push(this.index.shiftOne());
+    if (seqs.length > 0) await this.drop(seqs, 'age');
+  }
+
+  private async drop(seqs: number[], why: 'full' | 'age'): Promise<void> {
+    await this.db.batch(seqs.map((seq) => ({ type: 'del' as const, key: entryKey(seq) })));
+    if (why === 'full') this.stats.droppedFull += seqs.length;
+    else this.stats.droppedAge += seqs.length;
+    this.opts.onDrop?.(seqs.length, why);
+  }
+}
