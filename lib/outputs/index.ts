@@ -1,3 +1,9 @@
 // outputs: the alerts file, metrics and health.
 export { AlertFile, AlertFileError } from './alert-file.js';
 export { createRegistry, MetricsServer, MetricsListenError, type Snapshot } from './metrics.js';
+export { type AlertFileOptions } from './alert-file.js';
+export { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, RotationConfigError, rotatedName, type RotationOptions } from './rotation.js';
+export { Spool, type SpoolOptions, type SpoolEntry, type SpoolStats } from './spool.js';
+export { HttpForwarder, type HttpForwarderOptions, type ForwarderStats, type ForwarderLogger } from './http-forwarder.js';
+export { ConfigFileError } from './http-forwarder-post.js';
+export { Backoff, parseRetryAfter, type BackoffOptions } from './backoff.js';
