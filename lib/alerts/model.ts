@@ -46,6 +46,8 @@ export interface ConnectionFacts {
   /** Age of the DNS answer at connect time, ms. */
   answerAgeMs?: number;
   nameSource: 'dns' | 'sni' | 'http' | 'quic' | 'ptr' | 'none';
+  /** The DNS server whose answer named the address. */
+  resolver?: string;
   /** The responder is a DNS-over-TLS/QUIC port or a public DNS-over-HTTPS resolver. */
   encryptedDns?: boolean;
   /** The name came from an answer to this connection's own process (not just any answer for the IP). */
@@ -142,6 +144,13 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       domain_group: f.domainGroup,
       name_source: f.nameSource,
       dns: { alternatives: f.alternatives.map(displayName), cname_chain: f.cnameChain.map(displayName), answer_age_ms: f.answerAgeMs, resolved_by_process: f.resolvedByProcess === true },
+      name_evidence: omitUndefined({
+        source: f.nameSource,
+        cname_chain: f.cnameChain.map(displayName),
+        answer_age_ms: f.answerAgeMs,
+        resolver: f.resolver,
+        other_names: f.alternatives.map(displayName),
+      }),
       novel_for: f.novelFor,
       ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({

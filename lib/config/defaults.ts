@@ -43,6 +43,7 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   hostRoot: '/',
   dnsQueryWindowMs: 5_000,
   dnsAcceptUnmatched: false,
+  nameOrder: undefined,
   ptr: true,
   ptrServers: undefined,
   parentDepth: 4,

@@ -12,6 +12,7 @@ export function defaultText(spec: SettingSpec): string {
   if (spec.field === 'hostName') return 'the system host name';
   if (spec.field === 'hostId') return 'contents of /etc/machine-id, else the host name';
   if (spec.field === 'ptrServers') return "the system's resolvers";
+  if (spec.field === 'nameOrder') return 'sni,http,quic,dns,ptr';
   const v = DEFAULTS[spec.field];
   if (v === undefined) return 'off';
   if (spec.kind === 'switch') return v ? 'on' : 'off';

@@ -114,6 +114,8 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     min: 100, max: 60 * SEC, commands: BOTH, describe: 'A UDP DNS answer is used only if its query was seen this long before at most' }),
   row({ field: 'dnsAcceptUnmatched', key: 'dnsAcceptUnmatched', flag: 'dns-accept-unmatched', kind: 'bool', commands: BOTH,
     describe: 'Also use UDP DNS answers that match no query seen (they could be spoofed)' }),
+  row({ field: 'nameOrder', key: 'nameOrder', flag: 'name-order', kind: 'text', commands: BOTH,
+    describe: 'Trust order of name sources, most trusted first (sni,http,quic,dns,ptr)' }),
   row({ field: 'ptr', key: 'ptr', flag: 'ptr', kind: 'switch', commands: RUN,
     describe: 'Reverse (PTR) lookups for external addresses no DNS answer named: on or off' }),
   row({ field: 'ptrServers', key: 'ptrServers', flag: 'ptr-server', kind: 'text', commands: RUN,

@@ -41,6 +41,7 @@ export interface AgentConfig {
   hostRoot: string;              // --host-root, default /
   dnsQueryWindowMs: number;      // --dns-query-window, default 5s
   dnsAcceptUnmatched: boolean;   // --dns-accept-unmatched, default false
+  nameOrder?: string;            // --name-order, default sni,http,quic,dns,ptr
   ptr: boolean;                  // --ptr on|off, default on
   ptrServers?: string;           // --ptr-server, default: the system's resolvers
   parentDepth: number;           // --parent-depth, default 4

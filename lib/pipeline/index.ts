@@ -2,7 +2,7 @@
 // for the daemon (`runAgent`) and for capture files (`runReplay`).
 import path from 'node:path';
 import type winston from 'winston';
-import { DEFAULTS, type AgentConfig } from '../config/index.js';
+import { ConfigError, DEFAULTS, type AgentConfig } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
 import { CaptureError, LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
@@ -47,7 +47,7 @@ function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
     internalCidrs: config.internalCidrs,
     externalCidrs: config.externalCidrs,
     normalizeVersions: config.normalizeVersions,
-    nameOrder: DEFAULT_NAME_ORDER,
+    nameOrder: nameOrderOf(config.nameOrder),
     dnsQueryWindowMs: config.dnsQueryWindowMs,
     acceptUnmatchedDns: config.dnsAcceptUnmatched,
     groupingRules: config.groupingRules,
@@ -60,6 +60,19 @@ function emitter(file: AlertFile, stdout: boolean): (alert: Record<string, unkno
     file.write(alert);
     if (stdout) process.stdout.write(alertLine(alert) + '\n');
   };
+}
+
+const NAME_SOURCES = ['sni', 'http', 'quic', 'dns', 'ptr'];
+
+/** `--name-order`: the trust order of name sources, most trusted first; the defaults when unset. */
+function nameOrderOf(text: string | undefined): readonly string[] {
+  if (text === undefined || text.trim() === '') return DEFAULT_NAME_ORDER;
+  const order = text.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
+  const bad = order.filter((t) => !NAME_SOURCES.includes(t));
+  if (bad.length > 0 || new Set(order).size !== order.length) {
+    throw new ConfigError(`invalid --name-order '${text}': expected a comma-separated order of ${NAME_SOURCES.join(', ')} without repeats`, 'nameOrder', 'e.g. --name-order sni,http,quic,dns,ptr');
+  }
+  return order;
 }
 
 const TICK_MS = 250;

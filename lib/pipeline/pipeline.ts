@@ -127,6 +127,8 @@ export class Pipeline {
   readonly queries: QueryTracker;
   readonly grouper: DomainGrouper;
   readonly suppressions: Suppressions;
+  /** Address → the resolver whose answer named it last (name evidence). */
+  private readonly answeredBy = new Map<string, string>();
   /** TCP connections waiting for their first client bytes before they are judged. */
   private readonly awaitingPayload = new Set<Pending>();
 
@@ -228,6 +230,15 @@ export class Pipeline {
       }
     }
     for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime);
+    if (pkt) {
+      // Evidence for the alert: which resolver answered for the address (bounded like the cache).
+      const resolver = addressToString(pkt.buf, pkt.srcOffset, pkt.ipVersion === 6 ? 6 : 4);
+      for (const a of info.answers) {
+        this.answeredBy.delete(a.ip);
+        if (this.answeredBy.size >= this.s.dnsCacheSize) this.answeredBy.delete(this.answeredBy.keys().next().value as string);
+        this.answeredBy.set(a.ip, resolver);
+      }
+    }
     if (client !== undefined && this.deps.attributor) this.resolvers.answer(client, info, this.packetTime);
   }
 
@@ -256,6 +267,7 @@ export class Pipeline {
       alternatives: name?.alternatives ?? [],
       answerAgeMs: name ? flow.startTime - name.answeredAt : undefined,
       nameSource: name ? 'dns' : 'none',
+      resolver: name ? this.answeredBy.get(flow.serverIp) : undefined,
       registeredDomain: registered,
       domainGroup: group,
       attribution: 'none',

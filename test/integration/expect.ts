@@ -40,7 +40,10 @@ export function alertProblems(a: Alert, x: Expectation): string[] {
   eq('destination.domain', x.spec.domain);
   eq('destination.registered_domain', x.spec.registeredDomain);
   eq('egresswatch.domain_group', x.spec.domainGroup);
-  eq('egresswatch.name_source', 'dns');
+  // HTTP clients also say the name in their Host header, which the default trust order puts
+  // first; either way it is the name the client asked DNS for (checked above).
+  const source = String(get(a, 'egresswatch.name_source'));
+  if (!['dns', 'http'].includes(source)) p.push(`egresswatch.name_source = ${JSON.stringify(source)}, want dns or http`);
   eq('egresswatch.software.id', x.spec.softwareId);
   eq('egresswatch.software.kind', x.spec.softwareKind);
   const conn = x.spec.connections.find((c) => c.addr === get(a, 'destination.ip') && c.port === Number(get(a, 'destination.port')));

@@ -1,0 +1,104 @@
+// End to end, as root: destinations named from the traffic itself. Real curl reaches a TLS
+// server and an HTTP server by a name it never looks up (--resolve pins the address), so the
+// only name on the wire is the TLS SNI or the HTTP Host header; and a DNS answer nobody asked
+// for, sent from the resolver's address, must not rename the address it claims.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FIXTURES_DIR, requirePrereq } from '../helpers/env.js';
+import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
+import { AgentProcess, AGENT_CLI } from './agent.js';
+import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
+import { TEMP_PREFIX, wrapClient } from './clients.js';
+import { Daemon, run, sleep } from './proc.js';
+import { NET } from './netns.js';
+
+const TLS_ADDR = '203.0.113.10';
+const TLS_PORT = 443;
+const HTTP_ADDR = '203.0.113.20';
+const RAW_ADDR = '192.0.2.30';
+const SETTLE_MS = 2500;
+
+describe('end to end: names from SNI and HTTP Host; a spoofed DNS answer is ignored', function () {
+  this.timeout(40_000);
+  const handle = new WorldHandle();
+  let w: World;
+  let tmp = '';
+  let agent: AgentProcess | undefined;
+  let tlsServer: Daemon | undefined;
+  const alertsFile = () => path.join(tmp, 'state', 'alerts.json');
+
+  before(async function () {
+    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
+    const missing = missingPrereqs();
+    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
+    requirePrereq(this, missing.length === 0, `names end-to-end test needs: ${missing.join(', ')}`);
+    w = await handle.start();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}names-`));
+    fs.chmodSync(tmp, 0o755);
+    const cert = path.join(tmp, 'cert.pem');
+    const key = path.join(tmp, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=tls-only.example.org',
+      '-keyout', key, '-out', cert], { stdio: 'ignore', timeout: 30_000 });
+    const [cmd, args] = w.topo.nsExec(process.execPath, path.join(FIXTURES_DIR, 'integration', 'tls_server.cjs'), TLS_ADDR, String(TLS_PORT), cert, key, '300');
+    tlsServer = new Daemon('tls-server', cmd, args);
+    for (let i = 0; i < 50 && !tlsServer.out.text().includes('listening'); i++) await sleep(100);
+    assert.ok(tlsServer.out.text().includes('listening'), `TLS server did not start: ${tlsServer.describe()}`);
+    fs.mkdirSync(path.join(tmp, 'state'), { recursive: true });
+    agent = await AgentProcess.start({ stateDir: path.join(tmp, 'state'), alertsFile: alertsFile(), learningPeriod: '0', hostName: 'names-host', label: 'agent (names)' });
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    if (agent?.running) await agent.stop(5000);
+    await tlsServer?.stop('SIGTERM', 2000);
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    const left = await handle.teardown();
+    assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
+  });
+
+  const client = async (argv: string[]) => {
+    const [cmd, args] = wrapClient(w.kit.resolvConf, argv, w.user.name);
+    const r = await run(cmd, args, { timeoutMs: 15_000, cwd: tmp, env: { PATH: '/usr/bin:/bin', HOME: tmp } });
+    assert.equal(r.code, 0, `client ${argv.join(' ')} failed: ${r.stdout}\n${r.stderr}`);
+    return r;
+  };
+
+  it('names a TLS connection by its SNI and an HTTP request by its Host, with no DNS lookup; ignores a spoofed answer', async () => {
+    await client(['curl', '-sk', '--max-time', '10', '--resolve', `tls-only.example.org:${TLS_PORT}:${TLS_ADDR}`, `https://tls-only.example.org:${TLS_PORT}/`]);
+    await client(['curl', '-s', '--max-time', '10', '--resolve', `http-only.example.com:80:${HTTP_ADDR}`, 'http://http-only.example.com/']);
+    // An off-path sender (another address, source port 53) answers a query nobody sent; then a
+    // client connects to the claimed address by IP.
+    const [scmd, sargs] = w.topo.nsExec(w.kit.python, path.join(FIXTURES_DIR, 'integration', 'spoof_dns.py'), HTTP_ADDR, NET.hostAddr, '40404', RAW_ADDR);
+    const spoof = await run(scmd, sargs, { timeoutMs: 10_000 });
+    assert.equal(spoof.code, 0, `spoof sender failed: ${spoof.stderr}`);
+    await sleep(200);
+    const rawScript = path.join(tmp, 'raw_connect.py');
+    fs.copyFileSync(path.join(FIXTURES_DIR, 'integration', 'raw_connect.py'), rawScript);
+    fs.chmodSync(rawScript, 0o644);
+    await client([w.kit.python, rawScript, RAW_ADDR, '8080']);
+    await waitForAlerts(alertsFile(), (a) => a.length >= 3, 10_000);
+    await sleep(SETTLE_MS);
+    const how = await agent!.stop();
+    assert.equal(how.code, 0);
+    const alerts = readAlerts(alertsFile());
+    const diag = `alerts:\n${alerts.map(summarize).join('\n')}\n${agent!.describe()}`;
+    const byIp = (ip: string) => alerts.filter((a) => get(a, 'destination.ip') === ip);
+    const tlsAlert = byIp(TLS_ADDR)[0];
+    assert.ok(tlsAlert, diag);
+    assert.equal(get(tlsAlert, 'destination.domain'), 'tls-only.example.org', diag);
+    assert.equal(get(tlsAlert, 'egresswatch.name_source'), 'sni', diag);
+    assert.equal(get(tlsAlert, 'egresswatch.domain_group'), 'example.org', diag);
+    const httpAlert = byIp(HTTP_ADDR)[0];
+    assert.ok(httpAlert, diag);
+    assert.equal(get(httpAlert, 'destination.domain'), 'http-only.example.com', diag);
+    assert.equal(get(httpAlert, 'egresswatch.name_source'), 'http', diag);
+    const raw = byIp(RAW_ADDR);
+    assert.equal(raw.length, 1, diag);
+    assert.notEqual(get(raw[0], 'destination.domain'), 'spoofed.example.org', diag);
+    assert.ok(['ptr', 'none'].includes(String(get(raw[0], 'egresswatch.name_source'))), diag);
+    assert.match(agent!.lastMetrics, /egresswatch_dns_answers_unmatched [1-9]/, 'the spoofed answers were counted');
+  });
+});
