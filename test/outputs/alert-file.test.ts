@@ -1,0 +1,164 @@
+// AlertFile: mode, whole lines, built-in size rotation, reopen, and a real `tail -F` following
+// the active name through every rotation.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AlertFile, RotationConfigError } from '../../lib/outputs/index.js';
+import { haveCommand, requirePrereq } from '../helpers/env.js';
+import { seqs, startTail, type Tailer } from './tailer.js';
+
+/** Every line of the file and its rotated siblings, oldest file first. */
+function readAll(file: string): { files: string[]; lines: string[] } {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const nums = fs.readdirSync(dir)
+    .filter((n) => n.startsWith(`${base}.`) && /^\d+$/.test(n.slice(base.length + 1)))
+    .map((n) => Number(n.slice(base.length + 1)))
+    .sort((a, b) => b - a);
+  const files = [...nums.map((n) => `${file}.${n}`), ...(fs.existsSync(file) ? [file] : [])];
+  const lines: string[] = [];
+  for (const f of files) {
+    const text = fs.readFileSync(f, 'utf8');
+    assert.ok(text === '' || text.endsWith('\n'), `${f} ends inside a line`);
+    for (const l of text.split('\n').slice(0, -1)) lines.push(l);
+  }
+  return { files, lines };
+}
+
+function alert(seq: number, padTo = 300): object {
+  const base = { seq, event: { id: `id-${seq}` }, pad: '' };
+  const len = JSON.stringify(base).length + 1;
+  return { ...base, pad: 'x'.repeat(Math.max(0, padTo - len)) };
+}
+
+describe('outputs/alert-file', () => {
+  let dir: string;
+  let oldUmask: number;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-alertfile-'));
+    oldUmask = process.umask(0o022);
+  });
+  afterEach(() => {
+    process.umask(oldUmask);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the file with mode 0640 under umask 022, and under umask 077 too', () => {
+    const a = new AlertFile(path.join(dir, 'a', 'alerts.json'));
+    a.write(alert(0));
+    a.close();
+    assert.equal(fs.statSync(a.file).mode & 0o777, 0o640);
+    process.umask(0o077);
+    const b = new AlertFile(path.join(dir, 'b.json'));
+    b.open();
+    b.close();
+    assert.equal(fs.statSync(b.file).mode & 0o777, 0o640);
+  });
+
+  it('keeps the mode an existing file already has', () => {
+    const file = path.join(dir, 'alerts.json');
+    fs.writeFileSync(file, '', { mode: 0o600 });
+    const a = new AlertFile(file);
+    a.write(alert(1));
+    a.close();
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  });
+
+  it('rotates before the line that would pass maxBytes, numbering .1 newest, dropping beyond maxFiles', () => {
+    const file = path.join(dir, 'alerts.json');
+    const a = new AlertFile(file, { maxBytes: 1000, maxFiles: 3 });
+    for (let i = 0; i < 20; i += 1) a.write(alert(i)); // 300-byte lines: 3 per file
+    a.close();
+    assert.equal(a.lines, 20);
+    assert.equal(a.rotations, 6); // files of 3,3,3,3,3,3 then 2 in the active one
+    const { files, lines } = readAll(file);
+    assert.deepEqual(files.map((f) => path.basename(f)), ['alerts.json.3', 'alerts.json.2', 'alerts.json.1', 'alerts.json']);
+    assert.deepEqual(seqs(lines), [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    for (const f of files) assert.ok(fs.statSync(f).size <= 1000, `${f} over maxBytes`);
+    assert.equal(fs.existsSync(`${file}.4`), false);
+  });
+
+  it('counts the size of a file it reopens, and writes an over-long line whole into a fresh file', () => {
+    const file = path.join(dir, 'alerts.json');
+    fs.writeFileSync(file, 'y'.repeat(900) + '\n');
+    const a = new AlertFile(file, { maxBytes: 1000, maxFiles: 2 });
+    a.write(alert(0)); // 901 + 300 > 1000: rotate first
+    assert.equal(a.rotations, 1);
+    a.write(alert(1, 2500)); // longer than maxBytes: its own file, whole
+    a.write(alert(2));
+    a.close();
+    assert.equal(a.rotations, 3);
+    assert.deepEqual(seqs(fs.readFileSync(`${file}.1`, 'utf8').trimEnd().split('\n')), [1]);
+    assert.deepEqual(seqs(fs.readFileSync(file, 'utf8').trimEnd().split('\n')), [2]);
+    assert.equal(fs.existsSync(`${file}.3`), false);
+  });
+
+  it('maxBytes 0 never rotates', () => {
+    const file = path.join(dir, 'alerts.json');
+    const a = new AlertFile(file, { maxBytes: 0 });
+    for (let i = 0; i < 50; i += 1) a.write(alert(i));
+    a.close();
+    assert.equal(a.rotations, 0);
+    assert.equal(fs.readdirSync(dir).length, 1);
+    assert.equal(fs.statSync(file).size, 50 * 300);
+  });
+
+  it('reopen() follows the name after the file was moved away', () => {
+    const file = path.join(dir, 'alerts.json');
+    const a = new AlertFile(file);
+    a.write(alert(0));
+    fs.renameSync(file, `${file}.moved`);
+    a.write(alert(1)); // still the old descriptor
+    a.reopen();
+    a.write(alert(2));
+    a.close();
+    assert.deepEqual(seqs(fs.readFileSync(`${file}.moved`, 'utf8').trimEnd().split('\n')), [0, 1]);
+    assert.deepEqual(seqs(fs.readFileSync(file, 'utf8').trimEnd().split('\n')), [2]);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o640);
+  });
+
+  it('rejects bad rotation settings by name', () => {
+    assert.throws(() => new AlertFile('/x', { maxBytes: -1 }), (e: Error) => e instanceof RotationConfigError && /maxBytes/.test(e.message));
+    assert.throws(() => new AlertFile('/x', { maxFiles: 1.5 }), (e: Error) => e instanceof RotationConfigError && /maxFiles/.test(e.message));
+  });
+
+  describe('with tail -F reading throughout', function () {
+    this.timeout(120000);
+    let tail: Tailer | undefined;
+    before(function () {
+      requirePrereq(this, haveCommand('tail'), 'tail (coreutils)');
+    });
+    afterEach(() => tail?.stop());
+
+    it('2000 alerts, 64 KiB files: tail reads each exactly once in order; the files hold each exactly once', async () => {
+      const N = 2000;
+      const file = path.join(dir, 'alerts.json');
+      const a = new AlertFile(file, { maxBytes: 64 * 1024, maxFiles: 50 });
+      a.open(); // created empty, so tail starts on an existing file (inotify, not polling)
+      tail = startTail(file);
+      const upTo = (n: number) => (ls: string[]) => ls.length >= n;
+      a.write(alert(0));
+      await tail.waitUntil(upTo(1), 20000, 'first line');
+      for (let i = 1; i < N; i += 1) {
+        const before = a.rotations;
+        a.write(alert(i));
+        // A follower can only keep up with rotations slower than its own reaction: wait until
+        // tail has read the first line of the new file (so it has switched) before the next.
+        if (a.rotations !== before) await tail.waitUntil(upTo(i + 1), 20000, `rotation at alert ${i}`);
+        else if (i % 25 === 0) await new Promise((r) => setImmediate(r));
+      }
+      a.close();
+      await tail.waitUntil(upTo(N), 20000, 'all lines');
+      await new Promise((r) => setTimeout(r, 200)); // anything extra (a duplicate) would show now
+      tail.stop();
+      const expected = Array.from({ length: N }, (_, i) => i);
+      assert.deepEqual(seqs(tail.lines), expected);
+      assert.ok(a.rotations >= 9, `only ${a.rotations} rotations`);
+      const { files, lines } = readAll(file);
+      assert.equal(files.length, a.rotations + 1);
+      assert.deepEqual(seqs(lines), expected);
+      for (const f of files) assert.ok(fs.statSync(f).size <= 64 * 1024, `${f} over maxBytes`);
+    });
+  });
+});

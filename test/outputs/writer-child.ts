@@ -1,0 +1,35 @@
+// A small writer for the logrotate test: an AlertFile that reopens on SIGHUP, as the agent
+// does, appending `count` numbered alerts one every `intervalMs`, then exiting.
+// argv: FILE COUNT INTERVAL_MS. Prints "ready" once the SIGHUP handler is installed and
+// "done LINES REOPENS" at the end.
+import { AlertFile } from '../../lib/outputs/index.js';
+
+const [file, countArg, intervalArg] = process.argv.slice(2);
+const count = Number(countArg);
+const intervalMs = Number(intervalArg);
+if (!file || !Number.isInteger(count) || count <= 0 || !Number.isFinite(intervalMs)) {
+  process.stderr.write('usage: writer-child FILE COUNT INTERVAL_MS\n');
+  process.exit(2);
+}
+
+// maxBytes 0: logrotate does the rotating here.
+const out = new AlertFile(file, { maxBytes: 0 });
+out.open();
+let reopens = 0;
+process.on('SIGHUP', () => {
+  out.reopen();
+  reopens += 1;
+});
+
+const pad = 'p'.repeat(200);
+let seq = 0;
+const timer = setInterval(() => {
+  out.write({ seq, event: { id: `alert-${seq}` }, pad });
+  seq += 1;
+  if (seq >= count) {
+    clearInterval(timer);
+    out.close();
+    process.stdout.write(`done ${out.lines} ${reopens}\n`);
+  }
+}, intervalMs);
+process.stdout.write('ready\n');
