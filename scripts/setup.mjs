@@ -43,6 +43,10 @@ const testNeeds = [
   ['procps', () => have('ps')],
   ['util-linux', () => have('setpriv')],
   ['nftables', () => have('nft') || fs.existsSync('/usr/sbin/nft')],
+  ['logrotate', () => have('logrotate') || fs.existsSync('/usr/sbin/logrotate')],
+  ['rsyslog', () => have('rsyslogd') || fs.existsSync('/usr/sbin/rsyslogd')],
+  ['rsyslog-gnutls', () => fs.existsSync('/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so') || fs.existsSync('/usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so')],
+  ['openssl', () => have('openssl')],
 ];
 
 const needs = forTest ? [...runtimeNeeds, ...testNeeds] : runtimeNeeds;
