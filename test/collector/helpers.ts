@@ -1,0 +1,105 @@
+// Shared by the collector and forwarder tests: a temp dir with a tokens file, a collector on
+// 127.0.0.1, alerts shaped like the agent's, and a proxy that injects faults in front of it.
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { startCollector, type Collector } from '../../lib/collector/index.js';
+
+export const TOKEN = 'tok-agent-1-0123456789';
+
+export interface Env {
+  dir: string;
+  tokensFile: string;
+  tokenFile: string;
+  alertsFile: string;
+  stateDir: string;
+  cleanup(): void;
+}
+
+export function makeEnv(): Env {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-coll-'));
+  const tokensFile = path.join(dir, 'tokens');
+  fs.writeFileSync(tokensFile, `# agents\nagent1 ${TOKEN}\nagent2 other-token\n`);
+  const tokenFile = path.join(dir, 'agent-token');
+  fs.writeFileSync(tokenFile, TOKEN + '\n');
+  return {
+    dir, tokensFile, tokenFile,
+    alertsFile: path.join(dir, 'out', 'alerts.json'),
+    stateDir: path.join(dir, 'state'),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export function collectorAt(env: Env, port = 0, extra: { tlsCert?: string; tlsKey?: string; maxBodyBytes?: number } = {}): Promise<Collector> {
+  return startCollector({ listen: { host: '127.0.0.1', port }, stateDir: env.stateDir, tokensFile: env.tokensFile, alertsFile: env.alertsFile, ...extra });
+}
+
+export function makeAlert(i: number, group = `example${i % 3}.com`, host = 'web-1'): Record<string, unknown> {
+  return {
+    '@timestamp': new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+    event: { id: `ev-${i}`, kind: 'alert' },
+    host: { name: host },
+    process: { executable: '/usr/bin/curl' },
+    egresswatch: { domain_group: group, novel_for: ['host'], software: { id: 'curl' } },
+  };
+}
+
+export function fileLines(file: string): Record<string, unknown>[] {
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface Proxy {
+  port: number;
+  requests: { headers: http.IncomingHttpHeaders; bytes: number; status: number; at: number }[];
+  close(): Promise<void>;
+}
+
+/**
+ * A proxy to the collector that answers the first requests itself with `faults`
+ * (status + headers) and forwards the rest, recording every request.
+ */
+export async function faultProxy(targetPort: number, faults: { status: number; headers?: Record<string, string> }[]): Promise<Proxy> {
+  const requests: Proxy['requests'] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const fault = faults.shift();
+      const rec = { headers: req.headers, bytes: body.length, status: 0, at: Date.now() };
+      requests.push(rec);
+      if (fault) {
+        rec.status = fault.status;
+        res.writeHead(fault.status, fault.headers ?? {});
+        res.end('injected');
+        return;
+      }
+      const up = http.request({ host: '127.0.0.1', port: targetPort, path: req.url, method: req.method, headers: req.headers }, (ur) => {
+        rec.status = ur.statusCode ?? 0;
+        res.writeHead(rec.status, ur.headers);
+        ur.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as { port: number }).port,
+    requests,
+    close: () => new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
+  };
+}
