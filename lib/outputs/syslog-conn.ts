@@ -1,5 +1,5 @@
 // One TCP or TLS connection to a syslog relay, and the pieces the forwarder's retry loop
-// needs around it: URL parsing, exponential backoff with full jitter, an interruptible sleep.
+// needs around it: URL parsing, TLS files, an interruptible sleep.
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -31,17 +31,6 @@ export function parseSyslogUrl(url: string): SyslogTarget {
     throw new SyslogConfigError(`syslog url ${JSON.stringify(url)} needs a host and a port (fix: e.g. tls://relay.example:6514)`);
   }
   return { tls: scheme === 'tls', host: u.hostname.replace(/^\[|\]$/g, ''), port };
-}
-
-export interface BackoffOptions {
-  baseMs: number;
-  capMs: number;
-}
-
-/** "Full jitter": a uniform delay in [0, min(cap, base * 2^attempt)), spreading a fleet's reconnects. */
-export function backoffDelay(attempt: number, b: BackoffOptions, random: () => number): number {
-  const ceiling = Math.min(b.capMs, b.baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
 }
 
 /** A sleep that `wake()` ends early (stop, new data). */
@@ -118,8 +107,8 @@ export class SyslogConnection {
     this.waiters.clear();
   }
 
-  /** Resolves with the error that breaks the connection (at once if it is broken). */
-  private onBreak(cb: (err: Error) => void): () => void {
+  /** Calls `cb` with the error that breaks the connection (at once if broken); returns the unsubscribe. */
+  onBreak(cb: (err: Error) => void): () => void {
     if (this.brokenReason) {
       cb(this.brokenReason);
       return () => undefined;

@@ -13,10 +13,8 @@
 // is the relay's durability (a disk-assisted queue, docs/forwarding.md); for the second raise
 // `settleMs` above the link's round trip.
 import tls from 'node:tls';
-import {
-  backoffDelay, loadTlsOptions, parseSyslogUrl, Sleeper, SyslogConnection,
-  type BackoffOptions, type SyslogTarget,
-} from './syslog-conn.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { loadTlsOptions, parseSyslogUrl, Sleeper, SyslogConnection, type SyslogTarget } from './syslog-conn.js';
 import { formatRfc5424, frameOctetCounted, type Rfc5424Options } from './syslog-format.js';
 
 /** One spooled alert. */
@@ -31,9 +29,11 @@ export interface SpoolRecord {
  * spool behaviour (re-delivering from the acknowledged position, or from a read cursor) works.
  */
 export interface SpoolLike<C = unknown> {
-  consumer?(name: string): C | Promise<C>;
+  consumer?(name: string): C | void | Promise<C | void>;
   readBatch(consumer: C, max: number, maxBytes: number): Promise<SpoolRecord[]>;
   ack(consumer: C, upToSeq: number): Promise<void> | void;
+  /** When the spool offers it, an append wakes the forwarder instead of waiting for the poll. */
+  onAppend?(fn: () => void): () => void;
 }
 
 export interface SyslogLogger {
@@ -88,15 +88,20 @@ export class SyslogForwarder {
   private readonly tlsOpts: tls.ConnectionOptions | undefined;
   private readonly format: Rfc5424Options;
   private readonly o: Required<Pick<SyslogForwarderOptions,
-    'name' | 'backoff' | 'batchMax' | 'batchMaxBytes' | 'settleMs' | 'pollMs' | 'connectTimeoutMs' | 'writeTimeoutMs' | 'random'>>;
+    'name' | 'batchMax' | 'batchMaxBytes' | 'settleMs' | 'pollMs' | 'connectTimeoutMs' | 'writeTimeoutMs'>>;
+  private readonly backoff: Backoff;
+  /** The idle wait: ended by new data, a broken connection or stop. */
   private readonly sleeper = new Sleeper();
+  /** The backoff wait: ended only by stop, so appends cannot hurry a fleet's reconnects. */
+  private readonly backoffSleeper = new Sleeper();
   private conn: SyslogConnection | undefined;
   private abortConnect: (() => void) | undefined;
   /** Read from the spool, not yet acknowledged: sent again after a reconnect. */
   private pending: SpoolRecord[] = [];
   private pendingWritten = false;
   private lastAcked = -Infinity;
-  private attempt = 0;
+  private unsubscribe: (() => void) | undefined;
+  private wasLost = false;
   private stopping = false;
   private loop: Promise<void> | undefined;
 
@@ -109,16 +114,18 @@ export class SyslogForwarder {
     };
     formatRfc5424({}, this.format); // header fields are configuration: bad ones fail here
     this.o = {
-      name: opts.name ?? 'syslog', backoff: opts.backoff ?? { baseMs: 500, capMs: 60_000 },
+      name: opts.name ?? 'syslog',
       batchMax: opts.batchMax ?? 200, batchMaxBytes: opts.batchMaxBytes ?? 1 << 20, settleMs: opts.settleMs ?? 250,
       pollMs: opts.pollMs ?? 500, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
-      writeTimeoutMs: opts.writeTimeoutMs ?? 30_000, random: opts.random ?? Math.random,
+      writeTimeoutMs: opts.writeTimeoutMs ?? 30_000,
     };
+    this.backoff = new Backoff(opts.backoff ?? { baseMs: 500, capMs: 60_000 }, opts.random);
   }
 
   start(): void {
     if (this.loop) return;
     this.stopping = false;
+    this.unsubscribe = this.opts.spool.onAppend?.(() => this.sleeper.wake());
     this.loop = this.run().catch((err: Error) => {
       this.opts.logger?.warn('syslog forwarder stopped on an error', { error: err.message });
     });
@@ -133,7 +140,10 @@ export class SyslogForwarder {
   async stop(): Promise<void> {
     this.stopping = true;
     this.sleeper.wake();
+    this.backoffSleeper.wake();
     this.abortConnect?.();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     await this.loop;
     this.loop = undefined;
     await this.conn?.close(1000);
@@ -141,7 +151,9 @@ export class SyslogForwarder {
   }
 
   private async run(): Promise<void> {
-    const consumer: unknown = this.opts.spool.consumer ? await this.opts.spool.consumer(this.o.name) : this.o.name;
+    // A spool's consumer() may return a handle, or register the name and return nothing.
+    const handle: unknown = await this.opts.spool.consumer?.(this.o.name);
+    const consumer = handle === undefined ? this.o.name : handle;
     while (!this.stopping) {
       if (!this.conn || this.conn.brokenReason) {
         if (this.conn) this.lost(this.conn.brokenReason);
@@ -193,8 +205,10 @@ export class SyslogForwarder {
   }
 
   private async connect(): Promise<void> {
-    if (this.attempt > 0) {
-      await this.sleeper.sleep(backoffDelay(this.attempt - 1, this.o.backoff, this.o.random));
+    if (this.backoff.attempts > 0 || this.wasLost) {
+      // After a failure or a lost connection: a jittered wait, widening while it keeps failing.
+      this.wasLost = false;
+      await this.backoffSleeper.sleep(this.backoff.next());
       if (this.stopping) return;
     }
     const { conn, abort } = SyslogConnection.open(this.target, this.tlsOpts, this.o.connectTimeoutMs);
@@ -202,14 +216,17 @@ export class SyslogForwarder {
     try {
       this.conn = await conn;
       this.stats.connected = true;
-      if (this.attempt > 0) this.opts.logger?.info('syslog relay connected', { url: this.opts.url });
-      this.attempt = 0;
+      this.conn.onBreak(() => {
+        this.stats.connected = false;
+        this.sleeper.wake();
+      });
+      if (this.backoff.attempts > 0) this.opts.logger?.info('syslog relay connected', { url: this.opts.url });
+      this.backoff.reset();
     } catch (err) {
       if (this.stopping) return;
       this.stats.failures += 1;
-      this.attempt += 1;
-      if (this.attempt === 1 || this.attempt % 10 === 0) {
-        this.opts.logger?.warn('syslog relay unreachable', { url: this.opts.url, error: (err as Error).message, attempt: this.attempt });
+      if (this.backoff.attempts <= 1 || this.backoff.attempts % 10 === 0) {
+        this.opts.logger?.warn('syslog relay unreachable', { url: this.opts.url, error: (err as Error).message, attempt: this.backoff.attempts });
       }
     } finally {
       this.abortConnect = undefined;
@@ -218,7 +235,7 @@ export class SyslogForwarder {
 
   private lost(reason: Error | undefined): void {
     this.stats.failures += 1;
-    this.attempt = Math.max(this.attempt, 1); // first reconnect after a short jittered wait
+    this.wasLost = true;
     this.opts.logger?.warn('syslog relay connection lost', { url: this.opts.url, error: reason?.message, unacked: this.pending.length });
     this.dropConnection();
   }
