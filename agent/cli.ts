@@ -25,7 +25,8 @@ async function run(argv: Record<string, unknown>): Promise<void> {
   const logger = createLogger(config.logLevel, { stream: logStreamFor(config) });
   logger.debug('configuration loaded', { config });
   const { runAgent } = await pipeline();
-  await runAgent(config, logger);
+  // SIGHUP re-reads the same sources (file, environment, flags).
+  await runAgent(config, logger, () => configFrom(argv));
 }
 
 async function replay(argv: Record<string, unknown>): Promise<void> {

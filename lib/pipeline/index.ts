@@ -83,7 +83,8 @@ const CAPTURE_STATS_MS = 10_000;
 const EXITED_GRACE_MS = 5_000;
 
 /** Runs the daemon until SIGINT/SIGTERM; resolves once it has shut down cleanly. */
-export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Logger): Promise<void> {
+export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Logger,
+  reload?: () => Readonly<AgentConfig>): Promise<void> {
   const now = (): number => Date.now();
   const baseline = await Baseline.open({
     dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
@@ -145,7 +146,22 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
-      logger.info('SIGHUP: reopening the alerts file');
+      // Reload what can change without losing state: rules, name order, log level; reopen the
+      // alerts file (logrotate's create mode). A bad new config is logged and the old one kept.
+      let next: Readonly<AgentConfig> | undefined;
+      let nameOrder: readonly string[] = [];
+      try {
+        next = reload?.();
+        if (next) nameOrder = nameOrderOf(next.nameOrder);
+      } catch (err) {
+        next = undefined;
+        logger.error('SIGHUP: configuration not reloaded, keeping the running one', { error: (err as Error).message });
+      }
+      if (next) {
+        pipeline.updateRules({ groupingRules: next.groupingRules, suppressions: next.suppressions, nameOrder });
+        logger.level = next.logLevel;
+        logger.info('SIGHUP: configuration reloaded', { groupingRules: next.groupingRules.length, suppressions: next.suppressions.length, logLevel: next.logLevel });
+      }
       alerts.reopen();
     });
   });

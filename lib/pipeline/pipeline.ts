@@ -125,14 +125,14 @@ export class Pipeline {
   private readonly judged = new Map<string, number>();
   private readonly resolvers = new ResolverOwners();
   readonly queries: QueryTracker;
-  readonly grouper: DomainGrouper;
-  readonly suppressions: Suppressions;
+  grouper: DomainGrouper;
+  suppressions: Suppressions;
   /** Address → the resolver whose answer named it last (name evidence). */
   private readonly answeredBy = new Map<string, string>();
   /** TCP connections waiting for their first client bytes before they are judged. */
   private readonly awaitingPayload = new Set<Pending>();
 
-  constructor(private readonly s: PipelineSettings, private readonly deps: PipelineDeps) {
+  constructor(private s: PipelineSettings, private readonly deps: PipelineDeps) {
     for (const p of s.dnsPorts) this.dnsPort[p] = 1;
     this.classifier = new AddressClassifier({ internalCidrs: [...s.internalCidrs], externalCidrs: [...s.externalCidrs] });
     this.names = new NameCache({ maxEntries: s.dnsCacheSize, retentionMs: s.dnsRetentionMs });
@@ -151,6 +151,17 @@ export class Pipeline {
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts));
     this.onDnsMessage = (buf, off, len) => this.dnsAnswer(parseDnsResponse(buf, off, len, this.dnsStats));
+  }
+
+  /**
+   * Applies reloaded rules (SIGHUP): grouping and suppression rules and the name trust order.
+   * Flows, caches, held alerts and the baseline are kept.
+   */
+  updateRules(next: Pick<PipelineSettings, 'groupingRules' | 'suppressions' | 'nameOrder'>): void {
+    this.s = { ...this.s, ...next };
+    this.grouper = new DomainGrouper(next.groupingRules);
+    this.suppressions = new Suppressions(next.suppressions, this.deps.now);
+    this.groups.clear();
   }
 
   /** Time of the last packet seen, ms. */
