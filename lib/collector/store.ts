@@ -112,9 +112,8 @@ export class CollectorStore {
   async query(f: QueryFilter): Promise<{ alerts: Record<string, unknown>[]; next: string | null }> {
     const alerts: Record<string, unknown>[] = [];
     let scanned = 0;
-    let lastSeq = f.cursor ?? 0;
     for await (const [key, value] of this.db.iterator({ gt: alertKey(f.cursor ?? 0), lt: ALERT_END })) {
-      lastSeq = parseInt(key.slice(ALERT.length), 16);
+      const lastSeq = parseInt(key.slice(ALERT.length), 16);
       const a = JSON.parse(value) as Record<string, unknown>;
       if (matches(a, f)) alerts.push(a);
       if (alerts.length >= f.limit || ++scanned >= SCAN_MAX) {

@@ -2,7 +2,6 @@
 // TLS with a forwarder, and the end-to-end kill -9 run (every alert arrives exactly once).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Collector } from '../../lib/collector/index.js';
