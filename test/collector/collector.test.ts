@@ -112,37 +112,45 @@ describe('collector', () => {
     assert.equal(fileLines(env.alertsFile).length, 3);
   });
 
-  it('end to end: agent killed -9 while the collector is down; every alert arrives exactly once', async function () {
+  it('end to end: collector goes down, agent killed -9, both come back; every alert arrives exactly once', async function () {
     this.timeout(40_000);
-    const probe = await collectorAt(env);
-    const port = probe.port;
-    await probe.close();
+    c = await collectorAt(env);
+    const port = c.port;
     const spoolDir = path.join(env.dir, 'spool');
     const lib = path.join(REPO_ROOT, 'dist', 'lib', 'outputs');
+    // The child is the agent: it appends 0..59 while the collector is up, then 60..119 when told
+    // (after the collector went down), printing each index once its append resolved.
     const code = `import { Spool } from ${JSON.stringify(path.join(lib, 'spool.js'))};
       import { HttpForwarder } from ${JSON.stringify(path.join(lib, 'http-forwarder.js'))};
       const [dir, url, tokenFile] = process.argv.slice(1);
       const spool = await Spool.open({ dir });
-      new HttpForwarder({ url, spool, tokenFile, batchMaxWaitMs: 10, backoff: { baseMs: 10, capMs: 50 } }).start();
-      for (let i = 0; i < 120; i++) {
-        await spool.append({ '@timestamp': new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), event: { id: 'e2e-' + i },
-          host: { name: 'agent-host' }, egresswatch: { domain_group: 'g' + (i % 7) + '.example', novel_for: ['host'] } });
-        process.stdout.write(i + '\\n');
-      }
+      new HttpForwarder({ url, spool, tokenFile, batchMaxWaitMs: 10, batchMaxCount: 7, backoff: { baseMs: 10, capMs: 50 } }).start();
+      const add = (i) => spool.append({ '@timestamp': new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), event: { id: 'e2e-' + i },
+        host: { name: 'agent-host' }, egresswatch: { domain_group: 'g' + (i % 7) + '.example', novel_for: ['host'] } });
+      for (let i = 0; i < 60; i++) { await add(i); process.stdout.write(i + '\\n'); }
+      process.stdin.once('data', async () => {
+        for (let i = 60; i < 120; i++) { await add(i); process.stdout.write(i + '\\n'); }
+      });
       setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', code, spoolDir, `http://127.0.0.1:${port}/api/alerts`, env.tokenFile],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
+      { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
     try {
+      await waitFor(() => fileLines(env.alertsFile).length >= 30, 20_000, 'first alerts at the collector');
+      await c.close();
+      c = undefined;
+      child.stdin.write('more\n');
       await waitFor(() => out.includes('\n119\n'), 20_000, 'child appends');
     } finally {
       child.kill('SIGKILL');
     }
     await new Promise((r) => child.once('exit', r));
     c = await collectorAt(env, port);
+    const before = fileLines(env.alertsFile).length;
+    assert.ok(before >= 30 && before <= 60, `${before} alerts before the outage`);
     const spool = await Spool.open({ dir: spoolDir });
     const fwd = new HttpForwarder({ url: `http://127.0.0.1:${port}/api/alerts`, spool, tokenFile: env.tokenFile, batchMaxWaitMs: 10, batchMaxCount: 50 });
     fwd.start();

@@ -66,9 +66,11 @@ export interface Proxy {
 
 /**
  * A proxy to the collector that answers the first requests itself with `faults`
- * (status + headers) and forwards the rest, recording every request.
+ * (status + headers; or forwards and then cuts the connection before the answer) and
+ * forwards the rest, recording every request.
  */
-export async function faultProxy(targetPort: number, faults: { status: number; headers?: Record<string, string> }[]): Promise<Proxy> {
+export async function faultProxy(targetPort: number,
+  faults: { status: number; headers?: Record<string, string>; forwardThenDrop?: boolean }[]): Promise<Proxy> {
   const requests: Proxy['requests'] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -78,7 +80,7 @@ export async function faultProxy(targetPort: number, faults: { status: number; h
       const fault = faults.shift();
       const rec = { headers: req.headers, bytes: body.length, status: 0, at: Date.now() };
       requests.push(rec);
-      if (fault) {
+      if (fault && fault.forwardThenDrop !== true) {
         rec.status = fault.status;
         res.writeHead(fault.status, fault.headers ?? {});
         res.end('injected');
@@ -86,6 +88,12 @@ export async function faultProxy(targetPort: number, faults: { status: number; h
       }
       const up = http.request({ host: '127.0.0.1', port: targetPort, path: req.url, method: req.method, headers: req.headers }, (ur) => {
         rec.status = ur.statusCode ?? 0;
+        if (fault?.forwardThenDrop) {
+          // the collector stored the batch, but the agent never hears so: it must resend
+          ur.resume();
+          res.destroy();
+          return;
+        }
         res.writeHead(rec.status, ur.headers);
         ur.pipe(res);
       });

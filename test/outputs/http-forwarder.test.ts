@@ -99,6 +99,27 @@ describe('outputs/http-forwarder', () => {
     assert.equal(fileLines(env.alertsFile).length, 1);
   });
 
+  it('resends a batch whose answer was lost; the collector keeps one copy', async () => {
+    for (let i = 0; i < 4; i++) await spool.append(makeAlert(i));
+    (await viaProxy([{ status: 0, forwardThenDrop: true }])).start();
+    await waitFor(() => fwd!.stats.sent === 4, 5000, 'delivery after a lost answer');
+    assert.equal(proxy!.requests.length, 2);
+    assert.equal(fwd!.stats.failures, 1);
+    assert.equal(collector!.store.stats.duplicates, 4);
+    assert.deepEqual(fileLines(env.alertsFile).map((a) => (a.event as { id: string }).id), ['ev-0', 'ev-1', 'ev-2', 'ev-3']);
+  });
+
+  it('stop() sends what is pending without waiting out the batch window', async () => {
+    (await viaProxy([], { batchMaxWaitMs: 30_000 })).start();
+    await spool.append(makeAlert(1));
+    await spool.append(makeAlert(2));
+    const t0 = Date.now();
+    await fwd!.stop();
+    assert.ok(Date.now() - t0 < 5000);
+    assert.equal(fwd!.stats.sent, 2);
+    assert.equal(spool.depth(), 0);
+  });
+
   it('retries network errors with backoff until the collector comes up', async function () {
     this.timeout(20_000);
     const probe = await collectorAt(env);
