@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // egresswatch command line: parses flags, loads the configuration, creates the logger and
 // hands over to the pipeline. Everything a test would want to reach lives in lib/.
-import yargs, { type Argv } from 'yargs';
+import path from 'node:path';
+import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   CONFIG_FLAG, ConfigError, EXIT_CONFIG, checkInputFiles, createLogger, debugRequested, describeFailure,
-  flagOptions, loadConfig, logStreamFor, type AgentConfig, type Command,
+  flagOptions, loadConfig, logStreamFor, parseDuration, type AgentConfig, type Command,
 } from '../lib/config/index.js';
 
 // The pipeline (and with it the native libpcap binding) is imported only when a command runs,
@@ -48,6 +49,60 @@ async function replay(argv: Record<string, unknown>): Promise<void> {
   }
 }
 
+const BASELINE_SUBCOMMANDS = ['list', 'show', 'forget', 'export', 'import', 'prune', 'stats'] as const;
+type BaselineSub = (typeof BASELINE_SUBCOMMANDS)[number];
+/** The settings the baseline commands read; other run flags would mean nothing to them. */
+const BASELINE_SETTINGS = ['state-dir', 'learning-period', 'baseline-window'];
+
+async function baseline(sub: BaselineSub, argv: Record<string, unknown>): Promise<void> {
+  const flags = Object.fromEntries(BASELINE_SETTINGS.map((f) => [f, argv[f]]));
+  const config = configFrom({ ...flags, config: argv.config });
+  const windowMs = argv.window === undefined ? config.baselineWindowMs : parseDuration(String(argv.window), '--window');
+  const { runBaselineCommand } = await import('../lib/baseline/admin-cli.js');
+  await runBaselineCommand(sub, {
+    dir: path.join(config.stateDir, 'baseline'), now: Date.now(), windowMs, learningPeriodMs: config.learningPeriodMs,
+    software: argv.software as string | undefined, host: argv.host as string | undefined,
+    group: argv.group as string | undefined, kind: argv.kind as string | undefined, json: argv.json === true,
+    out: argv.out as string | undefined, file: argv.file as string | undefined,
+  }, process.stdout);
+}
+
+function baselineCommands(y: Argv): Argv {
+  const run = flagOptions('run');
+  const common = (c: Argv): Argv => c.options(Object.fromEntries(BASELINE_SETTINGS.map((f) => [f, run[f]]))).option('config', CONFIG_FLAG);
+  const str = (describe: string): Options => ({ type: 'string', describe });
+  const json: Options = { type: 'boolean', describe: 'JSON lines / one JSON object instead of a table' };
+  const sub = (name: BaselineSub, usage: string, desc: string, opts: Record<string, Options>, positional?: string): Argv =>
+    y.command(usage, desc, (c) => {
+      const withOpts = common(c).options(opts);
+      return positional ? withOpts.positional(positional, { type: 'string', demandOption: true }) : withOpts;
+    }, (argv) => baseline(name, argv));
+  sub('list', 'list', 'Entries: kind, subject, group, first / last seen, count', {
+    software: str('only this software'), host: str('only this host id'), group: str('only this domain group'),
+    kind: { type: 'string', choices: ['host', 'software'], describe: 'only host or only software entries' }, json });
+  sub('show', 'show <group>', 'Who contacted this domain group, earliest first', {}, 'group');
+  sub('forget', 'forget', 'Delete entries: --group G [--software S | --host H], or a whole --software S / --host H', {
+    group: str('domain group'), software: str('software'), host: str('host id') });
+  sub('export', 'export', 'Write every entry as JSON lines', { out: str('file to write (default: standard output)') });
+  sub('import', 'import <file>', 'Merge a JSON-lines export (earliest first seen, latest last seen, counts added)', {}, 'file');
+  sub('prune', 'prune', 'Delete entries last seen before the window', { window: str('e.g. 90d (default: --baseline-window)') });
+  sub('stats', 'stats', 'Counts, time range and learning period', { json });
+  return y.demandCommand(1, `name a baseline command: ${BASELINE_SUBCOMMANDS.join(', ')}`);
+}
+
+async function doctor(argv: Record<string, unknown>): Promise<void> {
+  const config = configFrom(argv);
+  const { runDoctor, formatReport, reportJson } = await import('../lib/doctor/index.js');
+  const report = await runDoctor(config);
+  const code = report.canRun ? 0 : 1;
+  process.exitCode = code;
+  process.stdout.write(argv.json === true ? reportJson(report) : formatReport(report), () => {
+    // libpcap keeps an idle interface's closed handle (and the event loop) until its next
+    // packet (see LiveCapture.close); the report is written, so leave without waiting for it.
+    if (report.captureHandlesHeld) process.exit(code);
+  });
+}
+
 function withFlags(y: Argv, command: Command): Argv {
   return y.options(flagOptions(command)).option('config', CONFIG_FLAG);
 }
@@ -61,7 +116,12 @@ function parser(args: string[]): Argv {
     .command('replay <files..>', 'Run the pipeline over pcap / pcapng files (time comes from the packets)',
       (y) => withFlags(y, 'replay').positional('files', { type: 'string', describe: 'capture files' }),
       (argv) => replay(argv))
-    .demandCommand(1, 'name a command: run or replay')
+    .command('baseline', 'Inspect and edit the baseline in <state-dir>/baseline (stop the agent first)',
+      (y) => baselineCommands(y))
+    .command('doctor', 'Check that the agent can run here (capabilities, capture, /proc, directories, LevelDB, clock)',
+      (y) => withFlags(y, 'run').option('json', { type: 'boolean', describe: 'one JSON object instead of lines' }),
+      (argv) => doctor(argv))
+    .demandCommand(1, 'name a command: run, replay, baseline or doctor')
     .strict()
     .help()
     .alias('help', 'h')

@@ -6,3 +6,7 @@ export { BaselineOpenError } from './errors.js';
 export type { BaselineOpenReason } from './errors.js';
 export { entryKey, decodeKey, escapePart, unescapePart } from './keys.js';
 export type { EntryKind } from './keys.js';
+export { BaselineAdmin, adminOpenError } from './admin.js';
+export type { ListFilter, ForgetSelector, BaselineStats } from './admin.js';
+export { BaselineImportError, formatEntry, parseEntry, type ImportResult } from './admin-io.js';
+export { runBaselineCommand, BaselineUsageError, type BaselineSubcommand, type BaselineCommandArgs } from './admin-cli.js';

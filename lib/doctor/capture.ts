@@ -1,0 +1,56 @@
+// Checks of libpcap: the binding loads, and a capture handle opens on each configured
+// interface with the agent's own filter, buffer and snap length. lib/capture (and with it the
+// native binding) is imported here, inside the check, so a binding that cannot load is a
+// FAIL line instead of a crash.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LiveCapture } from '../capture/index.js';
+import { errText, fail, ok, warn, type CheckResult } from './types.js';
+
+export interface CaptureSettings {
+  interfaces: string[];
+  dnsPorts: number[];
+  captureBufferBytes: number;
+  snapLength: number;
+}
+
+/** How long to wait for libpcap to free a closed handle (lo and any are woken at once). */
+const RELEASE_WAIT_MS = 2000;
+
+export async function checkCapture(s: CaptureSettings): Promise<{ checks: CheckResult[]; held: boolean }> {
+  let cap: typeof import('../capture/index.js');
+  try {
+    cap = await import('../capture/index.js');
+    const version = cap.libpcapVersion();
+    const checks: CheckResult[] = [ok('libpcap', version)];
+    let held = false;
+    for (const iface of s.interfaces) {
+      const r = await openAndClose(cap, iface, s);
+      checks.push(r.check);
+      held ||= r.held;
+    }
+    return { checks, held };
+  } catch (err) {
+    return { checks: [fail('libpcap', `the capture binding does not load: ${errText(err)}`,
+      'install libpcap (e.g. apt-get install libpcap0.8) and rebuild the binding (npm rebuild pcap)')], held: false };
+  }
+}
+
+async function openAndClose(cap: typeof import('../capture/index.js'), iface: string, s: CaptureSettings): Promise<{ check: CheckResult; held: boolean }> {
+  const name = `capture ${iface}`;
+  let live: LiveCapture;
+  try {
+    live = cap.LiveCapture.open({
+      interfaces: [iface], filter: cap.buildBpfFilter(s.dnsPorts), bufferBytes: s.captureBufferBytes,
+      snapLength: s.snapLength, immediate: true,
+    }, () => undefined);
+  } catch (err) {
+    return { check: fail(name, (err as Error).message,
+      'grant CAP_NET_RAW and CAP_NET_ADMIN (or run as root) and name an existing interface with --interface'), held: false };
+  }
+  const link = live.linkTypes()[0]?.linkType;
+  live.close();
+  const released = await Promise.race([live.closed.then(() => true), sleep(RELEASE_WAIT_MS).then(() => false)]);
+  const detail = `opened and closed (link type ${link})`;
+  if (live.warnings.length > 0) return { check: warn(name, `${detail}; libpcap says: ${live.warnings.join('; ')}`, 'check that the interface is up and configured'), held: !released };
+  return { check: ok(name, detail), held: !released };
+}
