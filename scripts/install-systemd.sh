@@ -8,7 +8,8 @@
 #   --root DIR      install under DIR instead of / (a staging root, image build or test).
 #                   The egresswatch user is still created on the running system.
 #   --app-dir DIR   where the app lives on the target (default /opt/egresswatch). When DIR is
-#                   the checkout itself, nothing is copied and the unit runs the checkout.
+#                   the checkout itself, nothing is copied and the unit runs the checkout
+#                   (even with --root).
 #   --link          make the app dir a symlink to this checkout instead of a copy.
 #   --no-systemctl  do not call systemctl at all.
 #   --start         also (re)start the service when systemd is running.
@@ -87,7 +88,7 @@ copy_app() {
   say "copied the app to $dest"
 }
 
-if [ "$R$APP_DIR" = "$SRC" ]; then
+if [ "$APP_DIR" = "$SRC" ]; then
   say "running the checkout in place: $SRC"
 elif [ "$LINK" = yes ]; then
   dest=$R$APP_DIR
