@@ -7,3 +7,4 @@ export { Spool, type SpoolOptions, type SpoolEntry, type SpoolStats } from './sp
 export { HttpForwarder, type HttpForwarderOptions, type ForwarderStats, type ForwarderLogger } from './http-forwarder.js';
 export { ConfigFileError } from './http-forwarder-post.js';
 export { Backoff, parseRetryAfter, type BackoffOptions } from './backoff.js';
+export { toOcsf, OCSF_VERSION, OCSF_CLASS_UID, OCSF_CATEGORY_UID, OCSF_FINDING_TYPE } from './ocsf.js';
