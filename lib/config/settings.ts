@@ -8,6 +8,10 @@ export type Kind =
   | 'interfaces' | 'cidrs' | 'ports' | 'listen'
   /** on/off written as a value (`--ptr off`), not a bare yargs boolean. */
   | 'switch'
+  /** Repeatable URLs (collectors, syslog receivers), checked for scheme and host. */
+  | 'urls'
+  /** One of a fixed set of words (--format ecs|ocsf). */
+  | 'format'
   /** Config-file lists of structured rules, checked by lib/classify's parsers. */
   | 'groupingRules' | 'suppressions';
 
@@ -48,7 +52,7 @@ const MIB = 1024 * 1024;
 
 type Row = Omit<SettingSpec, 'env' | 'inFile' | 'list'> & { env?: false; inFile?: false };
 
-const LIST_KINDS: readonly Kind[] = ['interfaces', 'cidrs', 'ports', 'groupingRules', 'suppressions'];
+const LIST_KINDS: readonly Kind[] = ['interfaces', 'cidrs', 'ports', 'urls', 'groupingRules', 'suppressions'];
 
 function row(r: Row): SettingSpec {
   const env = r.env === false || r.fileOnly ? undefined : 'EGRESSWATCH_' + r.flag.toUpperCase().replace(/-/g, '_');
@@ -120,6 +124,24 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     describe: 'Reverse (PTR) lookups for external addresses no DNS answer named: on or off' }),
   row({ field: 'ptrServers', key: 'ptrServers', flag: 'ptr-server', kind: 'text', commands: RUN,
     describe: "DNS servers for PTR lookups, comma-separated IP[:PORT]; default: the system's resolvers" }),
+  row({ field: 'format', key: 'format', flag: 'format', kind: 'format', commands: BOTH,
+    describe: 'Alert format: ecs (JSON lines with ECS field names) or ocsf (OCSF Detection Finding)' }),
+  row({ field: 'alertsMaxBytes', key: 'alertsMaxSize', flag: 'alerts-max-size', kind: 'size',
+    min: 0, max: 1024 * 1024 * MIB, commands: BOTH, describe: 'Rotate the alerts file at this size (alerts.json.1, .2, ...); 0 = never (use logrotate)' }),
+  row({ field: 'alertsMaxFiles', key: 'alertsMaxFiles', flag: 'alerts-max-files', kind: 'count',
+    min: 1, max: 1000, commands: BOTH, describe: 'Rotated alerts files kept' }),
+  row({ field: 'collectorUrls', key: 'collectorUrls', flag: 'collector-url', kind: 'urls', commands: RUN,
+    describe: 'Forward alerts to this HTTP(S) collector (POSTed NDJSON batches, durable spool); repeatable' }),
+  row({ field: 'collectorTokenFile', key: 'collectorTokenFile', flag: 'collector-token-file', kind: 'path', commands: RUN,
+    describe: 'File holding the bearer token for the collectors' }),
+  row({ field: 'collectorCa', key: 'collectorCa', flag: 'collector-ca', kind: 'path', commands: RUN,
+    describe: 'CA certificate (PEM) to verify collectors and TLS syslog receivers' }),
+  row({ field: 'collectorCert', key: 'collectorCert', flag: 'collector-cert', kind: 'path', commands: RUN,
+    describe: 'Client certificate (PEM) for collectors and TLS syslog receivers' }),
+  row({ field: 'collectorKey', key: 'collectorKey', flag: 'collector-key', kind: 'path', commands: RUN,
+    describe: 'Client key (PEM) for collectors and TLS syslog receivers' }),
+  row({ field: 'syslogUrls', key: 'syslogUrls', flag: 'syslog-url', kind: 'urls', commands: RUN,
+    describe: 'Forward alerts as RFC 5424 syslog, tcp://HOST:PORT or tls://HOST:PORT (octet-counted); repeatable' }),
   row({ field: 'passwdFile', key: 'passwdFile', flag: 'passwd-file', kind: 'path', commands: RUN,
     describe: 'passwd file for user names, read inside each process root' }),
   row({ field: 'groupingRules', key: 'groupingRules', flag: 'grouping-rules', kind: 'groupingRules', fileOnly: true,

@@ -42,6 +42,15 @@ export interface AgentConfig {
   dnsQueryWindowMs: number;      // --dns-query-window, default 5s
   dnsAcceptUnmatched: boolean;   // --dns-accept-unmatched, default false
   nameOrder?: string;            // --name-order, default sni,http,quic,dns,ptr
+  format: 'ecs' | 'ocsf';        // --format, default ecs
+  alertsMaxBytes: number;        // --alerts-max-size, default 100 MiB, 0 = no built-in rotation
+  alertsMaxFiles: number;        // --alerts-max-files, default 5
+  collectorUrls: string[];       // --collector-url (repeatable)
+  collectorTokenFile?: string;   // --collector-token-file
+  collectorCa?: string;          // --collector-ca
+  collectorCert?: string;        // --collector-cert
+  collectorKey?: string;         // --collector-key
+  syslogUrls: string[];          // --syslog-url (repeatable)
   ptr: boolean;                  // --ptr on|off, default on
   ptrServers?: string;           // --ptr-server, default: the system's resolvers
   parentDepth: number;           // --parent-depth, default 4

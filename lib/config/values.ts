@@ -21,6 +21,8 @@ export function coerce(spec: SettingSpec, raw: unknown, at: Origin): unknown {
     case 'path': return path.resolve(at.baseDir, toText(raw, at.label));
     case 'bool': return toBool(raw, at.label);
     case 'switch': return toBool(raw, at.label);
+    case 'urls': return listItems(raw, at.label).map((u) => toUrl(u, at.label));
+    case 'format': return toFormat(raw, at.label);
     case 'logLevel': return toLogLevel(raw, at.label);
     case 'interfaces': return toInterfaces(raw, at.label);
     case 'cidrs': return listItems(raw, at.label).map((c) => toCidr(c, at.label));
@@ -143,4 +145,29 @@ export function parseListen(text: string, label: string): ListenAddress {
   if (m[1] !== undefined && !ipaddr.IPv6.isValid(host)) throw invalidValue(label, text, LISTEN_FIX);
   if (/^[\d.]+$/.test(host) && !ipaddr.IPv4.isValidFourPartDecimal(host)) throw invalidValue(label, text, LISTEN_FIX);
   return { host, port };
+}
+
+const URL_SCHEMES = new Set(['http:', 'https:', 'tcp:', 'tls:']);
+
+/** A forwarding URL: http(s) for collectors, tcp/tls for syslog; a host is required. */
+function toUrl(raw: string, label: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw invalidValue(label, raw, 'expected a URL like https://collector.example.com/api/alerts or tcp://syslog.example.com:6514');
+  }
+  if (!URL_SCHEMES.has(u.protocol) || u.hostname === '') {
+    throw invalidValue(label, raw, 'expected an http(s):// collector URL or a tcp:// or tls:// syslog address with a host');
+  }
+  if ((u.protocol === 'tcp:' || u.protocol === 'tls:') && u.port === '') {
+    throw invalidValue(label, raw, 'a syslog address needs a port, e.g. tls://syslog.example.com:6514');
+  }
+  return raw;
+}
+
+function toFormat(raw: unknown, label: string): string {
+  const t = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+  if (t !== 'ecs' && t !== 'ocsf') throw invalidValue(label, raw, 'expected ecs or ocsf');
+  return t;
 }
