@@ -13,6 +13,9 @@ const OPERATOR_ERRORS: Record<string, number> = {
   BaselineOpenError: EXIT_RUNTIME,
   AlertFileError: EXIT_RUNTIME,
   MetricsListenError: EXIT_RUNTIME,
+  RotationConfigError: EXIT_CONFIG,
+  SyslogConfigError: EXIT_CONFIG,
+  ConfigFileError: EXIT_CONFIG,
 };
 
 // Codes that mean "the environment is not as configured": a path, a permission, a port.

@@ -7,8 +7,8 @@ import { SoftwareContext } from '../software/index.js';
 import { CaptureError, LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
-import { AlertFile, MetricsServer, createRegistry } from '../outputs/index.js';
-import { alertLine } from '../alerts/index.js';
+import { MetricsServer, createRegistry } from '../outputs/index.js';
+import { AlertOutputs } from './outputs.js';
 import { DEFAULT_NAME_ORDER, Pipeline, type PipelineSettings } from './pipeline.js';
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
@@ -55,12 +55,6 @@ function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
   };
 }
 
-function emitter(file: AlertFile, stdout: boolean): (alert: Record<string, unknown>) => void {
-  return (alert) => {
-    file.write(alert);
-    if (stdout) process.stdout.write(alertLine(alert) + '\n');
-  };
-}
 
 const NAME_SOURCES = ['sni', 'http', 'quic', 'dns', 'ptr'];
 
@@ -89,8 +83,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const baseline = await Baseline.open({
     dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
   });
-  const alerts = new AlertFile(config.alertsFile);
-  alerts.open();
+  const alerts = await AlertOutputs.open(config, logger, true);
   const proc = new SnapshotProcFs(config.procRoot);
   // The passwd file is the host's, under --host-root unless --passwd-file names another.
   const passwdFile = config.passwdFile === DEFAULTS.passwdFile ? path.join(config.hostRoot, 'etc', 'passwd') : config.passwdFile;
@@ -103,11 +96,11 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   });
   const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
   const pipeline = new Pipeline(settingsOf(config), {
-    baseline: () => Promise.resolve(baseline), attributor, ptr, emit: emitter(alerts, config.stdout), logger, now,
+    baseline: () => Promise.resolve(baseline), attributor, ptr, emit: (a) => alerts.emit(a), logger, now,
   });
 
   let capture: LiveCapture | undefined;
-  const registry = createRegistry(() => snapshot(pipeline, capture, attributor), METRIC_HELP);
+  const registry = createRegistry(() => ({ ...snapshot(pipeline, capture, attributor), ...alerts.stats() }), METRIC_HELP);
   const metrics = new MetricsServer(registry, () => capture !== undefined);
   if (config.metricsListen) await metrics.listen(config.metricsListen.host, config.metricsListen.port);
 
@@ -171,15 +164,14 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   capture = undefined;
   await pipeline.finish();
   await baseline.close();
-  alerts.close();
+  await alerts.close();
   await metrics.close();
   logger.info('egresswatch stopped', { alerts: pipeline.stats.alerts });
 }
 
 /** Runs the same pipeline over capture files; time comes from the packets; no attribution. */
 export async function runReplay(config: Readonly<AgentConfig>, files: string[], logger: winston.Logger): Promise<ReplayStats> {
-  const alerts = new AlertFile(config.alertsFile);
-  alerts.open();
+  const alerts = await AlertOutputs.open(config, logger, false);
   const clock = { pipeline: undefined as Pipeline | undefined };
   const now = (): number => clock.pipeline?.lastPacketTime ?? 0;
   // The baseline opens at the first connection, so a new state dir's learning period starts at
@@ -193,7 +185,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     }
     return opened;
   };
-  const p = new Pipeline(settingsOf(config), { baseline, emit: emitter(alerts, config.stdout), logger, now });
+  const p = new Pipeline(settingsOf(config), { baseline, emit: (a) => alerts.emit(a), logger, now });
   clock.pipeline = p;
   const started = process.hrtime.bigint();
   let nextTick = 0;
@@ -223,7 +215,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
   }
   await p.finish();
   if (opened) await (await opened).close();
-  alerts.close();
+  await alerts.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const fs = p.flows.stats;
   return {

@@ -28,6 +28,10 @@ export const METRIC_HELP: Record<string, string> = {
   capture_received: 'Packets received by the kernel for our capture, by interface',
   capture_dropped: 'Packets dropped by the kernel (buffer full), by interface',
   capture_if_dropped: 'Packets dropped by the interface or driver, by interface',
+  forward_sent: 'Alerts delivered, by forwarder',
+  forward_failures: 'Failed deliveries (retried with backoff), by forwarder',
+  spool_depth: 'Alerts in the durable spool not yet delivered by every forwarder',
+  spool_oldest_age_seconds: 'Age of the oldest spooled alert',
 };
 
 function perInterface(capture: LiveCapture | undefined, pick: 'received' | 'dropped' | 'ifDropped'): Record<string, number> {
