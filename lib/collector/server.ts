@@ -49,6 +49,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   if (tls && (opts.tlsCert === undefined || opts.tlsKey === undefined)) {
     throw new Error('collector TLS needs both --tls-cert and --tls-key');
   }
+  if (tls) {
+    readPem(opts.tlsCert as string, '--tls-cert');
+    readPem(opts.tlsKey as string, '--tls-key');
+  }
   const store = await CollectorStore.open(opts.stateDir, opts.alertsFile);
   const ctx = { tokens, store, maxBody: opts.maxBodyBytes ?? 10 * 1024 * 1024, now: opts.now ?? Date.now, logger: opts.logger };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -59,7 +63,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     });
   };
   const server = tls
-    ? https.createServer({ cert: fs.readFileSync(opts.tlsCert as string), key: fs.readFileSync(opts.tlsKey as string) }, handler)
+    ? https.createServer({ cert: readPem(opts.tlsCert as string, '--tls-cert'), key: readPem(opts.tlsKey as string, '--tls-key') }, handler)
     : http.createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -162,6 +166,14 @@ async function readBody(req: http.IncomingMessage, max: number): Promise<string>
     throw new HttpError(415, `unsupported content-encoding ${enc} (gzip or identity)`);
   }
   return body.toString('utf8');
+}
+
+function readPem(file: string, flag: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new Error(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (fix: point ${flag} at a readable PEM file)`, { cause: err });
+  }
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {

@@ -55,6 +55,7 @@ export class Spool {
   /** All writes go through this chain so the in-memory index and the store agree. */
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private pending: { value: string; t: number; resolve: () => void; reject: (err: Error) => void }[] = [];
 
   private constructor(
     private readonly db: Level<string, string>,
@@ -100,21 +101,41 @@ export class Spool {
     return () => this.listeners.delete(fn);
   }
 
-  /** Resolves once the alert is on disk (sync write). */
+  /**
+   * Resolves once the alert is on disk (sync write). Appends that arrive while a write is in
+   * progress are committed together in the next one (group commit): one fsync for a burst
+   * instead of one per alert.
+   */
   append(alert: Record<string, unknown>): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('spool is closed'));
     const t = this.opts.now();
     const value = `${t}\t${JSON.stringify(alert)}`;
-    return this.serial(async () => {
-      const seq = this.nextSeq++;
-      await this.db.batch([
-        { type: 'put', key: entryKey(seq), value },
-        { type: 'put', key: NEXT_SEQ, value: String(this.nextSeq) },
-      ], { sync: true });
-      this.index.push(seq, value.length, t);
-      this.stats.appended++;
-      await this.enforceBounds();
-      for (const fn of this.listeners) fn();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ value, t, resolve, reject });
+      if (this.pending.length === 1) this.serial(() => this.commitPending()).catch(() => undefined);
     });
+  }
+
+  private async commitPending(): Promise<void> {
+    const items = this.pending;
+    this.pending = [];
+    const first = this.nextSeq;
+    const ops = items.map((it, i) => ({ type: 'put' as const, key: entryKey(first + i), value: it.value }));
+    ops.push({ type: 'put', key: NEXT_SEQ, value: String(first + items.length) });
+    try {
+      await this.db.batch(ops, { sync: true });
+    } catch (err) {
+      for (const it of items) it.reject(err as Error);
+      return;
+    }
+    this.nextSeq = first + items.length;
+    items.forEach((it, i) => this.index.push(first + i, it.value.length, it.t));
+    this.stats.appended += items.length;
+    // The alerts are durable now; bounds are enforced before resolving so that a caller sees
+    // depth and drops already settled. (A failed delete leaves rows that the next open() indexes again.)
+    await this.enforceBounds().catch(() => undefined);
+    for (const it of items) it.resolve();
+    for (const fn of this.listeners) fn();
   }
 
   /** Entries after the consumer's cursor: at most `max`, and at most `maxBytes` unless one entry alone is larger. */
@@ -173,7 +194,7 @@ export class Spool {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
+    this.closed = true; // refuses new appends; the ones already queued are committed first
     await this.chain.catch(() => undefined);
     this.listeners.clear();
     await this.db.close();
@@ -186,10 +207,8 @@ export class Spool {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(() => {
-      if (this.closed) throw new Error('spool is closed');
-      return fn();
-    });
+    // Work queued before close() still runs: close() waits for the chain.
+    const run = this.chain.then(fn);
     this.chain = run.catch(() => undefined);
     return run;
   }

@@ -80,6 +80,21 @@ describe('outputs/spool', () => {
     await spool.close();
   });
 
+  it('commits a burst of concurrent appends in order; close() waits for them; later appends are refused', async () => {
+    const spool = await Spool.open({ dir });
+    spool.consumer('a');
+    const writes = Array.from({ length: 300 }, (_, i) => spool.append(alert(i)));
+    const closing = spool.close();
+    await Promise.all(writes);
+    await closing;
+    await assert.rejects(spool.append(alert(999)), /closed/);
+    const again = await Spool.open({ dir });
+    again.consumer('a');
+    assert.deepEqual((await again.readBatch('a', 1000, 1 << 30)).map((e) => e.alert.n), Array.from({ length: 300 }, (_, i) => i));
+    assert.equal(again.depth('a'), 300);
+    await again.close();
+  });
+
   it('keeps entries, sequence and cursors across a restart', async () => {
     let spool = await Spool.open({ dir });
     spool.consumer('a');
