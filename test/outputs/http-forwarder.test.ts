@@ -139,6 +139,21 @@ describe('outputs/http-forwarder', () => {
   });
 });
 
+describe('outputs/http-forwarder configuration', () => {
+  it('fails at construction naming the setting: unreadable caFile, bad URL', async () => {
+    const env = makeEnv();
+    const spool = await Spool.open({ dir: path.join(env.dir, 'spool') });
+    try {
+      assert.throws(() => new HttpForwarder({ url: 'https://127.0.0.1:1/api/alerts', spool, caFile: path.join(env.dir, 'nope.pem') }),
+        /cannot read caFile .*nope\.pem: ENOENT/);
+      assert.throws(() => new HttpForwarder({ url: 'collector:8080', spool }), /must be http: or https:|is not a URL/);
+    } finally {
+      await spool.close();
+      env.cleanup();
+    }
+  });
+});
+
 describe('outputs/backoff', () => {
   it('full jitter within an exponentially growing, capped window', () => {
     const b = new Backoff({ baseMs: 500, capMs: 60_000 }, () => 0.999999);
