@@ -1,0 +1,120 @@
+// The agent forwarding to the reference collector, nothing lost: alerts raised while the
+// collector is down wait in the durable spool; the agent is killed with SIGKILL; when both come
+// back, every alert arrives at the collector exactly once (its file and its API).
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startCollector } from '../../lib/collector/index.js';
+import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TOKEN = 'agent-token-0123456789';
+
+function get(port: number, p: string, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, timeout: 2000, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.on('timeout', () => { req.destroy(); resolve({ status: 0, body: '' }); });
+  });
+}
+
+function connect(addr: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: addr, port }, () => s.write('hello\n'));
+    s.on('data', () => s.end());
+    s.on('close', () => resolve());
+    s.on('error', reject);
+    s.setTimeout(5000, () => { s.destroy(); reject(new Error('timeout')); });
+  });
+}
+
+describe('agent → collector: durable forwarding across a collector outage and kill -9', function () {
+  this.timeout(90_000);
+  let dir = '';
+  let agent: ChildProcess | undefined;
+  const servers: net.Server[] = [];
+  const ADDRS = Array.from({ length: 8 }, (_, i) => `127.0.0.${20 + i}`);
+
+  before(function () {
+    requirePrereq(this, isRoot(), 'root (live capture on lo)');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-forward-'));
+  });
+  after(() => {
+    if (agent && agent.exitCode === null) agent.kill('SIGKILL');
+    for (const s of servers) s.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('delivers every alert exactly once', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    for (const addr of ADDRS) {
+      const srv = net.createServer((c) => c.once('data', () => setTimeout(() => c.end('ok\n'), 300)));
+      await new Promise<void>((r) => srv.listen(port, addr, () => r()));
+      servers.push(srv);
+    }
+    const collectorPort = 40000 + Math.floor(Math.random() * 10000);
+    const metrics = collectorPort + 10000;
+    fs.writeFileSync(path.join(dir, 'tokens'), `agent1 ${TOKEN}\n`);
+    fs.writeFileSync(path.join(dir, 'agent.token'), `${TOKEN}\n`);
+    const startAgent = (): ChildProcess => {
+      const child = spawn(process.execPath, [CLI, 'run', '--interface', 'lo', '--state-dir', path.join(dir, 'state'),
+        '--alerts-file', path.join(dir, 'alerts.json'), '--learning-period', '0', '--alert-delay', '0', '--ptr', 'off',
+        '--external-cidr', '127.0.0.16/28', '--metrics-listen', `127.0.0.1:${metrics}`,
+        '--collector-url', `http://127.0.0.1:${collectorPort}/api/alerts`, '--collector-token-file', path.join(dir, 'agent.token')],
+      { stdio: 'ignore' });
+      return child;
+    };
+    const healthy = async () => {
+      for (let i = 0; i < 100 && (await get(metrics, '/healthz')).status !== 200; i++) await sleep(100);
+      assert.equal((await get(metrics, '/healthz')).status, 200, 'agent healthy');
+    };
+
+    // Collector down: alerts are raised and spooled.
+    agent = startAgent();
+    await healthy();
+    for (const addr of ADDRS) await connect(addr, port);
+    for (let i = 0; i < 50; i++) {
+      const n = fs.existsSync(path.join(dir, 'alerts.json')) ? fs.readFileSync(path.join(dir, 'alerts.json'), 'utf8').trim().split('\n').filter(Boolean).length : 0;
+      if (n >= ADDRS.length) break;
+      await sleep(100);
+    }
+    const written = fs.readFileSync(path.join(dir, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(written.length, ADDRS.length, 'one alert per new address');
+    agent.kill('SIGKILL');
+    await new Promise((r) => agent!.once('exit', r));
+
+    // Both come back: the new agent's forwarder drains the spool the killed one left.
+    const collector = await startCollector({ listen: { host: '127.0.0.1', port: collectorPort }, stateDir: path.join(dir, 'collector'),
+      tokensFile: path.join(dir, 'tokens'), alertsFile: path.join(dir, 'collector.json') });
+    try {
+      agent = startAgent();
+      await healthy();
+      let got: { alerts: Record<string, any>[] } = { alerts: [] };
+      for (let i = 0; i < 100; i++) {
+        const r = await get(collectorPort, '/api/alerts?limit=100', TOKEN);
+        if (r.status === 200) got = JSON.parse(r.body);
+        if (got.alerts.length >= ADDRS.length) break;
+        await sleep(200);
+      }
+      const ids = got.alerts.map((a) => a.event.id).sort();
+      assert.deepEqual(ids, written.map((a) => a.event.id).sort(), 'the collector has exactly the alerts the agent wrote');
+      await sleep(1500);
+      const lines = fs.readFileSync(path.join(dir, 'collector.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(lines.length, ADDRS.length, 'each alert once in the collector file');
+      assert.equal(new Set(lines.map((a) => a.event.id)).size, ADDRS.length);
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent!.once('exit', r));
+    } finally {
+      await collector.close();
+    }
+  });
+});
