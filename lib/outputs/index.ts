@@ -8,3 +8,6 @@ export { HttpForwarder, type HttpForwarderOptions, type ForwarderStats, type For
 export { ConfigFileError } from './http-forwarder-post.js';
 export { Backoff, parseRetryAfter, type BackoffOptions } from './backoff.js';
 export { toOcsf, OCSF_VERSION, OCSF_CLASS_UID, OCSF_CATEGORY_UID, OCSF_FINDING_TYPE } from './ocsf.js';
+export { SyslogForwarder, type SyslogForwarderOptions, type SyslogStats, type SpoolLike, type SpoolRecord, type SyslogLogger } from './syslog.js';
+export { formatRfc5424, frameOctetCounted, escapeSdParam, SyslogFormatError, FACILITY, type Rfc5424Options } from './syslog-format.js';
+export { SyslogConfigError, parseSyslogUrl } from './syslog-conn.js';
