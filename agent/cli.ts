@@ -6,7 +6,7 @@ import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   CONFIG_FLAG, ConfigError, EXIT_CONFIG, checkInputFiles, createLogger, debugRequested, describeFailure,
-  flagOptions, loadConfig, logStreamFor, parseDuration, type AgentConfig, type Command,
+  flagOptions, loadConfig, logStreamFor, parseDuration, parseListen, LOG_LEVELS, type AgentConfig, type Command, type LogLevel,
 } from '../lib/config/index.js';
 
 // The pipeline (and with it the native libpcap binding) is imported only when a command runs,
@@ -103,6 +103,29 @@ async function doctor(argv: Record<string, unknown>): Promise<void> {
   });
 }
 
+async function collector(argv: Record<string, unknown>): Promise<void> {
+  const listen = parseListen(String(argv.listen), '--listen');
+  const level = String(argv['log-level'] ?? 'info');
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`invalid --log-level '${level}': expected one of ${LOG_LEVELS.join(', ')}`, 'logLevel', 'e.g. --log-level info');
+  }
+  const logger = createLogger(level as LogLevel, {});
+  const { startCollector } = await import('../lib/collector/index.js');
+  const c = await startCollector({
+    listen, stateDir: path.resolve(String(argv['state-dir'])), tokensFile: path.resolve(String(argv['tokens-file'])),
+    alertsFile: path.resolve(String(argv['alerts-file'])),
+    tlsCert: argv['tls-cert'] === undefined ? undefined : path.resolve(String(argv['tls-cert'])),
+    tlsKey: argv['tls-key'] === undefined ? undefined : path.resolve(String(argv['tls-key'])),
+    logger,
+  });
+  logger.info('egresswatch collector listening', { host: listen.host, port: c.port });
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await c.close();
+}
+
 function withFlags(y: Argv, command: Command): Argv {
   return y.options(flagOptions(command)).option('config', CONFIG_FLAG);
 }
@@ -121,7 +144,17 @@ function parser(args: string[]): Argv {
     .command('doctor', 'Check that the agent can run here (capabilities, capture, /proc, directories, LevelDB, clock)',
       (y) => withFlags(y, 'run').option('json', { type: 'boolean', describe: 'one JSON object instead of lines' }),
       (argv) => doctor(argv))
-    .demandCommand(1, 'name a command: run, replay, baseline or doctor')
+    .command('collector', 'Run the reference collector: receives alerts from agents over HTTP(S), deduplicates, marks what is new for the whole deployment',
+      (y) => y.options({
+        listen: { type: 'string', demandOption: true, describe: 'HOST:PORT to listen on' },
+        'state-dir': { type: 'string', demandOption: true, describe: 'Directory for the collector database' },
+        'tokens-file': { type: 'string', demandOption: true, describe: "Agents' bearer tokens, one 'name token' per line" },
+        'alerts-file': { type: 'string', demandOption: true, describe: 'NDJSON file every accepted alert is appended to' },
+        'tls-cert': { type: 'string', describe: 'Serve HTTPS with this certificate (PEM)' },
+        'tls-key': { type: 'string', describe: 'Key (PEM) for --tls-cert' },
+        'log-level': { type: 'string', describe: 'error, warn, info or debug', defaultDescription: 'info' },
+      }), (argv) => collector(argv))
+    .demandCommand(1, 'name a command: run, replay, baseline, doctor or collector')
     .strict()
     .help()
     .alias('help', 'h')

@@ -1,0 +1,67 @@
+// `egresswatch collector` as a process: serves /healthz, accepts a batch from an agent with its
+// token, refuses one without, and answers the query API.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../helpers/env.js';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function request(port: number, method: string, p: string, body?: string, token?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const req = http.request({ host: '127.0.0.1', port, path: p, method, headers, timeout: 3000 }, (res) => {
+      let b = '';
+      res.on('data', (d: Buffer) => { b += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.end(body);
+  });
+}
+
+describe('egresswatch collector (CLI)', function () {
+  this.timeout(30_000);
+  let dir = '';
+  let child: ChildProcess | undefined;
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-collector-cli-')); });
+  after(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('receives, deduplicates and serves alerts; refuses an unknown token', async () => {
+    const port = 30000 + Math.floor(Math.random() * 20000);
+    fs.writeFileSync(path.join(dir, 'tokens'), 'web-1 s3cret-token-1\n');
+    child = spawn(process.execPath, [CLI, 'collector', '--listen', `127.0.0.1:${port}`, '--state-dir', path.join(dir, 'db'),
+      '--tokens-file', path.join(dir, 'tokens'), '--alerts-file', path.join(dir, 'alerts.json'), '--log-level', 'error'], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && (await request(port, 'GET', '/healthz')).status !== 200; i++) await sleep(100);
+    assert.equal((await request(port, 'GET', '/healthz')).status, 200);
+    const alert = { '@timestamp': '2026-12-04T12:00:00.000Z', event: { id: 'id-1', kind: 'alert' }, host: { name: 'web-1' },
+      egresswatch: { domain_group: 'example.com', novel_for: ['host'] } };
+    assert.equal((await request(port, 'POST', '/api/alerts', JSON.stringify(alert) + '\n', 'wrong')).status, 401);
+    assert.equal((await request(port, 'POST', '/api/alerts', JSON.stringify(alert) + '\n', 's3cret-token-1')).status, 200);
+    assert.equal((await request(port, 'POST', '/api/alerts', JSON.stringify(alert) + '\n', 's3cret-token-1')).status, 200);
+    const got = JSON.parse((await request(port, 'GET', '/api/alerts', undefined, 's3cret-token-1')).body);
+    assert.equal(got.alerts.length, 1, 'deduplicated by event.id');
+    assert.ok(got.alerts[0].egresswatch.novel_for.includes('deployment'));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
+    assert.equal(code, 0);
+  });
+
+  it('names a missing required flag and exits non-zero', async () => {
+    const r = spawn(process.execPath, [CLI, 'collector', '--listen', '127.0.0.1:1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    r.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    const code = await new Promise<number | null>((res) => r.once('exit', (c) => res(c)));
+    assert.notEqual(code, 0);
+    assert.match(err, /state-dir/);
+    assert.ok(!/\n\s+at /.test(err), err);
+  });
+});
