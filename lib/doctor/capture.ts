@@ -44,13 +44,22 @@ async function openAndClose(cap: typeof import('../capture/index.js'), iface: st
       snapLength: s.snapLength, immediate: true,
     }, () => undefined);
   } catch (err) {
-    return { check: fail(name, (err as Error).message,
-      'grant CAP_NET_RAW and CAP_NET_ADMIN (or run as root) and name an existing interface with --interface'), held: false };
+    const message = (err as Error).message;
+    return { check: fail(name, message, captureFix(iface, message)), held: false };
   }
   const link = live.linkTypes()[0]?.linkType;
   live.close();
-  const released = await Promise.race([live.closed.then(() => true), sleep(RELEASE_WAIT_MS).then(() => false)]);
+  const released = await Promise.race([live.closed.then(() => true), sleep(RELEASE_WAIT_MS, undefined, { ref: false }).then(() => false)]);
   const detail = `opened and closed (link type ${link})`;
   if (live.warnings.length > 0) return { check: warn(name, `${detail}; libpcap says: ${live.warnings.join('; ')}`, 'check that the interface is up and configured'), held: !released };
   return { check: ok(name, detail), held: !released };
+}
+
+function captureFix(iface: string, message: string): string {
+  if (/not up/i.test(message)) return `bring the interface up (ip link set ${iface} up), or choose another with --interface`;
+  if (/no such device|doesn't exist|not found|known interfaces/i.test(message)) {
+    return "name an existing interface with --interface (see 'ip link'), or 'any' for all";
+  }
+  if (/permission|not permitted/i.test(message)) return 'grant CAP_NET_RAW and CAP_NET_ADMIN, or run as root';
+  return 'grant CAP_NET_RAW and CAP_NET_ADMIN (or run as root) and name an interface that is up with --interface';
 }

@@ -1,0 +1,120 @@
+// Doctor checks that do not need a child process: CapEff decoding, directory and LevelDB checks
+// on real temp directories, the clock, and the collector check against a real local server.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Baseline } from '../../lib/baseline/index.js';
+import {
+  checkAlertsFile, checkCapabilities, checkClock, checkCollector, checkLevelDb, checkWritableDir, collectorUrlOf,
+  formatReport, hasCapability, parseCapEff,
+} from '../../lib/doctor/index.js';
+
+const status = (capEff: string): string => `Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t${capEff}\nCapBnd:\t000001ffffffffff\n`;
+
+describe('doctor/checks', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egw-doctor-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('decodes CapEff: bits 2, 12, 13, 19', () => {
+    // 0x82000 = bit 13 (CAP_NET_RAW) + bit 19 (CAP_SYS_PTRACE)
+    const m = parseCapEff(status('0000000000082000'));
+    assert.equal(m, 0x82000n);
+    assert.ok(hasCapability(m!, 13) && hasCapability(m!, 19));
+    assert.ok(!hasCapability(m!, 12) && !hasCapability(m!, 2));
+    assert.equal(parseCapEff('Name:\tx\n'), undefined);
+  });
+
+  it('capabilities: all four ok, missing NET_RAW fails, missing others warn', () => {
+    const all = (1n << 2n) | (1n << 12n) | (1n << 13n) | (1n << 19n);
+    assert.equal(checkCapabilities(status(all.toString(16)), 1000).status, 'ok');
+    const noRaw = checkCapabilities(status((all & ~(1n << 13n)).toString(16)), 1000);
+    assert.equal(noRaw.status, 'fail');
+    assert.match(noRaw.detail, /missing CAP_NET_RAW/);
+    assert.match(noRaw.fix!, /AmbientCapabilities=/);
+    const noPtrace = checkCapabilities(status((all & ~(1n << 19n)).toString(16)), 0);
+    assert.equal(noPtrace.status, 'warn');
+    assert.match(noPtrace.detail, /uid 0 \(root\).*missing CAP_SYS_PTRACE/);
+  });
+
+  it('state dir: created when missing; a path under a regular file fails with a fix', () => {
+    const fresh = checkWritableDir('state dir', path.join(dir, 'a', 'b'), '--state-dir');
+    assert.equal(fresh.status, 'ok');
+    assert.match(fresh.detail, /created now/);
+    assert.ok(fs.statSync(path.join(dir, 'a', 'b')).isDirectory());
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'a', 'b')), []); // the probe is removed
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    const bad = checkWritableDir('state dir', path.join(dir, 'file', 'state'), '--state-dir');
+    assert.equal(bad.status, 'fail');
+    assert.match(bad.detail, /ENOTDIR/);
+    assert.match(bad.fix!, /--state-dir/);
+  });
+
+  it('alerts file: a directory in its place fails', () => {
+    fs.mkdirSync(path.join(dir, 'alerts.json'));
+    const r = checkAlertsFile(path.join(dir, 'alerts.json'));
+    assert.equal(r.status, 'fail');
+    assert.match(r.detail, /not a regular file/);
+    fs.writeFileSync(path.join(dir, 'a2.json'), '{}\n');
+    assert.equal(checkAlertsFile(path.join(dir, 'a2.json')).status, 'ok');
+    assert.equal(fs.readFileSync(path.join(dir, 'a2.json'), 'utf8'), '{}\n');
+  });
+
+  it('leveldb: scratch db removed; a baseline held by an agent is reported in use, not opened', async () => {
+    let r = await checkLevelDb(dir);
+    assert.deepEqual(r.map((c) => [c.name, c.status]), [['leveldb', 'ok'], ['baseline', 'ok']]);
+    assert.deepEqual(fs.readdirSync(dir), []);
+    const b = await Baseline.open({ dir: path.join(dir, 'baseline'), windowMs: 1000, learningPeriodMs: 0, now: () => 0 });
+    try {
+      r = await checkLevelDb(dir);
+      assert.equal(r[1].status, 'ok');
+      assert.match(r[1].detail, /in use by a running agent/);
+    } finally {
+      await b.close();
+    }
+    r = await checkLevelDb(dir);
+    assert.match(r[1].detail, /opens \(no agent running on it\)/);
+  });
+
+  it('clock: a date before 2024 fails; a clock that jumps warns', async () => {
+    assert.equal((await checkClock(() => Date.UTC(2001, 0, 1), 10)).status, 'fail');
+    let calls = 0;
+    const jumpy = (): number => Date.UTC(2025, 5, 1) + (calls++ === 0 ? 0 : 60_000);
+    const j = await checkClock(jumpy, 10);
+    assert.equal(j.status, 'warn');
+    assert.match(j.detail, /moved/);
+    assert.equal((await checkClock(Date.now, 10)).status, 'ok');
+  });
+
+  it('collector: skipped when not configured, ok when a server answers, warn when refused', async () => {
+    assert.equal(collectorUrlOf({ stateDir: '/x' }), undefined);
+    assert.match((await checkCollector(undefined)).detail, /skipped/);
+    const server = http.createServer((_req, res) => { res.statusCode = 401; res.end(); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const url = collectorUrlOf({ collectorUrl: `http://127.0.0.1:${port}/ingest` });
+      const r = await checkCollector(url);
+      assert.equal(r.status, 'ok');
+      assert.match(r.detail, /HTTP 401/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const refused = await checkCollector(`http://127.0.0.1:${port}/ingest`);
+    assert.equal(refused.status, 'warn');
+    assert.match(refused.detail, /not reachable/);
+  });
+
+  it('formats one line per check with the fix, and a summary', () => {
+    const text = formatReport({ canRun: false, captureHandlesHeld: false, checks: [
+      { status: 'ok', name: 'clock', detail: 'fine' },
+      { status: 'fail', name: 'state dir', detail: '/x broken', fix: 'repair it' },
+    ] });
+    assert.deepEqual(text.trim().split('\n'), [
+      'ok    clock      fine', 'FAIL  state dir  /x broken  (fix: repair it)', 'egresswatch cannot run here: 1 check(s) failed',
+    ]);
+  });
+});
