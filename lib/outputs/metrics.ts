@@ -35,7 +35,12 @@ export function createRegistry(snapshot: Snapshot, help: Record<string, string>)
 export class MetricsServer {
   private server?: http.Server;
 
-  constructor(private readonly registry: Registry, private readonly isReady: () => boolean) {}
+  /**
+   * `/healthz`: the agent is up and capturing (`isHealthy`). `/readyz`: it can also keep what it
+   * sees — capture open, baseline store open, spool writable (`isReady`, default isHealthy).
+   */
+  constructor(private readonly registry: Registry, private readonly isHealthy: () => boolean,
+    private readonly isReady: () => boolean = isHealthy) {}
 
   listen(host: string, port: number): Promise<void> {
     const server = http.createServer((req, res) => {
@@ -52,9 +57,9 @@ export class MetricsServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = (req.url ?? '/').split('?')[0];
     if (url === '/healthz' || url === '/readyz') {
-      const ready = this.isReady();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ready ? 'ok\n' : 'capture not open\n');
+      const ok = url === '/healthz' ? this.isHealthy() : this.isReady();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(ok ? 'ok\n' : url === '/healthz' ? 'capture not open\n' : 'not ready: capture, baseline store or spool unavailable\n');
     } else if (url === '/metrics') {
       try {
         const body = await this.registry.metrics();

@@ -101,7 +101,9 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
 
   let capture: LiveCapture | undefined;
   const registry = createRegistry(() => ({ ...snapshot(pipeline, capture, attributor), ...alerts.stats() }), METRIC_HELP);
-  const metrics = new MetricsServer(registry, () => capture !== undefined);
+  let stopping = false;
+  const metrics = new MetricsServer(registry, () => capture !== undefined,
+    () => capture !== undefined && !stopping && alerts.spoolErrors === 0);
   if (config.metricsListen) await metrics.listen(config.metricsListen.host, config.metricsListen.port);
 
   capture = LiveCapture.open({
@@ -159,6 +161,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     });
   });
 
+  stopping = true;
   for (const t of timers) clearInterval(t);
   capture.close();
   capture = undefined;
