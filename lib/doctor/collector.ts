@@ -1,19 +1,28 @@
-// Collector reachability, when a collector URL is configured. The setting may not exist in
-// every build (the forwarder's flag is added with the outputs wiring), so it is read by name
-// from the configuration object rather than through its type.
+// Collector reachability, for each configured --collector-url. The settings are read by name
+// from the configuration object (this module does not depend on the forwarder's types), with
+// the TLS files the forwarder would use, so a private CA does not read as "unreachable".
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { errText, ok, warn, type CheckResult } from './types.js';
 
 const TIMEOUT_MS = 5000;
 
-/** The configured collector URL, under any of the names the setting may carry. */
-export function collectorUrlOf(config: object): string | undefined {
+export interface CollectorTarget {
+  url: string;
+  /** PEM file paths: CA to verify the collector, client certificate and key. */
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** The configured collectors (collectorUrls, or a single collectorUrl) with their TLS files. */
+export function collectorTargetsOf(config: object): CollectorTarget[] {
   const c = config as Record<string, unknown>;
-  for (const k of ['collectorUrl', 'collector', 'forwardUrl']) {
-    const v = c[k];
-    if (typeof v === 'string' && v !== '') return v;
-    if (v instanceof URL) return v.href;
-  }
-  return undefined;
+  const urls = ([] as unknown[]).concat(c.collectorUrls ?? [], c.collectorUrl ?? [])
+    .map((u) => (u instanceof URL ? u.href : u)).filter((u): u is string => typeof u === 'string' && u !== '');
+  const file = (k: string): string | undefined => (typeof c[k] === 'string' && c[k] !== '' ? c[k] as string : undefined);
+  return urls.map((url) => ({ url, ca: file('collectorCa'), cert: file('collectorCert'), key: file('collectorKey') }));
 }
 
 /**
@@ -21,21 +30,35 @@ export function collectorUrlOf(config: object): string | undefined {
  * token and the payload are the forwarder's business. Unreachable is a warning: alerts are
  * spooled on disk until the collector answers.
  */
-export async function checkCollector(url: string | undefined): Promise<CheckResult> {
-  if (url === undefined) return ok('collector', 'not configured (no --collector-url): skipped');
-  const fix = 'check the URL, DNS, proxy and firewall between this host and the collector; alerts are spooled until it answers';
-  let target: URL;
+export async function checkCollector(target: CollectorTarget | undefined): Promise<CheckResult> {
+  if (target === undefined) return ok('collector', 'not configured (no --collector-url): skipped');
+  const fix = 'check the URL, DNS, proxy, firewall and --collector-ca between this host and the collector; alerts are spooled until it answers';
+  let url: URL;
   try {
-    target = new URL(url);
+    url = new URL(target.url);
   } catch {
-    return warn('collector', `'${url}' is not a URL`, 'give --collector-url as https://HOST[:PORT]/PATH');
+    return warn('collector', `'${target.url}' is not a URL`, 'give --collector-url as https://HOST[:PORT]/PATH');
   }
   try {
-    const res = await fetch(target, { method: 'HEAD', signal: AbortSignal.timeout(TIMEOUT_MS) });
-    await res.body?.cancel();
-    return ok('collector', `${target.origin} answered HTTP ${res.status}`);
+    const status = await head(url, target);
+    return ok('collector', `${url.origin} answered HTTP ${status}`);
   } catch (err) {
-    const cause = (err as { cause?: unknown }).cause;
-    return warn('collector', `${target.origin} not reachable: ${errText(cause ?? err)}`, fix);
+    return warn('collector', `${url.origin} not reachable: ${errText(err)}`, fix);
   }
+}
+
+function head(url: URL, t: CollectorTarget): Promise<number> {
+  const tls = url.protocol === 'https:'
+    ? { ca: t.ca && fs.readFileSync(t.ca), cert: t.cert && fs.readFileSync(t.cert), key: t.key && fs.readFileSync(t.key) }
+    : {};
+  const lib = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, { method: 'HEAD', timeout: TIMEOUT_MS, ...tls }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
 }

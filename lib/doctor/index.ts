@@ -2,7 +2,7 @@
 // problem with its fix. Used by `egresswatch doctor`; one line per check, or JSON.
 import fs from 'node:fs';
 import { checkCapture, type CaptureSettings } from './capture.js';
-import { checkCollector, collectorUrlOf } from './collector.js';
+import { checkCollector, collectorTargetsOf } from './collector.js';
 import { checkCapabilities, checkClock, checkProcAccess } from './host.js';
 import { checkAlertsFile, checkLevelDb, checkWritableDir } from './storage.js';
 import { warn, type CheckResult, type DoctorReport } from './types.js';
@@ -11,7 +11,7 @@ export type { CheckResult, CheckStatus, DoctorReport } from './types.js';
 export { parseCapEff, hasCapability, agentCapabilities, AGENT_CAPABILITIES, type CapabilityNeed } from './caps.js';
 export { checkCapabilities, checkClock, checkProcAccess } from './host.js';
 export { checkWritableDir, checkAlertsFile, checkLevelDb } from './storage.js';
-export { checkCollector, collectorUrlOf } from './collector.js';
+export { checkCollector, collectorTargetsOf, type CollectorTarget } from './collector.js';
 export { checkCapture, type CaptureSettings } from './capture.js';
 
 /** The slice of the agent configuration the doctor reads. */
@@ -45,7 +45,9 @@ export async function runDoctor(config: Readonly<DoctorConfig>, opts: DoctorOpti
   else checks.push(warn('leveldb', 'not tried: the state dir is not usable', 'fix the state dir first'));
   checks.push(checkAlertsFile(config.alertsFile));
   checks.push(await checkClock(now));
-  checks.push(await checkCollector(collectorUrlOf(config)));
+  const collectors = collectorTargetsOf(config);
+  if (collectors.length === 0) checks.push(await checkCollector(undefined));
+  for (const target of collectors) checks.push(await checkCollector(target));
   return { checks, canRun: checks.every((c) => c.status !== 'fail'), captureHandlesHeld: capture.held };
 }
 

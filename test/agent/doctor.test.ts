@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
@@ -58,6 +59,18 @@ describe('agent CLI: doctor (compiled, as a child process)', () => {
     assert.equal(fails.length, 1, r.stdout);
     assert.match(fails[0], /^FAIL\s+state dir\s+.*plain\/state.*ENOTDIR.*\(fix: .*--state-dir.*\)$/);
     assert.match(r.stdout, /cannot run here: 1 check\(s\) failed/);
+  });
+
+  it('a --collector-url that refuses connections: a warn line with a fix, still exit 0', async () => {
+    // A port that was just free: bound, then closed, so nothing listens on it.
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const r = doctor(['--state-dir', path.join(dir, 's'), '--alerts-file', path.join(dir, 'a.json'), '--interface', 'lo',
+      '--collector-url', `http://127.0.0.1:${port}/api/v1/alerts`]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^warn\\s+collector\\s+http://127\\.0\\.0\\.1:${port} not reachable: .*ECONNREFUSED.*\\(fix: `, 'm'));
   });
 
   it('an interface that does not exist: exit 1 and a FAIL capture line', () => {

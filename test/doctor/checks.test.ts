@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Baseline } from '../../lib/baseline/index.js';
 import {
-  checkAlertsFile, checkCapabilities, checkClock, checkCollector, checkLevelDb, checkWritableDir, collectorUrlOf,
+  checkAlertsFile, checkCapabilities, checkClock, checkCollector, checkLevelDb, checkWritableDir, collectorTargetsOf,
   formatReport, hasCapability, parseCapEff,
 } from '../../lib/doctor/index.js';
 
@@ -90,20 +90,22 @@ describe('doctor/checks', () => {
   });
 
   it('collector: skipped when not configured, ok when a server answers, warn when refused', async () => {
-    assert.equal(collectorUrlOf({ stateDir: '/x' }), undefined);
+    assert.deepEqual(collectorTargetsOf({ stateDir: '/x', collectorUrls: [] }), []);
+    assert.deepEqual(collectorTargetsOf({ collectorUrls: ['https://a.example/i'], collectorCa: '/ca.pem' }),
+      [{ url: 'https://a.example/i', ca: '/ca.pem', cert: undefined, key: undefined }]);
     assert.match((await checkCollector(undefined)).detail, /skipped/);
     const server = http.createServer((_req, res) => { res.statusCode = 401; res.end(); });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     try {
-      const url = collectorUrlOf({ collectorUrl: `http://127.0.0.1:${port}/ingest` });
-      const r = await checkCollector(url);
+      const [target] = collectorTargetsOf({ collectorUrls: [`http://127.0.0.1:${port}/ingest`] });
+      const r = await checkCollector(target);
       assert.equal(r.status, 'ok');
       assert.match(r.detail, /HTTP 401/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
-    const refused = await checkCollector(`http://127.0.0.1:${port}/ingest`);
+    const refused = await checkCollector({ url: `http://127.0.0.1:${port}/ingest` });
     assert.equal(refused.status, 'warn');
     assert.match(refused.detail, /not reachable/);
   });
