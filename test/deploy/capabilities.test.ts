@@ -48,6 +48,9 @@ describe('deploy: the four capabilities are enough, and needed', function () {
   let agentUser: Account;
   let clientUser: Account;
   let tmp = '';
+  /** Where the agent user reads the app from: the checkout, or a bind mount of it. */
+  let appRoot = REPO_ROOT;
+  let appMount = '';
   let server: net.Server | undefined;
   let serverPort = 0;
   const children: Child[] = [];
@@ -60,8 +63,16 @@ describe('deploy: the four capabilities are enough, and needed', function () {
     requirePrereq(this, haveCommand('useradd'), 'useradd');
     agentUser = ensureSystemUser(AGENT_USER);
     clientUser = ensureSystemUser(CLIENT_USER);
-    const readable = runSync('setpriv', [...setprivArgs(agentUser, ''), 'test', '-r', path.join(REPO_ROOT, 'dist', 'agent', 'cli.js')]);
-    requirePrereq(this, readable.code === 0, `the checkout ${REPO_ROOT} readable by the ${AGENT_USER} user`);
+    const readableAt = (root: string) => runSync('setpriv', [...setprivArgs(agentUser, ''), 'test', '-r', path.join(root, 'dist', 'agent', 'cli.js')]).code === 0;
+    if (!readableAt(REPO_ROOT)) {
+      // The checkout sits under a directory the agent user cannot enter (CI clones under
+      // /root, say): show it to that user through a bind mount at a traversable path.
+      appMount = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-caps-app-'));
+      fs.chmodSync(appMount, 0o755);
+      runSync('mount', ['--bind', REPO_ROOT, appMount]);
+      appRoot = appMount;
+    }
+    requirePrereq(this, readableAt(appRoot), `the checkout ${REPO_ROOT} readable by the ${AGENT_USER} user`);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-caps-'));
     fs.chmodSync(tmp, 0o700);
     fs.chownSync(tmp, agentUser.uid, agentUser.gid);
@@ -79,6 +90,10 @@ describe('deploy: the four capabilities are enough, and needed', function () {
   });
 
   after(async () => {
+    if (appMount) {
+      runSync('umount', [appMount]);
+      fs.rmSync(appMount, { recursive: true, force: true });
+    }
     for (const s of sockets) s.destroy();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -90,7 +105,7 @@ describe('deploy: the four capabilities are enough, and needed', function () {
     fs.chownSync(dir, agentUser.uid, agentUser.gid);
     const alertsFile = path.join(dir, 'alerts.json');
     const port = await freePort();
-    const agent = new Child('setpriv', [...setprivArgs(agentUser, caps), process.execPath, path.join(REPO_ROOT, 'dist', 'agent', 'cli.js'), 'run',
+    const agent = new Child('setpriv', [...setprivArgs(agentUser, caps), process.execPath, path.join(appRoot, 'dist', 'agent', 'cli.js'), 'run',
       '--interface', 'lo', '--external-cidr', `${DEST}/32`, '--state-dir', path.join(dir, 'state'), '--alerts-file', alertsFile,
       '--learning-period', '0', '--alert-delay', '500ms', '--ptr', 'off', '--metrics-listen', `127.0.0.1:${port}`,
       '--host-name', 'caps-test'], { cwd: dir });
@@ -155,7 +170,7 @@ describe('deploy: the four capabilities are enough, and needed', function () {
     const dir = path.join(tmp, 'none');
     fs.mkdirSync(dir, { mode: 0o700 });
     fs.chownSync(dir, agentUser.uid, agentUser.gid);
-    const agent = new Child('setpriv', [...setprivArgs(agentUser, ''), process.execPath, path.join(REPO_ROOT, 'dist', 'agent', 'cli.js'), 'run',
+    const agent = new Child('setpriv', [...setprivArgs(agentUser, ''), process.execPath, path.join(appRoot, 'dist', 'agent', 'cli.js'), 'run',
       '--interface', 'lo', '--state-dir', path.join(dir, 'state'), '--alerts-file', path.join(dir, 'alerts.json'), '--ptr', 'off'], { cwd: dir });
     children.push(agent);
     const r = await agent.wait(20_000);
