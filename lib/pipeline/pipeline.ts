@@ -97,6 +97,8 @@ export class PipelineStats {
   connectionsNamed = 0;
   connectionsUnnamed = 0;
   internalErrors = 0;
+  /** Connections by the source that named them when they were judged (before PTR). */
+  namedBy: Record<string, number> = {};
   /** UDP DNS answers not used because no matching query was seen. */
   dnsUnmatchedIgnored = 0;
   /** Connections of the agent itself (never alerted). */
@@ -350,6 +352,7 @@ export class Pipeline {
     const flow = facts.flow;
     flow.wantPayload = false;
     if (isEncryptedDnsEndpoint(flow.serverIp, flow.serverPort, facts.domain)) facts.encryptedDns = true;
+    this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.recentlyJudged(facts.domainGroup, flow.startTime)) return;
     const work = this.judge(facts, st.who).catch((err: unknown) => {
