@@ -152,13 +152,13 @@ export class FlowTable {
       this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
       return;
     }
+    const clientIp = addressToString(pkt.buf, pkt.srcOffset, version);
     const sig = natSignature(pkt, serverIp);
-    if (this.isNatCopy(sig, now)) {
+    if (this.isNatCopy(sig, clientIp, now)) {
       this.stats.natDuplicates += 1;
       this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
       return;
     }
-    const clientIp = addressToString(pkt.buf, pkt.srcOffset, version);
     const flow = new Flow(`${transport} ${clientIp}:${pkt.srcPort} > ${serverIp}:${pkt.dstPort}`, transport, version,
       clientIp, pkt.srcPort, serverIp, pkt.dstPort, now, srcIsLow);
     flow.clientBytes = pkt.ipLength;
@@ -169,10 +169,14 @@ export class FlowTable {
     this.hooks.onStart(flow, pkt);
   }
 
-  /** True when a flow that is still open started the same way within NAT_WINDOW_MS. */
-  private isNatCopy(sig: string, now: number): boolean {
+  /**
+   * True when a flow that is still open started the same way within NAT_WINDOW_MS from another
+   * source address (SNAT rewrites the address; two sockets of one address are two connections).
+   */
+  private isNatCopy(sig: string, clientIp: string, now: number): boolean {
     const prior = this.recentStarts.get(sig);
-    return prior !== undefined && !prior.flow.ended && now >= prior.time && now - prior.time <= NAT_WINDOW_MS;
+    return prior !== undefined && !prior.flow.ended && prior.flow.clientIp !== clientIp
+      && now >= prior.time && now - prior.time <= NAT_WINDOW_MS;
   }
 
   private recordStart(sig: string, flow: Flow, now: number): void {

@@ -127,9 +127,12 @@ describe('flows/table', () => {
     // Another connection to the same responder with another ISN is its own connection.
     h.feed(t4('192.0.2.5', '203.0.113.10', 61001, 443, TCP_SYN, 0, 778), 1_004);
     assert.equal(h.started.length, 2);
+    // Two sockets of one address with the same start are two connections, not a NAT copy.
+    h.feed(t4('10.244.1.2', '203.0.113.10', 40099, 443, TCP_SYN, 0, 777), 1_005);
+    assert.equal(h.started.length, 3);
     // The same ISN long after the window is not a copy either.
     h.feed(t4('192.0.2.6', '203.0.113.10', 61002, 443, TCP_SYN, 0, 777), 9_000);
-    assert.equal(h.started.length, 3);
+    assert.equal(h.started.length, 4);
   });
 
   it('matches a UDP NAT copy by its first payload', () => {
