@@ -10,4 +10,4 @@ export { DomainGrouper, DEFAULT_GROUPER_MEMO_SIZE, parseGroupingRule } from './g
 export type { GroupingRule } from './grouping.js';
 export { Suppressions, parseSuppressionRule } from './suppress.js';
 export type { SuppressionRule, SuppressionCandidate, SuppressionStats } from './suppress.js';
-export { RuleError, parseExpiry } from './patterns.js';
+export { RuleError, parseExpiry, editDistance } from './patterns.js';

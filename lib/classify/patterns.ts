@@ -111,8 +111,8 @@ export function checkKeys(item: Record<string, unknown>, allowed: readonly strin
   }
 }
 
-/** Levenshtein distance, for "did you mean" on short keys. */
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean" on short keys (also used by the config loader). */
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_v, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

@@ -9,6 +9,7 @@ import { ConfigError } from './error.js';
 import { SETTINGS, findSetting, type SettingSpec } from './settings.js';
 import type { AgentConfig, ConfigSources } from './types.js';
 import { coerce, type Origin } from './values.js';
+import { editDistance } from '../classify/patterns.js';
 
 export const CONFIG_ENV = 'EGRESSWATCH_CONFIG';
 
@@ -79,18 +80,6 @@ function fileSetting(key: string, filePath: string): SettingSpec {
   throw new ConfigError(`unknown key '${key}' in config file ${filePath} (${fix})`, key, fix);
 }
 
-/** Levenshtein distance, for "did you mean" on short keys (≤ 20 characters). */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_v, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
 
 function flagValue(flags: Record<string, unknown>, spec: SettingSpec): unknown {
   const camel = spec.flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());

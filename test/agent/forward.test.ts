@@ -9,10 +9,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startCollector } from '../../lib/collector/index.js';
+import { connectOnce, sleep } from '../helpers/net.js';
 import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TOKEN = 'agent-token-0123456789';
 
 function get(port: number, p: string, token?: string): Promise<{ status: number; body: string }> {
@@ -27,15 +27,6 @@ function get(port: number, p: string, token?: string): Promise<{ status: number;
   });
 }
 
-function connect(addr: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: addr, port }, () => s.write('hello\n'));
-    s.on('data', () => s.end());
-    s.on('close', () => resolve());
-    s.on('error', reject);
-    s.setTimeout(5000, () => { s.destroy(); reject(new Error('timeout')); });
-  });
-}
 
 describe('agent → collector: durable forwarding across a collector outage and kill -9', function () {
   this.timeout(90_000);
@@ -81,7 +72,7 @@ describe('agent → collector: durable forwarding across a collector outage and 
     // Collector down: alerts are raised and spooled.
     agent = startAgent();
     await healthy();
-    for (const addr of ADDRS) await connect(addr, port);
+    for (const addr of ADDRS) await connectOnce(addr, port);
     for (let i = 0; i < 50; i++) {
       const n = fs.existsSync(path.join(dir, 'alerts.json')) ? fs.readFileSync(path.join(dir, 'alerts.json'), 'utf8').trim().split('\n').filter(Boolean).length : 0;
       if (n >= ADDRS.length) break;

@@ -7,10 +7,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import { connectOnce, sleep } from '../helpers/net.js';
 import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function status(port: number): Promise<number> {
   return new Promise((resolve) => {
@@ -20,16 +20,6 @@ function status(port: number): Promise<number> {
   });
 }
 
-/** Connects to addr:port, sends a line, waits for the reply (the server holds 300 ms). */
-function connect(addr: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: addr, port }, () => s.write('hello\n'));
-    s.on('data', () => s.end());
-    s.on('close', () => resolve());
-    s.on('error', reject);
-    s.setTimeout(5000, () => { s.destroy(); reject(new Error('timeout')); });
-  });
-}
 
 describe('agent: SIGHUP reloads the configuration', function () {
   this.timeout(60_000);
@@ -72,8 +62,8 @@ describe('agent: SIGHUP reloads the configuration', function () {
     agent.kill('SIGHUP');
     for (let i = 0; i < 50 && !stderr.includes('configuration reloaded'); i++) await sleep(100);
     assert.match(stderr, /configuration reloaded/);
-    await connect('127.0.0.7', port);
-    await connect('127.0.0.8', port);
+    await connectOnce('127.0.0.7', port);
+    await connectOnce('127.0.0.8', port);
     await sleep(1500);
     const groups = fs.readFileSync(alertsFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).egresswatch.domain_group);
     assert.deepEqual(groups, ['127.0.0.8'], stderr);
