@@ -6,7 +6,7 @@ import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   CONFIG_FLAG, ConfigError, EXIT_CONFIG, checkInputFiles, createLogger, debugRequested, describeFailure,
-  flagOptions, loadConfig, logStreamFor, parseDuration, parseListen, LOG_LEVELS, type AgentConfig, type Command, type LogLevel,
+  flagOptions, loadConfig, logStreamFor, logTextFor, parseDuration, parseListen, LOG_LEVELS, type AgentConfig, type Command, type LogLevel,
 } from '../lib/config/index.js';
 
 // The pipeline (and with it the native libpcap binding) is imported only when a command runs,
@@ -23,7 +23,7 @@ function configFrom(argv: Record<string, unknown>): Readonly<AgentConfig> {
 
 async function run(argv: Record<string, unknown>): Promise<void> {
   const config = configFrom(argv);
-  const logger = createLogger(config.logLevel, { stream: logStreamFor(config) });
+  const logger = createLogger(config.logLevel, { stream: logStreamFor(config), text: logTextFor(config) });
   logger.debug('configuration loaded', { config });
   const { runAgent } = await pipeline();
   // SIGHUP re-reads the same sources (file, environment, flags).
@@ -35,7 +35,7 @@ async function replay(argv: Record<string, unknown>): Promise<void> {
   // --learning-period is given on the command line (documented in docs/configuration.md).
   const config = configFrom(argv['learning-period'] === undefined ? { ...argv, 'learning-period': '0' } : argv);
   const files = checkInputFiles((argv.files as string[] | undefined) ?? [], 'capture file');
-  const logger = createLogger(config.logLevel, { stream: logStreamFor(config) });
+  const logger = createLogger(config.logLevel, { stream: logStreamFor(config), text: logTextFor(config) });
   logger.debug('configuration loaded', { config });
   const { runReplay } = await pipeline();
   const stats = await runReplay(config, files, logger);

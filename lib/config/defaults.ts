@@ -53,6 +53,8 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   collectorCert: undefined,
   collectorKey: undefined,
   syslogUrls: [],
+  logFile: undefined,
+  logFormat: 'auto',
   ptr: true,
   ptrServers: undefined,
   parentDepth: 4,

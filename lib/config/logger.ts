@@ -1,6 +1,9 @@
 // The agent's logger: JSON lines for machines (journald, container logs), plain text when a
 // person is watching a terminal. Created per process by the CLI and passed down; no global.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { ConfigError } from './error.js';
 import winston from 'winston';
 import type { LogLevel } from './types.js';
 
@@ -32,6 +35,23 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): wins
  * Where logs go: stdout normally, stderr when stdout is reserved for data (--stdout alerts
  * or replay --stats-json), so `egresswatch run --stdout | jq` sees only alerts.
  */
-export function logStreamFor(config: { stdout: boolean; statsJson: boolean }): Writable & { isTTY?: boolean } {
+export function logStreamFor(config: { stdout: boolean; statsJson: boolean; logFile?: string }): Writable & { isTTY?: boolean } {
+  if (config.logFile) {
+    // Appended, 0640 like the alerts; created with its directory. Opened synchronously so a
+    // bad path fails at start with the setting's name.
+    try {
+      fs.mkdirSync(path.dirname(config.logFile), { recursive: true, mode: 0o750 });
+      const fd = fs.openSync(config.logFile, 'a', 0o640);
+      return fs.createWriteStream('', { fd });
+    } catch (err) {
+      throw new ConfigError(`cannot open --log-file ${config.logFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        'logFile', 'choose a writable path, or leave --log-file unset to log to standard output');
+    }
+  }
   return config.stdout || config.statsJson ? process.stderr : process.stdout;
+}
+
+/** --log-format: text or JSON forced, or (auto) text only on a terminal. */
+export function logTextFor(config: { logFormat: 'auto' | 'json' | 'text' }): boolean | undefined {
+  return config.logFormat === 'auto' ? undefined : config.logFormat === 'text';
 }

@@ -12,6 +12,8 @@ export type Kind =
   | 'urls'
   /** One of a fixed set of words (--format ecs|ocsf). */
   | 'format'
+  /** auto | json | text (the agent's own log). */
+  | 'logFormat'
   /** Config-file lists of structured rules, checked by lib/classify's parsers. */
   | 'groupingRules' | 'suppressions';
 
@@ -120,6 +122,10 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     describe: 'Also use UDP DNS answers that match no query seen (they could be spoofed)' }),
   row({ field: 'nameOrder', key: 'nameOrder', flag: 'name-order', kind: 'text', commands: BOTH,
     describe: 'Trust order of name sources, most trusted first (sni,http,quic,dns,ptr)' }),
+  row({ field: 'logFile', key: 'logFile', flag: 'log-file', kind: 'path', commands: BOTH,
+    describe: "Write the agent's own log to this file (appended) instead of stdout" }),
+  row({ field: 'logFormat', key: 'logFormat', flag: 'log-format', kind: 'logFormat', commands: BOTH,
+    describe: "The agent's own log: auto (text on a terminal, else JSON), json or text" }),
   row({ field: 'ptr', key: 'ptr', flag: 'ptr', kind: 'switch', commands: RUN,
     describe: 'Reverse (PTR) lookups for external addresses no DNS answer named: on or off' }),
   row({ field: 'ptrServers', key: 'ptrServers', flag: 'ptr-server', kind: 'text', commands: RUN,

@@ -51,6 +51,8 @@ export interface AgentConfig {
   collectorCert?: string;        // --collector-cert
   collectorKey?: string;         // --collector-key
   syslogUrls: string[];          // --syslog-url (repeatable)
+  logFile?: string;              // --log-file, default: standard output
+  logFormat: 'auto' | 'json' | 'text'; // --log-format, default auto
   ptr: boolean;                  // --ptr on|off, default on
   ptrServers?: string;           // --ptr-server, default: the system's resolvers
   parentDepth: number;           // --parent-depth, default 4

@@ -23,6 +23,11 @@ export function coerce(spec: SettingSpec, raw: unknown, at: Origin): unknown {
     case 'switch': return toBool(raw, at.label);
     case 'urls': return listItems(raw, at.label).map((u) => toUrl(u, at.label));
     case 'format': return toFormat(raw, at.label);
+    case 'logFormat': {
+      const t = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+      if (t !== 'auto' && t !== 'json' && t !== 'text') throw invalidValue(at.label, raw, 'expected auto, json or text');
+      return t;
+    }
     case 'logLevel': return toLogLevel(raw, at.label);
     case 'interfaces': return toInterfaces(raw, at.label);
     case 'cidrs': return listItems(raw, at.label).map((c) => toCidr(c, at.label));
