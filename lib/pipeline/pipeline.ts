@@ -34,7 +34,7 @@ export interface PipelineSettings {
   nameOrder: readonly string[];
   /** How long a DNS query waits for its answer, ms. */
   dnsQueryWindowMs: number;
-  /** Use UDP DNS answers that match no query seen (off by default: they could be spoofed). */
+  /** Use DNS answers that match no query seen (off by default: they could be spoofed). */
   acceptUnmatchedDns: boolean;
   /** Operator grouping rules, before the built-in eTLD+1 / AWS grouping. */
   groupingRules: readonly GroupingRule[];
@@ -99,7 +99,7 @@ export class PipelineStats {
   internalErrors = 0;
   /** Connections by the source that named them when they were judged (before PTR). */
   namedBy: Record<string, number> = {};
-  /** UDP DNS answers not used because no matching query was seen. */
+  /** DNS answers not used because no matching query was seen. */
   dnsUnmatchedIgnored = 0;
   /** Connections of the agent itself (never alerted). */
   ownTraffic = 0;
@@ -120,6 +120,9 @@ export class Pipeline {
   private readonly hold: AlertHold<ConnectionFacts>;
   private readonly inflight = new Set<Promise<void>>();
   private readonly onDnsMessage: (buf: Buffer, off: number, len: number) => void;
+  private readonly onDnsQueryMessage: (buf: Buffer, off: number, len: number) => void;
+  /** The TCP DNS segment being reassembled (its messages are matched with its addresses). */
+  private tcpDnsPkt: PacketInfo | undefined;
   private packetTime = 0;
   /** name → [domain group, registered domain]: the Public Suffix List lookup costs ~5 µs. */
   private readonly groups = new Map<string, [string, string | undefined]>();
@@ -152,7 +155,15 @@ export class Pipeline {
       },
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts));
-    this.onDnsMessage = (buf, off, len) => this.dnsAnswer(parseDnsResponse(buf, off, len, this.dnsStats));
+    this.onDnsMessage = (buf, off, len) => this.dnsAnswer(parseDnsResponse(buf, off, len, this.dnsStats), this.tcpDnsPkt);
+    this.onDnsQueryMessage = (buf, off, len) => {
+      const pkt = this.tcpDnsPkt;
+      const q = parseDnsQuery(buf, off, len);
+      if (q === null || pkt === undefined) return;
+      const v = pkt.ipVersion === 6 ? 6 : 4;
+      this.queries.query(q, `${addressToString(pkt.buf, pkt.srcOffset, v)}|${pkt.srcPort}`,
+        `${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`, this.packetTime);
+    };
   }
 
   /**
@@ -189,6 +200,7 @@ export class Pipeline {
       // The query side of DNS; the answers are what name connections. DNS itself is not an egress connection.
       this.stats.dnsQueries += 1;
       if (pkt.protocol === 17 && pkt.payloadLength > 0) this.dnsQuery(pkt);
+      else if (pkt.protocol === 6 && pkt.payloadLength > 0) this.tcpDnsStream(pkt, 'q', this.onDnsQueryMessage);
       return;
     }
     this.flows.process(pkt, tsMs);
@@ -219,16 +231,22 @@ export class Pipeline {
       this.dnsAnswer(parseDnsResponse(pkt.buf, pkt.payloadOffset, pkt.payloadLength, this.dnsStats), pkt);
       return;
     }
-    const key = flowKey(pkt);
-    this.tcpDns.push(key, pkt.tcpSeq, pkt.buf, pkt.payloadOffset, pkt.payloadLength, this.onDnsMessage);
+    this.tcpDnsStream(pkt, 'r', this.onDnsMessage);
+  }
+
+  /** DNS over TCP, one reassembled stream per direction: queries ('q') and responses ('r'). */
+  private tcpDnsStream(pkt: PacketInfo, dir: 'q' | 'r', onMessage: (buf: Buffer, off: number, len: number) => void): void {
+    const key = flowKey(pkt) + dir;
+    this.tcpDnsPkt = pkt;
+    this.tcpDns.push(key, pkt.tcpSeq, pkt.buf, pkt.payloadOffset, pkt.payloadLength, onMessage);
+    this.tcpDnsPkt = undefined;
     if ((pkt.tcpFlags & 0x05) !== 0) this.tcpDns.end(key);
   }
 
   /**
-   * Answers name connections. Over UDP an answer is used only when it matches a query seen
-   * shortly before from that client socket to that server (same id and name): an answer nobody
-   * asked for (spoofed, or a stray) must not rename an address. Over TCP (no off-path spoofing
-   * without the handshake) answers are used as they come.
+   * Answers name connections. An answer (over UDP or TCP) is used only when it matches a query
+   * seen shortly before from that client socket to that server (same id and name): an answer
+   * nobody asked for (spoofed, or a stray) must not rename an address.
    */
   private dnsAnswer(info: DnsResponseInfo | null, pkt?: PacketInfo): void {
     if (info === null || info.answers.length === 0) return;

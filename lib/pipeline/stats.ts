@@ -11,7 +11,7 @@ export const METRIC_HELP: Record<string, string> = {
   dns_responses: 'DNS responses parsed',
   dns_answers: 'A/AAAA answers mapped to names',
   dns_malformed: 'DNS messages that could not be parsed, by kind',
-  dns_answers_unmatched: 'UDP DNS answers not used: no matching query from that socket to that server',
+  dns_answers_unmatched: 'DNS answers not used: no matching query from that socket to that server',
   dns_queries_tracked: 'DNS queries remembered for answer matching',
   name_cache_entries: 'IP to name cache entries',
   name_cache_evictions: 'IP to name cache entries evicted by the size bound',
