@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError } from './error.js';
+import { makeDirs } from '../fs-dirs.js';
 import winston from 'winston';
 import type { LogLevel } from './types.js';
 
@@ -40,7 +41,7 @@ export function logStreamFor(config: { stdout: boolean; statsJson: boolean; logF
     // Appended, 0640 like the alerts; created with its directory. Opened synchronously so a
     // bad path fails at start with the setting's name.
     try {
-      fs.mkdirSync(path.dirname(config.logFile), { recursive: true, mode: 0o750 });
+      makeDirs(path.dirname(config.logFile));
       const fd = fs.openSync(config.logFile, 'a', 0o640);
       return fs.createWriteStream('', { fd });
     } catch (err) {

@@ -5,21 +5,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
+import { makeDirs } from '../fs-dirs.js';
 import { errText, fail, ok, warn, type CheckResult } from './types.js';
-
-/**
- * mkdir -p one level at a time (Node 20's recursive mkdir can hang on a missing path under
- * /proc, see lib/outputs/alert-file.ts). Returns the directories it created.
- */
-function makeDirs(dir: string): string[] {
-  const missing: string[] = [];
-  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
-    missing.unshift(d);
-    if (d === path.dirname(d)) break;
-  }
-  for (const d of missing) fs.mkdirSync(d, { mode: 0o750 });
-  return missing;
-}
 
 /** The directory exists or can be created, and a file can be created in it. */
 export function checkWritableDir(name: string, dir: string, flag: string): CheckResult {

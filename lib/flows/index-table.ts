@@ -161,7 +161,8 @@ function hash(proto: number, a: number, b: number, p: number): number {
   return h >>> 0;
 }
 
-function v6Key(pkt: PacketInfo, srcIsLow: boolean): string {
+/** The string key of an IPv6 5-tuple, lower endpoint first (also flowKey's IPv6 form). */
+export function v6Key(pkt: PacketInfo, srcIsLow: boolean): string {
   const buf = pkt.buf;
   const lowOff = srcIsLow ? pkt.srcOffset : pkt.dstOffset;
   const highOff = srcIsLow ? pkt.dstOffset : pkt.srcOffset;

@@ -8,7 +8,7 @@
 // table is full (the oldest entry is evicted and counted).
 import { addressToString, type PacketInfo } from '../decode/index.js';
 import { Flow, type Transport } from './flow.js';
-import { FlowIndex, Keyed } from './index-table.js';
+import { FlowIndex, Keyed, v6Key } from './index-table.js';
 
 const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
@@ -235,17 +235,11 @@ function srcIsLowEndpoint(pkt: PacketInfo): boolean {
  * without strings (index-table.ts).
  */
 export function flowKey(pkt: PacketInfo, srcIsLow: boolean = srcIsLowEndpoint(pkt)): string {
+  if (pkt.ipVersion === 6) return v6Key(pkt, srcIsLow);
   const buf = pkt.buf;
   const lowOff = srcIsLow ? pkt.srcOffset : pkt.dstOffset;
   const highOff = srcIsLow ? pkt.dstOffset : pkt.srcOffset;
-  const lowPort = srcIsLow ? pkt.srcPort : pkt.dstPort;
-  const highPort = srcIsLow ? pkt.dstPort : pkt.srcPort;
-  if (pkt.ipVersion !== 6) {
-    return String.fromCharCode(pkt.protocol,
-      buf.readUInt16BE(lowOff), buf.readUInt16BE(lowOff + 2),
-      buf.readUInt16BE(highOff), buf.readUInt16BE(highOff + 2), lowPort, highPort);
-  }
-  // latin1 keeps one char per byte: exact, and IPv6 is a small share of traffic.
-  return String.fromCharCode(pkt.protocol | 0x100, lowPort, highPort)
-    + buf.toString('latin1', lowOff, lowOff + 16) + buf.toString('latin1', highOff, highOff + 16);
+  return String.fromCharCode(pkt.protocol,
+    buf.readUInt16BE(lowOff), buf.readUInt16BE(lowOff + 2), buf.readUInt16BE(highOff), buf.readUInt16BE(highOff + 2),
+    srcIsLow ? pkt.srcPort : pkt.dstPort, srcIsLow ? pkt.dstPort : pkt.srcPort);
 }

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { rotationSettings, shiftRotated, type RotationOptions } from './rotation.js';
+import { makeDirs } from '../fs-dirs.js';
 
 export class AlertFileError extends Error {
   override name = 'AlertFileError';
@@ -97,17 +98,4 @@ export class AlertFile {
     }
     this.open();
   }
-}
-
-/**
- * mkdir -p, one level at a time: Node 20's recursive mkdirSync never returns for a missing
- * path under /proc (seen with --alerts-file /proc/nope/a.json), so we walk it ourselves.
- */
-function makeDirs(dir: string): void {
-  const missing: string[] = [];
-  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
-    missing.unshift(d);
-    if (d === path.dirname(d)) break;
-  }
-  for (const d of missing) fs.mkdirSync(d, { mode: 0o750 });
 }
