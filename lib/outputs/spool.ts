@@ -95,6 +95,20 @@ export class Spool {
     if (!this.cursors.has(name)) this.cursors.set(name, this.index.empty ? this.nextSeq - 1 : this.index.firstSeq - 1);
   }
 
+  /**
+   * Unregisters a consumer for the rest of this run (its forwarder was removed by a reload):
+   * it no longer holds entries back. Its cursor stays on disk, so the same name registered
+   * again later resumes where it stopped rather than at the oldest entry.
+   */
+  release(name: string): void {
+    this.registered.delete(name);
+  }
+
+  /** Consumers registered in this run. */
+  consumers(): string[] {
+    return [...this.registered];
+  }
+
   /** Called (synchronously) after each append; returns the function that unsubscribes. */
   onAppend(fn: () => void): () => void {
     this.listeners.add(fn);

@@ -8,7 +8,7 @@ import { CaptureError, LiveCapture, replayFile, buildBpfFilter } from '../captur
 import { Baseline } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
-import { AlertOutputs } from './outputs.js';
+import { AlertOutputs, OUTPUT_SETTINGS } from './outputs.js';
 import { DEFAULT_NAME_ORDER, Pipeline, type PipelineSettings } from './pipeline.js';
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
@@ -69,6 +69,28 @@ function nameOrderOf(text: string | undefined): readonly string[] {
   return order;
 }
 
+/** What a SIGHUP applies (the output settings are AlertOutputs'); `statsJson` is for replays only. */
+const RELOADABLE: ReadonlySet<string> = new Set<keyof AgentConfig>([
+  ...OUTPUT_SETTINGS, 'groupingRules', 'suppressions', 'nameOrder', 'logLevel', 'statsJson',
+]);
+
+/**
+ * Settings that differ in `next` but are fixed for the life of the process: the capture
+ * (interfaces, buffer), the stores (state dir), the /proc and host roots, the pipeline's table
+ * sizes and timers, the metrics listener and the agent's own log destination.
+ */
+function needsRestart(cur: Readonly<AgentConfig>, next: Readonly<AgentConfig>): string[] {
+  const keys = new Set([...Object.keys(cur), ...Object.keys(next)]) as Set<keyof AgentConfig>;
+  return [...keys].filter((k) => !RELOADABLE.has(k) && JSON.stringify(cur[k]) !== JSON.stringify(next[k])).sort();
+}
+
+/** The running configuration with the reloadable settings of `next`. */
+function reloadable(cur: Readonly<AgentConfig>, next: Readonly<AgentConfig>): Readonly<AgentConfig> {
+  const out: Record<string, unknown> = { ...cur };
+  for (const k of RELOADABLE) out[k] = (next as unknown as Record<string, unknown>)[k];
+  return Object.freeze(out as unknown as AgentConfig);
+}
+
 const TICK_MS = 250;
 const EXPIRE_MS = 5_000;
 const PRUNE_MS = 3_600_000;
@@ -80,6 +102,8 @@ const EXITED_GRACE_MS = 5_000;
 export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Logger,
   reload?: () => Readonly<AgentConfig>): Promise<void> {
   const now = (): number => Date.now();
+  /** The configuration in force: the start one with what SIGHUPs have changed since. */
+  let running = config;
   const baseline = await Baseline.open({
     dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
   });
@@ -141,8 +165,9 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
-      // Reload what can change without losing state: rules, name order, log level; reopen the
-      // alerts file (logrotate's create mode). A bad new config is logged and the old one kept.
+      // Reload what can change without losing state: rules, name order, log level and the
+      // outputs (alerts file, format, stdout, forwarders). A bad new config is logged and the old
+      // one kept; the alerts file is reopened either way (logrotate's create mode).
       let next: Readonly<AgentConfig> | undefined;
       let nameOrder: readonly string[] = [];
       try {
@@ -152,12 +177,21 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
         next = undefined;
         logger.error('SIGHUP: configuration not reloaded, keeping the running one', { error: (err as Error).message });
       }
-      if (next) {
-        pipeline.updateRules({ groupingRules: next.groupingRules, suppressions: next.suppressions, nameOrder });
-        logger.level = next.logLevel;
-        logger.info('SIGHUP: configuration reloaded', { groupingRules: next.groupingRules.length, suppressions: next.suppressions.length, logLevel: next.logLevel });
+      if (!next) {
+        alerts.reopen();
+        return;
       }
-      alerts.reopen();
+      const restart = needsRestart(running, next);
+      if (restart.length > 0) {
+        logger.warn('SIGHUP: these settings need a restart to change; the running values stay', { settings: restart });
+      }
+      running = reloadable(running, next);
+      pipeline.updateRules({ groupingRules: next.groupingRules, suppressions: next.suppressions, nameOrder });
+      logger.level = next.logLevel;
+      logger.info('SIGHUP: configuration reloaded', { groupingRules: next.groupingRules.length, suppressions: next.suppressions.length, logLevel: next.logLevel });
+      alerts.reconfigure(running)
+        .then((r) => logger.info('SIGHUP: outputs reloaded', { ...r }))
+        .catch((err: Error) => logger.error('SIGHUP: outputs not reloaded', { error: err.message }));
     });
   });
 

@@ -1,78 +1,86 @@
 // Where an alert goes once raised: the durable spool (when forwarding is configured) first, then
 // the local alerts file, then standard output. The spool comes first so that an alert reported
 // as written is already safe for the forwarders, across a collector outage or a kill -9.
-import path from 'node:path';
+//
+// reconfigure() (SIGHUP) swaps outputs without losing an alert: forwarders change while alerts
+// keep going into the spool (they only read it); the alerts file, the format, --stdout and the
+// closing of a spool nobody reads any more change inside the write chain, so every alert
+// emitted before the reload is written by the old outputs and every one after by the new.
 import type winston from 'winston';
 import type { AgentConfig } from '../config/index.js';
 import { alertLine } from '../alerts/index.js';
-import { AlertFile, HttpForwarder, Spool, toOcsf } from '../outputs/index.js';
-import { SyslogForwarder } from '../outputs/syslog.js';
+import { AlertFile, toOcsf } from '../outputs/index.js';
+import { SpoolForwarders, type ApplyReport } from '../outputs/spool-forwarders.js';
+import type { Spool } from '../outputs/spool.js';
 
-interface Forwarder {
-  start(): void;
-  stop(): Promise<void>;
-  readonly stats: object;
+/** The settings reconfigure() applies; every other one needs a restart. */
+export const OUTPUT_SETTINGS = [
+  'format', 'stdout', 'alertsFile', 'alertsMaxBytes', 'alertsMaxFiles', 'collectorUrls', 'syslogUrls',
+  'collectorTokenFile', 'collectorCa', 'collectorCert', 'collectorKey',
+] as const satisfies readonly (keyof AgentConfig)[];
+
+export interface ReconfigureReport extends ApplyReport {
+  alertsFile: 'reopened' | 'changed' | 'kept-old';
 }
 
 export class AlertOutputs {
-  readonly file: AlertFile;
+  private fileRef: AlertFile;
   private chain: Promise<void> = Promise.resolve();
+  /** Reloads, one at a time (two quick SIGHUPs apply in order). */
+  private reloading: Promise<unknown> = Promise.resolve();
   emitted = 0;
   spoolErrors = 0;
 
   private constructor(
-    private readonly config: Readonly<AgentConfig>,
+    private config: Readonly<AgentConfig>,
     private readonly logger: winston.Logger,
-    readonly spool: Spool | undefined,
-    readonly forwarders: { name: string; fw: Forwarder }[],
+    private readonly forwarding: SpoolForwarders,
   ) {
-    this.file = new AlertFile(config.alertsFile, { maxBytes: config.alertsMaxBytes, maxFiles: config.alertsMaxFiles });
+    this.fileRef = fileOf(config);
   }
 
   /** Opens the file and, when forwarding is configured, the spool and the forwarders. */
   static async open(config: Readonly<AgentConfig>, logger: winston.Logger, live: boolean): Promise<AlertOutputs> {
-    const forwarding = live && (config.collectorUrls.length > 0 || config.syslogUrls.length > 0);
-    const spool = forwarding ? await Spool.open({
-      dir: path.join(config.stateDir, 'spool'),
-      onDrop: (n, why) => logger.warn('spool full: oldest alerts dropped', { dropped: n, why }),
-    }) : undefined;
-    const forwarders: { name: string; fw: Forwarder }[] = [];
-    if (spool) {
-      const tls = { caFile: config.collectorCa, certFile: config.collectorCert, keyFile: config.collectorKey };
-      config.collectorUrls.forEach((url, i) => {
-        const name = `http-${i}`;
-        spool.consumer(name);
-        forwarders.push({ name, fw: new HttpForwarder({ url, spool, name, tokenFile: config.collectorTokenFile, ...tls, logger }) });
-      });
-      config.syslogUrls.forEach((url, i) => {
-        const name = `syslog-${i}`;
-        spool.consumer(name);
-        forwarders.push({ name, fw: new SyslogForwarder({ url, spool, name, ...tls, hostName: config.hostName, logger }) });
-      });
+    const forwarding = new SpoolForwarders({ stateDir: config.stateDir, logger });
+    if (live) await forwarding.apply(config);
+    const out = new AlertOutputs(config, logger, forwarding);
+    try {
+      out.fileRef.open();
+    } catch (err) {
+      await forwarding.close();
+      throw err;
     }
-    const out = new AlertOutputs(config, logger, spool, forwarders);
-    out.file.open();
-    for (const f of forwarders) f.fw.start();
     return out;
+  }
+
+  get file(): AlertFile {
+    return this.fileRef;
+  }
+
+  get spool(): Spool | undefined {
+    return this.forwarding.spool;
+  }
+
+  get forwarders(): readonly { name: string }[] {
+    return this.forwarding.list();
   }
 
   /** Emits one alert, in order with the ones before it. */
   emit(alert: Record<string, unknown>): void {
-    const out = this.config.format === 'ocsf' ? toOcsf(alert) : alert;
-    this.chain = this.chain.then(async () => {
-      if (this.spool) {
+    this.serial(async () => {
+      const out = this.config.format === 'ocsf' ? toOcsf(alert) : alert;
+      const spool = this.forwarding.spool;
+      if (spool) {
         try {
-          await this.spool.append(out);
+          await spool.append(out);
         } catch (err) {
           this.spoolErrors++;
           this.logger.error('alert not spooled for forwarding', { error: (err as Error).message });
         }
       }
-      this.file.write(out);
+      this.fileRef.write(out);
       if (this.config.stdout) process.stdout.write(alertLine(alert) + '\n');
       this.emitted++;
-    }).catch((err: unknown) => {
-      this.logger.error('alert output failed', { error: (err as Error).message });
     });
   }
 
@@ -81,30 +89,108 @@ export class AlertOutputs {
     return this.chain;
   }
 
+  /** Reopens the alerts file under its name (after logrotate renamed it). */
   reopen(): void {
-    this.file.reopen();
+    this.serial(() => Promise.resolve(this.fileRef.reopen()));
+  }
+
+  /**
+   * Applies the output settings of `next` (OUTPUT_SETTINGS; the others are ignored here). A part
+   * that cannot be applied (unreadable CA, unwritable alerts file) is logged and that part keeps
+   * running as before; the rest is applied.
+   */
+  reconfigure(next: Readonly<AgentConfig>): Promise<ReconfigureReport> {
+    const run = this.reloading.then(() => this.apply(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(next: Readonly<AgentConfig>): Promise<ReconfigureReport> {
+    let fwd: ApplyReport;
+    let forwardingApplied = true;
+    try {
+      fwd = await this.forwarding.apply({ ...next, hostName: this.config.hostName });
+    } catch (err) {
+      forwardingApplied = false;
+      this.logger.error('SIGHUP: forwarding not changed, the running forwarders go on', { error: (err as Error).message });
+      fwd = { started: [], stopped: [], kept: this.forwarding.list().map((f) => f.name), spool: this.forwarding.spool ? 'kept' : 'none' };
+    }
+    let alertsFile: ReconfigureReport['alertsFile'] = 'reopened';
+    await this.serial(async () => {
+      alertsFile = this.swapFile(next);
+      const keepFile = alertsFile === 'kept-old';
+      const prev = this.config;
+      this.config = Object.freeze({
+        ...next,
+        ...(keepFile ? { alertsFile: prev.alertsFile, alertsMaxBytes: prev.alertsMaxBytes, alertsMaxFiles: prev.alertsMaxFiles } : {}),
+        ...(forwardingApplied ? {} : forwardingOf(prev)),
+      });
+      // Appends queued before this step have resolved, so the spool can close under no writer.
+      await this.forwarding.closeIfUnused();
+    });
+    return { ...fwd, alertsFile };
+  }
+
+  /** Opens the new alerts file before closing the old one; on failure the old one stays. */
+  private swapFile(next: Readonly<AgentConfig>): ReconfigureReport['alertsFile'] {
+    const c = this.config;
+    if (next.alertsFile === c.alertsFile && next.alertsMaxBytes === c.alertsMaxBytes && next.alertsMaxFiles === c.alertsMaxFiles) {
+      this.fileRef.reopen();
+      return 'reopened';
+    }
+    const file = fileOf(next);
+    try {
+      file.open();
+    } catch (err) {
+      this.logger.error('SIGHUP: alerts file not changed, still writing to the old one', { file: c.alertsFile, error: (err as Error).message });
+      this.fileRef.reopen();
+      return 'kept-old';
+    }
+    this.fileRef.close();
+    this.fileRef = file;
+    this.logger.info('SIGHUP: alerts file changed', { from: c.alertsFile, to: next.alertsFile });
+    return 'changed';
   }
 
   async close(): Promise<void> {
+    await this.reloading;
     await this.flush();
-    for (const f of this.forwarders) await f.fw.stop().catch(() => undefined);
-    await this.spool?.close();
-    this.file.close();
+    await this.forwarding.close();
+    this.fileRef.close();
   }
 
   stats(): Record<string, number | Record<string, number>> {
     const fwd: Record<string, number> = {};
     const failed: Record<string, number> = {};
-    for (const f of this.forwarders) {
+    for (const f of this.forwarding.list()) {
       const s = f.fw.stats as { sent?: number; failures?: number };
       fwd[f.name] = s.sent ?? 0;
       failed[f.name] = s.failures ?? 0;
     }
+    const spool = this.forwarding.spool;
     return {
       forward_sent: fwd,
       forward_failures: failed,
-      spool_depth: this.spool ? this.spool.depth() : 0,
-      spool_oldest_age_seconds: this.spool ? Math.round(this.spool.oldestAgeMs() / 1000) : 0,
+      spool_depth: spool ? spool.depth() : 0,
+      spool_oldest_age_seconds: spool ? Math.round(spool.oldestAgeMs() / 1000) : 0,
     };
   }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(fn).catch((err: unknown) => {
+      this.logger.error('alert output failed', { error: (err as Error).message });
+    });
+    return this.chain;
+  }
+}
+
+function fileOf(config: Readonly<AgentConfig>): AlertFile {
+  return new AlertFile(config.alertsFile, { maxBytes: config.alertsMaxBytes, maxFiles: config.alertsMaxFiles });
+}
+
+function forwardingOf(c: Readonly<AgentConfig>): Partial<AgentConfig> {
+  return {
+    collectorUrls: c.collectorUrls, syslogUrls: c.syslogUrls, collectorTokenFile: c.collectorTokenFile,
+    collectorCa: c.collectorCa, collectorCert: c.collectorCert, collectorKey: c.collectorKey,
+  };
 }
