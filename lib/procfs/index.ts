@@ -12,3 +12,5 @@ export { normaliseIp, formatIPv6 } from './address.js';
 export { NetnsIndex, parseNsLink, UNKNOWN_NETNS, type NetnsIndexOptions } from './netns.js';
 export { parseFibTrieLocal, parseIfInet6 } from './netns-addr.js';
 export { SnapshotProcFs, type SnapshotOptions } from './snapshot.js';
+export { SockDiag, type DiagSocket, type NetlinkAddon, type SockDiagOptions } from './netlink.js';
+export { HotPids, type HotPidsOptions } from './hotpids.js';

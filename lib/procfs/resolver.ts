@@ -4,7 +4,13 @@
 // incremental PidIndex, restricted to the namespace's pids, never by a full /proc walk per
 // connection. The first attempt is synchronous: a short-lived connection (curl to a fast
 // server closes within ~1-3 ms of its SYN) is gone after a few thread-pool round trips.
-import { NetnsIndex, UNKNOWN_NETNS } from './netns.js';
+// In the agent's own namespace the socket is asked for by its 4-tuple through netlink
+// sock_diag when the addon is there (µs instead of a table walk; see netlink.ts); other
+// namespaces would need setns (CAP_SYS_ADMIN), so they are read through /proc/MEMBER/net/*.
+import fs from 'node:fs';
+import { HotPids } from './hotpids.js';
+import { SockDiag } from './netlink.js';
+import { NetnsIndex, UNKNOWN_NETNS, parseNsLink } from './netns.js';
 import { NetTables, type NetFile } from './netns-tables.js';
 import { PidIndex } from './pidindex.js';
 import type { ProcFs } from './procfs.js';
@@ -57,10 +63,33 @@ export interface SocketResolverOptions {
    * cmdline) must snapshot them here. Exceptions are swallowed.
    */
   onNewSocketHolders?: (pids: number[]) => void;
+  /**
+   * Netlink sock_diag for the agent's own namespace: an instance, false for /proc/net only, or
+   * undefined to open one when the proc root shows the agent's own namespace (a fake tree or
+   * another host's /proc does not: its sockets are not the kernel's here).
+   */
+  sockDiag?: SockDiag | false;
+  /** Pids rescanned first because they recently held an attributed socket (default 64; 0: off; see HotPids). */
+  hotPids?: number;
+  /** Where the one line about netlink being unavailable goes (default: a process warning). */
+  log?: (msg: string) => void;
 }
+
+/** TCP_LISTEN: a 4-tuple lookup falls back to a listener on the local port, which is never a client's socket. */
+const TCP_LISTEN = 10;
 
 const YOUNG_MS = 1000;
 const YOUNG_MAX = 64;
+
+/** The proc root's "self" is this process's namespace: sock_diag then sees the same sockets. */
+function ownNetns(proc: ProcFs): boolean {
+  try {
+    const mine = parseNsLink(fs.readlinkSync('/proc/self/ns/net'));
+    return mine !== UNKNOWN_NETNS && parseNsLink(fs.readlinkSync(proc.resolve('self/ns/net'))) === mine;
+  } catch {
+    return false;
+  }
+}
 
 export class SocketResolver {
   private readonly minFullScanIntervalMs: number;
@@ -75,7 +104,12 @@ export class SocketResolver {
   private batch = 0;
   private sweepBatch = -1;
   private readonly onNewSocketHolders?: (pids: number[]) => void;
-  private readonly counters = { lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netnsSkipped: 0, otherNetnsHits: 0, cachedSocketHits: 0, youngRescans: 0, hookErrors: 0, broadSweeps: 0 };
+  private readonly diag: SockDiag | undefined;
+  private readonly hot: HotPids;
+  private readonly counters = {
+    lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netnsSkipped: 0, otherNetnsHits: 0,
+    cachedSocketHits: 0, youngRescans: 0, hookErrors: 0, broadSweeps: 0, diagHits: 0, diagMisses: 0, diagListeners: 0,
+  };
 
   constructor(opts: SocketResolverOptions) {
     this.minFullScanIntervalMs = opts.minFullScanIntervalMs ?? 250;
@@ -86,6 +120,20 @@ export class SocketResolver {
     this.index = new PidIndex(opts.proc, { maxInodes: opts.maxInodes, exitedGraceMs: opts.exitedGraceMs, now: this.now });
     this.netns = new NetnsIndex({ proc: opts.proc, now: this.now, minRefreshMs: opts.netnsRefreshMs, regroupMs: opts.netnsRegroupMs });
     this.tables = new NetTables({ proc: opts.proc, netns: this.netns, now: this.now, ttlMs: opts.tableTtlMs, maxTables: this.maxNs * 4 });
+    this.hot = new HotPids({ now: this.now, max: opts.hotPids });
+    const log = opts.log ?? ((msg: string) => process.emitWarning(msg, 'EgresswatchNetlink'));
+    if (opts.sockDiag !== undefined) this.diag = opts.sockDiag || undefined;
+    else if (this.netns.host !== UNKNOWN_NETNS && ownNetns(opts.proc)) this.diag = SockDiag.open({ log });
+  }
+
+  /** Whether the agent's own namespace is searched through netlink sock_diag (false: /proc/net only). */
+  get usesNetlink(): boolean {
+    return this.diag?.usable ?? false;
+  }
+
+  /** Closes the netlink socket, if any. */
+  close(): void {
+    this.diag?.close();
   }
 
   get stats(): Record<string, number> {
@@ -93,6 +141,7 @@ export class SocketResolver {
     return {
       ...this.counters, ...this.tables.stats, badNetLines: this.tables.parseStats.badLines, indexedInodes: this.index.size,
       ...this.index.stats, namespaces, netnsListings: listings, netnsRegroups: regroups, netnsUnknownPids: unknownPids, memberChanges,
+      hotPids: this.hot.size, diagErrors: this.diag?.stats.errors ?? 0,
     };
   }
 
@@ -174,7 +223,7 @@ export class SocketResolver {
     // that file is read only when the IPv4 file has no exact match.
     const files: NetFile[] = key.v4 ? [flow.transport, `${flow.transport}6`] : [`${flow.transport}6`];
     // The host first: most flows are its own, and it wins ties with a container.
-    let best = searchNs(this.tables, this.netns.host, key, files, udp);
+    let best = this.searchHost(flow.transport, key, files, udp);
     if (best.tier !== Tier.Exact) best = await this.searchOthers(key, files, udp, touched, best);
     if (!best.entry) {
       this.counters.socketMisses++;
@@ -184,6 +233,23 @@ export class SocketResolver {
     const owner: SocketOwner = { inode: best.entry.inode, uid: best.entry.uid, state: best.entry.state, hostNetns: best.ns === this.netns.host };
     if (best.ns !== UNKNOWN_NETNS) owner.netns = best.ns;
     return owner;
+  }
+
+  /** The agent's own namespace: sock_diag when it answers, else its /proc/net tables. */
+  private searchHost(transport: 'tcp' | 'udp', key: FlowKey, files: NetFile[], udp: boolean): Match {
+    const ns = this.netns.host;
+    const d = this.diag?.lookup(transport, key.localIp, key.localPort, key.remoteIp, key.remotePort);
+    if (d === undefined) return searchNs(this.tables, ns, key, files, udp);
+    if (d === null || (!udp && d.state === TCP_LISTEN)) {
+      if (d) this.counters.diagListeners++;
+      this.counters.diagMisses++;
+      return { tier: Tier.None, ns };
+    }
+    this.counters.diagHits++;
+    // UDP answers with the socket that would receive: on an address the host does not own, a
+    // wildcard-bound host socket must not beat another namespace's exact one.
+    const tier = !udp || isLoopback(key.localIp) || this.netns.ownedByHost(key.localIp) ? Tier.Exact : Tier.Wildcard;
+    return { entry: { ...key, inode: d.inode, uid: d.uid, state: d.state }, tier, ns };
   }
 
   private async searchOthers(key: FlowKey, files: NetFile[], udp: boolean, touched: Set<number>, best: Match): Promise<Match> {
@@ -222,6 +288,9 @@ export class SocketResolver {
     const wanted = owners.filter((o): o is SocketOwner => o !== undefined && o.inode !== 0);
     let unresolved = this.lookupAll(wanted);
     if (unresolved.length === 0) return;
+    // Before anything that yields: the holder is most likely a young or recently active pid.
+    unresolved = this.rescanLikely(unresolved);
+    if (unresolved.length === 0) return;
     const listing = await this.netns.refresh(true);
     if (listing) this.index.dropDead(listing.live);
     const spaces = new Set(unresolved.map((o) => o.netns ?? UNKNOWN_NETNS));
@@ -232,7 +301,6 @@ export class SocketResolver {
       await this.index.scan(fresh);
       unresolved = this.lookupAll(unresolved);
     }
-    unresolved = this.rescanYoung(unresolved);
     for (const ns of spaces) {
       if (unresolved.length === 0) break;
       unresolved = await this.fullScan(ns, unresolved, fresh.length);
@@ -248,15 +316,17 @@ export class SocketResolver {
   }
 
   /**
-   * A process indexed at birth, before it connected, holds the new socket: pids first seen in
-   * the last second are rescanned (at most 64, synchronously) before a rate-limited full scan.
+   * A process indexed at birth, before it connected, or one that opened sockets before (see
+   * HotPids), holds the new socket: pids first seen in the last second (at most 64) and hot
+   * pids (at most 64) are rescanned synchronously before the listing and the full scan.
    */
-  private rescanYoung(unresolved: SocketOwner[]): SocketOwner[] {
-    if (unresolved.length === 0) return unresolved;
-    const young = this.netns.youngPids(YOUNG_MS, YOUNG_MAX);
-    if (young.length === 0) return unresolved;
+  private rescanLikely(unresolved: SocketOwner[]): SocketOwner[] {
+    // A hot pid the index dropped has exited: rescanning it would only re-add an empty entry.
+    const hot = this.hot.list().filter((pid) => this.index.hasPid(pid));
+    const pids = new Set([...this.netns.youngPids(YOUNG_MS, YOUNG_MAX), ...hot]);
+    if (pids.size === 0) return unresolved;
     this.counters.youngRescans++;
-    this.index.scanSync(young);
+    this.index.scanSync([...pids]);
     return this.lookupAll(unresolved);
   }
 
@@ -284,6 +354,7 @@ export class SocketResolver {
       if (h) {
         o.pid = h.pid;
         o.method = 'procfs-socket';
+        this.hot.mark(h.pid);
       } else rest.push(o);
     }
     return rest;

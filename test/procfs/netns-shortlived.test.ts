@@ -77,7 +77,7 @@ export async function measureShortLived(opts: Omit<SocketResolverOptions, 'proc'
         try { snapshots.set(pid, fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1')); } catch { /* gone already */ }
       }
     };
-    const resolver = new SocketResolver({ proc: new ProcFs('/proc'), onNewSocketHolders, ...opts });
+    const resolver = new SocketResolver({ proc: new ProcFs('/proc'), onNewSocketHolders, log: () => undefined, ...opts });
     const feeder = new BatchFeeder(resolver);
     const out = new PacketInfo();
     const stats = new DecodeStats();
@@ -107,6 +107,7 @@ export async function measureShortLived(opts: Omit<SocketResolverOptions, 'proc'
       run.methods[m] = (run.methods[m] ?? 0) + 1;
     }
     run.stats = resolver.stats;
+    resolver.close();
     return run;
   } finally {
     server.kill('SIGKILL');
@@ -120,10 +121,14 @@ describe('procfs: short-lived connections (curl to a local server that answers a
   });
 
   it(`attributes the SYNs of ${CONNECTIONS} curl runs without ever naming a wrong process`, async () => {
-    for (const [name, opts] of [['default', {}], ['exitedGraceMs=2000', { exitedGraceMs: 2000 }]] as const) {
+    const modes: [string, Omit<SocketResolverOptions, 'proc'>][] = [
+      ['/proc/net', { sockDiag: false }], ['/proc/net, exitedGraceMs=2000', { sockDiag: false, exitedGraceMs: 2000 }],
+      ['netlink (when built)', {}], ['netlink, exitedGraceMs=2000', { exitedGraceMs: 2000 }],
+    ];
+    for (const [name, opts] of modes) {
       const run = await measureShortLived(opts);
       const { stats, ...counts } = run;
-      console.log(`      ${name}: rate=${(run.withPid / run.syns).toFixed(2)} ${JSON.stringify(counts)} staleHits=${stats?.staleHits} pidMisses=${stats?.pidMisses}`);
+      console.log(`      ${name}: rate=${(run.withPid / run.syns).toFixed(2)} ${JSON.stringify(counts)} staleHits=${stats?.staleHits} pidMisses=${stats?.pidMisses} diagHits=${stats?.diagHits}`);
       assert.equal(run.syns, CONNECTIONS, 'every SYN captured and resolved');
       assert.equal(run.wrongPid, 0);
     }

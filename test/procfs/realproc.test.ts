@@ -6,16 +6,26 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
-import { ProcFs, readProcess, SocketResolver } from '../../lib/procfs/index.js';
+import path from 'node:path';
+import { ProcFs, readProcess, SocketResolver, type SocketResolverOptions } from '../../lib/procfs/index.js';
 import { identifySoftware } from '../../lib/software/index.js';
-import { isRoot, requirePrereq } from '../helpers/env.js';
+import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
 
-describe('procfs on the real /proc', function () {
+const ADDON = path.join(REPO_ROOT, 'native', 'build', 'Release', 'egresswatch_netlink.node');
+
+for (const mode of ['netlink', 'proc'] as const) describe(`procfs on the real /proc (host namespace through ${mode === 'netlink' ? 'netlink sock_diag' : '/proc/net'})`, function () {
   const proc = new ProcFs('/proc');
+  const mk = (opts: SocketResolverOptions): SocketResolver => {
+    const r = new SocketResolver({ ...opts, sockDiag: mode === 'proc' ? false : undefined, log: () => undefined });
+    closers.push(() => r.close());
+    if (mode === 'netlink') assert.ok(r.usesNetlink, 'netlink sock_diag in use');
+    return r;
+  };
   const closers: (() => void)[] = [];
 
   before(function () {
     requirePrereq(this, fs.existsSync('/proc/self/net/tcp'), 'a mounted /proc');
+    if (mode === 'netlink') requirePrereq(this, fs.existsSync(ADDON), `the netlink addon (${ADDON}; npm run build)`);
   });
   afterEach(() => {
     while (closers.length) closers.pop()?.();
@@ -36,7 +46,7 @@ describe('procfs on the real /proc', function () {
 
   it('attributes both ends of a 127.0.0.1 TCP connection to this process', async () => {
     const { client } = await connectPair('127.0.0.1', '127.0.0.1');
-    const resolver = new SocketResolver({ proc });
+    const resolver = mk({ proc });
     const flow = { transport: 'tcp' as const, localIp: '127.0.0.1', localPort: client.localPort as number, remoteIp: '127.0.0.1', remotePort: client.remotePort as number };
     const reverse = { ...flow, localPort: flow.remotePort, remotePort: flow.localPort };
     const owners = await resolver.resolve([flow, reverse]);
@@ -51,10 +61,11 @@ describe('procfs on the real /proc', function () {
 
   it('attributes an IPv4 connection accepted by a dual-stack [::] listener (tcp6, ::ffff:127.0.0.1)', async () => {
     const { accepted } = await connectPair('::', '127.0.0.1');
-    const resolver = new SocketResolver({ proc });
+    const resolver = mk({ proc });
     const [owner] = await resolver.resolve([{ transport: 'tcp', localIp: '127.0.0.1', localPort: accepted.localPort as number, remoteIp: '127.0.0.1', remotePort: accepted.remotePort as number }]);
     assert.equal(owner?.pid, process.pid);
-    assert.equal(resolver.stats.netReads, 2, 'tcp had no exact match, tcp6 did');
+    if (mode === 'proc') assert.equal(resolver.stats.netReads, 2, 'tcp had no exact match, tcp6 did');
+    else assert.deepEqual([resolver.stats.netReads, resolver.stats.diagHits], [0, 1], 'sock_diag found it (as ::ffff:127.0.0.1), no table read');
   });
 
   it('attributes a ::1 TCP connection and an unconnected UDP socket', async () => {
@@ -63,7 +74,7 @@ describe('procfs on the real /proc', function () {
     sock.bind(0, '127.0.0.1');
     await once(sock, 'listening');
     closers.push(() => sock.close());
-    const resolver = new SocketResolver({ proc });
+    const resolver = mk({ proc });
     const owners = await resolver.resolve([
       { transport: 'tcp', localIp: '::1', localPort: client.localPort as number, remoteIp: '::1', remotePort: client.remotePort as number },
       { transport: 'udp', localIp: '127.0.0.1', localPort: sock.address().port, remoteIp: '127.0.0.1', remotePort: 9 },
@@ -72,6 +83,7 @@ describe('procfs on the real /proc', function () {
   });
 
   it('readProcess describes this node process', async function () {
+    if (mode === 'netlink') this.skip();
     requirePrereq(this, isRoot(), 'running as root (user name root)');
     const info = await readProcess(proc, process.pid);
     assert.ok(info);
@@ -101,7 +113,7 @@ describe('procfs on the real /proc', function () {
     closers.push(() => { child.kill('SIGKILL'); server.close(); });
     const [accepted] = await acceptedP;
     closers.push(() => accepted.destroy());
-    const resolver = new SocketResolver({ proc, minFullScanIntervalMs: 0 });
+    const resolver = mk({ proc, minFullScanIntervalMs: 0 });
     const flow = { transport: 'tcp' as const, localIp: '127.0.0.1', localPort: accepted.remotePort as number, remoteIp: '127.0.0.1', remotePort: port };
     const [owner] = await resolver.resolve([flow]);
     assert.equal(owner?.pid, child.pid);

@@ -83,6 +83,7 @@ describe('procfs/SocketResolver on a fake /proc tree', () => {
   });
 
   it('rescans all pids for a socket an indexed pid opened later, at most once per interval', async () => {
+    resolver = new SocketResolver({ proc: new ProcFs(tree.root), now: () => clock, hotPids: 0 });
     tree.removePid(200);
     await resolver.resolve([tcp(42001)]);
     tree.addSocket(100, 10, 7003);
@@ -95,6 +96,15 @@ describe('procfs/SocketResolver on a fake /proc tree', () => {
     clock += 200;
     assert.equal((await resolver.resolve([tcp(42003)]))[0]?.pid, 100);
     assert.equal(resolver.stats.fullScans, 2);
+  });
+
+  it('rescans a pid that recently held an attributed socket at once, without a full scan', async () => {
+    assert.equal((await resolver.resolve([tcp(42001)]))[0]?.pid, 100);
+    const full = resolver.stats.fullScans;
+    tree.addSocket(100, 11, 8003);
+    assert.equal((await resolver.resolve([tcp(42003)]))[0]?.pid, 100);
+    assert.equal(resolver.stats.fullScans, full, 'found by the hot-pid rescan');
+    assert.equal(resolver.stats.hotPids, 1);
   });
 
   it('drops a vanished process and never reports it from a stale index entry', async () => {

@@ -1,0 +1,52 @@
+// Pids that recently held a socket the resolver attributed. A long-running program that opens
+// connection after connection (a service, a crawler, the benchmark's clients) already sits in
+// the inode index, but its new socket does not: only a rescan of its fds finds it, and the
+// full rescan of every pid is rate-limited (250 ms; 1,000 pids × 20 fds ≈ 20k readlinks). So
+// on a miss these few pids are rescanned first, synchronously, while the socket is still open.
+
+export interface HotPidsOptions {
+  /** Pids kept at most, most recent first (default 64: a 64-pid rescan of ~20 fds each is ~1 ms). */
+  max?: number;
+  /** A pid stays hot this long after its last attributed socket, ms (default 30000). */
+  ttlMs?: number;
+  now: () => number;
+}
+
+export class HotPids {
+  readonly stats = { marked: 0, evictions: 0 };
+  private readonly pids = new Map<number, number>();
+  private readonly max: number;
+  private readonly ttlMs: number;
+
+  constructor(private readonly opts: HotPidsOptions) {
+    this.max = opts.max ?? 64;
+    this.ttlMs = opts.ttlMs ?? 30_000;
+  }
+
+  mark(pid: number): void {
+    if (this.max <= 0) return;
+    this.pids.delete(pid);
+    this.pids.set(pid, this.opts.now());
+    this.stats.marked++;
+    if (this.pids.size > this.max) {
+      const oldest = this.pids.keys().next();
+      if (oldest.done !== true) this.pids.delete(oldest.value);
+      this.stats.evictions++;
+    }
+  }
+
+  /** Hot pids, most recently marked first; expired ones are dropped. */
+  list(): number[] {
+    const cutoff = this.opts.now() - this.ttlMs;
+    const out: number[] = [];
+    for (const [pid, at] of this.pids) {
+      if (at < cutoff) this.pids.delete(pid);
+      else out.push(pid);
+    }
+    return out.reverse();
+  }
+
+  get size(): number {
+    return this.pids.size;
+  }
+}
