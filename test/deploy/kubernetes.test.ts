@@ -118,6 +118,26 @@ describe('deploy: kubernetes manifests', () => {
     for (const [p, m] of mounts) if (!['/var/lib/egresswatch', '/var/log/egresswatch', '/tmp'].includes(p)) assert.equal(m.readOnly, true, `${p} writable`);
   });
 
+  it('mounts every runtime metadata directory the container catalog reads, read-only, on its own', () => {
+    const ds = find('DaemonSet');
+    const mounts = at(ds, 'spec.template.spec.containers.0.volumeMounts') as Obj[];
+    const volumes = new Map((at(ds, 'spec.template.spec.volumes') as Obj[]).map((v) => [v.name as string, v]));
+    // The directories come from the catalog's source, so a runtime path added there without a
+    // mount here fails this test.
+    const source = fs.readFileSync(path.join(REPO_ROOT, 'lib', 'software', 'container-catalog.ts'), 'utf8');
+    const dirs = [...new Set([...source.matchAll(/['`]((?:run|var\/lib)\/[^'`$]*?)\/?(?:\$\{[^'`]*)?['`]/g)].map((m) => m[1]))].sort();
+    assert.ok(dirs.length >= 6, `catalog paths found: ${dirs.join(', ')}`);
+    for (const dir of dirs) {
+      const m = mounts.find((x) => x.mountPath === `/host/${dir}`);
+      assert.ok(m, `/host/${dir} is not mounted on its own`);
+      const v = volumes.get(m.name as string);
+      assert.deepEqual([at(v as Obj, 'hostPath.path'), at(v as Obj, 'hostPath.type')], [`/${dir}`, 'DirectoryOrCreate'], dir);
+      assert.deepEqual([m.readOnly, m.recursiveReadOnly, m.mountPropagation], [true, 'IfPossible', undefined], dir);
+    }
+    // Not the runtimes' sockets: no mount of /run or of a runtime's top directory.
+    for (const m of mounts) assert.ok(!/^\/host\/run(\/containerd|\/k3s\/containerd|\/containers)?$/.test(m.mountPath as string), String(m.mountPath));
+  });
+
   it('the agent accepts the ConfigMap\'s config file', function () {
     const pcap = corpusFile('tcpdump/dns_tcp.pcap');
     requirePrereq(this, fs.existsSync(pcap), `corpus capture ${pcap}`);
