@@ -82,13 +82,15 @@ const PRUNE_BATCH = 1000;
 export class Baseline {
   readonly learningUntil: number;
   /** For metrics: LRU evictions, LevelDB reads, new entries written, flushes and failures. */
-  readonly counters = { cacheEvictions: 0, reads: 0, newEntries: 0, flushes: 0, flushErrors: 0, badValues: 0 };
+  readonly counters = { cacheEvictions: 0, reads: 0, newEntries: 0, flushes: 0, flushErrors: 0, badValues: 0, writeBatches: 0 };
   private readonly cache: LRUCache<string, Entry>;
   private dirty = new Map<string, Entry>();
   private readonly flushing = new Map<string, Entry>();
   private readonly locks = new KeyedMutex();
   private readonly inflight = new Set<Promise<unknown>>();
   private writeChain: Promise<void> = Promise.resolve();
+  /** The batch waiting for the one in flight; later writes join it. */
+  private queuedWrite: { ops: Op[]; done: Promise<void> } | undefined;
   private flushChain: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -212,11 +214,26 @@ export class Baseline {
     return { firstSeen: e.firstSeen, lastSeen: e.lastSeen, count: e.count };
   }
 
-  /** All writes go through one chain: LevelDB sees them in the order they were decided. */
+  /**
+   * All writes go through one chain: LevelDB sees them in the order they were decided. Writes
+   * asked for while another is in flight are coalesced into the next batch (one LevelDB write
+   * for a burst of new entries instead of one each; a batch applies its operations in order).
+   */
   private write(ops: Op[]): Promise<void> {
-    const p = this.writeChain.then(() => this.db.batch(ops));
-    this.writeChain = p.catch(() => undefined);
-    return p;
+    const queued = this.queuedWrite;
+    if (queued !== undefined) {
+      for (const op of ops) queued.ops.push(op);
+      return queued.done;
+    }
+    const next = { ops: [...ops], done: Promise.resolve() };
+    next.done = this.writeChain.then(() => {
+      if (this.queuedWrite === next) this.queuedWrite = undefined;
+      this.counters.writeBatches++;
+      return this.db.batch(next.ops);
+    });
+    this.queuedWrite = next;
+    this.writeChain = next.done.catch(() => undefined);
+    return next.done;
   }
 
   /** Writes the queued lastSeen / count updates. */

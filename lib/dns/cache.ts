@@ -33,6 +33,8 @@ export interface NameLookup {
   answeredAt: number;
   /** Its TTL in seconds. */
   ttl: number;
+  /** The DNS server that sent that answer, when the caller said. */
+  resolver?: string;
 }
 
 class Entry {
@@ -48,6 +50,7 @@ class Entry {
     public seq: number,
     /** `alternatives` was handed out by lookup(): copy it before changing it. */
     public altsShared: boolean,
+    public resolver: string | undefined,
   ) {}
 }
 
@@ -77,12 +80,13 @@ export class NameCache {
   }
 
   /**
-   * Records that `ip` was answered for `chain` (chain[0] = the asked name) at `now` (ms).
+   * Records that `ip` was answered for `chain` (chain[0] = the asked name) at `now` (ms), by
+   * the DNS server `resolver` when given (evidence for the alert).
    * Updates the entry in place. lookup() returns a copy whose chain is never mutated and whose
    * alternatives array is copied before the entry changes it again, so a NameLookup a caller
    * holds (the pipeline keeps its arrays across an await) stays as it was.
    */
-  add(ip: string, chain: string[], ttlSec: number, now: number): void {
+  add(ip: string, chain: string[], ttlSec: number, now: number, resolver?: string): void {
     if (chain.length === 0) return;
     const name = chain[0];
     const ttl = ttlSec > 0 ? ttlSec : 0;
@@ -90,7 +94,7 @@ export class NameCache {
     this.stats.inserts++;
     const old = this.map.get(ip);
     if (old === undefined) {
-      this.map.set(ip, new Entry(name, chain, EMPTY, now, ttl, expiresAt, ++this.seq, false));
+      this.map.set(ip, new Entry(name, chain, EMPTY, now, ttl, expiresAt, ++this.seq, false, resolver));
       this.evict(now);
       return;
     }
@@ -107,6 +111,7 @@ export class NameCache {
     // the new one and its strings die young instead of replacing old-generation ones.
     if (old.name !== name || !sameChain(old.chain, chain)) old.chain = chain;
     old.name = name;
+    old.resolver = resolver;
     old.answeredAt = now;
     old.ttl = ttl;
     this.touch(ip, old);
@@ -123,7 +128,9 @@ export class NameCache {
     }
     this.touch(ip, e);
     e.altsShared = true;
-    return { name: e.name, chain: e.chain, alternatives: e.alternatives, answeredAt: e.answeredAt, ttl: e.ttl };
+    const out: NameLookup = { name: e.name, chain: e.chain, alternatives: e.alternatives, answeredAt: e.answeredAt, ttl: e.ttl };
+    if (e.resolver !== undefined) out.resolver = e.resolver;
+    return out;
   }
 
   /** Drops expired entries (for a periodic sweep off the packet path); returns how many. */

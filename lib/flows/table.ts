@@ -72,7 +72,7 @@ export class FlowTable {
   readonly stats = new FlowTableStats();
   private readonly entries = new FlowIndex<Flow | Ignored>();
   /** Start signature → the flow that started with it, and when (for the NAT match). */
-  private readonly recentStarts = new Map<string, { flow: Flow; time: number }>();
+  private readonly recentStarts = new Map<number | string, { flow: Flow; time: number }>();
 
   constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {}
 
@@ -154,7 +154,7 @@ export class FlowTable {
     }
     const clientIp = addressToString(pkt.buf, pkt.srcOffset, version);
     const sig = natSignature(pkt, serverIp);
-    if (this.isNatCopy(sig, clientIp, now)) {
+    if (this.isNatCopy(sig, serverIp, clientIp, now)) {
       this.stats.natDuplicates += 1;
       this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
       return;
@@ -173,13 +173,13 @@ export class FlowTable {
    * True when a flow that is still open started the same way within NAT_WINDOW_MS from another
    * source address (SNAT rewrites the address; two sockets of one address are two connections).
    */
-  private isNatCopy(sig: string, clientIp: string, now: number): boolean {
+  private isNatCopy(sig: number | string, serverIp: string, clientIp: string, now: number): boolean {
     const prior = this.recentStarts.get(sig);
-    return prior !== undefined && !prior.flow.ended && prior.flow.clientIp !== clientIp
+    return prior !== undefined && !prior.flow.ended && prior.flow.clientIp !== clientIp && prior.flow.serverIp === serverIp
       && now >= prior.time && now - prior.time <= NAT_WINDOW_MS;
   }
 
-  private recordStart(sig: string, flow: Flow, now: number): void {
+  private recordStart(sig: number | string, flow: Flow, now: number): void {
     if (this.recentStarts.size >= NAT_INDEX_ENTRIES) {
       const oldest = this.recentStarts.keys().next();
       if (oldest.done !== true) this.recentStarts.delete(oldest.value);
@@ -205,9 +205,13 @@ export class FlowTable {
   }
 }
 
-/** What a NAT copy of this connection start shares with it: responder, and ISN or first UDP payload. */
-function natSignature(pkt: PacketInfo, serverIp: string): string {
-  if (pkt.protocol === 6) return `t${serverIp}|${pkt.dstPort}|${pkt.tcpSeq}`;
+/**
+ * What a NAT copy of this connection start shares with it: responder, and ISN or first UDP
+ * payload. TCP: a number (ISN and port; the responder address is compared on the match), so
+ * the lookup builds no string.
+ */
+function natSignature(pkt: PacketInfo, serverIp: string): number | string {
+  if (pkt.protocol === 6) return pkt.tcpSeq * 65536 + pkt.dstPort;
   const n = Math.min(pkt.payloadLength, UDP_SIGNATURE_BYTES);
   return `u${serverIp}|${pkt.dstPort}|${pkt.payloadLength}|${pkt.buf.toString('latin1', pkt.payloadOffset, pkt.payloadOffset + n)}`;
 }

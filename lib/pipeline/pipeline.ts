@@ -132,8 +132,6 @@ export class Pipeline {
   readonly queries: QueryTracker;
   grouper: DomainGrouper;
   suppressions: Suppressions;
-  /** Address → the resolver whose answer named it last (name evidence). */
-  private readonly answeredBy = new Map<string, string>();
   /** TCP connections waiting for their first client bytes before they are judged. */
   private readonly awaitingPayload = new Set<Pending>();
 
@@ -251,25 +249,18 @@ export class Pipeline {
   private dnsAnswer(info: DnsResponseInfo | null, pkt?: PacketInfo): void {
     if (info === null || info.answers.length === 0) return;
     let client: string | undefined;
+    // Evidence for the alert: which resolver answered for the address.
+    let resolver: string | undefined;
     if (pkt) {
       const v = pkt.ipVersion === 6 ? 6 : 4;
       client = `${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`;
-      const server = `${addressToString(pkt.buf, pkt.srcOffset, v)}|${pkt.srcPort}`;
-      if (!this.queries.match(info, client, server, this.packetTime) && !this.s.acceptUnmatchedDns) {
+      resolver = addressToString(pkt.buf, pkt.srcOffset, v);
+      if (!this.queries.match(info, client, `${resolver}|${pkt.srcPort}`, this.packetTime) && !this.s.acceptUnmatchedDns) {
         this.stats.dnsUnmatchedIgnored += 1;
         return;
       }
     }
-    for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime);
-    if (pkt) {
-      // Evidence for the alert: which resolver answered for the address (bounded like the cache).
-      const resolver = addressToString(pkt.buf, pkt.srcOffset, pkt.ipVersion === 6 ? 6 : 4);
-      for (const a of info.answers) {
-        this.answeredBy.delete(a.ip);
-        if (this.answeredBy.size >= this.s.dnsCacheSize) this.answeredBy.delete(this.answeredBy.keys().next().value as string);
-        this.answeredBy.set(a.ip, resolver);
-      }
-    }
+    for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime, resolver);
     if (client !== undefined && this.deps.attributor) this.resolvers.answer(client, info, this.packetTime);
   }
 
@@ -298,7 +289,7 @@ export class Pipeline {
       alternatives: name?.alternatives ?? [],
       answerAgeMs: name ? flow.startTime - name.answeredAt : undefined,
       nameSource: name ? 'dns' : 'none',
-      resolver: name ? this.answeredBy.get(flow.serverIp) : undefined,
+      resolver: name?.resolver,
       registeredDomain: registered,
       domainGroup: group,
       attribution: 'none',
@@ -325,12 +316,19 @@ export class Pipeline {
   private clientPayload(flow: Flow, pkt: PacketInfo): void {
     const st = flow.data as Pending;
     const take = Math.min(pkt.payloadLength, SNIFF_MAX_BYTES - st.bytes);
-    // The capture buffer is reused for the next packet: copy what is kept.
-    st.chunks.push(Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)));
     st.bytes += take;
     st.packets += 1;
-    const data = st.chunks.length === 1 ? st.chunks[0] : Buffer.concat(st.chunks);
-    const r = sniffStream(data, 0, data.length);
+    let r;
+    if (st.chunks.length === 0) {
+      // Most first payloads hold the whole ClientHello or request: read it in place.
+      r = sniffStream(pkt.buf, pkt.payloadOffset, take);
+      // The capture buffer is reused for the next packet: copy what is kept.
+      if (r.kind === 'more') st.chunks.push(Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)));
+    } else {
+      st.chunks.push(Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)));
+      const data = Buffer.concat(st.chunks);
+      r = sniffStream(data, 0, data.length);
+    }
     if (r.kind === 'more' && st.bytes < SNIFF_MAX_BYTES && st.packets < SNIFF_MAX_PACKETS) return;
     if (r.kind === 'sni' || r.kind === 'http') this.offerName(st.facts, r.kind, r.name);
     this.settle(st);

@@ -104,6 +104,20 @@ describe('baseline/Baseline (LevelDB)', () => {
     assert.equal(sw[0].subject, 'java -jar a%b.jar');
   });
 
+  it('a burst of new entries is written in a few coalesced batches, every one durable', async () => {
+    const b = await openAt({ flushIntervalMs: 0 });
+    const groups = Array.from({ length: 200 }, (_, i) => `g${i}.example`);
+    const verdicts = await Promise.all(groups.map((group) => b.observe({ host: 'h', software: 's', group, time: T0 })));
+    assert.ok(verdicts.every((v) => v.novelFor.length === 2), 'each is new for host and software');
+    assert.equal(b.counters.newEntries, 400);
+    assert.ok(b.counters.writeBatches >= 1 && b.counters.writeBatches < 400 / 4, `400 new entries in ${b.counters.writeBatches} batches`);
+    await b.close();
+    open = [];
+    const again = await openAt();
+    const entries = await collect(again.entries());
+    assert.equal(entries.length, 400, 'every new entry reached LevelDB');
+  });
+
   it('the write-behind timer flushes without close', async () => {
     const b = await openAt({ flushIntervalMs: 20 });
     await b.observe({ host: 'h1', group: 'example.com', time: T0 });

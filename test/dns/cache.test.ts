@@ -46,6 +46,16 @@ describe('dns/NameCache', () => {
     assert.deepEqual(hit?.alternatives, ['long.example.com']);
   });
 
+  it('keeps the resolver of the latest answer as evidence', () => {
+    const c = new NameCache();
+    c.add('192.0.2.9', ['a.example.com'], 60, T0, '10.0.0.53');
+    assert.equal(c.lookup('192.0.2.9', T0 + 1)?.resolver, '10.0.0.53');
+    c.add('192.0.2.9', ['b.example.com'], 60, T0 + 2, 'fd00::53');
+    assert.equal(c.lookup('192.0.2.9', T0 + 3)?.resolver, 'fd00::53');
+    c.add('192.0.2.9', ['b.example.com'], 60, T0 + 4);
+    assert.equal(c.lookup('192.0.2.9', T0 + 5)?.resolver, undefined, 'an answer without a known sender clears it');
+  });
+
   it('bounds entries by LRU and counts evictions', () => {
     const cache = new NameCache({ maxEntries: 3 });
     for (let i = 1; i <= 3; i++) cache.add(`198.51.100.${i}`, [`h${i}.example.com`], 300, T0);

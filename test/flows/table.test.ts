@@ -133,6 +133,10 @@ describe('flows/table', () => {
     // The same ISN long after the window is not a copy either.
     h.feed(t4('192.0.2.6', '203.0.113.10', 61002, 443, TCP_SYN, 0, 777), 9_000);
     assert.equal(h.started.length, 4);
+    // The same ISN and port to another responder is another connection.
+    h.feed(t4('10.244.1.3', '203.0.113.11', 40100, 443, TCP_SYN, 0, 4242), 9_001);
+    h.feed(t4('192.0.2.7', '203.0.113.12', 61003, 443, TCP_SYN, 0, 4242), 9_002);
+    assert.equal(h.started.length, 6);
   });
 
   it('matches a UDP NAT copy by its first payload', () => {
