@@ -107,7 +107,8 @@ export class DomainGrouper {
     return this.lookup(name).registered;
   }
 
-  private lookup(name: string): Memo {
+  /** group() and registered() in one memo lookup. */
+  lookup(name: string): Readonly<Memo> {
     const hit = this.memo.get(name);
     if (hit !== undefined) return hit;
     const n = normalizeName(name);

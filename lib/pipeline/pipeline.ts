@@ -83,8 +83,10 @@ interface Pending {
  * connection through attribution-independent baseline work (bench: 134k connections, 4k keys).
  */
 const REJUDGE_AFTER_MS = 60_000;
-/** Bounds of the two small memo maps below (cleared when full: cheap, and misses are only slower). */
+/** Bound of the judge memo below (cleared when full: cheap, and misses are only slower). */
 const MEMO_ENTRIES = 65_536;
+/** Names whose group is remembered (the Public Suffix List lookup costs ~5 µs a name). */
+const GROUP_MEMO_ENTRIES = 65_536;
 const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
 
 export class PipelineStats {
@@ -124,8 +126,6 @@ export class Pipeline {
   /** The TCP DNS segment being reassembled (its messages are matched with its addresses). */
   private tcpDnsPkt: PacketInfo | undefined;
   private packetTime = 0;
-  /** name → [domain group, registered domain]: the Public Suffix List lookup costs ~5 µs. */
-  private readonly groups = new Map<string, [string, string | undefined]>();
   /** judge key → packet time it was last judged. */
   private readonly judged = new Map<string, number>();
   private readonly resolvers = new ResolverOwners();
@@ -141,7 +141,7 @@ export class Pipeline {
     this.names = new NameCache({ maxEntries: s.dnsCacheSize, retentionMs: s.dnsRetentionMs });
     this.tcpDns = new DnsTcpStreams({ stats: this.dnsStats });
     this.queries = new QueryTracker({ windowMs: s.dnsQueryWindowMs });
-    this.grouper = new DomainGrouper(s.groupingRules);
+    this.grouper = new DomainGrouper(s.groupingRules, { memoSize: GROUP_MEMO_ENTRIES });
     this.suppressions = new Suppressions(s.suppressions, deps.now);
     this.flows = new FlowTable(
       { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs },
@@ -170,9 +170,8 @@ export class Pipeline {
    */
   updateRules(next: Pick<PipelineSettings, 'groupingRules' | 'suppressions' | 'nameOrder'>): void {
     this.s = { ...this.s, ...next };
-    this.grouper = new DomainGrouper(next.groupingRules);
+    this.grouper = new DomainGrouper(next.groupingRules, { memoSize: GROUP_MEMO_ENTRIES });
     this.suppressions = new Suppressions(next.suppressions, this.deps.now);
-    this.groups.clear();
   }
 
   /** Time of the last packet seen, ms. */
@@ -459,13 +458,8 @@ export class Pipeline {
   }
 
   private groupOf(name: string): [string, string | undefined] {
-    let g = this.groups.get(name);
-    if (g === undefined) {
-      if (this.groups.size >= MEMO_ENTRIES) this.groups.clear();
-      g = [this.grouper.group(name), this.grouper.registered(name)];
-      this.groups.set(name, g);
-    }
-    return g;
+    const g = this.grouper.lookup(name);
+    return [g.group, g.registered];
   }
 
   /** True when `key` was judged within REJUDGE_AFTER_MS before `time`; records `time` otherwise. */
