@@ -58,10 +58,14 @@ export const PUBLIC_DOH_NAMES: readonly string[] = [
   'freedns.controld.com', 'dns.controld.com',
 ];
 
+const PLAIN_V6_MEMO = 4096;
+
 /** The recogniser over a list (tests and configuration can pass their own). */
 export class EncryptedDnsEndpoints {
   private readonly addresses = new Set<string>();
   private readonly names: Set<string>;
+  /** IPv6 texts known not to be a listed address in any spelling (bounded; cleared when full). */
+  private readonly plainV6 = new Set<string>();
 
   constructor(addresses: readonly string[] = PUBLIC_DOH_ADDRESSES, names: readonly string[] = PUBLIC_DOH_NAMES) {
     for (const a of addresses) {
@@ -79,9 +83,12 @@ export class EncryptedDnsEndpoints {
     if (this.addresses.has(ip)) return true;
     // Text from addressToString is already canonical; other spellings (upper case,
     // uncompressed IPv6, IPv4-mapped) are normalised only on a miss.
-    if (ip.includes(':')) {
+    if (ip.includes(':') && !this.plainV6.has(ip)) {
       const norm = normalizeAddress(ip);
       if (norm !== undefined && this.addresses.has(norm)) return true;
+      // Remember the miss: parsing every IPv6 text again costs microseconds a connection.
+      if (this.plainV6.size >= PLAIN_V6_MEMO) this.plainV6.clear();
+      this.plainV6.add(ip);
     }
     return sniOrName !== undefined && sniOrName !== '' && this.hasName(sniOrName);
   }
