@@ -3,6 +3,8 @@
 // its name, so `tail -F alerts.json` and log shippers that follow by name keep working, and a
 // logrotate config written for the same file finds the same layout.
 import fs from 'node:fs';
+import path from 'node:path';
+import { makeDirs } from '../fs-dirs.js';
 
 /** 100 MiB: a few days of alerts on a very noisy host, small enough to open in an editor. */
 export const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
@@ -68,4 +70,89 @@ function renameIfPresent(from: string, to: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+}
+
+/** Where a path points compared with the file a descriptor has open. */
+export type NameState = 'same' | 'replaced' | 'missing';
+
+/**
+ * Does `file` still name the file we opened (st_dev + st_ino from fstat at open)? 'replaced':
+ * something else has the name now (logrotate `create` renamed ours and made a new one);
+ * 'missing': nothing has it (logrotate is between its rename and its create, or an operator
+ * removed it). One stat(2), ~2 µs: cheap enough before every alert or log line.
+ */
+export function nameState(file: string, dev: number, ino: number): NameState {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file, { throwIfNoEntry: false });
+  } catch {
+    // EACCES and the like: we cannot tell, so we keep writing where we are.
+    return 'same';
+  }
+  if (st === undefined) return 'missing';
+  return st.dev === dev && st.ino === ino ? 'same' : 'replaced';
+}
+
+/**
+ * How long a writer that finds its name missing waits for someone else to create it before
+ * creating it itself. logrotate's `create` renames the file and creates the new one a few
+ * microseconds later with O_EXCL; if we created it first, logrotate would find the name taken,
+ * move our file to `NAME-YYYYMMDDHH.backup` and report an error. 50 ms covers a loaded machine;
+ * the wait happens once per rotation at most (after it the name exists again).
+ */
+export const CREATE_WAIT_MS = 50;
+
+/**
+ * Blocks the thread (Atomics.wait, 1 ms steps) until `file` exists or `ms` pass; true if it
+ * appeared. Synchronous on purpose: the writers using it are synchronous and this only runs in
+ * the rare window of a rotation done by another program.
+ */
+export function waitForName(file: string, ms: number): boolean {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; ; waited += 1) {
+    if (fs.existsSync(file)) return true;
+    if (waited >= ms) return false;
+    Atomics.wait(cell, 0, 0, 1);
+  }
+}
+
+/** A file opened for appending, with what is needed to notice that its name moved on. */
+export interface AppendTarget {
+  fd: number;
+  /** Size at open. */
+  size: number;
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Opens `file` for appending (O_APPEND: one write(2) per line is never interleaved with
+ * another appender's), creating it and its directories. open(2) applies the umask; a file we
+ * create gets exactly `mode` whatever the service's umask (a 077 umask would otherwise hide it
+ * from the adm group). A file that was there already keeps the mode its owner (or logrotate's
+ * `create`) gave it. Throws the system error as it is.
+ */
+export function openAppend(file: string, mode: number): AppendTarget {
+  makeDirs(path.dirname(file));
+  const existed = fs.existsSync(file);
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, mode);
+  try {
+    if (!existed) fs.fchmodSync(fd, mode);
+    const st = fs.fstatSync(fd);
+    return { fd, size: st.size, dev: st.dev, ino: st.ino };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+}
+
+/**
+ * Before a write: does the writer of the file (dev, ino) need to open `file` again? Waits (up to
+ * `waitMs`) for a missing name to be created by logrotate; `createdAfterWait` says the wait
+ * ran out and the writer is about to create the file itself.
+ */
+export function nameMoved(file: string, dev: number, ino: number, waitMs: number): { moved: boolean; createdAfterWait: boolean } {
+  const state = nameState(file, dev, ino);
+  if (state === 'same') return { moved: false, createdAfterWait: false };
+  return { moved: true, createdAfterWait: state === 'missing' && !waitForName(file, waitMs) };
 }

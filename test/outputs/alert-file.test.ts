@@ -1,6 +1,7 @@
 // AlertFile: mode, whole lines, built-in size rotation, reopen, and a real `tail -F` following
 // the active name through every rotation.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,18 +105,82 @@ describe('outputs/alert-file', () => {
     assert.equal(fs.statSync(file).size, 50 * 300);
   });
 
-  it('reopen() follows the name after the file was moved away', () => {
+  it('reopen() opens the name again; the old file keeps what was written to it', () => {
     const file = path.join(dir, 'alerts.json');
     const a = new AlertFile(file);
     a.write(alert(0));
     fs.renameSync(file, `${file}.moved`);
-    a.write(alert(1)); // still the old descriptor
     a.reopen();
-    a.write(alert(2));
+    a.write(alert(1));
     a.close();
-    assert.deepEqual(seqs(fs.readFileSync(`${file}.moved`, 'utf8').trimEnd().split('\n')), [0, 1]);
-    assert.deepEqual(seqs(fs.readFileSync(file, 'utf8').trimEnd().split('\n')), [2]);
+    assert.deepEqual(seqs(fs.readFileSync(`${file}.moved`, 'utf8').trimEnd().split('\n')), [0]);
+    assert.deepEqual(seqs(fs.readFileSync(file, 'utf8').trimEnd().split('\n')), [1]);
     assert.equal(fs.statSync(file).mode & 0o777, 0o640);
+  });
+
+  it('follows a rename to the file another program created (logrotate create), without waiting', () => {
+    const file = path.join(dir, 'alerts.json');
+    const a = new AlertFile(file, { createWaitMs: 5000 });
+    a.write(alert(0));
+    fs.renameSync(file, `${file}.1`);
+    fs.writeFileSync(file, '', { mode: 0o600 });
+    const t0 = process.hrtime.bigint();
+    a.write(alert(1));
+    assert.ok(process.hrtime.bigint() - t0 < 1_000_000_000n, 'no wait when the name exists');
+    a.close();
+    assert.deepEqual(seqs(fs.readFileSync(`${file}.1`, 'utf8').trimEnd().split('\n')), [0]);
+    assert.deepEqual(seqs(fs.readFileSync(file, 'utf8').trimEnd().split('\n')), [1]);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'the creator\'s mode is kept');
+    assert.equal(a.renamesFollowed, 1);
+    assert.equal(a.createdAfterWait, 0);
+  });
+
+  it('waits for a missing name to be created by someone else, and uses their file', async () => {
+    const file = path.join(dir, 'alerts.json');
+    const a = new AlertFile(file, { createWaitMs: 5000 });
+    a.write(alert(0));
+    fs.renameSync(file, `${file}.1`);
+    // Another process creates the name 100 ms later (as logrotate does after its rename);
+    // the write blocks this thread until then.
+    const child = spawn('sh', ['-c', `sleep 0.1; umask 077; echo '{"seq":-1}' > '${file}'`], { stdio: 'ignore' });
+    a.write(alert(1));
+    a.close();
+    await new Promise((r) => child.once('exit', r));
+    assert.deepEqual(seqs(fs.readFileSync(file, 'utf8').trimEnd().split('\n')), [-1, 1]);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'the other program\'s file');
+    assert.deepEqual(seqs(fs.readFileSync(`${file}.1`, 'utf8').trimEnd().split('\n')), [0]);
+    assert.equal(a.renamesFollowed, 1);
+    assert.equal(a.createdAfterWait, 0);
+  });
+
+  it('creates a name still missing after createWaitMs itself, with mode 0640', () => {
+    const file = path.join(dir, 'alerts.json');
+    const a = new AlertFile(file, { createWaitMs: 30 });
+    a.write(alert(0));
+    fs.unlinkSync(file);
+    const t0 = process.hrtime.bigint();
+    a.write(alert(1));
+    const waitedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    a.close();
+    assert.ok(waitedMs >= 30, `waited only ${waitedMs} ms`);
+    assert.deepEqual(seqs(fs.readFileSync(file, 'utf8').trimEnd().split('\n')), [1]);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o640);
+    assert.equal(a.createdAfterWait, 1);
+  });
+
+  it('keeps writing to the renamed file when the name cannot be opened, and counts it', () => {
+    const file = path.join(dir, 'alerts.json');
+    const a = new AlertFile(file);
+    a.write(alert(0));
+    fs.renameSync(file, `${file}.1`);
+    fs.mkdirSync(file); // EISDIR for open(2)
+    a.write(alert(1));
+    assert.equal(a.reopenErrors, 1);
+    assert.throws(() => a.reopen(), /cannot open alerts file/);
+    a.write(alert(2)); // the old descriptor survived the failed reopen
+    a.close();
+    assert.deepEqual(seqs(fs.readFileSync(`${file}.1`, 'utf8').trimEnd().split('\n')), [0, 1, 2]);
+    assert.equal(a.renamesFollowed, 0);
   });
 
   it('rejects bad rotation settings by name', () => {

@@ -1,7 +1,7 @@
 // A small writer for the logrotate test: an AlertFile that reopens on SIGHUP, as the agent
 // does, appending `count` numbered alerts one every `intervalMs`, then exiting.
 // argv: FILE COUNT INTERVAL_MS. Prints "ready" once the SIGHUP handler is installed and
-// "done LINES REOPENS" at the end.
+// "done LINES REOPENS FOLLOWED CREATED_AFTER_WAIT REOPEN_ERRORS" at the end.
 import { AlertFile } from '../../lib/outputs/index.js';
 
 const [file, countArg, intervalArg] = process.argv.slice(2);
@@ -29,7 +29,7 @@ const timer = setInterval(() => {
   if (seq >= count) {
     clearInterval(timer);
     out.close();
-    process.stdout.write(`done ${out.lines} ${reopens}\n`);
+    process.stdout.write(`done ${out.lines} ${reopens} ${out.renamesFollowed} ${out.createdAfterWait} ${out.reopenErrors}\n`);
   }
 }, intervalMs);
 process.stdout.write('ready\n');
