@@ -8,6 +8,7 @@ import {
   CONFIG_FLAG, ConfigError, EXIT_CONFIG, checkInputFiles, createLogger, debugRequested, describeFailure,
   flagOptions, loadConfig, logStreamFor, logTextFor, parseDuration, parseListen, LOG_LEVELS, type AgentConfig, type Command, type LogLevel,
 } from '../lib/config/index.js';
+import { LogFile } from '../lib/config/logger.js';
 
 // The pipeline (and with it the native libpcap binding) is imported only when a command runs,
 // so --help and configuration errors work even where the binding cannot load.
@@ -23,7 +24,20 @@ function configFrom(argv: Record<string, unknown>): Readonly<AgentConfig> {
 
 async function run(argv: Record<string, unknown>): Promise<void> {
   const config = configFrom(argv);
-  const logger = createLogger(config.logLevel, { stream: logStreamFor(config), text: logTextFor(config) });
+  const stream = logStreamFor(config);
+  const logger = createLogger(config.logLevel, { stream, text: logTextFor(config) });
+  if (stream instanceof LogFile) {
+    // logrotate's postrotate SIGHUP: the log file is reopened too (it also follows a rename by
+    // itself at its next line). Registered before the pipeline's handler, so the pipeline's
+    // "configuration reloaded" line already goes to the new file.
+    process.on('SIGHUP', () => {
+      try {
+        stream.reopen();
+      } catch (err) {
+        logger.error('SIGHUP: cannot reopen --log-file, still writing to the file open before', { error: (err as Error).message });
+      }
+    });
+  }
   logger.debug('configuration loaded', { config });
   const { runAgent } = await pipeline();
   // SIGHUP re-reads the same sources (file, environment, flags).

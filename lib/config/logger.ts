@@ -1,10 +1,9 @@
 // The agent's logger: JSON lines for machines (journald, container logs), plain text when a
 // person is watching a terminal. Created per process by the CLI and passed down; no global.
 import fs from 'node:fs';
-import path from 'node:path';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { ConfigError } from './error.js';
-import { makeDirs } from '../fs-dirs.js';
+import { CREATE_WAIT_MS, nameMoved, openAppend, type AppendTarget } from '../outputs/rotation.js';
 import winston from 'winston';
 import type { LogLevel } from './types.js';
 
@@ -33,17 +32,63 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): wins
 }
 
 /**
- * Where logs go: stdout normally, stderr when stdout is reserved for data (--stdout alerts
- * or replay --stats-json), so `egresswatch run --stdout | jq` sees only alerts.
+ * The agent's own log file (--log-file), appended one record per write(2) (winston hands us
+ * whole lines), 0640 like the alerts. It follows its name like the alerts file does: logrotate's
+ * `create` mode renames it and creates a new one, and the next record goes to the new file
+ * (SIGHUP → reopen() as well, for setups that expect it). Writes are synchronous: the log is a
+ * few lines a minute at info, and a record written before a crash is on disk.
+ */
+export class LogFile extends Writable {
+  private target: AppendTarget;
+  /** Records that could not be written (disk full…): counted, never thrown at the logger. */
+  writeErrors = 0;
+  /** Renames or removals of the name followed before a write. */
+  renamesFollowed = 0;
+
+  /** Opens (creating) `file`; throws the system error, which logStreamFor turns into a ConfigError. */
+  constructor(readonly file: string, private readonly createWaitMs = CREATE_WAIT_MS) {
+    super();
+    this.target = openAppend(file, 0o640);
+  }
+
+  /** Opens the name again (SIGHUP). On failure the open file stays in use and the error is thrown. */
+  reopen(): void {
+    const next = openAppend(this.file, 0o640);
+    fs.closeSync(this.target.fd);
+    this.target = next;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    try {
+      if (nameMoved(this.file, this.target.dev, this.target.ino, this.createWaitMs).moved) {
+        this.reopen();
+        this.renamesFollowed += 1;
+      }
+    } catch {
+      // Cannot open the new name: keep writing to the file we have.
+    }
+    try {
+      for (let off = 0; off < chunk.length;) off += fs.writeSync(this.target.fd, chunk, off, chunk.length - off);
+    } catch {
+      this.writeErrors += 1;
+    }
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    fs.close(this.target.fd, () => done(err));
+  }
+}
+
+/**
+ * Where logs go: a LogFile with --log-file; else stdout, or stderr when stdout is reserved for
+ * data (--stdout alerts or replay --stats-json), so `egresswatch run --stdout | jq` sees only alerts.
  */
 export function logStreamFor(config: { stdout: boolean; statsJson: boolean; logFile?: string }): Writable & { isTTY?: boolean } {
   if (config.logFile) {
-    // Appended, 0640 like the alerts; created with its directory. Opened synchronously so a
-    // bad path fails at start with the setting's name.
+    // Opened synchronously so a bad path fails at start with the setting's name.
     try {
-      makeDirs(path.dirname(config.logFile));
-      const fd = fs.openSync(config.logFile, 'a', 0o640);
-      return fs.createWriteStream('', { fd });
+      return new LogFile(config.logFile);
     } catch (err) {
       throw new ConfigError(`cannot open --log-file ${config.logFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
         'logFile', 'choose a writable path, or leave --log-file unset to log to standard output');

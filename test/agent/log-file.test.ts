@@ -1,12 +1,17 @@
 // The agent's own log can go to a file, as text or JSON, separate from the alerts.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, corpusFile } from '../helpers/env.js';
+import { promisify } from 'node:util';
+import { LogFile } from '../../lib/config/logger.js';
+import { createLogger } from '../../lib/config/index.js';
+import { REPO_ROOT, corpusFile, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+import { sleep } from '../helpers/net.js';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
+const LOGROTATE = ['/usr/sbin/logrotate', '/sbin/logrotate'].find((p) => fs.existsSync(p)) ?? 'logrotate';
 
 describe('agent: --log-file and --log-format', function () {
   this.timeout(60_000);
@@ -37,5 +42,112 @@ describe('agent: --log-file and --log-format', function () {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /--log-file/);
     assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
+  });
+});
+
+/** Whole JSON lines of a file (throws on a partial or non-JSON line). */
+function records(file: string): { message: string }[] {
+  const text = fs.readFileSync(file, 'utf8');
+  assert.ok(text === '' || text.endsWith('\n'), `${file} ends inside a line`);
+  return text.split('\n').slice(0, -1).map((l) => JSON.parse(l) as { message: string });
+}
+
+describe('agent: LogFile follows its name (logrotate create mode)', () => {
+  let dir = '';
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-logfile-unit-')); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('the first record after a rename goes to the file created in its place', async () => {
+    const file = path.join(dir, 'agent.log');
+    const stream = new LogFile(file);
+    const logger = createLogger('info', { stream, text: false });
+    logger.info('before');
+    await sleep(20);
+    fs.renameSync(file, `${file}.1`);
+    fs.writeFileSync(file, '', { mode: 0o600 });
+    logger.info('after');
+    await sleep(20);
+    stream.destroy();
+    assert.deepEqual(records(`${file}.1`).map((r) => r.message), ['before']);
+    assert.deepEqual(records(file).map((r) => r.message), ['after']);
+    assert.equal(stream.renamesFollowed, 1);
+  });
+
+  it('reopen() creates the name again at once, 0640 even under umask 077', () => {
+    const file = path.join(dir, 'agent.log');
+    const old = process.umask(0o077);
+    try {
+      const stream = new LogFile(file);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o640);
+      fs.renameSync(file, `${file}.1`);
+      stream.reopen();
+      assert.equal(fs.statSync(file).mode & 0o777, 0o640);
+      stream.destroy();
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  it('keeps writing to the open file when the name cannot be opened', async () => {
+    const file = path.join(dir, 'agent.log');
+    const stream = new LogFile(file, 5);
+    fs.renameSync(file, `${file}.1`);
+    fs.mkdirSync(file); // EISDIR
+    assert.throws(() => stream.reopen(), /EISDIR/);
+    await new Promise<void>((r) => stream.write('{"message":"kept"}\n', () => r()));
+    stream.destroy();
+    assert.deepEqual(records(`${file}.1`).map((r) => r.message), ['kept']);
+    assert.equal(stream.writeErrors, 0);
+  });
+});
+
+describe('agent: real logrotate rotating the running agent\'s --log-file', function () {
+  this.timeout(60_000);
+  const run = promisify(execFile);
+  let dir = '';
+  let agent: ChildProcess | undefined;
+  before(function () {
+    requirePrereq(this, isRoot(), 'root (live capture on lo)');
+    requirePrereq(this, haveCommand('logrotate'), 'logrotate');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-logfile-rotate-'));
+  });
+  after(() => {
+    if (agent && agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL');
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const until = async (what: string, ok: () => boolean, ms = 15_000): Promise<void> => {
+    for (const t0 = Date.now(); !ok(); await sleep(20)) {
+      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    }
+  };
+  const count = (file: string, message: string): number =>
+    fs.existsSync(file) ? records(file).filter((r) => r.message === message).length : 0;
+
+  it('create 0640 + postrotate SIGHUP, 3 rotations: each line in exactly one file, the new file after each SIGHUP', async () => {
+    const log = path.join(dir, 'log', 'agent.log');
+    agent = spawn(process.execPath, [CLI, 'run', '--interface', 'lo', '--state-dir', path.join(dir, 'state'),
+      '--alerts-file', path.join(dir, 'alerts.json'), '--ptr', 'off', '--log-file', log, '--log-format', 'json', '--log-level', 'info'],
+    { stdio: 'ignore' });
+    await until('"egresswatch running" in the log file', () => count(log, 'egresswatch running') === 1);
+    const conf = path.join(dir, 'logrotate.conf');
+    fs.writeFileSync(conf, [`${log} {`, '  rotate 10', '  create 0640', '  missingok',
+      '  postrotate', `    kill -HUP ${agent.pid}`, '  endscript', '}', ''].join('\n'), { mode: 0o644 });
+    const RELOADED = 'SIGHUP: configuration reloaded';
+    for (let r = 1; r <= 3; r += 1) {
+      await run(LOGROTATE, ['-f', '-s', path.join(dir, 'logrotate.state'), conf], { timeout: 15_000 });
+      await until(`rotation ${r}: the reload line in the new file`, () => count(log, RELOADED) === 1);
+      assert.equal(fs.statSync(log).mode & 0o777, 0o640);
+    }
+    agent.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => agent!.once('exit', (c) => r(c)));
+    assert.equal(code, 0);
+    // The start in the oldest file; one reload line in each newer file, none anywhere else; the
+    // stop in the active file. Every file is whole JSON lines (records() checks).
+    assert.equal(count(`${log}.3`, 'egresswatch running'), 1);
+    assert.equal(count(`${log}.3`, RELOADED), 0);
+    for (const f of [`${log}.2`, `${log}.1`, log]) assert.equal(count(f, RELOADED), 1, f);
+    assert.equal(count(log, 'egresswatch stopped'), 1);
+    assert.ok(!fs.existsSync(`${log}.4`));
   });
 });
