@@ -35,6 +35,11 @@ export interface BaselineOptions {
   cacheEntries?: number;
   /** Called when a background (timer) flush fails; the updates stay queued for the next one. */
   onError?: (err: Error) => void;
+  /**
+   * A new store's learning period starts at the first observation's time instead of at open
+   * (replay: the capture's time, not today's).
+   */
+  learningFromFirstObservation?: boolean;
 }
 
 export interface Observation {
@@ -69,7 +74,7 @@ interface Entry {
 }
 
 type Db = Level<string, unknown>;
-type Op = { type: 'put'; key: string; value: Entry } | { type: 'del'; key: string };
+type Op = { type: 'put'; key: string; value: Entry | number } | { type: 'del'; key: string };
 
 /** About 200 bytes per entry (key, value, LRU links): 50k entries ≈ 10 MB. */
 export const DEFAULT_CACHE_ENTRIES = 50_000;
@@ -80,7 +85,6 @@ const MAX_DIRTY = 10_000;
 const PRUNE_BATCH = 1000;
 
 export class Baseline {
-  readonly learningUntil: number;
   /** For metrics: LRU evictions, LevelDB reads, new entries written, flushes and failures. */
   readonly counters = { cacheEvictions: 0, reads: 0, newEntries: 0, flushes: 0, flushErrors: 0, badValues: 0, writeBatches: 0 };
   private readonly cache: LRUCache<string, Entry>;
@@ -94,15 +98,26 @@ export class Baseline {
   private flushChain: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /**
+   * Every entry of the store is in the cache (it was small enough to load at open and nothing
+   * has been evicted since): a key missing from memory is absent, no read needed.
+   */
+  private complete = false;
 
-  private constructor(private readonly db: Db, private readonly opts: BaselineOptions, learningStart: number) {
-    this.learningUntil = learningStart + opts.learningPeriodMs;
+  private constructor(private readonly db: Db, private readonly opts: BaselineOptions, private learningStart: number | undefined,
+    preloaded: [string, Entry][] | undefined) {
     this.cache = new LRUCache<string, Entry>({
       max: opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
       dispose: (_v, _k, reason) => {
-        if (reason === 'evict') this.counters.cacheEvictions++;
+        if (reason !== 'evict') return;
+        this.counters.cacheEvictions++;
+        this.complete = false;
       },
     });
+    if (preloaded !== undefined) {
+      for (const [key, e] of preloaded) this.cache.set(key, e);
+      this.complete = true;
+    }
     const every = opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
     if (every > 0) {
       this.timer = setInterval(() => this.backgroundFlush(), every);
@@ -123,19 +138,29 @@ export class Baseline {
       throw openErrorFor(opts.dir, err);
     }
     try {
-      let start = await db.get(META_LEARNING_START);
-      if (typeof start !== 'number' || !Number.isFinite(start)) {
-        start = opts.now();
-        await db.batch([
-          { type: 'put', key: META_LEARNING_START, value: start },
-          { type: 'put', key: META_SCHEMA, value: SCHEMA_VERSION },
-        ]);
+      const stored = await db.get(META_LEARNING_START);
+      let start = typeof stored === 'number' && Number.isFinite(stored) ? stored : undefined;
+      if (start === undefined) {
+        const ops: Op[] = [{ type: 'put', key: META_SCHEMA, value: SCHEMA_VERSION }];
+        if (opts.learningFromFirstObservation !== true) {
+          start = opts.now();
+          ops.push({ type: 'put', key: META_LEARNING_START, value: start });
+        }
+        await db.batch(ops);
       }
-      return new Baseline(db, opts, start as number);
+      return new Baseline(db, opts, start, await preload(db, (opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES) >> 1));
     } catch (err) {
       await db.close().catch(() => undefined);
       throw openErrorFor(opts.dir, err);
     }
+  }
+
+  /**
+   * End of the learning period, ms; NaN while a store opened with learningFromFirstObservation
+   * has seen nothing yet.
+   */
+  get learningUntil(): number {
+    return this.learningStart === undefined ? Number.NaN : this.learningStart + this.opts.learningPeriodMs;
   }
 
   /** Records the observation and says for which keys it is new within the window. */
@@ -149,42 +174,111 @@ export class Baseline {
 
   private async observeNow(o: Observation): Promise<Verdict> {
     const hasSoftware = o.software !== undefined && o.software !== '';
+    const startOp = this.startLearning(o.time);
+    if (startOp !== undefined) void this.write([startOp]).catch(() => undefined); // retried at the next open
     const [host, software] = await Promise.all([
       this.observeKey(entryKey('host', o.host, o.group), o.time),
       hasSoftware ? this.observeKey(entryKey('software', o.software!, o.group), o.time) : undefined,
     ]);
+    return this.verdictOf(o.time, host, software);
+  }
+
+  /**
+   * The verdict decided at once, when memory holds all it needs: no earlier observation of
+   * either key is still in flight, and each entry is in memory or the whole store is (see
+   * `complete`). A new entry is in memory at once, so the next observation of it is not new
+   * either; `durable` resolves when it is on disk (alert only after that: if the write fails
+   * it rejects, the entry is forgotten and the next contact is new again). Undefined: the
+   * answer needs a read, use observe().
+   */
+  observeSync(o: Observation): { verdict: Verdict; durable?: Promise<void> } | undefined {
+    if (this.closed) return undefined;
+    const hostKey = entryKey('host', o.host, o.group);
+    const swKey = o.software !== undefined && o.software !== '' ? entryKey('software', o.software, o.group) : undefined;
+    const host = this.memoryLookup(hostKey);
+    const software = swKey === undefined ? undefined : this.memoryLookup(swKey);
+    if (host === false || software === false) return undefined;
+    const ops: Op[] = [];
+    const startOp = this.startLearning(o.time);
+    if (startOp !== undefined) ops.push(startOp);
+    const fresh: [string, Entry][] = [];
+    const h = this.record(hostKey, host, o.time, fresh);
+    const sw = swKey === undefined ? undefined : this.record(swKey, software, o.time, fresh);
+    const verdict = this.verdictOf(o.time, h, sw);
+    for (const [key, e] of fresh) ops.push({ type: 'put', key, value: { ...e } });
+    if (ops.length === 0) return { verdict };
+    const durable = this.write(ops).then(() => {
+      this.counters.newEntries += fresh.length;
+    }, (err: unknown) => {
+      for (const [key, e] of fresh) if (this.cache.get(key) === e) this.cache.delete(key);
+      throw err;
+    });
+    this.inflight.add(durable);
+    void durable.finally(() => this.inflight.delete(durable)).catch(() => undefined);
+    return { verdict, durable };
+  }
+
+  /** The entry from memory; undefined = known absent (the store is complete); false = unknown. */
+  private memoryLookup(key: string): Entry | undefined | false {
+    if (this.locks.has(key)) return false;
+    const mem = this.memoryEntry(key);
+    if (mem !== undefined) return mem;
+    return this.complete ? undefined : false;
+  }
+
+  private verdictOf(time: number, host: { novel: boolean; firstSeen: number }, software?: { novel: boolean; firstSeen: number }): Verdict {
     const novelFor: Verdict['novelFor'] = [];
     if (host.novel) novelFor.push('host');
     if (software?.novel) novelFor.push('software');
-    const learning = this.opts.learningPeriodMs > 0 && o.time < this.learningUntil;
+    const learning = this.opts.learningPeriodMs > 0 && time < this.learningUntil;
     const v: Verdict = { novelFor, learning, hostFirstSeen: host.firstSeen };
     if (software) v.softwareFirstSeen = software.firstSeen;
     return v;
   }
 
+  /** Sets the learning start of a store opened with learningFromFirstObservation; the op persists it. */
+  private startLearning(time: number): Op | undefined {
+    if (this.learningStart !== undefined) return undefined;
+    this.learningStart = time;
+    return { type: 'put', key: META_LEARNING_START, value: time };
+  }
+
+  /**
+   * Applies one contact at `time` to the entry `cur` (undefined: none). A new entry (none, or
+   * last seen before the window) goes into the cache and onto `fresh`, to be written by the
+   * caller; a known one moves lastSeen and count, written behind.
+   */
+  private record(key: string, cur: Entry | undefined, time: number, fresh: [string, Entry][]): { novel: boolean; firstSeen: number } {
+    if (cur === undefined || cur.lastSeen < time - this.opts.windowMs) {
+      const e: Entry = { firstSeen: time, lastSeen: time, count: 1 };
+      this.cache.set(key, e);
+      this.dirty.delete(key);
+      fresh.push([key, e]);
+      return { novel: true, firstSeen: time };
+    }
+    if (time > cur.lastSeen) cur.lastSeen = time;
+    if (time < cur.firstSeen) cur.firstSeen = time; // out-of-order captures in a replay
+    cur.count++;
+    this.dirty.set(key, cur);
+    if (this.dirty.size >= MAX_DIRTY) this.backgroundFlush();
+    return { novel: false, firstSeen: cur.firstSeen };
+  }
+
   private observeKey(key: string, time: number): Promise<{ novel: boolean; firstSeen: number }> {
     return this.locks.run(key, async () => {
-      const cur = await this.lookup(key);
-      if (cur === undefined || cur.lastSeen < time - this.opts.windowMs) {
-        const fresh: Entry = { firstSeen: time, lastSeen: time, count: 1 };
-        this.cache.set(key, fresh);
-        this.dirty.delete(key);
-        try {
-          await this.write([{ type: 'put', key, value: { ...fresh } }]);
-        } catch (err) {
-          // Not on disk: forget it, so the next contact is judged new again.
-          if (this.cache.get(key) === fresh) this.cache.delete(key);
-          throw err;
-        }
-        this.counters.newEntries++;
-        return { novel: true, firstSeen: time };
+      const fresh: [string, Entry][] = [];
+      const r = this.record(key, await this.lookup(key), time, fresh);
+      if (fresh.length === 0) return r;
+      const [, e] = fresh[0];
+      try {
+        await this.write([{ type: 'put', key, value: { ...e } }]);
+      } catch (err) {
+        // Not on disk: forget it, so the next contact is judged new again.
+        if (this.cache.get(key) === e) this.cache.delete(key);
+        throw err;
       }
-      if (time > cur.lastSeen) cur.lastSeen = time;
-      if (time < cur.firstSeen) cur.firstSeen = time; // out-of-order captures in a replay
-      cur.count++;
-      this.dirty.set(key, cur);
-      if (this.dirty.size >= MAX_DIRTY) this.backgroundFlush();
-      return { novel: false, firstSeen: cur.firstSeen };
+      this.counters.newEntries++;
+      return r;
     });
   }
 
@@ -198,6 +292,7 @@ export class Baseline {
       this.cache.set(key, mem);
       return mem;
     }
+    if (this.complete) return undefined;
     this.counters.reads++;
     const entry = this.toEntry(await this.db.get(key));
     if (entry !== undefined) this.cache.set(key, entry);
@@ -335,4 +430,21 @@ export class Baseline {
       await this.db.close();
     }
   }
+}
+
+/**
+ * Every entry of the store, when there are at most `max` (read at open so that lookups of a
+ * small store need no reads); undefined for a larger store.
+ */
+async function preload(db: Db, max: number): Promise<[string, Entry][] | undefined> {
+  const out: [string, Entry][] = [];
+  for (const kind of ['host', 'software'] as const) {
+    for await (const [key, value] of db.iterator({ ...kindRange(kind), limit: max - out.length + 1 })) {
+      const e = value as Partial<Entry> | null;
+      if (e === null || typeof e.firstSeen !== 'number' || typeof e.lastSeen !== 'number' || typeof e.count !== 'number') continue;
+      out.push([key, { firstSeen: e.firstSeen, lastSeen: e.lastSeen, count: e.count }]);
+      if (out.length > max) return undefined;
+    }
+  }
+  return out;
 }

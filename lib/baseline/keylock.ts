@@ -21,6 +21,11 @@ export class KeyedMutex {
     return result;
   }
 
+  /** Whether work is queued or running on `key`. */
+  has(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   /** Keys with work queued or running. */
   get size(): number {
     return this.tails.size;

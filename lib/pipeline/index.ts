@@ -211,17 +211,19 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
   const alerts = await AlertOutputs.open(config, logger, false);
   const clock = { pipeline: undefined as Pipeline | undefined };
   const now = (): number => clock.pipeline?.lastPacketTime ?? 0;
-  // The baseline opens at the first connection, so a new state dir's learning period starts at
-  // the capture's own time rather than today's.
-  let opened: Promise<Baseline> | undefined;
-  const baseline = (): Promise<Baseline> => {
-    if (opened === undefined) {
-      opened = Baseline.open({
-        dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
-      });
-    }
-    return opened;
-  };
+  // Open before the first packet: libpcap delivers a whole file in one call, and the pipeline
+  // judges from the open baseline's memory as it goes. A new state dir's learning period
+  // starts at the capture's first connection rather than today.
+  let baseline: Baseline;
+  try {
+    baseline = await Baseline.open({
+      dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
+      learningFromFirstObservation: true,
+    });
+  } catch (err) {
+    await alerts.close();
+    throw err;
+  }
   const p = new Pipeline(settingsOf(config), { baseline, emit: (a) => alerts.emit(a), logger, now });
   clock.pipeline = p;
   const started = process.hrtime.bigint();
@@ -251,7 +253,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     });
   }
   await p.finish();
-  if (opened) await (await opened).close();
+  await baseline.close();
   await alerts.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const fs = p.flows.stats;

@@ -7,7 +7,7 @@ import { parseDnsQuery, parseDnsResponse, DnsStats, DnsTcpStreams, NameCache, Qu
 import { quicInitialSni, sniffStream } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
-import type { Baseline } from '../baseline/index.js';
+import type { Baseline, Verdict } from '../baseline/index.js';
 import { AlertHold, buildAlert, type ConnectionFacts } from '../alerts/index.js';
 import type { Attributor, Attribution } from './attribution.js';
 import { AGENT_VERSION } from '../version.js';
@@ -43,7 +43,12 @@ export interface PipelineSettings {
 }
 
 export interface PipelineDeps {
-  baseline: () => Promise<Baseline>;
+  /**
+   * The baseline, or a function that opens it. Given open, connections that need no
+   * attribution are judged synchronously when the baseline can decide from memory (replay:
+   * the event loop does not run while libpcap delivers a file, so nothing async finishes).
+   */
+  baseline: Baseline | (() => Promise<Baseline>);
   attributor?: Attributor;
   /** Reverse lookups for addresses nothing else named (live only). */
   ptr?: PtrResolver;
@@ -370,12 +375,34 @@ export class Pipeline {
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.recentlyJudged(facts.domainGroup, flow.startTime)) return;
-    const work = this.judge(facts, st.who).catch((err: unknown) => {
+    if (!this.deps.attributor && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
+    this.track(this.judge(facts, st.who), flow);
+  }
+
+  private track(judging: Promise<void>, flow: Flow): void {
+    const work = judging.catch((err: unknown) => {
       this.stats.internalErrors += 1;
       this.deps.logger.error('connection could not be judged', { error: (err as Error).message, flow: flow.key });
     });
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
+  }
+
+  /**
+   * Judges an unattributed connection at once when the baseline can decide from memory; a new
+   * destination still waits for its baseline entry to be written before it alerts. False:
+   * nothing done, judge() it.
+   */
+  private judgeNow(facts: ConnectionFacts): boolean {
+    const baseline = this.deps.baseline;
+    if (typeof baseline === 'function') return false;
+    const sync = baseline.observeSync({ host: this.s.hostName, software: undefined, group: facts.domainGroup, time: facts.flow.startTime });
+    if (sync === undefined) return false;
+    facts.attribution = NO_ATTRIBUTION.method;
+    facts.confidence = NO_ATTRIBUTION.confidence;
+    if (sync.durable === undefined) this.conclude(facts, sync.verdict);
+    else this.track(sync.durable.then(() => this.conclude(facts, sync.verdict)), facts.flow);
+    return true;
   }
 
   private async judge(facts: ConnectionFacts, attribution?: Promise<Attribution>): Promise<void> {
@@ -403,13 +430,16 @@ export class Pipeline {
     facts.mainFile = d?.mainFile;
     facts.container = d?.container;
     if (this.deps.attributor && this.recentlyJudged(`${facts.softwareKey ?? ''}\n${facts.domainGroup}`, flow.startTime)) return;
-    const baseline = await this.deps.baseline();
-    const verdict = await baseline.observe({
-      host: this.s.hostName,
-      software: facts.softwareKey,
-      group: facts.domainGroup,
-      time: flow.startTime,
-    });
+    const baseline = typeof this.deps.baseline === 'function' ? await this.deps.baseline() : this.deps.baseline;
+    const seen = { host: this.s.hostName, software: facts.softwareKey, group: facts.domainGroup, time: flow.startTime };
+    const sync = baseline.observeSync(seen);
+    if (sync?.durable !== undefined) await sync.durable;
+    this.conclude(facts, sync?.verdict ?? await baseline.observe(seen));
+  }
+
+  /** The baseline's verdict is in: learning, suppressed, or an alert (held or emitted). */
+  private conclude(facts: ConnectionFacts, verdict: Verdict): void {
+    const flow = facts.flow;
     if (verdict.novelFor.length === 0) return;
     if (verdict.learning) {
       this.stats.learningSuppressed += 1;

@@ -35,7 +35,7 @@ describe('pipeline/ptr', () => {
 
   it('names an otherwise unnamed connection by PTR, and leaves DNS-named ones alone', async () => {
     const alerts: any[] = [];
-    const baseline = { observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
+    const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
     const ptr = new PtrResolver({ reverse: async (ip) => [`ptr-${ip.split('.').join('-')}.example.org`] });
     const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined };
     const p = new Pipeline({

@@ -41,7 +41,7 @@ describe('pipeline/resolvers', () => {
     } as unknown as Attributor;
     const alerts: any[] = [];
     const seen = new Set<string>();
-    const baseline = { observe: async (o: { software?: string; group: string }) => {
+    const baseline = { observeSync: () => undefined, observe: async (o: { software?: string; group: string }) => {
       const k = `${o.software}|${o.group}`;
       const novel = !seen.has(k);
       seen.add(k);

@@ -9,7 +9,7 @@ import type { Baseline } from '../../lib/baseline/index.js';
 import { corpusFile } from '../helpers/env.js';
 
 function pipeline(): Pipeline {
-  const baseline = { observe: async () => ({ novelFor: [], learning: false }) } as unknown as Baseline;
+  const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: [], learning: false }) } as unknown as Baseline;
   return new Pipeline({
     hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
     dnsRetentionMs: 3_600_000, flowTableSize: 1000, tcpIdleMs: 300_000, udpIdleMs: 60_000, internalCidrs: [], externalCidrs: [],
