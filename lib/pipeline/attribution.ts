@@ -3,11 +3,14 @@
 //
 // Lookups are batched: every connection that starts during one turn of the event loop is
 // resolved together, as soon as the packets are read (the capture runs in immediate mode),
-// because a short-lived socket leaves the kernel's tables when it closes. Process facts are
+// because a short-lived socket leaves the kernel's tables when it closes. Before that, each
+// connection's socket is probed synchronously (netlink sock_diag, µs) when its first packet
+// is handed over: a client that connects, sends and closes within a millisecond is often gone
+// by the next turn of the loop (see SocketResolver.probe). Process facts are
 // cached per pid for a short grace period, so a process that opens many connections is read
 // once and one that exits right after is still known.
 import type { Flow } from '../flows/index.js';
-import type { SocketOwner, SocketResolver } from '../procfs/index.js';
+import type { FlowEnds, SocketOwner, SocketResolver } from '../procfs/index.js';
 import type { Described, SoftwareContext } from '../software/index.js';
 import type { AttributionMethod, Confidence } from '../alerts/index.js';
 
@@ -44,6 +47,8 @@ export interface AttributorOptions {
 
 export class AttributorStats {
   attributed = 0;
+  /** probe() threw (it must not; counted rather than thrown onto the packet path). */
+  probeErrors = 0;
   attributedCached = 0;
   unattributed = 0;
   socketNotFound = 0;
@@ -51,6 +56,10 @@ export class AttributorStats {
   batches = 0;
   retries = 0;
   processCacheHits = 0;
+}
+
+function ends(f: Pending['flow']): FlowEnds {
+  return { transport: f.transport, localIp: f.clientIp, localPort: f.clientPort, remoteIp: f.serverIp, remotePort: f.serverPort };
 }
 
 const NONE: Attribution = Object.freeze({ method: 'none', confidence: 'low' });
@@ -64,12 +73,22 @@ export class Attributor {
   constructor(private readonly opts: AttributorOptions) {}
 
   attribute(flow: Flow): Promise<Attribution> {
+    this.probe(flow);
     return new Promise((resolve) => this.enqueue({ flow, resolve }));
   }
 
   /** The pid owning a (short-lived) client socket, e.g. the one a DNS query left from. */
   socketOwner(ends: Pending['flow']): Promise<number | undefined> {
+    this.probe(ends);
     return new Promise((resolve) => this.enqueue({ flow: ends, resolve: () => undefined, pidOnly: resolve }));
+  }
+
+  private probe(f: Pending['flow']): void {
+    try {
+      this.opts.resolver.probe(ends(f));
+    } catch {
+      this.stats.probeErrors += 1;
+    }
   }
 
   private enqueue(p: Pending): void {
@@ -87,13 +106,7 @@ export class Attributor {
     this.stats.batches += 1;
     let owners: (SocketOwner | undefined)[];
     try {
-      owners = await this.opts.resolver.resolve(batch.map((p) => ({
-        transport: p.flow.transport,
-        localIp: p.flow.clientIp,
-        localPort: p.flow.clientPort,
-        remoteIp: p.flow.serverIp,
-        remotePort: p.flow.serverPort,
-      })));
+      owners = await this.opts.resolver.resolve(batch.map((p) => ends(p.flow)));
     } catch {
       owners = [];
     }

@@ -5,7 +5,10 @@ import type { SocketEntry } from './netparse.js';
 import type { FlowEnds } from './resolver.js';
 import { Tier, type FlowKey } from './socketindex.js';
 
-export type Match = { entry?: SocketEntry; tier: Tier; ns: number };
+import type { SocketOwner } from './resolver.js';
+
+/** `owner`: already built (and maybe given its pid) by the resolver's early netlink pass. */
+export type Match = { entry?: SocketEntry; tier: Tier; ns: number; owner?: SocketOwner };
 
 /** `reread` false: only tables already cached are used (a broad search between sweeps). */
 export function searchNs(tables: NetTables, ns: number, key: FlowKey, files: NetFile[], udp: boolean, reread = true): Match {

@@ -7,10 +7,11 @@
 // In the agent's own namespace the socket is asked for by its 4-tuple through netlink
 // sock_diag when the addon is there (µs instead of a table walk; see netlink.ts); other
 // namespaces would need setns (CAP_SYS_ADMIN), so they are read through /proc/MEMBER/net/*.
-import fs from 'node:fs';
 import { HotPids } from './hotpids.js';
+import { diagMatch, ownNetns } from './hostdiag.js';
 import { SockDiag } from './netlink.js';
-import { NetnsIndex, UNKNOWN_NETNS, parseNsLink } from './netns.js';
+import { ProbeCache } from './probes.js';
+import { NetnsIndex, UNKNOWN_NETNS } from './netns.js';
 import { NetTables, type NetFile } from './netns-tables.js';
 import { PidIndex } from './pidindex.js';
 import type { ProcFs } from './procfs.js';
@@ -75,21 +76,13 @@ export interface SocketResolverOptions {
   log?: (msg: string) => void;
 }
 
-/** TCP_LISTEN: a 4-tuple lookup falls back to a listener on the local port, which is never a client's socket. */
-const TCP_LISTEN = 10;
 
 const YOUNG_MS = 1000;
 const YOUNG_MAX = 64;
-
-/** The proc root's "self" is this process's namespace: sock_diag then sees the same sockets. */
-function ownNetns(proc: ProcFs): boolean {
-  try {
-    const mine = parseNsLink(fs.readlinkSync('/proc/self/ns/net'));
-    return mine !== UNKNOWN_NETNS && parseNsLink(fs.readlinkSync(proc.resolve('self/ns/net'))) === mine;
-  } catch {
-    return false;
-  }
-}
+/** probe() runs on the packet path: at most this many per 100 ms (~30 µs each), the rest wait for resolve(). */
+const PROBE_BUDGET = 200;
+/** Pids (young, then hot) a probe rescans at most: ~20 fds each, a few µs per fd. */
+const PROBE_RESCAN_MAX = 24;
 
 export class SocketResolver {
   private readonly minFullScanIntervalMs: number;
@@ -106,9 +99,12 @@ export class SocketResolver {
   private readonly onNewSocketHolders?: (pids: number[]) => void;
   private readonly diag: SockDiag | undefined;
   private readonly hot: HotPids;
+  private readonly probes: ProbeCache;
+  private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0 };
   private readonly counters = {
     lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netnsSkipped: 0, otherNetnsHits: 0,
     cachedSocketHits: 0, youngRescans: 0, hookErrors: 0, broadSweeps: 0, diagHits: 0, diagMisses: 0, diagListeners: 0,
+    probes: 0, probesOverBudget: 0, probeHolders: 0,
   };
 
   constructor(opts: SocketResolverOptions) {
@@ -121,6 +117,7 @@ export class SocketResolver {
     this.netns = new NetnsIndex({ proc: opts.proc, now: this.now, minRefreshMs: opts.netnsRefreshMs, regroupMs: opts.netnsRegroupMs });
     this.tables = new NetTables({ proc: opts.proc, netns: this.netns, now: this.now, ttlMs: opts.tableTtlMs, maxTables: this.maxNs * 4 });
     this.hot = new HotPids({ now: this.now, max: opts.hotPids });
+    this.probes = new ProbeCache({ now: this.now });
     const log = opts.log ?? ((msg: string) => process.emitWarning(msg, 'EgresswatchNetlink'));
     if (opts.sockDiag !== undefined) this.diag = opts.sockDiag || undefined;
     else if (this.netns.host !== UNKNOWN_NETNS && ownNetns(opts.proc)) this.diag = SockDiag.open({ log });
@@ -141,20 +138,88 @@ export class SocketResolver {
     return {
       ...this.counters, ...this.tables.stats, badNetLines: this.tables.parseStats.badLines, indexedInodes: this.index.size,
       ...this.index.stats, namespaces, netnsListings: listings, netnsRegroups: regroups, netnsUnknownPids: unknownPids, memberChanges,
-      hotPids: this.hot.size, diagErrors: this.diag?.stats.errors ?? 0,
+      hotPids: this.hot.size, diagErrors: this.diag?.stats.errors ?? 0, probesUsed: this.probes.stats.used, probeEvictions: this.probes.stats.evictions,
     };
+  }
+
+  /**
+   * Looks at a new connection's socket synchronously, when its first packet is seen (netlink
+   * only: a table walk would cost ms on the packet path): the 4-tuple's inode, and its holder
+   * from the index or a rescan of young and hot pids. resolve() later uses what was seen, since
+   * a client that closes within a millisecond is gone by then. Bounded by PROBE_BUDGET.
+   */
+  probe(flow: FlowEnds): void {
+    const diag = this.diag;
+    if (!diag?.usable) return;
+    const now = this.now();
+    if (now - this.probeWindow.start >= 100) this.probeWindow = { start: now, used: 0 };
+    if (this.probeWindow.used >= PROBE_BUDGET) {
+      this.counters.probesOverBudget++;
+      return;
+    }
+    this.probeWindow.used++;
+    const key = normaliseFlow(flow);
+    if (!key) return;
+    this.counters.probes++;
+    const m = diagMatch(diag, this.netns, flow.transport, key, this.counters);
+    if (m?.tier !== Tier.Exact || !m.entry || m.entry.inode === 0) return;
+    const owner = this.ownerOf(m);
+    if (this.lookupAll([owner]).length > 0) {
+      const young = this.netns.youngPids(YOUNG_MS, PROBE_RESCAN_MAX);
+      const hot = this.hot.list().filter((pid) => this.index.hasPid(pid));
+      this.index.scanSync([...new Set([...young, ...hot])].slice(0, PROBE_RESCAN_MAX));
+      this.lookupAll([owner]);
+      this.announceYoung([owner], young);
+    }
+    if (owner.pid !== undefined) this.counters.probeHolders++;
+    this.probes.put(ProbeCache.key(flow.transport, key.localIp, key.localPort, key.remoteIp, key.remotePort), owner);
   }
 
   async resolve(flows: FlowEnds[]): Promise<(SocketOwner | undefined)[]> {
     this.counters.lookups += flows.length;
     this.tables.nextBatch();
     this.batch++;
+    const host = this.hostFirst(flows);
     await this.prescan();
     const touched = new Set<number>();
     const owners: (SocketOwner | undefined)[] = [];
-    for (const flow of flows) owners.push(await this.findSocket(flow, touched));
+    for (const [i, flow] of flows.entries()) owners.push(await this.findSocket(flow, touched, host?.[i]));
     await this.attachPids(owners);
     return owners;
+  }
+
+  /**
+   * With netlink, every flow is first asked for in the host namespace (µs each) and the likely
+   * holders rescanned, before the pid listing and fd scans that take ms: the socket of a client
+   * that closes within a millisecond of its SYN is still open only this early.
+   */
+  private hostFirst(flows: FlowEnds[]): (Match | null | undefined)[] | undefined {
+    const diag = this.diag;
+    if (!diag?.usable) return undefined;
+    // null: netlink did not answer, so findSocket reads the host's table without asking again.
+    const matches: (Match | null | undefined)[] = flows.map((f) => {
+      const key = normaliseFlow(f);
+      if (!key) return undefined;
+      const probed = this.probes.size > 0 ? this.probes.take(ProbeCache.key(f.transport, key.localIp, key.localPort, key.remoteIp, key.remotePort)) : undefined;
+      if (probed) return { entry: { ...key, inode: probed.inode, uid: probed.uid, state: probed.state }, tier: Tier.Exact, ns: this.netns.host, owner: probed };
+      return diagMatch(diag, this.netns, f.transport, key, this.counters) ?? null;
+    });
+    const open: SocketOwner[] = [];
+    for (const m of matches) {
+      if (m?.owner?.pid !== undefined) continue;
+      if (m?.tier !== Tier.Exact || !m.entry || m.entry.inode === 0) continue;
+      m.owner ??= this.ownerOf(m);
+      open.push(m.owner);
+    }
+    if (open.length > 0) this.rescanLikely(this.lookupAll(open));
+    return matches;
+  }
+
+  private ownerOf(best: Match): SocketOwner {
+    const e = best.entry!;
+    const owner: SocketOwner = { inode: e.inode, uid: e.uid, state: e.state, hostNetns: best.ns === this.netns.host };
+    if (best.ns !== UNKNOWN_NETNS) owner.netns = best.ns;
+    return owner;
   }
 
   /**
@@ -212,7 +277,7 @@ export class SocketResolver {
     return () => clearInterval(timer);
   }
 
-  private async findSocket(flow: FlowEnds, touched: Set<number>): Promise<SocketOwner | undefined> {
+  private async findSocket(flow: FlowEnds, touched: Set<number>, host?: Match | null): Promise<SocketOwner | undefined> {
     const key = normaliseFlow(flow);
     if (!key) {
       this.counters.badFlows++;
@@ -223,33 +288,20 @@ export class SocketResolver {
     // that file is read only when the IPv4 file has no exact match.
     const files: NetFile[] = key.v4 ? [flow.transport, `${flow.transport}6`] : [`${flow.transport}6`];
     // The host first: most flows are its own, and it wins ties with a container.
-    let best = this.searchHost(flow.transport, key, files, udp);
+    let best = host ?? (host === null ? searchNs(this.tables, this.netns.host, key, files, udp) : this.searchHost(flow.transport, key, files));
     if (best.tier !== Tier.Exact) best = await this.searchOthers(key, files, udp, touched, best);
     if (!best.entry) {
       this.counters.socketMisses++;
       return undefined;
     }
     if (best.ns !== this.netns.host) this.counters.otherNetnsHits++;
-    const owner: SocketOwner = { inode: best.entry.inode, uid: best.entry.uid, state: best.entry.state, hostNetns: best.ns === this.netns.host };
-    if (best.ns !== UNKNOWN_NETNS) owner.netns = best.ns;
-    return owner;
+    return best.owner ?? this.ownerOf(best);
   }
 
   /** The agent's own namespace: sock_diag when it answers, else its /proc/net tables. */
-  private searchHost(transport: 'tcp' | 'udp', key: FlowKey, files: NetFile[], udp: boolean): Match {
-    const ns = this.netns.host;
-    const d = this.diag?.lookup(transport, key.localIp, key.localPort, key.remoteIp, key.remotePort);
-    if (d === undefined) return searchNs(this.tables, ns, key, files, udp);
-    if (d === null || (!udp && d.state === TCP_LISTEN)) {
-      if (d) this.counters.diagListeners++;
-      this.counters.diagMisses++;
-      return { tier: Tier.None, ns };
-    }
-    this.counters.diagHits++;
-    // UDP answers with the socket that would receive: on an address the host does not own, a
-    // wildcard-bound host socket must not beat another namespace's exact one.
-    const tier = !udp || isLoopback(key.localIp) || this.netns.ownedByHost(key.localIp) ? Tier.Exact : Tier.Wildcard;
-    return { entry: { ...key, inode: d.inode, uid: d.uid, state: d.state }, tier, ns };
+  private searchHost(transport: 'tcp' | 'udp', key: FlowKey, files: NetFile[]): Match {
+    const m = this.diag ? diagMatch(this.diag, this.netns, transport, key, this.counters) : undefined;
+    return m ?? searchNs(this.tables, this.netns.host, key, files, transport === 'udp');
   }
 
   private async searchOthers(key: FlowKey, files: NetFile[], udp: boolean, touched: Set<number>, best: Match): Promise<Match> {
@@ -285,7 +337,7 @@ export class SocketResolver {
 
   private async attachPids(owners: (SocketOwner | undefined)[]): Promise<void> {
     // inode 0: TIME_WAIT and similar sockets no process holds any more.
-    const wanted = owners.filter((o): o is SocketOwner => o !== undefined && o.inode !== 0);
+    const wanted = owners.filter((o): o is SocketOwner => o !== undefined && o.inode !== 0 && o.pid === undefined);
     let unresolved = this.lookupAll(wanted);
     if (unresolved.length === 0) return;
     // Before anything that yields: the holder is most likely a young or recently active pid.
@@ -327,7 +379,19 @@ export class SocketResolver {
     if (pids.size === 0) return unresolved;
     this.counters.youngRescans++;
     this.index.scanSync([...pids]);
-    return this.lookupAll(unresolved);
+    const rest = this.lookupAll(unresolved);
+    this.announceYoung(unresolved, [...pids]);
+    return rest;
+  }
+
+  /**
+   * A young process found holding a socket by a rescan may exit within ms (a client that
+   * connects once) and may never have been announced with a socket: its facts are snapshotted now.
+   */
+  private announceYoung(owners: SocketOwner[], scanned: number[]): void {
+    const young = new Set(this.netns.youngPids(YOUNG_MS, YOUNG_MAX));
+    const holders = [...new Set(owners.map((o) => o.pid).filter((pid): pid is number => pid !== undefined && young.has(pid) && scanned.includes(pid)))];
+    if (holders.length > 0) this.announce(holders);
   }
 
   /** Rescans every pid of one namespace, at most once per interval; pointless when the partial scan covered them all. */

@@ -32,6 +32,11 @@ const ALERT_WAIT_MS = 10_000;
  */
 const MIN_RATE = 0.05;
 
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : Number.NaN;
+}
+
 describe('end to end: containers, namespaces, NAT, short-lived connections', function () {
   this.timeout(30_000);
   const handle = new ContainerWorldHandle();
@@ -100,6 +105,7 @@ describe('end to end: containers, namespaces, NAT, short-lived connections', fun
     const dir = path.join(w.dir, 'short');
     fs.mkdirSync(dir, { mode: 0o755 });
     const runs: ShortRun[] = [];
+    const lifetimes: number[] = [];
     for (let i = 0; i < SHORT_LIVED_RUNS; i++) {
       // A fresh software per run: the same client under a new path.
       const script = path.join(dir, `quick_${String(i).padStart(2, '0')}.py`);
@@ -110,13 +116,15 @@ describe('end to end: containers, namespaces, NAT, short-lived connections', fun
       const out = parseClientOutput(r.stdout);
       if (r.code !== 0 || !out || !out.reply.startsWith('ewtest-quick ')) throw new Error(`short-lived client ${i} failed (harness, not agent): ${r.stdout}\n${r.stderr}`);
       runs.push({ domain: quickName(i), group: quickGroup(i), script, pid: out.pid });
+      lifetimes.push(out.elapsedMs);
     }
     const groups = new Set(runs.map((r) => r.group));
     await waitForAlerts(alertsFile, (a) => a.filter((x) => groups.has(String(get(x, 'egresswatch.domain_group')))).length >= runs.length, ALERT_WAIT_MS);
     await sleep(SETTLE_MS);
     const rep = attributionRate(readAlerts(alertsFile), runs);
     console.log(`      short-lived attribution: ${rep.attributed}/${rep.alerts} alerts = ${rep.rate.toFixed(2)}, ` +
-      `${rep.runsAttributed}/${rep.runs} runs = ${rep.runRate.toFixed(2)}, methods ${JSON.stringify(rep.methods)}`);
+      `${rep.runsAttributed}/${rep.runs} runs = ${rep.runRate.toFixed(2)}, methods ${JSON.stringify(rep.methods)}, ` +
+      `client connect → close ms p50 ${quantile(lifetimes, 0.5)} p90 ${quantile(lifetimes, 0.9)}`);
     const msg = diag(`attribution of short-lived connections: ${JSON.stringify(rep)}`);
     assert.deepEqual(rep.duplicates, [], msg);
     assert.ok(rep.alerts > 0, msg);

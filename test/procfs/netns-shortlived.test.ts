@@ -1,6 +1,7 @@
 // Short-lived connections, measured: a python server on 127.0.0.1 answers at once, `curl`
 // connects, sends, reads and exits. The client's SYN is captured live on `lo` and handed to the
-// resolver the way the pipeline's Attributor does (queued, one resolve() per event-loop turn).
+// resolver the way the pipeline's Attributor does (probed at once, then queued, one resolve()
+// per event-loop turn).
 // The attribution rate is printed, not asserted (timing depends on the machine); what is
 // asserted is that every SYN was seen and that no connection is ever given a wrong pid.
 import assert from 'node:assert/strict';
@@ -35,6 +36,8 @@ class BatchFeeder {
   constructor(private readonly resolver: SocketResolver) {}
 
   push(flow: FlowEnds): void {
+    // As the Attributor does: a synchronous look at the socket first (netlink only), then the batch.
+    this.resolver.probe(flow);
     this.results.push(new Promise((done) => this.queue.push({ flow, done })));
     if (this.scheduled) return;
     this.scheduled = true;
