@@ -130,6 +130,7 @@ async function collector(argv: Record<string, unknown>): Promise<void> {
     alertsFile: path.resolve(String(argv['alerts-file'])),
     tlsCert: argv['tls-cert'] === undefined ? undefined : path.resolve(String(argv['tls-cert'])),
     tlsKey: argv['tls-key'] === undefined ? undefined : path.resolve(String(argv['tls-key'])),
+    tlsClientCa: argv['tls-client-ca'] === undefined ? undefined : path.resolve(String(argv['tls-client-ca'])),
     logger,
   });
   logger.info('egresswatch collector listening', { host: listen.host, port: c.port });
@@ -166,6 +167,8 @@ function parser(args: string[]): Argv {
         'alerts-file': { type: 'string', demandOption: true, describe: 'NDJSON file every accepted alert is appended to' },
         'tls-cert': { type: 'string', describe: 'Serve HTTPS with this certificate (PEM)' },
         'tls-key': { type: 'string', describe: 'Key (PEM) for --tls-cert' },
+        'tls-client-ca': { type: 'string', describe: 'Mutual TLS: require a client certificate signed by this CA (PEM) from every agent '
+          + '(agents set --collector-cert / --collector-key); needs --tls-cert' },
         'log-level': { type: 'string', describe: 'error, warn, info or debug', defaultDescription: 'info' },
       }), (argv) => collector(argv))
     .demandCommand(1, 'name a command: run, replay, baseline, doctor or collector')

@@ -21,6 +21,13 @@ export interface CollectorOptions {
   alertsFile: string;
   tlsCert?: string;
   tlsKey?: string;
+  /**
+   * CA bundle (PEM) that agents' client certificates must chain to (mutual TLS). When set, a
+   * connection without a certificate signed by it is refused in the TLS handshake, before any
+   * HTTP; the bearer token is still required on top (the certificate says "one of our hosts",
+   * the token says which agent). Needs tlsCert and tlsKey.
+   */
+  tlsClientCa?: string;
   /** Largest request body, compressed or not (default 10 MiB). */
   maxBodyBytes?: number;
   now?: () => number;
@@ -49,10 +56,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   if (tls && (opts.tlsCert === undefined || opts.tlsKey === undefined)) {
     throw new Error('collector TLS needs both --tls-cert and --tls-key');
   }
-  if (tls) {
-    readPem(opts.tlsCert as string, '--tls-cert');
-    readPem(opts.tlsKey as string, '--tls-key');
+  if (opts.tlsClientCa !== undefined && !tls) {
+    throw new Error('--tls-client-ca needs --tls-cert and --tls-key (client certificates are only asked for over TLS)');
   }
+  const tlsOptions = tls ? serverTls(opts) : undefined;
   const store = await CollectorStore.open(opts.stateDir, opts.alertsFile);
   const ctx = { tokens, store, maxBody: opts.maxBodyBytes ?? 10 * 1024 * 1024, now: opts.now ?? Date.now, logger: opts.logger };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -62,9 +69,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       send(res, status, { error: (err as Error).message });
     });
   };
-  const server = tls
-    ? https.createServer({ cert: readPem(opts.tlsCert as string, '--tls-cert'), key: readPem(opts.tlsKey as string, '--tls-key') }, handler)
-    : http.createServer(handler);
+  const server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
+  if (tlsOptions?.requestCert) {
+    // A refused handshake never reaches the handler; say who was turned away and why.
+    server.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) => {
+      opts.logger?.warn('collector refused a TLS client', { remoteAddress: socket.remoteAddress, error: err.message });
+    });
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.listen.port, opts.listen.host, () => resolve());
@@ -74,7 +85,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.listen.port;
-  opts.logger?.info('collector listening', { host: opts.listen.host, port, tls });
+  opts.logger?.info('collector listening', { host: opts.listen.host, port, tls, clientCertificates: tlsOptions?.requestCert === true });
   return {
     port,
     store,
@@ -166,6 +177,15 @@ async function readBody(req: http.IncomingMessage, max: number): Promise<string>
     throw new HttpError(415, `unsupported content-encoding ${enc} (gzip or identity)`);
   }
   return body.toString('utf8');
+}
+
+/** Certificate, key and (mutual TLS) the client CA, read at start so a bad path fails there. */
+function serverTls(opts: CollectorOptions): https.ServerOptions {
+  const base: https.ServerOptions = { cert: readPem(opts.tlsCert as string, '--tls-cert'), key: readPem(opts.tlsKey as string, '--tls-key') };
+  if (opts.tlsClientCa === undefined) return base;
+  // rejectUnauthorized: the handshake fails for no certificate or one that does not chain to
+  // this CA (Node checks validity dates too); requestCert alone would only ask.
+  return { ...base, ca: readPem(opts.tlsClientCa, '--tls-client-ca'), requestCert: true, rejectUnauthorized: true };
 }
 
 function readPem(file: string, flag: string): Buffer {

@@ -1,7 +1,7 @@
 // `egresswatch collector` as a process: serves /healthz, accepts a batch from an agent with its
 // token, refuses one without, and answers the query API.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -63,5 +63,18 @@ describe('egresswatch collector (CLI)', function () {
     assert.notEqual(code, 0);
     assert.match(err, /state-dir/);
     assert.ok(!/\n\s+at /.test(err), err);
+  });
+
+  it('documents --tls-client-ca in its help, and refuses it without --tls-cert, naming the flag', async () => {
+    const help = spawnSync(process.execPath, [CLI, 'collector', '--help'], { encoding: 'utf8' });
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /--tls-client-ca\s+Mutual TLS: require a client certificate/);
+    fs.writeFileSync(path.join(dir, 'tokens2'), 'web-1 s3cret-token-1\n');
+    const r = spawnSync(process.execPath, [CLI, 'collector', '--listen', '127.0.0.1:1', '--state-dir', path.join(dir, 'db2'),
+      '--tokens-file', path.join(dir, 'tokens2'), '--alerts-file', path.join(dir, 'alerts2.json'), '--tls-client-ca', path.join(dir, 'ca.pem')],
+    { encoding: 'utf8', timeout: 20_000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--tls-client-ca needs --tls-cert/);
+    assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
   });
 });

@@ -1,5 +1,6 @@
 // Shared by the collector and forwarder tests: a temp dir with a tokens file, a collector on
 // 127.0.0.1, alerts shaped like the agent's, and a proxy that injects faults in front of it.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -31,7 +32,7 @@ export function makeEnv(): Env {
   };
 }
 
-export function collectorAt(env: Env, port = 0, extra: { tlsCert?: string; tlsKey?: string; maxBodyBytes?: number } = {}): Promise<Collector> {
+export function collectorAt(env: Env, port = 0, extra: { tlsCert?: string; tlsKey?: string; tlsClientCa?: string; maxBodyBytes?: number } = {}): Promise<Collector> {
   return startCollector({ listen: { host: '127.0.0.1', port }, stateDir: env.stateDir, tokensFile: env.tokensFile, alertsFile: env.alertsFile, ...extra });
 }
 
@@ -109,5 +110,44 @@ export async function faultProxy(targetPort: number,
       server.close(() => r());
       server.closeAllConnections();
     }),
+  };
+}
+
+export interface TestPki {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  /** A client certificate from another, self-signed CA: the collector must refuse it. */
+  rogueCert: string;
+  rogueKey: string;
+}
+
+/**
+ * A throwaway PKI made with the openssl command line (P-256 keys, valid one day): a CA, a
+ * server certificate for 127.0.0.1 / localhost (SAN, serverAuth) and a client certificate
+ * (clientAuth) signed by it, and a rogue client certificate signed by nobody we trust.
+ */
+export function makePki(dir: string): TestPki {
+  fs.mkdirSync(dir, { recursive: true });
+  const p = (n: string) => path.join(dir, n);
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ssl('req', '-x509', ...key, '-keyout', p('ca.key'), '-out', p('ca.pem'), '-days', '1', '-subj', '/CN=egresswatch test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  const issue = (name: string, cn: string, ext: string): void => {
+    ssl('req', ...key, '-keyout', p(`${name}.key`), '-out', p(`${name}.csr`), '-subj', `/CN=${cn}`);
+    fs.writeFileSync(p(`${name}.ext`), ext);
+    ssl('x509', '-req', '-in', p(`${name}.csr`), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial',
+      '-out', p(`${name}.pem`), '-days', '1', '-extfile', p(`${name}.ext`));
+  };
+  issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  issue('client', 'agent1', 'extendedKeyUsage=clientAuth\n');
+  ssl('req', '-x509', ...key, '-keyout', p('rogue.key'), '-out', p('rogue.pem'), '-days', '1', '-subj', '/CN=agent1',
+    '-addext', 'extendedKeyUsage=clientAuth');
+  return {
+    ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key'),
+    rogueCert: p('rogue.pem'), rogueKey: p('rogue.key'),
   };
 }
