@@ -33,8 +33,8 @@ export class AlertFile {
   private readonly mode: number;
   private readonly createWaitMs: number;
   /** st_dev / st_ino of the open file, to notice that the name now points elsewhere. */
-  private dev = 0;
-  private ino = 0;
+  private dev = 0n;
+  private ino = 0n;
   /** Alerts written since construction (across rotations). */
   lines = 0;
   /** Built-in rotations done. */

@@ -81,10 +81,10 @@ export type NameState = 'same' | 'replaced' | 'missing';
  * 'missing': nothing has it (logrotate is between its rename and its create, or an operator
  * removed it). One stat(2), ~2 µs: cheap enough before every alert or log line.
  */
-export function nameState(file: string, dev: number, ino: number): NameState {
-  let st: fs.Stats | undefined;
+export function nameState(file: string, dev: bigint, ino: bigint): NameState {
+  let st: fs.BigIntStats | undefined;
   try {
-    st = fs.statSync(file, { throwIfNoEntry: false });
+    st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
   } catch {
     // EACCES and the like: we cannot tell, so we keep writing where we are.
     return 'same';
@@ -121,8 +121,9 @@ export interface AppendTarget {
   fd: number;
   /** Size at open. */
   size: number;
-  dev: number;
-  ino: number;
+  /** BigInt: overlayfs (container root filesystems) sets high bits of st_ino that a double would round away. */
+  dev: bigint;
+  ino: bigint;
 }
 
 /**
@@ -138,8 +139,8 @@ export function openAppend(file: string, mode: number): AppendTarget {
   const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, mode);
   try {
     if (!existed) fs.fchmodSync(fd, mode);
-    const st = fs.fstatSync(fd);
-    return { fd, size: st.size, dev: st.dev, ino: st.ino };
+    const st = fs.fstatSync(fd, { bigint: true });
+    return { fd, size: Number(st.size), dev: st.dev, ino: st.ino };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
@@ -151,7 +152,7 @@ export function openAppend(file: string, mode: number): AppendTarget {
  * `waitMs`) for a missing name to be created by logrotate; `createdAfterWait` says the wait
  * ran out and the writer is about to create the file itself.
  */
-export function nameMoved(file: string, dev: number, ino: number, waitMs: number): { moved: boolean; createdAfterWait: boolean } {
+export function nameMoved(file: string, dev: bigint, ino: bigint, waitMs: number): { moved: boolean; createdAfterWait: boolean } {
   const state = nameState(file, dev, ino);
   if (state === 'same') return { moved: false, createdAfterWait: false };
   return { moved: true, createdAfterWait: state === 'missing' && !waitForName(file, waitMs) };
