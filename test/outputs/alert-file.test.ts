@@ -168,6 +168,36 @@ describe('outputs/alert-file', () => {
     assert.equal(a.createdAfterWait, 1);
   });
 
+  it('counts a write that a rename overtook (between the name check and the write), and follows at the next', () => {
+    const file = path.join(dir, 'alerts.json');
+    const a = new AlertFile(file);
+    a.write(alert(0));
+    // Inject logrotate's rename + create right before the next write(2), after the check.
+    const original = fs.writeSync;
+    let injected = false;
+    (fs as { writeSync: unknown }).writeSync = (...args: unknown[]) => {
+      if (!injected) {
+        injected = true;
+        fs.renameSync(file, `${file}.1`);
+        fs.writeFileSync(file, '');
+      }
+      return (original as (...a: unknown[]) => number)(...args);
+    };
+    try {
+      a.write(alert(1));
+    } finally {
+      (fs as { writeSync: unknown }).writeSync = original;
+    }
+    assert.ok(injected);
+    assert.equal(a.renameRaces, 1);
+    a.write(alert(2));
+    a.close();
+    assert.equal(a.renameRaces, 1);
+    assert.equal(a.renamesFollowed, 1);
+    assert.deepEqual(seqs(fs.readFileSync(`${file}.1`, 'utf8').trimEnd().split('\n')), [0, 1], 'the raced line is on disk, in the renamed file');
+    assert.deepEqual(seqs(fs.readFileSync(file, 'utf8').trimEnd().split('\n')), [2]);
+  });
+
   it('keeps writing to the renamed file when the name cannot be opened, and counts it', () => {
     const file = path.join(dir, 'alerts.json');
     const a = new AlertFile(file);

@@ -1,7 +1,7 @@
 // A small writer for the logrotate test: an AlertFile that reopens on SIGHUP, as the agent
 // does, appending `count` numbered alerts one every `intervalMs`, then exiting.
 // argv: FILE COUNT INTERVAL_MS. Prints "ready" once the SIGHUP handler is installed and
-// "done LINES REOPENS FOLLOWED CREATED_AFTER_WAIT REOPEN_ERRORS" at the end.
+// "done LINES REOPENS FOLLOWED CREATED_AFTER_WAIT REOPEN_ERRORS RACED_SEQS|-" at the end.
 import { AlertFile } from '../../lib/outputs/index.js';
 
 const [file, countArg, intervalArg] = process.argv.slice(2);
@@ -23,13 +23,17 @@ process.on('SIGHUP', () => {
 
 const pad = 'p'.repeat(200);
 let seq = 0;
+/** Alerts whose write(2) overlapped a rename (AlertFile.renameRaces went up during it). */
+const raced: number[] = [];
 const timer = setInterval(() => {
+  const races = out.renameRaces;
   out.write({ seq, event: { id: `alert-${seq}` }, pad });
+  if (out.renameRaces !== races) raced.push(seq);
   seq += 1;
   if (seq >= count) {
     clearInterval(timer);
     out.close();
-    process.stdout.write(`done ${out.lines} ${reopens} ${out.renamesFollowed} ${out.createdAfterWait} ${out.reopenErrors}\n`);
+    process.stdout.write(`done ${out.lines} ${reopens} ${out.renamesFollowed} ${out.createdAfterWait} ${out.reopenErrors} ${raced.join(',') || '-'}\n`);
   }
 }, intervalMs);
 process.stdout.write('ready\n');
