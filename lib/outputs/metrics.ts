@@ -25,7 +25,12 @@ export function createRegistry(snapshot: Snapshot, help: Record<string, string>)
       collect() {
         const v = snapshot()[name];
         if (typeof v === 'number') this.set(v);
-        else if (v) for (const [kind, n] of Object.entries(v)) this.set({ kind }, n);
+        else if (v) {
+          // The snapshot holds every current label: one that went away (a forwarder removed
+          // by a reload) stops being exported instead of keeping its last value.
+          this.reset();
+          for (const [kind, n] of Object.entries(v)) this.set({ kind }, n);
+        }
       },
     });
   }

@@ -1,0 +1,17 @@
+// createRegistry: gauges read from the snapshot at scrape time.
+import assert from 'node:assert/strict';
+import { createRegistry } from '../../lib/outputs/index.js';
+
+describe('outputs/createRegistry', () => {
+  it('exports plain and labelled values, and drops a label that left the snapshot', async () => {
+    let forwards: Record<string, number> = { 'http https://a.example/api': 3, 'syslog tcp://b.example:514': 1 };
+    const registry = createRegistry(() => ({ alerts: 7, forward_sent: forwards }), { alerts: 'alerts emitted' });
+    let text = await registry.metrics();
+    assert.match(text, /^egresswatch_alerts 7$/m);
+    assert.match(text, /^egresswatch_forward_sent\{kind="http https:\/\/a.example\/api"\} 3$/m);
+    forwards = { 'syslog tcp://b.example:514': 2 };
+    text = await registry.metrics();
+    assert.doesNotMatch(text, /a\.example/, 'a removed forwarder is no longer exported');
+    assert.match(text, /^egresswatch_forward_sent\{kind="syslog tcp:\/\/b.example:514"\} 2$/m);
+  });
+});
