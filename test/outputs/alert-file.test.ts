@@ -141,8 +141,9 @@ describe('outputs/alert-file', () => {
     a.write(alert(0));
     fs.renameSync(file, `${file}.1`);
     // Another process creates the name 100 ms later (as logrotate does after its rename);
-    // the write blocks this thread until then.
-    const child = spawn('sh', ['-c', `sleep 0.1; umask 077; echo '{"seq":-1}' > '${file}'`], { stdio: 'ignore' });
+    // the write blocks this thread until then. The file appears whole (mv), so its line cannot
+    // be written over ours, as a shell's `>` writing at offset 0 after we appended would.
+    const child = spawn('sh', ['-c', `sleep 0.1; umask 077; echo '{"seq":-1}' > '${file}.tmp'; mv '${file}.tmp' '${file}'`], { stdio: 'ignore' });
     a.write(alert(1));
     a.close();
     await new Promise((r) => child.once('exit', r));
