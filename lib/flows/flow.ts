@@ -22,7 +22,6 @@ export class Flow extends Keyed {
   wantPayload = false;
 
   constructor(
-    readonly key: string,
     readonly transport: Transport,
     readonly family: 4 | 6,
     readonly clientIp: string,
@@ -35,5 +34,10 @@ export class Flow extends Keyed {
   ) {
     super();
     this.lastTime = startTime;
+  }
+
+  /** "tcp 10.0.0.5:40000 > 203.0.113.10:443", for logs (made on demand: most flows never need it). */
+  get key(): string {
+    return `${this.transport} ${this.clientIp}:${this.clientPort} > ${this.serverIp}:${this.serverPort}`;
   }
 }

@@ -71,8 +71,8 @@ class Ignored extends Keyed {
 export class FlowTable {
   readonly stats = new FlowTableStats();
   private readonly entries = new FlowIndex<Flow | Ignored>();
-  /** Start signature → the flow that started with it, and when (for the NAT match). */
-  private readonly recentStarts = new Map<number | string, { flow: Flow; time: number }>();
+  /** Start signature → the flow that started with it (for the NAT match). */
+  private readonly recentStarts = new Map<number | string, Flow>();
 
   constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {}
 
@@ -159,13 +159,13 @@ export class FlowTable {
       this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
       return;
     }
-    const flow = new Flow(`${transport} ${clientIp}:${pkt.srcPort} > ${serverIp}:${pkt.dstPort}`, transport, version,
+    const flow = new Flow(transport, version,
       clientIp, pkt.srcPort, serverIp, pkt.dstPort, now, srcIsLow);
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
     this.stats.outbound += 1;
     this.entries.set(pkt, srcIsLow, flow);
-    this.recordStart(sig, flow, now);
+    this.recordStart(sig, flow);
     this.hooks.onStart(flow, pkt);
   }
 
@@ -175,17 +175,17 @@ export class FlowTable {
    */
   private isNatCopy(sig: number | string, serverIp: string, clientIp: string, now: number): boolean {
     const prior = this.recentStarts.get(sig);
-    return prior !== undefined && !prior.flow.ended && prior.flow.clientIp !== clientIp && prior.flow.serverIp === serverIp
-      && now >= prior.time && now - prior.time <= NAT_WINDOW_MS;
+    return prior !== undefined && !prior.ended && prior.clientIp !== clientIp && prior.serverIp === serverIp
+      && now >= prior.startTime && now - prior.startTime <= NAT_WINDOW_MS;
   }
 
-  private recordStart(sig: number | string, flow: Flow, now: number): void {
+  private recordStart(sig: number | string, flow: Flow): void {
     if (this.recentStarts.size >= NAT_INDEX_ENTRIES) {
       const oldest = this.recentStarts.keys().next();
       if (oldest.done !== true) this.recentStarts.delete(oldest.value);
     }
     this.recentStarts.delete(sig);
-    this.recentStarts.set(sig, { flow, time: now });
+    this.recentStarts.set(sig, flow);
   }
 
   private end(flow: Flow, reason: FlowEndReason): void {

@@ -76,7 +76,8 @@ export const DEFAULT_NAME_ORDER: readonly string[] = ['sni', 'http', 'quic', 'dn
 interface Pending {
   facts: ConnectionFacts;
   who?: Promise<Attribution>;
-  chunks: Buffer[];
+  /** Client payload kept while a name may still be coming (a ClientHello over several segments). */
+  chunks: Buffer[] | undefined;
   bytes: number;
   packets: number;
   settled?: boolean;
@@ -283,7 +284,7 @@ export class Pipeline {
 
   private connectionStarted(flow: Flow, pkt: PacketInfo): void {
     const name = this.names.lookup(flow.serverIp, flow.startTime);
-    const [group, registered] = name ? this.groupOf(name.name) : [flow.serverIp, undefined];
+    const g = name ? this.grouper.lookup(name.name) : undefined;
     if (name) this.stats.connectionsNamed += 1;
     else this.stats.connectionsUnnamed += 1;
     const facts: ConnectionFacts = {
@@ -294,14 +295,14 @@ export class Pipeline {
       answerAgeMs: name ? flow.startTime - name.answeredAt : undefined,
       nameSource: name ? 'dns' : 'none',
       resolver: name?.resolver,
-      registeredDomain: registered,
-      domainGroup: group,
+      registeredDomain: g?.registered,
+      domainGroup: g?.group ?? flow.serverIp,
       attribution: 'none',
       novelFor: [],
     };
     // Attribution starts at once (a short-lived socket leaves the kernel's tables when it
     // closes); naming may wait for the client's first bytes.
-    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow), chunks: [], bytes: 0, packets: 0 };
+    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow), chunks: undefined, bytes: 0, packets: 0 };
     flow.data = st;
     if (flow.transport === 'udp') {
       // QUIC long header (RFC 9000 §17.2): the Initial carries the ClientHello.
@@ -323,11 +324,11 @@ export class Pipeline {
     st.bytes += take;
     st.packets += 1;
     let r;
-    if (st.chunks.length === 0) {
+    if (st.chunks === undefined) {
       // Most first payloads hold the whole ClientHello or request: read it in place.
       r = sniffStream(pkt.buf, pkt.payloadOffset, take);
       // The capture buffer is reused for the next packet: copy what is kept.
-      if (r.kind === 'more') st.chunks.push(Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)));
+      if (r.kind === 'more') st.chunks = [Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take))];
     } else {
       st.chunks.push(Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)));
       const data = Buffer.concat(st.chunks);
@@ -366,7 +367,7 @@ export class Pipeline {
   private settle(st: Pending): void {
     if (st.settled) return;
     st.settled = true;
-    st.chunks = [];
+    st.chunks = undefined;
     this.awaitingPayload.delete(st);
     const facts = st.facts;
     const flow = facts.flow;

@@ -3,7 +3,7 @@ import { Flow } from '../../lib/flows/index.js';
 import { buildAlert, alertId, alertLine, escapeControl, AlertHold, RULE_NAME, type ConnectionFacts } from '../../lib/alerts/index.js';
 
 function flow(start = Date.UTC(2026, 11, 4, 12, 0, 0)): Flow {
-  const f = new Flow('k', 'tcp', 4, '10.0.0.5', 40000, '203.0.113.10', 443, start, true);
+  const f = new Flow('tcp', 4, '10.0.0.5', 40000, '203.0.113.10', 443, start, true);
   f.clientBytes = 600;
   f.serverBytes = 12_000;
   f.clientPackets = 6;

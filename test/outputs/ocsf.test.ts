@@ -12,7 +12,7 @@ const SHA = 'ab'.repeat(32);
 const ctx = { hostName: 'web-1', hostId: 'host-uid-1', agentVersion: '0.3.0', baselineWindowDays: 90, now: NOW };
 
 function flow(ended: boolean): Flow {
-  const f = new Flow('k', 'tcp', 4, '10.0.0.5', 40000, '203.0.113.10', 443, START, true);
+  const f = new Flow('tcp', 4, '10.0.0.5', 40000, '203.0.113.10', 443, START, true);
   f.clientBytes = 600;
   f.serverBytes = 12_000;
   f.clientPackets = 6;
