@@ -59,6 +59,11 @@ export class PidIndex {
     return this.inodesByPid.has(pid);
   }
 
+  /** The holder an inode had at its pid's last scan, unchecked (it may have closed it since). */
+  peek(inode: number): Holder | undefined {
+    return this.byInode.get(inode);
+  }
+
   /** Live holder of an inode, checked against its fd link so a dead pid or closed fd is never reported. */
   lookup(inode: number): Holder | undefined {
     const h = this.byInode.get(inode);

@@ -79,10 +79,11 @@ export interface SocketResolverOptions {
 
 const YOUNG_MS = 1000;
 const YOUNG_MAX = 64;
-/** probe() runs on the packet path: at most this many per 100 ms (~30 µs each), the rest wait for resolve(). */
-const PROBE_BUDGET = 200;
+/** probe() runs on the packet path: at most this many per 100 ms (~30 µs each: 15% of a core at most), the rest wait for resolve(). */
+const PROBE_BUDGET = 500;
 /** Pids (young, then hot) a probe rescans at most: ~20 fds each, a few µs per fd. */
 const PROBE_RESCAN_MAX = 24;
+const PROBE_HOT_GAP_MS = 2;
 
 export class SocketResolver {
   private readonly minFullScanIntervalMs: number;
@@ -101,10 +102,11 @@ export class SocketResolver {
   private readonly hot: HotPids;
   private readonly probes: ProbeCache;
   private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0 };
+  private lastProbeHot = Number.NEGATIVE_INFINITY;
   private readonly counters = {
     lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netnsSkipped: 0, otherNetnsHits: 0,
     cachedSocketHits: 0, youngRescans: 0, hookErrors: 0, broadSweeps: 0, diagHits: 0, diagMisses: 0, diagListeners: 0,
-    probes: 0, probesOverBudget: 0, probeHolders: 0,
+    probes: 0, probesOverBudget: 0, probeHolders: 0, probeHotRescans: 0, closedBeforeScan: 0,
   };
 
   constructor(opts: SocketResolverOptions) {
@@ -164,14 +166,29 @@ export class SocketResolver {
     const m = diagMatch(diag, this.netns, flow.transport, key, this.counters);
     if (m?.tier !== Tier.Exact || !m.entry || m.entry.inode === 0) return;
     const owner = this.ownerOf(m);
-    if (this.lookupAll([owner]).length > 0) {
+    const peer = this.hot.peer(key.remoteIp, key.remotePort);
+    if (this.lookupAll([owner]).length > 0 && peer !== undefined && this.index.hasPid(peer)) {
+      this.index.scanSync([peer]);
+      this.lookupAll([owner]);
+    }
+    if (owner.pid === undefined) {
       const young = this.netns.youngPids(YOUNG_MS, PROBE_RESCAN_MAX);
-      const hot = this.hot.list().filter((pid) => this.index.hasPid(pid));
+      // Hot pids at most every PROBE_HOT_GAP_MS: at 2,000 connections/s a rescan of 20 busy
+      // programs per probe would cost more than a core; the batch rescans them once per turn.
+      let hot: number[] = [];
+      if (now - this.lastProbeHot >= PROBE_HOT_GAP_MS) {
+        this.lastProbeHot = now;
+        this.counters.probeHotRescans++;
+        hot = this.hot.list().filter((pid) => this.index.hasPid(pid));
+      }
       this.index.scanSync([...new Set([...young, ...hot])].slice(0, PROBE_RESCAN_MAX));
       this.lookupAll([owner]);
       this.announceYoung([owner], young);
     }
-    if (owner.pid !== undefined) this.counters.probeHolders++;
+    if (owner.pid !== undefined) {
+      this.counters.probeHolders++;
+      this.hot.markPeer(key.remoteIp, key.remotePort, owner.pid);
+    }
     this.probes.put(ProbeCache.key(flow.transport, key.localIp, key.localPort, key.remoteIp, key.remotePort), owner);
   }
 
@@ -184,7 +201,11 @@ export class SocketResolver {
     const touched = new Set<number>();
     const owners: (SocketOwner | undefined)[] = [];
     for (const [i, flow] of flows.entries()) owners.push(await this.findSocket(flow, touched, host?.[i]));
-    await this.attachPids(owners);
+    await this.attachPids(owners, flows);
+    for (const [i, o] of owners.entries()) {
+      const key = o?.pid !== undefined ? normaliseFlow(flows[i]!) : undefined;
+      if (key) this.hot.markPeer(key.remoteIp, key.remotePort, o!.pid!);
+    }
     return owners;
   }
 
@@ -335,7 +356,7 @@ export class SocketResolver {
     return best;
   }
 
-  private async attachPids(owners: (SocketOwner | undefined)[]): Promise<void> {
+  private async attachPids(owners: (SocketOwner | undefined)[], flows: FlowEnds[]): Promise<void> {
     // inode 0: TIME_WAIT and similar sockets no process holds any more.
     const wanted = owners.filter((o): o is SocketOwner => o !== undefined && o.inode !== 0 && o.pid === undefined);
     let unresolved = this.lookupAll(wanted);
@@ -353,9 +374,13 @@ export class SocketResolver {
       await this.index.scan(fresh);
       unresolved = this.lookupAll(unresolved);
     }
+    // A full scan reads every fd of the namespace (1,000 pids × 20 fds ≈ 20k readlinks): not
+    // for a socket netlink says is closed by now, which no scan can find any more.
+    const closed = this.closedNow(unresolved, owners, flows);
     for (const ns of spaces) {
       if (unresolved.length === 0) break;
-      unresolved = await this.fullScan(ns, unresolved, fresh.length);
+      const open = unresolved.filter((o) => !closed.has(o));
+      unresolved = [...(await this.fullScan(ns, open, fresh.length)), ...unresolved.filter((o) => closed.has(o))];
     }
     for (const o of unresolved) {
       const h = this.index.recentlyExited(o.inode);
@@ -365,6 +390,20 @@ export class SocketResolver {
         this.counters.cachedSocketHits++;
       } else this.counters.pidMisses++;
     }
+  }
+
+  private closedNow(unresolved: SocketOwner[], owners: (SocketOwner | undefined)[], flows: FlowEnds[]): Set<SocketOwner> {
+    const closed = new Set<SocketOwner>();
+    if (!this.diag?.usable) return closed;
+    for (const o of unresolved) {
+      const f = o.hostNetns ? flows[owners.indexOf(o)] : undefined;
+      const key = f && normaliseFlow(f);
+      if (!f || !key) continue;
+      const d = this.diag.lookup(f.transport, key.localIp, key.localPort, key.remoteIp, key.remotePort);
+      if (d === null || (d && d.inode !== o.inode)) closed.add(o);
+    }
+    this.counters.closedBeforeScan += closed.size;
+    return closed;
   }
 
   /**
@@ -414,11 +453,14 @@ export class SocketResolver {
   private lookupAll(owners: SocketOwner[]): SocketOwner[] {
     const rest: SocketOwner[] = [];
     for (const o of owners) {
+      // A pid seen holding the socket is one that opens sockets, even if it has closed this one
+      // since the scan: rescanning it first next time is what finds its next, shorter-lived one.
+      const seen = this.index.peek(o.inode);
+      if (seen) this.hot.mark(seen.pid);
       const h = this.index.lookup(o.inode);
       if (h) {
         o.pid = h.pid;
         o.method = 'procfs-socket';
-        this.hot.mark(h.pid);
       } else rest.push(o);
     }
     return rest;

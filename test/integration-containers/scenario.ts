@@ -13,12 +13,12 @@ export const QUICK_SERVER: Endpoint = Object.freeze({ addr: '203.0.113.10', port
 
 /** Short-lived clients: how many, and the name each one resolves (its own domain group, so an
  * unattributed connection still makes a host-level alert and counts against the rate). */
-export const SHORT_LIVED_RUNS = 20;
+export const SHORT_LIVED_RUNS = 200;
 export function quickName(i: number): string {
-  return `svc.quick${String(i).padStart(2, '0')}.test`;
+  return `svc.quick${String(i).padStart(3, '0')}.test`;
 }
 export function quickGroup(i: number): string {
-  return `quick${String(i).padStart(2, '0')}.test`;
+  return `quick${String(i).padStart(3, '0')}.test`;
 }
 
 /** test/integration's names plus the quick ones; `.test` is answered locally only (RFC 6761). */
