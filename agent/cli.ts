@@ -6,9 +6,9 @@ import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   CONFIG_FLAG, ConfigError, EXIT_CONFIG, checkInputFiles, createLogger, debugRequested, describeFailure,
-  flagOptions, loadConfig, logStreamFor, logTextFor, parseDuration, parseListen, LOG_LEVELS, type AgentConfig, type Command, type LogLevel,
+  flagOptions, loadConfig, logStreamFor, logTextFor, parseDuration, parseListen, LogFile, LOG_LEVELS, type AgentConfig, type Command,
+  type LogLevel,
 } from '../lib/config/index.js';
-import { LogFile } from '../lib/config/logger.js';
 
 // The pipeline (and with it the native libpcap binding) is imported only when a command runs,
 // so --help and configuration errors work even where the binding cannot load.
@@ -23,10 +23,20 @@ function configFrom(argv: Record<string, unknown>): Readonly<AgentConfig> {
 }
 
 async function run(argv: Record<string, unknown>): Promise<void> {
+  // SIGUSR2 (logrotate's prerotate) would terminate a process without a listener: one from the
+  // start, so a rotation during start-up costs no agent. The alerts file is held by runAgent's.
+  const holdLog: { file?: LogFile } = {};
+  process.on('SIGUSR2', () => holdLog.file?.hold(() => logger.warn('--log-file held for logrotate but no SIGHUP came; resumed')));
   const config = configFrom(argv);
   const stream = logStreamFor(config);
   const logger = createLogger(config.logLevel, { stream, text: logTextFor(config) });
   if (stream instanceof LogFile) {
+    // Registered before runAgent's SIGUSR2 listener: the log file is held before the alerts
+    // file's marker tells prerotate that the agent holds.
+    holdLog.file = stream;
+    stream.onReopenError = (file, errno) => logger.warn('--log-file: cannot open the file now under its name; logging on into the renamed one', {
+      file, errno, fix: "logrotate's create must leave it writable by the agent's user (create 0640 egresswatch adm)",
+    });
     // logrotate's postrotate SIGHUP: the log file is reopened too (it also follows a rename by
     // itself at its next line). Registered before the pipeline's handler, so the pipeline's
     // "configuration reloaded" line already goes to the new file.
@@ -41,7 +51,7 @@ async function run(argv: Record<string, unknown>): Promise<void> {
   logger.debug('configuration loaded', { config });
   const { runAgent } = await pipeline();
   // SIGHUP re-reads the same sources (file, environment, flags).
-  await runAgent(config, logger, () => configFrom(argv));
+  await runAgent(config, logger, () => configFrom(argv), stream instanceof LogFile ? stream : undefined);
 }
 
 async function replay(argv: Record<string, unknown>): Promise<void> {

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { ConfigError } from './error.js';
-import { CREATE_WAIT_MS, nameMoved, openAppend, type AppendTarget } from '../outputs/rotation.js';
+import { CREATE_WAIT_MS, WriteHold, holdMarkerFor, nameMoved, openAppend, type AppendTarget, type HoldOptions } from '../outputs/rotation.js';
 import winston from 'winston';
 import type { LogLevel } from './types.js';
 
@@ -35,8 +35,10 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): wins
  * The agent's own log file (--log-file), appended one record per write(2) (winston hands us
  * whole lines), 0640 like the alerts. It follows its name like the alerts file does: logrotate's
  * `create` mode renames it and creates a new one, and the next record goes to the new file
- * (SIGHUP → reopen() as well, for setups that expect it). Writes are synchronous: the log is a
- * few lines a minute at info, and a record written before a crash is on disk.
+ * (SIGHUP → reopen() as well, for setups that expect it). Like the alerts file it can hold its
+ * writes across logrotate's renames (SIGUSR2 → hold(), SIGHUP → reopen() writes the queue), so
+ * no record lands in a file a follower has left. Writes are synchronous: the log is a few lines a
+ * minute at info, and a record written before a crash is on disk.
  */
 export class LogFile extends Writable {
   private target: AppendTarget;
@@ -44,39 +46,102 @@ export class LogFile extends Writable {
   writeErrors = 0;
   /** Renames or removals of the name followed before a write. */
   renamesFollowed = 0;
+  /** Failed opens of the name after a rename (the record went to the file open before). */
+  reopenErrors = 0;
+  /** Records held for logrotate (see WriteHold); marker `.agent.log.held` beside the file. */
+  readonly held: WriteHold;
+  /**
+   * Told once per failure episode (first failed open of the name until one succeeds), with the
+   * errno code. Set by the CLI once its logger exists; it logs through us, into the old file.
+   */
+  onReopenError?: (file: string, code: string) => void;
+  private failing = false;
 
   /** Opens (creating) `file`; throws the system error, which logStreamFor turns into a ConfigError. */
-  constructor(readonly file: string, private readonly createWaitMs = CREATE_WAIT_MS) {
+  constructor(readonly file: string, private readonly createWaitMs = CREATE_WAIT_MS, hold: HoldOptions = {}) {
     super();
     this.target = openAppend(file, 0o640);
+    this.held = new WriteHold(holdMarkerFor(file), hold);
   }
 
-  /** Opens the name again (SIGHUP). On failure the open file stays in use and the error is thrown. */
+  /** Opening the name has been failing since the last successful open. */
+  get reopenFailing(): boolean {
+    return this.failing;
+  }
+
+  /**
+   * Opens the name again (SIGHUP) and writes what a hold queued. On failure the open file stays
+   * in use (and takes the queue) and the error is thrown.
+   */
   reopen(): void {
-    const next = openAppend(this.file, 0o640);
-    fs.closeSync(this.target.fd);
-    this.target = next;
+    try {
+      this.openName();
+    } finally {
+      this.resume();
+    }
+  }
+
+  /** Queue records until reopen() or the safety timeout (`onTimeout` runs after the queue is written). */
+  hold(onTimeout?: () => void): void {
+    this.held.start(() => {
+      this.resume();
+      onTimeout?.();
+    });
+  }
+
+  /** Ends a hold: queued records are written in order (following the name), the marker removed. */
+  resume(): void {
+    if (!this.held.active) return;
+    for (const c of this.held.drain()) this.append(c);
+    this.held.end();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.held.active) {
+      if (this.held.offer(chunk)) return done();
+      for (const c of this.held.drain()) this.append(c);
+    }
+    this.append(chunk);
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.resume();
+    fs.close(this.target.fd, () => done(err));
+  }
+
+  private openName(): void {
+    let next: AppendTarget;
+    try {
+      next = openAppend(this.file, 0o640);
+    } catch (e) {
+      this.reopenErrors += 1;
+      if (!this.failing) {
+        this.failing = true;
+        this.onReopenError?.(this.file, (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+      }
+      throw e;
+    }
+    fs.closeSync(this.target.fd);
+    this.target = next;
+    this.failing = false;
+  }
+
+  /** One record: follow the name if it moved (else keep the file we have), then one write(2). */
+  private append(chunk: Buffer): void {
     try {
       if (nameMoved(this.file, this.target.dev, this.target.ino, this.createWaitMs).moved) {
-        this.reopen();
+        this.openName();
         this.renamesFollowed += 1;
       }
     } catch {
-      // Cannot open the new name: keep writing to the file we have.
+      // Cannot open the new name: keep writing to the file we have (counted, told once).
     }
     try {
       for (let off = 0; off < chunk.length;) off += fs.writeSync(this.target.fd, chunk, off, chunk.length - off);
     } catch {
       this.writeErrors += 1;
     }
-    done();
-  }
-
-  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    fs.close(this.target.fd, () => done(err));
   }
 }
 

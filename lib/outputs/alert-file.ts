@@ -14,11 +14,23 @@
 // 60 rotations at one alert per 4 ms). The line is still on disk once, at the end of the renamed
 // file; shippers that track inodes (Filebeat, Fluent Bit, Vector) read it, `tail -F` may not.
 // A stat after the write counts these (renameRaces).
+//
+// That window is closed by a handshake with logrotate (deploy/logrotate/egresswatch): prerotate
+// sends SIGUSR2 and the agent hold()s: lines are queued in memory, in order, and a marker file
+// tells prerotate that no write of ours can happen any more. logrotate renames and creates, its
+// postrotate SIGHUP makes the agent reopen(), which writes the queue to the new file and ends the
+// hold. No write happens while the name moves, so there is nothing left to overtake.
 import fs from 'node:fs';
-import { CREATE_WAIT_MS, nameMoved, nameState, openAppend, rotationSettings, shiftRotated, type AppendTarget, type RotationOptions } from './rotation.js';
+import {
+  CREATE_WAIT_MS, WriteHold, holdMarkerFor, nameMoved, nameState, openAppend, rotationSettings, shiftRotated,
+  type AppendTarget, type HoldOptions, type RotationOptions,
+} from './rotation.js';
 
 export class AlertFileError extends Error {
   override name = 'AlertFileError';
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
 }
 
 export interface AlertFileOptions extends RotationOptions {
@@ -26,6 +38,16 @@ export interface AlertFileOptions extends RotationOptions {
   mode?: number;
   /** How long to wait for another program to create a missing file (default CREATE_WAIT_MS). */
   createWaitMs?: number;
+  /** Bounds and safety timeout of a hold (HOLD_MAX_LINES, HOLD_MAX_BYTES, HOLD_TIMEOUT_MS). */
+  hold?: HoldOptions;
+  /**
+   * Called once per failure episode (the first failed open of the name after a rename, until an
+   * open succeeds again) with the errno code: the owner logs it, since the alerts go on into the
+   * renamed file that followers have left (EACCES when logrotate creates it for another user).
+   */
+  onReopenError?: (file: string, code: string) => void;
+  /** Called after a hold that no reopen ended was ended by its timeout (the queue is written). */
+  onHoldTimeout?: (file: string) => void;
 }
 
 export class AlertFile {
@@ -57,6 +79,12 @@ export class AlertFile {
   renameRaces = 0;
   /** Times the name stayed missing past createWaitMs and we created the file ourselves. */
   createdAfterWait = 0;
+  /** Writes held for logrotate (counters: holds, timeouts, queued, overflows, markerErrors). */
+  readonly held: WriteHold;
+  /** True from a failed open of the name until an open succeeds: one warning per episode. */
+  private failing = false;
+  private readonly onReopenError: AlertFileOptions['onReopenError'];
+  private readonly onHoldTimeout: AlertFileOptions['onHoldTimeout'];
 
   constructor(readonly file: string, opts: AlertFileOptions = {}) {
     const r = rotationSettings(opts);
@@ -64,6 +92,14 @@ export class AlertFile {
     this.maxFiles = r.maxFiles;
     this.mode = opts.mode ?? 0o640;
     this.createWaitMs = opts.createWaitMs ?? CREATE_WAIT_MS;
+    this.held = new WriteHold(holdMarkerFor(file), opts.hold);
+    this.onReopenError = opts.onReopenError;
+    this.onHoldTimeout = opts.onHoldTimeout;
+  }
+
+  /** Opening the name has been failing since the last successful open (a metric). */
+  get reopenFailing(): boolean {
+    return this.failing;
   }
 
   /** Opens (creating with `mode`) the configured path; the file open before, if any, is closed. */
@@ -74,15 +110,50 @@ export class AlertFile {
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       throw new AlertFileError(`cannot open alerts file ${this.file}: ${e.code ?? e.message} `
-        + '(fix: choose a writable path with --alerts-file, or create its directory with write access for the agent user)');
+        + '(fix: choose a writable path with --alerts-file, or create its directory with write access for the agent user)', e.code);
     }
-    this.close();
+    this.closeFd();
     ({ fd: this.fd, size: this.size, dev: this.dev, ino: this.ino } = next);
+    this.failing = false;
   }
 
-  /** Appends one alert as one line, rotating first when the line would pass maxBytes. */
+  /** Appends one alert as one line (queued while held), rotating first when it would pass maxBytes. */
   write(alert: object): void {
     const line = Buffer.from(JSON.stringify(alert) + '\n', 'utf8');
+    if (this.held.active) {
+      if (this.held.offer(line)) return;
+      // Queue full: the queue, then this line, go out now through the name check, in order.
+      for (const l of this.held.drain()) this.writeLine(l);
+    }
+    this.writeLine(line);
+  }
+
+  /**
+   * logrotate's prerotate (SIGUSR2): from now on lines are queued until reopen() (postrotate's
+   * SIGHUP) or the safety timeout; the marker beside the file tells prerotate we hold.
+   */
+  hold(): void {
+    this.held.start(() => {
+      try {
+        this.resume();
+      } catch {
+        // Only a file closed and not openable again throws here; a timer must not crash the agent.
+      }
+      this.onHoldTimeout?.(this.file);
+    });
+  }
+
+  /** Ends a hold: the queued lines go out in order (through the name check), the marker goes. */
+  resume(): void {
+    if (!this.held.active) return;
+    try {
+      for (const l of this.held.drain()) this.writeLine(l);
+    } finally {
+      this.held.end();
+    }
+  }
+
+  private writeLine(line: Buffer): void {
     if (this.fd < 0) this.open();
     // A line longer than maxBytes still goes into a fresh file whole: lines are never split.
     if (this.maxBytes > 0 && this.size > 0 && this.size + line.length > this.maxBytes) this.rotate();
@@ -111,21 +182,41 @@ export class AlertFile {
     try {
       this.open();
       this.renamesFollowed += 1;
-    } catch {
+    } catch (err) {
       // The alert still goes into the file we have (renamed, but on disk); the next write tries again.
-      this.reopenErrors += 1;
+      this.openFailed(err);
     }
   }
 
-  /**
-   * Opens the configured path again (SIGHUP after logrotate). If that fails, the file open
-   * before stays open and the error is thrown.
-   */
-  reopen(): void {
-    this.open();
+  private openFailed(err: unknown): void {
+    this.reopenErrors += 1;
+    if (this.failing) return;
+    this.failing = true;
+    this.onReopenError?.(this.file, (err as AlertFileError).code ?? (err as Error).message);
   }
 
+  /**
+   * Opens the configured path again (SIGHUP after logrotate) and ends a hold into it. If the
+   * open fails, the file open before stays open, takes the queue, and the error is thrown.
+   */
+  reopen(): void {
+    try {
+      this.open();
+    } catch (err) {
+      this.openFailed(err);
+      throw err;
+    } finally {
+      this.resume();
+    }
+  }
+
+  /** Writes what a hold queued, then closes. */
   close(): void {
+    this.resume();
+    this.closeFd();
+  }
+
+  private closeFd(): void {
     if (this.fd >= 0) {
       fs.closeSync(this.fd);
       this.fd = -1;

@@ -157,3 +157,111 @@ export function nameMoved(file: string, dev: bigint, ino: bigint, waitMs: number
   if (state === 'same') return { moved: false, createdAfterWait: false };
   return { moved: true, createdAfterWait: state === 'missing' && !waitForName(file, waitMs) };
 }
+
+/**
+ * Held lines are kept in memory up to this many (or HOLD_MAX_BYTES): a rotation takes
+ * milliseconds and alerts come a handful a minute, so the bound is only met when logrotate
+ * hangs under a flood; then the queue is written out (with the name check), never dropped.
+ */
+export const HOLD_MAX_LINES = 10_000;
+export const HOLD_MAX_BYTES = 4 * 1024 * 1024;
+/** A hold with no SIGHUP after it (logrotate failed between its scripts) ends by itself after this. */
+export const HOLD_TIMEOUT_MS = 30_000;
+
+export interface HoldOptions {
+  maxLines?: number;
+  maxBytes?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * The acknowledgement a held writer leaves for logrotate's prerotate: `.alerts.json.held` beside
+ * alerts.json. The leading dot keeps it out of the `alerts.json*` globs shippers are given.
+ */
+export function holdMarkerFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.held`);
+}
+
+/**
+ * Writes held across an outside rotation (logrotate prerotate → SIGUSR2 → start(); postrotate →
+ * SIGHUP → the writer reopens and takes the queue). A name check before each write cannot
+ * close the window between that check and the write(2); not writing at all while logrotate
+ * renames does. JS runs the signal listener between two synchronous writes, so once start()
+ * has created the marker no write of ours can land in the renamed file.
+ */
+export class WriteHold {
+  private queue: Buffer[] = [];
+  private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly maxLines: number;
+  private readonly maxBytes: number;
+  private readonly timeoutMs: number;
+  /** Holds started (a SIGUSR2 while holding extends the hold and is not counted again). */
+  holds = 0;
+  /** Holds ended by the timeout, not by a reopen. */
+  timeouts = 0;
+  /** Lines queued during holds. */
+  queued = 0;
+  /** Lines written during a hold because the queue was full (the queue went out before them). */
+  overflows = 0;
+  /** Markers that could not be created or removed (the hold itself still happens). */
+  markerErrors = 0;
+
+  constructor(readonly marker: string, opts: HoldOptions = {}) {
+    this.maxLines = opts.maxLines ?? HOLD_MAX_LINES;
+    this.maxBytes = opts.maxBytes ?? HOLD_MAX_BYTES;
+    this.timeoutMs = opts.timeoutMs ?? HOLD_TIMEOUT_MS;
+  }
+
+  get active(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Starts (or extends) the hold, then creates the marker; `onTimeout` ends it if no reopen comes. */
+  start(onTimeout: () => void): void {
+    if (this.timer) clearTimeout(this.timer);
+    else this.holds += 1;
+    this.timer = setTimeout(() => {
+      this.timeouts += 1;
+      onTimeout();
+    }, this.timeoutMs);
+    // A stopping agent flushes the queue in close(); the timer must not keep it alive.
+    this.timer.unref();
+    try {
+      fs.writeFileSync(this.marker, `${process.pid}\n`, { mode: 0o640 });
+    } catch {
+      this.markerErrors += 1;
+    }
+  }
+
+  /** Queues a line; false when the queue is full (the caller writes the queue, then the line). */
+  offer(line: Buffer): boolean {
+    if (this.queue.length >= this.maxLines || this.bytes + line.length > this.maxBytes) {
+      this.overflows += 1;
+      return false;
+    }
+    this.queue.push(line);
+    this.bytes += line.length;
+    this.queued += 1;
+    return true;
+  }
+
+  /** Takes the queued lines, oldest first; the hold goes on. */
+  drain(): Buffer[] {
+    const q = this.queue;
+    this.queue = [];
+    this.bytes = 0;
+    return q;
+  }
+
+  /** Ends the hold and removes the marker (after the caller has written the drained lines). */
+  end(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    try {
+      unlinkIfPresent(this.marker);
+    } catch {
+      this.markerErrors += 1;
+    }
+  }
+}

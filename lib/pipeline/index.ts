@@ -2,7 +2,7 @@
 // for the daemon (`runAgent`) and for capture files (`runReplay`).
 import path from 'node:path';
 import type winston from 'winston';
-import { ConfigError, DEFAULTS, type AgentConfig } from '../config/index.js';
+import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
 import { CaptureError, LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
@@ -12,7 +12,7 @@ import { AlertOutputs, OUTPUT_SETTINGS } from './outputs.js';
 import { DEFAULT_NAME_ORDER, Pipeline, type PipelineSettings } from './pipeline.js';
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
-import { snapshot, METRIC_HELP } from './stats.js';
+import { logFileStats, snapshot, METRIC_HELP } from './stats.js';
 
 export { Pipeline, PipelineStats, DEFAULT_NAME_ORDER, type PipelineSettings, type PipelineDeps } from './pipeline.js';
 export { Attributor, type Attribution } from './attribution.js';
@@ -98,9 +98,12 @@ const CAPTURE_STATS_MS = 10_000;
 /** A socket whose process exited is still attributed to it this long after (cached-socket). */
 const EXITED_GRACE_MS = 5_000;
 
-/** Runs the daemon until SIGINT/SIGTERM; resolves once it has shut down cleanly. */
+/**
+ * Runs the daemon until SIGINT/SIGTERM; resolves once it has shut down cleanly. `logFile`: the
+ * --log-file stream, for its counters in /metrics (the CLI holds and reopens it on signals).
+ */
 export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Logger,
-  reload?: () => Readonly<AgentConfig>): Promise<void> {
+  reload?: () => Readonly<AgentConfig>, logFile?: LogFile): Promise<void> {
   const now = (): number => Date.now();
   /** The configuration in force: the start one with what SIGHUPs have changed since. */
   let running = config;
@@ -124,7 +127,12 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   });
 
   let capture: LiveCapture | undefined;
-  const registry = createRegistry(() => ({ ...snapshot(pipeline, capture, attributor), ...alerts.stats() }), METRIC_HELP);
+  const registry = createRegistry(() => ({
+    ...snapshot(pipeline, capture, attributor), ...alerts.stats(), ...(logFile ? logFileStats(logFile) : {}),
+  }), METRIC_HELP);
+  // logrotate's prerotate: hold alerts-file writes until postrotate's SIGHUP (AlertFile.hold).
+  const holdForLogrotate = (): void => alerts.hold();
+  process.on('SIGUSR2', holdForLogrotate);
   let stopping = false;
   const metrics = new MetricsServer(registry, () => capture !== undefined,
     () => capture !== undefined && !stopping && alerts.spoolErrors === 0);
@@ -196,6 +204,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   });
 
   stopping = true;
+  process.off('SIGUSR2', holdForLogrotate);
   for (const t of timers) clearInterval(t);
   capture.close();
   capture = undefined;

@@ -36,7 +36,7 @@ export class AlertOutputs {
     private readonly logger: winston.Logger,
     private readonly forwarding: SpoolForwarders,
   ) {
-    this.fileRef = fileOf(config);
+    this.fileRef = fileOf(config, logger);
   }
 
   /** Opens the file and, when forwarding is configured, the spool and the forwarders. */
@@ -89,9 +89,18 @@ export class AlertOutputs {
     return this.chain;
   }
 
-  /** Reopens the alerts file under its name (after logrotate renamed it). */
+  /** Reopens the alerts file under its name (after logrotate renamed it), ending a hold. */
   reopen(): void {
     this.serial(() => Promise.resolve(this.fileRef.reopen()));
+  }
+
+  /**
+   * logrotate's prerotate (SIGUSR2): hold alerts-file writes until the postrotate SIGHUP's
+   * reopen. Not through the write chain: it must take effect (and its marker exist) now; an
+   * alert the chain writes later is queued in order. The spool and --stdout are not held.
+   */
+  hold(): void {
+    this.fileRef.hold();
   }
 
   /**
@@ -138,7 +147,7 @@ export class AlertOutputs {
       this.fileRef.reopen();
       return 'reopened';
     }
-    const file = fileOf(next);
+    const file = fileOf(next, this.logger);
     try {
       file.open();
     } catch (err) {
@@ -168,7 +177,17 @@ export class AlertOutputs {
       failed[f.name] = s.failures ?? 0;
     }
     const spool = this.forwarding.spool;
+    const file = this.fileRef;
     return {
+      alerts_file_renames_followed: file.renamesFollowed,
+      alerts_file_reopen_errors: file.reopenErrors,
+      alerts_file_reopen_failing: file.reopenFailing ? 1 : 0,
+      alerts_file_created_after_wait: file.createdAfterWait,
+      alerts_file_rename_races: file.renameRaces,
+      alerts_file_holds: file.held.holds,
+      alerts_file_hold_timeouts: file.held.timeouts,
+      alerts_file_held_lines: file.held.queued,
+      alerts_file_hold_overflows: file.held.overflows,
       forward_sent: fwd,
       forward_failures: failed,
       spool_depth: spool ? spool.depth() : 0,
@@ -184,8 +203,15 @@ export class AlertOutputs {
   }
 }
 
-function fileOf(config: Readonly<AgentConfig>): AlertFile {
-  return new AlertFile(config.alertsFile, { maxBytes: config.alertsMaxBytes, maxFiles: config.alertsMaxFiles });
+function fileOf(config: Readonly<AgentConfig>, logger: winston.Logger): AlertFile {
+  return new AlertFile(config.alertsFile, {
+    maxBytes: config.alertsMaxBytes, maxFiles: config.alertsMaxFiles,
+    // Once per episode: alerts keep going into the renamed file, which followers have left.
+    onReopenError: (file, errno) => logger.warn('alerts file: cannot open the file now under its name; alerts go on into the renamed one', {
+      file, errno, fix: "logrotate's create must leave it writable by the agent's user (create 0640 egresswatch adm)",
+    }),
+    onHoldTimeout: (file) => logger.warn('alerts file: held for logrotate but no SIGHUP came; resumed, queued alerts written', { file }),
+  });
 }
 
 function forwardingOf(c: Readonly<AgentConfig>): Partial<AgentConfig> {

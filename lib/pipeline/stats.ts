@@ -3,6 +3,7 @@
 import type { LiveCapture } from '../capture/index.js';
 import type { Pipeline } from './pipeline.js';
 import type { Attributor } from './attribution.js';
+import type { LogFile } from '../config/index.js';
 
 export const METRIC_HELP: Record<string, string> = {
   packets: 'Packets handed to the pipeline',
@@ -33,7 +34,30 @@ export const METRIC_HELP: Record<string, string> = {
   forward_failures: 'Failed deliveries (retried with backoff), by forwarder',
   spool_depth: 'Alerts in the durable spool not yet delivered by every forwarder',
   spool_oldest_age_seconds: 'Age of the oldest spooled alert',
+  alerts_file_renames_followed: 'Alerts file: renames of its name (logrotate create) followed before a write',
+  alerts_file_reopen_errors: 'Alerts file: failed opens of its name after a rename (alerts went to the renamed file)',
+  alerts_file_reopen_failing: 'Alerts file: 1 while its name cannot be opened (e.g. EACCES on a file logrotate created for another user)',
+  alerts_file_created_after_wait: 'Alerts file: times its name stayed missing past the wait for logrotate and the agent created it',
+  alerts_file_rename_races: 'Alerts file: writes a rename overtook between the name check and the write (not held)',
+  alerts_file_holds: 'Alerts file: writes held for logrotate (SIGUSR2 from prerotate)',
+  alerts_file_hold_timeouts: 'Alerts file: holds ended by the safety timeout because no SIGHUP came',
+  alerts_file_held_lines: 'Alerts file: alerts queued in memory during holds, written at the reopen',
+  alerts_file_hold_overflows: 'Alerts file: alerts written during a hold because the queue was full',
+  log_file_write_errors: 'Log file (--log-file): records that could not be written',
+  log_file_renames_followed: 'Log file: renames of its name followed before a write',
+  log_file_reopen_errors: 'Log file: failed opens of its name after a rename',
+  log_file_holds: 'Log file: writes held for logrotate (SIGUSR2 from prerotate)',
 };
+
+/** The --log-file counters, for /metrics next to the alerts file's. */
+export function logFileStats(f: LogFile): Record<string, number> {
+  return {
+    log_file_write_errors: f.writeErrors,
+    log_file_renames_followed: f.renamesFollowed,
+    log_file_reopen_errors: f.reopenErrors,
+    log_file_holds: f.held.holds,
+  };
+}
 
 function perInterface(capture: LiveCapture | undefined, pick: 'received' | 'dropped' | 'ifDropped'): Record<string, number> {
   const out: Record<string, number> = {};
