@@ -120,10 +120,17 @@ fi
 # systemd creates these at start (StateDirectory=, LogsDirectory=); made here as well so a
 # manual run as the user works too.
 install -d -m 0750 -o "$NAME" -g "$NAME" "$R/var/lib/$NAME" "$R/var/log/$NAME"
-if [ -f "$SRC/deploy/logrotate/$NAME" ] && [ -d "$R/etc/logrotate.d" ]; then
-  install -m 0644 "$SRC/deploy/logrotate/$NAME" "$R/etc/logrotate.d/$NAME"
-  say "installed $R/etc/logrotate.d/$NAME"
-fi
+# logrotate: its `create` makes the new files owned by the unit's User= (else the agent cannot
+# open them after the first rotation and writes on into the renamed file), group adm for log
+# readers, or the service's own group where there is no adm. Installed even before logrotate is.
+LOGROTATE_GROUP=adm
+getent group adm >/dev/null || LOGROTATE_GROUP=$NAME
+install -d -m 0755 "$R/etc/logrotate.d"
+sed -e "s#^\( *create 0640 $NAME\) adm\$#\1 $LOGROTATE_GROUP#" "$SRC/deploy/logrotate/$NAME" >"$R/etc/logrotate.d/$NAME.tmp"
+chmod 0644 "$R/etc/logrotate.d/$NAME.tmp"
+mv "$R/etc/logrotate.d/$NAME.tmp" "$R/etc/logrotate.d/$NAME"
+say "installed $R/etc/logrotate.d/$NAME (create 0640 $NAME $LOGROTATE_GROUP)"
+command -v logrotate >/dev/null 2>&1 || [ -x /usr/sbin/logrotate ] || say "logrotate is not installed: the stanza waits for it"
 
 # --- systemd ----------------------------------------------------------------------------
 if [ "$SYSTEMCTL" = no ]; then

@@ -107,6 +107,27 @@ describe('deploy: install-systemd.sh', function () {
       assert.equal(st.uid, user.uid, `${dir} owner`);
       assert.equal(st.mode & 0o777, 0o750, `${dir} mode`);
     }
+    // The logrotate stanza: installed, and its `create` gives the new files to the user the
+    // unit runs as (root-owned 0640 files would be EACCES for the agent after one rotation).
+    const stanza = fs.readFileSync(path.join(root, 'etc', 'logrotate.d', 'egresswatch'), 'utf8');
+    const runAs = unitValue(unit, 'Service', 'User');
+    const group = runSync('getent', ['group', 'adm']).code === 0 ? 'adm' : 'egresswatch';
+    assert.deepEqual(stanza.match(/^\s*create\s+(\S+)\s+(\S+)\s+(\S+)\s*$/m)?.slice(1), ['0640', runAs, group]);
+    assert.match(stanza, /^\s*prerotate\b[^]*kill -s USR2 --kill-whom=main egresswatch\.service[^]*\.alerts\.json\.held/m);
+    assert.equal(fs.statSync(path.join(root, 'etc', 'logrotate.d', 'egresswatch')).mode & 0o777, 0o644);
+    if (haveCommand('logrotate')) {
+      // logrotate itself: the installed stanza on the installed (egresswatch-owned, 0750) log
+      // directory creates the new alerts file for the agent's uid.
+      const logDir = path.join(root, 'var', 'log', 'egresswatch');
+      fs.writeFileSync(path.join(logDir, 'alerts.json'), '{}\n');
+      const conf = path.join(root, 'logrotate-check.conf');
+      fs.writeFileSync(conf, stanza.replaceAll('/var/log/egresswatch/', `${logDir}/`), { mode: 0o644 });
+      const lr = runSync('logrotate', ['-d', '-f', '-s', path.join(root, 'logrotate.state'), conf], { timeoutMs: 30_000 });
+      assert.equal(lr.code, 0, describeResult(lr));
+      assert.match(lr.stdout + lr.stderr, new RegExp(`creating new \\S*alerts\\.json mode = 0640 uid = ${user.uid} `));
+      fs.rmSync(path.join(logDir, 'alerts.json'));
+      fs.rmSync(conf);
+    }
   });
 
   it('second run keeps an edited config, changes nothing else and enables the unit offline', () => {

@@ -1,6 +1,9 @@
 // Real logrotate against an AlertFile writer (which follows its name before each write, and
-// reopens on SIGHUP as the agent does), with tail -F reading by name: every alert read exactly
-// once. And the shipped deploy/logrotate/egresswatch config checked by logrotate.
+// reopens on SIGHUP as the agent does), with tail -F reading by name, WITHOUT the prerotate hold:
+// the fallback a hand-written logrotate config gets (name check only). Every alert is on disk
+// once and tail -F reads each once except a write that a rename overtook. The shipped config,
+// whose prerotate hold closes that window, is run in logrotate-hold.test.ts; here it is parsed
+// by `logrotate -d`.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -155,16 +158,22 @@ describe('outputs/logrotate', function () {
   it('deploy/logrotate/egresswatch parses (logrotate -d) with its paths pointed at a temp dir', async () => {
     const shipped = fs.readFileSync(path.join(REPO_ROOT, 'deploy', 'logrotate', 'egresswatch'), 'utf8');
     // The directives the deployment relies on.
-    for (const d of ['daily', 'rotate 14', 'compress', 'delaycompress', 'missingok', 'notifempty', 'create 0640', 'postrotate', 'endscript']) {
+    for (const d of ['daily', 'rotate 14', 'compress', 'delaycompress', 'missingok', 'notifempty', 'create 0640', 'prerotate', 'postrotate', 'endscript']) {
       assert.match(shipped, new RegExp(`^\\s*${d}\\b`, 'm'), d);
     }
     assert.match(shipped, /kill -s HUP[^\n]*egresswatch\.service/);
+    assert.match(shipped, /kill -s USR2[^\n]*egresswatch\.service/);
+    // The new files belong to the user the systemd unit runs as: a root-owned 0640 file would be
+    // EACCES for the agent, which would then write on into the renamed file.
+    const unitUser = /^User=(\S+)$/m.exec(fs.readFileSync(path.join(REPO_ROOT, 'systemd', 'egresswatch.service'), 'utf8'))?.[1];
+    assert.equal(/^\s*create 0640 (\S+) adm$/m.exec(shipped)?.[1], unitUser, 'create owner = the unit\'s User=');
     const logDir = path.join(dir, 'log');
     fs.mkdirSync(logDir, { mode: 0o755 });
     fs.writeFileSync(path.join(logDir, 'alerts.json'), '{"seq":0}\n');
     fs.writeFileSync(path.join(logDir, 'agent.log'), '{"message":"started"}\n');
     const conf = path.join(dir, 'egresswatch');
-    const copy = shipped.replaceAll('/var/log/egresswatch/', `${logDir}/`);
+    // logrotate -d resolves the owner: the egresswatch user exists only once the installer ran.
+    const copy = shipped.replaceAll('/var/log/egresswatch/', `${logDir}/`).replace('create 0640 egresswatch adm', 'create 0640 root root');
     assert.notEqual(copy, shipped, 'no /var/log/egresswatch/ path to point elsewhere');
     fs.writeFileSync(conf, copy, { mode: 0o644 });
     const { stdout, stderr } = await run(LOGROTATE, ['-d', '-f', '-s', path.join(dir, 'state'), conf], { timeout: 15000 });
@@ -177,6 +186,7 @@ describe('outputs/logrotate', function () {
     assert.match(text, /renaming .*agent\.log to .*agent\.log\.1/);
     assert.match(text, /creating new .*agent\.log mode = 0640/);
     assert.equal(text.match(/running postrotate script/g)?.length, 1, 'sharedscripts: one SIGHUP');
+    assert.equal(text.match(/running prerotate script/g)?.length, 1, 'sharedscripts: one hold');
     assert.match(text, /running postrotate script/);
     // -d changes nothing.
     assert.equal(fs.readFileSync(path.join(logDir, 'alerts.json'), 'utf8'), '{"seq":0}\n');
