@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -99,6 +100,51 @@ describe('agent: LogFile follows its name (logrotate create mode)', () => {
     assert.deepEqual(records(`${file}.1`).map((r) => r.message), ['kept']);
     assert.equal(stream.writeErrors, 0);
   });
+
+  it('hold() queues records behind the .agent.log.held marker; reopen() writes them to the new file in order', async () => {
+    const file = path.join(dir, 'agent.log');
+    const marker = path.join(dir, '.agent.log.held');
+    const stream = new LogFile(file);
+    const logger = createLogger('info', { stream, text: false });
+    logger.info('before');
+    await sleep(20);
+    stream.hold();
+    assert.ok(fs.existsSync(marker));
+    logger.info('held 1');
+    logger.info('held 2');
+    await sleep(20);
+    fs.renameSync(file, `${file}.1`);
+    fs.writeFileSync(file, '', { mode: 0o640 });
+    stream.reopen();
+    logger.info('after');
+    await sleep(20);
+    stream.destroy();
+    assert.deepEqual(records(`${file}.1`).map((r) => r.message), ['before']);
+    assert.deepEqual(records(file).map((r) => r.message), ['held 1', 'held 2', 'after']);
+    assert.ok(!fs.existsSync(marker));
+    assert.deepEqual([stream.held.holds, stream.held.queued], [1, 2]);
+  });
+
+  it('a hold with no reopen ends by its timeout; a failing name is told once per episode', async () => {
+    const file = path.join(dir, 'agent.log');
+    const stream = new LogFile(file, 5, { timeoutMs: 30 });
+    const told: string[] = [];
+    stream.onReopenError = (f, code) => told.push(`${path.basename(f)} ${code}`);
+    let timedOut = 0;
+    stream.hold(() => { timedOut += 1; });
+    await new Promise<void>((r) => stream.write('{"message":"queued"}\n', () => r()));
+    assert.equal(fs.readFileSync(file, 'utf8'), '');
+    await sleep(120);
+    assert.equal(timedOut, 1);
+    assert.deepEqual(records(file).map((r) => r.message), ['queued']);
+    fs.renameSync(file, `${file}.1`);
+    fs.mkdirSync(file);
+    for (const m of ['a', 'b']) await new Promise<void>((r) => stream.write(`{"message":"${m}"}\n`, () => r()));
+    stream.destroy();
+    assert.deepEqual(told, ['agent.log EISDIR']);
+    assert.equal(stream.reopenErrors, 2);
+    assert.deepEqual(records(`${file}.1`).map((r) => r.message), ['queued', 'a', 'b']);
+  });
 });
 
 describe('agent: real logrotate rotating the running agent\'s --log-file', function () {
@@ -150,4 +196,49 @@ describe('agent: real logrotate rotating the running agent\'s --log-file', funct
     assert.equal(count(log, 'egresswatch stopped'), 1);
     assert.ok(!fs.existsSync(`${log}.4`));
   });
+
+  it('the shipped stanza against the running agent: SIGUSR2 holds both files, SIGHUP reopens; counters in /metrics', async () => {
+    const logDir = path.join(dir, 'shipped');
+    const log = path.join(logDir, 'agent.log');
+    const alerts = path.join(logDir, 'alerts.json');
+    const port = await freePort();
+    agent = spawn(process.execPath, [CLI, 'run', '--interface', 'lo', '--state-dir', path.join(dir, 'state2'), '--alerts-file', alerts,
+      '--ptr', 'off', '--log-file', log, '--log-format', 'json', '--metrics-listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+    await until('"egresswatch running" in the log file', () => count(log, 'egresswatch running') === 1);
+    fs.appendFileSync(alerts, '{"seq":0}\n'); // notifempty: give logrotate something to rotate
+    const shipped = fs.readFileSync(path.join(REPO_ROOT, 'deploy', 'logrotate', 'egresswatch'), 'utf8');
+    const conf = path.join(dir, 'shipped.conf');
+    fs.writeFileSync(conf, shipped.replaceAll('/var/log/egresswatch/', `${logDir}/`)
+      .replace('systemctl kill -s USR2 --kill-whom=main egresswatch.service', `kill -USR2 ${agent.pid}`)
+      .replace('systemctl kill -s HUP --kill-whom=main egresswatch.service', `kill -HUP ${agent.pid}`)
+      .replace('create 0640 egresswatch adm', 'create 0640 root root'), { mode: 0o644 });
+    const t0 = Date.now();
+    const { stderr } = await run(LOGROTATE, ['-v', '-f', '-s', path.join(dir, 'shipped.state'), conf], { timeout: 15_000 });
+    // prerotate found the marker soon (the agent acknowledged), not after its full 2 s wait.
+    assert.match(stderr, /running prerotate script/);
+    assert.ok(Date.now() - t0 < 1_500, `logrotate took ${Date.now() - t0} ms`);
+    await until('the reload line in the new log file', () => count(log, 'SIGHUP: configuration reloaded') === 1);
+    await until('the hold markers removed', () => !fs.readdirSync(logDir).some((n) => n.endsWith('.held')));
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const value = (name: string): number => Number(new RegExp(`^egresswatch_${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(value('alerts_file_holds'), 1, metrics);
+    assert.equal(value('log_file_holds'), 1);
+    for (const n of ['alerts_file_rename_races', 'alerts_file_reopen_errors', 'alerts_file_hold_timeouts', 'log_file_write_errors']) {
+      assert.equal(value(n), 0, n);
+    }
+    assert.equal(count(`${log}.1`, 'SIGHUP: configuration reloaded'), 0);
+    agent.kill('SIGTERM');
+    assert.equal(await new Promise<number | null>((r) => agent!.once('exit', (c) => r(c))), 0);
+  });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
