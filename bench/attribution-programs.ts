@@ -8,13 +8,19 @@
 // or stdin EOF; every loop runs for a given time.
 
 export const HOLDERS_PY = String.raw`
-import os, sys, signal, tempfile
+import ctypes, os, sys, signal, tempfile
 n, per = int(sys.argv[1]), int(sys.argv[2])
 path = tempfile.mkstemp(prefix='ewbench-held-')[1]
+# SIGTERM runs the finally below (the children are killed), as stdin EOF does.
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+libc = ctypes.CDLL(None, use_errno=True)
 kids = []
 for i in range(n):
     pid = os.fork()
     if pid == 0:
+        # PR_SET_PDEATHSIG (1): die with the parent, however it ends.
+        libc.prctl(1, signal.SIGKILL)
+        if os.getppid() == 1: os._exit(0)
         fds = [os.open(path, os.O_RDONLY) for _ in range(per)]
         signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
         while True:

@@ -81,6 +81,15 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
+/** `--only replay|attribution` of `npm run bench`; undefined: both. */
+export function onlyFlag(argv: string[]): 'replay' | 'attribution' | undefined {
+  const i = argv.indexOf('--only');
+  if (i < 0) return undefined;
+  const v = argv[i + 1];
+  if (v === 'replay' || v === 'attribution') return v;
+  throw new Error(`--only must be replay or attribution, got ${v}`);
+}
+
 /** Why the benchmark cannot run here, or undefined. */
 export function attributionSkipReason(): string | undefined {
   const missing: string[] = [];

@@ -17,6 +17,7 @@ import { DEFAULT_PACKETS, DEFAULT_SEED } from './gen-capture.js';
 import { fmtInt, fmtMiB, median, seconds, table } from './measure.js';
 import { runMicro } from './micro.js';
 import { RssSampler } from './rss.js';
+import { onlyFlag, runAttributionBench } from './attribution.js';
 
 type PipelineModule = typeof import('../lib/pipeline/index.js');
 type ReplayStats = Awaited<ReturnType<PipelineModule['runReplay']>>;
@@ -141,7 +142,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
+// --only replay|attribution runs one of the two benchmarks; both by default (bench/attribution.ts).
+const only = onlyFlag(process.argv.slice(2));
+(only === 'attribution' ? Promise.resolve() : main()).then(() => (only === 'replay' ? undefined : runAttributionBench())).catch((err: unknown) => {
   console.error((err as Error).stack ?? String(err));
   process.exitCode = 1;
 });
