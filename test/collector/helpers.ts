@@ -71,7 +71,7 @@ export interface Proxy {
  * forwards the rest, recording every request.
  */
 export async function faultProxy(targetPort: number,
-  faults: { status: number; headers?: Record<string, string>; forwardThenDrop?: boolean }[]): Promise<Proxy> {
+  faults: { status: number; headers?: Record<string, string>; forwardThenDrop?: boolean; hang?: boolean; closeAtOnce?: boolean }[]): Promise<Proxy> {
   const requests: Proxy['requests'] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -81,6 +81,11 @@ export async function faultProxy(targetPort: number,
       const fault = faults.shift();
       const rec = { headers: req.headers, bytes: body.length, status: 0, at: Date.now() };
       requests.push(rec);
+      if (fault?.hang) return; // never answers: the client's own timeout must end it (closeAllConnections at close)
+      if (fault?.closeAtOnce) {
+        res.destroy(); // the connection closes with no answer, nothing forwarded
+        return;
+      }
       if (fault && fault.forwardThenDrop !== true) {
         rec.status = fault.status;
         res.writeHead(fault.status, fault.headers ?? {});

@@ -109,6 +109,17 @@ describe('outputs/http-forwarder', () => {
     assert.deepEqual(fileLines(env.alertsFile).map((a) => (a.event as { id: string }).id), ['ev-0', 'ev-1', 'ev-2', 'ev-3']);
   });
 
+  it('a collector that hangs, then one that closes the connection: retried, every alert arrives once', async () => {
+    for (let i = 0; i < 3; i++) await spool.append(makeAlert(i));
+    (await viaProxy([{ status: 0, hang: true }, { status: 0, closeAtOnce: true }], { requestTimeoutMs: 300 })).start();
+    await waitFor(() => fwd!.stats.sent === 3, 8000, 'delivery after a hang and a closed connection');
+    assert.equal(proxy!.requests.length, 3, 'hung, closed, then delivered');
+    assert.equal(fwd!.stats.failures, 2);
+    assert.match(fwd!.stats.lastError ?? '', /.+/);
+    assert.equal(spool.depth(), 0);
+    assert.deepEqual(fileLines(env.alertsFile).map((a) => (a.event as { id: string }).id), ['ev-0', 'ev-1', 'ev-2']);
+  });
+
   it('stop() sends what is pending without waiting out the batch window', async () => {
     (await viaProxy([], { batchMaxWaitMs: 30_000 })).start();
     await spool.append(makeAlert(1));
