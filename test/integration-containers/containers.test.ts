@@ -23,14 +23,15 @@ const SETTLE_MS = 2500;
 const ALERT_WAIT_MS = 10_000;
 /**
  * Lowest attribution rate accepted for clients that connect, get an answer and exit within a
- * few ms. Measured on this 2-core machine: 0.2–0.7 over 20 runs depending on load (the miss is
- * when the socket has already closed, inode 0, by the time the kernel's table walk — 1.5–7 ms
- * here — reaches it; netlink sock_diag, which would not need the walk, needs a native addon).
- * This bound only catches a regression to the 0/20 of a pipeline without the synchronous
- * prescan, exited-holder grace and snapshots; the rate itself is printed for the record, and
- * every alert that is attributed must be attributed to the right process (checked below).
+ * few ms (client connect → close p50 0.7-4 ms here). Measured on this 2-core machine, shared
+ * with other test runs, over 200 runs each: 0.34, 0.35, 0.41, 0.56 with netlink sock_diag and
+ * the SYN-time probe (samples of 20 under load average 6: 0.15-0.50); 0.00-0.10 without the
+ * addon (/proc/net walks of 1.5-7 ms). What is missed is gone before the agent is handed the
+ * SYN (capture → Attributor 0.3-2.7 ms measured) or before the holder's fds are read. The
+ * bound sits under the worst 200-run figure with margin for a loaded CI machine; the rate itself
+ * is printed, and every alert that is attributed must name the right process (checked below).
  */
-const MIN_RATE = 0.05;
+const MIN_RATE = 0.2;
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
