@@ -106,7 +106,7 @@ export class SocketResolver {
   private readonly counters = {
     lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netnsSkipped: 0, otherNetnsHits: 0,
     cachedSocketHits: 0, youngRescans: 0, hookErrors: 0, broadSweeps: 0, diagHits: 0, diagMisses: 0, diagListeners: 0,
-    probes: 0, probesOverBudget: 0, probeHolders: 0, probeHotRescans: 0, closedBeforeScan: 0,
+    probes: 0, probesOverBudget: 0, probeHolders: 0, probeHotRescans: 0, closedBeforeScan: 0, probeNoSocket: 0, probePeerHits: 0,
   };
 
   constructor(opts: SocketResolverOptions) {
@@ -164,12 +164,15 @@ export class SocketResolver {
     if (!key) return;
     this.counters.probes++;
     const m = diagMatch(diag, this.netns, flow.transport, key, this.counters);
-    if (m?.tier !== Tier.Exact || !m.entry || m.entry.inode === 0) return;
+    if (m?.tier !== Tier.Exact || !m.entry || m.entry.inode === 0) {
+      this.counters.probeNoSocket++;
+      return;
+    }
     const owner = this.ownerOf(m);
     const peer = this.hot.peer(key.remoteIp, key.remotePort);
     if (this.lookupAll([owner]).length > 0 && peer !== undefined && this.index.hasPid(peer)) {
       this.index.scanSync([peer]);
-      this.lookupAll([owner]);
+      if (this.lookupAll([owner]).length === 0) this.counters.probePeerHits++;
     }
     if (owner.pid === undefined) {
       const young = this.netns.youngPids(YOUNG_MS, PROBE_RESCAN_MAX);
@@ -364,6 +367,14 @@ export class SocketResolver {
     // Before anything that yields: the holder is most likely a young or recently active pid.
     unresolved = this.rescanLikely(unresolved);
     if (unresolved.length === 0) return;
+    // A full scan reads every fd of the namespace (1,000 pids × 20 fds ≈ 20k readlinks), a
+    // listing every pid: neither for sockets netlink says are closed by now, which no scan can
+    // find any more (under load most misses are such, and scanning for them starved the rest).
+    const closed = this.closedNow(unresolved, owners, flows);
+    if (closed.size === unresolved.length) {
+      this.settleMisses(unresolved);
+      return;
+    }
     const listing = await this.netns.refresh(true);
     if (listing) this.index.dropDead(listing.live);
     const spaces = new Set(unresolved.map((o) => o.netns ?? UNKNOWN_NETNS));
@@ -374,14 +385,16 @@ export class SocketResolver {
       await this.index.scan(fresh);
       unresolved = this.lookupAll(unresolved);
     }
-    // A full scan reads every fd of the namespace (1,000 pids × 20 fds ≈ 20k readlinks): not
-    // for a socket netlink says is closed by now, which no scan can find any more.
-    const closed = this.closedNow(unresolved, owners, flows);
     for (const ns of spaces) {
       if (unresolved.length === 0) break;
       const open = unresolved.filter((o) => !closed.has(o));
       unresolved = [...(await this.fullScan(ns, open, fresh.length)), ...unresolved.filter((o) => closed.has(o))];
     }
+    this.settleMisses(unresolved);
+  }
+
+  /** Owners no live holder was found for: the exited-holder cache, else a counted miss. */
+  private settleMisses(unresolved: SocketOwner[]): void {
     for (const o of unresolved) {
       const h = this.index.recentlyExited(o.inode);
       if (h) {

@@ -220,7 +220,7 @@ describe('procfs/SockDiag: when netlink cannot be used', () => {
       const resolver = new SocketResolver({ proc: new ProcFs('/proc'), sockDiag: SockDiag.open({ addon: failing }) });
       const [owner] = await resolver.resolve([{ transport: 'tcp', localIp: '127.0.0.1', localPort: client.localPort!, remoteIp: '127.0.0.1', remotePort: client.remotePort! }]);
       assert.equal(owner?.pid, process.pid);
-      assert.equal(resolver.stats.diagErrors, 1);
+      assert.ok(resolver.stats.diagErrors >= 1, 'netlink was asked and failed');
       assert.ok(resolver.stats.netReads >= 1, 'read /proc/net/tcp instead');
     } finally {
       client.destroy();
