@@ -51,13 +51,15 @@ interface Result { port: number; pid?: number; latencyMs: number; method: string
 
 /** The Attributor as the agent uses it, noting each result of the benchmark's connections. */
 class MeasuringAttributor extends Attributor {
-  results: Result[] = [];
+  /** Results are filed under the phase their connection started in (a late one is not the next phase's). */
+  phase: Result[] = [];
   ports = { from: 0, to: 0 };
   override attribute(flow: Flow): Promise<Attribution> {
     const handed = Date.now();
     const p = super.attribute(flow);
+    const into = this.phase;
     if (flow.serverPort >= this.ports.from && flow.serverPort < this.ports.to) {
-      void p.then((a) => this.results.push({
+      void p.then((a) => into.push({
         port: flow.serverPort, pid: a.described?.process.pid, latencyMs: Date.now() - flow.startTime, method: a.method, captureMs: handed - flow.startTime,
       }));
     }
@@ -136,7 +138,8 @@ export async function runAttributionBench(opts: AttributionBenchOptions = ATTRIB
     const agent = await startAgent(dir, topo.hostIf, cleanups);
     agent.attributor.ports = { from: SERVER.basePort, to: SERVER.basePort + opts.programs };
     const phase = async (lifetimeMs: number, seconds: number): Promise<Phase> => {
-      agent.attributor.results = [];
+      const results: Result[] = [];
+      agent.attributor.phase = results;
       const before = programs.map((p) => doneLines(p.d).length);
       const cpu0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
@@ -150,7 +153,7 @@ export async function runAttributionBench(opts: AttributionBenchOptions = ATTRIB
       const done = programs.map((p) => doneLines(p.d).at(-1) ?? [0, 0]);
       return {
         lifetimeMs, made: done.reduce((a, d) => a + d[0], 0), failed: done.reduce((a, d) => a + d[1], 0),
-        results: agent.attributor.results, cpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100, wallS,
+        results, cpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100, wallS,
       };
     };
     // Warm-up (not reported): the agent meets the programs' pids (a full fd scan of the host each).
