@@ -114,8 +114,11 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const proc = new SnapshotProcFs(config.procRoot);
   // The passwd file is the host's, under --host-root unless --passwd-file names another.
   const passwdFile = config.passwdFile === DEFAULTS.passwdFile ? path.join(config.hostRoot, 'etc', 'passwd') : config.passwdFile;
+  const resolver = new SocketResolver({
+    proc, now, exitedGraceMs: EXITED_GRACE_MS, onNewSocketHolders: (pids) => proc.capture(pids), log: (m) => logger.warn(m),
+  });
   const attributor = new Attributor({
-    resolver: new SocketResolver({ proc, now, exitedGraceMs: EXITED_GRACE_MS, onNewSocketHolders: (pids) => proc.capture(pids) }),
+    resolver,
     software: new SoftwareContext({
       proc, hostRoot: config.hostRoot, parentDepth: config.parentDepth, normalizeVersions: config.normalizeVersions, passwdFile,
     }),
@@ -123,12 +126,13 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   });
   const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
   const pipeline = new Pipeline(settingsOf(config), {
-    baseline: () => Promise.resolve(baseline), attributor, ptr, emit: (a) => alerts.emit(a), logger, now,
+    baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now,
   });
 
   let capture: LiveCapture | undefined;
   const registry = createRegistry(() => ({
     ...snapshot(pipeline, capture, attributor), ...alerts.stats(), ...(logFile ? logFileStats(logFile) : {}),
+    attribution_resolver: resolver.stats, attribution_netlink: resolver.usesNetlink ? 1 : 0,
   }), METRIC_HELP);
   // logrotate's prerotate: hold alerts-file writes until postrotate's SIGHUP (AlertFile.hold).
   const holdForLogrotate = (): void => alerts.hold();
@@ -209,6 +213,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   capture.close();
   capture = undefined;
   await pipeline.finish();
+  resolver.close();
   await baseline.close();
   await alerts.close();
   await metrics.close();

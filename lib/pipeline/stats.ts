@@ -24,6 +24,8 @@ export const METRIC_HELP: Record<string, string> = {
   flow_evictions: 'Flows evicted because the flow table was full',
   connections_attributed: 'Outbound connections attributed to a process, by method (live socket, cached socket)',
   connections_unattributed: 'Outbound connections that could not be attributed',
+  attribution_resolver: 'Socket resolver counters by kind (netlink probes and errors, table reads, fd rescans, cache hits)',
+  attribution_netlink: '1 when sockets in the host namespace are looked up through netlink sock_diag, 0 when through /proc/net',
   alerts: 'Alerts emitted, by novelty',
   alerts_held: 'Alerts waiting for their hold window',
   alerts_suppressed: 'New destinations not alerted because a suppression rule matched, by rule comment',

@@ -100,5 +100,8 @@ describe('end to end: names from SNI and HTTP Host; a spoofed DNS answer is igno
     assert.notEqual(get(raw[0], 'destination.domain'), 'spoofed.example.org', diag);
     assert.ok(['ptr', 'none'].includes(String(get(raw[0], 'egresswatch.name_source'))), diag);
     assert.match(agent!.lastMetrics, /egresswatch_dns_answers_unmatched [1-9]/, 'the spoofed answers were counted');
+    // The agent ran in its own namespace with the built addon: sockets found through netlink.
+    assert.match(agent!.lastMetrics, /^egresswatch_attribution_netlink 1$/m, 'netlink sock_diag in use');
+    assert.match(agent!.lastMetrics, /^egresswatch_attribution_resolver\{kind="probes"\} [1-9]/m, 'connections probed at their first packet');
   });
 });
