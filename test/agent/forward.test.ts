@@ -4,30 +4,18 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startCollector } from '../../lib/collector/index.js';
-import { connectOnce, sleep } from '../helpers/net.js';
+import { connectOnce, httpGet, sleep } from '../helpers/net.js';
 import { REPO_ROOT, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 import { makePki, type TestPki } from '../collector/helpers.js';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
 const TOKEN = 'agent-token-0123456789';
 
-function get(port: number, p: string, token?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, timeout: 2000, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.on('timeout', () => { req.destroy(); resolve({ status: 0, body: '' }); });
-  });
-}
+const get = (port: number, p: string, token?: string): ReturnType<typeof httpGet> => httpGet(port, p, { token });
 
 
 describe('agent → collector: durable forwarding across a collector outage and kill -9', function () {
@@ -113,18 +101,8 @@ describe('agent → collector: durable forwarding across a collector outage and 
 });
 
 /** GET over HTTPS with a client certificate (the mutual-TLS collector asks every client for one). */
-function getTls(port: number, p: string, pki: TestPki, token?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = https.get({ host: '127.0.0.1', port, path: p, timeout: 2000, headers: token ? { authorization: `Bearer ${token}` } : {},
-      ca: fs.readFileSync(pki.ca), cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey) }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.on('timeout', () => { req.destroy(); resolve({ status: 0, body: '' }); });
-  });
-}
+const getTls = (port: number, p: string, pki: TestPki, token?: string): ReturnType<typeof httpGet> =>
+  httpGet(port, p, { token, tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } });
 
 describe('agent → collector over mutual TLS (collector --tls-client-ca)', function () {
   this.timeout(90_000);

@@ -6,19 +6,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
-import { connectOnce, sleep } from '../helpers/net.js';
+import { connectOnce, httpGet, sleep } from '../helpers/net.js';
 import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
 
-function status(port: number): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => { req.destroy(); resolve(0); });
-  });
-}
+const status = async (port: number): Promise<number> => (await httpGet(port, '/healthz')).status;
 
 
 describe('agent: SIGHUP reloads the configuration', function () {
@@ -84,17 +77,7 @@ describe('agent: SIGHUP reloads the configuration', function () {
 // A had not acknowledged (raised while A was down) plus everything raised after the reload.
 const TOKEN = 'reload-token-0123456789';
 
-function get(port: number, p: string, token?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, timeout: 2000, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.on('timeout', () => { req.destroy(); resolve({ status: 0, body: '' }); });
-  });
-}
+const get = (port: number, p: string, token?: string): ReturnType<typeof httpGet> => httpGet(port, p, { token });
 
 /** domain_group (the address) → event.id of the alerts in a JSON-lines file. */
 function fileAlerts(file: string): { group: string; id: string }[] {

@@ -87,8 +87,13 @@ export interface RateReport {
   alerts: number;
   /** Alerts naming the run's own pid and script. */
   attributed: number;
-  /** Alerts that name a process, but not the run's own. */
+  /** Alerts that name a process, but not the run's own: a wrong pid. */
   misattributed: number;
+  /**
+   * Alerts with the run's own pid but another software id (the process was read while it
+   * exited, after its command line was gone: the interpreter instead of its script).
+   */
+  partial: string[];
   /** Runs with exactly such an alert. */
   runsAttributed: number;
   runs: number;
@@ -108,18 +113,21 @@ export function attributionRate(alerts: readonly Alert[], runs: readonly ShortRu
   const hits = new Map<string, number>();
   let attributed = 0;
   let misattributed = 0;
+  const partial: string[] = [];
   for (const a of mine) {
     const m = String(get(a, 'egresswatch.attribution.method') ?? 'none');
     methods[m] = (methods[m] ?? 0) + 1;
     const r = byGroup.get(String(get(a, 'egresswatch.domain_group')))!;
     hits.set(r.group, (hits.get(r.group) ?? 0) + 1);
-    if (Number(get(a, 'process.pid')) === r.pid && get(a, 'egresswatch.software.id') === r.script) attributed++;
+    const rightPid = Number(get(a, 'process.pid')) === r.pid;
+    if (rightPid && get(a, 'egresswatch.software.id') === r.script) attributed++;
+    else if (rightPid) partial.push(`${r.group}: ${String(get(a, 'egresswatch.software.id'))}`);
     else if (m !== 'none') misattributed++;
   }
   const runsAttributed = runs.filter((r) => mine.some((a) => get(a, 'egresswatch.domain_group') === r.group
     && Number(get(a, 'process.pid')) === r.pid && get(a, 'egresswatch.software.id') === r.script)).length;
   return {
-    alerts: mine.length, attributed, misattributed, runsAttributed, runs: runs.length,
+    alerts: mine.length, attributed, misattributed, partial, runsAttributed, runs: runs.length,
     rate: mine.length ? attributed / mine.length : 0, runRate: runs.length ? runsAttributed / runs.length : 0,
     methods, duplicates: [...hits].filter(([, n]) => n > 1).map(([g, n]) => `${g} ×${n}`),
   };
