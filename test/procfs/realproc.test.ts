@@ -83,7 +83,6 @@ for (const mode of ['netlink', 'proc'] as const) describe(`procfs on the real /p
   });
 
   it('readProcess describes this node process', async function () {
-    if (mode === 'netlink') this.skip();
     requirePrereq(this, isRoot(), 'running as root (user name root)');
     const info = await readProcess(proc, process.pid);
     assert.ok(info);
