@@ -11,7 +11,10 @@
 //
 // Reads. Known entries live in a bounded LRU (DEFAULT_CACHE_ENTRIES); a miss is one LevelDB
 // get. Lookups go cache → unflushed updates → batch in flight → LevelDB, so an entry
-// evicted before its update reached the disk is never read back stale.
+// evicted before its update reached the disk is never read back stale. A store with at most
+// half that many entries is loaded whole at open; until the LRU first evicts, a key missing
+// from memory is known to be absent, and observeSync() answers without waiting (the replay
+// pipeline judges that way while libpcap delivers a file in one synchronous call).
 import fs from 'node:fs/promises';
 import { Level } from 'level';
 import { LRUCache } from 'lru-cache';
