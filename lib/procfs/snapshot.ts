@@ -27,7 +27,7 @@ interface Snapshot {
 }
 
 export class SnapshotProcFs extends ProcFs {
-  readonly snapshotStats = { captured: 0, served: 0, expired: 0 };
+  readonly snapshotStats = { captured: 0, served: 0, expired: 0, execRaces: 0 };
   private readonly snaps = new Map<number, Snapshot>();
   private readonly maxPids: number;
   private readonly ttlMs: number;
@@ -44,22 +44,48 @@ export class SnapshotProcFs extends ProcFs {
   capture(pids: readonly number[]): void {
     const at = this.now();
     for (const pid of pids) {
+      const copy = this.copyOf(pid);
+      if (copy === undefined) continue;
+      this.snaps.delete(pid);
+      this.snaps.set(pid, { at, ...copy });
+      this.snapshotStats.captured++;
+      if (this.snaps.size > this.maxPids) {
+        const oldest = this.snaps.keys().next();
+        if (oldest.done !== true) this.snaps.delete(oldest.value);
+      }
+    }
+  }
+
+  /**
+   * One consistent copy of a pid's files. A process inherits its parent's sockets (stdio socket
+   * pairs, journald's stream) and can be caught while a wrapper (sh, setpriv, env) execs the
+   * real program: a copy whose exe link changed while it was read would pair the wrapper's
+   * command line with the program's executable. Such a copy is taken again (at most 3 tries).
+   */
+  private copyOf(pid: number): { files: Map<string, Buffer>; links: Map<string, string> } | undefined {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = this.link(pid, 'exe');
       const files = new Map<string, Buffer>();
       const links = new Map<string, string>();
       for (const f of FILES) {
         try { files.set(f, fs.readFileSync(this.resolve(`${pid}/${f}`))); } catch { /* vanished or unreadable */ }
       }
       for (const l of LINKS) {
-        try { links.set(l, fs.readlinkSync(this.resolve(`${pid}/${l}`))); } catch { /* as above */ }
+        const v = this.link(pid, l);
+        if (v !== undefined) links.set(l, v);
       }
-      if (!files.has('stat')) continue;
-      this.snaps.delete(pid);
-      this.snaps.set(pid, { at, files, links });
-      this.snapshotStats.captured++;
-      if (this.snaps.size > this.maxPids) {
-        const oldest = this.snaps.keys().next();
-        if (oldest.done !== true) this.snaps.delete(oldest.value);
-      }
+      if (!files.has('stat')) return undefined;
+      if (links.get('exe') === before) return { files, links };
+      this.snapshotStats.execRaces++;
+    }
+    return undefined;
+  }
+
+  protected link(pid: number, name: string): string | undefined {
+    try {
+      return fs.readlinkSync(this.resolve(`${pid}/${name}`));
+    } catch {
+      return undefined; // vanished or unreadable
     }
   }
 
