@@ -91,8 +91,10 @@ export class SnapshotProcFs extends ProcFs {
 
   override async readBytes(rel: string): Promise<Buffer | undefined> {
     const live = await super.readBytes(rel);
-    if (live !== undefined) return live;
-    return this.fromSnapshot(rel, (s, name) => s.files.get(name));
+    if (live !== undefined && !(live.length === 0 && rel.endsWith('/cmdline'))) return live;
+    // An exited process not yet reaped (a zombie) still has its /proc entry, but its command
+    // line reads empty (its memory is gone) and its exe link fails: the copy answers for both.
+    return this.fromSnapshot(rel, (s, name) => s.files.get(name)) ?? live;
   }
 
   override async readLink(rel: string): Promise<string | undefined> {

@@ -34,6 +34,9 @@ export function identifySoftware(p: ProcessCommand): SoftwareIdentity {
   if (!program) return { id: '', kind: 'unknown' };
   const interp = detectInterpreter(path.posix.basename(program));
   if (!interp) return { id: program, kind: 'executable' };
+  // An interpreter whose command line could not be read (an exited process not yet reaped
+  // reads empty): its program is unknown, not the interpreter itself.
+  if (p.argv.length === 0) return { id: '', kind: 'unknown' };
   const cwd = p.cwd?.replace(DELETED, '');
   const main = mainProgram(interp, p.argv, cwd);
   if (!main) return { id: program, kind: 'executable' };

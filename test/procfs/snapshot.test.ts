@@ -33,6 +33,21 @@ describe('procfs/SnapshotProcFs', () => {
     assert.equal(await snap.readLink('42/exe'), undefined, 'expired');
   });
 
+  it('an exited process not yet reaped (empty command line, no exe) is described from its copy', async () => {
+    const snap = new SnapshotProcFs(root);
+    fakeProc(root, 9, ['/usr/bin/python3', '/opt/app/quick.py'], '/usr/bin/python3.11');
+    snap.capture([9]);
+    // The zombie: the entry is still there, cmdline reads empty, the exe link is gone.
+    fs.writeFileSync(path.join(root, '9', 'cmdline'), '');
+    fs.rmSync(path.join(root, '9', 'exe'));
+    assert.equal((await snap.readBytes('9/cmdline'))?.toString(), '/usr/bin/python3\0/opt/app/quick.py\0');
+    assert.equal(await snap.readLink('9/exe'), '/usr/bin/python3.11');
+    // Without a copy, an empty command line stays what the kernel said (a kernel thread has none).
+    fakeProc(root, 10, [], '/usr/bin/true');
+    fs.writeFileSync(path.join(root, '10', 'cmdline'), '');
+    assert.equal((await snap.readBytes('10/cmdline'))?.length, 0);
+  });
+
   it('a copy whose exe changed while it was read (a wrapper exec-ing its program) is taken again', async () => {
     fakeProc(root, 7, ['setpriv', '--reuid=app', '--', '/usr/bin/python3', '/opt/app/quick.py'], '/usr/bin/setpriv');
     let reads = 0;

@@ -40,6 +40,11 @@ describe('software/identifySoftware edge cases', () => {
     }
   });
 
+  it('an interpreter whose command line reads empty (exited, not yet reaped) names no program', () => {
+    assert.deepEqual(identifySoftware({ argv: [], exe: '/usr/bin/python3.11' }), { id: '', kind: 'unknown' });
+    assert.deepEqual(identifySoftware({ argv: [], exe: '/usr/bin/curl' }), { id: '/usr/bin/curl', kind: 'executable' }, 'a plain executable is still itself');
+  });
+
   it('stdin programs are inline', () => {
     assert.deepEqual(identifySoftware({ exe: '/usr/bin/python3.12', argv: ['python3', '-'] }), { id: 'python3 -', kind: 'inline', interpreter: '/usr/bin/python3.12' });
     assert.equal(identifySoftware({ exe: '/usr/bin/bash', argv: ['bash', '-s', 'arg1'], cwd: '/root' }).id, 'bash -s');
