@@ -15,6 +15,20 @@ import { makePki, type TestPki } from '../collector/helpers.js';
 const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
 const TOKEN = 'agent-token-0123456789';
 
+/**
+ * A TCP server on each address, on one random port, that answers "ok" 300 ms after the first
+ * bytes (so each connection is held long enough to be seen); pushed to `servers` for teardown.
+ */
+async function slowServers(addrs: readonly string[], servers: net.Server[]): Promise<number> {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  for (const addr of addrs) {
+    const srv = net.createServer((c) => c.once('data', () => setTimeout(() => c.end('ok\n'), 300)));
+    await new Promise<void>((r) => srv.listen(port, addr, () => r()));
+    servers.push(srv);
+  }
+  return port;
+}
+
 const get = (port: number, p: string, token?: string): ReturnType<typeof httpGet> => httpGet(port, p, { token });
 
 
@@ -36,12 +50,7 @@ describe('agent → collector: durable forwarding across a collector outage and 
   });
 
   it('delivers every alert exactly once', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    for (const addr of ADDRS) {
-      const srv = net.createServer((c) => c.once('data', () => setTimeout(() => c.end('ok\n'), 300)));
-      await new Promise<void>((r) => srv.listen(port, addr, () => r()));
-      servers.push(srv);
-    }
+    const port = await slowServers(ADDRS, servers);
     const collectorPort = 40000 + Math.floor(Math.random() * 10000);
     const metrics = collectorPort + 10000;
     fs.writeFileSync(path.join(dir, 'tokens'), `agent1 ${TOKEN}\n`);
@@ -130,12 +139,7 @@ describe('agent → collector over mutual TLS (collector --tls-client-ca)', func
 
   it('an agent without a client certificate is refused and keeps its alerts spooled; with one, every alert arrives once', async () => {
     const pki = makePki(path.join(dir, 'pki'));
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    for (const addr of ADDRS) {
-      const srv = net.createServer((c) => c.once('data', () => setTimeout(() => c.end('ok\n'), 300)));
-      await new Promise<void>((r) => srv.listen(port, addr, () => r()));
-      servers.push(srv);
-    }
+    const port = await slowServers(ADDRS, servers);
     const collectorPort = 40000 + Math.floor(Math.random() * 10000);
     const metrics = collectorPort + 10000;
     fs.writeFileSync(path.join(dir, 'tokens'), `agent1 ${TOKEN}\n`);
