@@ -5,8 +5,10 @@
 // to another socket's query, or a stray unsolicited answer (Suricata's
 // dns-udp-unsolicited-response, Zeek's "flip" trace dns53.pcap) cannot plant a name.
 //
-// Cost: the key "id|client|server" is one string and one Map entry per pending query; a query
-// costs one get (and a set when the key is new), an answer one get. Expiry and eviction take
+// Cost: the key (id, client socket, server socket) is one short string and one Map entry per
+// pending query; a query costs one get (and a set when the key is new), an answer one get.
+// The packet path builds the key from the packet's bytes (queryKey: seven UTF-16 units for
+// IPv4, no address text); query() / match() take "ip|port" text for callers that have it. Expiry and eviction take
 // the oldest query from a FIFO ring of the pending queries, so a packet that expires nothing
 // pays one comparison for it. Measured side by side (1000 client sockets, distinct keys) a
 // query + answer pair costs the same as the bare Map get + set + get of its key strings. A
@@ -51,6 +53,26 @@ interface Pending {
   next: Pending | undefined;
 }
 
+import type { PacketInfo } from '../decode/index.js';
+
+/**
+ * The tracker key of a DNS message in `pkt` with transaction `id`: its client and server
+ * sockets in that order, whichever way the packet goes (`fromClient`: a query; else an
+ * answer). Made from the bytes: one short string, no address text.
+ */
+export function queryKey(pkt: PacketInfo, id: number, fromClient: boolean): string {
+  const buf = pkt.buf;
+  const c = fromClient ? pkt.srcOffset : pkt.dstOffset;
+  const s = fromClient ? pkt.dstOffset : pkt.srcOffset;
+  const cPort = fromClient ? pkt.srcPort : pkt.dstPort;
+  const sPort = fromClient ? pkt.dstPort : pkt.srcPort;
+  if (pkt.ipVersion !== 6) {
+    return String.fromCharCode(id, buf.readUInt16BE(c), buf.readUInt16BE(c + 2), cPort,
+      buf.readUInt16BE(s), buf.readUInt16BE(s + 2), sPort);
+  }
+  return String.fromCharCode(id, cPort, sPort) + buf.toString('latin1', c, c + 16) + buf.toString('latin1', s, s + 16);
+}
+
 /** Different names under one key (an id reused by a busy forwarder socket) kept at most. */
 const MAX_CHAIN = 8;
 
@@ -83,10 +105,14 @@ export class QueryTracker {
 
   /** A query from `client` ("ip|port") to `server` ("ip|port") seen at `now` (ms). */
   query(q: { id: number; name: string }, client: string, server: string, now: number): void {
+    this.queryKeyed(`${q.id}|${client}|${server}`, q.name, now);
+  }
+
+  /** A query for `qname` under `key` (queryKey(), or any string naming id, client and server). */
+  queryKeyed(key: string, qname: string, now: number): void {
     this.stats.queries++;
     this.sweep(now);
-    const key = `${q.id}|${client}|${server}`;
-    const name = q.name.toLowerCase();
+    const name = qname.toLowerCase();
     let head = this.pending.get(key);
     let length = 0;
     for (let p = head; p !== undefined; p = p.next) {
@@ -117,9 +143,13 @@ export class QueryTracker {
    * on the id alone.
    */
   match(r: { id: number; queryName: string }, client: string, server: string, now: number): boolean {
+    return this.matchKeyed(`${r.id}|${client}|${server}`, r.queryName, now);
+  }
+
+  /** match() under a key made as for queryKeyed(). */
+  matchKeyed(key: string, queryName: string, now: number): boolean {
     this.sweep(now);
-    const key = `${r.id}|${client}|${server}`;
-    const name = r.queryName === '' ? '' : r.queryName.toLowerCase();
+    const name = queryName === '' ? '' : queryName.toLowerCase();
     let found: Pending | undefined;
     for (let p = this.pending.get(key); p !== undefined; p = p.next) {
       if (name !== '' && p.name !== name) continue;

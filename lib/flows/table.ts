@@ -18,8 +18,12 @@ const TCP_ACK = 0x10;
 export type FlowEndReason = 'fin' | 'rst' | 'idle' | 'evicted' | 'shutdown';
 
 export interface FlowHooks {
-  /** Whether a new connection to this responder is tracked (outbound to an external address). */
-  accept(serverIp: string, transport: Transport, serverPort: number): boolean;
+  /**
+   * Whether a new connection to this packet's responder (its destination) is tracked:
+   * outbound to an external address. Called for every connection start, so it should judge
+   * the address from the packet's bytes; `pkt` is valid only during the call.
+   */
+  accept(pkt: PacketInfo): boolean;
   /** A tracked connection started; `pkt` is its first packet, valid only during the call. */
   onStart(flow: Flow, pkt: PacketInfo): void;
   /** A tracked connection ended; called once per flow. */
@@ -143,15 +147,15 @@ export class FlowTable {
   private start(pkt: PacketInfo, now: number, srcIsLow: boolean): void {
     if (this.entries.size >= this.opts.maxFlows) this.evictOldest();
     const transport: Transport = pkt.protocol === 6 ? 'tcp' : 'udp';
-    const version = pkt.ipVersion === 6 ? 6 : 4;
-    const serverIp = addressToString(pkt.buf, pkt.dstOffset, version);
     if (transport === 'tcp') this.stats.tcpStarts += 1;
     else this.stats.udpStarts += 1;
-    if (!this.hooks.accept(serverIp, transport, pkt.dstPort)) {
+    if (!this.hooks.accept(pkt)) {
       this.stats.ignored += 1;
       this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
       return;
     }
+    const version = pkt.ipVersion === 6 ? 6 : 4;
+    const serverIp = addressToString(pkt.buf, pkt.dstOffset, version);
     const clientIp = addressToString(pkt.buf, pkt.srcOffset, version);
     const sig = natSignature(pkt, serverIp);
     if (this.isNatCopy(sig, serverIp, clientIp, now)) {

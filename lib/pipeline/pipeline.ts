@@ -3,7 +3,7 @@
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
 import { addressToString, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
-import { parseDnsQuery, parseDnsResponse, DnsStats, DnsTcpStreams, NameCache, QueryTracker, isEncryptedDnsEndpoint, type DnsResponseInfo } from '../dns/index.js';
+import { parseDnsQuery, parseDnsResponse, queryKey, AddressMemo, DnsStats, DnsTcpStreams, NameCache, QueryTracker, isEncryptedDnsEndpoint, type DnsResponseInfo } from '../dns/index.js';
 import { quicInitialSni, sniffStream } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
@@ -135,6 +135,8 @@ export class Pipeline {
   /** judge key → packet time it was last judged. */
   private readonly judged = new Map<string, number>();
   private readonly resolvers = new ResolverOwners();
+  /** Text of DNS servers' IPv4 addresses (the few resolvers repeat on every answer). */
+  private readonly addressText = new AddressMemo();
   readonly queries: QueryTracker;
   grouper: DomainGrouper;
   suppressions: Suppressions;
@@ -152,7 +154,7 @@ export class Pipeline {
     this.flows = new FlowTable(
       { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs },
       {
-        accept: (ip) => this.classifier.isExternal(ip),
+        accept: (pkt) => this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion),
         onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
         onEnd: (flow, reason) => this.connectionEnded(flow, reason),
         onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),
@@ -164,9 +166,7 @@ export class Pipeline {
       const pkt = this.tcpDnsPkt;
       const q = parseDnsQuery(buf, off, len);
       if (q === null || pkt === undefined) return;
-      const v = pkt.ipVersion === 6 ? 6 : 4;
-      this.queries.query(q, `${addressToString(pkt.buf, pkt.srcOffset, v)}|${pkt.srcPort}`,
-        `${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`, this.packetTime);
+      this.queries.queryKeyed(queryKey(pkt, q.id, true), q.name, this.packetTime);
     };
   }
 
@@ -253,31 +253,29 @@ export class Pipeline {
    */
   private dnsAnswer(info: DnsResponseInfo | null, pkt?: PacketInfo): void {
     if (info === null || info.answers.length === 0) return;
-    let client: string | undefined;
     // Evidence for the alert: which resolver answered for the address.
     let resolver: string | undefined;
     if (pkt) {
-      const v = pkt.ipVersion === 6 ? 6 : 4;
-      client = `${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`;
-      resolver = addressToString(pkt.buf, pkt.srcOffset, v);
-      if (!this.queries.match(info, client, `${resolver}|${pkt.srcPort}`, this.packetTime) && !this.s.acceptUnmatchedDns) {
+      if (!this.queries.matchKeyed(queryKey(pkt, info.id, false), info.queryName, this.packetTime) && !this.s.acceptUnmatchedDns) {
         this.stats.dnsUnmatchedIgnored += 1;
         return;
       }
+      resolver = pkt.ipVersion === 6 ? addressToString(pkt.buf, pkt.srcOffset, 6) : this.addressText.ipv4(pkt.buf, pkt.srcOffset);
     }
     for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime, resolver);
-    if (client !== undefined && this.deps.attributor) this.resolvers.answer(client, info, this.packetTime);
+    if (pkt && this.deps.attributor) this.resolvers.answer(socketText(pkt, false), info, this.packetTime);
   }
 
   /** A DNS query over UDP: remember it for answer matching; find (once per socket) its process. */
   private dnsQuery(pkt: PacketInfo): void {
     const q = parseDnsQuery(pkt.buf, pkt.payloadOffset, pkt.payloadLength);
     if (q === null) return;
+    this.queries.queryKeyed(queryKey(pkt, q.id, true), q.name, this.packetTime);
+    if (!this.deps.attributor) return;
+    const socket = socketText(pkt, true);
+    if (!this.resolvers.query(socket)) return;
     const v = pkt.ipVersion === 6 ? 6 : 4;
     const clientIp = addressToString(pkt.buf, pkt.srcOffset, v);
-    const socket = `${clientIp}|${pkt.srcPort}`;
-    this.queries.query(q, socket, `${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`, this.packetTime);
-    if (!this.deps.attributor || !this.resolvers.query(socket)) return;
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: addressToString(pkt.buf, pkt.dstOffset, v), serverPort: pkt.dstPort, ended: true };
     void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid));
   }
@@ -529,4 +527,10 @@ export class Pipeline {
       this.deps.logger.error('alert output failed', { error: (err as Error).message });
     }
   }
+}
+
+/** "ip|port" of a DNS message's client socket: the packet's source for a query (`fromClient`), else its destination. */
+function socketText(pkt: PacketInfo, fromClient: boolean): string {
+  const v = pkt.ipVersion === 6 ? 6 : 4;
+  return fromClient ? `${addressToString(pkt.buf, pkt.srcOffset, v)}|${pkt.srcPort}` : `${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`;
 }

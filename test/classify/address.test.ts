@@ -2,6 +2,7 @@
 // overrides and the configuration error text. Addresses outside the documentation ranges
 // are only classified here, never contacted.
 import assert from 'node:assert/strict';
+import ipaddr from 'ipaddr.js';
 import { AddressClassifier, ClassifyConfigError, BUILTIN_IPV4, BUILTIN_IPV6 } from '../../lib/classify/index.js';
 
 // [address, external?, why]
@@ -104,6 +105,36 @@ describe('classify/address', () => {
     });
   });
 
+  describe('isExternalAt (addresses read from packet bytes)', () => {
+    it('agrees with isExternal on the built-in table, configured overrides and every range edge', () => {
+      const c = new AddressClassifier({
+        internalCidrs: ['203.0.113.0/24', '198.51.100.128/25', '52.0.0.0/8'],
+        externalCidrs: ['203.0.113.64/26', '198.51.100.0/24', '192.0.2.0/24', '10.9.0.0/16', '2001:db8:1::/48'],
+      });
+      const texts = BUILTIN_TABLE.map(([ip]) => ip).filter((ip) => !ip.includes('%'));
+      for (const r of BUILTIN_IPV4) {
+        const [base, bits] = r.cidr.split('/');
+        const word = base.split('.').reduce((w, o) => w * 256 + Number(o), 0);
+        const size = 2 ** (32 - Number(bits));
+        for (const w of [word - 1, word, word + size - 1, word + size]) {
+          if (w < 0 || w > 0xffffffff) continue;
+          texts.push([w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255].join('.'));
+        }
+      }
+      texts.push('10.9.3.4', '10.8.3.4', '203.0.113.70', '203.0.113.1', '198.51.100.200', '52.1.2.3', '2001:db8:1::9');
+      let checked = 0;
+      for (const ip of texts) {
+        const v4 = !ip.includes(':');
+        const buf = Buffer.alloc(20);
+        if (v4) ip.split('.').forEach((o, i) => { buf[2 + i] = Number(o); });
+        else Buffer.from(ipaddr.IPv6.parse(ip).toByteArray()).copy(buf, 2);
+        assert.equal(c.isExternalAt(buf, 2, v4 ? 4 : 6), c.isExternal(ip), ip);
+        checked++;
+      }
+      assert.ok(checked > 60, `checked ${checked} addresses`);
+    });
+  });
+
   describe('configured ranges', () => {
     it('externalCidrs override built-in documentation ranges (v4 and v6)', () => {
       const c = new AddressClassifier({ externalCidrs: ['203.0.113.0/24', '2001:db8:1::/48'] });
@@ -173,3 +204,4 @@ describe('classify/address', () => {
     });
   });
 });
+

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { QueryTracker } from '../../lib/dns/index.js';
+import { QueryTracker, queryKey } from '../../lib/dns/index.js';
+import { decodePacket, DecodeStats, PacketInfo } from '../../lib/decode/index.js';
+import { ethernet, ipv4, ipv6, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../helpers/packets.js';
 
 // RFC 5737 addresses: the client 192.0.2.10, resolvers 198.51.100.53 and 203.0.113.53.
 const CLIENT = '192.0.2.10|40000';
@@ -153,5 +155,46 @@ describe('dns/QueryTracker', () => {
   it('rejects bad options with a message naming the setting', () => {
     assert.throws(() => new QueryTracker({ windowMs: 0 }), /windowMs/);
     assert.throws(() => new QueryTracker({ maxPending: 0 }), /maxPending/);
+  });
+
+  describe('queryKey (the packet path\'s key)', () => {
+    const decoded = (frame: Buffer): PacketInfo => {
+      const pkt = new PacketInfo();
+      assert.ok(decodePacket(1, frame, frame.length, pkt, new DecodeStats()));
+      pkt.buf = Buffer.from(pkt.buf); // keep it: the next decode gets its own
+      return pkt;
+    };
+    const v4 = (src: string, dst: string, sp: number, dp: number) =>
+      decoded(ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: 17 }, udp({ srcPort: sp, dstPort: dp }, Buffer.alloc(12)))));
+    const v6 = (src: string, dst: string, sp: number, dp: number) =>
+      decoded(ethernet({ type: ETHERTYPE_IPV6 }, ipv6({ src, dst, nextHeader: 17 }, udp({ srcPort: sp, dstPort: dp }, Buffer.alloc(12)))));
+
+    it('gives a query and its answer the same key, and any other id, socket or server another', () => {
+      for (const [make, c, srv, other] of [
+        [v4, '192.0.2.10', '198.51.100.53', '192.0.2.11'],
+        [v6, '2001:db8::10', '2001:db8:53::1', '2001:db8::11'],
+      ] as const) {
+        const key = queryKey(make(c, srv, 40000, 53), 0x1234, true);
+        assert.equal(queryKey(make(srv, c, 53, 40000), 0x1234, false), key, 'answer of the query');
+        const others = [
+          queryKey(make(srv, c, 53, 40000), 0x1235, false),
+          queryKey(make(srv, c, 53, 40001), 0x1234, false),
+          queryKey(make(srv, other, 53, 40000), 0x1234, false),
+          queryKey(make(other, c, 53, 40000), 0x1234, false),
+          queryKey(make(srv, c, 5353, 40000), 0x1234, false),
+          queryKey(make(c, srv, 40000, 53), 0x1234, false),
+        ];
+        for (const k of others) assert.notEqual(k, key);
+        assert.equal(new Set(others).size, others.length);
+      }
+    });
+
+    it('tracks by it: the answer from the packet matches, a spoofed source does not', () => {
+      const t = new QueryTracker();
+      t.queryKeyed(queryKey(v4('192.0.2.10', '198.51.100.53', 40000, 53), 7, true), 'WWW.Example.com', 1000);
+      assert.equal(t.matchKeyed(queryKey(v4('203.0.113.53', '192.0.2.10', 53, 40000), 7, false), 'www.example.com', 1001), false);
+      assert.equal(t.matchKeyed(queryKey(v4('198.51.100.53', '192.0.2.10', 53, 40000), 7, false), 'www.example.com', 1002), true);
+      assert.deepEqual(counts(t), { queries: 1, matched: 1, unmatched: 1, duplicates: 0, expired: 0, evictions: 0 });
+    });
   });
 });

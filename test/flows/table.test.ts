@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { decodePacket, DecodeStats, PacketInfo } from '../../lib/decode/index.js';
+import { addressToString, decodePacket, DecodeStats, PacketInfo } from '../../lib/decode/index.js';
 import { FlowTable, type Flow, type FlowEndReason } from '../../lib/flows/index.js';
 import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST } from '../helpers/packets.js';
 
@@ -9,7 +9,7 @@ function harness(maxFlows = 100) {
   const started: Flow[] = [];
   const ended: [Flow, FlowEndReason][] = [];
   const table = new FlowTable({ maxFlows, tcpIdleMs: 300_000, udpIdleMs: 60_000 }, {
-    accept: (ip) => EXTERNAL.test(ip),
+    accept: (p) => EXTERNAL.test(addressToString(p.buf, p.dstOffset, p.ipVersion === 6 ? 6 : 4)),
     onStart: (f) => started.push(f),
     onEnd: (f, r) => ended.push([f, r]),
   });
