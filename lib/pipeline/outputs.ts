@@ -26,6 +26,8 @@ export interface ReconfigureReport extends ApplyReport {
 export class AlertOutputs {
   private fileRef: AlertFile;
   private chain: Promise<void> = Promise.resolve();
+  /** Alerts emitted and not yet taken by the write chain (its step is queued). */
+  private batch: Record<string, unknown>[] | undefined;
   /** Reloads, one at a time (two quick SIGHUPs apply in order). */
   private reloading: Promise<unknown> = Promise.resolve();
   emitted = 0;
@@ -65,23 +67,37 @@ export class AlertOutputs {
     return this.forwarding.list();
   }
 
-  /** Emits one alert, in order with the ones before it. */
+  /**
+   * Emits one alert, in order with the ones before it. Alerts emitted before the write chain
+   * gets to them go out together (one alerts-file write for the lot): emit() only queues.
+   */
   emit(alert: Record<string, unknown>): void {
-    this.serial(async () => {
-      const out = this.config.format === 'ocsf' ? toOcsf(alert) : alert;
-      const spool = this.forwarding.spool;
-      if (spool) {
+    let batch = this.batch;
+    if (batch === undefined) {
+      const next: Record<string, unknown>[] = [];
+      this.serial(() => this.writeBatch(next));
+      this.batch = batch = next;
+    }
+    batch.push(alert);
+  }
+
+  private async writeBatch(batch: Record<string, unknown>[]): Promise<void> {
+    if (this.batch === batch) this.batch = undefined;
+    const out = this.config.format === 'ocsf' ? batch.map((a) => toOcsf(a)) : batch;
+    const spool = this.forwarding.spool;
+    if (spool) {
+      for (const a of out) {
         try {
-          await spool.append(out);
+          await spool.append(a);
         } catch (err) {
           this.spoolErrors++;
           this.logger.error('alert not spooled for forwarding', { error: (err as Error).message });
         }
       }
-      this.fileRef.write(out);
-      if (this.config.stdout) process.stdout.write(alertLine(alert) + '\n');
-      this.emitted++;
-    });
+    }
+    this.fileRef.writeMany(out);
+    if (this.config.stdout) process.stdout.write(batch.map((a) => alertLine(a) + '\n').join(''));
+    this.emitted += batch.length;
   }
 
   /** Waits for every alert emitted so far to be written. */
@@ -196,6 +212,8 @@ export class AlertOutputs {
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {
+    // A step queued after a batch closes it: alerts emitted from now on are written after the step.
+    this.batch = undefined;
     this.chain = this.chain.then(fn).catch((err: unknown) => {
       this.logger.error('alert output failed', { error: (err as Error).message });
     });

@@ -80,6 +80,21 @@ describe('outputs/alert-file', () => {
     assert.equal(fs.existsSync(`${file}.4`), false);
   });
 
+  it('writeMany() writes a burst as whole lines, in order, rotating inside the burst as write() would', () => {
+    const file = path.join(dir, 'alerts.json');
+    const a = new AlertFile(file, { maxBytes: 1000, maxFiles: 10 });
+    a.write(alert(0));
+    a.writeMany([1, 2, 3, 4, 5, 6, 7].map((i) => alert(i, i === 4 ? 1500 : 300)));
+    a.writeMany([]);
+    a.close();
+    assert.equal(a.lines, 8);
+    const { files, lines } = readAll(file);
+    assert.deepEqual(seqs(lines), [0, 1, 2, 3, 4, 5, 6, 7]);
+    // 0,1,2 | 3 | 4 (over-long, alone) | 5,6,7
+    assert.deepEqual(files.map((f) => seqs(fs.readFileSync(f, 'utf8').trimEnd().split('\n'))), [[0, 1, 2], [3], [4], [5, 6, 7]]);
+    assert.equal(a.rotations, 3);
+  });
+
   it('counts the size of a file it reopens, and writes an over-long line whole into a fresh file', () => {
     const file = path.join(dir, 'alerts.json');
     fs.writeFileSync(file, 'y'.repeat(900) + '\n');
