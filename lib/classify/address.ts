@@ -1,12 +1,11 @@
 // Internal vs external addresses. Called once per new connection (internal ones included), so
-// the rules are parsed once into 32-bit words. An IPv4 address read from a packet is judged
-// from its bytes with no string and no cache (isExternalAt: ~20 integer compares); text
+// the rules are parsed once into 32-bit words. An address read from a packet is judged from
+// its bytes with no string and no cache (isExternalAt: ~20 integer compares for IPv4); text
 // addresses keep each verdict in a bounded LRU: a cache hit is one Map lookup, while a miss
 // costs an ipaddr.js parse (a few microseconds).
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
 import { BUILTIN_IPV4, BUILTIN_IPV6 } from './ranges.js';
-import { addressToString } from '../decode/index.js';
 
 /** Bad --internal-cidr / --external-cidr value; `setting` is the flag name. */
 export class ClassifyConfigError extends Error {
@@ -52,6 +51,8 @@ export class AddressClassifier {
   /** IPv4 rules as parallel word / mask arrays (configured ones with their prefix length and kind). */
   private readonly v4Builtin: { word: Uint32Array; mask: Uint32Array };
   private readonly v4Configured: { word: Uint32Array; mask: Uint32Array; bits: Uint8Array; external: Uint8Array };
+  /** The IPv6 address being judged by isExternalAt (reused: judging allocates nothing). */
+  private readonly v6Scratch: Prefix = { family: 6, words: [0, 0, 0, 0], bits: 128 };
 
   constructor(opts: AddressClassifierOptions = {}) {
     this.builtin = [...BUILTIN_IPV4, ...BUILTIN_IPV6].map((r) => parsePrefix(r.cidr)!);
@@ -94,11 +95,14 @@ export class AddressClassifier {
 
   /**
    * isExternal() of the address at buf[off] in a packet (`version` 4: four bytes, else
-   * sixteen). IPv4 is judged from its 32-bit value; IPv6 through its text.
+   * sixteen), judged from its 32-bit words: no text, no cache.
    */
   isExternalAt(buf: Buffer, off: number, version: number): boolean {
     if (version === 4) return this.judgeV4(buf.readUInt32BE(off));
-    return this.isExternal(addressToString(buf, off, 6));
+    const w = this.v6Scratch.words;
+    for (let i = 0; i < 4; i++) w[i] = buf.readUInt32BE(off + 4 * i);
+    if (isMapped(w) || isNat64(w)) return this.judgeV4(w[3]);
+    return this.judgeWords(this.v6Scratch);
   }
 
   /** The IPv4 rules of judge(), on the address as an unsigned 32-bit word. */
@@ -126,7 +130,11 @@ export class AddressClassifier {
       this.counters.invalidAddresses++;
       return false;
     }
-    if (addr.family === 4) return this.judgeV4(addr.words[0]);
+    return addr.family === 4 ? this.judgeV4(addr.words[0]) : this.judgeWords(addr);
+  }
+
+  /** The rules on an address in words (IPv6; IPv4-mapped and NAT64 forms already made IPv4). */
+  private judgeWords(addr: Prefix): boolean {
     // Configured ranges first: the longest matching prefix decides, a tie goes to external.
     let best: ConfiguredRule | undefined;
     for (const rule of this.configured) {
@@ -193,8 +201,7 @@ function parseAddress(ip: string): Prefix | undefined {
   }
   if (parsed.kind() === 'ipv4') return { family: 4, words: [v4Word(parsed.toByteArray())], bits: 32 };
   const words = v6Words((parsed as ipaddr.IPv6).parts);
-  // 64:ff9b::/96 carries an IPv4 address that a NAT64 gateway will reach (RFC 6052 §3.1).
-  if (isMapped(words) || (words[0] === 0x0064ff9b && words[1] === 0 && words[2] === 0)) {
+  if (isMapped(words) || isNat64(words)) {
     return { family: 4, words: [words[3]], bits: 32 };
   }
   return { family: 6, words, bits: 128 };
@@ -230,6 +237,11 @@ function fastDottedQuad(s: string): number {
 
 function isMapped(words: number[]): boolean {
   return words[0] === 0 && words[1] === 0 && words[2] === 0xffff;
+}
+
+/** 64:ff9b::/96 carries an IPv4 address that a NAT64 gateway will reach (RFC 6052 §3.1). */
+function isNat64(words: number[]): boolean {
+  return words[0] === 0x0064ff9b && words[1] === 0 && words[2] === 0;
 }
 
 function v4Word(bytes: number[]): number {

@@ -2,7 +2,7 @@
 // eTLD+1): some providers hand every customer a name under a suffix that is not on the
 // Public Suffix List (*.blob.core.windows.net is grouped as windows.net by eTLD+1, which
 // merges every Azure service), or a site wants its own partners grouped by a regex.
-import { LRUCache } from 'lru-cache';
+import { GenerationMemo } from './generations.js';
 import { domainGroup, isIp, normalizeName, registeredDomain } from './domain.js';
 import {
   RuleError, anchoredRegex, asItem, checkKeys, domainPattern, groupCount, regexBody, textField, type NameTest,
@@ -79,19 +79,12 @@ interface Memo {
 
 /** Domain grouping with the operator's rules first; bounded memo per name. */
 export class DomainGrouper {
-  /** memoEvictions: names dropped from the memo (least recently used first). */
-  readonly counters = { memoEvictions: 0 };
+  private readonly memo: GenerationMemo<string, Memo>;
   private readonly rules: Compiled[];
-  private readonly memo: LRUCache<string, Memo>;
 
   constructor(rules: readonly GroupingRule[], opts: { memoSize?: number } = {}) {
     this.rules = rules.map((r) => compile(r));
-    this.memo = new LRUCache<string, Memo>({
-      max: opts.memoSize ?? DEFAULT_GROUPER_MEMO_SIZE,
-      dispose: (_v, _k, reason) => {
-        if (reason === 'evict') this.counters.memoEvictions++;
-      },
-    });
+    this.memo = new GenerationMemo(opts.memoSize ?? DEFAULT_GROUPER_MEMO_SIZE);
   }
 
   /** The domain group of a name (or IP text): first matching rule, else domainGroup(). */
@@ -105,6 +98,11 @@ export class DomainGrouper {
    */
   registered(name: string): string | undefined {
     return this.lookup(name).registered;
+  }
+
+  /** Counters for metrics: memoEvictions, names dropped from the memo (least recently used first, by generation). */
+  get counters(): { memoEvictions: number } {
+    return { memoEvictions: this.memo.evictions };
   }
 
   /** group() and registered() in one memo lookup. */

@@ -58,9 +58,9 @@ describe('classify/grouping DomainGrouper', () => {
   });
 
   it('bounds its memo and counts evictions', () => {
-    const small = new DomainGrouper(RULES, { memoSize: 3 });
+    const small = new DomainGrouper(RULES, { memoSize: 4 });
     for (let i = 0; i < 10; i++) small.group(`h${i}.example.com`);
-    assert.equal(small.counters.memoEvictions, 7);
+    assert.equal(small.counters.memoEvictions, 6, '10 names, at most 4 held');
     assert.equal(small.group('h0.example.com'), 'example.com');
   });
 });
