@@ -16,6 +16,8 @@ export const SCHEMA_VERSION = 1;
 const PREFIX: Record<EntryKind, string> = { host: 'h!', software: 's!' };
 
 export function escapePart(s: string): string {
+  // Almost no name holds either character: skip the replace (one per baseline lookup, twice per connection).
+  if (!s.includes('!') && !s.includes('%')) return s;
   return s.replace(/[%!]/g, (c) => (c === '%' ? '%25' : '%21'));
 }
 

@@ -58,6 +58,7 @@ export const PUBLIC_DOH_NAMES: readonly string[] = [
   'freedns.controld.com', 'dns.controld.com',
 ];
 
+/** Bound of the two verdict memos below. */
 const PLAIN_V6_MEMO = 4096;
 
 /** The recogniser over a list (tests and configuration can pass their own). */
@@ -66,6 +67,8 @@ export class EncryptedDnsEndpoints {
   private readonly names: Set<string>;
   /** IPv6 texts known not to be a listed address in any spelling (bounded; cleared when full). */
   private readonly plainV6 = new Set<string>();
+  /** Names already judged (a connection's name repeats; the suffix walk allocates). Cleared when full. */
+  private readonly nameVerdicts = new Map<string, boolean>();
 
   constructor(addresses: readonly string[] = PUBLIC_DOH_ADDRESSES, names: readonly string[] = PUBLIC_DOH_NAMES) {
     for (const a of addresses) {
@@ -90,7 +93,14 @@ export class EncryptedDnsEndpoints {
       if (this.plainV6.size >= PLAIN_V6_MEMO) this.plainV6.clear();
       this.plainV6.add(ip);
     }
-    return sniOrName !== undefined && sniOrName !== '' && this.hasName(sniOrName);
+    if (sniOrName === undefined || sniOrName === '') return false;
+    let listed = this.nameVerdicts.get(sniOrName);
+    if (listed === undefined) {
+      listed = this.hasName(sniOrName);
+      if (this.nameVerdicts.size >= PLAIN_V6_MEMO) this.nameVerdicts.clear();
+      this.nameVerdicts.set(sniOrName, listed);
+    }
+    return listed;
   }
 
   private hasName(raw: string): boolean {

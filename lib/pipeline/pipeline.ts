@@ -3,7 +3,7 @@
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
 import { addressToString, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
-import { parseDnsQuery, parseDnsResponse, queryKey, AddressMemo, DnsStats, DnsTcpStreams, NameCache, QueryTracker, isEncryptedDnsEndpoint, type DnsResponseInfo } from '../dns/index.js';
+import { parseDnsQuery, parseDnsResponse, queryKey, AddressMemo, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsResponseInfo } from '../dns/index.js';
 import { quicInitialSni, sniffStream } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
@@ -94,6 +94,8 @@ const MEMO_ENTRIES = 65_536;
 /** Names whose group is remembered (the Public Suffix List lookup costs ~5 µs a name). */
 const GROUP_MEMO_ENTRIES = 65_536;
 const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
+/** A name that is an IPv4 address literal. */
+const ADDRESS_LITERAL = /^[0-9.]+$/;
 
 export class PipelineStats {
   packets = 0;
@@ -135,6 +137,7 @@ export class Pipeline {
   /** judge key → packet time it was last judged. */
   private readonly judged = new Map<string, number>();
   private readonly resolvers = new ResolverOwners();
+  private readonly encryptedDns = new EncryptedDnsEndpoints();
   /** Text of DNS servers' IPv4 addresses (the few resolvers repeat on every answer). */
   private readonly addressText = new AddressMemo();
   readonly queries: QueryTracker;
@@ -340,13 +343,8 @@ export class Pipeline {
   /** Takes `name` from `source` when the trust order puts it above the current name. */
   private offerName(facts: ConnectionFacts, source: 'sni' | 'http' | 'quic', name: string): void {
     // An address literal (Host: 203.0.113.5) names nothing the IP does not already say.
-    if (/^[0-9.]+$/.test(name) || name.includes(':')) return;
-    const order = this.s.nameOrder;
-    const rank = (s: string): number => {
-      const i = order.indexOf(s);
-      return i < 0 ? order.length : i;
-    };
-    if (facts.nameSource !== 'none' && rank(source) >= rank(facts.nameSource)) {
+    if (ADDRESS_LITERAL.test(name) || name.includes(':')) return;
+    if (facts.nameSource !== 'none' && this.rank(source) >= this.rank(facts.nameSource)) {
       if (facts.domain !== name && !facts.alternatives.includes(name)) facts.alternatives = [name, ...facts.alternatives];
       return;
     }
@@ -370,7 +368,7 @@ export class Pipeline {
     const facts = st.facts;
     const flow = facts.flow;
     flow.wantPayload = false;
-    if (isEncryptedDnsEndpoint(flow.serverIp, flow.serverPort, facts.domain)) facts.encryptedDns = true;
+    if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain)) facts.encryptedDns = true;
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.recentlyJudged(facts.domainGroup, flow.startTime)) return;
@@ -484,6 +482,12 @@ export class Pipeline {
     facts.nameSource = 'dns';
     facts.domainGroup = group;
     facts.registeredDomain = registered;
+  }
+
+  /** Place of a name source in the trust order (0 = most trusted; unlisted ones last). */
+  private rank(source: string): number {
+    const i = this.s.nameOrder.indexOf(source);
+    return i < 0 ? this.s.nameOrder.length : i;
   }
 
   private groupOf(name: string): [string, string | undefined] {
