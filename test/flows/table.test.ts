@@ -75,6 +75,21 @@ describe('flows/table', () => {
     assert.equal(h.started[0].clientPackets, 2);
   });
 
+  it('drops an ignored TCP connection from the table at its first FIN or RST; its last packets start nothing', () => {
+    const h = harness();
+    h.feed(t4('10.0.0.5', '10.9.9.9', 40001, 443, TCP_SYN), 1);
+    h.feed(t4('10.0.0.5', '10.9.9.10', 40002, 443, TCP_SYN), 1);
+    assert.equal(h.table.size, 2);
+    h.feed(t4('10.9.9.9', '10.0.0.5', 443, 40001, TCP_FIN | TCP_ACK), 2);
+    h.feed(t4('10.9.9.10', '10.0.0.5', 443, 40002, TCP_RST), 2);
+    assert.equal(h.table.size, 0);
+    h.feed(t4('10.0.0.5', '10.9.9.9', 40001, 443, TCP_FIN | TCP_ACK), 3);
+    h.feed(t4('10.9.9.9', '10.0.0.5', 443, 40001, TCP_ACK), 4);
+    assert.equal(h.table.size, 0);
+    assert.equal(h.table.stats.tcpStarts, 2);
+    assert.equal(h.started.length, 0);
+  });
+
   it('starts UDP at the first packet, expires it when idle', () => {
     const h = harness();
     h.feed(u4('10.0.0.5', '203.0.113.10', 50000, 5000, 20), 1_000);
