@@ -79,14 +79,18 @@ export class EncryptedDnsEndpoints {
     this.names = new Set(names.map((n) => n.toLowerCase().replace(/\.$/, '')));
   }
 
-  /** Port 853, or 443 to a listed resolver address or SNI / name. */
-  isEncrypted(ip: string, port: number, sniOrName?: string): boolean {
+  /**
+   * Port 853, or 443 to a listed resolver address or SNI / name. `canonical`: `ip` is decode's
+   * addressToString text (RFC 5952, as the list is kept), so other spellings need no check.
+   */
+  isEncrypted(ip: string, port: number, sniOrName?: string, canonical = false): boolean {
     if (port === ENCRYPTED_DNS_PORT) return true;
     if (port !== HTTPS_PORT) return false;
     if (this.addresses.has(ip)) return true;
-    // Text from addressToString is already canonical; other spellings (upper case,
-    // uncompressed IPv6, IPv4-mapped) are normalised only on a miss.
-    if (ip.includes(':') && !this.plainV6.has(ip)) {
+    // The one canonical text the list does not hold: IPv4-mapped, kept as its IPv4 address.
+    if (canonical && ip.startsWith('::ffff:') && ip.includes('.') && this.addresses.has(ip.slice(7))) return true;
+    // Other spellings (upper case, uncompressed IPv6, IPv4-mapped) are normalised only on a miss.
+    if (!canonical && ip.includes(':') && !this.plainV6.has(ip)) {
       const norm = normalizeAddress(ip);
       if (norm !== undefined && this.addresses.has(norm)) return true;
       // Remember the miss: parsing every IPv6 text again costs microseconds a connection.

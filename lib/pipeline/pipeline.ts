@@ -368,7 +368,7 @@ export class Pipeline {
     const facts = st.facts;
     const flow = facts.flow;
     flow.wantPayload = false;
-    if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain)) facts.encryptedDns = true;
+    if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.recentlyJudged(facts.domainGroup, flow.startTime)) return;

@@ -58,6 +58,18 @@ describe('dns/isEncryptedDnsEndpoint', () => {
     assert.ok(PUBLIC_DOH_ADDRESSES.every((a) => !/^(192\.0\.2|198\.51\.100|203\.0\.113)\./.test(a)));
   });
 
+  it('canonical text (as the packet path makes it) is judged alike, IPv4-mapped included; names repeat from the memo', () => {
+    const e = new EncryptedDnsEndpoints();
+    for (const [ip, port, name, expected] of table) {
+      const canonical = ip !== 'not-an-ip' && !/[A-F]|:0:|^2606:4700:4700:0/.test(ip);
+      if (!canonical) continue;
+      assert.equal(e.isEncrypted(ip, port, name, true), expected, `${ip} ${String(name)}`);
+      assert.equal(e.isEncrypted(ip, port, name, true), expected, `${ip} ${String(name)} again`);
+    }
+    assert.equal(e.isEncrypted('::ffff:1.1.1.1', 443, undefined, true), true);
+    assert.equal(e.isEncrypted('::ffff:192.0.2.1', 443, undefined, true), false);
+  });
+
   it('takes a custom list, and refuses one with a bad address', () => {
     const custom = new EncryptedDnsEndpoints(['198.51.100.53'], ['doh.example.net']);
     assert.equal(custom.isEncrypted('198.51.100.53', 443), true);
