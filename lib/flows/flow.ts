@@ -18,6 +18,8 @@ export class Flow extends Keyed {
   clientFin = false;
   serverFin = false;
   ended = false;
+  /** TCP: the client's initial sequence number (NAT keeps it: see FlowTable's NAT match). */
+  isn = 0;
   /** The owner wants the client's payload packets (first-payload sniffing); cleared when done. */
   wantPayload = false;
 

@@ -166,13 +166,14 @@ export class FlowTable {
     const serverIp = addressToString(pkt.buf, pkt.dstOffset, version);
     const clientIp = addressToString(pkt.buf, pkt.srcOffset, version);
     const sig = natSignature(pkt, serverIp);
-    if (this.isNatCopy(sig, serverIp, clientIp, now)) {
+    if (this.isNatCopy(sig, pkt, serverIp, clientIp, now)) {
       this.stats.natDuplicates += 1;
       this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
       return;
     }
     const flow = new Flow(transport, version,
       clientIp, pkt.srcPort, serverIp, pkt.dstPort, now, srcIsLow);
+    flow.isn = pkt.tcpSeq;
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
     this.stats.outbound += 1;
@@ -185,9 +186,10 @@ export class FlowTable {
    * True when a flow that is still open started the same way within NAT_WINDOW_MS from another
    * source address (SNAT rewrites the address; two sockets of one address are two connections).
    */
-  private isNatCopy(sig: number | string, serverIp: string, clientIp: string, now: number): boolean {
+  private isNatCopy(sig: number | string, pkt: PacketInfo, serverIp: string, clientIp: string, now: number): boolean {
     const prior = this.recentStarts.get(sig);
     return prior !== undefined && !prior.ended && prior.clientIp !== clientIp && prior.serverIp === serverIp
+      && prior.serverPort === pkt.dstPort && (pkt.protocol !== 6 || prior.isn === pkt.tcpSeq)
       && now >= prior.startTime && now - prior.startTime <= NAT_WINDOW_MS;
   }
 
@@ -219,11 +221,15 @@ export class FlowTable {
 
 /**
  * What a NAT copy of this connection start shares with it: responder, and ISN or first UDP
- * payload. TCP: a number (ISN and port; the responder address is compared on the match), so
+ * payload. TCP: the ISN as a number (port and responder address are compared on the match), so
  * the lookup builds no string.
  */
 function natSignature(pkt: PacketInfo, serverIp: string): number | string {
-  if (pkt.protocol === 6) return pkt.tcpSeq * 65536 + pkt.dstPort;
+  // ISN and port mixed into a small integer (a Map key that allocates nothing); isNatCopy
+  // checks the ISN and the port on the flow it finds. Two starts mixing to the same key (about
+  // 2^-32 for two connections within the window) keep the later one: the earlier's NAT copy
+  // would then be tracked as a connection of its own, never merged with the wrong one.
+  if (pkt.protocol === 6) return (pkt.tcpSeq ^ Math.imul(pkt.dstPort, 0x9e3779b1)) | 0;
   const n = Math.min(pkt.payloadLength, UDP_SIGNATURE_BYTES);
   return `u${serverIp}|${pkt.dstPort}|${pkt.payloadLength}|${pkt.buf.toString('latin1', pkt.payloadOffset, pkt.payloadOffset + n)}`;
 }

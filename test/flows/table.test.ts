@@ -152,6 +152,14 @@ describe('flows/table', () => {
     h.feed(t4('10.244.1.3', '203.0.113.11', 40100, 443, TCP_SYN, 0, 4242), 9_001);
     h.feed(t4('192.0.2.7', '203.0.113.12', 61003, 443, TCP_SYN, 0, 4242), 9_002);
     assert.equal(h.started.length, 6);
+    // The same ISN to the same responder on another port is another connection.
+    h.feed(t4('10.244.1.4', '203.0.113.13', 40101, 443, TCP_SYN, 0, 0xfffffff0), 9_003);
+    h.feed(t4('192.0.2.8', '203.0.113.13', 61004, 8443, TCP_SYN, 0, 0xfffffff0), 9_004);
+    assert.equal(h.started.length, 8);
+    // A NAT copy of a start whose ISN is above 2^31 is still found.
+    h.feed(t4('192.0.2.9', '203.0.113.13', 61005, 443, TCP_SYN, 0, 0xfffffff0), 9_005);
+    assert.equal(h.started.length, 8);
+    assert.equal(h.table.stats.natDuplicates, 2);
   });
 
   it('matches a UDP NAT copy by its first payload', () => {
