@@ -40,8 +40,7 @@ function stripBrackets(name: string): string {
 export function registeredDomain(name: string): string | undefined {
   const n = normalizeName(name);
   if (n === '' || isIp(n)) return undefined;
-  const d = getDomain(n, { allowPrivateDomains: false, validateHostname: false });
-  return d === null || d === '' ? undefined : d;
+  return psl(n);
 }
 
 /**
@@ -50,7 +49,18 @@ export function registeredDomain(name: string): string | undefined {
  * IP stays the IP (brackets removed, case lowered).
  */
 export function domainGroup(name: string): string {
+  return groupAndRegistered(name).group;
+}
+
+/** domainGroup() and registeredDomain() of a name with one Public Suffix List lookup. */
+export function groupAndRegistered(name: string): { group: string; registered: string | undefined } {
   const n = normalizeName(name);
-  if (isIp(n)) return stripBrackets(n);
-  return awsServiceGroup(n) ?? registeredDomain(n) ?? n;
+  if (isIp(n)) return { group: stripBrackets(n), registered: undefined };
+  const registered = n === '' ? undefined : psl(n);
+  return { group: awsServiceGroup(n) ?? registered ?? n, registered };
+}
+
+function psl(n: string): string | undefined {
+  const d = getDomain(n, { allowPrivateDomains: false, validateHostname: false });
+  return d === null || d === '' ? undefined : d;
 }

@@ -3,7 +3,7 @@
 // Public Suffix List (*.blob.core.windows.net is grouped as windows.net by eTLD+1, which
 // merges every Azure service), or a site wants its own partners grouped by a regex.
 import { GenerationMemo } from './generations.js';
-import { domainGroup, isIp, normalizeName, registeredDomain } from './domain.js';
+import { groupAndRegistered, isIp, normalizeName } from './domain.js';
 import {
   RuleError, anchoredRegex, asItem, checkKeys, domainPattern, groupCount, regexBody, textField, type NameTest,
 } from './patterns.js';
@@ -118,7 +118,7 @@ export class DomainGrouper {
         break;
       }
     }
-    out ??= { group: domainGroup(n), registered: registeredDomain(n) };
+    out ??= groupAndRegistered(n);
     this.memo.set(name, out);
     return out;
   }
