@@ -215,6 +215,8 @@ function report(phases: Phase[], pids: number[], say: (s: string) => void, stats
   say(`goal: >= ${GOAL.correct * 100}% correct at lifetimes >= ${GOAL.atLeastMs} ms with p99 < ${GOAL.p99Ms} ms. correct = attributed to the pid of ` +
     'the program that made it, over connections made (a SYN not captured counts as a miss); latency = SYN capture time to attribution result, over all results; ' +
     'SYN→agent = capture time to the Attributor being handed the connection (libpcap, scheduling); agent CPU = this process, % of one core, over the phase and its 1.5 s settle.');
-  const keys = ['probes', 'probeHolders', 'probePeerHits', 'probeNoSocket', 'probeHotRescans', 'closedBeforeScan', 'probesOverBudget', 'diagHits', 'diagMisses', 'fullScans', 'youngRescans', 'pidMisses', 'cachedSocketHits', 'pidsScanned'];
+  const keys = ['probes', 'probeHolders', 'probePeerHits', 'probeNoSocket', 'peerUnknown', 'peerMisses', 'probeHotRescans', 'probeSweepsOverBudget', 'closedBeforeSweep', 'closedBeforeScan',
+    'probesOverBudget', 'diagHits', 'diagMisses', 'prescansSkipped', 'netnsListings', 'fullScans', 'fullScansDeferred', 'youngRescans', 'pidMisses', 'cachedSocketHits',
+    'pidsScanned', 'searches', 'guessHits', 'fdReads'];
   say(`resolver: ${keys.map((k) => `${k} ${fmtInt(stats[k] ?? 0)}`).join(', ')}`);
 }

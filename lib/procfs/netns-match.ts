@@ -2,10 +2,8 @@
 import { normaliseIp, unmapIPv4 } from './address.js';
 import type { NetFile, NetTables } from './netns-tables.js';
 import type { SocketEntry } from './netparse.js';
-import type { FlowEnds } from './resolver.js';
+import type { FlowEnds, SocketOwner } from './owner.js';
 import { Tier, type FlowKey } from './socketindex.js';
-
-import type { SocketOwner } from './resolver.js';
 
 /** `owner`: already built (and maybe given its pid) by the resolver's early netlink pass. */
 export type Match = { entry?: SocketEntry; tier: Tier; ns: number; owner?: SocketOwner };

@@ -2,7 +2,7 @@
 // the same flow asks: by then a client that connects, sends and closes within a millisecond
 // has closed its socket (measured in the container e2e test: connect → close p50 0.7-4 ms
 // under load, capture → attribute() 0.3-2.7 ms), so only what the probe saw is left.
-import type { SocketOwner } from './resolver.js';
+import type { SocketOwner } from './owner.js';
 
 export interface ProbeCacheOptions {
   /** Entries kept at most (default 4096), oldest evicted first. */
@@ -14,7 +14,8 @@ export interface ProbeCacheOptions {
 
 export class ProbeCache {
   readonly stats = { stored: 0, used: 0, expired: 0, evictions: 0 };
-  private readonly entries = new Map<string, { owner: SocketOwner; at: number }>();
+  /** owner null: netlink had no such socket at SYN time (closed already, or another namespace's). */
+  private readonly entries = new Map<string, { owner: SocketOwner | null; at: number }>();
   private readonly max: number;
   private readonly ttlMs: number;
 
@@ -27,7 +28,8 @@ export class ProbeCache {
     return `${transport}|${localIp}|${localPort}|${remoteIp}|${remotePort}`;
   }
 
-  put(key: string, owner: SocketOwner): void {
+  /** null: the probe found no socket, so resolve() need not ask netlink again (a miss is two lookups). */
+  put(key: string, owner: SocketOwner | null): void {
     this.entries.delete(key);
     this.entries.set(key, { owner, at: this.opts.now() });
     this.stats.stored++;
@@ -38,8 +40,8 @@ export class ProbeCache {
     }
   }
 
-  /** The probed owner (a copy), once: a later connection on the same 4-tuple is a new socket. */
-  take(key: string): SocketOwner | undefined {
+  /** The probed owner (a copy) or null (no socket), once: a later connection on the same 4-tuple is a new socket. */
+  take(key: string): SocketOwner | null | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
     this.entries.delete(key);
@@ -48,7 +50,7 @@ export class ProbeCache {
       return undefined;
     }
     this.stats.used++;
-    return { ...e.owner };
+    return e.owner && { ...e.owner };
   }
 
   get size(): number {

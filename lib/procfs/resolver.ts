@@ -7,35 +7,32 @@
 // In the agent's own namespace the socket is asked for by its 4-tuple through netlink
 // sock_diag when the addon is there (µs instead of a table walk; see netlink.ts); other
 // namespaces would need setns (CAP_SYS_ADMIN), so they are read through /proc/MEMBER/net/*.
-import { HotPids } from './hotpids.js';
+//
+// Where the parts are: socket-search.ts (flow → socket), holders.ts (socket → pid, cheap
+// searches), misses.ts (listing and full scans, rate-limited by their cost), pidindex.ts.
+import { HolderSearch, type Wanted } from './holders.js';
 import { diagMatch, ownNetns } from './hostdiag.js';
+import { HotPids } from './hotpids.js';
+import { MissScanner } from './misses.js';
 import { SockDiag } from './netlink.js';
-import { ProbeCache } from './probes.js';
+import { isLoopback, normaliseFlow, type Match } from './netns-match.js';
 import { NetnsIndex, UNKNOWN_NETNS } from './netns.js';
-import { NetTables, type NetFile } from './netns-tables.js';
+import { NetTables } from './netns-tables.js';
+import { newCounters, type FlowEnds, type SocketOwner } from './owner.js';
 import { PidIndex } from './pidindex.js';
+import { ProbeCache } from './probes.js';
 import type { ProcFs } from './procfs.js';
+import { SocketSearch } from './socket-search.js';
 import { Tier, type FlowKey } from './socketindex.js';
-import { isLoopback, normaliseFlow, searchNs, type Match } from './netns-match.js';
 
-export interface FlowEnds { transport: 'tcp' | 'udp'; localIp: string; localPort: number; remoteIp: string; remotePort: number }
-
-export interface SocketOwner {
-  inode: number;
-  uid: number;
-  pid?: number;
-  state: number;
-  /** Inode of the network namespace whose table listed the socket; absent when its link was unreadable. */
-  netns?: number;
-  /** The socket is in the agent's own (host) namespace. */
-  hostNetns: boolean;
-  /** 'procfs-socket': the holder's fd was seen now; 'cached-socket': the holder exited since it was indexed. Absent without pid. */
-  method?: 'procfs-socket' | 'cached-socket';
-}
+export type { FlowEnds, SocketOwner } from './owner.js';
 
 export interface SocketResolverOptions {
   proc: ProcFs;
-  /** Least time between two full fd rescans of one namespace. Default 250 ms: a burst of new connections costs one rescan. */
+  /**
+   * Least time between two full fd rescans of one namespace. Default 250 ms: a burst of new
+   * connections costs one rescan. A rescan also waits ten times what the last one cost.
+   */
   minFullScanIntervalMs?: number;
   now?: () => number;
   /** Bound of the inode index (see PidIndex). */
@@ -76,53 +73,49 @@ export interface SocketResolverOptions {
   log?: (msg: string) => void;
 }
 
-
-const YOUNG_MS = 1000;
-const YOUNG_MAX = 64;
 /** probe() runs on the packet path: at most this many per 100 ms (~30 µs each: 15% of a core at most), the rest wait for resolve(). */
 const PROBE_BUDGET = 500;
-/** Pids (young, then hot) a probe rescans at most: ~20 fds each, a few µs per fd. */
-const PROBE_RESCAN_MAX = 24;
-const PROBE_HOT_GAP_MS = 2;
+/** Pids (young, then hot) one probe's sweep searches at most. */
+const PROBE_SWEEP_MAX = 24;
+/** Pids all probes' sweeps search per 100 ms (~50-110 µs each: ≤ ~10% of a core); past it the batch sweeps once for all. */
+const PROBE_SWEEP_PIDS = 96;
+/** Pids a batch's sweep searches at most (64 young + 64 hot). */
+const BATCH_SWEEP_MAX = 128;
+
+type Key = FlowKey & { v4: boolean };
 
 export class SocketResolver {
-  private readonly minFullScanIntervalMs: number;
-  private readonly maxNs: number;
   private readonly now: () => number;
   private readonly index: PidIndex;
   private readonly netns: NetnsIndex;
   private readonly tables: NetTables;
-  private readonly lastFullScan = new Map<number, number>();
-  private readonly broadSweepIntervalMs: number;
-  private lastBroadSweep = Number.NEGATIVE_INFINITY;
-  private batch = 0;
-  private sweepBatch = -1;
   private readonly onNewSocketHolders?: (pids: number[]) => void;
   private readonly diag: SockDiag | undefined;
   private readonly hot: HotPids;
   private readonly probes: ProbeCache;
-  private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0 };
-  private lastProbeHot = Number.NEGATIVE_INFINITY;
-  private readonly counters = {
-    lookups: 0, socketMisses: 0, pidMisses: 0, fullScans: 0, partialScans: 0, badFlows: 0, netnsSkipped: 0, otherNetnsHits: 0,
-    cachedSocketHits: 0, youngRescans: 0, hookErrors: 0, broadSweeps: 0, diagHits: 0, diagMisses: 0, diagListeners: 0,
-    probes: 0, probesOverBudget: 0, probeHolders: 0, probeHotRescans: 0, closedBeforeScan: 0, probeNoSocket: 0, probePeerHits: 0,
-  };
+  private readonly search: SocketSearch;
+  private readonly holders: HolderSearch;
+  private readonly misses: MissScanner;
+  private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0, sweepPids: 0 };
+  private readonly counters = newCounters();
 
   constructor(opts: SocketResolverOptions) {
-    this.minFullScanIntervalMs = opts.minFullScanIntervalMs ?? 250;
-    this.maxNs = opts.maxNamespacesPerBatch ?? 256;
     this.onNewSocketHolders = opts.onNewSocketHolders;
-    this.broadSweepIntervalMs = opts.broadSweepIntervalMs ?? 1000;
     this.now = opts.now ?? Date.now;
-    this.index = new PidIndex(opts.proc, { maxInodes: opts.maxInodes, exitedGraceMs: opts.exitedGraceMs, now: this.now });
-    this.netns = new NetnsIndex({ proc: opts.proc, now: this.now, minRefreshMs: opts.netnsRefreshMs, regroupMs: opts.netnsRegroupMs });
-    this.tables = new NetTables({ proc: opts.proc, netns: this.netns, now: this.now, ttlMs: opts.tableTtlMs, maxTables: this.maxNs * 4 });
-    this.hot = new HotPids({ now: this.now, max: opts.hotPids });
-    this.probes = new ProbeCache({ now: this.now });
+    const { now, counters } = this;
+    this.index = new PidIndex(opts.proc, { maxInodes: opts.maxInodes, exitedGraceMs: opts.exitedGraceMs, now });
+    this.netns = new NetnsIndex({ proc: opts.proc, now, minRefreshMs: opts.netnsRefreshMs, regroupMs: opts.netnsRegroupMs });
+    const maxNamespaces = opts.maxNamespacesPerBatch ?? 256;
+    this.tables = new NetTables({ proc: opts.proc, netns: this.netns, now, ttlMs: opts.tableTtlMs, maxTables: maxNamespaces * 4 });
+    this.hot = new HotPids({ now, max: opts.hotPids });
+    this.probes = new ProbeCache({ now });
     const log = opts.log ?? ((msg: string) => process.emitWarning(msg, 'EgresswatchNetlink'));
     if (opts.sockDiag !== undefined) this.diag = opts.sockDiag || undefined;
     else if (this.netns.host !== UNKNOWN_NETNS && ownNetns(opts.proc)) this.diag = SockDiag.open({ log });
+    const { index, netns, hot, diag } = this;
+    this.search = new SocketSearch({ tables: this.tables, netns, diag, counters, now, maxNamespaces, broadSweepIntervalMs: opts.broadSweepIntervalMs ?? 1000 });
+    this.holders = new HolderSearch({ index, netns, hot, diag, counters, announce: (pids) => this.announce(pids) });
+    this.misses = new MissScanner({ index, netns, holders: this.holders, counters, now, minFullScanIntervalMs: opts.minFullScanIntervalMs ?? 250 });
   }
 
   /** Whether the agent's own namespace is searched through netlink sock_diag (false: /proc/net only). */
@@ -147,14 +140,15 @@ export class SocketResolver {
   /**
    * Looks at a new connection's socket synchronously, when its first packet is seen (netlink
    * only: a table walk would cost ms on the packet path): the 4-tuple's inode, and its holder
-   * from the index or a rescan of young and hot pids. resolve() later uses what was seen, since
-   * a client that closes within a millisecond is gone by then. Bounded by PROBE_BUDGET.
+   * (holders.ts: index, peer pid, then young and hot pids within a pid budget). resolve() later
+   * uses what was seen, since a client that closes within a millisecond is gone by then.
+   * Bounded by PROBE_BUDGET.
    */
   probe(flow: FlowEnds): void {
     const diag = this.diag;
     if (!diag?.usable) return;
     const now = this.now();
-    if (now - this.probeWindow.start >= 100) this.probeWindow = { start: now, used: 0 };
+    if (now - this.probeWindow.start >= 100) this.probeWindow = { start: now, used: 0, sweepPids: 0 };
     if (this.probeWindow.used >= PROBE_BUDGET) {
       this.counters.probesOverBudget++;
       return;
@@ -164,86 +158,116 @@ export class SocketResolver {
     if (!key) return;
     this.counters.probes++;
     const m = diagMatch(diag, this.netns, flow.transport, key, this.counters);
+    const probeKey = ProbeCache.key(flow.transport, key.localIp, key.localPort, key.remoteIp, key.remotePort);
     if (m?.tier !== Tier.Exact || !m.entry || m.entry.inode === 0) {
       this.counters.probeNoSocket++;
+      if (m?.tier === Tier.None) this.probes.put(probeKey, null);
       return;
     }
-    const owner = this.ownerOf(m);
-    const peer = this.hot.peer(key.remoteIp, key.remotePort);
-    if (this.lookupAll([owner]).length > 0 && peer !== undefined && this.index.hasPid(peer)) {
-      this.index.scanSync([peer]);
-      if (this.lookupAll([owner]).length === 0) this.counters.probePeerHits++;
-    }
-    if (owner.pid === undefined) {
-      const young = this.netns.youngPids(YOUNG_MS, PROBE_RESCAN_MAX);
-      // Hot pids at most every PROBE_HOT_GAP_MS: at 2,000 connections/s a rescan of 20 busy
-      // programs per probe would cost more than a core; the batch rescans them once per turn.
-      let hot: number[] = [];
-      if (now - this.lastProbeHot >= PROBE_HOT_GAP_MS) {
-        this.lastProbeHot = now;
-        this.counters.probeHotRescans++;
-        hot = this.hot.list().filter((pid) => this.index.hasPid(pid));
-      }
-      this.index.scanSync([...new Set([...young, ...hot])].slice(0, PROBE_RESCAN_MAX));
-      this.lookupAll([owner]);
-      this.announceYoung([owner], young);
-    }
-    if (owner.pid !== undefined) {
+    const w: Wanted = { owner: this.search.ownerOf(m), transport: flow.transport, key };
+    this.probeHolder(w);
+    if (w.owner.pid !== undefined) {
       this.counters.probeHolders++;
-      this.hot.markPeer(key.remoteIp, key.remotePort, owner.pid);
+      this.hot.markPeer(key.remoteIp, key.remotePort, w.owner.pid);
     }
-    this.probes.put(ProbeCache.key(flow.transport, key.localIp, key.localPort, key.remoteIp, key.remotePort), owner);
+    this.probes.put(probeKey, w.owner);
+  }
+
+  private probeHolder(w: Wanted): void {
+    if (this.holders.lookupAll([w]).length === 0) return;
+    if (this.holders.peer(w)) {
+      this.counters.probePeerHits++;
+      return;
+    }
+    if (!this.holders.stillOpen(w)) {
+      this.counters.closedBeforeSweep++;
+      return;
+    }
+    if (this.probeWindow.sweepPids + PROBE_SWEEP_MAX > PROBE_SWEEP_PIDS) {
+      this.counters.probeSweepsOverBudget++;
+      return;
+    }
+    this.probeWindow.sweepPids += PROBE_SWEEP_MAX;
+    this.counters.probeHotRescans++;
+    this.holders.sweep([w], PROBE_SWEEP_MAX);
   }
 
   async resolve(flows: FlowEnds[]): Promise<(SocketOwner | undefined)[]> {
     this.counters.lookups += flows.length;
     this.tables.nextBatch();
-    this.batch++;
-    const host = this.hostFirst(flows);
-    await this.prescan();
+    this.search.nextBatch();
+    const keys = flows.map((f) => normaliseFlow(f));
+    const searched = new Set<SocketOwner>();
+    const host = this.hostFirst(flows, keys, searched);
+    if (!host || this.needsListing(host, keys)) await this.prescan();
+    else this.counters.prescansSkipped++;
     const touched = new Set<number>();
     const owners: (SocketOwner | undefined)[] = [];
-    for (const [i, flow] of flows.entries()) owners.push(await this.findSocket(flow, touched, host?.[i]));
-    await this.attachPids(owners, flows);
+    for (const [i, flow] of flows.entries()) {
+      const key = keys[i];
+      if (!key) this.counters.badFlows++;
+      owners.push(key ? await this.search.find(flow.transport, key, touched, host?.[i]) : undefined);
+    }
+    await this.attachPids(owners, flows, keys, searched);
     for (const [i, o] of owners.entries()) {
-      const key = o?.pid !== undefined ? normaliseFlow(flows[i]!) : undefined;
-      if (key) this.hot.markPeer(key.remoteIp, key.remotePort, o!.pid!);
+      const key = keys[i];
+      if (o?.pid !== undefined && key) this.hot.markPeer(key.remoteIp, key.remotePort, o.pid);
     }
     return owners;
   }
 
   /**
    * With netlink, every flow is first asked for in the host namespace (µs each) and the likely
-   * holders rescanned, before the pid listing and fd scans that take ms: the socket of a client
+   * holders searched, before the pid listing and fd scans that take ms: the socket of a client
    * that closes within a millisecond of its SYN is still open only this early.
    */
-  private hostFirst(flows: FlowEnds[]): (Match | null | undefined)[] | undefined {
+  private hostFirst(flows: FlowEnds[], keys: (Key | undefined)[], searched: Set<SocketOwner>): (Match | null | undefined)[] | undefined {
     const diag = this.diag;
     if (!diag?.usable) return undefined;
-    // null: netlink did not answer, so findSocket reads the host's table without asking again.
-    const matches: (Match | null | undefined)[] = flows.map((f) => {
-      const key = normaliseFlow(f);
+    const open: Wanted[] = [];
+    const probedOwners = new Set<SocketOwner>();
+    // null: netlink did not answer, so the search reads the host's table without asking again.
+    const matches = flows.map((f, i): Match | null | undefined => {
+      const key = keys[i];
       if (!key) return undefined;
       const probed = this.probes.size > 0 ? this.probes.take(ProbeCache.key(f.transport, key.localIp, key.localPort, key.remoteIp, key.remotePort)) : undefined;
-      if (probed) return { entry: { ...key, inode: probed.inode, uid: probed.uid, state: probed.state }, tier: Tier.Exact, ns: this.netns.host, owner: probed };
-      return diagMatch(diag, this.netns, f.transport, key, this.counters) ?? null;
+      const m = probed === null ? { tier: Tier.None, ns: this.netns.host }
+        : probed ? { entry: { ...key, inode: probed.inode, uid: probed.uid, state: probed.state }, tier: Tier.Exact, ns: this.netns.host, owner: probed }
+          : diagMatch(diag, this.netns, f.transport, key, this.counters);
+      if (probed) probedOwners.add(probed);
+      if (m?.tier === Tier.Exact && m.entry && m.entry.inode !== 0 && m.owner?.pid === undefined) {
+        m.owner ??= this.search.ownerOf(m);
+        open.push({ owner: m.owner, transport: f.transport, key });
+      }
+      return m ?? null;
     });
-    const open: SocketOwner[] = [];
-    for (const m of matches) {
-      if (m?.owner?.pid !== undefined) continue;
-      if (m?.tier !== Tier.Exact || !m.entry || m.entry.inode === 0) continue;
-      m.owner ??= this.ownerOf(m);
-      open.push(m.owner);
-    }
-    if (open.length > 0) this.rescanLikely(this.lookupAll(open));
+    for (const w of open) searched.add(w.owner);
+    // A socket netlink has just answered for is open; one the probe saw ms ago is asked again.
+    this.findHolders(open, (w) => probedOwners.has(w.owner));
     return matches;
   }
 
-  private ownerOf(best: Match): SocketOwner {
-    const e = best.entry!;
-    const owner: SocketOwner = { inode: e.inode, uid: e.uid, state: e.state, hostNetns: best.ns === this.netns.host };
-    if (best.ns !== UNKNOWN_NETNS) owner.netns = best.ns;
-    return owner;
+  /** Index, peer pid, then (for sockets still open) one sweep of young and hot pids for all. */
+  private findHolders(ws: Wanted[], recheck: (w: Wanted) => boolean): void {
+    const rest = this.holders.lookupAll(ws).filter((w) => !this.holders.peer(w));
+    const open = rest.filter((w) => !recheck(w) || this.holders.stillOpen(w));
+    this.counters.closedBeforeSweep += rest.length - open.length;
+    if (open.length > 0) this.holders.sweep(open, BATCH_SWEEP_MAX);
+  }
+
+  /**
+   * Whether the batch needs a pid listing (and the prescan of new pids): not when every socket
+   * was attributed, is held by nobody (inode 0), or is a closed one on an address only the host
+   * has (no other namespace can list it, no scan can find its holder any more).
+   */
+  private needsListing(matches: (Match | null | undefined)[], keys: (Key | undefined)[]): boolean {
+    return matches.some((m, i) => {
+      if (m === undefined) return false;
+      if (m === null) return true;
+      if (m.tier === Tier.Exact) return m.entry?.inode !== 0 && m.owner?.pid === undefined;
+      const key = keys[i]!;
+      return m.tier !== Tier.None || isLoopback(key.localIp) || !this.netns.ownedByHost(key.localIp);
+    });
   }
 
   /**
@@ -301,181 +325,18 @@ export class SocketResolver {
     return () => clearInterval(timer);
   }
 
-  private async findSocket(flow: FlowEnds, touched: Set<number>, host?: Match | null): Promise<SocketOwner | undefined> {
-    const key = normaliseFlow(flow);
-    if (!key) {
-      this.counters.badFlows++;
-      return undefined;
+  /** Sockets found without a holder: the cheap searches (unless hostFirst ran them), then misses.ts. */
+  private async attachPids(owners: (SocketOwner | undefined)[], flows: FlowEnds[], keys: (Key | undefined)[], searched: Set<SocketOwner>): Promise<void> {
+    const ws: Wanted[] = [];
+    for (const [i, o] of owners.entries()) {
+      // inode 0: TIME_WAIT and similar sockets no process holds any more.
+      if (o && o.inode !== 0 && o.pid === undefined) ws.push({ owner: o, transport: flows[i]!.transport, key: keys[i]! });
     }
-    const udp = flow.transport === 'udp';
-    // IPv4 flows may sit on dual-stack sockets listed in the "6" file as ::ffff:a.b.c.d;
-    // that file is read only when the IPv4 file has no exact match.
-    const files: NetFile[] = key.v4 ? [flow.transport, `${flow.transport}6`] : [`${flow.transport}6`];
-    // The host first: most flows are its own, and it wins ties with a container.
-    let best = host ?? (host === null ? searchNs(this.tables, this.netns.host, key, files, udp) : this.searchHost(flow.transport, key, files));
-    if (best.tier !== Tier.Exact) best = await this.searchOthers(key, files, udp, touched, best);
-    if (!best.entry) {
-      this.counters.socketMisses++;
-      return undefined;
-    }
-    if (best.ns !== this.netns.host) this.counters.otherNetnsHits++;
-    return best.owner ?? this.ownerOf(best);
-  }
-
-  /** The agent's own namespace: sock_diag when it answers, else its /proc/net tables. */
-  private searchHost(transport: 'tcp' | 'udp', key: FlowKey, files: NetFile[]): Match {
-    const m = this.diag ? diagMatch(this.diag, this.netns, transport, key, this.counters) : undefined;
-    return m ?? searchNs(this.tables, this.netns.host, key, files, transport === 'udp');
-  }
-
-  private async searchOthers(key: FlowKey, files: NetFile[], udp: boolean, touched: Set<number>, best: Match): Promise<Match> {
-    const loopback = isLoopback(key.localIp);
-    // Only the host has sockets on its own (non-loopback) addresses: no other table can match.
-    if (!loopback && this.netns.ownedByHost(key.localIp)) return best;
-    await this.netns.refresh(false);
-    // A non-loopback local address is looked for only in the namespaces that own it; when none
-    // claims it (addresses set after the namespace was first seen), in all of them.
-    const owners = loopback ? [] : this.netns.ownersOf(key.localIp);
-    let sweep = true;
-    if (owners.length === 0) {
-      const now = this.now();
-      sweep = this.sweepBatch === this.batch || now - this.lastBroadSweep >= this.broadSweepIntervalMs;
-      if (sweep && this.sweepBatch !== this.batch) {
-        this.sweepBatch = this.batch;
-        this.lastBroadSweep = now;
-        this.counters.broadSweeps++;
-      }
-    }
-    for (const ns of owners.length > 0 ? owners : this.netns.others()) {
-      if (!touched.has(ns) && touched.size >= this.maxNs) {
-        this.counters.netnsSkipped++;
-        continue;
-      }
-      touched.add(ns);
-      const found = searchNs(this.tables, ns, key, files, udp, sweep);
-      if (found.tier < best.tier) best = found;
-      if (best.tier === Tier.Exact) break;
-    }
-    return best;
-  }
-
-  private async attachPids(owners: (SocketOwner | undefined)[], flows: FlowEnds[]): Promise<void> {
-    // inode 0: TIME_WAIT and similar sockets no process holds any more.
-    const wanted = owners.filter((o): o is SocketOwner => o !== undefined && o.inode !== 0 && o.pid === undefined);
-    let unresolved = this.lookupAll(wanted);
+    const unresolved = this.holders.lookupAll(ws);
     if (unresolved.length === 0) return;
-    // Before anything that yields: the holder is most likely a young or recently active pid.
-    unresolved = this.rescanLikely(unresolved);
-    if (unresolved.length === 0) return;
-    // A full scan reads every fd of the namespace (1,000 pids × 20 fds ≈ 20k readlinks), a
-    // listing every pid: neither for sockets netlink says are closed by now, which no scan can
-    // find any more (under load most misses are such, and scanning for them starved the rest).
-    const closed = this.closedNow(unresolved, owners, flows);
-    if (closed.size === unresolved.length) {
-      this.settleMisses(unresolved);
-      return;
-    }
-    const listing = await this.netns.refresh(true);
-    if (listing) this.index.dropDead(listing.live);
-    const spaces = new Set(unresolved.map((o) => o.netns ?? UNKNOWN_NETNS));
-    const pids = [...spaces].flatMap((ns) => this.netns.pidsOf(ns));
-    const fresh = pids.filter((pid) => !this.index.hasPid(pid));
-    if (fresh.length > 0) {
-      this.counters.partialScans++;
-      await this.index.scan(fresh);
-      unresolved = this.lookupAll(unresolved);
-    }
-    for (const ns of spaces) {
-      if (unresolved.length === 0) break;
-      const open = unresolved.filter((o) => !closed.has(o));
-      unresolved = [...(await this.fullScan(ns, open, fresh.length)), ...unresolved.filter((o) => closed.has(o))];
-    }
-    this.settleMisses(unresolved);
-  }
-
-  /** Owners no live holder was found for: the exited-holder cache, else a counted miss. */
-  private settleMisses(unresolved: SocketOwner[]): void {
-    for (const o of unresolved) {
-      const h = this.index.recentlyExited(o.inode);
-      if (h) {
-        o.pid = h.pid;
-        o.method = 'cached-socket';
-        this.counters.cachedSocketHits++;
-      } else this.counters.pidMisses++;
-    }
-  }
-
-  private closedNow(unresolved: SocketOwner[], owners: (SocketOwner | undefined)[], flows: FlowEnds[]): Set<SocketOwner> {
-    const closed = new Set<SocketOwner>();
-    if (!this.diag?.usable) return closed;
-    for (const o of unresolved) {
-      const f = o.hostNetns ? flows[owners.indexOf(o)] : undefined;
-      const key = f && normaliseFlow(f);
-      if (!f || !key) continue;
-      const d = this.diag.lookup(f.transport, key.localIp, key.localPort, key.remoteIp, key.remotePort);
-      if (d === null || (d && d.inode !== o.inode)) closed.add(o);
-    }
-    this.counters.closedBeforeScan += closed.size;
-    return closed;
-  }
-
-  /**
-   * A process indexed at birth, before it connected, or one that opened sockets before (see
-   * HotPids), holds the new socket: pids first seen in the last second (at most 64) and hot
-   * pids (at most 64) are rescanned synchronously before the listing and the full scan.
-   */
-  private rescanLikely(unresolved: SocketOwner[]): SocketOwner[] {
-    // A hot pid the index dropped has exited: rescanning it would only re-add an empty entry.
-    const hot = this.hot.list().filter((pid) => this.index.hasPid(pid));
-    const pids = new Set([...this.netns.youngPids(YOUNG_MS, YOUNG_MAX), ...hot]);
-    if (pids.size === 0) return unresolved;
-    this.counters.youngRescans++;
-    this.index.scanSync([...pids]);
-    const rest = this.lookupAll(unresolved);
-    this.announceYoung(unresolved, [...pids]);
-    return rest;
-  }
-
-  /**
-   * A young process found holding a socket by a rescan may exit within ms (a client that
-   * connects once) and may never have been announced with a socket: its facts are snapshotted now.
-   */
-  private announceYoung(owners: SocketOwner[], scanned: number[]): void {
-    const young = new Set(this.netns.youngPids(YOUNG_MS, YOUNG_MAX));
-    const holders = [...new Set(owners.map((o) => o.pid).filter((pid): pid is number => pid !== undefined && young.has(pid) && scanned.includes(pid)))];
-    if (holders.length > 0) this.announce(holders);
-  }
-
-  /** Rescans every pid of one namespace, at most once per interval; pointless when the partial scan covered them all. */
-  private async fullScan(ns: number, unresolved: SocketOwner[], freshCount: number): Promise<SocketOwner[]> {
-    const mine = unresolved.filter((o) => (o.netns ?? UNKNOWN_NETNS) === ns);
-    const pids = this.netns.pidsOf(ns);
-    const now = this.now();
-    if (mine.length === 0 || freshCount >= pids.length || now - (this.lastFullScan.get(ns) ?? Number.NEGATIVE_INFINITY) < this.minFullScanIntervalMs) {
-      return unresolved;
-    }
-    if (this.lastFullScan.size >= 4096) this.lastFullScan.clear();
-    this.lastFullScan.set(ns, now);
-    this.counters.fullScans++;
-    await this.index.scan(pids);
-    const left = new Set(this.lookupAll(mine));
-    return unresolved.filter((o) => !mine.includes(o) || left.has(o));
-  }
-
-  /** Sets pid on the owners the index knows; returns the rest. */
-  private lookupAll(owners: SocketOwner[]): SocketOwner[] {
-    const rest: SocketOwner[] = [];
-    for (const o of owners) {
-      // A pid seen holding the socket is one that opens sockets, even if it has closed this one
-      // since the scan: rescanning it first next time is what finds its next, shorter-lived one.
-      const seen = this.index.peek(o.inode);
-      if (seen) this.hot.mark(seen.pid);
-      const h = this.index.lookup(o.inode);
-      if (h) {
-        o.pid = h.pid;
-        o.method = 'procfs-socket';
-      } else rest.push(o);
-    }
-    return rest;
+    // Before anything that yields: the holder is most likely the peer's, a young or a hot pid.
+    this.findHolders(unresolved.filter((w) => !searched.has(w.owner)), () => false);
+    const left = unresolved.filter((w) => w.owner.pid === undefined);
+    if (left.length > 0) await this.misses.settle(left);
   }
 }

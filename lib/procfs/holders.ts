@@ -1,0 +1,109 @@
+// Finding the process that holds a socket whose inode is known (from netlink or a net table),
+// cheapest first: the inode index (one readlink confirms it), the pid that last talked to the
+// same peer (HotPids: one fd directory, read likeliest fd first, see PidIndex.search), then the
+// young and hot pids. Before that sweep, netlink is asked again whether the socket is still
+// open (~10 µs): a client that lives a millisecond has usually closed by then, and a sweep of
+// 20 busy programs costs ~2 ms for nothing. Under load most unfound sockets are such.
+import type { HotPids } from './hotpids.js';
+import type { SockDiag } from './netlink.js';
+import type { NetnsIndex } from './netns.js';
+import type { ResolverCounters, SocketOwner } from './owner.js';
+import type { PidIndex } from './pidindex.js';
+import type { FlowKey } from './socketindex.js';
+
+/** Pids first seen this recently are "young": a process indexed at birth, before it connected. */
+const YOUNG_MS = 1000;
+
+export interface HolderSearchDeps {
+  index: PidIndex;
+  netns: NetnsIndex;
+  hot: HotPids;
+  diag: SockDiag | undefined;
+  counters: ResolverCounters;
+  /** Young pids found holding a socket: whoever needs their facts snapshots them now. */
+  announce: (pids: number[]) => void;
+}
+
+/** A socket to find the holder of, with the flow it was found for (for netlink re-asks). */
+export interface Wanted { owner: SocketOwner; transport: 'tcp' | 'udp'; key: FlowKey }
+
+export class HolderSearch {
+  constructor(private readonly d: HolderSearchDeps) {}
+
+  /** Sets pid on the owners the index knows; returns the rest. */
+  lookupAll<T extends Wanted>(ws: T[]): T[] {
+    const rest: T[] = [];
+    for (const w of ws) {
+      const o = w.owner;
+      // A pid seen holding the socket is one that opens sockets, even if it has closed this one
+      // since: searching it first next time is what finds its next, shorter-lived one.
+      const seen = this.d.index.peek(o.inode);
+      if (seen) this.d.hot.mark(seen.pid);
+      const h = this.d.index.lookup(o.inode);
+      if (h) setHolder(o, h.pid);
+      else rest.push(w);
+    }
+    return rest;
+  }
+
+  /** The pid that last held a socket to this peer, searched alone. True when it holds this one. */
+  peer(w: Wanted): boolean {
+    const pid = this.d.hot.peer(w.key.remoteIp, w.key.remotePort);
+    if (pid === undefined || !this.d.index.hasPid(pid)) {
+      this.d.counters.peerUnknown++;
+      return false;
+    }
+    this.searchIn(pid, new Map([[w.owner.inode, [w.owner]]]));
+    if (w.owner.pid === undefined) this.d.counters.peerMisses++;
+    return w.owner.pid !== undefined;
+  }
+
+  /** Whether netlink still lists the socket (host namespace only; true when it cannot tell). */
+  stillOpen(w: Wanted): boolean {
+    const diag = this.d.diag;
+    if (!diag?.usable || !w.owner.hostNetns) return true;
+    const s = diag.lookup(w.transport, w.key.localIp, w.key.localPort, w.key.remoteIp, w.key.remotePort);
+    return s === undefined || (s !== null && s.inode === w.owner.inode);
+  }
+
+  /**
+   * Young pids (newest first), then hot pids, searched for these sockets, at most maxPids of
+   * them, until every socket is found. Sets pid on the owners found; returns the rest.
+   */
+  sweep<T extends Wanted>(ws: T[], maxPids: number): T[] {
+    const { index, netns, hot, counters } = this.d;
+    const young = netns.youngPids(YOUNG_MS, maxPids);
+    const pids = new Set(young);
+    // A hot pid the index dropped has exited: searching it would only re-add an empty entry.
+    for (const pid of hot.list()) if (pids.size < maxPids && index.hasPid(pid)) pids.add(pid);
+    if (pids.size === 0) return ws;
+    counters.youngRescans++;
+    const wanted = new Map<number, SocketOwner[]>();
+    for (const w of ws) wanted.set(w.owner.inode, [...(wanted.get(w.owner.inode) ?? []), w.owner]);
+    const holders: number[] = [];
+    for (const pid of pids) {
+      if (this.searchIn(pid, wanted) > 0) holders.push(pid);
+      if (wanted.size === 0) break;
+    }
+    // A young process found holding a socket may exit within ms (a client that connects once).
+    const youngHolders = holders.filter((pid) => young.includes(pid));
+    if (youngHolders.length > 0) this.d.announce(youngHolders);
+    return ws.filter((w) => w.owner.pid === undefined);
+  }
+
+  /** Searches one pid for the wanted inodes; found ones are set and removed from `wanted`. */
+  private searchIn(pid: number, wanted: Map<number, SocketOwner[]>): number {
+    const found = this.d.index.search(pid, new Set(wanted.keys()));
+    for (const inode of found) {
+      for (const o of wanted.get(inode) ?? []) setHolder(o, pid);
+      wanted.delete(inode);
+    }
+    if (found.length > 0) this.d.hot.mark(pid);
+    return found.length;
+  }
+}
+
+function setHolder(o: SocketOwner, pid: number): void {
+  o.pid = pid;
+  o.method = 'procfs-socket';
+}
