@@ -191,24 +191,39 @@ export class PidIndex {
    * before is scanned whole.
    */
   search(pid: number, wanted: ReadonlySet<number>): number[] {
+    const found = this.guess(pid, wanted);
+    return found.length === wanted.size ? found : found.concat(this.searchListed(pid, wanted, found));
+  }
+
+  /** The cheap half of search(): the two guessed fds only, no listing. */
+  guess(pid: number, wanted: ReadonlySet<number>): number[] {
     this.stats.searches++;
     const fds = this.pids.get(pid);
-    if (!fds) {
-      this.scanPid(pid);
-      return [...wanted].filter((inode) => this.byInode.get(inode)?.pid === pid);
-    }
     const found: number[] = [];
-    if (wanted.size === 0) return found;
-    const guesses = guessFds(fds);
-    for (const guess of guesses) {
+    if (!fds || wanted.size === 0) return found;
+    for (const guess of guessFds(fds)) {
       const before = fds.socks.get(guess);
       const inode = this.tryFd(pid, fds, guess);
       if (inode > 0 && inode === before) fds.steady.add(guess);
       if (inode <= 0 || !wanted.has(inode) || found.includes(inode)) continue;
       this.stats.guessHits++;
       found.push(inode);
-      if (found.length === wanted.size) return found;
+      if (found.length === wanted.size) break;
     }
+    return found;
+  }
+
+  /** The rest of search(): after a listing, every fd not guessed, likeliest first, until all are found. */
+  searchListed(pid: number, wanted: ReadonlySet<number>, already: readonly number[] = []): number[] {
+    const fds = this.pids.get(pid);
+    if (!fds) {
+      this.scanPid(pid);
+      return [...wanted].filter((inode) => !already.includes(inode) && this.byInode.get(inode)?.pid === pid);
+    }
+    const found: number[] = [];
+    const left = wanted.size - already.length;
+    if (left <= 0) return found;
+    const guesses = guessFds(fds);
     const names = this.sync.list(`${pid}/fd`);
     this.stats.pidsScanned++;
     if (names === undefined) {
@@ -217,8 +232,8 @@ export class PidIndex {
     }
     for (const name of readOrder(fds, names, guesses)) {
       const inode = this.readFd(pid, fds, name);
-      if (inode > 0 && wanted.has(inode) && !found.includes(inode)) found.push(inode);
-      if (found.length === wanted.size) break;
+      if (inode > 0 && wanted.has(inode) && !found.includes(inode) && !already.includes(inode)) found.push(inode);
+      if (found.length === left) break;
     }
     this.prune(pid, fds, names);
     return found;

@@ -9,7 +9,8 @@
 // namespaces would need setns (CAP_SYS_ADMIN), so they are read through /proc/MEMBER/net/*.
 //
 // Where the parts are: socket-search.ts (flow → socket), holders.ts (socket → pid, cheap
-// searches), misses.ts (listing and full scans, rate-limited by their cost), pidindex.ts.
+// searches), misses.ts (listing and full scans, rate-limited by their cost), newpids.ts (new
+// pids indexed and announced), pidindex.ts (inode → pid), probes.ts (SYN-time results).
 import { HolderSearch, type Wanted } from './holders.js';
 import { diagMatch, ownNetns } from './hostdiag.js';
 import { HotPids } from './hotpids.js';
@@ -18,6 +19,7 @@ import { SockDiag } from './netlink.js';
 import { isLoopback, normaliseFlow, type Match } from './netns-match.js';
 import { NetnsIndex, UNKNOWN_NETNS } from './netns.js';
 import { NetTables } from './netns-tables.js';
+import { NewPids } from './newpids.js';
 import { newCounters, type FlowEnds, type SocketOwner } from './owner.js';
 import { PidIndex } from './pidindex.js';
 import { ProbeCache } from './probes.js';
@@ -89,7 +91,7 @@ export class SocketResolver {
   private readonly index: PidIndex;
   private readonly netns: NetnsIndex;
   private readonly tables: NetTables;
-  private readonly onNewSocketHolders?: (pids: number[]) => void;
+  private readonly newPids: NewPids;
   private readonly diag: SockDiag | undefined;
   private readonly hot: HotPids;
   private readonly probes: ProbeCache;
@@ -100,7 +102,6 @@ export class SocketResolver {
   private readonly counters = newCounters();
 
   constructor(opts: SocketResolverOptions) {
-    this.onNewSocketHolders = opts.onNewSocketHolders;
     this.now = opts.now ?? Date.now;
     const { now, counters } = this;
     this.index = new PidIndex(opts.proc, { maxInodes: opts.maxInodes, exitedGraceMs: opts.exitedGraceMs, now });
@@ -114,7 +115,8 @@ export class SocketResolver {
     else if (this.netns.host !== UNKNOWN_NETNS && ownNetns(opts.proc)) this.diag = SockDiag.open({ log });
     const { index, netns, hot, diag } = this;
     this.search = new SocketSearch({ tables: this.tables, netns, diag, counters, now, maxNamespaces, broadSweepIntervalMs: opts.broadSweepIntervalMs ?? 1000 });
-    this.holders = new HolderSearch({ index, netns, hot, diag, counters, announce: (pids) => this.announce(pids) });
+    this.newPids = new NewPids({ index, netns, counters, onNewSocketHolders: opts.onNewSocketHolders });
+    this.holders = new HolderSearch({ index, netns, hot, diag, counters, announce: (pids) => this.newPids.announce(pids) });
     this.misses = new MissScanner({ index, netns, holders: this.holders, counters, now, minFullScanIntervalMs: opts.minFullScanIntervalMs ?? 250 });
   }
 
@@ -199,7 +201,7 @@ export class SocketResolver {
     const keys = flows.map((f) => normaliseFlow(f));
     const searched = new Set<SocketOwner>();
     const host = this.hostFirst(flows, keys, searched);
-    if (!host || this.needsListing(host, keys)) await this.prescan();
+    if (!host || this.needsListing(host, keys)) await this.newPids.prescan();
     else this.counters.prescansSkipped++;
     const touched = new Set<number>();
     const owners: (SocketOwner | undefined)[] = [];
@@ -270,47 +272,9 @@ export class SocketResolver {
     });
   }
 
-  /**
-   * Indexes the fds of pids born since the last listing BEFORE the net tables are read. Reading
-   * /proc/net/tcp walks the kernel's whole established hash (2.5-7 ms measured on a 136-pid
-   * VM), longer than a curl to a fast server lives after its SYN; scanning a new pid's fds
-   * first (~0.3 ms) catches the socket while its process still holds it, and the table read
-   * then only has to confirm the 4-tuple → inode.
-   */
-  private async prescan(): Promise<void> {
-    const r = await this.netns.refresh(false);
-    if (!r) return;
-    this.index.dropDead(r.live);
-    // The first listing's pids are the whole host: indexed lazily, on the first miss.
-    if (r.first) return;
-    const fresh = r.fresh.filter((pid) => !this.index.hasPid(pid));
-    if (fresh.length === 0) return;
-    this.counters.partialScans++;
-    await this.index.scan(fresh);
-    this.announce(fresh);
-  }
-
-  private announce(scanned: number[]): void {
-    const holders = scanned.filter((pid) => this.index.socketCount(pid) > 0);
-    if (holders.length === 0 || !this.onNewSocketHolders) return;
-    try { this.onNewSocketHolders(holders); } catch { this.counters.hookErrors++; }
-  }
-
-  /**
-   * Keeps the inode → pid index warm between batches: lists pids (rate-limited), groups the new
-   * ones by namespace and scans their fds (announcing new socket holders). Not measured to help
-   * a connection that lives a few ms (a 100 ms timer rarely lands inside it: the prescan is what
-   * catches those); it spares a batch the scan of pids born since the last one.
-   */
-  async warm(): Promise<void> {
-    const r = await this.netns.refresh(false);
-    if (!r) return;
-    this.index.dropDead(r.live);
-    if (r.first) return;
-    const fresh = [...r.live].filter((pid) => !this.index.hasPid(pid));
-    if (fresh.length === 0) return;
-    await this.index.scan(fresh);
-    this.announce(fresh);
+  /** Lists pids (rate-limited) and indexes and announces the new ones; see NewPids. */
+  warm(): Promise<void> {
+    return this.newPids.warm();
   }
 
   /** Runs warm() every intervalMs (unref'd timer, one run at a time); returns the stop function. */

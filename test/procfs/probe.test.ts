@@ -12,12 +12,13 @@ const HOST = '192.0.2.10';
 const PEER = '203.0.113.5';
 const tcp = (localPort: number, remotePort = 443): FlowEnds => ({ transport: 'tcp', localIp: HOST, localPort, remoteIp: PEER, remotePort });
 
-/** sock_diag over a map "lport|rport" → inode that the test edits. */
-function scriptedDiag(open: Map<string, number>): SockDiag {
+/** sock_diag over a map "lport|rport" → inode that the test edits; `calls` counts the kernel lookups. */
+function scriptedDiag(open: Map<string, number>, calls = { n: 0 }): SockDiag {
   const addon: NetlinkAddon = {
     open: () => 3,
     close: () => 0,
     lookup: (_fd, _family, _proto, _l, lport, _r, rport, out) => {
+      calls.n++;
       const inode = open.get(`${lport}|${rport}`);
       if (inode === undefined) return 0;
       out[0] = inode;
@@ -34,6 +35,7 @@ describe('procfs/SocketResolver at SYN time (scripted netlink, fake /proc)', () 
   let clock: number;
   let open: Map<string, number>;
   let resolver: SocketResolver;
+  let calls: { n: number };
 
   beforeEach(async () => {
     tree = new FakeProc();
@@ -42,7 +44,8 @@ describe('procfs/SocketResolver at SYN time (scripted netlink, fake /proc)', () 
     tree.addPid(200, { comm: 'other', ppid: 1, uid: 1000, argv: ['other'], sockets: [] });
     clock = 10_000;
     open = new Map();
-    resolver = new SocketResolver({ proc: new ProcFs(tree.root), now: () => clock, sockDiag: scriptedDiag(open) });
+    calls = { n: 0 };
+    resolver = new SocketResolver({ proc: new ProcFs(tree.root), now: () => clock, sockDiag: scriptedDiag(open, calls) });
     // Index both pids (the first listing's pids are indexed on the first miss).
     open.set('40000|443', 9000);
     tree.addSocket(100, 5, 9000);
@@ -73,6 +76,29 @@ describe('procfs/SocketResolver at SYN time (scripted netlink, fake /proc)', () 
     assert.equal(resolver.stats.pidsScanned - scanned, 1, 'one fd directory read');
     assert.equal(resolver.stats.probeHolders, 1);
     assert.equal((await resolver.resolve([tcp(40002)]))[0]?.pid, 100);
+  });
+
+  it('finds the new socket at the lowest free fd of the peer pid without listing its fds; a batch of attributed flows lists no pids', async () => {
+    open.set('40004|443', 9004);
+    tree.addSocket(100, 2, 9004); // fds 0, 1 and 5 are open: 2 is the lowest free
+    const listed = resolver.stats.pidsScanned;
+    const listings = resolver.stats.netnsListings;
+    resolver.probe(tcp(40004));
+    assert.deepEqual([resolver.stats.pidsScanned - listed, resolver.stats.guessHits], [0, 1]);
+    clock += 1000;
+    assert.equal((await resolver.resolve([tcp(40004)]))[0]?.pid, 100);
+    assert.deepEqual([resolver.stats.netnsListings - listings, resolver.stats.prescansSkipped], [0, 1]);
+  });
+
+  it('reuses the probe\'s "no such socket": resolve() does not ask netlink again', async () => {
+    resolver.probe(tcp(40005));
+    assert.equal(resolver.stats.probeNoSocket, 1);
+    const asked = calls.n;
+    assert.equal((await resolver.resolve([tcp(40005)]))[0], undefined);
+    assert.equal(calls.n, asked, 'no lookup in the batch');
+    // Once only: a later batch for the same 4-tuple asks again (two lookups: IPv4, then v4-mapped IPv6).
+    await resolver.resolve([tcp(40005)]);
+    assert.equal(calls.n, asked + 2);
   });
 
   it('does not run a full fd scan for a socket netlink says has closed', async () => {
