@@ -2,7 +2,7 @@
 // eTLD+1): some providers hand every customer a name under a suffix that is not on the
 // Public Suffix List (*.blob.core.windows.net is grouped as windows.net by eTLD+1, which
 // merges every Azure service), or a site wants its own partners grouped by a regex.
-import { GenerationMemo } from './generations.js';
+import { GenerationMemo } from '../collections/index.js';
 import { groupAndRegistered, isIp, normalizeName } from './domain.js';
 import {
   RuleError, anchoredRegex, asItem, checkKeys, domainPattern, groupCount, regexBody, textField, type NameTest,

@@ -1,16 +1,17 @@
-// The IP → name cache that connections are named from. A Map-based LRU rather than
-// lru-cache: expiry here runs on packet time passed in by the caller (replays run at file
-// time), and both the eviction and the expiry counters need the entry's own deadline, which
-// a plain Map gives without adapting lru-cache's clock.
+// The IP → name cache that connections are named from. A Map for lookups plus a recency list
+// through the entries (collections/order.ts) rather than lru-cache: expiry here runs on packet
+// time passed in by the caller (replays run at file time), and both the eviction and the expiry
+// counters need the entry's own deadline, which our own entries give without adapting
+// lru-cache's clock.
 //
-// Speed: add() was ~4 µs an answer on the bench capture, nearly all of it the Map delete +
-// set that moved the key to the back on every add and lookup (V8's ordered hash table keeps
-// the holes and rehashes the whole table every few thousand deletes) plus a new entry object.
-// Now an entry is updated in place, and a use moves it to the back only when it is not
-// already among the last quarter of the Map's insertions (a sequence number per entry says
-// which). Such an entry still has at least 3/4 of the bound ahead of it in eviction order, so
-// the victims are exact LRU's except among that newest quarter; below 4 entries (tests) the
-// order is exact. On the bench capture (8,000 addresses, bound 100,000) no add moves anything.
+// Speed: add() was ~4 µs an answer on the bench capture, nearly all of it the Map delete + set
+// that moved the key to the back on every add and lookup, plus a new entry object. Now an entry
+// is updated in place and a use moves it to the newest end of the list (a few pointer writes).
+// Eviction takes the list's oldest entry in O(1): evicting by the Map's own first key (as this
+// cache once did) walks over every hole deleted entries leave in V8's table, and cost 30-260 µs
+// an answer once the cache was full (collections/order.ts).
+
+import { RecencyList, type Linked } from '../collections/index.js';
 
 export interface NameCacheOptions {
   /** Addresses kept at once; default 100_000 (about 30 MB at ~300 B an entry). */
@@ -37,8 +38,11 @@ export interface NameLookup {
   resolver?: string;
 }
 
-class Entry {
+class Entry implements Linked {
+  older: Linked | undefined = undefined;
+  newer: Linked | undefined = undefined;
   constructor(
+    readonly ip: string,
     public name: string,
     public chain: string[],
     public alternatives: string[],
@@ -46,8 +50,6 @@ class Entry {
     public ttl: number,
     /** ms after which the entry is expired: latest TTL + retention over all its answers. */
     public expiresAt: number,
-    /** Insertion number when it was last put at the back of the Map. */
-    public seq: number,
     /** `alternatives` was handed out by lookup(): copy it before changing it. */
     public altsShared: boolean,
     public resolver: string | undefined,
@@ -61,18 +63,14 @@ export class NameCache {
   private readonly maxEntries: number;
   private readonly retentionMs: number;
   private readonly maxAlternatives: number;
-  /** Map order is recency order, up to touchSlack: the first key is evicted first. */
   private readonly map = new Map<string, Entry>();
-  /** Insertions into the Map so far (new entries and moves to the back). */
-  private seq = 0;
-  /** A use moves an entry only if more than this many insertions came after it. */
-  private readonly touchSlack: number;
+  /** Least recently added or looked up first: evicted first. */
+  private readonly order = new RecencyList<Entry>();
 
   constructor(opts: NameCacheOptions = {}) {
     this.maxEntries = Math.max(1, opts.maxEntries ?? 100_000);
     this.retentionMs = Math.max(0, opts.retentionMs ?? 3_600_000);
     this.maxAlternatives = Math.max(0, opts.maxAlternatives ?? 8);
-    this.touchSlack = this.maxEntries >> 2;
   }
 
   get size(): number {
@@ -94,7 +92,9 @@ export class NameCache {
     this.stats.inserts++;
     const old = this.map.get(ip);
     if (old === undefined) {
-      this.map.set(ip, new Entry(name, chain, EMPTY, now, ttl, expiresAt, ++this.seq, false, resolver));
+      const e = new Entry(ip, name, chain, EMPTY, now, ttl, expiresAt, false, resolver);
+      this.map.set(ip, e);
+      this.order.append(e);
       this.evict(now);
       return;
     }
@@ -114,7 +114,7 @@ export class NameCache {
     old.resolver = resolver;
     old.answeredAt = now;
     old.ttl = ttl;
-    this.touch(ip, old);
+    this.order.moveToNewest(old);
   }
 
   /** A copy of the names for `ip` at `now`, or undefined. Its arrays must not be mutated. */
@@ -122,11 +122,11 @@ export class NameCache {
     const e = this.map.get(ip);
     if (e === undefined) return undefined;
     if (e.expiresAt <= now) {
-      this.map.delete(ip);
+      this.drop(e);
       this.stats.expired++;
       return undefined;
     }
-    this.touch(ip, e);
+    this.order.moveToNewest(e);
     e.altsShared = true;
     const out: NameLookup = { name: e.name, chain: e.chain, alternatives: e.alternatives, answeredAt: e.answeredAt, ttl: e.ttl };
     if (e.resolver !== undefined) out.resolver = e.resolver;
@@ -136,9 +136,9 @@ export class NameCache {
   /** Drops expired entries (for a periodic sweep off the packet path); returns how many. */
   prune(now: number): number {
     let n = 0;
-    for (const [ip, e] of this.map) {
+    for (const e of this.order.values()) {
       if (e.expiresAt <= now) {
-        this.map.delete(ip);
+        this.drop(e);
         n++;
       }
     }
@@ -174,18 +174,15 @@ export class NameCache {
     prev[0] = old.name;
   }
 
-  /** Moves a used entry to the back, unless it is already near it (see the top). */
-  private touch(ip: string, e: Entry): void {
-    if (this.seq - e.seq <= this.touchSlack) return;
-    this.map.delete(ip);
-    this.map.set(ip, e);
-    e.seq = ++this.seq;
+  private drop(e: Entry): void {
+    this.map.delete(e.ip);
+    this.order.remove(e);
   }
 
   private evict(now: number): void {
     while (this.map.size > this.maxEntries) {
-      const [ip, e] = this.map.entries().next().value as [string, Entry];
-      this.map.delete(ip);
+      const e = this.order.oldest() as Entry;
+      this.drop(e);
       if (e.expiresAt <= now) this.stats.expired++;
       else this.stats.evictions++;
     }

@@ -3,6 +3,7 @@
 // stream (keyed by the caller's flow key, one direction); whole messages inside a segment are
 // handed out as views of the caller's buffer without copying, and only an incomplete tail is
 // copied (the capture buffer is reused by libpcap).
+import { OrderedMap } from '../collections/index.js';
 import { DnsStats } from './stats.js';
 
 export type DnsMessageHandler = (buf: Buffer, offset: number, length: number) => void;
@@ -29,8 +30,8 @@ interface Stream {
 export class DnsTcpStreams {
   readonly stats: DnsStats;
   private readonly maxStreams: number;
-  /** Map order is recency order: the first key is the least recently used. */
-  private readonly streams = new Map<string, Stream>();
+  /** Least recently used first (O(1) eviction: collections/order.ts). */
+  private readonly streams = new OrderedMap<string, Stream>();
 
   constructor(opts: DnsTcpStreamsOptions = {}) {
     this.maxStreams = Math.max(1, opts.maxStreams ?? 1024);
@@ -53,8 +54,7 @@ export class DnsTcpStreams {
       st = { nextSeq: seq, pending: null };
       this.touch(key, st);
     } else {
-      this.streams.delete(key);
-      this.streams.set(key, st);
+      this.streams.set(key, st, true);
     }
     const segEnd = (seq + (end - offset)) >>> 0;
     // Signed 32-bit distance handles sequence wrap-around (RFC 1982-style comparison).
@@ -103,8 +103,7 @@ export class DnsTcpStreams {
   private touch(key: string, st: Stream): void {
     this.streams.set(key, st);
     while (this.streams.size > this.maxStreams) {
-      const oldest = this.streams.keys().next().value as string;
-      this.streams.delete(oldest);
+      this.streams.shift();
       this.stats.tcpEvictions++;
     }
   }

@@ -3,12 +3,19 @@
 // IPv4 (the bulk of traffic) uses open addressing over typed arrays: the key is the protocol,
 // the two addresses as 32-bit numbers (lower endpoint first) and both ports packed in 32 bits;
 // a lookup hashes and compares four integers and allocates nothing. IPv6 keys are strings in a
-// Map. A Set keeps every entry in insertion order, for eviction of the oldest and for sweeps;
-// it is touched only when a flow starts or ends, never per packet.
+// Map. A list through the entries keeps them in insertion order, for eviction of the oldest and
+// for sweeps; it is touched only when a flow starts or ends, never per packet. (Not a Set:
+// taking a Set's first entry steps over every entry deleted since V8 last rehashed it, which
+// made each eviction from a full table cost tens of microseconds; collections/order.ts.)
 import type { PacketInfo } from '../decode/index.js';
+import { RecencyList, type Linked } from '../collections/index.js';
 
 /** Key fields an entry carries so it can be removed without its packet. */
-export class Keyed {
+export class Keyed implements Linked {
+  older: Linked | undefined = undefined;
+  newer: Linked | undefined = undefined;
+  /** In the index (its list) now. */
+  indexed = false;
   proto = 0;
   ka = 0;
   kb = 0;
@@ -29,7 +36,7 @@ export class FlowIndex<E extends Keyed> {
   private vals: (E | undefined)[] = new Array<E | undefined>(INITIAL_CAPACITY);
   private v4Size = 0;
   private readonly v6 = new Map<string, E>();
-  private readonly order = new Set<E>();
+  private readonly order = new RecencyList<E>();
 
   get size(): number {
     return this.order.size;
@@ -41,8 +48,7 @@ export class FlowIndex<E extends Keyed> {
   }
 
   oldest(): E | undefined {
-    const first = this.order.values().next();
-    return first.done === true ? undefined : first.value;
+    return this.order.oldest();
   }
 
   get(pkt: PacketInfo, srcIsLow: boolean): E | undefined {
@@ -80,11 +86,14 @@ export class FlowIndex<E extends Keyed> {
       this.insert(entry);
       this.v4Size++;
     }
-    this.order.add(entry);
+    this.order.append(entry);
+    entry.indexed = true;
   }
 
   delete(entry: E): void {
-    if (!this.order.delete(entry)) return;
+    if (!entry.indexed) return;
+    entry.indexed = false;
+    this.order.remove(entry);
     if (entry.ks !== '') {
       this.v6.delete(entry.ks);
       return;
@@ -103,6 +112,7 @@ export class FlowIndex<E extends Keyed> {
     this.vals.fill(undefined);
     this.v4Size = 0;
     this.v6.clear();
+    for (const e of this.order.values()) e.indexed = false;
     this.order.clear();
   }
 

@@ -78,6 +78,14 @@ export class FlowTable {
   private readonly entries = new FlowIndex<Flow | Ignored>();
   /** Start signature → the flow that started with it (for the NAT match). */
   private readonly recentStarts = new Map<number | string, Flow>();
+  /**
+   * The same starts oldest first, as a ring (signature, flow): entries leave when they pass the
+   * NAT window or the bound. Not the Map's own order: see collections/order.ts.
+   */
+  private readonly startSigs: (number | string)[] = new Array<number | string>(NAT_INDEX_ENTRIES).fill(0);
+  private readonly startFlows: (Flow | undefined)[] = new Array<Flow | undefined>(NAT_INDEX_ENTRIES).fill(undefined);
+  private startHead = 0;
+  private startCount = 0;
 
   constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {}
 
@@ -194,12 +202,21 @@ export class FlowTable {
   }
 
   private recordStart(sig: number | string, flow: Flow): void {
-    if (this.recentStarts.size >= NAT_INDEX_ENTRIES) {
-      const oldest = this.recentStarts.keys().next();
-      if (oldest.done !== true) this.recentStarts.delete(oldest.value);
+    // Starts older than the window can no longer be matched: drop them (and make room).
+    while (this.startCount > 0) {
+      const old = this.startFlows[this.startHead] as Flow;
+      if (this.startCount < NAT_INDEX_ENTRIES && flow.startTime - old.startTime <= NAT_WINDOW_MS) break;
+      const oldSig = this.startSigs[this.startHead];
+      if (this.recentStarts.get(oldSig) === old) this.recentStarts.delete(oldSig);
+      this.startFlows[this.startHead] = undefined;
+      this.startHead = (this.startHead + 1) % NAT_INDEX_ENTRIES;
+      this.startCount--;
     }
-    this.recentStarts.delete(sig);
     this.recentStarts.set(sig, flow);
+    const at = (this.startHead + this.startCount) % NAT_INDEX_ENTRIES;
+    this.startSigs[at] = sig;
+    this.startFlows[at] = flow;
+    this.startCount++;
   }
 
   private end(flow: Flow, reason: FlowEndReason): void {

@@ -3,6 +3,7 @@
 // timeout, so a slow or absent resolver costs an alert at most a couple of seconds.
 // The lookups go through the system's resolver like any client's; their answers carry no
 // A/AAAA records, so the agent's own PTR traffic names nothing and alerts on nothing.
+import { OrderedMap } from '../collections/index.js';
 import { promises as dns } from 'node:dns';
 
 export interface PtrOptions {
@@ -23,7 +24,7 @@ export interface PtrOptions {
 
 export class PtrResolver {
   readonly stats = { lookups: 0, named: 0, failed: 0, rateLimited: 0, cacheHits: 0 };
-  private readonly cache = new Map<string, { name?: string; until: number; pending?: Promise<string | undefined> }>();
+  private readonly cache = new OrderedMap<string, { name?: string; until: number; pending?: Promise<string | undefined> }>();
   private readonly reverse: (ip: string) => Promise<string[]>;
   private windowStart = 0;
   private inWindow = 0;
@@ -77,10 +78,7 @@ export class PtrResolver {
 
   private remember(ip: string, entry: { name?: string; until: number; pending?: Promise<string | undefined> }): void {
     this.cache.delete(ip);
-    if (this.cache.size >= (this.opts.cacheSize ?? 10_000)) {
-      const oldest = this.cache.keys().next();
-      if (oldest.done !== true) this.cache.delete(oldest.value);
-    }
+    if (this.cache.size >= (this.opts.cacheSize ?? 10_000)) this.cache.shift();
     this.cache.set(ip, entry);
   }
 }

@@ -2,6 +2,7 @@
 // connection (its pid only); the answers that come back to that socket are kept per pid, so
 // when one IP carries several names (CDNs, shared hosting) a connection is named by what its
 // own process asked for, not by whichever answer the host saw last.
+import { OrderedMap } from '../collections/index.js';
 import type { DnsResponseInfo } from '../dns/index.js';
 
 export interface ProcessName {
@@ -29,8 +30,8 @@ interface SocketState {
 
 export class ResolverOwners {
   readonly stats = { socketsSeen: 0, socketsAttributed: 0, answersKept: 0, evictions: 0 };
-  private readonly sockets = new Map<string, SocketState>();
-  private readonly byPid = new Map<number, Map<string, ProcessName>>();
+  private readonly sockets = new OrderedMap<string, SocketState>();
+  private readonly byPid = new OrderedMap<number, OrderedMap<string, ProcessName>>();
   private readonly maxSockets: number;
   private readonly maxPids: number;
   private readonly maxNames: number;
@@ -85,7 +86,7 @@ export class ResolverOwners {
     let names = this.byPid.get(pid);
     if (!names) {
       bounded(this.byPid, this.maxPids, () => this.stats.evictions++);
-      names = new Map();
+      names = new OrderedMap();
       this.byPid.set(pid, names);
     }
     for (const a of info.answers) {
@@ -98,11 +99,7 @@ export class ResolverOwners {
 }
 
 /** Drops the oldest entry of `map` when it is full. */
-function bounded<K, V>(map: Map<K, V>, max: number, onEvict: () => void): void {
+function bounded<K, V>(map: OrderedMap<K, V>, max: number, onEvict: () => void): void {
   if (map.size < max) return;
-  const oldest = map.keys().next();
-  if (oldest.done !== true) {
-    map.delete(oldest.value);
-    onEvict();
-  }
+  if (map.shift() !== undefined) onEvict();
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { GenerationMemo } from '../../lib/classify/generations.js';
+import { GenerationMemo } from '../../lib/collections/index.js';
 
 describe('classify/GenerationMemo', () => {
   it('holds at most max entries and counts what it drops', () => {
