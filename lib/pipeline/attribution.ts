@@ -12,6 +12,7 @@
 // described again in the background while the old one still answers: under load a
 // description took 0.1-1.1 s (measured in the attribution benchmark: its reads wait in the
 // libuv thread pool behind LevelDB), and every connection of a busy program waited for it.
+import { OrderedMap } from '../collections/index.js';
 import type { Flow } from '../flows/index.js';
 import type { FlowEnds, SocketOwner, SocketResolver } from '../procfs/index.js';
 import type { Described, SoftwareContext } from '../software/index.js';
@@ -75,7 +76,7 @@ export class Attributor {
   readonly stats = new AttributorStats();
   private queue: Pending[] = [];
   private scheduled = false;
-  private readonly processes = new Map<number, CachedProcess>();
+  private readonly processes = new OrderedMap<number, CachedProcess>();
 
   constructor(private readonly opts: AttributorOptions) {}
 
@@ -173,12 +174,7 @@ export class Attributor {
   }
 
   private remember(pid: number, entry: CachedProcess): void {
-    this.processes.delete(pid);
-    this.processes.set(pid, entry);
-    const max = this.opts.processCacheSize ?? 4096;
-    if (this.processes.size > max) {
-      const oldest = this.processes.keys().next().value;
-      if (oldest !== undefined) this.processes.delete(oldest);
-    }
+    this.processes.set(pid, entry, true);
+    if (this.processes.size > (this.opts.processCacheSize ?? 4096)) this.processes.shift();
   }
 }

@@ -6,6 +6,7 @@
 // Programs also keep talking to the same peers (a service to its backends, the benchmark's
 // clients to their port): the pid that last held a socket to a remote address and port is
 // tried first of all, alone, so the common case rescans one fd directory, not twenty.
+import { OrderedMap } from '../collections/index.js';
 
 export interface HotPidsOptions {
   /** Pids kept at most, most recent first (default 64: a 64-pid rescan of ~20 fds each is ~1 ms). */
@@ -17,9 +18,9 @@ export interface HotPidsOptions {
 
 export class HotPids {
   readonly stats = { marked: 0, evictions: 0, peerEvictions: 0 };
-  private readonly pids = new Map<number, number>();
+  private readonly pids = new OrderedMap<number, number>();
   /** "remote ip|port" → the pid that last held a socket to it; bounded by 16 × max. */
-  private readonly peers = new Map<string, number>();
+  private readonly peers = new OrderedMap<string, number>();
   private readonly max: number;
   private readonly ttlMs: number;
 
@@ -30,12 +31,10 @@ export class HotPids {
 
   mark(pid: number): void {
     if (this.max <= 0) return;
-    this.pids.delete(pid);
-    this.pids.set(pid, this.opts.now());
+    this.pids.set(pid, this.opts.now(), true);
     this.stats.marked++;
     if (this.pids.size > this.max) {
-      const oldest = this.pids.keys().next();
-      if (oldest.done !== true) this.pids.delete(oldest.value);
+      this.pids.shift();
       this.stats.evictions++;
     }
   }
@@ -44,11 +43,9 @@ export class HotPids {
   markPeer(remoteIp: string, remotePort: number, pid: number): void {
     if (this.max <= 0) return;
     const key = `${remoteIp}|${remotePort}`;
-    this.peers.delete(key);
-    this.peers.set(key, pid);
+    this.peers.set(key, pid, true);
     if (this.peers.size > this.max * 16) {
-      const oldest = this.peers.keys().next();
-      if (oldest.done !== true) this.peers.delete(oldest.value);
+      this.peers.shift();
       this.stats.peerEvictions++;
     }
   }
@@ -62,7 +59,7 @@ export class HotPids {
   list(): number[] {
     const cutoff = this.opts.now() - this.ttlMs;
     const out: number[] = [];
-    for (const [pid, at] of this.pids) {
+    for (const [pid, at] of this.pids.entries()) {
       if (at < cutoff) this.pids.delete(pid);
       else out.push(pid);
     }

@@ -2,6 +2,7 @@
 // node with 100 pods does not read 100 files per connection. Within one resolve() batch each
 // (namespace, file) is read at most once; a table taken from the cache that lacks the socket
 // is re-read once (a new connection is never in a table read before it started).
+import { OrderedMap } from '../collections/index.js';
 import type { NetnsIndex } from './netns.js';
 import { SyncProc } from './netns-sync.js';
 import { parseProcNet, type ProcNetParseStats } from './netparse.js';
@@ -26,7 +27,7 @@ export class NetTables {
   readonly stats = { netReads: 0, cacheHits: 0, rereads: 0, evictions: 0, memberFailures: 0 };
   readonly parseStats: ProcNetParseStats = { lines: 0, badLines: 0 };
   private readonly sync: SyncProc;
-  private readonly cache = new Map<string, Cached>();
+  private readonly cache = new OrderedMap<string, Cached>();
   private readonly ttlMs: number;
   private readonly maxTables: number;
   private batch = 0;
@@ -61,11 +62,9 @@ export class NetTables {
     const text = this.read(ns, file) ?? '';
     const family = file.endsWith('6') ? 6 : 4;
     const table = new SocketTable(parseProcNet(text, family, { stats: this.parseStats }));
-    this.cache.delete(key);
-    this.cache.set(key, { table, at: this.opts.now(), batch: this.batch });
+    this.cache.set(key, { table, at: this.opts.now(), batch: this.batch }, true);
     if (this.cache.size > this.maxTables) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+      this.cache.shift();
       this.stats.evictions++;
     }
     return { table, readNow: true };

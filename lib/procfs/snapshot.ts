@@ -5,6 +5,7 @@
 // announces those holding sockets; their few small /proc files are read right then, also
 // synchronously (a few tens of µs each). When the process is gone by the time the pipeline
 // reads it, SnapshotProcFs answers from these copies instead of "vanished".
+import { OrderedMap } from '../collections/index.js';
 import fs from 'node:fs';
 import { ProcFs } from './procfs.js';
 
@@ -28,7 +29,7 @@ interface Snapshot {
 
 export class SnapshotProcFs extends ProcFs {
   readonly snapshotStats = { captured: 0, served: 0, expired: 0, execRaces: 0 };
-  private readonly snaps = new Map<number, Snapshot>();
+  private readonly snaps = new OrderedMap<number, Snapshot>();
   private readonly maxPids: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -46,13 +47,9 @@ export class SnapshotProcFs extends ProcFs {
     for (const pid of pids) {
       const copy = this.copyOf(pid);
       if (copy === undefined) continue;
-      this.snaps.delete(pid);
-      this.snaps.set(pid, { at, ...copy });
+      this.snaps.set(pid, { at, ...copy }, true);
       this.snapshotStats.captured++;
-      if (this.snaps.size > this.maxPids) {
-        const oldest = this.snaps.keys().next();
-        if (oldest.done !== true) this.snaps.delete(oldest.value);
-      }
+      if (this.snaps.size > this.maxPids) this.snaps.shift();
     }
   }
 
