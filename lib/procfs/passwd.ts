@@ -1,5 +1,6 @@
 // uid → user name from a passwd file. The path is injected: the host's /etc/passwd by default,
 // a container's own <root>/etc/passwd later, a fixture in tests.
+import { OrderedMap } from '../collections/index.js';
 import fs from 'node:fs/promises';
 
 /** Parses passwd(5) text: name:password:uid:gid:gecos:home:shell. Bad lines are skipped. First entry for a uid wins, as getpwuid does. */
@@ -28,7 +29,7 @@ interface Entry { loadedAt: number; users: Promise<Map<number, string> | undefin
 /** Cache of parsed passwd files, bounded by maxFiles, each entry valid for ttlMs. */
 export class UserNames {
   readonly stats = { loads: 0, hits: 0, evictions: 0 };
-  private readonly files = new Map<string, Entry>();
+  private readonly files = new OrderedMap<string, Entry>();
   private readonly ttlMs: number;
   private readonly maxFiles: number;
   private readonly now: () => number;
@@ -71,8 +72,7 @@ export class UserNames {
     }
     this.files.delete(key);
     while (this.files.size >= this.maxFiles) {
-      const oldest = this.files.keys().next().value as string;
-      this.files.delete(oldest);
+      this.files.shift();
       this.stats.evictions++;
     }
     this.stats.loads++;

@@ -2,6 +2,7 @@
 // (no engine API: the agent may run where no socket is mounted, and files are cheaper to read).
 // Every path is under hostRoot, so a containerised agent reads the host's /run and /var/lib
 // through its mount of the host (e.g. /host) and tests use a temp dir.
+import { OrderedMap } from '../collections/index.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CgroupContainer, ContainerRuntime } from './container-cgroup.js';
@@ -54,7 +55,7 @@ export class ContainerCatalog {
   private readonly missTtlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
-  private readonly cache = new Map<string, Entry>();
+  private readonly cache = new OrderedMap<string, Entry>();
   private storageIndex?: { key: string; byId: Map<string, unknown> };
 
   constructor(opts: ContainerCatalogOptions = {}) {
@@ -75,7 +76,7 @@ export class ContainerCatalog {
     }
     this.cache.delete(c.id);
     while (this.cache.size >= this.maxEntries) {
-      this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.shift();
       this.stats.evictions++;
     }
     const entry: Entry = { at: now, ttl: this.ttlMs, value: this.load(c) };

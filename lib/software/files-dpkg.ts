@@ -1,6 +1,7 @@
 // Which Debian package installed a file: the path lists in var/lib/dpkg/info/*.list, versions
 // from var/lib/dpkg/status. Built once per root (the host, or a container image's own root) and
 // rebuilt when the info directory's mtime moves (dpkg rewrites it on every install / removal).
+import { OrderedMap } from '../collections/index.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -26,7 +27,7 @@ interface Index { stamp: string; owners: Map<string, string>; versions: Map<stri
 
 export class DpkgIndex {
   readonly stats = { builds: 0, evictions: 0 };
-  private readonly roots = new Map<string, Promise<Index | undefined>>();
+  private readonly roots = new OrderedMap<string, Promise<Index | undefined>>();
 
   /** @param maxRoots indexes kept (each holds every packaged path of its root: ~10 MB for a desktop). */
   constructor(private readonly maxRoots = 8) {}
@@ -59,7 +60,7 @@ export class DpkgIndex {
     }
     this.roots.delete(key);
     while (this.roots.size >= this.maxRoots) {
-      this.roots.delete(this.roots.keys().next().value as string);
+      this.roots.shift();
       this.stats.evictions++;
     }
     const built = this.build(root, info, stamp);

@@ -1,6 +1,7 @@
 // Which RPM package owns a file, by asking rpm itself (the database is Berkeley DB, NDB or
 // SQLite depending on the release: not a format to parse ourselves). Only when the root has an
 // rpm database and the rpm command exists; answers are cached, the command is time-limited.
+import { OrderedMap } from '../collections/index.js';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ const DB_DIRS = ['var/lib/rpm', 'usr/lib/sysimage/rpm'];
 
 export class RpmQuery {
   readonly stats = { queries: 0, failures: 0, evictions: 0 };
-  private readonly cache = new Map<string, { at: number; value: Promise<PackageOwner | undefined> }>();
+  private readonly cache = new OrderedMap<string, { at: number; value: Promise<PackageOwner | undefined> }>();
   private readonly command: string;
   private readonly timeoutMs: number;
   private readonly maxEntries: number;
@@ -44,7 +45,7 @@ export class RpmQuery {
     if (cached && now - cached.at < this.ttlMs) return cached.value;
     this.cache.delete(key);
     while (this.cache.size >= this.maxEntries) {
-      this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.shift();
       this.stats.evictions++;
     }
     const pending = this.query(root, file);

@@ -1,6 +1,7 @@
 // Facts about a process's main file (its executable, script or JAR): SHA-256, size, mtime,
 // whether it changed under the running process, and the package that installed it. Files are
 // read as the process sees them, through <proc>/PID/root, so a container's files are its own.
+import { OrderedMap } from '../collections/index.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -65,7 +66,7 @@ export class FileInspector {
   private readonly maxEntries: number;
   private readonly maxHashBytes: number;
   private readonly packages: boolean;
-  private readonly hashes = new Map<string, Promise<string | undefined>>();
+  private readonly hashes = new OrderedMap<string, Promise<string | undefined>>();
 
   constructor(opts: FileInspectorOptions) {
     this.proc = new ProcFs(opts.procRoot);
@@ -130,7 +131,7 @@ export class FileInspector {
     if (pending) this.stats.hashHits++;
     else {
       while (this.hashes.size >= this.maxEntries) {
-        this.hashes.delete(this.hashes.keys().next().value as string);
+        this.hashes.shift();
         this.stats.hashEvictions++;
       }
       this.stats.hashed++;
