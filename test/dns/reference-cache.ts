@@ -113,6 +113,7 @@ export class ReferenceNameCache {
 
   private evict(now: number): void {
     while (this.map.size > this.maxEntries) {
+      // eslint-disable-next-line no-restricted-syntax -- the reference stays as simple as it was; tests keep it small
       const [ip, e] = this.map.entries().next().value as [string, Entry];
       this.map.delete(ip);
       if (e.expiresAt <= now) this.stats.expired++;
