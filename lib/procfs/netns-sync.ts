@@ -40,12 +40,21 @@ export class SyncProc {
     }
   }
 
+  /**
+   * A missing link (an fd closed since it was listed or guessed) is an ordinary answer here, and
+   * Node reports it by an exception whose stack trace made it cost ~22 µs instead of ~9 µs
+   * (measured): no stack is captured for it.
+   */
   readLink(rel: string): string | undefined {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       return fs.readlinkSync(this.abs(rel));
     } catch (err) {
       if (vanished(err)) return undefined;
       throw err;
+    } finally {
+      Error.stackTraceLimit = limit;
     }
   }
 

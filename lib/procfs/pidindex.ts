@@ -5,9 +5,10 @@
 // not hold up packet capture.
 //
 // search() looks for given sockets in one pid and stops when they are found. Measured here: a
-// readdir of a 24-fd directory takes ~27 µs, a readlink ~4 µs (~22 µs when the fd is gone: the
-// exception), an existsSync ~3 µs, so a complete scan of a busy program is ~110 µs, and at
-// 2,000 connections/s complete rescans of the likely holders were most of the agent's CPU.
+// readdir of a 24-fd directory takes ~27 µs, a readlink ~4 µs (on an idle machine; 15-20 µs
+// each under the attribution benchmark's load), so a complete scan of a busy program is
+// ~110 µs, and at 2,000 connections/s complete rescans of the likely holders were most of the
+// agent's CPU.
 // The kernel gives a new socket the lowest free fd: the lowest number free at the pid's last
 // listing, or a lower one closed since (in a program that closes its oldest connection first,
 // the fd of the oldest socket known). Those two are tried first without listing the directory;
@@ -203,7 +204,7 @@ export class PidIndex {
     if (!fds || wanted.size === 0) return found;
     for (const guess of guessFds(fds)) {
       const before = fds.socks.get(guess);
-      const inode = this.tryFd(pid, fds, guess);
+      const inode = this.readFd(pid, fds, guess);
       if (inode > 0 && inode === before) fds.steady.add(guess);
       if (inode <= 0 || !wanted.has(inode) || found.includes(inode)) continue;
       this.stats.guessHits++;
@@ -237,19 +238,6 @@ export class PidIndex {
     }
     this.prune(pid, fds, names);
     return found;
-  }
-
-  /** readFd for an fd that may be gone, without the cost of readlink's exception. */
-  private tryFd(pid: number, fds: PidFds, name: string): number {
-    if (this.sync.exists(`${pid}/fd/${name}`)) return this.readFd(pid, fds, name);
-    const old = fds.socks.get(name);
-    fds.known.delete(Number(name));
-    fds.steady.delete(name);
-    if (old !== undefined) {
-      fds.socks.delete(name);
-      this.unindex(old, pid, name);
-    }
-    return GONE;
   }
 
   /** Reads one fd link and records it; returns its socket inode, 0 for another kind of fd, GONE when closed. */

@@ -177,11 +177,12 @@ export class SocketResolver {
 
   private probeHolder(w: Wanted): void {
     if (this.holders.lookupAll([w]).length === 0) return;
-    if (this.holders.peer(w)) {
+    const peer = this.holders.peer(w);
+    if (peer === 'found') {
       this.counters.probePeerHits++;
       return;
     }
-    if (!this.holders.stillOpen(w)) {
+    if (peer === 'closed' || !this.holders.stillOpen(w)) {
       this.counters.closedBeforeSweep++;
       return;
     }
@@ -251,9 +252,13 @@ export class SocketResolver {
 
   /** Index, peer pid, then (for sockets still open) one sweep of young and hot pids for all. */
   private findHolders(ws: Wanted[], recheck: (w: Wanted) => boolean): void {
-    const rest = this.holders.lookupAll(ws).filter((w) => !this.holders.peer(w));
-    const open = rest.filter((w) => !recheck(w) || this.holders.stillOpen(w));
-    this.counters.closedBeforeSweep += rest.length - open.length;
+    const open: Wanted[] = [];
+    for (const w of this.holders.lookupAll(ws)) {
+      const peer = this.holders.peer(w);
+      if (peer === 'found') continue;
+      if (peer === 'closed' || (recheck(w) && !this.holders.stillOpen(w))) this.counters.closedBeforeSweep++;
+      else open.push(w);
+    }
     if (open.length > 0) this.holders.sweep(open, BATCH_SWEEP_MAX);
   }
 
