@@ -28,9 +28,11 @@ export interface PidIndexOptions {
   /** Bounds memory on hosts with very many sockets; past it, new sockets are counted and not indexed. */
   maxInodes?: number;
   /**
-   * How long the sockets of a process that exited (or that it closed) stay known, ms (default
-   * 0: off). A socket still listed whose indexed holder has exited or closed it since is then
-   * reported from this cache (method 'cached-socket') when no live holder is found.
+   * How long the sockets of a process that exited stay known, ms (default 0: off). A socket
+   * still listed whose indexed holder has exited since (or whose fd lookup() found closed, not
+   * reused: a zombie not yet reaped) is then reported from this cache (method 'cached-socket')
+   * when no live holder is found. A socket a live process closed is not kept: if it is still
+   * open, another process holds it (inherited, passed), and naming the first would be wrong.
    */
   exitedGraceMs?: number;
   /** Bound of that cache (default 65536 sockets), oldest evicted first. */
@@ -111,17 +113,15 @@ export class PidIndex {
     const got = fds ? this.readFd(h.pid, fds, h.fd) : GONE;
     if (got === inode) return h;
     this.stats.staleHits++;
-    if (got === GONE && !this.sync.exists(String(h.pid))) {
-      this.dropPid(h.pid);
-      return undefined;
-    }
-    // The fd is closed or reused (readFd moved the socket to the exited cache): a zombie not yet
-    // reaped, or a close right after the table listed the socket.
     if (this.byInode.get(inode) === h) this.byInode.delete(inode);
+    // The fd is gone, not reused: a zombie not yet reaped, or a close right after the table
+    // listed the socket. The holder is as good as one that exited.
+    if (got === GONE && this.graceMs > 0) this.remember(inode, { ...h, at: this.now() });
+    if (got === GONE && !this.sync.exists(String(h.pid))) this.dropPid(h.pid);
     return undefined;
   }
 
-  /** The holder of an inode if that process exited (or closed it) less than exitedGraceMs ago. */
+  /** The holder of an inode if that process exited less than exitedGraceMs ago. */
   recentlyExited(inode: number): Holder | undefined {
     const h = this.exited.get(inode);
     if (!h) return undefined;
@@ -138,20 +138,21 @@ export class PidIndex {
   }
 
   private dropPid(pid: number): void {
-    this.unindexAll(pid, this.pids.get(pid));
+    this.unindexAll(pid, this.pids.get(pid), true);
     this.pids.delete(pid);
     this.stats.deadPidsDropped++;
   }
 
-  private unindexAll(pid: number, fds: PidFds | undefined): void {
-    for (const [fd, inode] of fds?.socks ?? []) this.unindex(inode, pid, fd);
+  private unindexAll(pid: number, fds: PidFds | undefined, exited: boolean): void {
+    for (const [fd, inode] of fds?.socks ?? []) this.unindex(inode, pid, fd, exited);
   }
 
-  private unindex(inode: number, pid: number, fd: string): void {
+  /** `exited`: the holder has gone, so the socket is remembered for exitedGraceMs. */
+  private unindex(inode: number, pid: number, fd: string, exited = false): void {
     const h = this.byInode.get(inode);
     if (h?.pid !== pid || h.fd !== fd) return;
     this.byInode.delete(inode);
-    if (this.graceMs > 0) this.remember(inode, { pid, fd, at: this.now() });
+    if (exited && this.graceMs > 0) this.remember(inode, { pid, fd, at: this.now() });
   }
 
   private remember(inode: number, h: Holder & { at: number }): void {
@@ -286,7 +287,7 @@ export class PidIndex {
 
   /** Gone, a zombie, or unreadable: remembered as empty so partial scans skip it until it dies. */
   private forgetFds(pid: number): void {
-    this.unindexAll(pid, this.pids.get(pid));
+    this.unindexAll(pid, this.pids.get(pid), true);
     this.pids.set(pid, emptyFds(0));
   }
 

@@ -67,9 +67,15 @@ describe('procfs/PidIndex.search', () => {
     assert.deepEqual(index.search(100, new Set([7005])), [7005]);
     assert.equal(index.stats.pidsScanned, listed, 'no readdir');
     assert.equal(index.lookup(7001), undefined, 'the closed socket is not reported live');
-    assert.equal(index.recentlyExited(7001)?.pid, 100, 'but remembered within the grace');
+    assert.equal(index.recentlyExited(7001), undefined, 'nor as an exited holder: pid 100 still runs (someone else may hold 7001)');
+  });
+
+  it('remembers the sockets of a pid that has exited, for the grace period only', () => {
+    tree.removePid(100);
+    assert.equal(index.lookup(7002), undefined);
+    assert.deepEqual([index.recentlyExited(7002)?.pid, index.recentlyExited(7003)?.pid], [100, 100]);
     clock += 5001;
-    assert.equal(index.recentlyExited(7001), undefined);
+    assert.equal(index.recentlyExited(7003), undefined);
   });
 
   it('stops guessing a long-lived socket, lists the directory, and stops reading once found', () => {
