@@ -36,8 +36,8 @@ const DOT = 0x2e;
 const ARENA_BYTES = 8192;
 /** Byte → byte with ASCII A-Z lower-cased (RFC 4343); every other byte as it is. */
 const LOWER = new Uint8Array(256).map((_, b) => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b));
-/** Slots of the name text memo (NameTable.string): a busy resolver answers tens of thousands of names; ~3 MB of short strings at most. */
-const TEXT_SLOTS = 65536;
+/** Slots of the name text memo (NameTable.string): ~0.2 MB of short strings at most. */
+const TEXT_SLOTS = 4096;
 /** An arena grown past this by a huge message is dropped after the message. */
 const ARENA_KEEP = 65536;
 
