@@ -36,8 +36,6 @@ const DOT = 0x2e;
 const ARENA_BYTES = 8192;
 /** Byte → byte with ASCII A-Z lower-cased (RFC 4343); every other byte as it is. */
 const LOWER = new Uint8Array(256).map((_, b) => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b));
-/** Slots of the name text memo (NameTable.string): ~0.2 MB of short strings at most. */
-const TEXT_SLOTS = 4096;
 /** An arena grown past this by a huge message is dropped after the message. */
 const ARENA_KEEP = 65536;
 
@@ -52,18 +50,6 @@ const nameDecode = (dnsPacket as unknown as { name: { decode: NameDecode } }).na
 // Buffer's own latin1 decoder without toString()'s encoding dispatch and argument checks
 // (about a third of a short name's toString cost); present on every Buffer since Node 0.x.
 type Latin1Slicer = Buffer & { latin1Slice(start: number, end: number): string };
-
-/**
- * Recent name texts, direct-mapped by a hash of their bytes. Immutable strings used only on a
- * full byte match, so parsers may share one (the query's name and its answer's then are the
- * same string).
- */
-export class NameTextMemo {
-  readonly slots: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
-}
-
-/** The memo the module-level parsers (parse.ts, query.ts) share. */
-export const SHARED_TEXT_MEMO = new NameTextMemo();
 
 /**
  * The names of one message. A name is an id: its bytes are arena[start[id], start[id] + len[id]).
@@ -168,36 +154,16 @@ export class NameTable {
     return true;
   }
 
-  /**
-   * The name's text (made once per message). The same name in a later message gets the same
-   * string object back while its memo slot holds it (TEXT_SLOTS, direct-mapped by a hash of the
-   * bytes, used only when every byte matches): the cache, the baseline and the memos downstream
-   * then compare names by identity and find their hash already computed.
-   */
+  /** The name's text (made once per message). */
   string(id: number): string {
     let s = this.text[id];
     if (s === undefined) {
       const from = this.start[id];
-      const n = this.len[id];
-      const a = this.arena;
-      let h = 0x811c9dc5 ^ n;
-      for (let i = from, e = from + n; i < e; i++) h = Math.imul(h ^ a[i], 0x01000193);
-      const slot = (h >>> 0) & (TEXT_SLOTS - 1);
-      const memo = this.memo.slots;
-      const had = memo[slot];
-      if (had !== undefined && had.length === n && sameBytes(had, a, from)) {
-        s = had;
-      } else {
-        s = (a as Latin1Slicer).latin1Slice(from, from + n);
-        memo[slot] = s;
-      }
+      s = (this.arena as Latin1Slicer).latin1Slice(from, from + this.len[id]);
       this.text[id] = s;
     }
     return s;
   }
-
-  /** Recent name texts by hash slot (see string()); shared by the query and answer parsers. */
-  constructor(private readonly memo: NameTextMemo = new NameTextMemo()) {}
 
   private lastText = '';
 
@@ -218,12 +184,6 @@ export class NameTable {
     wide.set(this.wide);
     this.wide = wide;
   }
-}
-
-/** Whether the latin1 text `s` is the bytes a[from, from + s.length). */
-function sameBytes(s: string, a: Buffer, from: number): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== a[from + i]) return false;
-  return true;
 }
 
 /** Text of a name with non-ASCII bytes, exactly as before: dns-packet's UTF-8 labels, lower-cased. */

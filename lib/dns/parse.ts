@@ -24,7 +24,7 @@
 import { DnsStats } from './stats.js';
 import { addressToString } from '../decode/index.js';
 import { AddressMemo } from './memo.js';
-import { E_TRUNCATED, NameTable, SHARED_TEXT_MEMO, statusKind } from './names.js';
+import { E_TRUNCATED, NameTable, statusKind } from './names.js';
 import { readRecordHeader, skipName, u16 } from './wire.js';
 import type { RecordHeader } from './wire.js';
 
@@ -69,7 +69,7 @@ export const MAX_CNAME_CHAIN = 16;
  * Only the address memo outlives a message, and it only hands out the right text (memo.ts).
  */
 class Scratch {
-  readonly names = new NameTable(SHARED_TEXT_MEMO);
+  readonly names = new NameTable();
   readonly addresses = new AddressMemo();
   readonly rr: RecordHeader = { type: 0, klass: 0, ttl: 0, rdStart: 0, rdLength: 0 };
   count = 0;

@@ -2,7 +2,7 @@
 // transaction id and the first question (RFC 1035 §4.1.1, §4.1.2). Queries are what a client
 // on this host sends to port 53; QueryTracker (query-tracker.ts) keeps them so that only
 // answers somebody asked for feed the name cache.
-import { NameTable, SHARED_TEXT_MEMO } from './names.js';
+import { NameTable } from './names.js';
 import { u16 } from './wire.js';
 
 export interface DnsQueryInfo {
@@ -16,7 +16,7 @@ export interface DnsQueryInfo {
 // One reused name arena for the module, as parse.ts has: parsing is synchronous, never
 // re-entered, and reset() before every message, so nothing carries over between calls and
 // the 8 KB arena is not allocated per query.
-const names = new NameTable(SHARED_TEXT_MEMO);
+const names = new NameTable();
 
 /**
  * Header and first question of the standard query at buf[offset, offset + length). Returns
