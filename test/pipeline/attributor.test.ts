@@ -1,0 +1,81 @@
+// The Attributor's per-pid description cache, with the real resolver and software context on a
+// real loopback connection of this process: reused within its life, renewed in the background
+// past half of it (the renewal then answers past the first description's life), read again
+// once it has expired.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { once } from 'node:events';
+import { Attributor } from '../../lib/pipeline/index.js';
+import { Flow } from '../../lib/flows/index.js';
+import { ProcFs, SocketResolver } from '../../lib/procfs/index.js';
+import { SoftwareContext, type Described } from '../../lib/software/index.js';
+
+/** The real context, counting describe() calls. */
+class CountingContext extends SoftwareContext {
+  calls = 0;
+  done = 0;
+  override async describe(pid: number): Promise<Described | undefined> {
+    this.calls++;
+    try {
+      return await super.describe(pid);
+    } finally {
+      this.done++;
+    }
+  }
+}
+
+async function until(what: string, ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(ok(), what);
+}
+
+describe('pipeline/Attributor process cache', () => {
+  const closers: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of closers.splice(0)) c();
+  });
+
+  it('reuses a description, renews it in the background past half its life, reads it again once expired', async function () {
+    this.timeout(20_000);
+    const server = net.createServer((s) => closers.push(() => s.destroy()));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    closers.push(() => server.close());
+    const port = (server.address() as net.AddressInfo).port;
+    const client = net.connect(port, '127.0.0.1');
+    closers.push(() => client.destroy());
+    await once(client, 'connect');
+
+    const proc = new ProcFs('/proc');
+    let clock = 0;
+    const resolver = new SocketResolver({ proc, log: () => undefined });
+    closers.push(() => resolver.close());
+    const software = new CountingContext({ proc, catalog: false, files: false });
+    const attr = new Attributor({ resolver, software, processCacheMs: 5000, now: () => clock });
+    const flow = new Flow('tcp', 4, '127.0.0.1', client.localPort as number, '127.0.0.1', port, 0, true);
+    const pidAt = async (t: number): Promise<number | undefined> => {
+      clock = t;
+      return (await attr.attribute(flow)).described?.process.pid;
+    };
+
+    assert.equal(await pidAt(0), process.pid);
+    assert.equal(software.calls, 1);
+    assert.equal(await pidAt(1000), process.pid);
+    assert.equal(software.calls, 1, 'reused within its life');
+    assert.equal(attr.stats.processRefreshes, 0);
+
+    assert.equal(await pidAt(3000), process.pid);
+    assert.equal(attr.stats.processRefreshes, 1, 'renewed past half its life');
+    await until('the renewal is read', () => software.done === 2);
+    await new Promise((r) => setImmediate(r));
+    const hits = attr.stats.processCacheHits;
+    assert.equal(await pidAt(6000), process.pid, 'past the first description\'s life');
+    assert.equal(attr.stats.processCacheHits, hits + 1, 'the renewal (taken at 3000) answers at 6000');
+    assert.equal(attr.stats.processRefreshes, 2, 'and is itself renewed past half its life');
+    assert.equal(software.calls, 3, 'by the second renewal only');
+    await until('the second renewal is read', () => software.done === 3);
+
+    assert.equal(await pidAt(20_000), process.pid);
+    assert.equal(software.calls, 4, 'expired: described again before answering');
+  });
+});
