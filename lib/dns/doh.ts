@@ -59,7 +59,7 @@ export const PUBLIC_DOH_NAMES: readonly string[] = [
 ];
 
 /** Bound of the two verdict memos below. */
-const PLAIN_V6_MEMO = 4096;
+const VERDICT_MEMO = 4096;
 
 /** The recogniser over a list (tests and configuration can pass their own). */
 export class EncryptedDnsEndpoints {
@@ -94,14 +94,14 @@ export class EncryptedDnsEndpoints {
       const norm = normalizeAddress(ip);
       if (norm !== undefined && this.addresses.has(norm)) return true;
       // Remember the miss: parsing every IPv6 text again costs microseconds a connection.
-      if (this.plainV6.size >= PLAIN_V6_MEMO) this.plainV6.clear();
+      if (this.plainV6.size >= VERDICT_MEMO) this.plainV6.clear();
       this.plainV6.add(ip);
     }
     if (sniOrName === undefined || sniOrName === '') return false;
     let listed = this.nameVerdicts.get(sniOrName);
     if (listed === undefined) {
       listed = this.hasName(sniOrName);
-      if (this.nameVerdicts.size >= PLAIN_V6_MEMO) this.nameVerdicts.clear();
+      if (this.nameVerdicts.size >= VERDICT_MEMO) this.nameVerdicts.clear();
       this.nameVerdicts.set(sniOrName, listed);
     }
     return listed;

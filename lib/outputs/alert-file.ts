@@ -1,6 +1,6 @@
-// The alerts file: JSON lines, mode 0640, each alert written with a single write(2) on an
-// O_APPEND descriptor, so a tailer never sees half a line from us and concurrent appenders
-// cannot interleave inside one. Writes are synchronous: alerts are rare (a handful a minute on
+// The alerts file: JSON lines, mode 0640, each alert (or each run of alerts emitted together)
+// written with a single write(2) on an O_APPEND descriptor, so a tailer never sees half a line
+// from us and concurrent appenders cannot interleave inside one. Writes are synchronous: alerts are rare (a handful a minute on
 // a busy host) and a synchronous write means "emitted" only once the line is in the file.
 //
 // Rotation is built in (size-based, numbered files, see rotation.ts) and also works from the
@@ -141,6 +141,7 @@ export class AlertFile {
     }
     this.writeLines(lines);
   }
+
   /**
    * logrotate's prerotate (SIGUSR2): from now on lines are queued until reopen() (postrotate's
    * SIGHUP) or the safety timeout; the marker beside the file tells prerotate we hold.

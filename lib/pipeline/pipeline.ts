@@ -266,7 +266,9 @@ export class Pipeline {
       resolver = pkt.ipVersion === 6 ? addressToString(pkt.buf, pkt.srcOffset, 6) : this.addressText.ipv4(pkt.buf, pkt.srcOffset);
     }
     for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime, resolver);
-    if (pkt && this.deps.attributor) this.resolvers.answer(socketText(pkt, false), info, this.packetTime);
+    if (pkt && this.deps.attributor) {
+      this.resolvers.answer(`${addressToString(pkt.buf, pkt.dstOffset, pkt.ipVersion === 6 ? 6 : 4)}|${pkt.dstPort}`, info, this.packetTime);
+    }
   }
 
   /** A DNS query over UDP: remember it for answer matching; find (once per socket) its process. */
@@ -275,10 +277,10 @@ export class Pipeline {
     if (q === null) return;
     this.queries.queryKeyed(queryKey(pkt, q.id, true), q.name, this.packetTime);
     if (!this.deps.attributor) return;
-    const socket = socketText(pkt, true);
-    if (!this.resolvers.query(socket)) return;
     const v = pkt.ipVersion === 6 ? 6 : 4;
     const clientIp = addressToString(pkt.buf, pkt.srcOffset, v);
+    const socket = `${clientIp}|${pkt.srcPort}`;
+    if (!this.resolvers.query(socket)) return;
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: addressToString(pkt.buf, pkt.dstOffset, v), serverPort: pkt.dstPort, ended: true };
     void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid));
   }
@@ -533,8 +535,3 @@ export class Pipeline {
   }
 }
 
-/** "ip|port" of a DNS message's client socket: the packet's source for a query (`fromClient`), else its destination. */
-function socketText(pkt: PacketInfo, fromClient: boolean): string {
-  const v = pkt.ipVersion === 6 ? 6 : 4;
-  return fromClient ? `${addressToString(pkt.buf, pkt.srcOffset, v)}|${pkt.srcPort}` : `${addressToString(pkt.buf, pkt.dstOffset, v)}|${pkt.dstPort}`;
-}
