@@ -14,7 +14,7 @@ export const RULE_ID = 'egresswatch-new-external-host-server-connection';
  * (`procfs-socket`), through a socket or process remembered from moments before
  * (`cached-socket`: the socket or its process was gone by the time we looked), or not at all.
  */
-export type AttributionMethod = 'procfs-socket' | 'cached-socket' | 'none';
+export type AttributionMethod = 'procfs-socket' | 'cached-socket' | 'per-process-dns' | 'none';
 export type Confidence = 'high' | 'medium' | 'low';
 
 /** Container and pod identity, from the cgroup and the runtime's metadata on disk. */

@@ -24,9 +24,17 @@ export interface Attribution {
   described?: Described;
 }
 
+/** A process named by other evidence than the connection's socket (see Attributor.attribute). */
+export interface FallbackOwner {
+  pid: number;
+  method: AttributionMethod;
+  confidence: Confidence;
+}
+
 interface Pending {
   flow: Pick<Flow, 'transport' | 'clientIp' | 'clientPort' | 'serverIp' | 'serverPort' | 'ended'>;
   resolve: (a: Attribution) => void;
+  fallback?: () => FallbackOwner | undefined;
   retried?: boolean;
   /** Only the owning pid is wanted (a DNS query's socket): no process description, no retry. */
   pidOnly?: (pid: number | undefined) => void;
@@ -62,6 +70,8 @@ export class AttributorStats {
   processCacheHits = 0;
   /** Cached descriptions renewed in the background (see the header). */
   processRefreshes = 0;
+  /** Attributed by the fallback (the process that resolved the address) after the socket was not found. */
+  attributedByDns = 0;
 }
 
 function ends(f: Pending['flow']): FlowEnds {
@@ -80,9 +90,15 @@ export class Attributor {
 
   constructor(private readonly opts: AttributorOptions) {}
 
-  attribute(flow: Flow): Promise<Attribution> {
+  /**
+   * `fallback` is asked when the socket's owner could not be found: another piece of evidence
+   * (the pipeline passes the process that was just told the address by DNS). Its answer is
+   * asked after the batch's other results are in, so an owner found in the same batch for a
+   * DNS query's socket counts.
+   */
+  attribute(flow: Flow, fallback?: () => FallbackOwner | undefined): Promise<Attribution> {
     this.probe(flow);
-    return new Promise((resolve) => this.enqueue({ flow, resolve }));
+    return new Promise((resolve) => this.enqueue({ flow, resolve, fallback }));
   }
 
   /** The pid owning a (short-lived) client socket, e.g. the one a DNS query left from. */
@@ -133,6 +149,12 @@ export class Attributor {
     }
     if (owner?.pid === undefined) {
       this.stats.socketNotFound += 1;
+      const other = p.fallback ? await this.byFallback(p.fallback) : undefined;
+      if (other) {
+        this.stats.attributedByDns += 1;
+        p.resolve(other);
+        return;
+      }
       this.stats.unattributed += 1;
       p.resolve(NONE);
       return;
@@ -148,6 +170,15 @@ export class Attributor {
     if (cached) this.stats.attributedCached += 1;
     else this.stats.attributed += 1;
     p.resolve({ method: cached ? 'cached-socket' : 'procfs-socket', confidence: cached ? 'medium' : 'high', described });
+  }
+
+  private async byFallback(fallback: () => FallbackOwner | undefined): Promise<Attribution | undefined> {
+    // One turn of the loop: the owners of DNS sockets resolved in this batch are recorded first.
+    await new Promise((r) => setImmediate(r));
+    const f = fallback();
+    if (!f) return undefined;
+    const described = await this.describe(f.pid);
+    return described ? { method: f.method, confidence: f.confidence, described } : undefined;
   }
 
   private describe(pid: number): Promise<Described | undefined> {

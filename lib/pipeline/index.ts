@@ -132,7 +132,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   let capture: LiveCapture | undefined;
   const registry = createRegistry(() => ({
     ...snapshot(pipeline, capture, attributor), ...alerts.stats(), ...(logFile ? logFileStats(logFile) : {}),
-    attribution_resolver: resolver.stats, attribution_netlink: resolver.usesNetlink ? 1 : 0,
+    attribution_resolver: resolver.stats, attribution_outcomes: { ...attributor.stats }, attribution_netlink: resolver.usesNetlink ? 1 : 0,
   }), METRIC_HELP);
   // logrotate's prerotate: hold alerts-file writes until postrotate's SIGHUP (AlertFile.hold).
   const holdForLogrotate = (): void => alerts.hold();

@@ -9,7 +9,7 @@ import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/inde
 import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
 import { AlertHold, buildAlert, type ConnectionFacts } from '../alerts/index.js';
-import type { Attributor, Attribution } from './attribution.js';
+import type { Attributor, Attribution, FallbackOwner } from './attribution.js';
 import { AGENT_VERSION } from '../version.js';
 import { softwareKey } from '../software/index.js';
 import { ResolverOwners } from './resolvers.js';
@@ -94,6 +94,13 @@ const MEMO_ENTRIES = 65_536;
 /** Names whose group is remembered (the Public Suffix List lookup costs ~5 µs a name). */
 const GROUP_MEMO_ENTRIES = 65_536;
 const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
+/**
+ * A connection whose socket was gone before it could be looked up is attributed to the process
+ * that was told its address by DNS at most this long before it started, when exactly one was
+ * (method per-process-dns). A client connects within ms of its answer; a longer window would
+ * name a process that resolved the address for a reason of its own.
+ */
+const TOLD_WINDOW_MS = 5_000;
 /** A name that is an IPv4 address literal. */
 const ADDRESS_LITERAL = /^[0-9.]+$/;
 
@@ -305,7 +312,7 @@ export class Pipeline {
     };
     // Attribution starts at once (a short-lived socket leaves the kernel's tables when it
     // closes); naming may wait for the client's first bytes.
-    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow), chunks: undefined, bytes: 0, packets: 0 };
+    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow, () => this.toldBy(flow)), chunks: undefined, bytes: 0, packets: 0 };
     flow.data = st;
     if (flow.transport === 'udp') {
       // QUIC long header (RFC 9000 §17.2): the Initial carries the ClientHello.
@@ -340,6 +347,12 @@ export class Pipeline {
     if (r.kind === 'more' && st.bytes < SNIFF_MAX_BYTES && st.packets < SNIFF_MAX_PACKETS) return;
     if (r.kind === 'sni' || r.kind === 'http') this.offerName(st.facts, r.kind, r.name);
     this.settle(st);
+  }
+
+  /** The one process that was told the flow's address by DNS just before it started, if exactly one was. */
+  private toldBy(flow: Flow): FallbackOwner | undefined {
+    const told = this.resolvers.resolversOf(flow.serverIp, flow.startTime - TOLD_WINDOW_MS, flow.startTime);
+    return told.length === 1 ? { pid: told[0]!.pid, method: 'per-process-dns', confidence: 'medium' } : undefined;
   }
 
   /** Takes `name` from `source` when the trust order puts it above the current name. */

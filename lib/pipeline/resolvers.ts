@@ -1,7 +1,11 @@
 // Which process resolved which name. A DNS query's client socket is attributed like a
 // connection (its pid only); the answers that come back to that socket are kept per pid, so
 // when one IP carries several names (CDNs, shared hosting) a connection is named by what its
-// own process asked for, not by whichever answer the host saw last.
+// own process asked for, not by whichever answer the host saw last. The same record read the
+// other way (address → the processes that were just told it) names the process of a connection
+// whose socket was gone before it could be looked up: a script that resolves, connects, sends
+// and closes within a millisecond holds its DNS socket for the whole lookup round trip, which
+// is much easier to catch (attribution method `per-process-dns`; see Pipeline.judge).
 import { OrderedMap } from '../collections/index.js';
 import type { DnsResponseInfo } from '../dns/index.js';
 
@@ -9,6 +13,14 @@ export interface ProcessName {
   name: string;
   chain: string[];
   answeredAt: number;
+}
+
+/** A process that was told an address. */
+export interface AddressResolver {
+  pid: number;
+  answeredAt: number;
+  /** The query went to a resolver on loopback (a local stub such as systemd-resolved or dnsmasq). */
+  viaLoopback: boolean;
 }
 
 export interface ResolverOwnersOptions {
@@ -20,7 +32,12 @@ export interface ResolverOwnersOptions {
   maxNamesPerPid?: number;
   /** How long a process's answer names its connections, ms; default 10 minutes. */
   ttlMs?: number;
+  /** Addresses whose resolving processes are kept (see resolversOf); default 16384. */
+  maxAddresses?: number;
 }
+
+/** Processes remembered per address, newest first. */
+const RESOLVERS_PER_ADDRESS = 4;
 
 interface SocketState {
   pid?: number;
@@ -32,6 +49,8 @@ export class ResolverOwners {
   readonly stats = { socketsSeen: 0, socketsAttributed: 0, answersKept: 0, evictions: 0 };
   private readonly sockets = new OrderedMap<string, SocketState>();
   private readonly byPid = new OrderedMap<number, OrderedMap<string, ProcessName>>();
+  private readonly byIp = new OrderedMap<string, AddressResolver[]>();
+  private readonly maxAddresses: number;
   private readonly maxSockets: number;
   private readonly maxPids: number;
   private readonly maxNames: number;
@@ -42,6 +61,7 @@ export class ResolverOwners {
     this.maxPids = opts.maxPids ?? 1024;
     this.maxNames = opts.maxNamesPerPid ?? 256;
     this.ttlMs = opts.ttlMs ?? 600_000;
+    this.maxAddresses = opts.maxAddresses ?? 16_384;
   }
 
   /** A query left `socket`; true when the socket is new and should be attributed. */
@@ -63,7 +83,7 @@ export class ResolverOwners {
     }
     this.stats.socketsAttributed++;
     s.pid = pid;
-    for (const p of s.pending) this.keep(pid, p.info, p.at);
+    for (const p of s.pending) this.keep(pid, p.info, p.at, socket);
     s.pending = [];
   }
 
@@ -71,8 +91,18 @@ export class ResolverOwners {
   answer(socket: string, info: DnsResponseInfo, now: number): void {
     const s = this.sockets.get(socket);
     if (!s || info.answers.length === 0) return;
-    if (s.pid !== undefined) this.keep(s.pid, info, now);
+    if (s.pid !== undefined) this.keep(s.pid, info, now, socket);
     else if (s.pending.length < 8) s.pending.push({ info, at: now });
+  }
+
+  /**
+   * The processes told `ip` between `from` and `to` (inclusive), newest first. Where a local stub
+   * resolver forwards for the host, both the asking process (over loopback) and the stub (to
+   * its upstream) were told the address: only those that asked over loopback are returned then.
+   */
+  resolversOf(ip: string, from: number, to: number): AddressResolver[] {
+    const all = (this.byIp.get(ip) ?? []).filter((r) => r.answeredAt >= from && r.answeredAt <= to);
+    return all.some((r) => r.viaLoopback) ? all.filter((r) => r.viaLoopback) : all;
   }
 
   /** The name `pid` itself resolved for `ip`, if it did recently. */
@@ -82,7 +112,8 @@ export class ResolverOwners {
     return n;
   }
 
-  private keep(pid: number, info: DnsResponseInfo, at: number): void {
+  private keep(pid: number, info: DnsResponseInfo, at: number, socket: string): void {
+    const viaLoopback = socket.startsWith('127.') || socket.startsWith('::1|');
     let names = this.byPid.get(pid);
     if (!names) {
       bounded(this.byPid, this.maxPids, () => this.stats.evictions++);
@@ -94,7 +125,15 @@ export class ResolverOwners {
       bounded(names, this.maxNames, () => this.stats.evictions++);
       names.set(a.ip, { name: a.chain[0], chain: a.chain, answeredAt: at });
       this.stats.answersKept++;
+      this.told(a.ip, { pid, answeredAt: at, viaLoopback });
     }
+  }
+
+  private told(ip: string, r: AddressResolver): void {
+    const old = this.byIp.get(ip);
+    const list = [r, ...(old ?? []).filter((o) => o.pid !== r.pid)].slice(0, RESOLVERS_PER_ADDRESS);
+    if (!old) bounded(this.byIp, this.maxAddresses, () => this.stats.evictions++);
+    this.byIp.set(ip, list, true);
   }
 }
 

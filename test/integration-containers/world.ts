@@ -19,7 +19,7 @@ import { createPodNetwork, type PodNetwork } from './pods.js';
 import { containerCgroupPath, createCgroups, hierarchies } from './cgroups.js';
 import { writeContainerRoot, writeHostRoot } from './hostroot.js';
 import { CLIENT_SCRIPT, QUICK_SERVER_SCRIPT, type Container } from './containers.js';
-import { DNS_CONTAINERS, POD_COUNT, QUICK_SERVER, containerDefs } from './scenario.js';
+import { DNS_CONTAINERS, HELD_QUICK_MS, HELD_QUICK_SERVER, POD_COUNT, QUICK_SERVER, containerDefs } from './scenario.js';
 
 /** test/integration's end-to-end suite holds the lock ~50 s; ours about as long. */
 export const LOCK_WAIT_MS = 150_000;
@@ -127,7 +127,8 @@ export class ContainerWorldHandle {
 }
 
 async function startQuickServer(topo: Topology, python: string): Promise<Daemon> {
-  const [cmd, args] = topo.nsExec(python, QUICK_SERVER_SCRIPT, '--tcp', `${QUICK_SERVER.addr}:${QUICK_SERVER.port}`);
+  const [cmd, args] = topo.nsExec(python, QUICK_SERVER_SCRIPT, '--tcp', `${QUICK_SERVER.addr}:${QUICK_SERVER.port}`,
+    '--tcp', `${HELD_QUICK_SERVER.addr}:${HELD_QUICK_SERVER.port}@${HELD_QUICK_MS}`);
   const d = new Daemon('quick server', cmd, args);
   try {
     await d.waitForOutput(/^ready$/m, 5000);

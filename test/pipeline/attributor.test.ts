@@ -79,3 +79,56 @@ describe('pipeline/Attributor process cache', () => {
     assert.equal(software.calls, 4, 'expired: described again before answering');
   });
 });
+
+describe('pipeline/Attributor fallback when the socket is gone', () => {
+  it('asks the fallback only when no socket owner is found, and names its process as per-process-dns', async function () {
+    this.timeout(20_000);
+    const proc = new ProcFs('/proc');
+    const resolver = new SocketResolver({ proc, log: () => undefined });
+    const software = new CountingContext({ proc, catalog: false, files: false });
+    const attr = new Attributor({ resolver, software, now: () => Date.now() });
+    try {
+      // A 4-tuple no socket has (port 9 on loopback, nothing connected), already ended: no retry.
+      const gone = new Flow('tcp', 4, '127.0.0.1', 1, '127.0.0.1', 9, Date.now(), true);
+      gone.ended = true;
+      let asked = 0;
+      const a = await attr.attribute(gone, () => {
+        asked++;
+        return { pid: process.pid, method: 'per-process-dns', confidence: 'medium' };
+      });
+      assert.equal(asked, 1);
+      assert.equal(a.method, 'per-process-dns');
+      assert.equal(a.confidence, 'medium');
+      assert.equal(a.described?.process.pid, process.pid);
+      assert.equal(attr.stats.attributedByDns, 1);
+      assert.equal(attr.stats.unattributed, 0);
+
+      const none = await attr.attribute(gone, () => undefined);
+      assert.equal(none.method, 'none', 'no fallback answer: unattributed');
+      assert.equal(attr.stats.unattributed, 1);
+
+      // A live socket is attributed by its owner; the fallback is never asked.
+      const server = net.createServer((s) => s.destroy());
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const port = (server.address() as net.AddressInfo).port;
+      const client = net.connect(port, '127.0.0.1');
+      await once(client, 'connect');
+      try {
+        const live = new Flow('tcp', 4, '127.0.0.1', client.localPort as number, '127.0.0.1', port, Date.now(), true);
+        const b = await attr.attribute(live, () => {
+          asked++;
+          return { pid: 1, method: 'per-process-dns', confidence: 'medium' };
+        });
+        assert.equal(b.method, 'procfs-socket');
+        assert.equal(b.described?.process.pid, process.pid);
+        assert.equal(asked, 1, 'not asked for a socket that was found');
+      } finally {
+        client.destroy();
+        server.close();
+      }
+    } finally {
+      resolver.close();
+    }
+  });
+});

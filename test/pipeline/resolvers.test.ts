@@ -74,4 +74,82 @@ describe('pipeline/resolvers', () => {
     assert.equal(byPid.get(222)?.destination.domain, 'b.cdn-two.example');
     assert.equal(byPid.get(222)?.egresswatch.dns.resolved_by_process, true);
   });
+
+  it('reads the record the other way: the processes told an address, newest first, within a window', () => {
+    const r = new ResolverOwners();
+    for (const [sock, pid] of [['10.0.0.5|40000', 111], ['10.0.0.5|40001', 222]] as const) {
+      r.query(sock);
+      r.owner(sock, pid);
+    }
+    r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 100);
+    r.answer('10.0.0.5|40001', answer('b.example', '203.0.113.30'), 200);
+    r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 300);
+    assert.deepEqual(r.resolversOf('203.0.113.30', 0, 1000).map((x) => [x.pid, x.answeredAt]), [[111, 300], [222, 200]], 'one entry per process, its latest answer');
+    assert.deepEqual(r.resolversOf('203.0.113.30', 250, 1000).map((x) => x.pid), [111], 'answers before the window do not count');
+    assert.deepEqual(r.resolversOf('203.0.113.30', 0, 150).map((x) => x.pid), [], 'nor answers after it');
+    assert.deepEqual(r.resolversOf('203.0.113.99', 0, 1000), []);
+  });
+
+  it('where a local stub resolver forwards, only the processes that asked it over loopback count', () => {
+    const r = new ResolverOwners();
+    r.query('127.0.0.1|40000');
+    r.owner('127.0.0.1|40000', 111);
+    r.query('10.0.0.5|50000');
+    r.owner('10.0.0.5|50000', 53);
+    r.answer('10.0.0.5|50000', answer('a.example', '203.0.113.30'), 100);
+    r.answer('127.0.0.1|40000', answer('a.example', '203.0.113.30'), 101);
+    assert.deepEqual(r.resolversOf('203.0.113.30', 0, 1000).map((x) => [x.pid, x.viaLoopback]), [[111, true]]);
+  });
+
+  it('attributes a connection whose socket was gone to the one process told its address (per-process-dns), never when two were', async () => {
+    const owners: Record<number, number> = { 40000: 111, 40001: 222, 40002: 333 };
+    const asked: (number | undefined)[] = [];
+    const fake = {
+      socketOwner: async (ends: { clientPort: number }) => owners[ends.clientPort],
+      // The socket is never found: the attribution is whatever the fallback says.
+      attribute: async (_flow: unknown, fallback?: () => { pid: number; method: 'per-process-dns'; confidence: 'medium' } | undefined): Promise<Attribution> => {
+        await new Promise((res) => setImmediate(res));
+        const f = fallback?.();
+        asked.push(f?.pid);
+        if (!f) return { method: 'none', confidence: 'low' };
+        return { method: f.method, confidence: f.confidence, described: {
+          process: { pid: f.pid, ppid: 1, name: 'app', argv: ['app'], commandLine: 'app', uid: 0 },
+          software: { id: `/opt/app${f.pid}`, kind: 'executable' }, softwareKey: `/opt/app${f.pid}`,
+        } };
+      },
+    } as unknown as Attributor;
+    const alerts: any[] = [];
+    const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
+    let now = 1_000_000;
+    const p = new Pipeline({
+      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
+      dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
+      externalCidrs: ['203.0.113.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
+    }, { baseline: async () => baseline, attributor: fake, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => now });
+    const feed = (frame: Buffer) => p.onPacket(frame, frame.length, frame.length, now++, 1);
+    const v4 = (src: string, dst: string, l4: Buffer, proto: number) => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: proto }, l4));
+    const q = (name: string) => dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'A', name }] });
+    const r = (name: string, ip: string) => dnsPacket.encode({ type: 'response', id: 7, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 60, data: ip }] });
+    const lookup = async (port: number, name: string, ip: string) => {
+      feed(v4('10.0.0.5', '10.0.0.53', udp({ srcPort: port, dstPort: 53 }, q(name)), 17));
+      await new Promise((res) => setTimeout(res, 10));
+      feed(v4('10.0.0.53', '10.0.0.5', udp({ srcPort: 53, dstPort: port }, r(name, ip)), 17));
+    };
+    // 111 alone is told 203.0.113.30; 222 and 333 are both told 203.0.113.40.
+    await lookup(40000, 'one.example', '203.0.113.30');
+    await lookup(40001, 'two.example', '203.0.113.40');
+    await lookup(40002, 'three.example', '203.0.113.40');
+    feed(v4('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50000, dstPort: 443, flags: TCP_SYN, seq: 1 }), 6));
+    feed(v4('10.0.0.5', '203.0.113.40', tcp({ srcPort: 50001, dstPort: 443, flags: TCP_SYN, seq: 2 }), 6));
+    // Past the window, the lone resolver of .30 no longer names a connection to it.
+    now += 10_000;
+    feed(v4('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50002, dstPort: 8443, flags: TCP_SYN, seq: 3 }), 6));
+    await p.finish();
+    assert.deepEqual(asked, [111, undefined, undefined]);
+    const to30 = alerts.find((a) => a.destination.ip === '203.0.113.30' && a.destination.port === 443);
+    assert.equal(to30?.process.pid, 111);
+    assert.equal(to30?.egresswatch.attribution.method, 'per-process-dns');
+    assert.equal(to30?.egresswatch.attribution.confidence, 'medium');
+    assert.equal(to30?.egresswatch.dns.resolved_by_process, true);
+  });
 });
