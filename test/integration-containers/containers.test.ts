@@ -23,12 +23,15 @@ const SETTLE_MS = 2500;
 const ALERT_WAIT_MS = 10_000;
 /**
  * Lowest attribution rate accepted for clients that connect, exchange a few bytes and close
- * within a few ms (the held server answers after HELD_QUICK_MS). MEASURED: see the note at the
- * test. What is missed is gone before the agent is handed the SYN (capture → handler 0.15-0.4 ms
- * on a quiet machine, up to 2.7 ms under load) or before the holder's fds are read. The rate
- * itself is printed, and every alert that is attributed must name the right process.
+ * within a few ms (the held server answers after HELD_QUICK_MS: client connect → close p50
+ * 3.5 ms, p90 4.6 ms). Measured over 200 runs on a quiet 2-core machine: 0.99 (twice). Clients
+ * of the same lifetime measured earlier on a machine shared with other test runs (load up to 6)
+ * gave 0.34-0.56: what is missed is gone before the agent is handed the SYN (capture → handler
+ * 0.15-0.4 ms quiet, up to 2.7 ms under load) or before the holder's fds are read. The bound
+ * sits under the loaded figures; the rate itself is printed, and every alert that is
+ * attributed must name the right process.
  */
-const MIN_RATE = 0.2;
+const MIN_RATE = 0.3;
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
