@@ -49,18 +49,24 @@ const GOAL = { correct: 0.99, atLeastMs: 20, p99Ms: 50 };
 
 interface Result { port: number; pid?: number; latencyMs: number; method: string; captureMs: number }
 
+/**
+ * Wall-clock ms with sub-ms precision, like the capture's timestamps (Date.now() is whole ms, so
+ * a latency under 1 ms came out negative).
+ */
+const preciseNow = (): number => performance.timeOrigin + performance.now();
+
 /** The Attributor as the agent uses it, noting each result of the benchmark's connections. */
 class MeasuringAttributor extends Attributor {
   /** Results are filed under the phase their connection started in (a late one is not the next phase's). */
   phase: Result[] = [];
   ports = { from: 0, to: 0 };
   override attribute(flow: Flow): Promise<Attribution> {
-    const handed = Date.now();
+    const handed = preciseNow();
     const p = super.attribute(flow);
     const into = this.phase;
     if (flow.serverPort >= this.ports.from && flow.serverPort < this.ports.to) {
       void p.then((a) => into.push({
-        port: flow.serverPort, pid: a.described?.process.pid, latencyMs: Date.now() - flow.startTime, method: a.method, captureMs: handed - flow.startTime,
+        port: flow.serverPort, pid: a.described?.process.pid, latencyMs: preciseNow() - flow.startTime, method: a.method, captureMs: handed - flow.startTime,
       }));
     }
     return p;
