@@ -3,9 +3,11 @@
 // when one IP carries several names (CDNs, shared hosting) a connection is named by what its
 // own process asked for, not by whichever answer the host saw last. The same record read the
 // other way (address → the processes that were just told it) names the process of a connection
-// whose socket was gone before it could be looked up: a script that resolves, connects, sends
-// and closes within a millisecond holds its DNS socket for the whole lookup round trip, which
-// is much easier to catch (attribution method `per-process-dns`; see Pipeline.judge).
+// whose socket was gone before it could be looked up: a client holds its DNS socket for the
+// whole lookup round trip, milliseconds to a real upstream resolver, which can outlast a
+// connection to a nearby server that is over within a millisecond (attribution method
+// `per-process-dns`; see Pipeline.toldBy). Against a resolver that answers within ~0.3 ms (the
+// test harness's local dnsmasq) the DNS socket is gone as fast, and this adds little.
 import { OrderedMap } from '../collections/index.js';
 import type { DnsResponseInfo } from '../dns/index.js';
 
