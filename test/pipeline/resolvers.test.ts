@@ -9,6 +9,24 @@ import type { Baseline } from '../../lib/baseline/index.js';
 import { ethernet, ipv4, tcp, udp, ETHERTYPE_IPV4, TCP_SYN } from '../helpers/packets.js';
 
 const answer = (name: string, ip: string) => ({ id: 1, queryName: name, queryType: 1, rcode: 0, cnames: 0, answers: [{ ip, ttl: 60, chain: [name] }] });
+const query = (name: string) => dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'A', name }] });
+const response = (name: string, ip: string) => dnsPacket.encode({ type: 'response', id: 7, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 60, data: ip }] });
+
+/** A pipeline over a fake attributor and baseline: its alerts, its clock, and a feeder of IPv4 packets. */
+function harness(attributor: Attributor, baseline: Baseline) {
+  const alerts: any[] = [];
+  const clock = { now: 1_000_000 };
+  const p = new Pipeline({
+    hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
+    dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
+    externalCidrs: ['203.0.113.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
+  }, { baseline: async () => baseline, attributor, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => clock.now });
+  const feed = (src: string, dst: string, l4: Buffer, proto: number): void => {
+    const frame = ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: proto }, l4));
+    p.onPacket(frame, frame.length, frame.length, clock.now++, 1);
+  };
+  return { p, alerts, clock, feed };
+}
 
 describe('pipeline/resolvers', () => {
   it('keeps answers per process, including those that arrived before the owner was known', () => {
@@ -39,7 +57,6 @@ describe('pipeline/resolvers', () => {
         } };
       },
     } as unknown as Attributor;
-    const alerts: any[] = [];
     const seen = new Set<string>();
     const baseline = { observeSync: () => undefined, observe: async (o: { software?: string; group: string }) => {
       const k = `${o.software}|${o.group}`;
@@ -47,24 +64,15 @@ describe('pipeline/resolvers', () => {
       seen.add(k);
       return { novelFor: novel ? ['software'] : [], learning: false };
     } } as unknown as Baseline;
-    let now = 1_000_000;
-    const p = new Pipeline({
-      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
-      dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
-      externalCidrs: ['203.0.113.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
-    }, { baseline: async () => baseline, attributor: fake, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => now });
-    const feed = (frame: Buffer) => p.onPacket(frame, frame.length, frame.length, now++, 1);
-    const v4 = (src: string, dst: string, l4: Buffer, proto: number) => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: proto }, l4));
-    const q = (name: string) => dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'A', name }] });
-    const r = (name: string) => dnsPacket.encode({ type: 'response', id: 7, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 60, data: '203.0.113.30' }] });
-    feed(v4('10.0.0.5', '10.0.0.53', udp({ srcPort: 40000, dstPort: 53 }, q('a.cdn-one.example')), 17));
-    feed(v4('10.0.0.5', '10.0.0.53', udp({ srcPort: 40001, dstPort: 53 }, q('b.cdn-two.example')), 17));
+    const { p, alerts, feed } = harness(fake, baseline);
+    feed('10.0.0.5', '10.0.0.53', udp({ srcPort: 40000, dstPort: 53 }, query('a.cdn-one.example')), 17);
+    feed('10.0.0.5', '10.0.0.53', udp({ srcPort: 40001, dstPort: 53 }, query('b.cdn-two.example')), 17);
     await new Promise((res) => setTimeout(res, 10));
-    feed(v4('10.0.0.53', '10.0.0.5', udp({ srcPort: 53, dstPort: 40000 }, r('a.cdn-one.example')), 17));
-    feed(v4('10.0.0.53', '10.0.0.5', udp({ srcPort: 53, dstPort: 40001 }, r('b.cdn-two.example')), 17));
+    feed('10.0.0.53', '10.0.0.5', udp({ srcPort: 53, dstPort: 40000 }, response('a.cdn-one.example', '203.0.113.30')), 17);
+    feed('10.0.0.53', '10.0.0.5', udp({ srcPort: 53, dstPort: 40001 }, response('b.cdn-two.example', '203.0.113.30')), 17);
     // The host's last answer for 203.0.113.30 is b.cdn-two.example; process 111 asked for a.cdn-one.example.
-    feed(v4('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50000, dstPort: 443, flags: TCP_SYN, seq: 1 }), 6));
-    feed(v4('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50001, dstPort: 443, flags: TCP_SYN, seq: 2 }), 6));
+    feed('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50000, dstPort: 443, flags: TCP_SYN, seq: 1 }), 6);
+    feed('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50001, dstPort: 443, flags: TCP_SYN, seq: 2 }), 6);
     await p.finish();
     const byPid = new Map(alerts.map((a) => [a.process.pid, a]));
     assert.equal(byPid.get(111)?.destination.domain, 'a.cdn-one.example');
@@ -118,32 +126,22 @@ describe('pipeline/resolvers', () => {
         } };
       },
     } as unknown as Attributor;
-    const alerts: any[] = [];
     const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
-    let now = 1_000_000;
-    const p = new Pipeline({
-      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
-      dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
-      externalCidrs: ['203.0.113.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
-    }, { baseline: async () => baseline, attributor: fake, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => now });
-    const feed = (frame: Buffer) => p.onPacket(frame, frame.length, frame.length, now++, 1);
-    const v4 = (src: string, dst: string, l4: Buffer, proto: number) => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: proto }, l4));
-    const q = (name: string) => dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'A', name }] });
-    const r = (name: string, ip: string) => dnsPacket.encode({ type: 'response', id: 7, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 60, data: ip }] });
+    const { p, alerts, clock, feed } = harness(fake, baseline);
     const lookup = async (port: number, name: string, ip: string) => {
-      feed(v4('10.0.0.5', '10.0.0.53', udp({ srcPort: port, dstPort: 53 }, q(name)), 17));
+      feed('10.0.0.5', '10.0.0.53', udp({ srcPort: port, dstPort: 53 }, query(name)), 17);
       await new Promise((res) => setTimeout(res, 10));
-      feed(v4('10.0.0.53', '10.0.0.5', udp({ srcPort: 53, dstPort: port }, r(name, ip)), 17));
+      feed('10.0.0.53', '10.0.0.5', udp({ srcPort: 53, dstPort: port }, response(name, ip)), 17);
     };
     // 111 alone is told 203.0.113.30; 222 and 333 are both told 203.0.113.40.
     await lookup(40000, 'one.example', '203.0.113.30');
     await lookup(40001, 'two.example', '203.0.113.40');
     await lookup(40002, 'three.example', '203.0.113.40');
-    feed(v4('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50000, dstPort: 443, flags: TCP_SYN, seq: 1 }), 6));
-    feed(v4('10.0.0.5', '203.0.113.40', tcp({ srcPort: 50001, dstPort: 443, flags: TCP_SYN, seq: 2 }), 6));
+    feed('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50000, dstPort: 443, flags: TCP_SYN, seq: 1 }), 6);
+    feed('10.0.0.5', '203.0.113.40', tcp({ srcPort: 50001, dstPort: 443, flags: TCP_SYN, seq: 2 }), 6);
     // Past the window, the lone resolver of .30 no longer names a connection to it.
-    now += 10_000;
-    feed(v4('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50002, dstPort: 8443, flags: TCP_SYN, seq: 3 }), 6));
+    clock.now += 10_000;
+    feed('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50002, dstPort: 8443, flags: TCP_SYN, seq: 3 }), 6);
     await p.finish();
     assert.deepEqual(asked, [111, undefined, undefined]);
     const to30 = alerts.find((a) => a.destination.ip === '203.0.113.30' && a.destination.port === 443);
