@@ -96,9 +96,9 @@ const GROUP_MEMO_ENTRIES = 65_536;
 const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
 /**
  * A connection whose socket was gone before it could be looked up is attributed to the process
- * that was told its address by DNS at most this long before it started, when exactly one was
- * (method per-process-dns). A client connects within ms of its answer; a longer window would
- * name a process that resolved the address for a reason of its own.
+ * that DNS gave its address to at most this long before it started, when all such answers went
+ * to that one process (method per-process-dns). A client connects within ms of its answer; a
+ * longer window would name a process that resolved the address for a reason of its own.
  */
 const TOLD_WINDOW_MS = 5_000;
 /** A name that is an IPv4 address literal. */
@@ -349,10 +349,10 @@ export class Pipeline {
     this.settle(st);
   }
 
-  /** The one process that was told the flow's address by DNS just before it started, if exactly one was. */
+  /** The one process that DNS gave the flow's address to just before it started, if only one was (ResolverOwners.soleResolver). */
   private toldBy(flow: Flow): FallbackOwner | undefined {
-    const told = this.resolvers.resolversOf(flow.serverIp, flow.startTime - TOLD_WINDOW_MS, flow.startTime);
-    return told.length === 1 ? { pid: told[0]!.pid, method: 'per-process-dns', confidence: 'medium' } : undefined;
+    const pid = this.resolvers.soleResolver(flow.serverIp, flow.startTime - TOLD_WINDOW_MS, flow.startTime);
+    return pid === undefined ? undefined : { pid, method: 'per-process-dns', confidence: 'medium' };
   }
 
   /** Takes `name` from `source` when the trust order puts it above the current name. */

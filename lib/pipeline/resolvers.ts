@@ -2,12 +2,14 @@
 // connection (its pid only); the answers that come back to that socket are kept per pid, so
 // when one IP carries several names (CDNs, shared hosting) a connection is named by what its
 // own process asked for, not by whichever answer the host saw last. The same record read the
-// other way (address → the processes that were just told it) names the process of a connection
-// whose socket was gone before it could be looked up: a client holds its DNS socket for the
-// whole lookup round trip, milliseconds to a real upstream resolver, which can outlast a
-// connection to a nearby server that is over within a millisecond (attribution method
-// `per-process-dns`; see Pipeline.toldBy). Against a resolver that answers within ~0.3 ms (the
-// test harness's local dnsmasq) the DNS socket is gone as fast, and this adds little.
+// other way names the process of a connection whose socket was gone before it could be looked
+// up: a client holds its DNS socket for the whole lookup round trip, milliseconds to a real
+// upstream resolver, which can outlast a connection to a nearby server that is over within a
+// millisecond (attribution method `per-process-dns`; see Pipeline.toldBy). Only when every
+// answer that gave the address to anyone on the host in the window went to that one process's
+// sockets: an answer to a socket whose owner was not found could have gone to the connection's
+// real process. Against a resolver that answers within ~0.3 ms (the test harness's local
+// dnsmasq) the DNS socket is gone as fast as the connection's, and this adds little.
 import { OrderedMap } from '../collections/index.js';
 import type { DnsResponseInfo } from '../dns/index.js';
 
@@ -17,10 +19,10 @@ export interface ProcessName {
   answeredAt: number;
 }
 
-/** A process that was told an address. */
-export interface AddressResolver {
-  pid: number;
-  answeredAt: number;
+/** An answer that gave an address to a client socket. */
+interface Told {
+  socket: string;
+  at: number;
   /** The query went to a resolver on loopback (a local stub such as systemd-resolved or dnsmasq). */
   viaLoopback: boolean;
 }
@@ -34,12 +36,12 @@ export interface ResolverOwnersOptions {
   maxNamesPerPid?: number;
   /** How long a process's answer names its connections, ms; default 10 minutes. */
   ttlMs?: number;
-  /** Addresses whose resolving processes are kept (see resolversOf); default 16384. */
+  /** Addresses whose recent answers are kept (see soleResolver); default 16384. */
   maxAddresses?: number;
 }
 
-/** Processes remembered per address, newest first. */
-const RESOLVERS_PER_ADDRESS = 4;
+/** Answers remembered per address (one per client socket), newest first. */
+const ANSWERS_PER_ADDRESS = 8;
 
 interface SocketState {
   pid?: number;
@@ -51,7 +53,7 @@ export class ResolverOwners {
   readonly stats = { socketsSeen: 0, socketsAttributed: 0, answersKept: 0, evictions: 0 };
   private readonly sockets = new OrderedMap<string, SocketState>();
   private readonly byPid = new OrderedMap<number, OrderedMap<string, ProcessName>>();
-  private readonly byIp = new OrderedMap<string, AddressResolver[]>();
+  private readonly byIp = new OrderedMap<string, Told[]>();
   private readonly maxAddresses: number;
   private readonly maxSockets: number;
   private readonly maxPids: number;
@@ -85,26 +87,42 @@ export class ResolverOwners {
     }
     this.stats.socketsAttributed++;
     s.pid = pid;
-    for (const p of s.pending) this.keep(pid, p.info, p.at, socket);
+    for (const p of s.pending) this.keep(pid, p.info, p.at);
     s.pending = [];
   }
 
   /** An answer arrived at `socket` (the querying client's address and port). */
   answer(socket: string, info: DnsResponseInfo, now: number): void {
+    if (info.answers.length === 0) return;
+    // Every answer counts for soleResolver(), whether its socket's owner is known or not.
+    const viaLoopback = socket.startsWith('127.') || socket.startsWith('::1|');
+    for (const a of info.answers) this.told(a.ip, { socket, at: now, viaLoopback });
     const s = this.sockets.get(socket);
-    if (!s || info.answers.length === 0) return;
-    if (s.pid !== undefined) this.keep(s.pid, info, now, socket);
+    if (!s) return;
+    if (s.pid !== undefined) this.keep(s.pid, info, now);
     else if (s.pending.length < 8) s.pending.push({ info, at: now });
   }
 
   /**
-   * The processes told `ip` between `from` and `to` (inclusive), newest first. Where a local stub
-   * resolver forwards for the host, both the asking process (over loopback) and the stub (to
-   * its upstream) were told the address: only those that asked over loopback are returned then.
+   * The one process that every answer giving `ip` to this host between `from` and `to`
+   * (inclusive) went to, or undefined: no such answer, answers to sockets of different
+   * processes, to a socket whose owner was not found, or more answers than are kept. Where a
+   * local stub resolver forwards for the host, both the asking process (over loopback) and the
+   * stub (from its upstream) were given the address: only the answers over loopback count then.
    */
-  resolversOf(ip: string, from: number, to: number): AddressResolver[] {
-    const all = (this.byIp.get(ip) ?? []).filter((r) => r.answeredAt >= from && r.answeredAt <= to);
-    return all.some((r) => r.viaLoopback) ? all.filter((r) => r.viaLoopback) : all;
+  soleResolver(ip: string, from: number, to: number): number | undefined {
+    const kept = this.byIp.get(ip) ?? [];
+    let inWindow = kept.filter((t) => t.at >= from && t.at <= to);
+    // All kept answers are in the window: older ones in it may have been dropped.
+    if (inWindow.length === ANSWERS_PER_ADDRESS) return undefined;
+    if (inWindow.some((t) => t.viaLoopback)) inWindow = inWindow.filter((t) => t.viaLoopback);
+    let pid: number | undefined;
+    for (const t of inWindow) {
+      const owner = this.sockets.get(t.socket)?.pid;
+      if (owner === undefined || (pid !== undefined && owner !== pid)) return undefined;
+      pid = owner;
+    }
+    return pid;
   }
 
   /** The name `pid` itself resolved for `ip`, if it did recently. */
@@ -114,8 +132,7 @@ export class ResolverOwners {
     return n;
   }
 
-  private keep(pid: number, info: DnsResponseInfo, at: number, socket: string): void {
-    const viaLoopback = socket.startsWith('127.') || socket.startsWith('::1|');
+  private keep(pid: number, info: DnsResponseInfo, at: number): void {
     let names = this.byPid.get(pid);
     if (!names) {
       bounded(this.byPid, this.maxPids, () => this.stats.evictions++);
@@ -127,13 +144,12 @@ export class ResolverOwners {
       bounded(names, this.maxNames, () => this.stats.evictions++);
       names.set(a.ip, { name: a.chain[0], chain: a.chain, answeredAt: at });
       this.stats.answersKept++;
-      this.told(a.ip, { pid, answeredAt: at, viaLoopback });
     }
   }
 
-  private told(ip: string, r: AddressResolver): void {
+  private told(ip: string, t: Told): void {
     const old = this.byIp.get(ip);
-    const list = [r, ...(old ?? []).filter((o) => o.pid !== r.pid)].slice(0, RESOLVERS_PER_ADDRESS);
+    const list = [t, ...(old ?? []).filter((o) => o.socket !== t.socket)].slice(0, ANSWERS_PER_ADDRESS);
     if (!old) bounded(this.byIp, this.maxAddresses, () => this.stats.evictions++);
     this.byIp.set(ip, list, true);
   }

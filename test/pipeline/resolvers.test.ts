@@ -83,22 +83,55 @@ describe('pipeline/resolvers', () => {
     assert.equal(byPid.get(222)?.egresswatch.dns.resolved_by_process, true);
   });
 
-  it('reads the record the other way: the processes told an address, newest first, within a window', () => {
+  it('reads the record the other way: the one process every recent answer for an address went to', () => {
     const r = new ResolverOwners();
-    for (const [sock, pid] of [['10.0.0.5|40000', 111], ['10.0.0.5|40001', 222]] as const) {
+    for (const [sock, pid] of [['10.0.0.5|40000', 111], ['10.0.0.5|40001', 222], ['10.0.0.5|40002', 111]] as const) {
       r.query(sock);
       r.owner(sock, pid);
     }
     r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 100);
+    r.answer('10.0.0.5|40002', answer('a.example', '203.0.113.30'), 150);
     r.answer('10.0.0.5|40001', answer('b.example', '203.0.113.30'), 200);
-    r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 300);
-    assert.deepEqual(r.resolversOf('203.0.113.30', 0, 1000).map((x) => [x.pid, x.answeredAt]), [[111, 300], [222, 200]], 'one entry per process, its latest answer');
-    assert.deepEqual(r.resolversOf('203.0.113.30', 250, 1000).map((x) => x.pid), [111], 'answers before the window do not count');
-    assert.deepEqual(r.resolversOf('203.0.113.30', 0, 150).map((x) => x.pid), [], 'nor answers after it');
-    assert.deepEqual(r.resolversOf('203.0.113.99', 0, 1000), []);
+    assert.equal(r.soleResolver('203.0.113.30', 0, 160), 111, 'two sockets of one process');
+    assert.equal(r.soleResolver('203.0.113.30', 0, 1000), undefined, 'two processes were given it');
+    assert.equal(r.soleResolver('203.0.113.30', 180, 1000), 222, 'answers before the window do not count');
+    assert.equal(r.soleResolver('203.0.113.30', 0, 50), undefined, 'nor answers after it');
+    assert.equal(r.soleResolver('203.0.113.99', 0, 1000), undefined);
   });
 
-  it('where a local stub resolver forwards, only the processes that asked it over loopback count', () => {
+  it('an answer to a socket whose owner was not found (or never looked up) makes the address ambiguous', () => {
+    const r = new ResolverOwners();
+    r.query('10.0.0.5|40000');
+    r.owner('10.0.0.5|40000', 111);
+    r.query('10.0.0.5|40001');
+    r.owner('10.0.0.5|40001', undefined);
+    r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 100);
+    assert.equal(r.soleResolver('203.0.113.30', 0, 1000), 111);
+    // The process whose DNS socket was not found connects next: it must not be named 111.
+    r.answer('10.0.0.5|40001', answer('a.example', '203.0.113.30'), 200);
+    assert.equal(r.soleResolver('203.0.113.30', 0, 1000), undefined);
+    r.answer('10.0.0.6|41000', answer('a.example', '203.0.113.31'), 200);
+    assert.equal(r.soleResolver('203.0.113.31', 0, 1000), undefined, 'a socket never asked about');
+    r.query('10.0.0.5|40003');
+    r.answer('10.0.0.5|40003', answer('a.example', '203.0.113.32'), 200);
+    assert.equal(r.soleResolver('203.0.113.32', 0, 1000), undefined, 'owner still being looked up');
+    r.owner('10.0.0.5|40003', 333);
+    assert.equal(r.soleResolver('203.0.113.32', 0, 1000), 333, 'found since');
+  });
+
+  it('more recent answers than are kept for an address: ambiguous', () => {
+    const r = new ResolverOwners();
+    for (let i = 0; i < 9; i++) {
+      const sock = `10.0.0.5|${40000 + i}`;
+      r.query(sock);
+      r.owner(sock, 111);
+      r.answer(sock, answer('a.example', '203.0.113.30'), 100 + i);
+    }
+    assert.equal(r.soleResolver('203.0.113.30', 100, 1000), undefined, 'the oldest answers in the window were dropped');
+    assert.equal(r.soleResolver('203.0.113.30', 104, 1000), 111);
+  });
+
+  it('where a local stub resolver forwards, only the answers over loopback count', () => {
     const r = new ResolverOwners();
     r.query('127.0.0.1|40000');
     r.owner('127.0.0.1|40000', 111);
@@ -106,7 +139,7 @@ describe('pipeline/resolvers', () => {
     r.owner('10.0.0.5|50000', 53);
     r.answer('10.0.0.5|50000', answer('a.example', '203.0.113.30'), 100);
     r.answer('127.0.0.1|40000', answer('a.example', '203.0.113.30'), 101);
-    assert.deepEqual(r.resolversOf('203.0.113.30', 0, 1000).map((x) => [x.pid, x.viaLoopback]), [[111, true]]);
+    assert.equal(r.soleResolver('203.0.113.30', 0, 1000), 111);
   });
 
   it('attributes a connection whose socket was gone to the one process told its address (per-process-dns), never when two were', async () => {
