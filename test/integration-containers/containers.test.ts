@@ -24,7 +24,7 @@ const ALERT_WAIT_MS = 10_000;
 /**
  * Lowest attribution rate accepted for clients that connect, exchange a few bytes and close
  * within a few ms (the held server answers after HELD_QUICK_MS: client connect → close p50
- * 3.5 ms, p90 4.6 ms). Measured over 200 runs on a quiet 2-core machine: 0.99 (twice). Clients
+ * 3.5 ms, p90 4.6 ms). Measured over 200 runs on a quiet 2-core machine: 0.96-0.99 (six runs). Clients
  * of the same lifetime measured earlier on a machine shared with other test runs (load up to 6)
  * gave 0.34-0.56: what is missed is gone before the agent is handed the SYN (capture → handler
  * 0.15-0.4 ms quiet, up to 2.7 ms under load) or before the holder's fds are read. The bound
