@@ -11,6 +11,7 @@ export const FIX = path.join(FIXTURES_DIR, 'integration-containers');
 export const ENTER_SCRIPT = path.join(FIX, 'enter_container.sh');
 export const CLIENT_SCRIPT = path.join(FIX, 'ew_client.py');
 export const QUICK_SERVER_SCRIPT = path.join(FIX, 'quick_server.py');
+export const SLOW_DNS_SCRIPT = path.join(FIX, 'slow_dns.py');
 const CLIENT_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', HOME: '/', LANG: 'C.UTF-8' };
 
 /** A container of the test, ready to run: its definition plus where it lives on this host. */

@@ -22,6 +22,21 @@ export const HELD_QUICK_MS = 3;
  * held server gets SHORT_LIVED_RUNS, the one that answers at once AT_ONCE_RUNS after them. */
 export const SHORT_LIVED_RUNS = 200;
 export const AT_ONCE_RUNS = 100;
+/**
+ * A resolver that answers after delayMs, as one that forwards upstream does (slow_dns.py, on a
+ * service address of the test internet): svc.slowNNN.test → base + NNN, an address of its own
+ * per run, served by the quick server's `port` (answers at once) on every address of `prefix`
+ * (a local route in the namespace). A client's DNS socket then stays open for the round trip
+ * while its connection is over within a millisecond: what per-process-dns attribution is for.
+ */
+export const SLOW_DNS = Object.freeze({ addr: '192.0.2.40', delayMs: 20, prefix: '203.0.113.128/26', base: '203.0.113.128', port: 7003 });
+export const SLOW_DNS_RUNS = 50;
+export function slowName(i: number): string {
+  return `svc.slow${String(i).padStart(3, '0')}.test`;
+}
+export function slowGroup(i: number): string {
+  return `slow${String(i).padStart(3, '0')}.test`;
+}
 export function quickName(i: number): string {
   return `svc.quick${String(i).padStart(3, '0')}.test`;
 }

@@ -13,13 +13,13 @@ import { DNSMASQ_BIN, startDnsmasq } from '../integration/dnsmasq.js';
 import { startServers } from '../integration/servers.js';
 import { TEMP_PREFIX, ensureTestUser, findPython, type TestUser } from '../integration/clients.js';
 import { HOLD_MS, REPLY_BYTES, TCP_SERVERS } from '../integration/scenario.js';
-import { Daemon, run } from '../integration/proc.js';
+import { Daemon, run, runOk } from '../integration/proc.js';
 import { Ledger } from './ledger.js';
 import { createPodNetwork, type PodNetwork } from './pods.js';
 import { containerCgroupPath, createCgroups, hierarchies } from './cgroups.js';
 import { writeContainerRoot, writeHostRoot } from './hostroot.js';
-import { CLIENT_SCRIPT, QUICK_SERVER_SCRIPT, type Container } from './containers.js';
-import { DNS_CONTAINERS, HELD_QUICK_MS, HELD_QUICK_SERVER, POD_COUNT, QUICK_SERVER, containerDefs } from './scenario.js';
+import { CLIENT_SCRIPT, QUICK_SERVER_SCRIPT, SLOW_DNS_SCRIPT, type Container } from './containers.js';
+import { DNS_CONTAINERS, HELD_QUICK_MS, HELD_QUICK_SERVER, POD_COUNT, QUICK_SERVER, SLOW_DNS, containerDefs } from './scenario.js';
 
 /** test/integration's end-to-end suite holds the lock ~50 s; ours about as long. */
 export const LOCK_WAIT_MS = 150_000;
@@ -31,6 +31,8 @@ export interface ContainerWorld {
   /** World-readable temp dir: resolv.conf, container roots, short-lived client copies. */
   dir: string;
   resolvConf: string;
+  /** resolv.conf naming the slow resolver (SLOW_DNS). */
+  slowResolvConf: string;
   hostRoot: string;
   net: PodNetwork;
   containers: Container[];
@@ -86,6 +88,9 @@ export class ContainerWorldHandle {
       this.daemons.push(await startDnsmasq(topo, DNS_CONTAINERS, dir));
       this.daemons.push(await startServers(topo, python, { tcp: TCP_SERVERS, udp: [], holdMs: HOLD_MS, replyBytes: REPLY_BYTES }));
       this.daemons.push(await startQuickServer(topo, python));
+      const slowResolvConf = path.join(dir, 'resolv-slow.conf');
+      fs.writeFileSync(slowResolvConf, `nameserver ${SLOW_DNS.addr}\noptions timeout:2 attempts:2\n`, { mode: 0o644 });
+      this.daemons.push(await startSlowDns(topo, python));
       const ledger = Ledger.create();
       this.ledger = ledger;
       const net = await createPodNetwork(ledger, randomBytes(2).toString('hex'), POD_COUNT, topo.hostIf);
@@ -102,7 +107,7 @@ export class ContainerWorldHandle {
       });
       const daemons = this.daemons;
       this.world = {
-        topo, python, user, dir, resolvConf, hostRoot, net, containers, ledger,
+        topo, python, user, dir, resolvConf, slowResolvConf, hostRoot, net, containers, ledger,
         describe: () => daemons.map((d) => d.describe()).join(''),
       };
       return this.world;
@@ -128,8 +133,23 @@ export class ContainerWorldHandle {
 
 async function startQuickServer(topo: Topology, python: string): Promise<Daemon> {
   const [cmd, args] = topo.nsExec(python, QUICK_SERVER_SCRIPT, '--tcp', `${QUICK_SERVER.addr}:${QUICK_SERVER.port}`,
-    '--tcp', `${HELD_QUICK_SERVER.addr}:${HELD_QUICK_SERVER.port}@${HELD_QUICK_MS}`);
+    '--tcp', `${HELD_QUICK_SERVER.addr}:${HELD_QUICK_SERVER.port}@${HELD_QUICK_MS}`, '--tcp', `0.0.0.0:${SLOW_DNS.port}`);
   const d = new Daemon('quick server', cmd, args);
+  try {
+    await d.waitForOutput(/^ready$/m, 5000);
+  } catch (e) {
+    await d.stop('SIGKILL');
+    throw e;
+  }
+  return d;
+}
+
+/** The slow resolver, and the local route in the namespace that makes every address of SLOW_DNS.prefix the quick server's. */
+async function startSlowDns(topo: Topology, python: string): Promise<Daemon> {
+  await runOk('ip', ['-n', topo.ns, 'route', 'add', 'local', SLOW_DNS.prefix, 'dev', 'lo'], { timeoutMs: 5000 });
+  const [cmd, args] = topo.nsExec(python, SLOW_DNS_SCRIPT, '--listen', SLOW_DNS.addr, '--delay-ms', String(SLOW_DNS.delayMs),
+    '--name-prefix', 'svc.slow', '--suffix', '.test', '--base', SLOW_DNS.base);
+  const d = new Daemon('slow resolver', cmd, args);
   try {
     await d.waitForOutput(/^ready$/m, 5000);
   } catch (e) {
