@@ -13,7 +13,7 @@ import { DNSMASQ_BIN, startDnsmasq } from '../integration/dnsmasq.js';
 import { startServers } from '../integration/servers.js';
 import { TEMP_PREFIX, ensureTestUser, findPython, type TestUser } from '../integration/clients.js';
 import { HOLD_MS, REPLY_BYTES, TCP_SERVERS } from '../integration/scenario.js';
-import { Daemon, run, runOk } from '../integration/proc.js';
+import { run, runOk, startReady, type Daemon } from '../integration/proc.js';
 import { Ledger } from './ledger.js';
 import { createPodNetwork, type PodNetwork } from './pods.js';
 import { containerCgroupPath, createCgroups, hierarchies } from './cgroups.js';
@@ -131,30 +131,14 @@ export class ContainerWorldHandle {
   }
 }
 
-async function startQuickServer(topo: Topology, python: string): Promise<Daemon> {
-  const [cmd, args] = topo.nsExec(python, QUICK_SERVER_SCRIPT, '--tcp', `${QUICK_SERVER.addr}:${QUICK_SERVER.port}`,
-    '--tcp', `${HELD_QUICK_SERVER.addr}:${HELD_QUICK_SERVER.port}@${HELD_QUICK_MS}`, '--tcp', `0.0.0.0:${SLOW_DNS.port}`);
-  const d = new Daemon('quick server', cmd, args);
-  try {
-    await d.waitForOutput(/^ready$/m, 5000);
-  } catch (e) {
-    await d.stop('SIGKILL');
-    throw e;
-  }
-  return d;
+function startQuickServer(topo: Topology, python: string): Promise<Daemon> {
+  return startReady('quick server', topo.nsExec(python, QUICK_SERVER_SCRIPT, '--tcp', `${QUICK_SERVER.addr}:${QUICK_SERVER.port}`,
+    '--tcp', `${HELD_QUICK_SERVER.addr}:${HELD_QUICK_SERVER.port}@${HELD_QUICK_MS}`, '--tcp', `0.0.0.0:${SLOW_DNS.port}`));
 }
 
 /** The slow resolver, and the local route in the namespace that makes every address of SLOW_DNS.prefix the quick server's. */
 async function startSlowDns(topo: Topology, python: string): Promise<Daemon> {
   await runOk('ip', ['-n', topo.ns, 'route', 'add', 'local', SLOW_DNS.prefix, 'dev', 'lo'], { timeoutMs: 5000 });
-  const [cmd, args] = topo.nsExec(python, SLOW_DNS_SCRIPT, '--listen', SLOW_DNS.addr, '--delay-ms', String(SLOW_DNS.delayMs),
-    '--name-prefix', 'svc.slow', '--suffix', '.test', '--base', SLOW_DNS.base);
-  const d = new Daemon('slow resolver', cmd, args);
-  try {
-    await d.waitForOutput(/^ready$/m, 5000);
-  } catch (e) {
-    await d.stop('SIGKILL');
-    throw e;
-  }
-  return d;
+  return startReady('slow resolver', topo.nsExec(python, SLOW_DNS_SCRIPT, '--listen', SLOW_DNS.addr, '--delay-ms', String(SLOW_DNS.delayMs),
+    '--name-prefix', 'svc.slow', '--suffix', '.test', '--base', SLOW_DNS.base));
 }

@@ -77,6 +77,18 @@ export class Tail {
 }
 
 /** A child that runs until stopped, with the tails of its output kept. */
+/** Starts a daemon that prints "ready" once it serves; killed and rethrown if it does not within timeoutMs. */
+export async function startReady(label: string, [cmd, args]: [string, string[]], timeoutMs = 5000): Promise<Daemon> {
+  const d = new Daemon(label, cmd, args);
+  try {
+    await d.waitForOutput(/^ready$/m, timeoutMs);
+  } catch (e) {
+    await d.stop('SIGKILL');
+    throw e;
+  }
+  return d;
+}
+
 export class Daemon {
   readonly child: ChildProcess;
   readonly out = new Tail(64 * 1024);

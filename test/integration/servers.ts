@@ -2,7 +2,7 @@
 // process inside the namespace.
 import path from 'node:path';
 import { FIXTURES_DIR } from '../helpers/env.js';
-import { Daemon } from './proc.js';
+import { startReady, type Daemon } from './proc.js';
 import type { Topology } from './netns.js';
 import type { Endpoint } from './scenario.js';
 
@@ -21,16 +21,8 @@ function ep(e: Endpoint): string {
 
 /** Starts the servers in the namespace; resolves once every socket is bound (bounded 5 s). */
 export async function startServers(topo: Topology, python: string, spec: ServerSpec): Promise<Daemon> {
-  const [cmd, args] = topo.nsExec(python, SERVERS_SCRIPT,
+  return startReady('servers', topo.nsExec(python, SERVERS_SCRIPT,
     '--hold-ms', String(spec.holdMs), '--bytes', String(spec.replyBytes),
     ...spec.tcp.flatMap((e) => ['--tcp', ep(e)]),
-    ...spec.udp.flatMap((e) => ['--udp', ep(e)]));
-  const d = new Daemon('servers', cmd, args);
-  try {
-    await d.waitForOutput(/^ready$/m, 5000);
-  } catch (e) {
-    await d.stop('SIGKILL');
-    throw e;
-  }
-  return d;
+    ...spec.udp.flatMap((e) => ['--udp', ep(e)])));
 }
