@@ -161,7 +161,7 @@ describe('end to end: containers, namespaces, NAT, short-lived connections', fun
     // No floor: on a quiet, fast machine such a client (connect → close ~0.5 ms, its DNS socket
     // ~0.3 ms) has mostly closed both sockets by the time their packets reach the agent
     // (capture → handler 0.15-0.4 ms measured; netlink found the socket only when that took
-    // under ~0.23 ms): 9-14% here, 34-56% on a slower machine, so the figure says more about
+    // under ~0.23 ms): 9-20% here, 34-56% on a slower machine, so the figure says more about
     // the machine than about the agent.
     await shortLived('at-once', QUICK_SERVER.port, SHORT_LIVED_RUNS, AT_ONCE_RUNS);
   });
