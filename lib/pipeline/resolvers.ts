@@ -54,6 +54,8 @@ export class ResolverOwners {
   private readonly sockets = new OrderedMap<string, SocketState>();
   private readonly byPid = new OrderedMap<number, OrderedMap<string, ProcessName>>();
   private readonly byIp = new OrderedMap<string, Told[]>();
+  /** Newest answer of any address dropped by the maxAddresses bound: a window reaching back to it may miss answers. */
+  private forgottenUntil = Number.NEGATIVE_INFINITY;
   private readonly maxAddresses: number;
   private readonly maxSockets: number;
   private readonly maxPids: number;
@@ -106,11 +108,13 @@ export class ResolverOwners {
   /**
    * The one process that every answer giving `ip` to this host between `from` and `to`
    * (inclusive) went to, or undefined: no such answer, answers to sockets of different
-   * processes, to a socket whose owner was not found, or more answers than are kept. Where a
+   * processes, to a socket whose owner was not found, or more answers than are kept (per
+   * address, or addresses dropped by the bound within the window). Where a
    * local stub resolver forwards for the host, both the asking process (over loopback) and the
    * stub (from its upstream) were given the address: only the answers over loopback count then.
    */
   soleResolver(ip: string, from: number, to: number): number | undefined {
+    if (from <= this.forgottenUntil) return undefined;
     const kept = this.byIp.get(ip) ?? [];
     let inWindow = kept.filter((t) => t.at >= from && t.at <= to);
     // All kept answers are in the window: older ones in it may have been dropped.
@@ -150,7 +154,13 @@ export class ResolverOwners {
   private told(ip: string, t: Told): void {
     const old = this.byIp.get(ip);
     const list = [t, ...(old ?? []).filter((o) => o.socket !== t.socket)].slice(0, ANSWERS_PER_ADDRESS);
-    if (!old) bounded(this.byIp, this.maxAddresses, () => this.stats.evictions++);
+    if (!old && this.byIp.size >= this.maxAddresses) {
+      const gone = this.byIp.shift();
+      if (gone) {
+        this.stats.evictions++;
+        this.forgottenUntil = Math.max(this.forgottenUntil, gone[1][0]!.at);
+      }
+    }
     this.byIp.set(ip, list, true);
   }
 }

@@ -131,6 +131,22 @@ describe('pipeline/resolvers', () => {
     assert.equal(r.soleResolver('203.0.113.30', 104, 1000), 111);
   });
 
+  it('an address dropped by the bound makes every window reaching back to its answers ambiguous', () => {
+    const r = new ResolverOwners({ maxAddresses: 2 });
+    for (const [sock, pid] of [['10.0.0.5|40000', 111], ['10.0.0.5|40001', 222]] as const) {
+      r.query(sock);
+      r.owner(sock, pid);
+    }
+    r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 100);
+    r.answer('10.0.0.5|40000', answer('b.example', '203.0.113.31'), 110);
+    // .32 pushes out .30, whose answer went to 111; 222 is then given .30 again.
+    r.answer('10.0.0.5|40000', answer('c.example', '203.0.113.32'), 120);
+    r.answer('10.0.0.5|40001', answer('a.example', '203.0.113.30'), 130);
+    assert.equal(r.soleResolver('203.0.113.30', 0, 1000), undefined, 'the answer to 111 may be in the window');
+    assert.equal(r.soleResolver('203.0.113.30', 115, 1000), 222, 'a window after every forgotten answer');
+    assert.equal(r.stats.evictions, 2);
+  });
+
   it('where a local stub resolver forwards, only the answers over loopback count', () => {
     const r = new ResolverOwners();
     r.query('127.0.0.1|40000');
