@@ -145,7 +145,7 @@ export class Pipeline {
   private readonly judged = new Map<string, number>();
   private readonly resolvers = new ResolverOwners();
   private readonly encryptedDns = new EncryptedDnsEndpoints();
-  /** Text of DNS servers' IPv4 addresses (the few resolvers repeat on every answer). */
+  /** Text of DNS clients' and servers' IPv4 addresses (the few of a host repeat on every message). */
   private readonly addressText = new AddressMemo();
   readonly queries: QueryTracker;
   grouper: DomainGrouper;
@@ -270,11 +270,11 @@ export class Pipeline {
         this.stats.dnsUnmatchedIgnored += 1;
         return;
       }
-      resolver = pkt.ipVersion === 6 ? addressToString(pkt.buf, pkt.srcOffset, 6) : this.addressText.ipv4(pkt.buf, pkt.srcOffset);
+      resolver = this.textAt(pkt, pkt.srcOffset);
     }
     for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime, resolver);
     if (pkt && this.deps.attributor) {
-      this.resolvers.answer(`${addressToString(pkt.buf, pkt.dstOffset, pkt.ipVersion === 6 ? 6 : 4)}|${pkt.dstPort}`, info, this.packetTime);
+      this.resolvers.answer(`${this.textAt(pkt, pkt.dstOffset)}|${pkt.dstPort}`, info, this.packetTime);
     }
   }
 
@@ -284,11 +284,10 @@ export class Pipeline {
     if (q === null) return;
     this.queries.queryKeyed(queryKey(pkt, q.id, true), q.name, this.packetTime);
     if (!this.deps.attributor) return;
-    const v = pkt.ipVersion === 6 ? 6 : 4;
-    const clientIp = addressToString(pkt.buf, pkt.srcOffset, v);
+    const clientIp = this.textAt(pkt, pkt.srcOffset);
     const socket = `${clientIp}|${pkt.srcPort}`;
     if (!this.resolvers.query(socket)) return;
-    const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: addressToString(pkt.buf, pkt.dstOffset, v), serverPort: pkt.dstPort, ended: true };
+    const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: this.textAt(pkt, pkt.dstOffset), serverPort: pkt.dstPort, ended: true };
     void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid));
   }
 
@@ -347,6 +346,11 @@ export class Pipeline {
     if (r.kind === 'more' && st.bytes < SNIFF_MAX_BYTES && st.packets < SNIFF_MAX_PACKETS) return;
     if (r.kind === 'sni' || r.kind === 'http') this.offerName(st.facts, r.kind, r.name);
     this.settle(st);
+  }
+
+  /** Text of the address at `off` in a DNS packet: IPv4 through the memo (the host's few clients and resolvers repeat). */
+  private textAt(pkt: PacketInfo, off: number): string {
+    return pkt.ipVersion === 6 ? addressToString(pkt.buf, off, 6) : this.addressText.ipv4(pkt.buf, off);
   }
 
   /** The one process that DNS gave the flow's address to just before it started, if only one was (ResolverOwners.soleResolver). */
