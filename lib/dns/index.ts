@@ -9,7 +9,7 @@ export { NameCache } from './cache.js';
 export type { NameCacheOptions, NameLookup } from './cache.js';
 export { parseDnsQuery } from './query.js';
 export type { DnsQueryInfo } from './query.js';
-export { QueryTracker, QueryTrackerStats, queryKey } from './query-tracker.js';
+export { QueryKey, QueryTracker, QueryTrackerStats, queryKey, textQueryKey } from './query-tracker.js';
 export { AddressMemo } from './memo.js';
 export type { QueryTrackerOptions } from './query-tracker.js';
 export { toUnicodeName, escapeName, displayName } from './idn.js';

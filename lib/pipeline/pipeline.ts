@@ -3,7 +3,7 @@
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
 import { addressToString, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
-import { parseDnsQuery, parseDnsResponse, queryKey, AddressMemo, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsResponseInfo } from '../dns/index.js';
+import { parseDnsQuery, parseDnsResponse, queryKey, QueryKey, AddressMemo, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsResponseInfo } from '../dns/index.js';
 import { quicInitialSni, sniffStream } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
@@ -148,6 +148,8 @@ export class Pipeline {
   /** Text of DNS clients' and servers' IPv4 addresses (the few of a host repeat on every message). */
   private readonly addressText = new AddressMemo();
   readonly queries: QueryTracker;
+  /** Reused for every DNS message's tracker key (the tracker copies what it keeps). */
+  private readonly queryKey = new QueryKey();
   grouper: DomainGrouper;
   suppressions: Suppressions;
   /** TCP connections waiting for their first client bytes before they are judged. */
@@ -176,7 +178,7 @@ export class Pipeline {
       const pkt = this.tcpDnsPkt;
       const q = parseDnsQuery(buf, off, len);
       if (q === null || pkt === undefined) return;
-      this.queries.queryKeyed(queryKey(pkt, q.id, true), q.name, this.packetTime);
+      this.queries.queryKeyed(queryKey(pkt, q.id, true, this.queryKey), q.name, this.packetTime);
     };
   }
 
@@ -266,7 +268,7 @@ export class Pipeline {
     // Evidence for the alert: which resolver answered for the address.
     let resolver: string | undefined;
     if (pkt) {
-      if (!this.queries.matchKeyed(queryKey(pkt, info.id, false), info.queryName, this.packetTime) && !this.s.acceptUnmatchedDns) {
+      if (!this.queries.matchKeyed(queryKey(pkt, info.id, false, this.queryKey), info.queryName, this.packetTime) && !this.s.acceptUnmatchedDns) {
         this.stats.dnsUnmatchedIgnored += 1;
         return;
       }
@@ -282,7 +284,7 @@ export class Pipeline {
   private dnsQuery(pkt: PacketInfo): void {
     const q = parseDnsQuery(pkt.buf, pkt.payloadOffset, pkt.payloadLength);
     if (q === null) return;
-    this.queries.queryKeyed(queryKey(pkt, q.id, true), q.name, this.packetTime);
+    this.queries.queryKeyed(queryKey(pkt, q.id, true, this.queryKey), q.name, this.packetTime);
     if (!this.deps.attributor) return;
     const clientIp = this.textAt(pkt, pkt.srcOffset);
     const socket = `${clientIp}|${pkt.srcPort}`;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { QueryTracker, queryKey } from '../../lib/dns/index.js';
+import { QueryKey, QueryTracker, queryKey } from '../../lib/dns/index.js';
 import { decodePacket, DecodeStats, PacketInfo } from '../../lib/decode/index.js';
 import { ethernet, ipv4, ipv6, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../helpers/packets.js';
 
@@ -157,6 +157,19 @@ describe('dns/QueryTracker', () => {
     assert.throws(() => new QueryTracker({ maxPending: 0 }), /maxPending/);
   });
 
+  it('never matches across keys that mix to the same Map key (the whole key is compared)', () => {
+    const t = new QueryTracker();
+    const key = (a: number, id: number): QueryKey => Object.assign(new QueryKey(), { h: 42, a, b: 7, p: 40000 << 16 | 53, id });
+    t.queryKeyed(key(1, 5), 'a.example.com', 0);
+    t.queryKeyed(key(2, 5), 'a.example.com', 0);
+    assert.equal(t.size, 2, 'two queries, one chain');
+    assert.equal(t.matchKeyed(key(3, 5), 'a.example.com', 1), false, 'another client');
+    assert.equal(t.matchKeyed(key(1, 6), 'a.example.com', 1), false, 'another id');
+    assert.equal(t.matchKeyed(key(2, 5), 'a.example.com', 1), true);
+    assert.equal(t.matchKeyed(key(1, 5), 'a.example.com', 1), true);
+    assert.equal(t.matchKeyed(key(1, 5), 'a.example.com', 2), false, 'consumed');
+  });
+
   describe('queryKey (the packet path\'s key)', () => {
     const decoded = (frame: Buffer): PacketInfo => {
       const pkt = new PacketInfo();
@@ -175,7 +188,7 @@ describe('dns/QueryTracker', () => {
         [v6, '2001:db8::10', '2001:db8:53::1', '2001:db8::11'],
       ] as const) {
         const key = queryKey(make(c, srv, 40000, 53), 0x1234, true);
-        assert.equal(queryKey(make(srv, c, 53, 40000), 0x1234, false), key, 'answer of the query');
+        assert.deepEqual(queryKey(make(srv, c, 53, 40000), 0x1234, false), key, 'answer of the query');
         const others = [
           queryKey(make(srv, c, 53, 40000), 0x1235, false),
           queryKey(make(srv, c, 53, 40001), 0x1234, false),
@@ -184,8 +197,8 @@ describe('dns/QueryTracker', () => {
           queryKey(make(srv, c, 5353, 40000), 0x1234, false),
           queryKey(make(c, srv, 40000, 53), 0x1234, false),
         ];
-        for (const k of others) assert.notEqual(k, key);
-        assert.equal(new Set(others).size, others.length);
+        for (const k of others) assert.notDeepEqual(k, key);
+        assert.equal(new Set(others.map((k) => JSON.stringify(k))).size, others.length);
       }
     });
 
