@@ -10,7 +10,6 @@ export type { NameCacheOptions, NameLookup } from './cache.js';
 export { parseDnsQuery } from './query.js';
 export type { DnsQueryInfo } from './query.js';
 export { QueryKey, QueryTracker, QueryTrackerStats, queryKey, textQueryKey } from './query-tracker.js';
-export { AddressMemo } from './memo.js';
 export type { QueryTrackerOptions } from './query-tracker.js';
 export { toUnicodeName, escapeName, displayName } from './idn.js';
 export { isEncryptedDnsEndpoint, EncryptedDnsEndpoints, ENCRYPTED_DNS_PORT, PUBLIC_DOH_ADDRESSES, PUBLIC_DOH_NAMES } from './doh.js';

@@ -7,7 +7,7 @@
 // formatting (an ignored TCP connection is dropped at its first FIN or RST). A flow ends on RST,
 // when both sides have sent FIN, on idle expiry, or when the table is full (the oldest entry is
 // evicted and counted).
-import { addressToString, type PacketInfo } from '../decode/index.js';
+import { AddressMemo, addressToString, type PacketInfo } from '../decode/index.js';
 import { Flow, type Transport } from './flow.js';
 import { FlowIndex, Keyed, v6Key } from './index-table.js';
 
@@ -86,6 +86,8 @@ export class FlowTable {
   private readonly startFlows: (Flow | undefined)[] = new Array<Flow | undefined>(NAT_INDEX_ENTRIES).fill(undefined);
   private startHead = 0;
   private startCount = 0;
+  /** IPv4 address text of connection ends: the same servers and clients come back. */
+  private readonly addressText = new AddressMemo();
 
   constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {}
 
@@ -171,8 +173,8 @@ export class FlowTable {
       return;
     }
     const version = pkt.ipVersion === 6 ? 6 : 4;
-    const serverIp = addressToString(pkt.buf, pkt.dstOffset, version);
-    const clientIp = addressToString(pkt.buf, pkt.srcOffset, version);
+    const serverIp = version === 4 ? this.addressText.ipv4(pkt.buf, pkt.dstOffset) : addressToString(pkt.buf, pkt.dstOffset, 6);
+    const clientIp = version === 4 ? this.addressText.ipv4(pkt.buf, pkt.srcOffset) : addressToString(pkt.buf, pkt.srcOffset, 6);
     const sig = natSignature(pkt, serverIp);
     if (this.isNatCopy(sig, pkt, serverIp, clientIp, now)) {
       this.stats.natDuplicates += 1;

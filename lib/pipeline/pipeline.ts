@@ -2,8 +2,8 @@
 // objects (decode → DNS or flow table); a new outbound connection starts the asynchronous part
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
-import { addressToString, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
-import { parseDnsQuery, parseDnsResponse, queryKey, QueryKey, AddressMemo, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsResponseInfo } from '../dns/index.js';
+import { addressToString, AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
+import { parseDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsResponseInfo } from '../dns/index.js';
 import { quicInitialSni, sniffStream } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
@@ -389,10 +389,10 @@ export class Pipeline {
     const facts = st.facts;
     const flow = facts.flow;
     flow.wantPayload = false;
-    if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.recentlyJudged(facts.domainGroup, flow.startTime)) return;
+    if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     if (!this.deps.attributor && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
     this.track(this.judge(facts, st.who), flow);
   }

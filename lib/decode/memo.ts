@@ -1,5 +1,5 @@
-// A direct-mapped memo of IPv4 address text. DNS traffic repeats itself (the same addresses
-// answered again and again), so most address strings already exist: returning the same string
+// A direct-mapped memo of IPv4 address text. Traffic repeats itself (the same addresses
+// answered by DNS and connected to again and again), so most address strings already exist: returning the same string
 // object saves its four number-to-text conversions (~250 ns an answer on the bench capture),
 // and a string that was already a Map key has its hash cached, so NameCache's lookup of a
 // known address gets cheaper too. (The same memo for names was measured slower than making
@@ -8,7 +8,7 @@
 // A memo, not a cache of facts: a slot is used only when its 32-bit key equals the address,
 // so a hit is always the right text; a collision just overwrites the slot. Bounded by
 // construction: SLOTS short strings (~0.7 MB at most).
-import { addressToString } from '../decode/index.js';
+import { addressToString } from './address.js';
 
 const BITS = 14;
 const SLOTS = 1 << BITS;
