@@ -154,6 +154,18 @@ export class NameTable {
     return true;
   }
 
+  /**
+   * A 32-bit hash of the name (FNV-1a over its lower-cased bytes; a non-ASCII name over its
+   * text), never 0; the empty (root) name hashes to 0. textNameHash gives the same for text.
+   */
+  hash(id: number): number {
+    if (this.wide[id] !== 0) return textNameHash(this.string(id));
+    const a = this.arena;
+    let h = FNV_OFFSET;
+    for (let i = this.start[id], e = i + this.len[id]; i < e; i++) h = Math.imul(h ^ a[i], FNV_PRIME);
+    return this.len[id] === 0 ? 0 : (h | 0) || 1;
+  }
+
   /** The name's text (made once per message). */
   string(id: number): string {
     let s = this.text[id];
@@ -184,6 +196,19 @@ export class NameTable {
     wide.set(this.wide);
     this.wide = wide;
   }
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** NameTable.hash of a name given as text (A-Z lower-cased first, as DNS compares names). */
+export function textNameHash(name: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), FNV_PRIME);
+  }
+  return name.length === 0 ? 0 : (h | 0) || 1;
 }
 
 /** Text of a name with non-ASCII bytes, exactly as before: dns-packet's UTF-8 labels, lower-cased. */

@@ -45,6 +45,8 @@ export interface DnsResponseInfo {
   queryName: string;
   /** First question's QTYPE (0 when there is no question). */
   queryType: number;
+  /** NameTable.hash of the first question's name (0 for the root or when there is none). */
+  queryHash: number;
   /** Header RCODE (4 bits; EDNS extended bits not merged). 3 = NXDOMAIN. */
   rcode: number;
   answers: DnsAddressAnswer[];
@@ -134,7 +136,7 @@ export function parseDnsResponse(buf: Buffer, offset: number, length: number, st
   }
   const s = scratch;
   s.reset();
-  const info: DnsResponseInfo = { id: u16(buf, offset), queryName: '', queryType: 0, rcode: flags & 0xf, answers: [], cnames: 0 };
+  const info: DnsResponseInfo = { id: u16(buf, offset), queryName: '', queryType: 0, queryHash: 0, rcode: flags & 0xf, answers: [], cnames: 0 };
   const questions = u16(buf, offset + 4);
   let next = readQuestions(buf, offset, end, questions, info, s);
   if (next < 0) {
@@ -167,7 +169,9 @@ function readQuestions(buf: Buffer, base: number, end: number, count: number, in
     if (next < 0) return next;
     if (next + 4 > end) return E_TRUNCATED;
     if (i === 0) {
-      info.queryName = s.names.string(s.names.add());
+      const id = s.names.add();
+      info.queryName = s.names.string(id);
+      info.queryHash = s.names.hash(id);
       info.queryType = u16(buf, next);
     }
     off = next + 4;

@@ -5,17 +5,19 @@
 // to another socket's query, or a stray unsolicited answer (Suricata's
 // dns-udp-unsolicited-response, Zeek's "flip" trace dns53.pcap) cannot plant a name.
 //
-// Cost: no string is made for the key. The packet path fills a reused QueryKey from the
-// packet's bytes (queryKey): for IPv4 the client and server addresses as 32-bit numbers, both
-// ports and the id; the Map is keyed by a small integer mixed from them, and each pending query
-// keeps the whole key, compared on every hit (queries whose keys mix alike share a chain). IPv6
-// keys, and the "ip|port" text query() / match() take, keep their text in `s` and mix it too.
-// Measured: a 7-character key string cost ~230 ns a Map get or set (made, then hashed), the
-// integer ~15 ns; on the bench capture query tracking went from ~0.27 s to ~0.1 s of 2.2 s.
-// Expiry and eviction take the oldest query from a FIFO ring of the pending queries, so a
-// packet that expires nothing pays one comparison for it. A first version walked the Map from
-// its oldest insertion instead; V8 skips deleted slots on every walk, and under eviction
-// pressure a pair cost ~25 times more.
+// Cost: nothing is allocated per query or answer. The packet path fills a reused QueryKey
+// from the packet's bytes (queryKey): for IPv4 the client and server addresses as 32-bit
+// numbers, both ports and the id, no text; the question is a 32-bit hash of its name's bytes
+// (names.ts nameHash), not a string. Pending queries are rows of typed arrays, one per slot of
+// a FIFO ring, chained per bucket of a hash table over slots; every hit compares the whole key
+// and the name hash. (IPv6 keys, and the "ip|port" text query() / match() take, keep their
+// text in `s`.) Measured on the bench capture, side by side: a 7-character key string cost
+// ~230 ns a Map get or set, and the node objects, name strings and keys were ~550 bytes of
+// garbage per query and answer, 13 MB of it promoted out of the young generation.
+// Expiry and eviction take the oldest query from the front of the ring, so a packet that
+// expires nothing pays one comparison for it. (A first version walked a Map from its oldest
+// insertion instead; V8 skips deleted slots on every walk, and under eviction pressure a pair
+// cost ~25 times more.)
 // Answers check the age themselves: a late answer is refused.
 
 /** Counters; `unmatched` includes `duplicates` (answers to a query already answered). */
@@ -36,7 +38,7 @@ export interface QueryTrackerOptions {
   /** How long an answer may follow its query. 5 s is glibc's default resolver timeout
    * (resolv.conf(5) `timeout:5`); an answer later than that has no waiting socket. */
   windowMs?: number;
-  /** Bound on pending queries (kept answered ones included). About 200 bytes a query (node, key, name, Map slot): ~13 MB at 65536. */
+  /** Bound on pending queries (kept answered ones included). About 60 bytes a query (its row and two buckets): ~4 MB at 65536. */
   maxPending?: number;
 }
 
@@ -55,27 +57,8 @@ export class QueryKey {
   s = '';
 }
 
-/** One query; queries whose keys mix to the same integer form a short chain. */
-interface Pending {
-  h: number;
-  a: number;
-  b: number;
-  p: number;
-  id: number;
-  s: string;
-  name: string;
-  /** Time of the query (of its last retransmission). */
-  at: number;
-  /** Time it was (re)queued in the ring; the ring is walked by this. */
-  queuedAt: number;
-  /** Answered already: kept until the window ends so a second answer counts as a duplicate. */
-  answered: boolean;
-  /** Taken out of the Map (answered late, evicted); its ring slot is skipped. */
-  removed: boolean;
-  next: Pending | undefined;
-}
-
 import type { PacketInfo } from '../decode/index.js';
+import { textNameHash } from './names.js';
 
 /**
  * The tracker key of a DNS message in `pkt` with transaction `id`: its client and server
@@ -128,25 +111,41 @@ function mix(k: QueryKey): number {
   return h & 0x3fffffff;
 }
 
-function sameKey(n: Pending, k: QueryKey): boolean {
-  return n.a === k.a && n.b === k.b && n.p === k.p && n.id === k.id && n.s === k.s;
-}
-
-/** Queries under one Map key kept at most: different names under one key (an id reused by a busy forwarder socket), or keys that mix alike. */
+/** Different names kept at most under one key (an id reused by a busy forwarder socket). */
 const MAX_CHAIN = 8;
+
+const FREE = 0;
+const PENDING = 1;
+const ANSWERED = 2;
 
 export class QueryTracker {
   readonly stats = new QueryTrackerStats();
   readonly windowMs: number;
   readonly maxPending: number;
-  private readonly pending = new Map<number, Pending>();
-  private readonly textKey = new QueryKey();
-  /** Queries in the Map (chain nodes). */
+  /** Queries held (pending and answered within the window). */
   private held = 0;
-  /** FIFO of queries, oldest at `first`; removed ones stay until they reach the front. */
-  private readonly ring: (Pending | undefined)[];
+  // The ring: slot i is a query while it is queued and not FREE. Oldest at `first`.
   private first = 0;
   private queued = 0;
+  private readonly state: Uint8Array;
+  private readonly kh: Int32Array;
+  private readonly ka: Uint32Array;
+  private readonly kb: Uint32Array;
+  private readonly kp: Uint32Array;
+  private readonly kid: Int32Array;
+  private readonly ks: string[];
+  /** Name hash; 0 = no question (or the root). */
+  private readonly nh: Int32Array;
+  /** Time of the query (of its last retransmission), ms. */
+  private readonly at: Float64Array;
+  /** Time it was (re)queued: the ring is ordered by it. */
+  private readonly queuedAt: Float64Array;
+  /** Next slot in the same bucket, -1 at the end. */
+  private readonly next: Int32Array;
+  /** Bucket → its newest slot, -1 when empty. */
+  private readonly heads: Int32Array;
+  private readonly mask: number;
+  private readonly textKey = new QueryKey();
 
   constructor(opts: QueryTrackerOptions = {}) {
     this.windowMs = opts.windowMs ?? 5000;
@@ -155,7 +154,22 @@ export class QueryTracker {
     if (!(this.maxPending >= 1) || !Number.isInteger(this.maxPending)) {
       throw new Error(`QueryTracker: maxPending must be an integer >= 1 (got ${this.maxPending})`);
     }
-    this.ring = new Array<Pending | undefined>(this.maxPending).fill(undefined);
+    const n = this.maxPending;
+    this.state = new Uint8Array(n);
+    this.kh = new Int32Array(n);
+    this.ka = new Uint32Array(n);
+    this.kb = new Uint32Array(n);
+    this.kp = new Uint32Array(n);
+    this.kid = new Int32Array(n);
+    this.ks = new Array<string>(n).fill('');
+    this.nh = new Int32Array(n);
+    this.at = new Float64Array(n);
+    this.queuedAt = new Float64Array(n);
+    this.next = new Int32Array(n);
+    let buckets = 16;
+    while (buckets < n * 2) buckets *= 2;
+    this.heads = new Int32Array(buckets).fill(-1);
+    this.mask = buckets - 1;
   }
 
   /** Queries held now (pending and answered-within-window). */
@@ -165,36 +179,51 @@ export class QueryTracker {
 
   /** A query from `client` ("ip|port") to `server` ("ip|port") seen at `now` (ms). */
   query(q: { id: number; name: string }, client: string, server: string, now: number): void {
-    this.queryKeyed(textQueryKey(q.id, client, server, this.textKey), q.name, now);
+    this.queryKeyed(textQueryKey(q.id, client, server, this.textKey), textNameHash(q.name), now);
   }
 
-  /** A query for `qname` under `key` (queryKey() or textQueryKey(); copied, so it may be reused). */
-  queryKeyed(key: QueryKey, qname: string, now: number): void {
+  /**
+   * A query under `key` (queryKey() or textQueryKey(); copied, so it may be reused) for the
+   * name whose hash is `name` (nameHash / textNameHash; 0 for the root).
+   */
+  queryKeyed(key: QueryKey, name: number, now: number): void {
     this.stats.queries++;
     this.sweep(now);
-    const name = qname.toLowerCase();
-    let head = this.pending.get(key.h);
-    let length = 0;
-    for (let p = head; p !== undefined; p = p.next) {
-      length++;
-      if (p.name !== name || !sameKey(p, key)) continue;
-      // The same question again: a retry (or, once answered, a new ask) re-arms the window.
-      if (!p.answered) this.stats.retransmits++;
-      p.answered = false;
-      p.at = now;
-      return;
+    let names = 0;
+    let oldest = -1;
+    for (let s = this.heads[key.h & this.mask]; s >= 0; s = this.next[s]) {
+      if (!this.sameKey(s, key)) continue;
+      if (this.nh[s] === name) {
+        // The same question again: a retry (or, once answered, a new ask) re-arms the window.
+        if (this.state[s] === PENDING) this.stats.retransmits++;
+        this.state[s] = PENDING;
+        this.at[s] = now;
+        return;
+      }
+      names++;
+      oldest = s;
     }
-    if (length >= MAX_CHAIN && head !== undefined) this.remove(lastOf(head), true);
-    if (this.queued === this.ring.length) {
-      // Full: the oldest queued query makes room (it may be of this key).
-      const oldest = this.shift();
-      if (!oldest.removed) this.remove(oldest, true);
-      head = this.pending.get(key.h);
+    if (names >= MAX_CHAIN) this.remove(oldest, true);
+    if (this.queued === this.maxPending) {
+      // Full: the oldest queued query makes room.
+      const s = this.shift();
+      if (this.state[s] !== FREE) this.remove(s, true);
     }
-    const node: Pending = { h: key.h, a: key.a, b: key.b, p: key.p, id: key.id, s: key.s, name, at: now, queuedAt: now, answered: false, removed: false, next: head };
-    this.pending.set(key.h, node);
+    const s = this.slotAtBack();
+    this.kh[s] = key.h;
+    this.ka[s] = key.a;
+    this.kb[s] = key.b;
+    this.kp[s] = key.p;
+    this.kid[s] = key.id;
+    this.ks[s] = key.s;
+    this.nh[s] = name;
+    this.at[s] = now;
+    this.queuedAt[s] = now;
+    this.state[s] = PENDING;
+    const b = key.h & this.mask;
+    this.next[s] = this.heads[b];
+    this.heads[b] = s;
     this.held++;
-    this.push(node);
   }
 
   /**
@@ -203,31 +232,30 @@ export class QueryTracker {
    * on the id alone.
    */
   match(r: { id: number; queryName: string }, client: string, server: string, now: number): boolean {
-    return this.matchKeyed(textQueryKey(r.id, client, server, this.textKey), r.queryName, now);
+    return this.matchKeyed(textQueryKey(r.id, client, server, this.textKey), textNameHash(r.queryName), now);
   }
 
-  /** match() under a key made as for queryKeyed(). */
-  matchKeyed(key: QueryKey, queryName: string, now: number): boolean {
+  /** match() under a key made as for queryKeyed(); `name` 0 matches on the key alone. */
+  matchKeyed(key: QueryKey, name: number, now: number): boolean {
     this.sweep(now);
-    const name = queryName === '' ? '' : queryName.toLowerCase();
-    let found: Pending | undefined;
-    for (let p = this.pending.get(key.h); p !== undefined; p = p.next) {
-      if ((name !== '' && p.name !== name) || !sameKey(p, key)) continue;
-      found ??= p;
+    let found = -1;
+    for (let s = this.heads[key.h & this.mask]; s >= 0; s = this.next[s]) {
+      if ((name !== 0 && this.nh[s] !== name) || !this.sameKey(s, key)) continue;
       // Without a question, prefer a query still waiting over one already answered.
-      if (!p.answered || name !== '') break;
+      if (found < 0 || (this.state[found] === ANSWERED && this.state[s] === PENDING)) found = s;
+      if (name !== 0 || this.state[s] === PENDING) break;
     }
-    if (found === undefined) return this.refuse();
-    if (found.answered) {
+    if (found < 0) return this.refuse();
+    if (this.state[found] === ANSWERED) {
       this.stats.duplicates++;
       return this.refuse();
     }
-    if (now - found.at > this.windowMs) {
+    if (now - this.at[found] > this.windowMs) {
       this.stats.expired++;
       this.remove(found, false);
       return this.refuse();
     }
-    found.answered = true;
+    this.state[found] = ANSWERED;
     this.stats.matched++;
     return true;
   }
@@ -236,19 +264,24 @@ export class QueryTracker {
   sweep(now: number): void {
     const oldest = now - this.windowMs;
     while (this.queued > 0) {
-      const front = this.ring[this.first] as Pending;
-      if (!front.removed && front.queuedAt >= oldest) return;
+      const s = this.first;
+      const st = this.state[s];
+      if (st !== FREE && this.queuedAt[s] >= oldest) return;
       this.shift();
-      if (front.removed) continue;
-      if (front.at >= oldest) {
+      if (st === FREE) continue;
+      if (this.at[s] >= oldest) {
         // Retransmitted since it was queued: back of the queue with its new time.
-        front.queuedAt = front.at;
-        this.push(front);
+        this.requeue(s);
         continue;
       }
-      if (!front.answered) this.stats.expired++;
-      this.remove(front, false);
+      if (st === PENDING) this.stats.expired++;
+      this.remove(s, false);
     }
+  }
+
+  private sameKey(s: number, k: QueryKey): boolean {
+    return this.kh[s] === k.h && this.ka[s] === k.a && this.kb[s] === k.b && this.kp[s] === k.p
+      && this.kid[s] === k.id && this.ks[s] === k.s;
   }
 
   private refuse(): false {
@@ -256,41 +289,65 @@ export class QueryTracker {
     return false;
   }
 
-  private push(node: Pending): void {
-    this.ring[(this.first + this.queued) % this.ring.length] = node;
+  /** Takes the next free slot at the back of the ring (the caller made room). */
+  private slotAtBack(): number {
+    const s = (this.first + this.queued) % this.maxPending;
     this.queued++;
+    return s;
   }
 
-  private shift(): Pending {
-    const node = this.ring[this.first] as Pending;
-    this.ring[this.first] = undefined;
-    this.first = (this.first + 1) % this.ring.length;
+  /** Takes the front slot off the ring; its row stays until the slot is reused. */
+  private shift(): number {
+    const s = this.first;
+    this.first = (this.first + 1) % this.maxPending;
     this.queued--;
-    return node;
+    return s;
   }
 
-  /** Takes `node` out of its key's chain (its ring slot is skipped later). */
-  private remove(node: Pending, evicted: boolean): void {
-    node.removed = true;
+  /** Moves the query in slot `s` (just shifted off the front) to the back, queued at its last time. */
+  private requeue(s: number): void {
+    const t = this.slotAtBack();
+    if (t !== s) {
+      this.kh[t] = this.kh[s];
+      this.ka[t] = this.ka[s];
+      this.kb[t] = this.kb[s];
+      this.kp[t] = this.kp[s];
+      this.kid[t] = this.kid[s];
+      this.ks[t] = this.ks[s];
+      this.nh[t] = this.nh[s];
+      this.at[t] = this.at[s];
+      this.state[t] = this.state[s];
+      this.state[s] = FREE;
+      this.ks[s] = '';
+      this.relink(s, t);
+    }
+    this.queuedAt[t] = this.at[t];
+  }
+
+  /** Drops the query in slot `s` from its bucket (its ring slot is skipped later). */
+  private remove(s: number, evicted: boolean): void {
+    this.state[s] = FREE;
+    this.ks[s] = '';
     this.held--;
     if (evicted) this.stats.evictions++;
-    const head = this.pending.get(node.h);
-    if (head === node) {
-      if (node.next === undefined) this.pending.delete(node.h);
-      else this.pending.set(node.h, node.next);
+    this.relink(s, -1);
+  }
+
+  /** Replaces slot `s` in its bucket's chain by `t`, or unlinks it (t = -1). */
+  private relink(s: number, t: number): void {
+    const b = this.kh[t < 0 ? s : t] & this.mask;
+    const after = this.next[s];
+    if (t >= 0) this.next[t] = after;
+    const to = t >= 0 ? t : after;
+    if (this.heads[b] === s) {
+      this.heads[b] = to;
       return;
     }
-    for (let p = head; p !== undefined; p = p.next) {
-      if (p.next === node) {
-        p.next = node.next;
+    for (let p = this.heads[b]; p >= 0; p = this.next[p]) {
+      if (this.next[p] === s) {
+        this.next[p] = to;
         return;
       }
     }
   }
-}
-
-function lastOf(head: Pending): Pending {
-  let p = head;
-  while (p.next !== undefined) p = p.next;
-  return p;
 }

@@ -3,7 +3,7 @@
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
 import { addressToString, AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
-import { parseDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsResponseInfo } from '../dns/index.js';
+import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
 import { quicInitialSni, sniffStream } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
@@ -150,6 +150,8 @@ export class Pipeline {
   readonly queries: QueryTracker;
   /** Reused for every DNS message's tracker key (the tracker copies what it keeps). */
   private readonly queryKey = new QueryKey();
+  /** Reused for every DNS query read on the packet path. */
+  private readonly queryHead: DnsQueryHead = { id: 0, type: 0, nameHash: 0 };
   grouper: DomainGrouper;
   suppressions: Suppressions;
   /** TCP connections waiting for their first client bytes before they are judged. */
@@ -176,9 +178,9 @@ export class Pipeline {
     this.onDnsMessage = (buf, off, len) => this.dnsAnswer(parseDnsResponse(buf, off, len, this.dnsStats), this.tcpDnsPkt);
     this.onDnsQueryMessage = (buf, off, len) => {
       const pkt = this.tcpDnsPkt;
-      const q = parseDnsQuery(buf, off, len);
-      if (q === null || pkt === undefined) return;
-      this.queries.queryKeyed(queryKey(pkt, q.id, true, this.queryKey), q.name, this.packetTime);
+      const q = this.queryHead;
+      if (pkt === undefined || !readDnsQuery(buf, off, len, q)) return;
+      this.queries.queryKeyed(queryKey(pkt, q.id, true, this.queryKey), q.nameHash, this.packetTime);
     };
   }
 
@@ -268,7 +270,7 @@ export class Pipeline {
     // Evidence for the alert: which resolver answered for the address.
     let resolver: string | undefined;
     if (pkt) {
-      if (!this.queries.matchKeyed(queryKey(pkt, info.id, false, this.queryKey), info.queryName, this.packetTime) && !this.s.acceptUnmatchedDns) {
+      if (!this.queries.matchKeyed(queryKey(pkt, info.id, false, this.queryKey), info.queryHash, this.packetTime) && !this.s.acceptUnmatchedDns) {
         this.stats.dnsUnmatchedIgnored += 1;
         return;
       }
@@ -282,9 +284,9 @@ export class Pipeline {
 
   /** A DNS query over UDP: remember it for answer matching; find (once per socket) its process. */
   private dnsQuery(pkt: PacketInfo): void {
-    const q = parseDnsQuery(pkt.buf, pkt.payloadOffset, pkt.payloadLength);
-    if (q === null) return;
-    this.queries.queryKeyed(queryKey(pkt, q.id, true, this.queryKey), q.name, this.packetTime);
+    const q = this.queryHead;
+    if (!readDnsQuery(pkt.buf, pkt.payloadOffset, pkt.payloadLength, q)) return;
+    this.queries.queryKeyed(queryKey(pkt, q.id, true, this.queryKey), q.nameHash, this.packetTime);
     if (!this.deps.attributor) return;
     const clientIp = this.textAt(pkt, pkt.srcOffset);
     const socket = `${clientIp}|${pkt.srcPort}`;

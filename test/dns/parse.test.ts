@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
-import { DnsStats, MAX_CNAME_CHAIN, parseDnsResponse } from '../../lib/dns/index.js';
+import { DnsStats, MAX_CNAME_CHAIN, parseDnsResponse, textNameHash } from '../../lib/dns/index.js';
 import { a, aaaa, cname, embed, question, response } from './build.js';
 
 function parse(msg: Buffer, stats = new DnsStats()) {
@@ -13,7 +13,7 @@ describe('dns/parseDnsResponse', () => {
     const stats = new DnsStats();
     const info = parseDnsResponse(embed(msg, 42), 42, msg.length, stats);
     assert.deepEqual(info, {
-      id: 0x1234, queryName: 'www.example.com', queryType: 1, rcode: 0, cnames: 0,
+      id: 0x1234, queryName: 'www.example.com', queryType: 1, queryHash: textNameHash('www.example.com'), rcode: 0, cnames: 0,
       answers: [{ ip: '192.0.2.1', ttl: 120, chain: ['www.example.com'] }],
     });
     assert.equal(stats.responses, 1);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { QueryKey, QueryTracker, queryKey } from '../../lib/dns/index.js';
+import { QueryKey, QueryTracker, queryKey, textNameHash } from '../../lib/dns/index.js';
 import { decodePacket, DecodeStats, PacketInfo } from '../../lib/decode/index.js';
 import { ethernet, ipv4, ipv6, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../helpers/packets.js';
 
@@ -60,6 +60,16 @@ describe('dns/QueryTracker', () => {
     assert.equal(t.match(r(8, ''), CLIENT, SERVER, 1), false);
     assert.equal(t.match(r(9, ''), CLIENT, SERVER, 1), true);
     assert.equal(t.match(r(9, ''), CLIENT, SERVER, 2), false);
+    assert.equal(t.stats.duplicates, 1);
+  });
+
+  it('gives an answer without a question the query still waiting, not one already answered', () => {
+    const t = new QueryTracker();
+    t.query(q(11, 'a.example.com'), CLIENT, SERVER, 0);
+    t.query(q(11, 'b.example.com'), CLIENT, SERVER, 1);
+    assert.equal(t.match(r(11, 'b.example.com'), CLIENT, SERVER, 2), true);
+    assert.equal(t.match(r(11, ''), CLIENT, SERVER, 3), true, 'a.example.com was still waiting');
+    assert.equal(t.match(r(11, ''), CLIENT, SERVER, 4), false);
     assert.equal(t.stats.duplicates, 1);
   });
 
@@ -159,15 +169,16 @@ describe('dns/QueryTracker', () => {
 
   it('never matches across keys that mix to the same Map key (the whole key is compared)', () => {
     const t = new QueryTracker();
-    const key = (a: number, id: number): QueryKey => Object.assign(new QueryKey(), { h: 42, a, b: 7, p: 40000 << 16 | 53, id });
-    t.queryKeyed(key(1, 5), 'a.example.com', 0);
-    t.queryKeyed(key(2, 5), 'a.example.com', 0);
+    const key = (a: number, id: number): QueryKey => Object.assign(new QueryKey(), { h: 42, a, b: 7, p: ((40000 << 16) | 53) >>> 0, id });
+    const name = textNameHash('a.example.com');
+    t.queryKeyed(key(1, 5), name, 0);
+    t.queryKeyed(key(2, 5), name, 0);
     assert.equal(t.size, 2, 'two queries, one chain');
-    assert.equal(t.matchKeyed(key(3, 5), 'a.example.com', 1), false, 'another client');
-    assert.equal(t.matchKeyed(key(1, 6), 'a.example.com', 1), false, 'another id');
-    assert.equal(t.matchKeyed(key(2, 5), 'a.example.com', 1), true);
-    assert.equal(t.matchKeyed(key(1, 5), 'a.example.com', 1), true);
-    assert.equal(t.matchKeyed(key(1, 5), 'a.example.com', 2), false, 'consumed');
+    assert.equal(t.matchKeyed(key(3, 5), name, 1), false, 'another client');
+    assert.equal(t.matchKeyed(key(1, 6), name, 1), false, 'another id');
+    assert.equal(t.matchKeyed(key(2, 5), name, 1), true);
+    assert.equal(t.matchKeyed(key(1, 5), name, 1), true);
+    assert.equal(t.matchKeyed(key(1, 5), name, 2), false, 'consumed');
   });
 
   describe('queryKey (the packet path\'s key)', () => {
@@ -204,9 +215,9 @@ describe('dns/QueryTracker', () => {
 
     it('tracks by it: the answer from the packet matches, a spoofed source does not', () => {
       const t = new QueryTracker();
-      t.queryKeyed(queryKey(v4('192.0.2.10', '198.51.100.53', 40000, 53), 7, true), 'WWW.Example.com', 1000);
-      assert.equal(t.matchKeyed(queryKey(v4('203.0.113.53', '192.0.2.10', 53, 40000), 7, false), 'www.example.com', 1001), false);
-      assert.equal(t.matchKeyed(queryKey(v4('198.51.100.53', '192.0.2.10', 53, 40000), 7, false), 'www.example.com', 1002), true);
+      t.queryKeyed(queryKey(v4('192.0.2.10', '198.51.100.53', 40000, 53), 7, true), textNameHash('WWW.Example.com'), 1000);
+      assert.equal(t.matchKeyed(queryKey(v4('203.0.113.53', '192.0.2.10', 53, 40000), 7, false), textNameHash('www.example.com'), 1001), false);
+      assert.equal(t.matchKeyed(queryKey(v4('198.51.100.53', '192.0.2.10', 53, 40000), 7, false), textNameHash('www.example.com'), 1002), true);
       assert.deepEqual(counts(t), { queries: 1, matched: 1, unmatched: 1, duplicates: 0, expired: 0, evictions: 0 });
     });
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
-import { parseDnsQuery } from '../../lib/dns/index.js';
+import { DnsStats, parseDnsQuery, parseDnsResponse, readDnsQuery, textNameHash, type DnsQueryHead } from '../../lib/dns/index.js';
 import { hex } from '../helpers/packets.js';
 import { embed, question, response } from './build.js';
 
@@ -17,17 +17,30 @@ describe('dns/parseDnsQuery', () => {
       03 57 77 57 07 45 78 61 6d 70 6c 65 03 63 6f 6d 00   # WwW.Example.com
       00 1c 00 01       # AAAA IN
     `);
-    assert.deepEqual(parseDnsQuery(msg, 0, msg.length), { id: 0xc22f, name: 'www.example.com', type: 28 });
+    assert.deepEqual(parseDnsQuery(msg, 0, msg.length), { id: 0xc22f, name: 'www.example.com', type: 28, nameHash: textNameHash('www.example.com') });
   });
 
   it('honours offset and length inside a larger buffer', () => {
     const msg = query(0x99ab, 'client-cf.dropbox.com', 'TXT');
-    assert.deepEqual(parseDnsQuery(embed(msg, 42), 42, msg.length), { id: 0x99ab, name: 'client-cf.dropbox.com', type: 16 });
+    assert.deepEqual(parseDnsQuery(embed(msg, 42), 42, msg.length), { id: 0x99ab, name: 'client-cf.dropbox.com', type: 16, nameHash: textNameHash('client-cf.dropbox.com') });
   });
 
   it('reads the root name as ""', () => {
     const msg = hex('0001 0000 0001 0000 0000 0000 00 0002 0001'); // ". NS IN"
-    assert.deepEqual(parseDnsQuery(msg, 0, msg.length), { id: 1, name: '', type: 2 });
+    assert.deepEqual(parseDnsQuery(msg, 0, msg.length), { id: 1, name: '', type: 2, nameHash: 0 });
+  });
+
+  it('hashes the question name as its answer\'s question, whatever the case (0x20), as textNameHash does; readDnsQuery makes no text', () => {
+    const msg = query(0x4242, 'WwW.eXample.ORG');
+    const head: DnsQueryHead = { id: 0, type: 0, nameHash: 0 };
+    assert.equal(readDnsQuery(msg, 0, msg.length, head), true);
+    assert.deepEqual(head, { id: 0x4242, type: 1, nameHash: textNameHash('www.example.org') });
+    const answer = response([question('www.example.ORG')], []);
+    assert.equal(parseDnsResponse(answer, 0, answer.length, new DnsStats())?.queryHash, head.nameHash);
+    assert.notEqual(textNameHash('www.example.org'), textNameHash('www.example.com'));
+    assert.notEqual(textNameHash('a'), 0, 'only the root hashes to 0');
+    const resp = response([question('example.com')], []);
+    assert.equal(readDnsQuery(resp, 0, resp.length, head), false);
   });
 
   it('returns null for a response, another opcode, no question', () => {

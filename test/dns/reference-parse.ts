@@ -3,7 +3,7 @@
 // checked against, message by message, in parse-diff.test.ts.
 import dnsPacket from 'dns-packet';
 import { addressToString } from '../../lib/decode/index.js';
-import { DnsStats } from '../../lib/dns/index.js';
+import { DnsStats, textNameHash } from '../../lib/dns/index.js';
 import type { DnsResponseInfo } from '../../lib/dns/index.js';
 
 /** A wire-format problem; `kind` is the malformed-counter key. Never escapes the stage. */
@@ -129,7 +129,7 @@ export function referenceParse(buf: Buffer, offset: number, length: number, stat
     stats.notResponse++;
     return null;
   }
-  const info: DnsResponseInfo = { id: msg.readUInt16BE(0), queryName: '', queryType: 0, rcode: flags & 0xf, answers: [], cnames: 0 };
+  const info: DnsResponseInfo = { id: msg.readUInt16BE(0), queryName: '', queryType: 0, queryHash: 0, rcode: flags & 0xf, answers: [], cnames: 0 };
   const records: AnswerRecord[] = [];
   let next: number;
   try {
@@ -167,6 +167,7 @@ function readQuestions(msg: Buffer, count: number, info: DnsResponseInfo): numbe
     need(msg, pos.next, 4);
     if (i === 0) {
       info.queryName = name;
+      info.queryHash = textNameHash(name);
       info.queryType = msg.readUInt16BE(pos.next);
     }
     off = pos.next + 4;

@@ -4,11 +4,12 @@ import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
 import winston from 'winston';
 import { ResolverOwners } from '../../lib/pipeline/resolvers.js';
+import { textNameHash } from '../../lib/dns/index.js';
 import { Pipeline, DEFAULT_NAME_ORDER, type Attributor, type Attribution } from '../../lib/pipeline/index.js';
 import type { Baseline } from '../../lib/baseline/index.js';
 import { ethernet, ipv4, tcp, udp, ETHERTYPE_IPV4, TCP_SYN } from '../helpers/packets.js';
 
-const answer = (name: string, ip: string) => ({ id: 1, queryName: name, queryType: 1, rcode: 0, cnames: 0, answers: [{ ip, ttl: 60, chain: [name] }] });
+const answer = (name: string, ip: string) => ({ id: 1, queryName: name, queryType: 1, queryHash: textNameHash(name), rcode: 0, cnames: 0, answers: [{ ip, ttl: 60, chain: [name] }] });
 const query = (name: string) => dnsPacket.encode({ type: 'query', id: 7, questions: [{ type: 'A', name }] });
 const response = (name: string, ip: string) => dnsPacket.encode({ type: 'response', id: 7, questions: [{ type: 'A', name }], answers: [{ type: 'A', name, ttl: 60, data: ip }] });
 
