@@ -22,6 +22,8 @@ export class Keyed implements Linked {
   kp = 0;
   /** IPv6 key; '' for IPv4 entries. */
   ks = '';
+  /** Packet time the entry was made (the list is in this order, give or take clock steps). */
+  since = 0;
 }
 
 const EMPTY = 0;

@@ -138,11 +138,18 @@ export class FlowTable {
     }
   }
 
-  /** Ends flows idle for longer than their transport's timeout, as of `now`. */
+  /**
+   * Ends flows idle for longer than their transport's timeout, as of `now`. Walks from the
+   * oldest entry and stops at the first made within the shorter timeout: neither it nor any
+   * entry made after it can have been idle that long. (Clock steps only delay an expiry to a
+   * later sweep: an entry dated after `now` does not stop the walk.)
+   */
   expire(now: number): void {
     const tcpBefore = now - this.opts.tcpIdleMs;
     const udpBefore = now - this.opts.udpIdleMs;
+    const young = Math.max(tcpBefore, udpBefore);
     for (const entry of this.entries.values()) {
+      if (entry.since > young && entry.since <= now) return;
       const before = entry.transport === 'tcp' ? tcpBefore : udpBefore;
       if (entry.lastTime >= before) continue;
       if (entry instanceof Flow) {
@@ -169,7 +176,7 @@ export class FlowTable {
     else this.stats.udpStarts += 1;
     if (!this.hooks.accept(pkt)) {
       this.stats.ignored += 1;
-      this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
+      this.add(pkt, srcIsLow, new Ignored(now, transport), now);
       return;
     }
     const version = pkt.ipVersion === 6 ? 6 : 4;
@@ -178,7 +185,7 @@ export class FlowTable {
     const sig = natSignature(pkt, serverIp);
     if (this.isNatCopy(sig, pkt, serverIp, clientIp, now)) {
       this.stats.natDuplicates += 1;
-      this.entries.set(pkt, srcIsLow, new Ignored(now, transport));
+      this.add(pkt, srcIsLow, new Ignored(now, transport), now);
       return;
     }
     const flow = new Flow(transport, version,
@@ -187,9 +194,14 @@ export class FlowTable {
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
     this.stats.outbound += 1;
-    this.entries.set(pkt, srcIsLow, flow);
+    this.add(pkt, srcIsLow, flow, now);
     this.recordStart(sig, flow);
     this.hooks.onStart(flow, pkt);
+  }
+
+  private add(pkt: PacketInfo, srcIsLow: boolean, entry: Flow | Ignored, now: number): void {
+    entry.since = now;
+    this.entries.set(pkt, srcIsLow, entry);
   }
 
   /**

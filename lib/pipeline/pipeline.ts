@@ -372,7 +372,8 @@ export class Pipeline {
       return;
     }
     const before = facts.domain;
-    const [group, registered] = this.groupOf(name);
+    // The client named what DNS named (the usual case): same name, same group.
+    const [group, registered] = name === before ? [facts.domainGroup, facts.registeredDomain] : this.groupOf(name);
     if (before !== undefined && before !== name) facts.alternatives = [before, ...facts.alternatives.filter((n) => n !== before && n !== name)];
     facts.domain = name;
     facts.nameSource = source;

@@ -105,6 +105,35 @@ describe('flows/table', () => {
     assert.equal(h.table.size, 0);
   });
 
+  it('expires exactly the idle entries while its walk stops at the young ones, and a clock step back does not stop it', () => {
+    const h = harness(1000);
+    // Over 10 minutes: TCP and UDP flows, tracked and not, some kept busy.
+    const busy: [Buffer, Buffer][] = [];
+    for (let i = 0; i < 200; i++) {
+      const at = i * 3_000;
+      const dst = i % 5 === 0 ? '10.9.0.1' : '203.0.113.10';
+      if (i % 2 === 0) h.feed(u4('10.0.0.5', dst, 20000 + i, 5000, 20), at);
+      else h.feed(t4('10.0.0.5', dst, 20000 + i, 443, TCP_SYN), at);
+      if (i % 7 === 0) busy.push([i % 2 === 0 ? u4('10.0.0.5', dst, 20000 + i, 5000, 20) : t4('10.0.0.5', dst, 20000 + i, 443, TCP_ACK, 10), Buffer.alloc(0)]);
+    }
+    for (const [frame] of busy) h.feed(frame, 599_000);
+    const idle = (now: number) => [...h.table['entries'].values()]
+      .filter((e) => e.lastTime < now - (e.transport === 'tcp' ? 300_000 : 60_000)).length;
+    for (const now of [600_000, 650_000, 700_000, 900_000, 2_000_000]) {
+      const before = h.table.size;
+      const due = idle(now);
+      h.table.expire(now);
+      assert.equal(h.table.size, before - due, `at ${now}`);
+      assert.equal(idle(now), 0, `nothing idle left at ${now}`);
+    }
+    assert.equal(h.table.size, 0);
+    // A clock stepped back: entries dated after "now" are walked over, not stopped at.
+    h.feed(u4('10.0.0.5', '203.0.113.10', 30000, 5000, 20), 5_000_000);
+    h.feed(u4('10.0.0.5', '203.0.113.10', 30001, 5000, 20), 1_000);
+    h.table.expire(70_000);
+    assert.equal(h.table.size, 1, 'the flow idle since 1 s expired; the one dated ahead stays');
+  });
+
   it('tracks IPv6 both ways under one key', () => {
     const h = harness();
     const f6 = (src: string, dst: string, sp: number, dp: number, flags: number) =>
