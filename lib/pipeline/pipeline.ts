@@ -392,6 +392,9 @@ export class Pipeline {
     const facts = st.facts;
     const flow = facts.flow;
     flow.wantPayload = false;
+    // Judged from here on: the flow (a UDP flow lives until it has been idle a minute) need not
+    // keep its facts; the judgement and a held alert keep what they use.
+    flow.data = undefined;
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.recentlyJudged(facts.domainGroup, flow.startTime)) return;
