@@ -8,7 +8,7 @@
 // Cost: nothing is allocated per query or answer. The packet path fills a reused QueryKey
 // from the packet's bytes (queryKey): for IPv4 the client and server addresses as 32-bit
 // numbers, both ports and the id, no text; the question is a 32-bit hash of its name's bytes
-// (names.ts nameHash), not a string. Pending queries are rows of typed arrays, one per slot of
+// (NameTable.hash; textNameHash for text), not a string. Pending queries are rows of typed arrays, one per slot of
 // a FIFO ring, chained per bucket of a hash table over slots; every hit compares the whole key
 // and the name hash. (IPv6 keys, and the "ip|port" text query() / match() take, keep their
 // text in `s`.) Measured on the bench capture, side by side: a 7-character key string cost
@@ -19,6 +19,12 @@
 // insertion instead; V8 skips deleted slots on every walk, and under eviction pressure a pair
 // cost ~25 times more.)
 // Answers check the age themselves: a late answer is refused.
+// Comparing the question by hash does not weaken the check: what an off-path spoofer cannot
+// know is the id and the client port, and a question crafted to hash like the asked one gains
+// nothing that a CNAME in an answer to the asked name would not give.
+
+import type { PacketInfo } from '../decode/index.js';
+import { textNameHash } from './names.js';
 
 /** Counters; `unmatched` includes `duplicates` (answers to a query already answered). */
 export class QueryTrackerStats {
@@ -46,7 +52,7 @@ export interface QueryTrackerOptions {
  * Who asked whom, with which id: the client and server sockets and the transaction id. IPv4
  * from a packet: `a` / `b` the client / server address as 32-bit numbers, `p` both ports
  * (client << 16 | server), `s` ''. Otherwise `s` is the text of it all and a = b = p = 0.
- * `h` mixes them into the Map's integer key.
+ * `h` mixes them into the integer that picks the hash bucket.
  */
 export class QueryKey {
   h = 0;
@@ -56,9 +62,6 @@ export class QueryKey {
   id = 0;
   s = '';
 }
-
-import type { PacketInfo } from '../decode/index.js';
-import { textNameHash } from './names.js';
 
 /**
  * The tracker key of a DNS message in `pkt` with transaction `id`: its client and server
@@ -99,7 +102,7 @@ export function textQueryKey(id: number, client: string, server: string, out: Qu
   return out;
 }
 
-/** The Map key: a small integer (a Map hashes it without allocating). */
+/** The bucket hash of a key: a 30-bit integer. */
 function mix(k: QueryKey): number {
   let h = Math.imul(k.a ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ k.b, 0xc2b2ae35);
