@@ -290,9 +290,10 @@ export class Pipeline {
     if (!this.deps.attributor) return;
     const clientIp = this.textAt(pkt, pkt.srcOffset);
     const socket = `${clientIp}|${pkt.srcPort}`;
-    if (!this.resolvers.query(socket)) return;
+    const state = this.resolvers.query(socket, this.packetTime);
+    if (state === undefined) return;
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: this.textAt(pkt, pkt.dstOffset), serverPort: pkt.dstPort, ended: true };
-    void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid));
+    void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid, state));
   }
 
   private connectionStarted(flow: Flow, pkt: PacketInfo): void {

@@ -21,7 +21,8 @@ export interface ProcessName {
 
 /** An answer that gave an address to a client socket. */
 interface Told {
-  socket: string;
+  /** The client socket it went to, as it was then: its port may since belong to another process. */
+  state: SocketState;
   at: number;
   /** The query went to a resolver on loopback (a local stub such as systemd-resolved or dnsmasq). */
   viaLoopback: boolean;
@@ -43,11 +44,22 @@ export interface ResolverOwnersOptions {
 /** Answers remembered per address (one per client socket), newest first. */
 const ANSWERS_PER_ADDRESS = 8;
 
-interface SocketState {
+/** One query socket (client address and port) from its first query until its port may be another's. */
+export interface SocketState {
   pid?: number;
   /** Answers that arrived before the socket's owner was known. */
   pending: { info: DnsResponseInfo; at: number }[];
+  /** Packet time of its last query. */
+  lastQuery: number;
 }
+
+/**
+ * A closed DNS socket's port is soon picked again, by any process (each lookup of a stub
+ * resolver such as glibc's opens a socket on a random port). A query on a known address and
+ * port more than this after the last one is taken as a new socket and looked up again; the
+ * queries of one lookup (A and AAAA, retries) come within it.
+ */
+const SOCKET_REUSE_MS = 1_000;
 
 export class ResolverOwners {
   readonly stats = { socketsSeen: 0, socketsAttributed: 0, answersKept: 0, evictions: 0 };
@@ -70,27 +82,37 @@ export class ResolverOwners {
     this.maxAddresses = opts.maxAddresses ?? 16_384;
   }
 
-  /** A query left `socket`; true when the socket is new and should be attributed. */
-  query(socket: string): boolean {
-    if (this.sockets.has(socket)) return false;
+  /**
+   * A query left `socket` at `now`; the socket's state when it is new (or its port may have
+   * been taken again since its last query) and should be attributed, else undefined.
+   */
+  query(socket: string, now: number): SocketState | undefined {
+    const known = this.sockets.get(socket);
+    if (known !== undefined && now >= known.lastQuery && now - known.lastQuery <= SOCKET_REUSE_MS) {
+      known.lastQuery = now;
+      return undefined;
+    }
+    // A new socket, or a port that may be another process's now: answers already told keep
+    // the old state (and its owner); the new one is looked up.
+    if (known !== undefined) this.sockets.delete(socket);
     this.stats.socketsSeen++;
     bounded(this.sockets, this.maxSockets, () => this.stats.evictions++);
-    this.sockets.set(socket, { pending: [] });
-    return true;
+    const state: SocketState = { pending: [], lastQuery: now };
+    this.sockets.set(socket, state);
+    return state;
   }
 
-  /** The socket's owner is known (or not: undefined). */
-  owner(socket: string, pid: number | undefined): void {
-    const s = this.sockets.get(socket);
-    if (!s) return;
+  /** The owner of the socket `state` (query()'s answer) is known, or not found (undefined). */
+  owner(socket: string, pid: number | undefined, state: SocketState | undefined = this.sockets.get(socket)): void {
+    if (!state) return;
     if (pid === undefined) {
-      this.sockets.delete(socket);
+      if (this.sockets.get(socket) === state) this.sockets.delete(socket);
       return;
     }
     this.stats.socketsAttributed++;
-    s.pid = pid;
-    for (const p of s.pending) this.keep(pid, p.info, p.at);
-    s.pending = [];
+    state.pid = pid;
+    for (const p of state.pending) this.keep(pid, p.info, p.at);
+    state.pending = [];
   }
 
   /** An answer arrived at `socket` (the querying client's address and port). */
@@ -98,8 +120,9 @@ export class ResolverOwners {
     if (info.answers.length === 0) return;
     // Every answer counts for soleResolver(), whether its socket's owner is known or not.
     const viaLoopback = socket.startsWith('127.') || socket.startsWith('::1|');
-    for (const a of info.answers) this.told(a.ip, { socket, at: now, viaLoopback });
     const s = this.sockets.get(socket);
+    const state = s ?? { pending: [], lastQuery: Number.NEGATIVE_INFINITY }; // never asked about: no owner
+    for (const a of info.answers) this.told(a.ip, { state, at: now, viaLoopback });
     if (!s) return;
     if (s.pid !== undefined) this.keep(s.pid, info, now);
     else if (s.pending.length < 8) s.pending.push({ info, at: now });
@@ -122,7 +145,7 @@ export class ResolverOwners {
     if (inWindow.some((t) => t.viaLoopback)) inWindow = inWindow.filter((t) => t.viaLoopback);
     let pid: number | undefined;
     for (const t of inWindow) {
-      const owner = this.sockets.get(t.socket)?.pid;
+      const owner = t.state.pid;
       if (owner === undefined || (pid !== undefined && owner !== pid)) return undefined;
       pid = owner;
     }
@@ -153,7 +176,7 @@ export class ResolverOwners {
 
   private told(ip: string, t: Told): void {
     const old = this.byIp.get(ip);
-    const list = [t, ...(old ?? []).filter((o) => o.socket !== t.socket)].slice(0, ANSWERS_PER_ADDRESS);
+    const list = [t, ...(old ?? []).filter((o) => o.state !== t.state)].slice(0, ANSWERS_PER_ADDRESS);
     if (!old && this.byIp.size >= this.maxAddresses) {
       const gone = this.byIp.shift();
       if (gone) {

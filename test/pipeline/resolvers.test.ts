@@ -32,14 +32,14 @@ function harness(attributor: Attributor, baseline: Baseline) {
 describe('pipeline/resolvers', () => {
   it('keeps answers per process, including those that arrived before the owner was known', () => {
     const r = new ResolverOwners({ ttlMs: 1000 });
-    assert.equal(r.query('10.0.0.5|40000'), true);
-    assert.equal(r.query('10.0.0.5|40000'), false, 'one attribution per socket');
+    assert.ok(r.query('10.0.0.5|40000', 0));
+    assert.equal(r.query('10.0.0.5|40000', 1), undefined, 'one attribution per socket');
     r.answer('10.0.0.5|40000', answer('a.cdn-one.example', '203.0.113.30'), 100);
     r.owner('10.0.0.5|40000', 4242);
     assert.equal(r.nameFor(4242, '203.0.113.30', 200)?.name, 'a.cdn-one.example');
     assert.equal(r.nameFor(4243, '203.0.113.30', 200), undefined);
     assert.equal(r.nameFor(4242, '203.0.113.30', 1200), undefined, 'expires after ttl');
-    r.query('10.0.0.5|40001');
+    r.query('10.0.0.5|40001', 0);
     r.owner('10.0.0.5|40001', undefined);
     r.answer('10.0.0.5|40001', answer('x.example', '203.0.113.31'), 300);
     assert.equal(r.stats.answersKept, 1);
@@ -87,7 +87,7 @@ describe('pipeline/resolvers', () => {
   it('reads the record the other way: the one process every recent answer for an address went to', () => {
     const r = new ResolverOwners();
     for (const [sock, pid] of [['10.0.0.5|40000', 111], ['10.0.0.5|40001', 222], ['10.0.0.5|40002', 111]] as const) {
-      r.query(sock);
+      r.query(sock, 0);
       r.owner(sock, pid);
     }
     r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 100);
@@ -102,9 +102,9 @@ describe('pipeline/resolvers', () => {
 
   it('an answer to a socket whose owner was not found (or never looked up) makes the address ambiguous', () => {
     const r = new ResolverOwners();
-    r.query('10.0.0.5|40000');
+    r.query('10.0.0.5|40000', 0);
     r.owner('10.0.0.5|40000', 111);
-    r.query('10.0.0.5|40001');
+    r.query('10.0.0.5|40001', 0);
     r.owner('10.0.0.5|40001', undefined);
     r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 100);
     assert.equal(r.soleResolver('203.0.113.30', 0, 1000), 111);
@@ -113,7 +113,7 @@ describe('pipeline/resolvers', () => {
     assert.equal(r.soleResolver('203.0.113.30', 0, 1000), undefined);
     r.answer('10.0.0.6|41000', answer('a.example', '203.0.113.31'), 200);
     assert.equal(r.soleResolver('203.0.113.31', 0, 1000), undefined, 'a socket never asked about');
-    r.query('10.0.0.5|40003');
+    r.query('10.0.0.5|40003', 0);
     r.answer('10.0.0.5|40003', answer('a.example', '203.0.113.32'), 200);
     assert.equal(r.soleResolver('203.0.113.32', 0, 1000), undefined, 'owner still being looked up');
     r.owner('10.0.0.5|40003', 333);
@@ -124,7 +124,7 @@ describe('pipeline/resolvers', () => {
     const r = new ResolverOwners();
     for (let i = 0; i < 9; i++) {
       const sock = `10.0.0.5|${40000 + i}`;
-      r.query(sock);
+      r.query(sock, 0);
       r.owner(sock, 111);
       r.answer(sock, answer('a.example', '203.0.113.30'), 100 + i);
     }
@@ -135,7 +135,7 @@ describe('pipeline/resolvers', () => {
   it('an address dropped by the bound makes every window reaching back to its answers ambiguous', () => {
     const r = new ResolverOwners({ maxAddresses: 2 });
     for (const [sock, pid] of [['10.0.0.5|40000', 111], ['10.0.0.5|40001', 222]] as const) {
-      r.query(sock);
+      r.query(sock, 0);
       r.owner(sock, pid);
     }
     r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 100);
@@ -150,13 +150,38 @@ describe('pipeline/resolvers', () => {
 
   it('where a local stub resolver forwards, only the answers over loopback count', () => {
     const r = new ResolverOwners();
-    r.query('127.0.0.1|40000');
+    r.query('127.0.0.1|40000', 0);
     r.owner('127.0.0.1|40000', 111);
-    r.query('10.0.0.5|50000');
+    r.query('10.0.0.5|50000', 0);
     r.owner('10.0.0.5|50000', 53);
     r.answer('10.0.0.5|50000', answer('a.example', '203.0.113.30'), 100);
     r.answer('127.0.0.1|40000', answer('a.example', '203.0.113.30'), 101);
     assert.equal(r.soleResolver('203.0.113.30', 0, 1000), 111);
+  });
+
+  it('a query socket\'s port taken again by another process is looked up again; earlier answers keep their owner', () => {
+    const r = new ResolverOwners();
+    const first = r.query('10.0.0.5|40000', 0);
+    r.owner('10.0.0.5|40000', 111, first);
+    r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 10);
+    assert.equal(r.query('10.0.0.5|40000', 500), undefined, 'the same lookup (A then AAAA, a retry): not looked up again');
+    // Ten seconds on, the port is another process's socket.
+    const second = r.query('10.0.0.5|40000', 10_000);
+    assert.ok(second && second !== first, 'a new socket');
+    r.answer('10.0.0.5|40000', answer('b.example', '203.0.113.31'), 10_010);
+    assert.equal(r.soleResolver('203.0.113.31', 5_000, 20_000), undefined, 'its owner is not known yet: not 111');
+    r.owner('10.0.0.5|40000', 222, second);
+    assert.equal(r.soleResolver('203.0.113.31', 5_000, 20_000), 222);
+    assert.equal(r.soleResolver('203.0.113.30', 0, 100), 111, 'the first answer still names its own process');
+    assert.equal(r.nameFor(222, '203.0.113.31', 10_020)?.name, 'b.example');
+    assert.equal(r.nameFor(111, '203.0.113.31', 10_020), undefined);
+    // Both sockets were told one address: two processes, ambiguous.
+    r.answer('10.0.0.5|40000', answer('a.example', '203.0.113.30'), 10_030);
+    assert.equal(r.soleResolver('203.0.113.30', 0, 20_000), undefined);
+    assert.equal(r.soleResolver('203.0.113.30', 10_000, 20_000), 222);
+    // A lookup of the old socket that ends late does not touch the new one.
+    r.owner('10.0.0.5|40000', undefined, first);
+    assert.equal(r.soleResolver('203.0.113.31', 5_000, 20_000), 222);
   });
 
   it('attributes a connection whose socket was gone to the one process told its address (per-process-dns), never when two were', async () => {
@@ -192,8 +217,12 @@ describe('pipeline/resolvers', () => {
     // Past the window, the lone resolver of .30 no longer names a connection to it.
     clock.now += 10_000;
     feed('10.0.0.5', '203.0.113.30', tcp({ srcPort: 50002, dstPort: 8443, flags: TCP_SYN, seq: 3 }), 6);
+    // Process 444 now asks from port 40000, the port 111 asked from: 444 is named, not 111.
+    owners[40000] = 444;
+    await lookup(40000, 'four.example', '203.0.113.50');
+    feed('10.0.0.5', '203.0.113.50', tcp({ srcPort: 50003, dstPort: 443, flags: TCP_SYN, seq: 4 }), 6);
     await p.finish();
-    assert.deepEqual(asked, [111, undefined, undefined]);
+    assert.deepEqual(asked, [111, undefined, undefined, 444]);
     const to30 = alerts.find((a) => a.destination.ip === '203.0.113.30' && a.destination.port === 443);
     assert.equal(to30?.process.pid, 111);
     assert.equal(to30?.egresswatch.attribution.method, 'per-process-dns');
