@@ -6,7 +6,7 @@
 // dns-udp-unsolicited-response, Zeek's "flip" trace dns53.pcap) cannot plant a name.
 //
 // Cost: nothing is allocated per query or answer. The packet path fills a reused QueryKey
-// from the packet's bytes (queryKey): for IPv4 the client and server addresses as 32-bit
+// from the packet's bytes (query-key.ts): for IPv4 the client and server addresses as 32-bit
 // numbers, both ports and the id, no text; the question is a 32-bit hash of its name's bytes
 // (NameTable.hash; textNameHash for text), not a string. Pending queries are rows of typed arrays, one per slot of
 // a FIFO ring, chained per bucket of a hash table over slots; every hit compares the whole key
@@ -23,8 +23,8 @@
 // know is the id and the client port, and a question crafted to hash like the asked one gains
 // nothing that a CNAME in an answer to the asked name would not give.
 
-import type { PacketInfo } from '../decode/index.js';
 import { textNameHash } from './names.js';
+import { textQueryKey, QueryKey } from './query-key.js';
 
 /** Counters; `unmatched` includes `duplicates` (answers to a query already answered). */
 export class QueryTrackerStats {
@@ -46,72 +46,6 @@ export interface QueryTrackerOptions {
   windowMs?: number;
   /** Bound on pending queries (kept answered ones included). About 60 bytes a query (its row and two buckets): ~4 MB at 65536. */
   maxPending?: number;
-}
-
-/**
- * Who asked whom, with which id: the client and server sockets and the transaction id. IPv4
- * from a packet: `a` / `b` the client / server address as 32-bit numbers, `p` both ports
- * (client << 16 | server), `s` ''. Otherwise `s` is the text of it all and a = b = p = 0.
- * `h` mixes them into the integer that picks the hash bucket.
- */
-export class QueryKey {
-  h = 0;
-  a = 0;
-  b = 0;
-  p = 0;
-  id = 0;
-  s = '';
-}
-
-/**
- * The tracker key of a DNS message in `pkt` with transaction `id`: its client and server
- * sockets in that order, whichever way the packet goes (`fromClient`: a query; else an
- * answer). Made from the bytes into `out` (the packet path passes one reused key), no text
- * for IPv4.
- */
-export function queryKey(pkt: PacketInfo, id: number, fromClient: boolean, out: QueryKey = new QueryKey()): QueryKey {
-  const buf = pkt.buf;
-  const c = fromClient ? pkt.srcOffset : pkt.dstOffset;
-  const s = fromClient ? pkt.dstOffset : pkt.srcOffset;
-  const cPort = fromClient ? pkt.srcPort : pkt.dstPort;
-  const sPort = fromClient ? pkt.dstPort : pkt.srcPort;
-  out.id = id;
-  if (pkt.ipVersion !== 6) {
-    out.a = ((buf[c] << 24) | (buf[c + 1] << 16) | (buf[c + 2] << 8) | buf[c + 3]) >>> 0;
-    out.b = ((buf[s] << 24) | (buf[s + 1] << 16) | (buf[s + 2] << 8) | buf[s + 3]) >>> 0;
-    out.p = ((cPort << 16) | sPort) >>> 0;
-    out.s = '';
-  } else {
-    out.a = 0;
-    out.b = 0;
-    out.p = 0;
-    out.s = String.fromCharCode(cPort, sPort) + buf.toString('latin1', c, c + 16) + buf.toString('latin1', s, s + 16);
-  }
-  out.h = mix(out);
-  return out;
-}
-
-/** The key of a query from `client` ("ip|port") to `server` ("ip|port"). */
-export function textQueryKey(id: number, client: string, server: string, out: QueryKey = new QueryKey()): QueryKey {
-  out.id = id;
-  out.a = 0;
-  out.b = 0;
-  out.p = 0;
-  out.s = `${client}|${server}`;
-  out.h = mix(out);
-  return out;
-}
-
-/** The bucket hash of a key: a 30-bit integer. */
-function mix(k: QueryKey): number {
-  let h = Math.imul(k.a ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13) ^ k.b, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 16) ^ k.p, 0x27d4eb2f);
-  h ^= k.id;
-  const t = k.s;
-  for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
-  h ^= h >>> 15;
-  return h & 0x3fffffff;
 }
 
 /** Different names kept at most under one key (an id reused by a busy forwarder socket). */
