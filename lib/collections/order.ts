@@ -126,6 +126,16 @@ export class OrderedMap<K, V> {
     return true;
   }
 
+  /** Removes the oldest entries until at most `max` are left; returns how many it removed. */
+  trim(max: number): number {
+    let removed = 0;
+    while (this.map.size > Math.max(0, max)) {
+      this.shift();
+      removed++;
+    }
+    return removed;
+  }
+
   /** Removes and returns the oldest entry. */
   shift(): [K, V] | undefined {
     const n = this.order.oldest();

@@ -102,9 +102,6 @@ export class DnsTcpStreams {
 
   private touch(key: string, st: Stream): void {
     this.streams.set(key, st);
-    while (this.streams.size > this.maxStreams) {
-      this.streams.shift();
-      this.stats.tcpEvictions++;
-    }
+    this.stats.tcpEvictions += this.streams.trim(this.maxStreams);
   }
 }

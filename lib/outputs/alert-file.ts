@@ -1,7 +1,8 @@
 // The alerts file: JSON lines, mode 0640, each alert (or each run of alerts emitted together)
 // written with a single write(2) on an O_APPEND descriptor, so a tailer never sees half a line
-// from us and concurrent appenders cannot interleave inside one. Writes are synchronous: alerts are rare (a handful a minute on
-// a busy host) and a synchronous write means "emitted" only once the line is in the file.
+// from us and concurrent appenders cannot interleave inside one. Writes are synchronous:
+// alerts are rare (a handful a minute on a busy host) and a synchronous write means "emitted"
+// only once the line is in the file.
 //
 // Rotation is built in (size-based, numbered files, see rotation.ts) and also works from the
 // outside: logrotate's default `create` mode renames the file and creates a new one. A SIGHUP

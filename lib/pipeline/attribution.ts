@@ -206,6 +206,6 @@ export class Attributor {
 
   private remember(pid: number, entry: CachedProcess): void {
     this.processes.set(pid, entry, true);
-    if (this.processes.size > (this.opts.processCacheSize ?? 4096)) this.processes.shift();
+    this.processes.trim(this.opts.processCacheSize ?? 4096);
   }
 }

@@ -78,8 +78,8 @@ export class PtrResolver {
 
   private remember(ip: string, entry: { name?: string; until: number; pending?: Promise<string | undefined> }): void {
     this.cache.delete(ip);
-    if (this.cache.size >= (this.opts.cacheSize ?? 10_000)) this.cache.shift();
     this.cache.set(ip, entry);
+    this.cache.trim(this.opts.cacheSize ?? 10_000);
   }
 }
 

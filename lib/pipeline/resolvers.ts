@@ -96,9 +96,9 @@ export class ResolverOwners {
     // the old state (and its owner); the new one is looked up.
     if (known !== undefined) this.sockets.delete(socket);
     this.stats.socketsSeen++;
-    bounded(this.sockets, this.maxSockets, () => this.stats.evictions++);
     const state: SocketState = { pending: [], lastQuery: now };
     this.sockets.set(socket, state);
+    this.stats.evictions += this.sockets.trim(this.maxSockets);
     return state;
   }
 
@@ -162,14 +162,14 @@ export class ResolverOwners {
   private keep(pid: number, info: DnsResponseInfo, at: number): void {
     let names = this.byPid.get(pid);
     if (!names) {
-      bounded(this.byPid, this.maxPids, () => this.stats.evictions++);
       names = new OrderedMap();
       this.byPid.set(pid, names);
+      this.stats.evictions += this.byPid.trim(this.maxPids);
     }
     for (const a of info.answers) {
       names.delete(a.ip);
-      bounded(names, this.maxNames, () => this.stats.evictions++);
       names.set(a.ip, { name: a.chain[0], chain: a.chain, answeredAt: at });
+      this.stats.evictions += names.trim(this.maxNames);
       this.stats.answersKept++;
     }
   }
@@ -188,8 +188,3 @@ export class ResolverOwners {
   }
 }
 
-/** Drops the oldest entry of `map` when it is full. */
-function bounded<K, V>(map: OrderedMap<K, V>, max: number, onEvict: () => void): void {
-  if (map.size < max) return;
-  if (map.shift() !== undefined) onEvict();
-}

@@ -33,10 +33,7 @@ export class HotPids {
     if (this.max <= 0) return;
     this.pids.set(pid, this.opts.now(), true);
     this.stats.marked++;
-    if (this.pids.size > this.max) {
-      this.pids.shift();
-      this.stats.evictions++;
-    }
+    this.stats.evictions += this.pids.trim(this.max);
   }
 
   /** `pid` held a socket to this remote end. */
@@ -44,10 +41,7 @@ export class HotPids {
     if (this.max <= 0) return;
     const key = `${remoteIp}|${remotePort}`;
     this.peers.set(key, pid, true);
-    if (this.peers.size > this.max * 16) {
-      this.peers.shift();
-      this.stats.peerEvictions++;
-    }
+    this.stats.peerEvictions += this.peers.trim(this.max * 16);
   }
 
   /** The pid that last held a socket to this remote end, if any. */

@@ -63,10 +63,7 @@ export class NetTables {
     const family = file.endsWith('6') ? 6 : 4;
     const table = new SocketTable(parseProcNet(text, family, { stats: this.parseStats }));
     this.cache.set(key, { table, at: this.opts.now(), batch: this.batch }, true);
-    if (this.cache.size > this.maxTables) {
-      this.cache.shift();
-      this.stats.evictions++;
-    }
+    this.stats.evictions += this.cache.trim(this.maxTables);
     return { table, readNow: true };
   }
 

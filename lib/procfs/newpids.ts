@@ -6,6 +6,8 @@ import type { NetnsIndex } from './netns.js';
 import type { ResolverCounters } from './owner.js';
 import type { PidIndex } from './pidindex.js';
 
+type Listing = NonNullable<Awaited<ReturnType<NetnsIndex['refresh']>>>;
+
 export interface NewPidsOptions {
   index: PidIndex;
   netns: NetnsIndex;
@@ -24,17 +26,7 @@ export class NewPids {
    * then only has to confirm the 4-tuple → inode.
    */
   async prescan(): Promise<void> {
-    const { index, netns, counters } = this.o;
-    const r = await netns.refresh(false);
-    if (!r) return;
-    index.dropDead(r.live);
-    // The first listing's pids are the whole host: indexed lazily, on the first miss.
-    if (r.first) return;
-    const fresh = r.fresh.filter((pid) => !index.hasPid(pid));
-    if (fresh.length === 0) return;
-    counters.partialScans++;
-    await index.scan(fresh);
-    this.announce(fresh);
+    await this.scanUnindexed((r) => r.fresh, true);
   }
 
   /** Calls onNewSocketHolders with those of these (just scanned) pids that hold sockets. */
@@ -51,13 +43,20 @@ export class NewPids {
    * catches those); it spares a batch the scan of pids born since the last one.
    */
   async warm(): Promise<void> {
-    const { index, netns } = this.o;
+    await this.scanUnindexed((r) => [...r.live], false);
+  }
+
+  /** Lists pids (rate-limited), drops the dead, and scans and announces the `pick`ed ones not indexed yet. */
+  private async scanUnindexed(pick: (r: Listing) => number[], counted: boolean): Promise<void> {
+    const { index, netns, counters } = this.o;
     const r = await netns.refresh(false);
     if (!r) return;
     index.dropDead(r.live);
+    // The first listing's pids are the whole host: indexed lazily, on the first miss.
     if (r.first) return;
-    const fresh = [...r.live].filter((pid) => !index.hasPid(pid));
+    const fresh = pick(r).filter((pid) => !index.hasPid(pid));
     if (fresh.length === 0) return;
+    if (counted) counters.partialScans++;
     await index.scan(fresh);
     this.announce(fresh);
   }

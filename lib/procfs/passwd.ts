@@ -71,13 +71,10 @@ export class UserNames {
       return cached.users;
     }
     this.files.delete(key);
-    while (this.files.size >= this.maxFiles) {
-      this.files.shift();
-      this.stats.evictions++;
-    }
     this.stats.loads++;
     const users = fs.readFile(file, 'utf8').then(parsePasswd, () => undefined);
     this.files.set(key, { loadedAt: now, users });
+    this.stats.evictions += this.files.trim(this.maxFiles);
     return users;
   }
 }

@@ -14,6 +14,7 @@
 // the fd of the oldest socket known). Those two are tried first without listing the directory;
 // then, after a listing, numbers new since the last one, former sockets oldest first, the rest.
 import type { ProcFs } from './procfs.js';
+import { OrderedMap } from '../collections/index.js';
 import { FdBits } from './fdbits.js';
 import { emptyFds, guessFds, readOrder, socketInode, type PidFds } from './fdorder.js';
 import { SyncProc } from './netns-sync.js';
@@ -41,7 +42,6 @@ export interface PidIndexOptions {
   now?: () => number;
 }
 
-
 export class PidIndex {
   readonly stats = {
     pidsScanned: 0, deadPidsDropped: 0, staleHits: 0, overflows: 0, exitedHits: 0, exitedEvictions: 0,
@@ -55,7 +55,7 @@ export class PidIndex {
   private byInode = new Map<number, Holder>();
   private pids = new Map<number, PidFds>();
   /** Sockets of exited processes, insertion-ordered by exit time. */
-  private exited = new Map<number, Holder & { at: number }>();
+  private readonly exited = new OrderedMap<number, Holder & { at: number }>();
 
   constructor(proc: ProcFs, opts: PidIndexOptions = {}) {
     this.sync = new SyncProc(proc);
@@ -137,7 +137,7 @@ export class PidIndex {
     this.exited.delete(inode);
     this.exited.set(inode, h);
     const cutoff = h.at - this.graceMs;
-    for (const [old, e] of this.exited) {
+    for (const [old, e] of this.exited.entries()) {
       if (this.exited.size <= this.maxExited && e.at >= cutoff) break;
       this.exited.delete(old);
       if (e.at >= cutoff) this.stats.exitedEvictions++;
@@ -286,4 +286,3 @@ export class PidIndex {
     }
   }
 }
-

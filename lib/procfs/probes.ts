@@ -33,10 +33,7 @@ export class ProbeCache {
   put(key: string, owner: SocketOwner | null): void {
     this.entries.set(key, { owner, at: this.opts.now() }, true);
     this.stats.stored++;
-    if (this.entries.size > this.max) {
-      this.entries.shift();
-      this.stats.evictions++;
-    }
+    this.stats.evictions += this.entries.trim(this.max);
   }
 
   /** The probed owner (a copy) or null (no socket), once: a later connection on the same 4-tuple is a new socket. */

@@ -49,7 +49,7 @@ export class SnapshotProcFs extends ProcFs {
       if (copy === undefined) continue;
       this.snaps.set(pid, { at, ...copy }, true);
       this.snapshotStats.captured++;
-      if (this.snaps.size > this.maxPids) this.snaps.shift();
+      this.snaps.trim(this.maxPids);
     }
   }
 

@@ -75,12 +75,9 @@ export class ContainerCatalog {
       return cached.value;
     }
     this.cache.delete(c.id);
-    while (this.cache.size >= this.maxEntries) {
-      this.cache.shift();
-      this.stats.evictions++;
-    }
     const entry: Entry = { at: now, ttl: this.ttlMs, value: this.load(c) };
     this.cache.set(c.id, entry);
+    this.stats.evictions += this.cache.trim(this.maxEntries);
     void entry.value.then((info) => {
       if (info) this.stats.found++;
       else { this.stats.notFound++; entry.ttl = this.missTtlMs; }

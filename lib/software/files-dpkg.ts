@@ -59,12 +59,9 @@ export class DpkgIndex {
       if (idx?.stamp === stamp) return idx;
     }
     this.roots.delete(key);
-    while (this.roots.size >= this.maxRoots) {
-      this.roots.shift();
-      this.stats.evictions++;
-    }
     const built = this.build(root, info, stamp);
     this.roots.set(key, built);
+    this.stats.evictions += this.roots.trim(this.maxRoots);
     return built;
   }
 

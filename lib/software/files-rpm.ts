@@ -44,12 +44,9 @@ export class RpmQuery {
     const cached = this.cache.get(key);
     if (cached && now - cached.at < this.ttlMs) return cached.value;
     this.cache.delete(key);
-    while (this.cache.size >= this.maxEntries) {
-      this.cache.shift();
-      this.stats.evictions++;
-    }
     const pending = this.query(root, file);
     this.cache.set(key, { at: now, value: pending });
+    this.stats.evictions += this.cache.trim(this.maxEntries);
     return pending;
   }
 

@@ -130,13 +130,10 @@ export class FileInspector {
     let pending = this.hashes.get(key);
     if (pending) this.stats.hashHits++;
     else {
-      while (this.hashes.size >= this.maxEntries) {
-        this.hashes.shift();
-        this.stats.hashEvictions++;
-      }
       this.stats.hashed++;
       pending = sha256File(host, this.maxHashBytes);
       this.hashes.set(key, pending);
+      this.stats.hashEvictions += this.hashes.trim(this.maxEntries);
     }
     const digest = await pending;
     if (digest === undefined) {

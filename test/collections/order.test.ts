@@ -73,4 +73,16 @@ describe('collections/OrderedMap', () => {
     assert.equal(m.get(48_999), undefined);
     assert.equal(m.get(49_999), 49_999);
   });
+
+  it('trim() removes the oldest entries down to a bound and says how many', () => {
+    const m = new OrderedMap<string, number>();
+    for (const k of ['a', 'b', 'c', 'd']) m.set(k, 1);
+    m.set('a', 2, true);
+    assert.equal(m.trim(5), 0);
+    assert.equal(m.trim(2), 2);
+    assert.deepEqual([...m.entries()], [['d', 1], ['a', 2]]);
+    assert.equal(m.trim(-1), 2, 'a bound below zero empties it');
+    assert.equal(m.size, 0);
+    assert.equal(m.trim(0), 0);
+  });
 });
