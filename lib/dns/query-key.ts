@@ -1,6 +1,6 @@
 // The key a DNS query and its answer share: the client and server sockets and the transaction
 // id (RFC 5452 §3), made from the packet's bytes without text for IPv4 (query-tracker.ts).
-import type { PacketInfo } from '../decode/index.js';
+import { ipv6PairKey, type PacketInfo } from '../decode/index.js';
 
 /**
  * Who asked whom, with which id: the client and server sockets and the transaction id. IPv4
@@ -39,7 +39,7 @@ export function queryKey(pkt: PacketInfo, id: number, fromClient: boolean, out: 
     out.a = 0;
     out.b = 0;
     out.p = 0;
-    out.s = String.fromCharCode(cPort, sPort) + buf.toString('latin1', c, c + 16) + buf.toString('latin1', s, s + 16);
+    out.s = ipv6PairKey(0, cPort, sPort, buf, c, s); // no transport in the key, as for IPv4
   }
   out.h = mix(out);
   return out;

@@ -7,7 +7,7 @@
 // for sweeps; it is touched only when a flow starts or ends, never per packet. (Not a Set:
 // taking a Set's first entry steps over every entry deleted since V8 last rehashed it, which
 // made each eviction from a full table cost tens of microseconds; collections/order.ts.)
-import type { PacketInfo } from '../decode/index.js';
+import { ipv6PairKey, type PacketInfo } from '../decode/index.js';
 import { RecencyList, type Linked } from '../collections/index.js';
 
 /** Key fields an entry carries so it can be removed without its packet. */
@@ -176,17 +176,9 @@ function hash(proto: number, a: number, b: number, p: number): number {
   return h >>> 0;
 }
 
-/**
- * The string key of an IPv6 5-tuple, lower endpoint first (also flowKey's IPv6 form): one
- * character per 16 bits, made by one call (the addresses as latin1 slices plus a concatenation
- * cost about twice as much, and their cons string is flattened again on the Map lookup).
- */
+/** The string key of an IPv6 5-tuple, lower endpoint first (also flowKey's IPv6 form). */
 export function v6Key(pkt: PacketInfo, srcIsLow: boolean): string {
-  const buf = pkt.buf;
-  const l = srcIsLow ? pkt.srcOffset : pkt.dstOffset;
-  const h = srcIsLow ? pkt.dstOffset : pkt.srcOffset;
-  const w = (off: number): number => (buf[off] << 8) | buf[off + 1];
-  return String.fromCharCode(pkt.protocol, srcIsLow ? pkt.srcPort : pkt.dstPort, srcIsLow ? pkt.dstPort : pkt.srcPort,
-    w(l), w(l + 2), w(l + 4), w(l + 6), w(l + 8), w(l + 10), w(l + 12), w(l + 14),
-    w(h), w(h + 2), w(h + 4), w(h + 6), w(h + 8), w(h + 10), w(h + 12), w(h + 14));
+  return srcIsLow
+    ? ipv6PairKey(pkt.protocol, pkt.srcPort, pkt.dstPort, pkt.buf, pkt.srcOffset, pkt.dstOffset)
+    : ipv6PairKey(pkt.protocol, pkt.dstPort, pkt.srcPort, pkt.buf, pkt.dstOffset, pkt.srcOffset);
 }
