@@ -106,8 +106,9 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const destName = f.domain !== undefined ? displayName(f.domain) : flow.serverIp;
   const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${p.userName ?? p.uid})` : 'an unattributed process';
   const novel = f.novelFor.join(' and ');
+  const started = iso(flow.startTime);
   const alert: Record<string, unknown> = {
-    '@timestamp': iso(flow.startTime),
+    '@timestamp': started,
     message: `${who} on ${ctx.hostName} connected to ${destName} (${f.domainGroup}), new for the ${novel} in the last ${ctx.baselineWindowDays} days`,
     event: omitUndefined({
       kind: 'alert',
@@ -119,7 +120,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       module: 'egresswatch',
       dataset: 'egresswatch.alert',
       created: iso(ctx.now),
-      start: iso(flow.startTime),
+      start: started,
       end: flow.ended ? iso(flow.lastTime) : undefined,
       reason: `domain group ${f.domainGroup} not contacted by this ${novel} in the last ${ctx.baselineWindowDays} days`,
     }),
