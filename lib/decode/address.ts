@@ -13,7 +13,7 @@ export function addressToString(buf: Buffer, offset: number, version: 4 | 6): st
  * quad.
  */
 function ipv6ToString(buf: Buffer, offset: number): string {
-  const groups: number[] = new Array<number>(8);
+  const groups = GROUPS;
   for (let i = 0; i < 8; i++) groups[i] = (buf[offset + 2 * i] << 8) | buf[offset + 2 * i + 1];
 
   if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
@@ -36,9 +36,18 @@ function ipv6ToString(buf: Buffer, offset: number): string {
     i = j;
   }
 
-  const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+  if (bestStart < 0) return hexGroups(groups, 0, 8);
+  return `${hexGroups(groups, 0, bestStart)}::${hexGroups(groups, bestStart + bestLength, 8)}`;
+}
+
+/** The 16-bit groups of the address being formatted (reused: formatting allocates only the text). */
+const GROUPS = new Uint16Array(8);
+
+/** groups[from, to) as lower-case hex without leading zeros, joined by ':'. */
+function hexGroups(groups: Uint16Array, from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i++) out += i === from ? groups[i].toString(16) : `:${groups[i].toString(16)}`;
+  return out;
 }
 
 /**

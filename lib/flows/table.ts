@@ -7,7 +7,7 @@
 // formatting (an ignored TCP connection is dropped at its first FIN or RST). A flow ends on RST,
 // when both sides have sent FIN, on idle expiry, or when the table is full (the oldest entry is
 // evicted and counted).
-import { AddressMemo, addressToString, type PacketInfo } from '../decode/index.js';
+import { AddressMemo, type PacketInfo } from '../decode/index.js';
 import { Flow, type Transport } from './flow.js';
 import { FlowIndex, Keyed, v6Key } from './index-table.js';
 
@@ -180,8 +180,8 @@ export class FlowTable {
       return;
     }
     const version = pkt.ipVersion === 6 ? 6 : 4;
-    const serverIp = version === 4 ? this.addressText.ipv4(pkt.buf, pkt.dstOffset) : addressToString(pkt.buf, pkt.dstOffset, 6);
-    const clientIp = version === 4 ? this.addressText.ipv4(pkt.buf, pkt.srcOffset) : addressToString(pkt.buf, pkt.srcOffset, 6);
+    const serverIp = this.addressText.text(pkt.buf, pkt.dstOffset, version);
+    const clientIp = this.addressText.text(pkt.buf, pkt.srcOffset, version);
     const sig = natSignature(pkt, serverIp);
     if (this.isNatCopy(sig, pkt, serverIp, clientIp, now)) {
       this.stats.natDuplicates += 1;

@@ -2,7 +2,7 @@
 // objects (decode → DNS or flow table); a new outbound connection starts the asynchronous part
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
-import { addressToString, AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
+import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
 import { quicInitialSni, sniffStream } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
@@ -355,7 +355,7 @@ export class Pipeline {
 
   /** Text of the address at `off` in a DNS packet: IPv4 through the memo (the host's few clients and resolvers repeat). */
   private textAt(pkt: PacketInfo, off: number): string {
-    return pkt.ipVersion === 6 ? addressToString(pkt.buf, off, 6) : this.addressText.ipv4(pkt.buf, off);
+    return this.addressText.text(pkt.buf, off, pkt.ipVersion === 6 ? 6 : 4);
   }
 
   /** The one process that DNS gave the flow's address to just before it started, if only one was (ResolverOwners.soleResolver). */
