@@ -6,6 +6,7 @@
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
 import { BUILTIN_IPV4, BUILTIN_IPV6 } from './ranges.js';
+import { u32 } from '../decode/index.js';
 
 /** Bad --internal-cidr / --external-cidr value; `setting` is the flag name. */
 export class ClassifyConfigError extends Error {
@@ -98,9 +99,9 @@ export class AddressClassifier {
    * sixteen), judged from its 32-bit words: no text, no cache.
    */
   isExternalAt(buf: Buffer, off: number, version: number): boolean {
-    if (version === 4) return this.judgeV4(buf.readUInt32BE(off));
+    if (version === 4) return this.judgeV4(u32(buf, off));
     const w = this.v6Scratch.words;
-    for (let i = 0; i < 4; i++) w[i] = buf.readUInt32BE(off + 4 * i);
+    for (let i = 0; i < 4; i++) w[i] = u32(buf, off + 4 * i);
     if (isMapped(w) || isNat64(w)) return this.judgeV4(w[3]);
     return this.judgeWords(this.v6Scratch);
   }

@@ -1,5 +1,6 @@
 import type { PacketInfo } from './packet-info.js';
 import { Status } from './status.js';
+import { u32 } from './bytes.js';
 
 /** RFC 9293 header without options. */
 export const TCP_MIN_HEADER_LENGTH = 20;
@@ -22,7 +23,7 @@ export function decodeTcp(buf: Buffer, offset: number, end: number, out: PacketI
 
   out.srcPort = (buf[offset] << 8) | buf[offset + 1];
   out.dstPort = (buf[offset + 2] << 8) | buf[offset + 3];
-  out.tcpSeq = buf.readUInt32BE(offset + 4);
+  out.tcpSeq = u32(buf, offset + 4);
   out.tcpFlags = buf[offset + 13];
   const payload = Math.min(offset + headerLength, end);
   out.payloadOffset = payload;

@@ -44,7 +44,4 @@ export function readRecordHeader(buf: Buffer, off: number, end: number, out: Rec
   return next > end ? E_TRUNCATED : next;
 }
 
-/** Big-endian 16 bits at `off` (the caller has checked the bounds). */
-export function u16(buf: Buffer, off: number): number {
-  return (buf[off] << 8) | buf[off + 1];
-}
+export { u16 } from '../decode/bytes.js';

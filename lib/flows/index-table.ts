@@ -7,7 +7,7 @@
 // for sweeps; it is touched only when a flow starts or ends, never per packet. (Not a Set:
 // taking a Set's first entry steps over every entry deleted since V8 last rehashed it, which
 // made each eviction from a full table cost tens of microseconds; collections/order.ts.)
-import { ipv6PairKey, type PacketInfo } from '../decode/index.js';
+import { ipv6PairKey, u32, type PacketInfo } from '../decode/index.js';
 import { RecencyList, type Linked } from '../collections/index.js';
 
 /** Key fields an entry carries so it can be removed without its packet. */
@@ -61,8 +61,8 @@ export class FlowIndex<E extends Keyed> {
   get(pkt: PacketInfo, srcIsLow: boolean): E | undefined {
     if (pkt.ipVersion === 6) return this.v6.get(v6Key(pkt, srcIsLow));
     const buf = pkt.buf;
-    const s = buf.readUInt32BE(pkt.srcOffset);
-    const d = buf.readUInt32BE(pkt.dstOffset);
+    const s = u32(buf, pkt.srcOffset);
+    const d = u32(buf, pkt.dstOffset);
     const a = srcIsLow ? s : d;
     const b = srcIsLow ? d : s;
     const p = srcIsLow ? ((pkt.srcPort << 16) | pkt.dstPort) >>> 0 : ((pkt.dstPort << 16) | pkt.srcPort) >>> 0;
@@ -83,8 +83,8 @@ export class FlowIndex<E extends Keyed> {
       this.v6.set(entry.ks, entry);
     } else {
       const buf = pkt.buf;
-      const s = buf.readUInt32BE(pkt.srcOffset);
-      const d = buf.readUInt32BE(pkt.dstOffset);
+      const s = u32(buf, pkt.srcOffset);
+      const d = u32(buf, pkt.dstOffset);
       entry.ks = '';
       entry.ka = srcIsLow ? s : d;
       entry.kb = srcIsLow ? d : s;

@@ -7,7 +7,7 @@
 // formatting (an ignored TCP connection is dropped at its first FIN or RST). A flow ends on RST,
 // when both sides have sent FIN, on idle expiry, or when the table is full (the oldest entry is
 // evicted and counted).
-import { AddressMemo, type PacketInfo } from '../decode/index.js';
+import { AddressMemo, u16, u32, type PacketInfo } from '../decode/index.js';
 import { Flow, type Transport } from './flow.js';
 import { FlowIndex, Keyed, v6Key } from './index-table.js';
 
@@ -273,8 +273,8 @@ function natSignature(pkt: PacketInfo, serverIp: string): number | string {
 function srcIsLowEndpoint(pkt: PacketInfo): boolean {
   const buf = pkt.buf;
   if (pkt.ipVersion !== 6) {
-    const s = buf.readUInt32BE(pkt.srcOffset);
-    const d = buf.readUInt32BE(pkt.dstOffset);
+    const s = u32(buf, pkt.srcOffset);
+    const d = u32(buf, pkt.dstOffset);
     return s !== d ? s < d : pkt.srcPort <= pkt.dstPort;
   }
   const c = buf.compare(buf, pkt.dstOffset, pkt.dstOffset + 16, pkt.srcOffset, pkt.srcOffset + 16);
@@ -293,6 +293,6 @@ export function flowKey(pkt: PacketInfo, srcIsLow: boolean = srcIsLowEndpoint(pk
   const lowOff = srcIsLow ? pkt.srcOffset : pkt.dstOffset;
   const highOff = srcIsLow ? pkt.dstOffset : pkt.srcOffset;
   return String.fromCharCode(pkt.protocol,
-    buf.readUInt16BE(lowOff), buf.readUInt16BE(lowOff + 2), buf.readUInt16BE(highOff), buf.readUInt16BE(highOff + 2),
+    u16(buf, lowOff), u16(buf, lowOff + 2), u16(buf, highOff), u16(buf, highOff + 2),
     srcIsLow ? pkt.srcPort : pkt.dstPort, srcIsLow ? pkt.dstPort : pkt.srcPort);
 }
