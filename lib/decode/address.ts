@@ -1,3 +1,5 @@
+import { u16 } from './bytes.js';
+
 /**
  * Text form of an address held in a packet buffer. Allocates a string, so call it only for
  * what is kept (a new flow, a DNS answer, an alert), never per packet.
@@ -14,7 +16,7 @@ export function addressToString(buf: Buffer, offset: number, version: 4 | 6): st
  */
 function ipv6ToString(buf: Buffer, offset: number): string {
   const groups = GROUPS;
-  for (let i = 0; i < 8; i++) groups[i] = (buf[offset + 2 * i] << 8) | buf[offset + 2 * i + 1];
+  for (let i = 0; i < 8; i++) groups[i] = u16(buf, offset + 2 * i);
 
   if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
     return `::ffff:${addressToString(buf, offset + 12, 4)}`;
@@ -57,8 +59,7 @@ function hexGroups(groups: Uint16Array, from: number, to: number): string {
  * the Map hashes it.
  */
 export function ipv6PairKey(x: number, y: number, z: number, buf: Buffer, a: number, b: number): string {
-  const w = (off: number): number => (buf[off] << 8) | buf[off + 1];
   return String.fromCharCode(x, y, z,
-    w(a), w(a + 2), w(a + 4), w(a + 6), w(a + 8), w(a + 10), w(a + 12), w(a + 14),
-    w(b), w(b + 2), w(b + 4), w(b + 6), w(b + 8), w(b + 10), w(b + 12), w(b + 14));
+    u16(buf, a), u16(buf, a + 2), u16(buf, a + 4), u16(buf, a + 6), u16(buf, a + 8), u16(buf, a + 10), u16(buf, a + 12), u16(buf, a + 14),
+    u16(buf, b), u16(buf, b + 2), u16(buf, b + 4), u16(buf, b + 6), u16(buf, b + 8), u16(buf, b + 10), u16(buf, b + 12), u16(buf, b + 14));
 }

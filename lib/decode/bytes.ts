@@ -1,7 +1,7 @@
 // Big-endian fields read from a packet buffer by byte arithmetic. Buffer's readUInt16BE /
 // readUInt32BE check their argument and are found on Buffer.prototype, a dictionary-mode
 // object, at every call: on the per-packet path (flow lookup, TCP header) they were about a
-// tenth of the flow table's time on the bench capture. The caller has checked the bounds
+// seventh of the flow table's time on the bench capture. The caller has checked the bounds
 // (a read past the end gives 0 here, where Buffer's methods would throw).
 
 /** Big-endian unsigned 16 bits at `off`. */
