@@ -8,9 +8,9 @@
 // Cost: nothing is allocated per query or answer. The packet path fills a reused QueryKey
 // from the packet's bytes (query-key.ts): for IPv4 the client and server addresses as 32-bit
 // numbers, both ports and the id, no text; the question is a 32-bit hash of its name's bytes
-// (NameTable.hash; textNameHash for text), not a string. Pending queries are rows of typed arrays, one per slot of
-// a FIFO ring, chained per bucket of a hash table over slots; every hit compares the whole key
-// and the name hash. (IPv6 keys, and the "ip|port" text query() / match() take, keep their
+// (NameTable.hash; textNameHash for text), not a string. Pending queries are rows of typed
+// arrays, one per slot of a FIFO ring, chained per bucket of a hash table over slots; every
+// hit compares the whole key and the name hash. (IPv6 keys, and the "ip|port" text query() / match() take, keep their
 // text in `s`.) Measured on the bench capture, side by side: a 7-character key string cost
 // ~230 ns a Map get or set, and the node objects, name strings and keys were ~550 bytes of
 // garbage per query and answer, 13 MB of it promoted out of the young generation.
