@@ -15,14 +15,14 @@
 // half that many entries is loaded whole at open; until the LRU first evicts, a key missing
 // from memory is known to be absent, and observeSync() answers without waiting (the replay
 // pipeline judges that way while libpcap delivers a file in one synchronous call).
-import fs from 'node:fs/promises';
 import { Level } from 'level';
 import { LRUCache } from 'lru-cache';
 import {
   META_LEARNING_START, META_SCHEMA, SCHEMA_VERSION, decodeKey, entryKey, kindRange, subjectRange,
   type EntryKind, type KeyRange,
 } from './keys.js';
-import { openErrorFor } from './errors.js';
+import { createErrorFor, openErrorFor } from './errors.js';
+import { makeDirs } from '../fs-dirs.js';
 import { KeyedMutex } from './keylock.js';
 
 export interface BaselineOptions {
@@ -134,7 +134,13 @@ export class Baseline {
     if (!(opts.learningPeriodMs >= 0)) throw new RangeError(`baseline learningPeriodMs must be >= 0, got ${opts.learningPeriodMs}`);
     let db: Db;
     try {
-      await fs.mkdir(opts.dir, { recursive: true });
+      // Not fs.mkdir({ recursive: true }): Node 20's never settles for a path under /proc
+      // (a --state-dir typo there left the agent hung at start, silent); see fs-dirs.ts.
+      makeDirs(opts.dir);
+    } catch (err) {
+      throw createErrorFor(opts.dir, err);
+    }
+    try {
       db = new Level<string, unknown>(opts.dir, { valueEncoding: 'json' });
       await db.open();
     } catch (err) {

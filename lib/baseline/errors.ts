@@ -32,7 +32,18 @@ function messageOf(err: unknown): string {
   return String(cause?.message ?? e?.message ?? err);
 }
 
-/** Translates a mkdir or LevelDB open failure into the operator's terms. */
+const NOT_WRITABLE_FIX = 'make it a directory writable by the agent user, or point --state-dir elsewhere';
+
+/**
+ * The directory (or a missing parent) could not be made: whatever the errno (EACCES, EROFS,
+ * ENOTDIR, or ENOENT from a file system that takes no directories, such as /proc), the store
+ * cannot live there.
+ */
+export function createErrorFor(path: string, err: unknown): BaselineOpenError {
+  return new BaselineOpenError(path, 'not-writable', `the directory cannot be created (${messageOf(err)}); ${NOT_WRITABLE_FIX}`, { cause: err });
+}
+
+/** Translates a LevelDB open failure into the operator's terms. */
 export function openErrorFor(path: string, err: unknown): BaselineOpenError {
   const code = codeOf(err);
   const msg = messageOf(err);
@@ -48,8 +59,7 @@ export function openErrorFor(path: string, err: unknown): BaselineOpenError {
   }
   if (['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOSPC'].includes(code) || /permission|read-only/i.test(msg)) {
     return new BaselineOpenError(path, 'not-writable',
-      `the directory cannot be created or written (${msg}); make it a directory writable by the ` +
-      'agent user, or point --state-dir elsewhere', { cause: err });
+      `the directory cannot be created or written (${msg}); ${NOT_WRITABLE_FIX}`, { cause: err });
   }
   return new BaselineOpenError(path, 'other', msg, { cause: err });
 }

@@ -11,10 +11,10 @@ const CLI = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
 
 interface Result { status: number | null; stdout: string; stderr: string }
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Result {
+function cli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Result {
   // A clean EGRESSWATCH_* environment so the runner's own variables cannot leak in.
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EGRESSWATCH_')));
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...base, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...base, ...env }, encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -94,6 +94,15 @@ describe('agent CLI (compiled, as a child process)', () => {
     const r = cli(['replay', missing, '--state-dir', dir, '--alerts-file', path.join(dir, 'a.json')]);
     assert.notEqual(r.status, 0);
     assertOneLine(r, new RegExp(`^egresswatch: cannot read capture file ${missing}: ENOENT`));
+  });
+
+  it('a --state-dir that cannot be created (under /proc) fails at once, naming it, instead of hanging', () => {
+    // Node 20's recursive mkdir never settles under /proc; the agent used to sit there silent.
+    const state = `/proc/egresswatch-test-${process.pid}/state`;
+    const r = cli(['replay', corpusFile('tcpdump/dns_udp.pcap'), '--state-dir', state, '--alerts-file', path.join(dir, 'a.json')], {}, 15_000);
+    assert.notEqual(r.status, null, 'the agent did not exit within 15 s');
+    assert.notEqual(r.status, 0);
+    assertOneLine(r, new RegExp(`^egresswatch: cannot open baseline database '${state}/baseline': the directory cannot be created .*--state-dir`));
   });
 
   it('a repeated flag reaches the loader as a list and does not swallow the file names', () => {

@@ -186,7 +186,14 @@ describe('baseline/Baseline (LevelDB)', () => {
     const file = path.join(dir, 'a-file');
     fs.writeFileSync(file, 'x');
     await assert.rejects(openAt({ dir: path.join(file, 'db') }), (err: unknown) =>
-      err instanceof BaselineOpenError && err.reason === 'not-writable' && /cannot be created or written/.test(err.message));
+      err instanceof BaselineOpenError && err.reason === 'not-writable' && /cannot be created \(ENOTDIR/.test(err.message));
+  });
+
+  it('a directory under /proc (where a recursive mkdir never settles) → not-writable, at once', async () => {
+    const under = `/proc/egresswatch-test-${process.pid}/db`;
+    await assert.rejects(openAt({ dir: under }), (err: unknown) =>
+      err instanceof BaselineOpenError && err.reason === 'not-writable' && err.path === under
+      && /cannot be created \(ENOENT/.test(err.message) && /--state-dir/.test(err.message));
   });
 
   it('observe after close is rejected', async () => {
