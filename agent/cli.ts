@@ -64,6 +64,13 @@ async function replay(argv: Record<string, unknown>): Promise<void> {
   const { runReplay } = await pipeline();
   const stats = await runReplay(config, files, logger);
   if (config.statsJson) process.stdout.write(JSON.stringify(stats) + '\n');
+  if (stats.alertsNotWritten > 0) {
+    const what = `${stats.alertsNotWritten} of ${stats.alerts} alert(s) could not be written to ${config.alertsFile} (${stats.alertsWriteError})`;
+    throw Object.assign(new Error(what), {
+      userMessage: `${what}; the baseline in ${config.stateDir} has recorded them, so replay into a fresh --state-dir once the file system has room`,
+      exitCode: 1,
+    });
+  }
   if (stats.failedFiles.length > 0) {
     const what = stats.failedFiles.map((f) => f.error).join('; ');
     throw Object.assign(new Error(what), {

@@ -24,6 +24,12 @@
 // rotations at one alert per 2 ms: none overtaken, test/outputs/logrotate-hold.test.ts). A file
 // marker rather than a socket or a pipe: prerotate is a shell snippet, and `[ -e ]` in a bounded
 // loop is all it needs. The name check stays, for configs without the prerotate.
+//
+// A write that fails (ENOSPC, EDQUOT, EIO) loses nothing and leaves no half line: the bytes of
+// the failed write that did reach the file are cut off again (ftruncate), and its lines, with
+// every later one, wait in memory in order (bounded: UNWRITTEN_MAX_BYTES) and are written
+// before anything newer at the next write or retry (every retryMs), once the disk has room.
+// Lines past the bound, or still unwritten at close, are counted as dropped.
 import fs from 'node:fs';
 import {
   CREATE_WAIT_MS, WriteHold, holdMarkerFor, nameMoved, nameState, openAppend, rotationSettings, shiftRotated,
@@ -52,7 +58,20 @@ export interface AlertFileOptions extends RotationOptions {
   onReopenError?: (file: string, code: string) => void;
   /** Called after a hold that no reopen ended was ended by its timeout (the queue is written). */
   onHoldTimeout?: (file: string) => void;
+  /** Called once per episode of failing writes (the first failure, until a write succeeds), with the errno code. */
+  onWriteError?: (file: string, code: string) => void;
+  /** Called when writes succeed again after failing, with the number of waiting lines written. */
+  onWriteRecovered?: (file: string, lines: number) => void;
+  /** Retry interval of lines a write could not take (default WRITE_RETRY_MS). */
+  retryMs?: number;
+  /** Bound of lines waiting for a failed write to be retried (default UNWRITTEN_MAX_BYTES). */
+  maxUnwrittenBytes?: number;
 }
+
+/** Retry interval of lines a failed write left waiting: a full disk is freed by hand, or by logrotate. */
+export const WRITE_RETRY_MS = 5_000;
+/** Lines kept for a failed write to be retried: ~30,000 alerts of ~2 KB. */
+export const UNWRITTEN_MAX_BYTES = 64 * 1024 * 1024;
 
 export class AlertFile {
   private fd = -1;
@@ -89,6 +108,22 @@ export class AlertFile {
   private failing = false;
   private readonly onReopenError: AlertFileOptions['onReopenError'];
   private readonly onHoldTimeout: AlertFileOptions['onHoldTimeout'];
+  private readonly onWriteError: AlertFileOptions['onWriteError'];
+  private readonly onWriteRecovered: AlertFileOptions['onWriteRecovered'];
+  private readonly retryMs: number;
+  private readonly maxUnwrittenBytes: number;
+  /** Lines a failed write left, oldest first: they go out before any later line. */
+  private unwritten: Buffer[] = [];
+  private unwrittenBytes = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** A failed write left part of a line that could not be cut off: the next write ends it first. */
+  private brokenLine = false;
+  /** write(2) calls that failed. */
+  writeErrors = 0;
+  /** Lines lost: past the bound of the waiting lines, or still unwritten at close(). */
+  linesDropped = 0;
+  /** errno of the failing writes since the last successful one, or undefined. */
+  writeFailing: string | undefined;
 
   constructor(readonly file: string, opts: AlertFileOptions = {}) {
     const r = rotationSettings(opts);
@@ -99,6 +134,15 @@ export class AlertFile {
     this.held = new WriteHold(holdMarkerFor(file), opts.hold);
     this.onReopenError = opts.onReopenError;
     this.onHoldTimeout = opts.onHoldTimeout;
+    this.onWriteError = opts.onWriteError;
+    this.onWriteRecovered = opts.onWriteRecovered;
+    this.retryMs = opts.retryMs ?? WRITE_RETRY_MS;
+    this.maxUnwrittenBytes = opts.maxUnwrittenBytes ?? UNWRITTEN_MAX_BYTES;
+  }
+
+  /** Lines waiting for a failed write to be retried. */
+  get unwrittenLines(): number {
+    return this.unwritten.length;
   }
 
   /** Opening the name has been failing since the last successful open (a metric). */
@@ -168,10 +212,25 @@ export class AlertFile {
     }
   }
 
-  /** Writes lines in order: each run that fits under maxBytes with one name check and one write(2). */
-  private writeLines(lines: readonly Buffer[]): void {
+  /**
+   * Writes lines in order, after those failed writes left: each run that fits under maxBytes
+   * with one name check and one write(2). A failed write keeps its lines and the rest (see top).
+   */
+  private writeLines(fresh: readonly Buffer[]): void {
+    let lines = fresh;
+    const retried = this.unwritten.length;
+    if (retried > 0) {
+      lines = this.takeUnwritten().concat(fresh);
+    }
     for (let i = 0; i < lines.length;) {
-      if (this.fd < 0) this.open();
+      if (this.fd < 0) {
+        try {
+          this.open();
+        } catch (err) {
+          this.keep(lines, i);
+          throw err;
+        }
+      }
       // A line longer than maxBytes still goes into a fresh file whole: lines are never split.
       if (this.maxBytes > 0 && this.size > 0 && this.size + lines[i].length > this.maxBytes) this.rotate();
       // Last thing before the write: the window in which a rename can slip between our check and
@@ -181,8 +240,12 @@ export class AlertFile {
       let bytes = lines[i].length;
       while (end < lines.length && (this.maxBytes <= 0 || this.size + bytes + lines[end].length <= this.maxBytes)) bytes += lines[end++].length;
       const chunk = end - i === 1 ? lines[i] : Buffer.concat(lines.slice(i, end), bytes);
-      let off = 0;
-      while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
+      try {
+        this.append(chunk);
+      } catch (err) {
+        this.failed(err, lines, i);
+        return;
+      }
       this.size += chunk.length;
       this.lines += end - i;
       // A rename that fell between the check and the write leaves these lines at the end of the
@@ -190,6 +253,79 @@ export class AlertFile {
       // told apart from a write just before the rename, so it is counted, not written twice.
       if (nameState(this.file, this.dev, this.ino) !== 'same') this.renameRaces += end - i;
       i = end;
+    }
+    if (this.writeFailing !== undefined) {
+      this.writeFailing = undefined;
+      this.onWriteRecovered?.(this.file, retried);
+    }
+  }
+
+  /**
+   * One write(2) of whole lines, or none: when it fails, the bytes it did put in the file (a
+   * disk filling up mid-write) are cut off again so no tailer meets half a line.
+   */
+  private append(chunk: Buffer): void {
+    if (this.brokenLine) {
+      // The cut failed last time: end that half line, so the next one starts on a line of its own.
+      fs.writeSync(this.fd, '\n');
+      this.brokenLine = false;
+      this.size += 1;
+    }
+    let off = 0;
+    try {
+      while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
+    } catch (err) {
+      if (off > 0) {
+        try {
+          fs.ftruncateSync(this.fd, fs.fstatSync(this.fd).size - off);
+        } catch {
+          this.brokenLine = true;
+        }
+      }
+      throw err;
+    }
+  }
+
+  /** A write of lines[i..] failed: keep them (in order, bounded) and retry later. */
+  private failed(err: unknown, lines: readonly Buffer[], i: number): void {
+    this.writeErrors += 1;
+    this.keep(lines, i);
+    if (this.writeFailing === undefined) {
+      const e = err as NodeJS.ErrnoException;
+      this.writeFailing = e.code ?? e.message;
+      this.onWriteError?.(this.file, this.writeFailing);
+    }
+  }
+
+  /** Queues lines[i..] behind the waiting ones, up to the bound (the rest is dropped, counted), and arms the retry. */
+  private keep(lines: readonly Buffer[], i: number): void {
+    for (let j = i; j < lines.length; j++) {
+      if (this.unwrittenBytes + lines[j].length > this.maxUnwrittenBytes) {
+        this.linesDropped += lines.length - j;
+        break;
+      }
+      this.unwritten.push(lines[j]);
+      this.unwrittenBytes += lines[j].length;
+    }
+    if (this.retryTimer === undefined && this.unwritten.length > 0) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        // A hold writes them at its end; close() tries once more.
+        if (!this.held.active) this.retry();
+        else if (this.unwritten.length > 0) this.keep([], 0);
+      }, this.retryMs);
+      // A stopping agent tries once more in close(); the timer must not keep it alive.
+      this.retryTimer.unref();
+    }
+  }
+
+  /** Writes the waiting lines now, if the file takes them (a failure keeps them and re-arms). */
+  private retry(): void {
+    try {
+      this.writeLines([]);
+    } catch {
+      // The file could not be opened: the lines are still waiting; try again later.
+      if (this.unwritten.length > 0 && this.retryTimer === undefined) this.keep([], 0);
     }
   }
 
@@ -233,10 +369,34 @@ export class AlertFile {
     }
   }
 
-  /** Writes what a hold queued, then closes. */
-  close(): void {
+  /**
+   * Writes what a hold queued and what failed writes left, then closes. Lines that still cannot
+   * be written are dropped (counted); returns how many.
+   */
+  close(): number {
     this.resume();
+    if (this.unwritten.length > 0) this.retry();
+    const lost = this.takeUnwritten().length;
+    this.linesDropped += lost;
     this.closeFd();
+    return lost;
+  }
+
+  /** Takes the lines failed writes left (for the file that replaces this one); stops the retries. */
+  takeUnwritten(): Buffer[] {
+    const lines = this.unwritten;
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    return lines;
+  }
+
+  /** Writes lines taken from another file's takeUnwritten(), before anything newer. */
+  adopt(lines: readonly Buffer[]): void {
+    if (lines.length === 0) return;
+    this.keep(lines, 0);
+    if (!this.held.active) this.retry();
   }
 
   private closeFd(): void {

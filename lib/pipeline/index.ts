@@ -30,6 +30,9 @@ export interface ReplayStats {
   files: number;
   /** Files that could not be read, with libpcap's reason; the others were still replayed. */
   failedFiles: { file: string; error: string }[];
+  /** Alerts the alerts file would not take (a full disk), and the errno it gave; 0 when all were written. */
+  alertsNotWritten: number;
+  alertsWriteError?: string;
 }
 
 function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
@@ -283,5 +286,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     packetsPerSecond: seconds > 0 ? Math.round(p.stats.packets / seconds) : 0,
     files: files.length,
     failedFiles,
+    alertsNotWritten: alerts.file.linesDropped,
+    ...(alerts.file.linesDropped > 0 ? { alertsWriteError: alerts.file.writeFailing ?? 'write failed' } : {}),
   };
 }

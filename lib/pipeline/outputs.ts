@@ -171,17 +171,30 @@ export class AlertOutputs {
       this.fileRef.reopen();
       return 'kept-old';
     }
+    // Alerts a failed write left on the old file go to the new one first, in order.
+    const waiting = this.fileRef.takeUnwritten();
     this.fileRef.close();
     this.fileRef = file;
+    file.adopt(waiting);
     this.logger.info('SIGHUP: alerts file changed', { from: c.alertsFile, to: next.alertsFile });
     return 'changed';
   }
 
+  /**
+   * Writes what is waiting and closes. Alerts the alerts file still would not take (a full
+   * disk) are lost from it: logged, and counted in `file.linesDropped`.
+   */
   async close(): Promise<void> {
     await this.reloading;
     await this.flush();
     await this.forwarding.close();
-    this.fileRef.close();
+    const lost = this.fileRef.close();
+    if (lost > 0) {
+      this.logger.error('alerts file: alerts could not be written before exit and are lost from it', {
+        file: this.fileRef.file, alerts: lost, errno: this.fileRef.writeFailing,
+        ...(this.forwarding.spool ? { note: 'they are in the forwarding spool' } : {}),
+      });
+    }
   }
 
   stats(): Record<string, number | Record<string, number>> {
@@ -204,6 +217,9 @@ export class AlertOutputs {
       alerts_file_hold_timeouts: file.held.timeouts,
       alerts_file_held_lines: file.held.queued,
       alerts_file_hold_overflows: file.held.overflows,
+      alerts_file_write_errors: file.writeErrors,
+      alerts_file_unwritten_lines: file.unwrittenLines,
+      alerts_file_lines_dropped: file.linesDropped,
       forward_sent: fwd,
       forward_failures: failed,
       spool_depth: spool ? spool.depth() : 0,
@@ -229,6 +245,11 @@ function fileOf(config: Readonly<AgentConfig>, logger: winston.Logger): AlertFil
       file, errno, fix: "logrotate's create must leave it writable by the agent's user (create 0640 egresswatch adm)",
     }),
     onHoldTimeout: (file) => logger.warn('alerts file: held for logrotate but no SIGHUP came; resumed, queued alerts written', { file }),
+    // Once per episode: the alerts wait in memory, in order, and are written once the file takes them.
+    onWriteError: (file, errno) => logger.error('alerts file: cannot write; alerts are kept in memory and written when it takes them again', {
+      file, errno, fix: 'free space on (or repair) the file system of --alerts-file',
+    }),
+    onWriteRecovered: (file, lines) => logger.info('alerts file: writing again, waiting alerts written', { file, lines }),
   });
 }
 
