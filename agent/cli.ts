@@ -51,7 +51,10 @@ async function run(argv: Record<string, unknown>): Promise<void> {
   logger.debug('configuration loaded', { config });
   const { runAgent } = await pipeline();
   // SIGHUP re-reads the same sources (file, environment, flags).
-  await runAgent(config, logger, () => configFrom(argv), stream instanceof LogFile ? stream : undefined);
+  const { captureHandlesHeld } = await runAgent(config, logger, () => configFrom(argv), stream instanceof LogFile ? stream : undefined);
+  // A quiet interface keeps its closed libpcap handle, and the event loop, until its next packet;
+  // everything is written (log writes to files and pipes are synchronous on Linux), so leave.
+  if (captureHandlesHeld) process.exit(process.exitCode ?? 0);
 }
 
 async function replay(argv: Record<string, unknown>): Promise<void> {

@@ -12,8 +12,22 @@ export interface LiveOptions {
   snapLength: number;
   /** Deliver each packet as it arrives (default in the agent: attribution reads /proc right after the SYN). */
   immediate: boolean;
-  /** Told about exceptions from onPacket and libpcap read errors; they are counted either way. */
+  /**
+   * Told about exceptions from onPacket and about a capture that stopped (a CaptureStopped:
+   * libpcap's read failed, the interface went away or down); they are counted either way.
+   */
   onError?: (err: unknown, iface: string) => void;
+}
+
+/**
+ * libpcap's read failed on a live interface (deleted, or taken down): the handle delivers
+ * nothing more. LiveCapture.reopenFailed() opens the interface again once it is back.
+ */
+export class CaptureStopped extends CaptureError {
+  override name = 'CaptureStopped';
+  constructor(readonly iface: string) {
+    super(`capture on interface ${iface} stopped: libpcap's read failed (the interface went away or down)`);
+  }
 }
 
 export interface InterfaceStats {
@@ -28,6 +42,8 @@ export interface InterfaceStats {
   delivered: number;
   callbackErrors: number;
   readErrors: number;
+  /** Times the capture was opened again after it stopped. */
+  reopens: number;
 }
 
 /** Read timeout when not in immediate mode: packets are batched for at most this long. */
@@ -51,6 +67,12 @@ class InterfaceSession {
   readonly native: NativeSession;
   linkType = -1;
   freed = false;
+  /**
+   * A read failed: nothing more comes from this handle. The binding frees a live handle only
+   * through a read that returns "broken out of", which a failed handle never gives, so its
+   * socket and ring stay allocated (RETAINED_SESSIONS) until the process exits.
+   */
+  failed = false;
   readErrors = 0;
   lastStats = { ps_recv: 0, ps_drop: 0, ps_ifdrop: 0 };
 
@@ -78,13 +100,14 @@ class InterfaceSession {
   }
 
   private read(onError: (err: unknown) => void): void {
-    if (this.freed) return;
+    if (this.freed || this.failed) return;
     try {
       const r = this.native.dispatch(this.reader.buf, this.reader.header);
       if (r === -2) this.markFreed();
       else if (r === -1) {
         this.readErrors++;
-        onError(new CaptureError(`libpcap read error on interface ${this.name}`));
+        this.fail();
+        onError(new CaptureStopped(this.name));
       }
     } catch (err) {
       // An exception here would reach the binding's poll handler, which exits the process.
@@ -94,17 +117,17 @@ class InterfaceSession {
   }
 
   stats(): InterfaceStats {
-    if (!this.freed) {
+    if (!this.freed && !this.failed) {
       try { this.lastStats = this.native.stats(); } catch { /* keeps the last values */ }
     }
     const s = this.lastStats;
     return { interface: this.name, received: s.ps_recv, dropped: s.ps_drop, ifDropped: s.ps_ifdrop,
-      delivered: this.reader.packets, callbackErrors: this.reader.callbackErrors, readErrors: this.readErrors };
+      delivered: this.reader.packets, callbackErrors: this.reader.callbackErrors, readErrors: this.readErrors, reopens: 0 };
   }
 
   /** Stop delivering; free the handle now if libpcap lets us (see LiveCapture.close). */
   close(): void {
-    if (this.freed) return;
+    if (this.freed || this.failed) return;
     this.stats();
     this.reader.muted = true;
     this.native.close();
@@ -113,6 +136,13 @@ class InterfaceSession {
 
   private markFreed(): void {
     this.freed = true;
+    this.onFreed();
+  }
+
+  private fail(): void {
+    this.failed = true;
+    this.reader.muted = true;
+    try { this.native.close(); } catch { /* a failed handle: nothing to break */ }
     this.onFreed();
   }
 }
@@ -137,25 +167,58 @@ export class LiveCapture {
   /** Resolves once every session has freed its libpcap handle (see close()). */
   readonly closed: Promise<void>;
   private readonly sessions: InterfaceSession[] = [];
+  /** Counters of sessions that stopped and were replaced, by interface (stats() adds them). */
+  private readonly retired = new Map<string, InterfaceStats>();
   private resolveClosed: () => void = () => undefined;
+  private closing = false;
 
-  private constructor() {
+  private constructor(private readonly binding: NativeBinding, private readonly opts: LiveOptions, private readonly onPacket: PacketCallback) {
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
   }
 
   static open(opts: LiveOptions, onPacket: PacketCallback): LiveCapture {
     validate(opts);
-    const binding = loadBinding();
-    const capture = new LiveCapture();
+    const capture = new LiveCapture(loadBinding(), opts, onPacket);
     try {
-      for (const name of opts.interfaces) {
-        capture.sessions.push(new InterfaceSession(binding, name, opts, onPacket, capture.warnings, () => capture.checkClosed()));
-      }
+      for (const name of opts.interfaces) capture.sessions.push(capture.session(name));
     } catch (err) {
       capture.close();
       throw err;
     }
     return capture;
+  }
+
+  private session(name: string): InterfaceSession {
+    return new InterfaceSession(this.binding, name, this.opts, this.onPacket, this.warnings, () => this.checkClosed());
+  }
+
+  /** Interfaces whose capture stopped (CaptureStopped) and has not been opened again yet. */
+  failedInterfaces(): string[] {
+    return this.sessions.filter((s) => s.failed).map((s) => s.name);
+  }
+
+  /**
+   * Opens again each interface whose capture stopped; returns those that capture again and the
+   * reason of those that still cannot (the interface is not back yet). Never throws.
+   */
+  reopenFailed(): { resumed: string[]; failing: { interface: string; error: string }[] } {
+    const resumed: string[] = [];
+    const failing: { interface: string; error: string }[] = [];
+    if (this.closing) return { resumed, failing };
+    for (let i = 0; i < this.sessions.length; i++) {
+      const old = this.sessions[i];
+      if (!old.failed) continue;
+      try {
+        this.sessions[i] = this.session(old.name);
+      } catch (err) {
+        failing.push({ interface: old.name, error: (err as Error).message });
+        continue;
+      }
+      const before = this.retired.get(old.name);
+      this.retired.set(old.name, sumStats(old.stats(), before, 1));
+      resumed.push(old.name);
+    }
+    return { resumed, failing };
   }
 
   /** Link type per interface, in the order of LiveOptions.interfaces. */
@@ -164,7 +227,7 @@ export class LiveCapture {
   }
 
   stats(): InterfaceStats[] {
-    return this.sessions.map((s) => s.stats());
+    return this.sessions.map((s) => sumStats(s.stats(), this.retired.get(s.name), 0));
   }
 
   /**
@@ -175,13 +238,15 @@ export class LiveCapture {
    * `closed` resolves when every handle is free.
    */
   close(): void {
+    this.closing = true;
     for (const s of this.sessions) s.close();
     this.checkClosed();
     if (this.sessions.some((s) => !s.freed && (s.name === 'lo' || s.name === 'any'))) this.wake(WAKE_ATTEMPTS);
   }
 
   private checkClosed(): void {
-    if (this.sessions.every((s) => s.freed)) this.resolveClosed();
+    // A failed handle cannot be freed, and delivers nothing more: it does not hold up `closed`.
+    if (this.closing && this.sessions.every((s) => s.freed || s.failed)) this.resolveClosed();
   }
 
   private wake(attempts: number): void {
@@ -206,4 +271,19 @@ function validate(opts: LiveOptions): void {
   if (!Number.isInteger(opts.snapLength) || opts.snapLength < 96 || opts.snapLength > 262144) {
     throw new CaptureError(`capture snap length ${opts.snapLength}: must be an integer from 96 to 262144`);
   }
+}
+
+/** `cur` plus the counters of earlier sessions of the same interface, and `reopens` more reopens. */
+function sumStats(cur: InterfaceStats, earlier: InterfaceStats | undefined, reopens: number): InterfaceStats {
+  if (earlier === undefined) return { ...cur, reopens: cur.reopens + reopens };
+  return {
+    interface: cur.interface,
+    received: cur.received + earlier.received,
+    dropped: cur.dropped + earlier.dropped,
+    ifDropped: cur.ifDropped + earlier.ifDropped,
+    delivered: cur.delivered + earlier.delivered,
+    callbackErrors: cur.callbackErrors + earlier.callbackErrors,
+    readErrors: cur.readErrors + earlier.readErrors,
+    reopens: cur.reopens + earlier.reopens + reopens,
+  };
 }

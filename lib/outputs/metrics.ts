@@ -64,7 +64,7 @@ export class MetricsServer {
     if (url === '/healthz' || url === '/readyz') {
       const ok = url === '/healthz' ? this.isHealthy() : this.isReady();
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(ok ? 'ok\n' : url === '/healthz' ? 'capture not open\n' : 'not ready: capture, baseline store or spool unavailable\n');
+      res.end(ok ? 'ok\n' : url === '/healthz' ? 'capture not open on every interface\n' : 'not ready: capture, baseline store or spool unavailable\n');
     } else if (url === '/metrics') {
       try {
         const body = await this.registry.metrics();

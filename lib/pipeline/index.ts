@@ -1,10 +1,11 @@
 // pipeline: wires capture → decode → dns / flows → attribution → classify → baseline → alerts
 // for the daemon (`runAgent`) and for capture files (`runReplay`).
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
 import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
-import { CaptureError, LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
+import { CaptureError, CaptureStopped, LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
@@ -98,6 +99,13 @@ const TICK_MS = 250;
 const EXPIRE_MS = 5_000;
 const PRUNE_MS = 3_600_000;
 const CAPTURE_STATS_MS = 10_000;
+/** How long a stopping agent waits for libpcap to free its handles (see the end of runAgent). */
+const RELEASE_WAIT_MS = 1_000;
+/** How often an interface whose capture stopped (deleted, taken down) is opened again. */
+const REOPEN_MS = 2_000;
+/** Packet-handling exceptions logged in full; after that one line per this many. */
+const CALLBACK_ERRORS_LOGGED = 10;
+const CALLBACK_ERRORS_EVERY = 1_000;
 /** A socket whose process exited is still attributed to it this long after (cached-socket). */
 const EXITED_GRACE_MS = 5_000;
 
@@ -106,7 +114,7 @@ const EXITED_GRACE_MS = 5_000;
  * --log-file stream, for its counters in /metrics (the CLI holds and reopens it on signals).
  */
 export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Logger,
-  reload?: () => Readonly<AgentConfig>, logFile?: LogFile): Promise<void> {
+  reload?: () => Readonly<AgentConfig>, logFile?: LogFile): Promise<{ captureHandlesHeld: boolean }> {
   const now = (): number => Date.now();
   /** The configuration in force: the start one with what SIGHUPs have changed since. */
   let running = config;
@@ -133,6 +141,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   });
 
   let capture: LiveCapture | undefined;
+  let callbackErrors = 0;
   const registry = createRegistry(() => ({
     ...snapshot(pipeline, capture, attributor), ...alerts.stats(), ...(logFile ? logFileStats(logFile) : {}),
     attribution_resolver: resolver.stats, attribution_outcomes: { ...attributor.stats }, attribution_netlink: resolver.usesNetlink ? 1 : 0,
@@ -141,8 +150,10 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const holdForLogrotate = (): void => alerts.hold();
   process.on('SIGUSR2', holdForLogrotate);
   let stopping = false;
-  const metrics = new MetricsServer(registry, () => capture !== undefined,
-    () => capture !== undefined && !stopping && alerts.spoolErrors === 0);
+  // Capturing on every interface asked for: one that stopped (and is not back) makes the agent
+  // partly blind, which /healthz must show.
+  const capturing = (): boolean => capture !== undefined && capture.failedInterfaces().length === 0;
+  const metrics = new MetricsServer(registry, capturing, () => capturing() && !stopping && alerts.spoolErrors === 0);
   if (config.metricsListen) await metrics.listen(config.metricsListen.host, config.metricsListen.port);
 
   capture = LiveCapture.open({
@@ -151,6 +162,19 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     bufferBytes: config.captureBufferBytes,
     snapLength: config.snapLength,
     immediate: true,
+    onError: (err, iface) => {
+      if (err instanceof CaptureStopped) {
+        logger.error('capture stopped on an interface; the agent sees nothing there until it is back (tried every 2 s)', {
+          interface: iface, error: err.message,
+        });
+        return;
+      }
+      // An exception out of the packet path is a bug of ours: counted, and logged without flooding.
+      callbackErrors++;
+      if (callbackErrors <= CALLBACK_ERRORS_LOGGED || callbackErrors % CALLBACK_ERRORS_EVERY === 0) {
+        logger.error('packet handling failed (packet dropped)', { interface: iface, error: (err as Error).message, count: callbackErrors });
+      }
+    },
   }, (buf, caplen, wireLen, ts, linkType) => pipeline.onPacket(buf, caplen, wireLen, ts, linkType));
   const learning = baseline.learningUntil > now();
   logger.info('egresswatch running', {
@@ -170,6 +194,10 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
         if (s.dropped > 0 || s.ifDropped > 0) logger.warn('kernel dropped packets', s);
       }
     }, CAPTURE_STATS_MS),
+    setInterval(() => {
+      if (!capture || capture.failedInterfaces().length === 0) return;
+      for (const iface of capture.reopenFailed().resumed) logger.info('capture resumed on an interface', { interface: iface });
+    }, REOPEN_MS),
   ];
 
   await new Promise<void>((resolve) => {
@@ -214,13 +242,19 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   process.off('SIGUSR2', holdForLogrotate);
   for (const t of timers) clearInterval(t);
   capture.close();
+  const released = capture.closed;
   capture = undefined;
   await pipeline.finish();
   resolver.close();
   await baseline.close();
   await alerts.close();
   await metrics.close();
+  // libpcap frees a closed handle only at its next packet (LiveCapture.close): on a quiet
+  // interface that can be never, and the handle keeps the event loop, so the process would not
+  // exit. Everything is written by now; the caller exits when this says so.
+  const held = !(await Promise.race([released.then(() => true), sleep(RELEASE_WAIT_MS, undefined, { ref: false }).then(() => false)]));
   logger.info('egresswatch stopped', { alerts: pipeline.stats.alerts });
+  return { captureHandlesHeld: held };
 }
 
 /** Runs the same pipeline over capture files; time comes from the packets; no attribution. */

@@ -33,6 +33,8 @@ export const METRIC_HELP: Record<string, string> = {
   capture_received: 'Packets received by the kernel for our capture, by interface',
   capture_dropped: 'Packets dropped by the kernel (buffer full), by interface',
   capture_if_dropped: 'Packets dropped by the interface or driver, by interface',
+  capture_stopped: 'Interfaces whose capture stopped (deleted or taken down) and is not open again yet: 1, by interface',
+  capture_reopens: 'Times the capture of an interface was opened again after it stopped, by interface',
   forward_sent: 'Alerts delivered, by forwarder',
   forward_failures: 'Failed deliveries (retried with backoff), by forwarder',
   spool_depth: 'Alerts in the durable spool not yet delivered by every forwarder',
@@ -65,7 +67,7 @@ export function logFileStats(f: LogFile): Record<string, number> {
   };
 }
 
-function perInterface(capture: LiveCapture | undefined, pick: 'received' | 'dropped' | 'ifDropped'): Record<string, number> {
+function perInterface(capture: LiveCapture | undefined, pick: 'received' | 'dropped' | 'ifDropped' | 'reopens'): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of capture?.stats() ?? []) out[s.interface] = s[pick];
   return out;
@@ -98,5 +100,7 @@ export function snapshot(p: Pipeline, capture?: LiveCapture, attributor?: Attrib
     capture_received: perInterface(capture, 'received'),
     capture_dropped: perInterface(capture, 'dropped'),
     capture_if_dropped: perInterface(capture, 'ifDropped'),
+    capture_stopped: Object.fromEntries((capture?.failedInterfaces() ?? []).map((i) => [i, 1])),
+    capture_reopens: perInterface(capture, 'reopens'),
   };
 }
