@@ -74,8 +74,15 @@ async function replay(argv: Record<string, unknown>): Promise<void> {
       exitCode: 1,
     });
   }
+  if (stats.incompleteFiles.length > 0 && stats.failedFiles.length === 0) {
+    const what = stats.incompleteFiles.map((f) => `${f.file}: ${f.error}`).join('; ');
+    throw Object.assign(new Error(what), {
+      userMessage: `${stats.incompleteFiles.length} of ${files.length} capture file(s) could not be read to their end: ${what}`,
+      exitCode: 1,
+    });
+  }
   if (stats.failedFiles.length > 0) {
-    const what = stats.failedFiles.map((f) => f.error).join('; ');
+    const what = [...stats.failedFiles.map((f) => f.error), ...stats.incompleteFiles.map((f) => `${f.file}: ${f.error}`)].join('; ');
     throw Object.assign(new Error(what), {
       userMessage: `${stats.failedFiles.length} of ${files.length} capture file(s) could not be read, the others were replayed: ${what}`,
       exitCode: 1,

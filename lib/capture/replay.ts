@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import { loadBinding, parseLinkType, type NativeSession } from './binding.js';
+import { replayPcapng } from './pcapng.js';
 import { PacketReader, type PacketCallback } from './callback.js';
 import { CaptureError } from './errors.js';
 
@@ -14,9 +16,16 @@ export interface ReplayOptions {
 export interface ReplayResult {
   packets: number;
   linkType: number;
-  /** libpcap stopped on a read error (e.g. a truncated last record); packets before it were delivered. */
+  /** Reading stopped on a read error (e.g. a truncated last record); packets before it were delivered. */
   readError: boolean;
+  /**
+   * libpcap gave up inside a pcapng file after this many packets (interfaces of different link
+   * types) and pcapng.ts read the rest; undefined when libpcap read the whole file.
+   */
+  pcapngFrom?: number;
 }
+
+const PCAPNG_MAGIC = 0x0a0d0d0a;
 
 /**
  * Replay a pcap or pcapng file synchronously: onPacket runs once per record, in order, before
@@ -46,7 +55,28 @@ export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayO
     session.dispatch(reader.buf, reader.header); // returns -2: offline reads check the break first
   }
   if (failure) throw failure.err;
+  if (readError && filter === '' && isPcapng(path)) {
+    // libpcap refuses a pcapng whose interfaces differ in link type (and stops at a corrupt
+    // block): our reader takes over after the packets libpcap delivered, and stops at the same
+    // corrupt block if that was the reason.
+    const rest = replayPcapng(path, onPacket, reader.packets);
+    return { packets: reader.packets + rest.packets, linkType, readError: rest.readError, pcapngFrom: reader.packets };
+  }
   return { packets: reader.packets, linkType, readError };
+}
+
+function isPcapng(path: string): boolean {
+  try {
+    const fd = fs.openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      return fs.readSync(fd, head, 0, 4, 0) === 4 && head.readUInt32LE(0) === PCAPNG_MAGIC;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }
 
 /**

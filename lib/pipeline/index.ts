@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
 import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
-import { CaptureError, CaptureStopped, LiveCapture, replayFile, buildBpfFilter } from '../capture/index.js';
+import { CaptureError, CaptureStopped, LiveCapture, readErrorReason, replayFile, buildBpfFilter, type ReplayResult } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
@@ -31,6 +31,8 @@ export interface ReplayStats {
   files: number;
   /** Files that could not be read, with libpcap's reason; the others were still replayed. */
   failedFiles: { file: string; error: string }[];
+  /** Files libpcap stopped reading before their end (cut short, corrupt): their packets up to there were replayed. */
+  incompleteFiles: { file: string; packets: number; error: string }[];
   /** Alerts the alerts file would not take (a full disk), and the errno it gave; 0 when all were written. */
   alertsNotWritten: number;
   alertsWriteError?: string;
@@ -281,17 +283,28 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
   let nextTick = 0;
   let nextExpire = 0;
   const failedFiles: ReplayStats['failedFiles'] = [];
+  const incompleteFiles: ReplayStats['incompleteFiles'] = [];
   for (const file of files) {
     try {
-      replayOne(file);
+      const r = replayOne(file);
+      if (r.pcapngFrom !== undefined) {
+        logger.info('libpcap could not read this pcapng past a point (interfaces of different link types); read on with our own pcapng reader', {
+          file, libpcapPackets: r.pcapngFrom, packets: r.packets,
+        });
+      }
+      if (r.readError) {
+        const error = readErrorReason(r.packets);
+        incompleteFiles.push({ file, packets: r.packets, error });
+        logger.error('capture file not read to its end', { file, packets: r.packets, error });
+      }
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;
       failedFiles.push({ file, error: err.message });
       logger.error('capture file skipped', { file, error: err.message });
     }
   }
-  function replayOne(file: string): void {
-    replayFile(file, (buf, caplen, wireLen, ts, linkType) => {
+  function replayOne(file: string): ReplayResult {
+    return replayFile(file, (buf, caplen, wireLen, ts, linkType) => {
       p.onPacket(buf, caplen, wireLen, ts, linkType);
       if (ts >= nextTick) {
         p.tick(ts);
@@ -320,6 +333,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     packetsPerSecond: seconds > 0 ? Math.round(p.stats.packets / seconds) : 0,
     files: files.length,
     failedFiles,
+    incompleteFiles,
     alertsNotWritten: alerts.file.linesDropped,
     ...(alerts.file.linesDropped > 0 ? { alertsWriteError: alerts.file.writeFailing ?? 'write failed' } : {}),
   };

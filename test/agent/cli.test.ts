@@ -105,6 +105,20 @@ describe('agent CLI (compiled, as a child process)', () => {
     assertOneLine(r, new RegExp(`^egresswatch: cannot open baseline database '${state}/baseline': the directory cannot be created .*--state-dir`));
   });
 
+  it('replay of a capture cut short: the packets before the cut are replayed, the file is named, exit 1', () => {
+    const cut = path.join(dir, 'cut.pcap');
+    const whole = fs.readFileSync(corpusFile('tcpdump/dns_udp.pcap'));
+    fs.writeFileSync(cut, whole.subarray(0, whole.length - 10));
+    const r = cli(['replay', cut, '--stats-json', '--state-dir', path.join(dir, 'state'), '--alerts-file', path.join(dir, 'a.json')]);
+    assert.equal(r.status, 1, r.stderr);
+    const stats = JSON.parse(r.stdout) as { packets: number; incompleteFiles: { file: string; packets: number }[] };
+    assert.ok(stats.packets > 0, 'the packets before the cut');
+    assert.deepEqual(stats.incompleteFiles.map((f) => [f.file, f.packets]), [[cut, stats.packets]]);
+    const last = r.stderr.trim().split('\n').at(-1) ?? '';
+    assert.match(last, new RegExp(`^egresswatch: 1 of 1 capture file\\(s\\) could not be read to their end: ${cut}: .*cut short or corrupt`));
+    assert.ok(!r.stderr.includes('    at '));
+  });
+
   it('a repeated flag reaches the loader as a list and does not swallow the file names', () => {
     const bad = cli(['replay', '--dns-port', '53', '--dns-port', '99999', 'x.pcap']);
     assert.equal(bad.status, 2);
