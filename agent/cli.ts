@@ -67,6 +67,10 @@ async function replay(argv: Record<string, unknown>): Promise<void> {
   const { runReplay } = await pipeline();
   const stats = await runReplay(config, files, logger);
   if (config.statsJson) process.stdout.write(JSON.stringify(stats) + '\n');
+  if (stats.baselineWriteError !== undefined) {
+    const what = `${stats.baselineWriteError}; ${stats.connectionsNotJudged} connection(s) could not be judged and raised no alert`;
+    throw Object.assign(new Error(what), { userMessage: what, exitCode: 1 });
+  }
   if (stats.alertsNotWritten > 0) {
     const what = `${stats.alertsNotWritten} of ${stats.alerts} alert(s) could not be written to ${config.alertsFile} (${stats.alertsWriteError})`;
     throw Object.assign(new Error(what), {

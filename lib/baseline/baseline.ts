@@ -21,7 +21,7 @@ import {
   META_LEARNING_START, META_SCHEMA, SCHEMA_VERSION, decodeKey, entryKey, kindRange, subjectRange,
   type EntryKind, type KeyRange,
 } from './keys.js';
-import { createErrorFor, openErrorFor } from './errors.js';
+import { BaselineWriteError, createErrorFor, openErrorFor } from './errors.js';
 import { makeDirs } from '../fs-dirs.js';
 import { KeyedMutex } from './keylock.js';
 
@@ -435,6 +435,8 @@ export class Baseline {
     try {
       await this.flush();
       await this.writeChain;
+    } catch (err) {
+      throw new BaselineWriteError(this.opts.dir, err);
     } finally {
       await this.db.close();
     }

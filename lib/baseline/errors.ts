@@ -63,3 +63,15 @@ export function openErrorFor(path: string, err: unknown): BaselineOpenError {
   }
   return new BaselineOpenError(path, 'other', msg, { cause: err });
 }
+
+/**
+ * The baseline's last writes (new entries, last-seen updates) could not be made when it closed:
+ * a full or failing disk under --state-dir. What was written before stays.
+ */
+export class BaselineWriteError extends Error {
+  override name = 'BaselineWriteError';
+  constructor(readonly path: string, cause: unknown) {
+    super(`cannot write the baseline database '${path}': ${messageOf(cause)}; its last updates are not saved `
+      + '(fix: free space on the file system of --state-dir, or make it writable)', { cause });
+  }
+}

@@ -11,6 +11,7 @@ const OPERATOR_ERRORS: Record<string, number> = {
   UsageError: EXIT_CONFIG,
   CaptureError: EXIT_RUNTIME,
   BaselineOpenError: EXIT_RUNTIME,
+  BaselineWriteError: EXIT_RUNTIME,
   AlertFileError: EXIT_RUNTIME,
   MetricsListenError: EXIT_RUNTIME,
   RotationConfigError: EXIT_CONFIG,

@@ -33,6 +33,10 @@ export interface ReplayStats {
   failedFiles: { file: string; error: string }[];
   /** Files libpcap stopped reading before their end (cut short, corrupt): their packets up to there were replayed. */
   incompleteFiles: { file: string; packets: number; error: string }[];
+  /** Connections that raised no alert because judging them failed (the baseline could not be written). */
+  connectionsNotJudged: number;
+  /** Why the baseline's last writes failed (a full disk under --state-dir); absent when they did not. */
+  baselineWriteError?: string;
   /** Alerts the alerts file would not take (a full disk), and the errno it gave; 0 when all were written. */
   alertsNotWritten: number;
   alertsWriteError?: string;
@@ -317,7 +321,14 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     });
   }
   await p.finish();
-  await baseline.close();
+  let baselineWriteError: string | undefined;
+  try {
+    await baseline.close();
+  } catch (err) {
+    // The alerts already out stay out; the stats say what is missing and the CLI fails the run.
+    baselineWriteError = (err as Error).message;
+    logger.error('baseline not saved', { error: baselineWriteError });
+  }
   await alerts.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const fs = p.flows.stats;
@@ -334,6 +345,8 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     files: files.length,
     failedFiles,
     incompleteFiles,
+    connectionsNotJudged: p.stats.judgeErrors,
+    ...(baselineWriteError !== undefined ? { baselineWriteError } : {}),
     alertsNotWritten: alerts.file.linesDropped,
     ...(alerts.file.linesDropped > 0 ? { alertsWriteError: alerts.file.writeFailing ?? 'write failed' } : {}),
   };

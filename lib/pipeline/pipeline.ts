@@ -114,6 +114,8 @@ export class PipelineStats {
   connectionsNamed = 0;
   connectionsUnnamed = 0;
   internalErrors = 0;
+  /** Connections whose judging failed (the baseline could not be read or written): no alert for them. */
+  judgeErrors = 0;
   /** Connections by the source that named them when they were judged (before PTR). */
   namedBy: Record<string, number> = {};
   /** DNS answers not used because no matching query was seen. */
@@ -407,7 +409,13 @@ export class Pipeline {
   private track(judging: Promise<void>, flow: Flow): void {
     const work = judging.catch((err: unknown) => {
       this.stats.internalErrors += 1;
-      this.deps.logger.error('connection could not be judged', { error: (err as Error).message, flow: flow.key });
+      const n = ++this.stats.judgeErrors;
+      // A failing disk fails every new destination: logged at the 1st, 10th, 100th, ... one.
+      if (isLogPoint(n)) {
+        this.deps.logger.error('connection could not be judged (no alert for it; the next connection to its destination is judged again)', {
+          error: (err as Error).message, flow: flow.key, failures: n,
+        });
+      }
     });
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
@@ -561,3 +569,8 @@ export class Pipeline {
   }
 }
 
+/** 1, 10, 100, 1000, ...: when a repeating failure is logged again. */
+function isLogPoint(n: number): boolean {
+  while (n >= 10 && n % 10 === 0) n /= 10;
+  return n === 1;
+}

@@ -12,6 +12,7 @@ import { AlertFile } from '../../lib/outputs/index.js';
 import { createLogger, loadConfig } from '../../lib/config/index.js';
 import { AlertOutputs } from '../../lib/pipeline/outputs.js';
 import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
+import { fillUp, mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import { sleep } from '../helpers/net.js';
 
 /** An alert whose line is `bytes` long (newline included). */
@@ -30,39 +31,28 @@ function seqsOf(file: string): number[] {
 const PAGE = 4096;
 
 describe('outputs/alert-file: a full file system', () => {
+  let fsys: Tmpfs | undefined;
   let mnt = '';
-  let mounted = false;
   const files: AlertFile[] = [];
 
   before(function () {
     requirePrereq(this, isRoot(), 'root (mounts a small tmpfs to fill)');
   });
   beforeEach(() => {
-    mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-full-'));
-    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0755', 'tmpfs', mnt], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `mount tmpfs: ${r.stderr}`);
-    mounted = true;
+    fsys = mountTmpfs('ew-full-', '256k');
+    mnt = fsys.dir;
   });
   afterEach(() => {
     for (const f of files.splice(0)) f.close();
-    if (mounted) spawnSync('umount', ['-l', mnt]);
-    mounted = false;
-    fs.rmSync(mnt, { recursive: true, force: true });
+    fsys?.remove();
+    fsys = undefined;
   });
 
   /** Fills the file system, then frees `pages` pages of it. */
   function fill(pages: number): string {
     const filler = path.join(mnt, 'filler');
-    const fd = fs.openSync(filler, 'w');
-    const block = Buffer.alloc(PAGE, 0x61);
-    try {
-      for (let i = 0; i < 1024; i++) fs.writeSync(fd, block);
-      assert.fail('256 KiB tmpfs not full after 4 MiB');
-    } catch (err) {
-      assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
-    }
-    fs.ftruncateSync(fd, Math.max(0, fs.fstatSync(fd).size - pages * PAGE));
-    fs.closeSync(fd);
+    const size = fillUp(filler, PAGE);
+    fs.truncateSync(filler, Math.max(0, size - pages * PAGE));
     return filler;
   }
 

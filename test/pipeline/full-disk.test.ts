@@ -1,0 +1,110 @@
+// The baseline's file system fills up while the pipeline runs (a real LevelDB on a small
+// tmpfs, filled after it opened): judging each new destination fails, the failures are logged
+// at the 1st, 10th, 100th, ... only, closing names the state dir and the fix, and a replay says
+// how many connections raised no alert and fails.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Baseline, BaselineWriteError } from '../../lib/baseline/index.js';
+import { replayFile } from '../../lib/capture/index.js';
+import { createLogger } from '../../lib/config/index.js';
+import { describeFailure } from '../../lib/config/fatal.js';
+import { DEFAULT_NAME_ORDER, Pipeline } from '../../lib/pipeline/index.js';
+import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
+import { fillUp, mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
+
+const DOC_RANGES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'];
+
+describe('pipeline: the baseline\'s disk fills up', function () {
+  this.timeout(60_000);
+  let fsys: Tmpfs | undefined;
+  let mnt = '';
+  let capture = '';
+
+  before(function () {
+    requirePrereq(this, isRoot(), 'root (mounts a small tmpfs to fill)');
+  });
+  beforeEach(() => {
+    fsys = mountTmpfs('ew-bfull-', '2m');
+    mnt = fsys.dir;
+    capture = path.join(os.tmpdir(), `ew-bfull-${process.pid}.pcap`);
+    const gen = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'gen-capture.js'), '--packets', '20000', '--out', capture], { encoding: 'utf8' });
+    assert.equal(gen.status, 0, gen.stderr);
+  });
+  afterEach(() => {
+    fsys?.remove();
+    fsys = undefined;
+    fs.rmSync(capture, { force: true });
+  });
+
+  function fill(): void {
+    fillUp(path.join(mnt, 'filler'), 65536);
+  }
+
+  it('no alert without its baseline entry; failures logged at 1, 10, 100; close() is a BaselineWriteError naming the dir and the fix', async () => {
+    const logged: { message: string; failures?: number }[] = [];
+    const sink = new Writable({ write(c: Buffer, _e, done) { logged.push(JSON.parse(c.toString()) as { message: string }); done(); } });
+    const logger = createLogger('info', { stream: sink, text: false });
+    let now = 0;
+    const dir = path.join(mnt, 'baseline');
+    const baseline = await Baseline.open({ dir, windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => now, learningFromFirstObservation: true });
+    fill();
+    const alerts: unknown[] = [];
+    const p = new Pipeline({
+      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 90 * 86_400_000, dnsCacheSize: 100_000,
+      dnsRetentionMs: 3_600_000, flowTableSize: 200_000, tcpIdleMs: 300_000, udpIdleMs: 60_000, internalCidrs: [], externalCidrs: DOC_RANGES,
+      normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
+    }, { baseline, emit: (a) => alerts.push(a), logger, now: () => now });
+    replayFile(capture, (buf, caplen, wireLen, ts, linkType) => {
+      now = ts;
+      p.onPacket(buf, caplen, wireLen, ts, linkType);
+    });
+    await p.finish();
+    assert.equal(alerts.length, 0, 'no alert whose baseline entry is not on disk');
+    const n = p.stats.judgeErrors;
+    assert.ok(n >= 100, `judge errors ${n}`);
+    const lines = logged.filter((l) => l.message.startsWith('connection could not be judged'));
+    const points = [1, 10, 100, 1000, 10_000].filter((k) => k <= n);
+    assert.deepEqual(lines.map((l) => l.failures), points);
+    await assert.rejects(baseline.close(), (err: unknown) => {
+      assert.ok(err instanceof BaselineWriteError);
+      assert.match(err.message, new RegExp(`cannot write the baseline database '${dir}': .*No space left on device.*--state-dir`));
+      const f = describeFailure(err, false);
+      assert.equal(f.exitCode, 1);
+      assert.ok(!f.line.includes('unexpected'), f.line);
+      return true;
+    });
+  });
+
+  it('egresswatch replay: stats name the write error and the connections without a verdict; exit 1 with one line', async () => {
+    // The state dir is opened first by a replay of nothing, then the disk is filled.
+    const state = path.join(mnt, 'state');
+    const cli = path.join(REPO_ROOT, 'dist', 'agent', 'cli.js');
+    const alertsFile = path.join(os.tmpdir(), `ew-bfull-${process.pid}.json`);
+    const empty = path.join(os.tmpdir(), `ew-bfull-empty-${process.pid}.pcap`);
+    fs.writeFileSync(empty, Buffer.from('d4c3b2a1020004000000000000000000ffff000001000000', 'hex'));
+    try {
+      const first = spawnSync(process.execPath, [cli, 'replay', empty, '--state-dir', state, '--alerts-file', alertsFile], { encoding: 'utf8' });
+      assert.equal(first.status, 0, first.stderr);
+      fill();
+      // LevelDB needs a little room to open again (a new manifest, log and table): 32 KiB, not the
+      // ~50 KB the run's new entries take.
+      fs.truncateSync(path.join(mnt, 'filler'), fs.statSync(path.join(mnt, 'filler')).size - 32768);
+      const r = spawnSync(process.execPath, [cli, 'replay', capture, '--stats-json', '--state-dir', state, '--alerts-file', alertsFile,
+        ...DOC_RANGES.flatMap((c) => ['--external-cidr', c])], { encoding: 'utf8', timeout: 50_000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.ok(r.stdout !== '', `no stats printed; stderr: ${r.stderr}`);
+      const stats = JSON.parse(r.stdout) as { connectionsNotJudged: number; baselineWriteError: string; alerts: number };
+      assert.ok(stats.connectionsNotJudged > 0);
+      assert.match(stats.baselineWriteError, /No space left on device/);
+      const last = r.stderr.trim().split('\n').at(-1) ?? '';
+      assert.match(last, new RegExp(`^egresswatch: cannot write the baseline database '${state}/baseline': .*; ${stats.connectionsNotJudged} connection\\(s\\) could not be judged and raised no alert$`));
+    } finally {
+      fs.rmSync(alertsFile, { force: true });
+      fs.rmSync(empty, { force: true });
+    }
+  });
+});
