@@ -10,7 +10,7 @@ import { Baseline } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
 import { AlertOutputs, OUTPUT_SETTINGS } from './outputs.js';
-import { DEFAULT_NAME_ORDER, Pipeline, type PipelineSettings } from './pipeline.js';
+import { DEFAULT_NAME_ORDER, Pipeline, isLogPoint, type PipelineSettings } from './pipeline.js';
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
 import { logFileStats, snapshot, METRIC_HELP } from './stats.js';
@@ -124,8 +124,13 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const now = (): number => Date.now();
   /** The configuration in force: the start one with what SIGHUPs have changed since. */
   let running = config;
+  let flushErrors = 0;
   const baseline = await Baseline.open({
     dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
+    // Background writes of last-seen updates (a full disk): kept and retried; logged at the 1st, 10th, 100th, ...
+    onError: (err) => {
+      if (isLogPoint(++flushErrors)) logger.error('baseline updates not written; they are kept and retried', { error: err.message, failures: flushErrors });
+    },
   });
   const alerts = await AlertOutputs.open(config, logger, true);
   const proc = new SnapshotProcFs(config.procRoot);

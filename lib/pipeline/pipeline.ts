@@ -570,7 +570,7 @@ export class Pipeline {
 }
 
 /** 1, 10, 100, 1000, ...: when a repeating failure is logged again. */
-function isLogPoint(n: number): boolean {
+export function isLogPoint(n: number): boolean {
   while (n >= 10 && n % 10 === 0) n /= 10;
   return n === 1;
 }

@@ -79,6 +79,40 @@ describe('pipeline: the baseline\'s disk fills up', function () {
     });
   });
 
+  it('last-seen updates that cannot be written are told to onError, kept, and written once there is room (and survive a reopen)', async () => {
+    let now = 1_000;
+    const errors: Error[] = [];
+    const dir = path.join(mnt, 'baseline');
+    const b = await Baseline.open({ dir, windowMs: 86_400_000, learningPeriodMs: 0, now: () => now, flushIntervalMs: 30, onError: (e) => errors.push(e) });
+    // 300 destinations (their entries on disk), then an update of each: ~20 KB, more than the
+    // slack of the log's last page.
+    const groups = Array.from({ length: 300 }, (_, i) => `site${i}.example`);
+    await Promise.all(groups.map((group) => b.observeSync({ host: 'h', group, time: now })?.durable));
+    fill();
+    now += 5_000;
+    for (const group of groups) assert.deepEqual(b.observeSync({ host: 'h', group, time: now })?.verdict.novelFor, []);
+    for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(errors.length > 0, 'the background flush failed and said so');
+    assert.match(errors[0].message, /No space left on device/);
+    fs.rmSync(path.join(mnt, 'filler'));
+    // The first write after a failed one opens the store again (its log may end in part of a
+    // record, after which LevelDB would lose what it appends: recovery stops there).
+    const before = b.counters.flushes;
+    for (let i = 0; i < 150 && b.counters.flushes === before; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(b.counters.flushes > before, 'a flush succeeded once there was room');
+    assert.equal(b.counters.reopens, 1);
+    await b.close();
+    const again = await Baseline.open({ dir, windowMs: 86_400_000, learningPeriodMs: 0, now: () => now });
+    try {
+      const entries = [];
+      for await (const e of again.entries({ kind: 'host' })) entries.push(e);
+      assert.equal(entries.length, groups.length);
+      assert.ok(entries.every((e) => e.lastSeen === now && e.count === 2), 'the updates made while the disk was full');
+    } finally {
+      await again.close();
+    }
+  });
+
   it('egresswatch replay: stats name the write error and the connections without a verdict; exit 1 with one line', async () => {
     // The state dir is opened first by a replay of nothing, then the disk is filled.
     const state = path.join(mnt, 'state');
