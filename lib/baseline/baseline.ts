@@ -23,6 +23,7 @@ import {
 } from './keys.js';
 import { BaselineWriteError, createErrorFor, openErrorFor } from './errors.js';
 import { makeDirs } from '../fs-dirs.js';
+import { ReopeningLevel } from '../level-reopen.js';
 import { KeyedMutex } from './keylock.js';
 
 export interface BaselineOptions {
@@ -77,8 +78,6 @@ interface Entry {
 }
 
 type Db = Level<string, unknown>;
-/** Least time between two reopens of a store whose write failed. */
-const REOPEN_AFTER_MS = 1_000;
 type Op = { type: 'put'; key: string; value: Entry | number } | { type: 'del'; key: string };
 
 /** About 200 bytes per entry (key, value, LRU links): 50k entries ≈ 10 MB. */
@@ -91,18 +90,7 @@ const PRUNE_BATCH = 1000;
 
 export class Baseline {
   /** For metrics: LRU evictions, LevelDB reads, new entries written, flushes and failures. */
-  readonly counters = { cacheEvictions: 0, reads: 0, newEntries: 0, flushes: 0, flushErrors: 0, badValues: 0, writeBatches: 0, reopens: 0 };
-  /**
-   * The last write failed (a full disk): LevelDB's log may now end in part of a record, and
-   * this LevelDB goes on appending after it; on the next open, recovery stops at that record
-   * and every write made after it is lost (seen: a full disk, then room again, then restart:
-   * the updates written in between were gone). So the next write first reopens the store,
-   * whose recovery ends the old log cleanly; until that works, writes fail and the callers
-   * keep what they wanted written.
-   */
-  private broken: unknown;
-  /** No reopen before this (wall clock, ms): a full disk is not tried at every write. */
-  private reopenAfter = 0;
+  readonly counters = { cacheEvictions: 0, reads: 0, newEntries: 0, flushes: 0, flushErrors: 0, badValues: 0, writeBatches: 0 };
   private readonly cache: LRUCache<string, Entry>;
   private dirty = new Map<string, Entry>();
   private readonly flushing = new Map<string, Entry>();
@@ -120,7 +108,7 @@ export class Baseline {
    */
   private complete = false;
 
-  private constructor(private db: Db, private readonly opts: BaselineOptions, private learningStart: number | undefined,
+  private constructor(private readonly store: ReopeningLevel<unknown>, private readonly opts: BaselineOptions, private learningStart: number | undefined,
     preloaded: [string, Entry][] | undefined) {
     this.cache = new LRUCache<string, Entry>({
       max: opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
@@ -170,11 +158,17 @@ export class Baseline {
         }
         await db.batch(ops);
       }
-      return new Baseline(db, opts, start, await preload(db, (opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES) >> 1));
+      const store = new ReopeningLevel(db, (): Db => new Level<string, unknown>(opts.dir, { valueEncoding: 'json' }));
+      return new Baseline(store, opts, start, await preload(db, (opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES) >> 1));
     } catch (err) {
       await db.close().catch(() => undefined);
       throw openErrorFor(opts.dir, err);
     }
+  }
+
+  /** Times the store was opened again after a failed write (see level-reopen.ts). */
+  get reopens(): number {
+    return this.store.reopens;
   }
 
   /**
@@ -316,7 +310,7 @@ export class Baseline {
     }
     if (this.complete) return undefined;
     this.counters.reads++;
-    const entry = this.toEntry(await this.db.get(key));
+    const entry = this.toEntry(await this.store.db.get(key));
     if (entry !== undefined) this.cache.set(key, entry);
     return entry;
   }
@@ -343,40 +337,14 @@ export class Baseline {
       return queued.done;
     }
     const next = { ops: [...ops], done: Promise.resolve() };
-    next.done = this.writeChain.then(async () => {
+    next.done = this.writeChain.then(() => {
       if (this.queuedWrite === next) this.queuedWrite = undefined;
-      await this.reopenIfBroken();
       this.counters.writeBatches++;
-      try {
-        await this.db.batch(next.ops);
-      } catch (err) {
-        this.broken = err;
-        this.reopenAfter = Date.now() + REOPEN_AFTER_MS;
-        throw err;
-      }
+      return this.store.write((db) => db.batch(next.ops));
     });
     this.queuedWrite = next;
     this.writeChain = next.done.catch(() => undefined);
     return next.done;
-  }
-
-  /** After a failed write: closes and opens the store again (see `broken`); throws while it cannot. */
-  private async reopenIfBroken(): Promise<void> {
-    if (this.broken === undefined) return;
-    if (Date.now() < this.reopenAfter) throw this.broken;
-    this.reopenAfter = Date.now() + REOPEN_AFTER_MS;
-    await this.db.close().catch(() => undefined);
-    const db: Db = new Level<string, unknown>(this.opts.dir, { valueEncoding: 'json' });
-    try {
-      await db.open();
-    } catch (err) {
-      // Reads go on failing against the closed store as well until an open works.
-      this.broken = err;
-      throw err;
-    }
-    this.db = db;
-    this.broken = undefined;
-    this.counters.reopens++;
   }
 
   /** Writes the queued lastSeen / count updates. */
@@ -418,7 +386,7 @@ export class Baseline {
     let deleted = 0;
     for (const kind of ['host', 'software'] as const) {
       let candidates: string[] = [];
-      for await (const [key, value] of this.db.iterator(kindRange(kind))) {
+      for await (const [key, value] of this.store.db.iterator(kindRange(kind))) {
         const e = this.toEntry(value);
         if (e === undefined || e.lastSeen < cutoff) candidates.push(key);
         if (candidates.length >= PRUNE_BATCH) {
@@ -455,7 +423,7 @@ export class Baseline {
     const kinds: EntryKind[] = filter.kind ? [filter.kind] : ['host', 'software'];
     for (const kind of kinds) {
       const range: KeyRange = filter.subject !== undefined ? subjectRange(kind, filter.subject) : kindRange(kind);
-      for await (const [key, value] of this.db.iterator(range)) {
+      for await (const [key, value] of this.store.db.iterator(range)) {
         const k = decodeKey(key);
         const e = this.toEntry(value);
         if (k === undefined || e === undefined) continue;
@@ -471,14 +439,14 @@ export class Baseline {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.inflight]);
-    this.reopenAfter = 0; // the last chance to write: a store whose write failed is reopened now
+    this.store.retryNow(); // the last chance to write: a store whose write failed is reopened now
     try {
       await this.flush();
       await this.writeChain;
     } catch (err) {
       throw new BaselineWriteError(this.opts.dir, err);
     } finally {
-      await this.db.close();
+      await this.store.close();
     }
   }
 }

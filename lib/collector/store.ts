@@ -7,6 +7,7 @@
 // the two cannot lose an alert from the file.
 import path from 'node:path';
 import { Level } from 'level';
+import { ReopeningLevel } from '../level-reopen.js';
 import { AlertFile } from '../outputs/alert-file.js';
 import { field } from './validate.js';
 
@@ -44,14 +45,15 @@ export class CollectorStore {
   private nextSeq = 1;
   private chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly db: Level<string, string>, private readonly file: AlertFile) {}
+  private constructor(private readonly store: ReopeningLevel<string>, private readonly file: AlertFile) {}
 
   static async open(stateDir: string, alertsFile: string): Promise<CollectorStore> {
-    const db = new Level<string, string>(path.join(stateDir, 'db'), { valueEncoding: 'utf8' });
+    const make = (): Level<string, string> => new Level<string, string>(path.join(stateDir, 'db'), { valueEncoding: 'utf8' });
+    const db = make();
     await db.open();
     const file = new AlertFile(alertsFile);
     file.open();
-    const store = new CollectorStore(db, file);
+    const store = new CollectorStore(new ReopeningLevel(db, make), file);
     store.nextSeq = Number((await db.get(NEXT)) ?? 1);
     await store.refile(Number((await db.get(FILED)) ?? 0));
     return store;
@@ -59,11 +61,11 @@ export class CollectorStore {
 
   private async refile(filed: number): Promise<void> {
     let last = filed;
-    for await (const [key, value] of this.db.iterator({ gt: alertKey(filed), lt: ALERT_END })) {
+    for await (const [key, value] of this.store.db.iterator({ gt: alertKey(filed), lt: ALERT_END })) {
       this.file.write(JSON.parse(value) as object);
       last = parseInt(key.slice(ALERT.length), 16);
     }
-    if (last !== filed) await this.db.put(FILED, String(last));
+    if (last !== filed && this.file.unwrittenLines === 0) await this.store.write((db) => db.put(FILED, String(last)));
   }
 
   /** Stores new alerts (in order), skipping event.ids already stored. Serialised. */
@@ -81,13 +83,13 @@ export class CollectorStore {
     let duplicates = 0;
     for (const alert of alerts) {
       const id = field(alert, 'event.id') as string;
-      if (seenIds.has(id) || (await this.db.get(ID + id)) !== undefined) {
+      if (seenIds.has(id) || (await this.store.db.get(ID + id)) !== undefined) {
         duplicates++;
         continue;
       }
       seenIds.add(id);
       const group = field(alert, 'egresswatch.domain_group') as string;
-      if (!newGroups.has(group) && (await this.db.get(GROUP + group)) === undefined) {
+      if (!newGroups.has(group) && (await this.store.db.get(GROUP + group)) === undefined) {
         newGroups.add(group);
         markDeploymentNovel(alert);
         this.stats.novelDeployment++;
@@ -99,9 +101,11 @@ export class CollectorStore {
     }
     if (fresh.length > 0) {
       ops.push({ type: 'put', key: NEXT, value: String(this.nextSeq) });
-      await this.db.batch(ops, { sync: true });
+      await this.store.write((db) => db.batch(ops, { sync: true }));
       for (const a of fresh) this.file.write(a);
-      await this.db.put(FILED, String(this.nextSeq - 1));
+      // Filed only once the alerts file has them: lines it keeps waiting (a full disk) are
+      // written again from the store at the next start if they never make it.
+      if (this.file.unwrittenLines === 0) await this.store.write((db) => db.put(FILED, String(this.nextSeq - 1)));
     }
     this.stats.accepted += fresh.length;
     this.stats.duplicates += duplicates;
@@ -112,7 +116,7 @@ export class CollectorStore {
   async query(f: QueryFilter): Promise<{ alerts: Record<string, unknown>[]; next: string | null }> {
     const alerts: Record<string, unknown>[] = [];
     let scanned = 0;
-    for await (const [key, value] of this.db.iterator({ gt: alertKey(f.cursor ?? 0), lt: ALERT_END })) {
+    for await (const [key, value] of this.store.db.iterator({ gt: alertKey(f.cursor ?? 0), lt: ALERT_END })) {
       const lastSeq = parseInt(key.slice(ALERT.length), 16);
       const a = JSON.parse(value) as Record<string, unknown>;
       if (matches(a, f)) alerts.push(a);
@@ -126,7 +130,7 @@ export class CollectorStore {
   async close(): Promise<void> {
     await this.chain;
     this.file.close();
-    await this.db.close();
+    await this.store.close();
   }
 }
 

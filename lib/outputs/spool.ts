@@ -7,6 +7,7 @@
 // Bounds (entries, bytes, age) drop the oldest entries and report them through onDrop: a
 // collector that is down for a week must not fill the agent's disk.
 import { Level } from 'level';
+import { ReopeningLevel } from '../level-reopen.js';
 import { SpoolIndex } from './spool-index.js';
 
 export interface SpoolOptions {
@@ -58,7 +59,7 @@ export class Spool {
   private pending: { value: string; t: number; resolve: () => void; reject: (err: Error) => void }[] = [];
 
   private constructor(
-    private readonly db: Level<string, string>,
+    private readonly store: ReopeningLevel<string>,
     private readonly opts: Required<Omit<SpoolOptions, 'onDrop'>> & Pick<SpoolOptions, 'onDrop'>,
   ) {}
 
@@ -66,22 +67,23 @@ export class Spool {
     const opts = {
       maxEntries: 100_000, maxBytes: 256 * 1024 * 1024, maxAgeMs: 7 * 86_400_000, now: Date.now, ...options,
     };
-    const db = new Level<string, string>(opts.dir, { valueEncoding: 'utf8' });
+    const make = (): Level<string, string> => new Level<string, string>(opts.dir, { valueEncoding: 'utf8' });
+    const db = make();
     await db.open();
-    const spool = new Spool(db, opts);
+    const spool = new Spool(new ReopeningLevel(db, make), opts);
     await spool.load();
     return spool;
   }
 
   private async load(): Promise<void> {
-    const next = await this.db.get(NEXT_SEQ);
+    const next = await this.store.db.get(NEXT_SEQ);
     if (next !== undefined) this.nextSeq = Number(next);
-    for await (const [key, value] of this.db.iterator({ gte: ENTRY, lt: ENTRY_END })) {
+    for await (const [key, value] of this.store.db.iterator({ gte: ENTRY, lt: ENTRY_END })) {
       const seq = parseInt(key.slice(ENTRY.length), 16);
       this.index.push(seq, value.length, Number(value.slice(0, value.indexOf('\t'))));
       if (seq >= this.nextSeq) this.nextSeq = seq + 1;
     }
-    for await (const [key, value] of this.db.iterator({ gte: CURSOR, lt: 'c"' })) {
+    for await (const [key, value] of this.store.db.iterator({ gte: CURSOR, lt: 'c"' })) {
       this.cursors.set(key.slice(CURSOR.length), Number(value));
     }
   }
@@ -137,7 +139,7 @@ export class Spool {
     const ops = items.map((it, i) => ({ type: 'put' as const, key: entryKey(first + i), value: it.value }));
     ops.push({ type: 'put', key: NEXT_SEQ, value: String(first + items.length) });
     try {
-      await this.db.batch(ops, { sync: true });
+      await this.store.write((db) => db.batch(ops, { sync: true }));
     } catch (err) {
       for (const it of items) it.reject(err as Error);
       return;
@@ -158,7 +160,7 @@ export class Spool {
     const after = this.cursorOf(consumer);
     const out: SpoolEntry[] = [];
     let bytes = 0;
-    for await (const [key, value] of this.db.iterator({ gt: entryKey(after), lt: ENTRY_END, limit: max })) {
+    for await (const [key, value] of this.store.db.iterator({ gt: entryKey(after), lt: ENTRY_END, limit: max })) {
       const tab = value.indexOf('\t');
       if (out.length > 0 && bytes + value.length - tab > maxBytes) break;
       bytes += value.length - tab;
@@ -182,10 +184,10 @@ export class Spool {
       let low = Infinity;
       for (const name of this.registered) low = Math.min(low, this.cursorOf(name));
       const gone = low === Infinity ? [] : this.index.shiftUpTo(low);
-      await this.db.batch([
+      await this.store.write((db) => db.batch([
         { type: 'put', key: CURSOR + consumer, value: String(upToSeq) },
         ...gone.map((seq) => ({ type: 'del' as const, key: entryKey(seq) })),
-      ], { sync: true });
+      ], { sync: true }));
       this.stats.deleted += gone.length;
     });
   }
@@ -211,7 +213,7 @@ export class Spool {
     this.closed = true; // refuses new appends; the ones already queued are committed first
     await this.chain.catch(() => undefined);
     this.listeners.clear();
-    await this.db.close();
+    await this.store.close();
   }
 
   private cursorOf(consumer: string): number {
@@ -244,7 +246,7 @@ export class Spool {
   }
 
   private async drop(seqs: number[], why: 'full' | 'age'): Promise<void> {
-    await this.db.batch(seqs.map((seq) => ({ type: 'del' as const, key: entryKey(seq) })));
+    await this.store.write((db) => db.batch(seqs.map((seq) => ({ type: 'del' as const, key: entryKey(seq) }))));
     if (why === 'full') this.stats.droppedFull += seqs.length;
     else this.stats.droppedAge += seqs.length;
     this.opts.onDrop?.(seqs.length, why);
