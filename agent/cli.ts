@@ -210,7 +210,31 @@ function parser(args: string[]): Argv {
     });
 }
 
+/**
+ * A reader of our standard output or error that goes away (`egresswatch run --stdout | head`,
+ * a log shipper restarted) must not stop the agent: node would throw EPIPE out of the stream
+ * and exit. The alerts file and forwarding go on; what was meant for the closed stream is
+ * dropped, and said once on the other one.
+ */
+function survivePipeClose(): void {
+  const gone = new Set<NodeJS.WriteStream>();
+  const watch = (stream: NodeJS.WriteStream, name: string, other: NodeJS.WriteStream): void => {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (gone.has(stream)) return;
+      gone.add(stream);
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+        if (!gone.has(other)) other.write(`egresswatch: ${name} was closed by its reader (${err.code}); what goes there is dropped, alerts still go to the alerts file\n`);
+        return;
+      }
+      if (!gone.has(other)) other.write(`egresswatch: cannot write to ${name}: ${err.code ?? err.message}; what goes there is dropped\n`);
+    });
+  };
+  watch(process.stdout, 'standard output', process.stderr);
+  watch(process.stderr, 'standard error', process.stdout);
+}
+
 async function main(): Promise<void> {
+  survivePipeClose();
   const args = hideBin(process.argv);
   try {
     await parser(args).parseAsync();

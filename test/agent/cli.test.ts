@@ -1,6 +1,6 @@
 // Runs the compiled CLI as a child process, the way an operator or systemd does.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,6 +116,27 @@ describe('agent CLI (compiled, as a child process)', () => {
     assert.deepEqual(stats.incompleteFiles.map((f) => [f.file, f.packets]), [[cut, stats.packets]]);
     const logged = r.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; file: string; error: string });
     assert.ok(logged.some((l) => l.level === 'error' && l.message === 'capture file not read to its end' && l.file === cut && /cut short or corrupt/.test(l.error)), r.stderr);
+  });
+
+  it('a reader of --stdout that has gone away does not stop the run: exit 0, told once on stderr, every alert in the file', async function () {
+    this.timeout(60_000);
+    const capture = path.join(dir, 'c.pcap');
+    const gen = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'gen-capture.js'), '--packets', '5000', '--out', capture], { encoding: 'utf8' });
+    assert.equal(gen.status, 0, gen.stderr);
+    const alertsFile = path.join(dir, 'a.json');
+    const args = [CLI, 'replay', capture, '--stdout', '--state-dir', path.join(dir, 'state'), '--alerts-file', alertsFile,
+      ...['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'].flatMap((c) => ['--external-cidr', c])];
+    // The reader is gone before the alerts come (they are written in one burst at the end).
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr.match(/standard output was closed by its reader \(EPIPE\)/g)?.length, 1, stderr);
+    assert.ok(!stderr.includes('    at '), 'no stack trace');
+    const lines = fs.readFileSync(alertsFile, 'utf8').trim().split('\n');
+    assert.ok(lines.length > 10, `alerts in the file: ${lines.length}`);
   });
 
   it('a repeated flag reaches the loader as a list and does not swallow the file names', () => {
