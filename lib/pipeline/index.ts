@@ -109,9 +109,6 @@ const CAPTURE_STATS_MS = 10_000;
 const RELEASE_WAIT_MS = 1_000;
 /** How often an interface whose capture stopped (deleted, taken down) is opened again. */
 const REOPEN_MS = 2_000;
-/** Packet-handling exceptions logged in full; after that one line per this many. */
-const CALLBACK_ERRORS_LOGGED = 10;
-const CALLBACK_ERRORS_EVERY = 1_000;
 /** A socket whose process exited is still attributed to it this long after (cached-socket). */
 const EXITED_GRACE_MS = 5_000;
 
@@ -180,10 +177,9 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
         });
         return;
       }
-      // An exception out of the packet path is a bug of ours: counted, and logged without flooding.
-      callbackErrors++;
-      if (callbackErrors <= CALLBACK_ERRORS_LOGGED || callbackErrors % CALLBACK_ERRORS_EVERY === 0) {
-        logger.error('packet handling failed (packet dropped)', { interface: iface, error: (err as Error).message, count: callbackErrors });
+      // An exception out of the packet path is a bug of ours: counted, and logged at the 1st, 10th, 100th, ...
+      if (isLogPoint(++callbackErrors)) {
+        logger.error('packet handling failed (packet dropped)', { interface: iface, error: (err as Error).message, failures: callbackErrors });
       }
     },
   }, (buf, caplen, wireLen, ts, linkType) => pipeline.onPacket(buf, caplen, wireLen, ts, linkType));
