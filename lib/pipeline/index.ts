@@ -161,7 +161,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   // Capturing on every interface asked for: one that stopped (and is not back) makes the agent
   // partly blind, which /healthz must show.
   const capturing = (): boolean => capture !== undefined && capture.failedInterfaces().length === 0;
-  const metrics = new MetricsServer(registry, capturing, () => capturing() && !stopping && alerts.spoolErrors === 0);
+  const metrics = new MetricsServer(registry, capturing, () => capturing() && !stopping && alerts.spoolCaughtUp);
   if (config.metricsListen) await metrics.listen(config.metricsListen.host, config.metricsListen.port);
 
   capture = LiveCapture.open({

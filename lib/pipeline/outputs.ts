@@ -13,6 +13,10 @@ import { AlertFile, toOcsf } from '../outputs/index.js';
 import { SpoolForwarders, type ApplyReport } from '../outputs/spool-forwarders.js';
 import type { Spool } from '../outputs/spool.js';
 
+/** Alerts kept in memory while the spool fails, and how often the spool is tried again. */
+const UNSPOOLED_MAX = 10_000;
+const SPOOL_RETRY_MS = 5_000;
+
 /** The settings reconfigure() applies; every other one needs a restart. */
 export const OUTPUT_SETTINGS = [
   'format', 'stdout', 'alertsFile', 'alertsMaxBytes', 'alertsMaxFiles', 'collectorUrls', 'syslogUrls',
@@ -31,7 +35,13 @@ export class AlertOutputs {
   /** Reloads, one at a time (two quick SIGHUPs apply in order). */
   private reloading: Promise<unknown> = Promise.resolve();
   emitted = 0;
+  /** Failed spool appends (counter). */
   spoolErrors = 0;
+  /** Alerts not yet handed to the forwarders because the spool failed (a full disk), oldest first. */
+  private unspooled: Record<string, unknown>[] = [];
+  private spoolRetry: NodeJS.Timeout | undefined;
+  /** Alerts given up on for forwarding: past UNSPOOLED_MAX, or still unspooled at close. */
+  unspooledDropped = 0;
 
   private constructor(
     private config: Readonly<AgentConfig>,
@@ -84,20 +94,53 @@ export class AlertOutputs {
   private async writeBatch(batch: Record<string, unknown>[]): Promise<void> {
     if (this.batch === batch) this.batch = undefined;
     const out = this.config.format === 'ocsf' ? batch.map((a) => toOcsf(a)) : batch;
-    const spool = this.forwarding.spool;
-    if (spool) {
-      for (const a of out) {
-        try {
-          await spool.append(a);
-        } catch (err) {
-          this.spoolErrors++;
-          this.logger.error('alert not spooled for forwarding', { error: (err as Error).message });
-        }
-      }
-    }
+    await this.spoolAll(out);
     this.fileRef.writeMany(out);
     if (this.config.stdout) process.stdout.write(batch.map((a) => alertLine(a) + '\n').join(''));
     this.emitted += batch.length;
+  }
+
+  /** The spool has every alert it was given: nothing waits for a failed append to be retried. */
+  get spoolCaughtUp(): boolean {
+    return this.unspooled.length === 0;
+  }
+
+  /**
+   * Appends to the spool, in order, after what earlier failures left. An append that fails (a
+   * full disk under --state-dir) keeps it and the ones after it in memory, bounded, retried every
+   * SPOOL_RETRY_MS and before newer alerts: forwarding gets them once the disk has room. (The
+   * alerts file is written either way.)
+   */
+  private async spoolAll(alerts: readonly Record<string, unknown>[]): Promise<void> {
+    const spool = this.forwarding.spool;
+    if (!spool) return;
+    const todo = this.unspooled.length > 0 ? [...this.unspooled, ...alerts] : alerts;
+    this.unspooled = [];
+    for (let i = 0; i < todo.length; i++) {
+      try {
+        await spool.append(todo[i]);
+      } catch (err) {
+        this.spoolErrors++;
+        const keep = todo.slice(i, i + UNSPOOLED_MAX);
+        this.unspooledDropped += todo.length - i - keep.length;
+        this.unspooled = keep;
+        if (this.spoolRetry === undefined) {
+          this.logger.error('alerts not spooled for forwarding; kept in memory and retried', {
+            error: (err as Error).message, alerts: keep.length, fix: 'free space on (or repair) the file system of --state-dir',
+          });
+          this.spoolRetry = setInterval(() => {
+            if (this.unspooled.length > 0) this.serial(() => this.spoolAll([]));
+          }, SPOOL_RETRY_MS);
+          this.spoolRetry.unref();
+        }
+        return;
+      }
+    }
+    if (this.spoolRetry !== undefined) {
+      clearInterval(this.spoolRetry);
+      this.spoolRetry = undefined;
+      this.logger.info('spool writable again; the alerts kept for forwarding are spooled');
+    }
   }
 
   /** Waits for every alert emitted so far to be written. */
@@ -187,6 +230,13 @@ export class AlertOutputs {
   async close(): Promise<void> {
     await this.reloading;
     await this.flush();
+    if (this.unspooled.length > 0) await this.serial(() => this.spoolAll([]));
+    clearInterval(this.spoolRetry);
+    if (this.unspooled.length > 0) {
+      this.logger.error('alerts could not be spooled before exit and will not be forwarded (they are in the alerts file)', { alerts: this.unspooled.length });
+      this.unspooledDropped += this.unspooled.length;
+      this.unspooled = [];
+    }
     await this.forwarding.close();
     const lost = this.fileRef.close();
     if (lost > 0) {
@@ -223,6 +273,9 @@ export class AlertOutputs {
       forward_sent: fwd,
       forward_failures: failed,
       spool_depth: spool ? spool.depth() : 0,
+      spool_append_errors: this.spoolErrors,
+      spool_unspooled: this.unspooled.length,
+      spool_unspooled_dropped: this.unspooledDropped,
       spool_oldest_age_seconds: spool ? Math.round(spool.oldestAgeMs() / 1000) : 0,
     };
   }

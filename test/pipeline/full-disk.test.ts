@@ -10,8 +10,10 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Baseline, BaselineWriteError } from '../../lib/baseline/index.js';
 import { Spool } from '../../lib/outputs/spool.js';
+import { consumerName } from '../../lib/outputs/spool-forwarders.js';
 import { replayFile } from '../../lib/capture/index.js';
-import { createLogger } from '../../lib/config/index.js';
+import { createLogger, loadConfig } from '../../lib/config/index.js';
+import { AlertOutputs } from '../../lib/pipeline/outputs.js';
 import { describeFailure } from '../../lib/config/fatal.js';
 import { DEFAULT_NAME_ORDER, Pipeline } from '../../lib/pipeline/index.js';
 import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
@@ -135,6 +137,45 @@ describe('pipeline: the baseline\'s disk fills up', function () {
     await spool.close();
     assert.ok(ids.includes('a-999'), `the alert appended after the disk had room: ${ids.join(' ')}`);
     assert.deepEqual(ids.slice(0, 3), ['a-0', 'a-1', 'a-2']);
+  });
+
+  it('forwarding: alerts the spool cannot take wait in memory, in order, and are spooled once the disk has room', async function () {
+    const logged: { message: string }[] = [];
+    const sink = new Writable({ write(c: Buffer, _e, done) { logged.push(JSON.parse(c.toString()) as { message: string }); done(); } });
+    const logger = createLogger('info', { stream: sink, text: false });
+    // A collector nobody listens on: the forwarder retries, the spool keeps everything.
+    const config = loadConfig({ flags: { 'state-dir': path.join(mnt, 'state'), 'alerts-file': path.join(os.tmpdir(), `ew-fwd-${process.pid}.json`),
+      'collector-url': 'http://127.0.0.1:9/ingest' }, env: {} });
+    const out = await AlertOutputs.open(config, logger, true);
+    const alert = (i: number) => ({ seq: i, event: { id: `f-${i}` }, pad: 'x'.repeat(3000) });
+    try {
+      out.emit(alert(0));
+      await out.flush();
+      fill();
+      for (let i = 1; i <= 30; i++) out.emit(alert(i));
+      await out.flush();
+      assert.equal(out.spoolCaughtUp, false);
+      const waiting = out.stats().spool_unspooled as number;
+      assert.ok(waiting > 0, 'alerts wait for the spool');
+      assert.equal(logged.filter((l) => l.message.startsWith('alerts not spooled')).length, 1, 'told once');
+      fs.rmSync(path.join(mnt, 'filler'));
+      out.emit(alert(31));
+      await out.flush();
+      // The first append after the failure waits out the store's reopen gap: retried until it goes in.
+      for (let i = 0; i < 100 && !out.spoolCaughtUp; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        out.emit(alert(100 + i));
+        await out.flush();
+      }
+      assert.equal(out.spoolCaughtUp, true);
+      assert.ok(logged.some((l) => l.message.startsWith('spool writable again')));
+      const seqs = (await out.spool!.readBatch(consumerName('http', 'http://127.0.0.1:9/ingest'), 10_000, 1 << 30)).map((e) => e.alert.seq as number);
+      assert.deepEqual(seqs.slice(0, 32), [...Array(32).keys()], 'every alert spooled once, in order');
+      assert.equal(out.stats().spool_unspooled_dropped, 0);
+    } finally {
+      await out.close();
+      fs.rmSync(config.alertsFile, { force: true });
+    }
   });
 
   it('egresswatch replay: stats name the write error and the connections without a verdict; exit 1 with one line', async () => {
