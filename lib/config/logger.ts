@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { ConfigError } from './error.js';
-import { CREATE_WAIT_MS, WriteHold, holdMarkerFor, nameMoved, openAppend, type AppendTarget, type HoldOptions } from '../outputs/rotation.js';
+import { CREATE_WAIT_MS, LineAppender, WriteHold, holdMarkerFor, nameMoved, openAppend, type AppendTarget, type HoldOptions } from '../outputs/rotation.js';
 import winston from 'winston';
 import type { LogLevel } from './types.js';
 
@@ -42,6 +42,7 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): wins
  */
 export class LogFile extends Writable {
   private target: AppendTarget;
+  private readonly appender = new LineAppender();
   /** Records that could not be written (disk full…): counted, never thrown at the logger. */
   writeErrors = 0;
   /** Renames or removals of the name followed before a write. */
@@ -138,7 +139,8 @@ export class LogFile extends Writable {
       // Cannot open the new name: keep writing to the file we have (counted, told once).
     }
     try {
-      for (let off = 0; off < chunk.length;) off += fs.writeSync(this.target.fd, chunk, off, chunk.length - off);
+      // A full disk drops the record (counted), never half of it.
+      this.appender.append(this.target.fd, chunk);
     } catch {
       this.writeErrors += 1;
     }

@@ -32,7 +32,7 @@
 // Lines past the bound, or still unwritten at close, are counted as dropped.
 import fs from 'node:fs';
 import {
-  CREATE_WAIT_MS, WriteHold, holdMarkerFor, nameMoved, nameState, openAppend, rotationSettings, shiftRotated,
+  CREATE_WAIT_MS, LineAppender, WriteHold, holdMarkerFor, nameMoved, nameState, openAppend, rotationSettings, shiftRotated,
   type AppendTarget, type HoldOptions, type RotationOptions,
 } from './rotation.js';
 
@@ -116,8 +116,8 @@ export class AlertFile {
   private unwritten: Buffer[] = [];
   private unwrittenBytes = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** A failed write left part of a line that could not be cut off: the next write ends it first. */
-  private brokenLine = false;
+  /** Whole lines per write(2), or none (a full disk). */
+  private readonly appender = new LineAppender();
   /** write(2) calls that failed. */
   writeErrors = 0;
   /** Lines lost: past the bound of the waiting lines, or still unwritten at close(). */
@@ -241,12 +241,11 @@ export class AlertFile {
       while (end < lines.length && (this.maxBytes <= 0 || this.size + bytes + lines[end].length <= this.maxBytes)) bytes += lines[end++].length;
       const chunk = end - i === 1 ? lines[i] : Buffer.concat(lines.slice(i, end), bytes);
       try {
-        this.append(chunk);
+        this.size += this.appender.append(this.fd, chunk);
       } catch (err) {
         this.failed(err, lines, i);
         return;
       }
-      this.size += chunk.length;
       this.lines += end - i;
       // A rename that fell between the check and the write leaves these lines at the end of the
       // renamed file, where a follower by name may already have stopped reading. It cannot be
@@ -257,32 +256,6 @@ export class AlertFile {
     if (this.writeFailing !== undefined) {
       this.writeFailing = undefined;
       this.onWriteRecovered?.(this.file, retried);
-    }
-  }
-
-  /**
-   * One write(2) of whole lines, or none: when it fails, the bytes it did put in the file (a
-   * disk filling up mid-write) are cut off again so no tailer meets half a line.
-   */
-  private append(chunk: Buffer): void {
-    if (this.brokenLine) {
-      // The cut failed last time: end that half line, so the next one starts on a line of its own.
-      fs.writeSync(this.fd, '\n');
-      this.brokenLine = false;
-      this.size += 1;
-    }
-    let off = 0;
-    try {
-      while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
-    } catch (err) {
-      if (off > 0) {
-        try {
-          fs.ftruncateSync(this.fd, fs.fstatSync(this.fd).size - off);
-        } catch {
-          this.brokenLine = true;
-        }
-      }
-      throw err;
     }
   }
 

@@ -152,6 +152,39 @@ export function openAppend(file: string, mode: number): AppendTarget {
  * `waitMs`) for a missing name to be created by logrotate; `createdAfterWait` says the wait
  * ran out and the writer is about to create the file itself.
  */
+/**
+ * Appends whole lines to a file with write(2), all or nothing: when the disk fills part-way
+ * through, the bytes that got in are cut off again (ftruncate), so no reader meets half a line.
+ * If even the cut fails, the next append first ends that half line with a newline.
+ */
+export class LineAppender {
+  private brokenLine = false;
+
+  /** Appends `chunk` (whole lines) at the end of `fd`; returns the bytes added. Throws the write's error. */
+  append(fd: number, chunk: Buffer): number {
+    let added = 0;
+    if (this.brokenLine) {
+      fs.writeSync(fd, '\n');
+      this.brokenLine = false;
+      added = 1;
+    }
+    let off = 0;
+    try {
+      while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+    } catch (err) {
+      if (off > 0) {
+        try {
+          fs.ftruncateSync(fd, fs.fstatSync(fd).size - off);
+        } catch {
+          this.brokenLine = true;
+        }
+      }
+      throw err;
+    }
+    return added + chunk.length;
+  }
+}
+
 export function nameMoved(file: string, dev: bigint, ino: bigint, waitMs: number): { moved: boolean; createdAfterWait: boolean } {
   const state = nameState(file, dev, ino);
   if (state === 'same') return { moved: false, createdAfterWait: false };

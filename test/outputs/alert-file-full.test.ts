@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { AlertFile } from '../../lib/outputs/index.js';
-import { createLogger, loadConfig } from '../../lib/config/index.js';
+import { LogFile, createLogger, loadConfig } from '../../lib/config/index.js';
 import { AlertOutputs } from '../../lib/pipeline/outputs.js';
 import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
 import { fillUp, mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
@@ -118,6 +118,38 @@ describe('outputs/alert-file: a full file system', () => {
     for (let n = 9; n >= 1; n--) if (fs.existsSync(`${file}.${n}`)) all.push(...seqsOf(`${file}.${n}`));
     all.push(...seqsOf(file));
     assert.deepEqual(all, [...Array(12).keys()]);
+  });
+});
+
+describe('--log-file on a full file system', () => {
+  let fsys: Tmpfs | undefined;
+  before(function () {
+    requirePrereq(this, isRoot(), 'root (mounts a small tmpfs to fill)');
+  });
+  beforeEach(() => { fsys = mountTmpfs('ew-logfull-', '256k'); });
+  afterEach(() => { fsys?.remove(); fsys = undefined; });
+
+  const write = (f: LogFile, text: string) => new Promise<void>((resolve, reject) => f.write(Buffer.from(text), (err) => (err ? reject(err) : resolve())));
+
+  it('a record the disk cannot take is dropped whole (counted), never half of it; later ones go on', async () => {
+    const file = path.join(fsys!.dir, 'agent.log');
+    const f = new LogFile(file);
+    try {
+      await write(f, JSON.stringify({ n: 0 }) + '\n');
+      const filler = path.join(fsys!.dir, 'filler');
+      fillUp(filler, PAGE);
+      // Bigger than what is left of the log's page: part of it would fit.
+      await write(f, JSON.stringify({ n: 1, pad: 'y'.repeat(6000) }) + '\n');
+      assert.equal(f.writeErrors, 1);
+      const text = fs.readFileSync(file, 'utf8');
+      assert.ok(text.endsWith('\n'), `the log ends inside a record (${text.length} bytes)`);
+      assert.deepEqual(text.trim().split('\n').map((l) => (JSON.parse(l) as { n: number }).n), [0]);
+      fs.rmSync(filler);
+      await write(f, JSON.stringify({ n: 2 }) + '\n');
+      assert.deepEqual(fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { n: number }).n), [0, 2]);
+    } finally {
+      f.end();
+    }
   });
 });
 
