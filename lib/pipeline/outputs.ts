@@ -113,7 +113,14 @@ export class AlertOutputs {
    */
   private async spoolAll(alerts: readonly Record<string, unknown>[]): Promise<void> {
     const spool = this.forwarding.spool;
-    if (!spool) return;
+    if (!spool) {
+      // Forwarding was turned off by a reload: what waited for the spool has no reader any more.
+      this.unspooledDropped += this.unspooled.length;
+      this.unspooled = [];
+      clearInterval(this.spoolRetry);
+      this.spoolRetry = undefined;
+      return;
+    }
     const todo = this.unspooled.length > 0 ? [...this.unspooled, ...alerts] : alerts;
     this.unspooled = [];
     for (let i = 0; i < todo.length; i++) {
