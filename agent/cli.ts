@@ -5,7 +5,7 @@ import path from 'node:path';
 import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
-  CONFIG_FLAG, ConfigError, EXIT_CONFIG, checkInputFiles, createLogger, debugRequested, describeFailure,
+  CONFIG_FLAG, ConfigError, EXIT_CONFIG, STDIN_FILE, checkInputFiles, createLogger, debugRequested, describeFailure,
   flagOptions, loadConfig, logStreamFor, logTextFor, parseDuration, parseListen, LogFile, LOG_LEVELS, type AgentConfig, type Command,
   type LogLevel,
 } from '../lib/config/index.js';
@@ -235,7 +235,9 @@ function survivePipeClose(): void {
 
 async function main(): Promise<void> {
   survivePipeClose();
-  const args = hideBin(process.argv);
+  // `replay -` reads the capture from standard input, as `tcpdump -r -` does (yargs drops a lone '-').
+  const raw = hideBin(process.argv);
+  const args = raw[0] === 'replay' ? raw.map((a) => (a === '-' ? STDIN_FILE : a)) : raw;
   try {
     await parser(args).parseAsync();
   } catch (err) {

@@ -65,8 +65,10 @@ export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayO
   return { packets: reader.packets, linkType, readError };
 }
 
+/** A regular file that starts like a pcapng (a pipe cannot be read a second time). */
 function isPcapng(path: string): boolean {
   try {
+    if (!fs.statSync(path).isFile()) return false;
     const fd = fs.openSync(path, 'r');
     try {
       const head = Buffer.alloc(4);

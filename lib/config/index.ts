@@ -9,7 +9,7 @@ export { parseDuration, parseSize, formatDuration, formatSize } from './units.js
 export { parseListen } from './values.js';
 export { loadConfig, readConfigFile, CONFIG_ENV } from './load.js';
 export { SETTINGS, findSetting, type SettingSpec, type Command, type Kind } from './settings.js';
-export { checkInputFiles } from './files.js';
+export { STDIN_FILE, checkInputFiles } from './files.js';
 export { createLogger, logStreamFor, logTextFor, LogFile, type LoggerOptions } from './logger.js';
 export { describeFailure, debugRequested, EXIT_CONFIG, EXIT_RUNTIME, type Failure } from './fatal.js';
 export { flagOptions, defaultText, CONFIG_FLAG } from './flags.js';

@@ -139,6 +139,18 @@ describe('agent CLI (compiled, as a child process)', () => {
     assert.ok(lines.length > 10, `alerts in the file: ${lines.length}`);
   });
 
+  it('replay - reads the capture from standard input (a pipe), as tcpdump -r - does', () => {
+    // A shell pipe, as an operator writes it.
+    const r = spawnSync('sh', ['-c', `cat "$1" | "$2" "$3" replay - --stats-json --state-dir "$4" --alerts-file "$5"`, 'sh',
+      corpusFile('tcpdump/dns_udp.pcap'), process.execPath, CLI, path.join(dir, 'state'), path.join(dir, 'a.json')], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const stats = JSON.parse(r.stdout) as { packets: number; dnsAnswers: number; files: number };
+    const fromFile = cli(['replay', corpusFile('tcpdump/dns_udp.pcap'), '--stats-json', '--state-dir', path.join(dir, 'state2'), '--alerts-file', path.join(dir, 'b.json')]);
+    const expected = JSON.parse(fromFile.stdout) as { packets: number; dnsAnswers: number };
+    assert.deepEqual([stats.packets, stats.dnsAnswers, stats.files], [expected.packets, expected.dnsAnswers, 1]);
+    assert.ok(stats.packets > 0);
+  });
+
   it('a repeated flag reaches the loader as a list and does not swallow the file names', () => {
     const bad = cli(['replay', '--dns-port', '53', '--dns-port', '99999', 'x.pcap']);
     assert.equal(bad.status, 2);
