@@ -77,8 +77,17 @@ function fileSetting(key: string, filePath: string): SettingSpec {
   const fix = near && near.inFile
     ? `did you mean '${near.key}'?`
     : near ? `--${near.flag} is a command-line flag only` : 'remove it; the keys are listed in docs/configuration.md';
-  throw new ConfigError(`unknown key '${key}' in config file ${filePath} (${fix})`, key, fix);
+  const named = SETTING_NAME.test(key);
+  const shown = named ? `'${key}'` : `(not a setting name: ${key.length} characters)`;
+  throw new ConfigError(`unknown key ${shown} in config file ${filePath} (${fix})`, named ? key : 'config', fix);
 }
+
+/**
+ * What a config key can look like. Anything else (a file that is not a config, /etc/shadow say,
+ * parses as keys holding its lines) is described in the error, not echoed: a wrong --config
+ * must not copy a secret into the journal.
+ */
+const SETTING_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 
 function flagValue(flags: Record<string, unknown>, spec: SettingSpec): unknown {

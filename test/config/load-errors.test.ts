@@ -47,6 +47,13 @@ describe('config loadConfig: bad values name the setting, the source and the fix
     fails({ file: yaml('- a\n- b\n') }, 'config', /expected a mapping/);
   });
 
+  it('a file that is no config (its lines parse as keys) is not echoed into the error', () => {
+    const f = path.join(dir, 'shadow');
+    fs.writeFileSync(f, 'root:$6$saltsalt$0123456789abcdefghijklmnopqrstuvwxyz0123456789ABCDEF:20228:0:99999:7:::\n');
+    const err = fails({ file: f }, 'config', /unknown key \(not a setting name: \d+ characters\) in config file/);
+    assert.ok(!err.message.includes('saltsalt') && !err.fix.includes('saltsalt'), err.message);
+  });
+
   it('an unknown key names the key and the file, with a suggestion', () => {
     const f = yaml('learningPeriodd: 1h\n');
     fails({ file: f }, 'learningPeriodd', new RegExp(`unknown key 'learningPeriodd' in config file ${f}`), /did you mean 'learningPeriod'/);
