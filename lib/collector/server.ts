@@ -50,14 +50,19 @@ class HttpError extends Error {
   }
 }
 
+/** A collector setting that cannot be used (TLS files); the message names the flag and the fix. */
+export class CollectorConfigError extends Error {
+  override name = 'CollectorConfigError';
+}
+
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
   const tokens = new Tokens(opts.tokensFile);
   const tls = opts.tlsCert !== undefined || opts.tlsKey !== undefined;
   if (tls && (opts.tlsCert === undefined || opts.tlsKey === undefined)) {
-    throw new Error('collector TLS needs both --tls-cert and --tls-key');
+    throw new CollectorConfigError('collector TLS needs both --tls-cert and --tls-key');
   }
   if (opts.tlsClientCa !== undefined && !tls) {
-    throw new Error('--tls-client-ca needs --tls-cert and --tls-key (client certificates are only asked for over TLS)');
+    throw new CollectorConfigError('--tls-client-ca needs --tls-cert and --tls-key (client certificates are only asked for over TLS)');
   }
   const tlsOptions = tls ? serverTls(opts) : undefined;
   const store = await CollectorStore.open(opts.stateDir, opts.alertsFile);
@@ -69,7 +74,16 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       send(res, status, { error: (err as Error).message });
     });
   };
-  const server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
+  let server: http.Server | https.Server;
+  try {
+    server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
+  } catch (err) {
+    // Unreadable PEM content, or a key that is not the certificate's: OpenSSL's words, our flags.
+    await store.close();
+    const files = [`--tls-cert ${opts.tlsCert}`, `--tls-key ${opts.tlsKey}`, ...(opts.tlsClientCa ? [`--tls-client-ca ${opts.tlsClientCa}`] : [])].join(', ');
+    throw new CollectorConfigError(`cannot use the collector's TLS files (${files}): ${(err as Error).message} `
+      + '(fix: a PEM certificate, its PEM private key, and for --tls-client-ca a PEM CA certificate)', { cause: err });
+  }
   if (tlsOptions?.requestCert) {
     // A refused handshake never reaches the handler; say who was turned away and why.
     server.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) => {
@@ -192,7 +206,7 @@ function readPem(file: string, flag: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (err) {
-    throw new Error(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (fix: point ${flag} at a readable PEM file)`, { cause: err });
+    throw new CollectorConfigError(`cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (fix: point ${flag} at a readable PEM file)`, { cause: err });
   }
 }
 

@@ -17,6 +17,8 @@ const OPERATOR_ERRORS: Record<string, number> = {
   RotationConfigError: EXIT_CONFIG,
   SyslogConfigError: EXIT_CONFIG,
   ConfigFileError: EXIT_CONFIG,
+  TokenFileError: EXIT_CONFIG,
+  CollectorConfigError: EXIT_CONFIG,
 };
 
 // Codes that mean "the environment is not as configured": a path, a permission, a port.

@@ -77,4 +77,25 @@ describe('egresswatch collector (CLI)', function () {
     assert.match(r.stderr, /--tls-client-ca needs --tls-cert/);
     assert.ok(!/\n\s+at /.test(r.stderr), r.stderr);
   });
+
+  it('a missing tokens file or unusable TLS files: exit 2 (configuration), one line naming the file and the fix, not "unexpected"', () => {
+    const base = ['collector', '--listen', '127.0.0.1:1', '--state-dir', path.join(dir, 'db3'), '--alerts-file', path.join(dir, 'alerts3.json')];
+    const run = (...extra: string[]) => spawnSync(process.execPath, [CLI, ...base, ...extra], { encoding: 'utf8', timeout: 20_000 });
+    const tokens = path.join(dir, 'tokens3');
+    fs.writeFileSync(tokens, 'web-1 s3cret-token-1\n');
+    const notPem = path.join(dir, 'not.pem');
+    fs.writeFileSync(notPem, 'this is not PEM\n');
+    const cases: [string[], RegExp][] = [
+      [['--tokens-file', path.join(dir, 'no-tokens')], /^egresswatch: cannot read tokens file .*no-tokens: ENOENT \(fix: /],
+      [['--tokens-file', tokens, '--tls-cert', path.join(dir, 'no.pem'), '--tls-key', notPem], /^egresswatch: cannot read --tls-cert .*no\.pem: ENOENT \(fix: /],
+      [['--tokens-file', tokens, '--tls-cert', notPem, '--tls-key', notPem], /^egresswatch: cannot use the collector's TLS files \(--tls-cert .*not\.pem, --tls-key .*not\.pem\): .*\(fix: /],
+    ];
+    for (const [extra, pattern] of cases) {
+      const r = run(...extra);
+      assert.equal(r.status, 2, `${extra.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, pattern);
+      assert.ok(!r.stderr.includes('unexpected') && !/\n\s+at /.test(r.stderr), r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
 });
