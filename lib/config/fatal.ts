@@ -19,6 +19,7 @@ const OPERATOR_ERRORS: Record<string, number> = {
   ConfigFileError: EXIT_CONFIG,
   TokenFileError: EXIT_CONFIG,
   CollectorConfigError: EXIT_CONFIG,
+  TlsFilesError: EXIT_CONFIG,
 };
 
 // Codes that mean "the environment is not as configured": a path, a permission, a port.

@@ -1,9 +1,9 @@
 // One POST of an NDJSON batch to the collector over HTTP or HTTPS (optionally mutual TLS),
 // with a keep-alive agent reused across batches. The response body is read but capped: we
 // only keep it for a log line.
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { readTlsFiles } from './tls-files.js';
 
 export interface PostTls {
   caFile?: string;
@@ -24,16 +24,6 @@ export class ConfigFileError extends Error {
   override name = 'ConfigFileError';
 }
 
-function readSetting(file: string | undefined, setting: string): Buffer | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    throw new ConfigFileError(`cannot read ${setting} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)} `
-      + `(fix: point ${setting} at a readable PEM file)`);
-  }
-}
-
 export class Poster {
   private readonly agent: http.Agent;
   readonly url: URL;
@@ -46,12 +36,7 @@ export class Poster {
       throw new ConfigFileError(`forwarder url "${url}" is not a URL (fix: e.g. https://collector.example:8443/api/alerts)`);
     }
     if (this.url.protocol === 'https:') {
-      this.agent = new https.Agent({
-        keepAlive: true,
-        ca: readSetting(tls.caFile, 'caFile'),
-        cert: readSetting(tls.certFile, 'certFile'),
-        key: readSetting(tls.keyFile, 'keyFile'),
-      });
+      this.agent = new https.Agent({ keepAlive: true, ...readTlsFiles(tls) });
     } else if (this.url.protocol === 'http:') {
       this.agent = new http.Agent({ keepAlive: true });
     } else {

@@ -5,11 +5,12 @@
 // anything else that is not a 4xx. Never retried: other 4xx (bad token, too large, invalid) —
 // the same batch would fail the same way, and retrying it would block every later alert, so
 // we count it, log it and move on.
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import { Backoff, parseRetryAfter, type BackoffOptions } from './backoff.js';
-import { Poster } from './http-forwarder-post.js';
+import { ConfigFileError, Poster } from './http-forwarder-post.js';
 import type { Spool, SpoolEntry } from './spool.js';
 
 const gzip = promisify(zlib.gzip);
@@ -75,6 +76,9 @@ export class HttpForwarder {
       now: Date.now, random: Math.random, ...opts,
     };
     this.poster = new Poster(opts.url, opts);
+    // The token is read again for every request (a rotated token needs no restart), but a path
+    // that is wrong from the start fails the start, naming the flag.
+    if (opts.tokenFile !== undefined) checkTokenFile(opts.tokenFile);
     this.backoff = new Backoff(this.o.backoff, this.o.random);
   }
 
@@ -211,4 +215,15 @@ export class HttpForwarder {
       this.wake = done;
     });
   }
+}
+
+function checkTokenFile(file: string): void {
+  let text: string;
+  try {
+    text = fsSync.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigFileError(`cannot read --collector-token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)} `
+      + '(fix: point it at a readable file holding the bearer token the collector gave this agent)');
+  }
+  if (text.trim() === '') throw new ConfigFileError(`--collector-token-file ${file} is empty (fix: write the bearer token into it)`);
 }

@@ -1,8 +1,8 @@
 // One TCP or TLS connection to a syslog relay, and the pieces the forwarder's retry loop
 // needs around it: URL parsing, TLS files, an interruptible sleep.
-import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { readTlsFiles } from './tls-files.js';
 
 export class SyslogConfigError extends Error {
   override name = 'SyslogConfigError';
@@ -63,22 +63,8 @@ export interface TlsFiles {
 
 /** Reads the TLS files once, at start, so a wrong path fails there with the setting named. */
 export function loadTlsOptions(files: TlsFiles): tls.ConnectionOptions {
-  const read = (setting: string, file: string | undefined): Buffer | undefined => {
-    if (file === undefined) return undefined;
-    try {
-      return fs.readFileSync(file);
-    } catch (err) {
-      throw new SyslogConfigError(`syslog ${setting} ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-  };
-  if ((files.certFile === undefined) !== (files.keyFile === undefined)) {
-    throw new SyslogConfigError('syslog certFile and keyFile go together (fix: set both for client authentication, or neither)');
-  }
   // RFC 5425 §4.2 asks for TLS 1.2 at least; the server certificate is always verified.
-  return {
-    ca: read('caFile', files.caFile), cert: read('certFile', files.certFile), key: read('keyFile', files.keyFile),
-    servername: files.servername, minVersion: 'TLSv1.2', rejectUnauthorized: true,
-  };
+  return { ...readTlsFiles(files), servername: files.servername, minVersion: 'TLSv1.2', rejectUnauthorized: true };
 }
 
 /**

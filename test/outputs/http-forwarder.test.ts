@@ -156,7 +156,7 @@ describe('outputs/http-forwarder configuration', () => {
     const spool = await Spool.open({ dir: path.join(env.dir, 'spool') });
     try {
       assert.throws(() => new HttpForwarder({ url: 'https://127.0.0.1:1/api/alerts', spool, caFile: path.join(env.dir, 'nope.pem') }),
-        /cannot read caFile .*nope\.pem: ENOENT/);
+        /cannot read --collector-ca .*nope\.pem: ENOENT/);
       assert.throws(() => new HttpForwarder({ url: 'collector:8080', spool }), /must be http: or https:|is not a URL/);
     } finally {
       await spool.close();

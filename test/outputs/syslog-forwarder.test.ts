@@ -139,8 +139,8 @@ describe('outputs/syslog forwarder (in-process receiver)', () => {
     const spool = new MemorySpool();
     assert.throws(() => new SyslogForwarder({ url: 'udp://127.0.0.1:514', spool, hostName: 'h' }), SyslogConfigError);
     assert.throws(() => new SyslogForwarder({ url: 'tcp://127.0.0.1', spool, hostName: 'h' }), /needs a host and a port/);
-    assert.throws(() => new SyslogForwarder({ url: 'tls://127.0.0.1:6514', spool, hostName: 'h', certFile: '/x' }), /certFile and keyFile/);
-    assert.throws(() => new SyslogForwarder({ url: 'tls://127.0.0.1:6514', spool, hostName: 'h', caFile: '/nonexistent/ca.pem' }), /caFile/);
+    assert.throws(() => new SyslogForwarder({ url: 'tls://127.0.0.1:6514', spool, hostName: 'h', certFile: '/x' }), /--collector-cert and --collector-key go together/);
+    assert.throws(() => new SyslogForwarder({ url: 'tls://127.0.0.1:6514', spool, hostName: 'h', caFile: '/nonexistent/ca.pem' }), /cannot read --collector-ca \/nonexistent\/ca\.pem: ENOENT/);
     assert.throws(() => new SyslogForwarder({ url: 'tcp://127.0.0.1:514', spool, hostName: 'bad host' }), SyslogFormatError);
   });
 });
