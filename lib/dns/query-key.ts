@@ -1,6 +1,6 @@
 // The key a DNS query and its answer share: the client and server sockets and the transaction
 // id (RFC 5452 §3), made from the packet's bytes without text for IPv4 (query-tracker.ts).
-import { ipv6PairKey, type PacketInfo } from '../decode/index.js';
+import { ipv6PairKey, u32, type PacketInfo } from '../decode/index.js';
 
 /**
  * Who asked whom, with which id: the client and server sockets and the transaction id. IPv4
@@ -31,8 +31,8 @@ export function queryKey(pkt: PacketInfo, id: number, fromClient: boolean, out: 
   const sPort = fromClient ? pkt.dstPort : pkt.srcPort;
   out.id = id;
   if (pkt.ipVersion !== 6) {
-    out.a = ((buf[c] << 24) | (buf[c + 1] << 16) | (buf[c + 2] << 8) | buf[c + 3]) >>> 0;
-    out.b = ((buf[s] << 24) | (buf[s + 1] << 16) | (buf[s + 2] << 8) | buf[s + 3]) >>> 0;
+    out.a = u32(buf, c);
+    out.b = u32(buf, s);
     out.p = ((cPort << 16) | sPort) >>> 0;
     out.s = '';
   } else {
