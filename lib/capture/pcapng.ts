@@ -48,13 +48,14 @@ export interface PcapngResult {
 
 /**
  * Reads the pcapng file at `path` and calls `onPacket` for each packet, in file order, after
- * the first `skip` packets (those libpcap delivered before it gave up). The buffer passed is
- * reused for the next packet. Throws only when the file cannot be opened or is not pcapng.
+ * the first `skip` packets (those libpcap delivered before it gave up). Each packet is copied
+ * into `packet` (the replay's buffer, which the binding filled before), at most its length,
+ * and handed on in it. Throws only when the file cannot be opened or is not pcapng.
  */
-export function replayPcapng(path: string, onPacket: PacketCallback, skip = 0): PcapngResult {
+export function replayPcapng(path: string, onPacket: PacketCallback, packet: Buffer, skip = 0): PcapngResult {
   const fd = fs.openSync(path, 'r');
   try {
-    return new Reader(fd, fs.fstatSync(fd).size).run(onPacket, skip);
+    return new Reader(fd, fs.fstatSync(fd).size, packet).run(onPacket, skip);
   } finally {
     fs.closeSync(fd);
   }
@@ -68,10 +69,9 @@ class Reader {
   private le = true;
   private ifaces: Iface[] = [];
   private readonly linkTypes: number[] = [];
-  private readonly packet = Buffer.alloc(65536 * 4);
   private lastTsMs = 0;
 
-  constructor(private readonly fd: number, private readonly size: number) {}
+  constructor(private readonly fd: number, private readonly size: number, private readonly packet: Buffer) {}
 
   run(onPacket: PacketCallback, skip: number): PcapngResult {
     let seen = 0;

@@ -59,7 +59,7 @@ export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayO
     // libpcap refuses a pcapng whose interfaces differ in link type (and stops at a corrupt
     // block): our reader takes over after the packets libpcap delivered, and stops at the same
     // corrupt block if that was the reason.
-    const rest = replayPcapng(path, onPacket, reader.packets);
+    const rest = replayPcapng(path, onPacket, reader.buf, reader.packets);
     return { packets: reader.packets + rest.packets, linkType, readError: rest.readError, pcapngFrom: reader.packets };
   }
   return { packets: reader.packets, linkType, readError };
