@@ -3,8 +3,7 @@
 // timestamp, link type) on a reused buffer; decoding is the decode stage's job.
 export { CaptureError } from './errors.js';
 export type { PacketCallback } from './callback.js';
-export { replayFile, type ReplayOptions, type ReplayResult } from './replay.js';
-export { readErrorReason } from './read-error.js';
+export { readErrorReason, replayFile, type ReplayOptions, type ReplayResult } from './replay.js';
 export { CaptureStopped, LiveCapture, type LiveOptions, type InterfaceStats } from './live.js';
 export { buildBpfFilter } from './filter.js';
 export { interfaceNames, libpcapVersion } from './interfaces.js';

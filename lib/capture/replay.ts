@@ -28,6 +28,16 @@ export interface ReplayResult {
 const PCAPNG_MAGIC = 0x0a0d0d0a;
 
 /**
+ * What to tell about a file whose reading stopped after `packets` packets (readError). The
+ * binding reports only that a read failed, not libpcap's message. (A pcapng whose interfaces
+ * differ in link type, which libpcap refuses, is read on by pcapng.ts and does not get here.)
+ */
+export function readErrorReason(packets: number): string {
+  return `reading stopped after ${packets} packet(s) at a record that could not be read: the file is cut short or corrupt `
+    + '(the packets before it were replayed)';
+}
+
+/**
  * Replay a pcap or pcapng file synchronously: onPacket runs once per record, in order, before
  * this returns. Throws CaptureError when libpcap cannot open the file or compile the filter.
  * If onPacket throws, the replay stops and the error is rethrown after the file is closed.
