@@ -14,6 +14,9 @@ import {
 // so --help and configuration errors work even where the binding cannot load.
 const pipeline = (): Promise<typeof import('../lib/pipeline/index.js')> => import('../lib/pipeline/index.js');
 
+/** Write errors of an alerts file that is a FIFO or pipe: its reader is missing, gone or behind. */
+const STREAM_ERRORS = new Set(['ENXIO', 'EPIPE', 'EAGAIN']);
+
 class UsageError extends Error {
   override readonly name = 'UsageError';
 }
@@ -73,8 +76,9 @@ async function replay(argv: Record<string, unknown>): Promise<void> {
   }
   if (stats.alertsNotWritten > 0) {
     const what = `${stats.alertsNotWritten} of ${stats.alerts} alert(s) could not be written to ${config.alertsFile} (${stats.alertsWriteError})`;
+    const when = STREAM_ERRORS.has(stats.alertsWriteError ?? '') ? 'the file has a reader that keeps up' : 'the file system has room';
     throw Object.assign(new Error(what), {
-      userMessage: `${what}; the baseline in ${config.stateDir} has recorded them, so replay into a fresh --state-dir once the file system has room`,
+      userMessage: `${what}; the baseline in ${config.stateDir} has recorded them, so replay into a fresh --state-dir once ${when}`,
       exitCode: 1,
     });
   }

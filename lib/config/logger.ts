@@ -140,7 +140,7 @@ export class LogFile extends Writable {
     }
     try {
       // A full disk drops the record (counted), never half of it.
-      this.appender.append(this.target.fd, chunk);
+      this.appender.append(this.target.fd, chunk, this.target.regular);
     } catch {
       this.writeErrors += 1;
     }

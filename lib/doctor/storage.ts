@@ -30,13 +30,29 @@ export function checkAlertsFile(file: string): CheckResult {
   if (dirCheck.status !== 'ok') return dirCheck;
   if (!fs.existsSync(file)) return ok('alerts file', `${file} will be created (${dirCheck.detail})`);
   try {
-    if (!fs.statSync(file).isFile()) return fail('alerts file', `${file} is not a regular file`, 'remove it, or point --alerts-file elsewhere');
+    const st = fs.statSync(file);
+    if (st.isFIFO() || st.isCharacterDevice()) return checkAlertsStream(file, st.isFIFO() ? 'a FIFO' : 'a character device');
+    if (!st.isFile()) return fail('alerts file', `${file} is not a regular file, a FIFO or a device`, 'remove it, or point --alerts-file elsewhere');
     fs.closeSync(fs.openSync(file, 'a'));
   } catch (err) {
     return fail('alerts file', `${file} cannot be appended to: ${errText(err)}`,
       `make ${file} writable by the agent user, or point --alerts-file elsewhere`);
   }
   return ok('alerts file', `${file} exists and can be appended to`);
+}
+
+/** A FIFO or device as the alerts file: opened as the agent opens it (without blocking, so a FIFO nobody reads says so). */
+function checkAlertsStream(file: string, kind: string): CheckResult {
+  try {
+    fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NONBLOCK));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO') {
+      return warn('alerts file', `${file} is ${kind} that no process reads yet: the agent keeps alerts in memory (up to 64 MiB) until one opens it`,
+        'start the program that reads it');
+    }
+    return fail('alerts file', `${file} (${kind}) cannot be opened for writing: ${errText(err)}`, `make ${file} writable by the agent user, or point --alerts-file elsewhere`);
+  }
+  return ok('alerts file', `${file} is ${kind}, open for writing: alerts go to its reader (never rotated)`);
 }
 
 function levelCode(err: unknown): string {

@@ -30,9 +30,17 @@
 // every later one, wait in memory in order (bounded: UNWRITTEN_MAX_BYTES) and are written
 // before anything newer at the next write or retry (every retryMs), once the disk has room.
 // Lines past the bound, or still unwritten at close, are counted as dropped.
+//
+// The name may also be a stream (rotation.ts AppendTarget.regular): a FIFO a log shipper reads,
+// `/dev/stdout` (a pipe under a container runtime), `/dev/null`. A stream is never rotated or
+// renamed. A FIFO that nobody reads yet does not stop the agent: its alerts wait as above until
+// a reader opens it (ENXIO, told once). A reader that is behind is waited for briefly, then its
+// alerts wait too (EAGAIN); one that went away (EPIPE) is replaced by the next reader of the
+// FIFO. A line a pipe took only part of is finished before anything else is written, so the
+// reader never meets half a line followed by another.
 import fs from 'node:fs';
 import {
-  CREATE_WAIT_MS, LineAppender, WriteHold, holdMarkerFor, nameMoved, nameState, openAppend, rotationSettings, shiftRotated,
+  CREATE_WAIT_MS, LineAppender, STREAM_WAIT_MS, WriteHold, holdMarkerFor, nameMoved, nameState, openAppend, rotationSettings, shiftRotated,
   type AppendTarget, type HoldOptions, type RotationOptions,
 } from './rotation.js';
 
@@ -66,12 +74,33 @@ export interface AlertFileOptions extends RotationOptions {
   retryMs?: number;
   /** Bound of lines waiting for a failed write to be retried (default UNWRITTEN_MAX_BYTES). */
   maxUnwrittenBytes?: number;
+  /** How long a write to a stream waits for a reader that is behind (default STREAM_WAIT_MS). */
+  streamWaitMs?: number;
 }
 
 /** Retry interval of lines a failed write left waiting: a full disk is freed by hand, or by logrotate. */
 export const WRITE_RETRY_MS = 5_000;
 /** Lines kept for a failed write to be retried: ~30,000 alerts of ~2 KB. */
 export const UNWRITTEN_MAX_BYTES = 64 * 1024 * 1024;
+/** At close (end of a replay, agent stop), how long a stream's reader is waited for before what it has not taken is dropped. */
+export const CLOSE_STREAM_WAIT_MS = 10_000;
+
+/** The open error of a FIFO (or socket) that no process has open for reading. */
+const NO_READER = 'ENXIO';
+
+/** What to do about a failing alerts file, by errno (for the log line and the replay's exit message). */
+export function writeErrorFix(code: string | undefined): string {
+  switch (code) {
+    case NO_READER:
+      return 'start the program that reads the FIFO given as --alerts-file; the alerts are written once it has opened it';
+    case 'EPIPE':
+      return 'the program reading --alerts-file (a FIFO or pipe) went away; the alerts are written once a reader opens it again';
+    case 'EAGAIN':
+      return 'the program reading --alerts-file (a FIFO or pipe) does not keep up with the alerts';
+    default:
+      return 'free space on (or repair) the file system of --alerts-file';
+  }
+}
 
 export class AlertFile {
   private fd = -1;
@@ -117,7 +146,12 @@ export class AlertFile {
   private unwrittenBytes = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   /** Whole lines per write(2), or none (a full disk). */
-  private readonly appender = new LineAppender();
+  private readonly appender: LineAppender;
+  /** The open file is a regular file (not a stream: see the top). */
+  private regular = true;
+  /** The rest of a line a stream took only part of: written before anything else, to this stream only. */
+  private tail: Buffer | undefined;
+  private streamWaitMs: number;
   /** write(2) calls that failed. */
   writeErrors = 0;
   /** Lines lost: past the bound of the waiting lines, or still unwritten at close(). */
@@ -138,11 +172,13 @@ export class AlertFile {
     this.onWriteRecovered = opts.onWriteRecovered;
     this.retryMs = opts.retryMs ?? WRITE_RETRY_MS;
     this.maxUnwrittenBytes = opts.maxUnwrittenBytes ?? UNWRITTEN_MAX_BYTES;
+    this.streamWaitMs = opts.streamWaitMs ?? STREAM_WAIT_MS;
+    this.appender = new LineAppender(this.streamWaitMs);
   }
 
-  /** Lines waiting for a failed write to be retried. */
+  /** Lines waiting for a failed write to be retried (a line a stream took part of included). */
   get unwrittenLines(): number {
-    return this.unwritten.length;
+    return this.unwritten.length + (this.tail === undefined ? 0 : 1);
   }
 
   /** Opening the name has been failing since the last successful open (a metric). */
@@ -160,9 +196,23 @@ export class AlertFile {
       throw new AlertFileError(`cannot open alerts file ${this.file}: ${e.code ?? e.message} `
         + '(fix: choose a writable path with --alerts-file, or create its directory with write access for the agent user)', e.code);
     }
+    this.endTail();
     this.closeFd();
-    ({ fd: this.fd, size: this.size, dev: this.dev, ino: this.ino } = next);
+    ({ fd: this.fd, size: this.size, dev: this.dev, ino: this.ino, regular: this.regular } = next);
     this.failing = false;
+  }
+
+  /**
+   * open() at start: a FIFO that no process reads yet is not an error: the alerts wait in memory
+   * (told once through onWriteError, errno ENXIO) and go out once a reader has opened it.
+   */
+  openOrWait(): void {
+    try {
+      this.open();
+    } catch (err) {
+      if ((err as AlertFileError).code !== NO_READER) throw err;
+      this.reportWriteError(NO_READER);
+    }
   }
 
   /** Appends one alert as one line (queued while held), rotating first when it would pass maxBytes. */
@@ -218,21 +268,24 @@ export class AlertFile {
    */
   private writeLines(fresh: readonly Buffer[]): void {
     let lines = fresh;
-    const retried = this.unwritten.length;
-    if (retried > 0) {
+    const retried = this.unwrittenLines;
+    if (this.unwritten.length > 0) {
       lines = this.takeUnwritten().concat(fresh);
     }
+    if (this.tail !== undefined && !this.finishTail(lines)) return;
     for (let i = 0; i < lines.length;) {
       if (this.fd < 0) {
         try {
           this.open();
         } catch (err) {
           this.keep(lines, i);
-          throw err;
+          if ((err as AlertFileError).code !== NO_READER) throw err;
+          this.reportWriteError(NO_READER);
+          return;
         }
       }
       // A line longer than maxBytes still goes into a fresh file whole: lines are never split.
-      if (this.maxBytes > 0 && this.size > 0 && this.size + lines[i].length > this.maxBytes) this.rotate();
+      if (this.regular && this.maxBytes > 0 && this.size > 0 && this.size + lines[i].length > this.maxBytes) this.rotate();
       // Last thing before the write: the window in which a rename can slip between our check and
       // our write (the lines then land in the renamed file) is this check and one call long.
       else this.followName();
@@ -240,11 +293,19 @@ export class AlertFile {
       let bytes = lines[i].length;
       while (end < lines.length && (this.maxBytes <= 0 || this.size + bytes + lines[end].length <= this.maxBytes)) bytes += lines[end++].length;
       const chunk = end - i === 1 ? lines[i] : Buffer.concat(lines.slice(i, end), bytes);
-      try {
-        this.size += this.appender.append(this.fd, chunk);
-      } catch (err) {
-        this.failed(err, lines, i);
-        return;
+      if (!this.regular) {
+        const r = this.appender.writeStream(this.fd, chunk, this.streamWaitMs);
+        if (r.error !== undefined) {
+          this.streamFailed(r.error, lines, i, r.written);
+          return;
+        }
+      } else {
+        try {
+          this.size += this.appender.append(this.fd, chunk);
+        } catch (err) {
+          this.failed(err, lines, i);
+          return;
+        }
       }
       this.lines += end - i;
       // A rename that fell between the check and the write leaves these lines at the end of the
@@ -263,11 +324,56 @@ export class AlertFile {
   private failed(err: unknown, lines: readonly Buffer[], i: number): void {
     this.writeErrors += 1;
     this.keep(lines, i);
-    if (this.writeFailing === undefined) {
-      const e = err as NodeJS.ErrnoException;
-      this.writeFailing = e.code ?? e.message;
-      this.onWriteError?.(this.file, this.writeFailing);
+    const e = err as NodeJS.ErrnoException;
+    this.reportWriteError(e.code ?? e.message);
+  }
+
+  /** Once per episode of failing writes (until one succeeds): the owner logs it. */
+  private reportWriteError(code: string): void {
+    if (this.writeFailing !== undefined) return;
+    this.writeFailing = code;
+    this.onWriteError?.(this.file, code);
+  }
+
+  /**
+   * A stream took `written` bytes of the write of lines[i..] and failed: the lines it took whole
+   * are written; the rest of the line it cut becomes the tail; the others wait.
+   */
+  private streamFailed(err: NodeJS.ErrnoException, lines: readonly Buffer[], i: number, written: number): void {
+    let j = i;
+    let took = 0;
+    while (j < lines.length && took + lines[j].length <= written) took += lines[j++].length;
+    this.lines += j - i;
+    if (written > took) {
+      this.tail = lines[j].subarray(written - took);
+      j += 1;
     }
+    this.failed(err, lines, j);
+  }
+
+  /** Before the stream is left for another file: one more try to finish its cut line, else that line is dropped (counted). */
+  private endTail(): void {
+    if (this.tail === undefined) return;
+    if (this.appender.writeStream(this.fd, this.tail, this.streamWaitMs).error === undefined) this.lines += 1;
+    else this.linesDropped += 1;
+    this.tail = undefined;
+  }
+
+  /**
+   * Writes the tail first. False when the stream still does not take it: `lines` then wait
+   * behind it (the retry timer is armed).
+   */
+  private finishTail(lines: readonly Buffer[]): boolean {
+    const tail = this.tail as Buffer;
+    const r = this.appender.writeStream(this.fd, tail, this.streamWaitMs);
+    if (r.error === undefined) {
+      this.tail = undefined;
+      this.lines += 1;
+      return true;
+    }
+    this.tail = tail.subarray(r.written);
+    this.failed(r.error, lines, 0);
+    return false;
   }
 
   /** Queues lines[i..] behind the waiting ones, up to the bound (the rest is dropped, counted), and arms the retry. */
@@ -280,12 +386,12 @@ export class AlertFile {
       this.unwritten.push(lines[j]);
       this.unwrittenBytes += lines[j].length;
     }
-    if (this.retryTimer === undefined && this.unwritten.length > 0) {
+    if (this.retryTimer === undefined && this.unwrittenLines > 0) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         // A hold writes them at its end; close() tries once more.
         if (!this.held.active) this.retry();
-        else if (this.unwritten.length > 0) this.keep([], 0);
+        else if (this.unwrittenLines > 0) this.keep([], 0);
       }, this.retryMs);
       // A stopping agent tries once more in close(); the timer must not keep it alive.
       this.retryTimer.unref();
@@ -298,7 +404,7 @@ export class AlertFile {
       this.writeLines([]);
     } catch {
       // The file could not be opened: the lines are still waiting; try again later.
-      if (this.unwritten.length > 0 && this.retryTimer === undefined) this.keep([], 0);
+      if (this.unwrittenLines > 0 && this.retryTimer === undefined) this.keep([], 0);
     }
   }
 
@@ -347,15 +453,21 @@ export class AlertFile {
    * be written are dropped (counted); returns how many.
    */
   close(): number {
+    // A stream's reader gets a last, longer wait (the end of `egresswatch replay ... | jq`).
+    this.streamWaitMs = Math.max(this.streamWaitMs, CLOSE_STREAM_WAIT_MS);
     this.resume();
-    if (this.unwritten.length > 0) this.retry();
-    const lost = this.takeUnwritten().length;
+    if (this.unwrittenLines > 0) this.retry();
+    const lost = this.takeUnwritten().length + (this.tail === undefined ? 0 : 1);
+    this.tail = undefined;
     this.linesDropped += lost;
     this.closeFd();
     return lost;
   }
 
-  /** Takes the lines failed writes left (for the file that replaces this one); stops the retries. */
+  /**
+   * Takes the lines failed writes left (for the file that replaces this one); stops the retries.
+   * The rest of a line a stream took part of stays: only this stream can finish it (close()).
+   */
   takeUnwritten(): Buffer[] {
     const lines = this.unwritten;
     this.unwritten = [];

@@ -1,5 +1,5 @@
 // outputs: the alerts file, metrics and health.
-export { AlertFile, AlertFileError } from './alert-file.js';
+export { AlertFile, AlertFileError, writeErrorFix } from './alert-file.js';
 export { createRegistry, MetricsServer, MetricsListenError, type Snapshot } from './metrics.js';
 export { type AlertFileOptions } from './alert-file.js';
 export { DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, RotationConfigError, rotatedName, type RotationOptions } from './rotation.js';

@@ -108,22 +108,35 @@ export const CREATE_WAIT_MS = 50;
  * the rare window of a rotation done by another program.
  */
 export function waitForName(file: string, ms: number): boolean {
-  const cell = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; ; waited += 1) {
     if (fs.existsSync(file)) return true;
     if (waited >= ms) return false;
-    Atomics.wait(cell, 0, 0, 1);
+    sleepSync(1);
   }
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks the thread for `ms` (the synchronous writers' waits). */
+function sleepSync(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
 }
 
 /** A file opened for appending, with what is needed to notice that its name moved on. */
 export interface AppendTarget {
   fd: number;
-  /** Size at open. */
+  /** Size at open (0 for a stream). */
   size: number;
   /** BigInt: overlayfs (container root filesystems) sets high bits of st_ino that a double would round away. */
   dev: bigint;
   ino: bigint;
+  /**
+   * A regular file. Otherwise a stream: a FIFO, a pipe (`/dev/stdout` under a container runtime
+   * or `| jq`) or a character device (`/dev/null`, a terminal). A stream is never rotated,
+   * renamed or cut back: renaming `/dev/stdout` or `/dev/null` would move the system's name away
+   * and leave a regular file in its place, and what a pipe took cannot be taken back.
+   */
+  regular: boolean;
 }
 
 /**
@@ -136,11 +149,16 @@ export interface AppendTarget {
 export function openAppend(file: string, mode: number): AppendTarget {
   makeDirs(path.dirname(file));
   const existed = fs.existsSync(file);
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, mode);
+  // O_NONBLOCK: a FIFO that no process has open for reading fails at once (ENXIO) instead of
+  // blocking the agent in open(2) until a reader comes, and a stream whose reader is behind
+  // says EAGAIN instead of stopping the agent in write(2) (LineAppender.writeStream waits for it,
+  // bounded). A regular file ignores the flag.
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NONBLOCK, mode);
   try {
-    if (!existed) fs.fchmodSync(fd, mode);
     const st = fs.fstatSync(fd, { bigint: true });
-    return { fd, size: Number(st.size), dev: st.dev, ino: st.ino };
+    const regular = st.isFile();
+    if (!existed && regular) fs.fchmodSync(fd, mode);
+    return { fd, size: regular ? Number(st.size) : 0, dev: st.dev, ino: st.ino, regular };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
@@ -153,20 +171,43 @@ export function openAppend(file: string, mode: number): AppendTarget {
  * ran out and the writer is about to create the file itself.
  */
 /**
+ * How long a write to a stream waits for its reader to take more (EAGAIN: the pipe is full)
+ * before it gives up for now. The agent's thread waits meanwhile, so this stays short; a reader
+ * further behind makes the lines wait in memory (the alerts file) or be dropped (the log).
+ */
+export const STREAM_WAIT_MS = 1_000;
+
+/** What writeStream() got out: `written` bytes of the chunk, and the error that stopped it, if one did. */
+export interface StreamWrite {
+  written: number;
+  error?: NodeJS.ErrnoException;
+}
+
+/**
  * Appends whole lines to a file with write(2), all or nothing: when the disk fills part-way
  * through, the bytes that got in are cut off again (ftruncate), so no reader meets half a line.
- * If even the cut fails, the next append first ends that half line with a newline.
+ * If even the cut fails (or the file is a stream, which cannot be cut), the next append first
+ * ends that half line with a newline.
  */
 export class LineAppender {
   private brokenLine = false;
 
+  constructor(private readonly streamWaitMs = STREAM_WAIT_MS) {}
+
   /** Appends `chunk` (whole lines) at the end of `fd`; returns the bytes added. Throws the write's error. */
-  append(fd: number, chunk: Buffer): number {
+  append(fd: number, chunk: Buffer, regular = true): number {
     let added = 0;
     if (this.brokenLine) {
-      fs.writeSync(fd, '\n');
+      const end = this.writeStream(fd, Buffer.from('\n'));
+      if (end.error) throw end.error;
       this.brokenLine = false;
       added = 1;
+    }
+    if (!regular) {
+      const r = this.writeStream(fd, chunk);
+      if (r.error === undefined) return added + chunk.length;
+      if (r.written > 0) this.brokenLine = true;
+      throw r.error;
     }
     let off = 0;
     try {
@@ -182,6 +223,30 @@ export class LineAppender {
       throw err;
     }
     return added + chunk.length;
+  }
+
+  /**
+   * Writes `chunk` to a stream opened O_NONBLOCK, waiting (in short sleeps, at most `waitMs` in
+   * all) while its reader is behind. Never throws: a stream that fails (EPIPE: the reader went
+   * away; EAGAIN past the wait; ENOSPC from /dev/full) returns how much it took, which a pipe's
+   * reader has already seen.
+   */
+  writeStream(fd: number, chunk: Buffer, waitMs = this.streamWaitMs): StreamWrite {
+    let off = 0;
+    let waited = 0;
+    let step = 1;
+    while (off < chunk.length) {
+      try {
+        off += fs.writeSync(fd, chunk, off, chunk.length - off);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code !== 'EAGAIN' || waited >= waitMs) return { written: off, error: e };
+        sleepSync(step);
+        waited += step;
+        step = Math.min(step * 2, 16);
+      }
+    }
+    return { written: off };
   }
 }
 

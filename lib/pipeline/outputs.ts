@@ -9,7 +9,7 @@
 import type winston from 'winston';
 import type { AgentConfig } from '../config/index.js';
 import { alertLine } from '../alerts/index.js';
-import { AlertFile, toOcsf } from '../outputs/index.js';
+import { AlertFile, toOcsf, writeErrorFix } from '../outputs/index.js';
 import { SpoolForwarders, type ApplyReport } from '../outputs/spool-forwarders.js';
 import type { Spool } from '../outputs/spool.js';
 
@@ -57,7 +57,7 @@ export class AlertOutputs {
     if (live) await forwarding.apply(config);
     const out = new AlertOutputs(config, logger, forwarding);
     try {
-      out.fileRef.open();
+      out.fileRef.openOrWait();
     } catch (err) {
       await forwarding.close();
       throw err;
@@ -307,7 +307,7 @@ function fileOf(config: Readonly<AgentConfig>, logger: winston.Logger): AlertFil
     onHoldTimeout: (file) => logger.warn('alerts file: held for logrotate but no SIGHUP came; resumed, queued alerts written', { file }),
     // Once per episode: the alerts wait in memory, in order, and are written once the file takes them.
     onWriteError: (file, errno) => logger.error('alerts file: cannot write; alerts are kept in memory and written when it takes them again', {
-      file, errno, fix: 'free space on (or repair) the file system of --alerts-file',
+      file, errno, fix: writeErrorFix(errno),
     }),
     onWriteRecovered: (file, lines) => logger.info('alerts file: writing again, waiting alerts written', { file, lines }),
   });

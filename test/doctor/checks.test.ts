@@ -1,6 +1,7 @@
 // Doctor checks that do not need a child process: CapEff decoding, directory and LevelDB checks
 // on real temp directories, the clock, and the collector check against a real local server.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import {
   checkAlertsFile, checkCapabilities, checkClock, checkCollector, checkLevelDb, checkWritableDir, collectorTargetsOf,
   formatReport, hasCapability, parseCapEff,
 } from '../../lib/doctor/index.js';
+import { haveCommand, requirePrereq } from '../helpers/env.js';
 
 const status = (capEff: string): string => `Name:\tnode\nCapInh:\t0000000000000000\nCapEff:\t${capEff}\nCapBnd:\t000001ffffffffff\n`;
 
@@ -61,6 +63,24 @@ describe('doctor/checks', () => {
     fs.writeFileSync(path.join(dir, 'a2.json'), '{}\n');
     assert.equal(checkAlertsFile(path.join(dir, 'a2.json')).status, 'ok');
     assert.equal(fs.readFileSync(path.join(dir, 'a2.json'), 'utf8'), '{}\n');
+  });
+
+  it('alerts file: a FIFO is reported as waiting for a reader until one has it open, then ok; /dev/null is ok', function () {
+    requirePrereq(this, haveCommand('mkfifo'), 'mkfifo');
+    const fifo = path.join(dir, 'alerts.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const alone = checkAlertsFile(fifo);
+    assert.equal(alone.status, 'warn');
+    assert.match(alone.detail, /FIFO that no process reads yet/);
+    const reader = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      const read = checkAlertsFile(fifo);
+      assert.equal(read.status, 'ok', read.detail);
+      assert.match(read.detail, /a FIFO, open for writing/);
+    } finally {
+      fs.closeSync(reader);
+    }
+    assert.equal(checkAlertsFile('/dev/null').status, 'ok');
   });
 
   it('leveldb: scratch db removed; a baseline held by an agent is reported in use, not opened', async () => {
