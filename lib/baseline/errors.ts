@@ -52,7 +52,9 @@ export function openErrorFor(path: string, err: unknown): BaselineOpenError {
       'it is locked by another process (another egresswatch using the same --state-dir?); ' +
       'stop that process, or give this instance its own --state-dir', { cause: err });
   }
-  if (code === 'LEVEL_CORRUPTION') {
+  // A file the database's own records name is gone (a CURRENT pointing at a missing manifest,
+  // a table deleted by hand or lost to a disk error): damaged as surely as a bad checksum.
+  if (code === 'LEVEL_CORRUPTION' || (code === 'LEVEL_IO_ERROR' && /No such file or directory/i.test(msg))) {
     return new BaselineOpenError(path, 'corrupt',
       `the database is corrupt (${msg}); move the directory aside to start a new baseline ` +
       '(the learning period starts again)', { cause: err });

@@ -2,7 +2,7 @@
 // (software, domain group), the detection window, the learning period and pruning.
 export { Baseline, DEFAULT_CACHE_ENTRIES, DEFAULT_FLUSH_INTERVAL_MS } from './baseline.js';
 export type { BaselineOptions, Observation, Verdict, BaselineEntry } from './baseline.js';
-export { BaselineOpenError, BaselineWriteError } from './errors.js';
+export { BaselineOpenError, BaselineWriteError, openErrorFor } from './errors.js';
 export type { BaselineOpenReason } from './errors.js';
 export { entryKey, decodeKey, escapePart, unescapePart } from './keys.js';
 export type { EntryKind } from './keys.js';

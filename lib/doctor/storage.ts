@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
+import { openErrorFor } from '../baseline/index.js';
 import { makeDirs } from '../fs-dirs.js';
 import { errText, fail, ok, warn, type CheckResult } from './types.js';
 
@@ -55,11 +56,6 @@ function checkAlertsStream(file: string, kind: string): CheckResult {
   return ok('alerts file', `${file} is ${kind}, open for writing: alerts go to its reader (never rotated)`);
 }
 
-function levelCode(err: unknown): string {
-  const e = err as { code?: unknown; cause?: { code?: unknown } };
-  return String(e?.cause?.code ?? e?.code ?? '');
-}
-
 /**
  * LevelDB works in the state dir: a scratch database in a temporary sub-directory is opened,
  * written, read and removed. The real baseline is only opened to see whether it is readable;
@@ -93,9 +89,10 @@ async function checkBaseline(dir: string): Promise<CheckResult> {
   try {
     await db.open();
   } catch (err) {
-    const code = levelCode(err);
-    if (code === 'LEVEL_LOCKED') return ok('baseline', `${dir}: in use by a running agent (locked), not opened`);
-    if (code === 'LEVEL_CORRUPTION') {
+    // The agent's own reading of the error (lib/baseline/errors.ts), so both say the same.
+    const reason = openErrorFor(dir, err).reason;
+    if (reason === 'locked') return ok('baseline', `${dir}: in use by a running agent (locked), not opened`);
+    if (reason === 'corrupt') {
       return fail('baseline', `${dir} is corrupt: ${errText(err)}`, `move ${dir} aside; the agent starts a new baseline (and learning period)`);
     }
     return warn('baseline', `${dir} cannot be opened: ${errText(err)}`, 'check ownership and permissions of the directory');

@@ -182,6 +182,18 @@ describe('baseline/Baseline (LevelDB)', () => {
     });
   });
 
+  it('a database that names a file it no longer has (CURRENT → a missing manifest) → corrupt, with the fix', async () => {
+    await (await openAt()).close();
+    fs.writeFileSync(path.join(dir, 'CURRENT'), 'MANIFEST-999999\n');
+    await assert.rejects(openAt(), (err: unknown) => {
+      assert.ok(err instanceof BaselineOpenError);
+      assert.equal(err.reason, 'corrupt');
+      assert.match(err.message, /MANIFEST-999999/);
+      assert.match(err.message, /move the directory aside to start a new baseline/);
+      return true;
+    });
+  });
+
   it('a directory that cannot be created → BaselineOpenError not-writable', async () => {
     const file = path.join(dir, 'a-file');
     fs.writeFileSync(file, 'x');

@@ -97,6 +97,12 @@ describe('doctor/checks', () => {
     }
     r = await checkLevelDb(dir);
     assert.match(r[1].detail, /opens \(no agent running on it\)/);
+    // Damaged: CURRENT names a manifest that is gone. The doctor says what the agent would.
+    fs.writeFileSync(path.join(dir, 'baseline', 'CURRENT'), 'MANIFEST-999999\n');
+    r = await checkLevelDb(dir);
+    assert.equal(r[1].status, 'fail');
+    assert.match(r[1].detail, /is corrupt/);
+    assert.match(r[1].fix!, /aside; the agent starts a new baseline/);
   });
 
   it('clock: a date before 2024 fails; a clock that jumps warns', async () => {
