@@ -237,11 +237,36 @@ function survivePipeClose(): void {
   watch(process.stderr, 'standard error', process.stdout);
 }
 
+/** Flags of the agent's commands that take a value (not on/off switches). */
+const VALUE_FLAGS = new Set(['config', ...(['run', 'replay'] as const).flatMap((c) => Object.entries(flagOptions(c)))
+  .filter(([, o]) => o.type === 'string').map(([name]) => name)]);
+
+/**
+ * `--alert-delay -1s`: yargs reads a value that starts with '-' and is not a plain number as
+ * flags of its own (`-1 -s`), and the user gets a confusing message about missing arguments
+ * instead of the setting's own. Such a value is joined to its flag (`--alert-delay=-1s`), so it
+ * reaches the setting and its check.
+ */
+function joinDashValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const next = args[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && VALUE_FLAGS.has(a.slice(2)) && next !== undefined && /^-[0-9.]/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   survivePipeClose();
   // `replay -` reads the capture from standard input, as `tcpdump -r -` does (yargs drops a lone '-').
   const raw = hideBin(process.argv);
-  const args = raw[0] === 'replay' ? raw.map((a) => (a === '-' ? STDIN_FILE : a)) : raw;
+  const args = joinDashValues(raw[0] === 'replay' ? raw.map((a) => (a === '-' ? STDIN_FILE : a)) : raw);
   try {
     await parser(args).parseAsync();
   } catch (err) {

@@ -151,6 +151,15 @@ describe('agent CLI (compiled, as a child process)', () => {
     assert.ok(stats.packets > 0);
   });
 
+  it('a negative value (--alert-delay -1s) reaches its setting and is refused by name, not taken for flags', () => {
+    const r = cli(['replay', '--alert-delay', '-1s', 'x.pcap']);
+    assert.equal(r.status, 2);
+    assertOneLine(r, /invalid --alert-delay '-1s'/);
+    const size = cli(['replay', '--alerts-max-size', '-1k', 'x.pcap']);
+    assert.equal(size.status, 2);
+    assertOneLine(size, /invalid --alerts-max-size '-1k'/);
+  });
+
   it('a repeated flag reaches the loader as a list and does not swallow the file names', () => {
     const bad = cli(['replay', '--dns-port', '53', '--dns-port', '99999', 'x.pcap']);
     assert.equal(bad.status, 2);
