@@ -331,6 +331,8 @@ export class Pipeline {
     }
     flow.wantPayload = true;
     this.awaitingPayload.add(st);
+    // TCP Fast Open (RFC 7413) carries the first bytes (the ClientHello, the request) in the SYN.
+    if (pkt.payloadLength > 0) this.clientPayload(flow, pkt);
   }
 
   /** A client payload packet of a TCP flow still being named: SNI / HTTP Host. */

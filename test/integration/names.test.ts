@@ -1,7 +1,8 @@
 // End to end, as root: destinations named from the traffic itself. Real curl reaches a TLS
 // server and an HTTP server by a name it never looks up (--resolve pins the address), so the
-// only name on the wire is the TLS SNI or the HTTP Host header; and a DNS answer nobody asked
-// for, sent from the resolver's address, must not rename the address it claims.
+// only name on the wire is the TLS SNI or the HTTP Host header (in the SYN itself with TCP Fast
+// Open); and a DNS answer nobody asked for, sent from the resolver's address, must not rename
+// the address it claims.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,15 +20,27 @@ const TLS_ADDR = '203.0.113.10';
 const TLS_PORT = 443;
 const HTTP_ADDR = '203.0.113.20';
 const RAW_ADDR = '192.0.2.30';
+const TFO_PORT = 8081;
 const SETTLE_MS = 2500;
 
-describe('end to end: names from SNI and HTTP Host; a spoofed DNS answer is ignored', function () {
+/** The root namespace's count of connections that sent data in their SYN (TCP Fast Open). */
+function tfoActive(): number {
+  const lines = fs.readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = (lines[0] ?? '').split(/\s+/);
+  const values = (lines[1] ?? '').split(/\s+/);
+  const at = names.indexOf('TCPFastOpenActive');
+  assert.ok(at > 0, 'TCPFastOpenActive in /proc/net/netstat');
+  return Number(values[at]);
+}
+
+describe('end to end: names from SNI and HTTP Host (TCP Fast Open too); a spoofed DNS answer is ignored', function () {
   this.timeout(40_000);
   const handle = new WorldHandle();
   let w: World;
   let tmp = '';
   let agent: AgentProcess | undefined;
   let tlsServer: Daemon | undefined;
+  let tfoServer: Daemon | undefined;
   const alertsFile = () => path.join(tmp, 'state', 'alerts.json');
 
   before(async function () {
@@ -54,6 +67,7 @@ describe('end to end: names from SNI and HTTP Host; a spoofed DNS answer is igno
     this.timeout(30_000);
     if (agent?.running) await agent.stop(5000);
     await tlsServer?.stop('SIGTERM', 2000);
+    await tfoServer?.stop('SIGTERM', 2000);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     const left = await handle.teardown();
     assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
@@ -69,6 +83,22 @@ describe('end to end: names from SNI and HTTP Host; a spoofed DNS answer is igno
   it('names a TLS connection by its SNI and an HTTP request by its Host, with no DNS lookup; ignores a spoofed answer', async () => {
     await client(['curl', '-sk', '--max-time', '10', '--resolve', `tls-only.example.org:${TLS_PORT}:${TLS_ADDR}`, `https://tls-only.example.org:${TLS_PORT}/`]);
     await client(['curl', '-s', '--max-time', '10', '--resolve', `http-only.example.com:80:${HTTP_ADDR}`, 'http://http-only.example.com/']);
+    // TCP Fast Open: the request, Host and all, rides in the SYN. The servers' namespace accepts
+    // TFO without a socket option; the host's default (1) lets clients use it. The first
+    // connection fetches the cookie, the second sends its request in the SYN (the kernel's
+    // TCPFastOpenActive counter says it did).
+    const sysctl = w.topo.nsExec('sysctl', '-q', '-w', 'net.ipv4.tcp_fastopen=1027');
+    assert.equal((await run(sysctl[0], sysctl[1], { timeoutMs: 5000 })).code, 0, 'TFO enabled in the servers\' namespace');
+    // A listener made after that (the setting applies at listen()).
+    const [hcmd, hargs] = w.topo.nsExec(w.kit.python, '-u', '-m', 'http.server', '--bind', HTTP_ADDR, '--directory', tmp, String(TFO_PORT));
+    tfoServer = new Daemon('tfo-http-server', hcmd, hargs);
+    for (let i = 0; i < 50 && !tfoServer.out.text().includes('Serving HTTP'); i++) await sleep(100);
+    assert.ok(tfoServer.out.text().includes('Serving HTTP'), `TFO HTTP server did not start: ${tfoServer.describe()}`);
+    const tfo = (name: string) => client(['curl', '-s', '-o', '/dev/null', '--tcp-fastopen', '--max-time', '10', '--resolve', `${name}:${TFO_PORT}:${HTTP_ADDR}`, `http://${name}:${TFO_PORT}/`]);
+    await tfo('tfo-cookie.example.com');
+    const synData = tfoActive();
+    await tfo('tfo-only.example.net');
+    assert.ok(tfoActive() > synData, 'the second curl sent its request in the SYN (TCPFastOpenActive)');
     // An off-path sender (another address, source port 53) answers a query nobody sent; then a
     // client connects to the claimed address by IP.
     const [scmd, sargs] = w.topo.nsExec(w.kit.python, path.join(FIXTURES_DIR, 'integration', 'spoof_dns.py'), HTTP_ADDR, NET.hostAddr, '40404', RAW_ADDR);
@@ -79,7 +109,7 @@ describe('end to end: names from SNI and HTTP Host; a spoofed DNS answer is igno
     fs.copyFileSync(path.join(FIXTURES_DIR, 'integration', 'raw_connect.py'), rawScript);
     fs.chmodSync(rawScript, 0o644);
     await client([w.kit.python, rawScript, RAW_ADDR, '8080']);
-    await waitForAlerts(alertsFile(), (a) => a.length >= 3, 10_000);
+    await waitForAlerts(alertsFile(), (a) => a.length >= 4, 10_000);
     await sleep(SETTLE_MS);
     const how = await agent!.stop();
     assert.equal(how.code, 0);
@@ -95,6 +125,10 @@ describe('end to end: names from SNI and HTTP Host; a spoofed DNS answer is igno
     assert.ok(httpAlert, diag);
     assert.equal(get(httpAlert, 'destination.domain'), 'http-only.example.com', diag);
     assert.equal(get(httpAlert, 'egresswatch.name_source'), 'http', diag);
+    const tfoAlert = alerts.find((a) => get(a, 'egresswatch.domain_group') === 'example.net');
+    assert.ok(tfoAlert, diag);
+    assert.equal(get(tfoAlert, 'destination.domain'), 'tfo-only.example.net', diag);
+    assert.equal(get(tfoAlert, 'egresswatch.name_source'), 'http', diag);
     const raw = byIp(RAW_ADDR);
     assert.equal(raw.length, 1, diag);
     assert.notEqual(get(raw[0], 'destination.domain'), 'spoofed.example.org', diag);
