@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { quicInitialSni, sniffStream } from '../sniff/index.js';
+import { MORE, contiguousPrefix, quicInitialSni, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -76,8 +76,11 @@ export const DEFAULT_NAME_ORDER: readonly string[] = ['sni', 'http', 'quic', 'dn
 interface Pending {
   facts: ConnectionFacts;
   who?: Promise<Attribution>;
-  /** Client payload kept while a name may still be coming (a ClientHello over several segments). */
-  chunks: Buffer[] | undefined;
+  /**
+   * Client payload kept while a name may still be coming (a ClientHello over several segments),
+   * placed by sequence number: a retransmitted or reordered segment lands where it belongs.
+   */
+  segments: StreamFragment[] | undefined;
   bytes: number;
   packets: number;
   settled?: boolean;
@@ -101,6 +104,7 @@ const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
  * longer window would name a process that resolved the address for a reason of its own.
  */
 const TOLD_WINDOW_MS = 5_000;
+const TCP_SYN = 0x02;
 /** A name that is an IPv4 address literal. */
 const ADDRESS_LITERAL = /^[0-9.]+$/;
 
@@ -318,7 +322,7 @@ export class Pipeline {
     };
     // Attribution starts at once (a short-lived socket leaves the kernel's tables when it
     // closes); naming may wait for the client's first bytes.
-    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow, () => this.toldBy(flow)), chunks: undefined, bytes: 0, packets: 0 };
+    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow, () => this.toldBy(flow)), segments: undefined, bytes: 0, packets: 0 };
     flow.data = st;
     if (flow.transport === 'udp') {
       // QUIC long header (RFC 9000 §17.2): the Initial carries the ClientHello.
@@ -338,19 +342,25 @@ export class Pipeline {
   /** A client payload packet of a TCP flow still being named: SNI / HTTP Host. */
   private clientPayload(flow: Flow, pkt: PacketInfo): void {
     const st = flow.data as Pending;
-    const take = Math.min(pkt.payloadLength, SNIFF_MAX_BYTES - st.bytes);
-    st.bytes += take;
     st.packets += 1;
-    let r;
-    if (st.chunks === undefined) {
+    // Where the segment's bytes sit in the client's stream: its first byte is ISN + 1 (the SYN
+    // takes one sequence number; TCP Fast Open data in the SYN comes after it). Modulo 2^32: a
+    // segment from before the start (a stray) comes out huge and is left out.
+    const first = (pkt.tcpFlags & TCP_SYN) !== 0 ? pkt.tcpSeq + 1 : pkt.tcpSeq;
+    const at = (first - flow.isn - 1) >>> 0;
+    const take = at < SNIFF_MAX_BYTES ? Math.min(pkt.payloadLength, SNIFF_MAX_BYTES - at) : 0;
+    let r: SniffResult = MORE;
+    if (st.segments === undefined && at === 0) {
       // Most first payloads hold the whole ClientHello or request: read it in place.
       r = sniffStream(pkt.buf, pkt.payloadOffset, take);
       // The capture buffer is reused for the next packet: copy what is kept.
-      if (r.kind === 'more') st.chunks = [Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take))];
-    } else {
-      st.chunks.push(Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)));
-      const data = Buffer.concat(st.chunks);
-      r = sniffStream(data, 0, data.length);
+      if (r.kind === 'more') st.segments = [{ offset: 0, data: Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)) }];
+      st.bytes = take;
+    } else if (take > 0) {
+      (st.segments ??= []).push({ offset: at, data: Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)) });
+      st.bytes += take;
+      const data = contiguousPrefix(st.segments, SNIFF_MAX_BYTES);
+      if (data.length > 0) r = sniffStream(data, 0, data.length);
     }
     if (r.kind === 'more' && st.bytes < SNIFF_MAX_BYTES && st.packets < SNIFF_MAX_PACKETS) return;
     if (r.kind === 'sni' || r.kind === 'http') this.offerName(st.facts, r.kind, r.name);
@@ -392,7 +402,7 @@ export class Pipeline {
   private settle(st: Pending): void {
     if (st.settled) return;
     st.settled = true;
-    st.chunks = undefined;
+    st.segments = undefined;
     this.awaitingPayload.delete(st);
     const facts = st.facts;
     const flow = facts.flow;

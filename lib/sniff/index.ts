@@ -6,12 +6,14 @@ import { MORE, NONE, type SniffResult } from './result.js';
 import { looksLikeTls, sniffTls } from './tls.js';
 
 export type { SniffResult } from './result.js';
+export { MORE } from './result.js';
 export { quicInitialSni } from './quic.js';
 export { MAX_NAME_LENGTH } from './name.js';
+export { contiguousPrefix, type StreamFragment } from './assemble.js';
 
 /**
- * `data` = all client→server payload bytes seen so far (the caller concatenates segments,
- * bounded to 16 KiB). A TLS ClientHello (also split across records / segments) gives its
+ * `data` = the client→server payload bytes from the start of the stream seen so far (the
+ * caller puts segments in stream order, contiguousPrefix, bounded to 16 KiB). A TLS ClientHello (also split across records / segments) gives its
  * server_name as kind 'sni'; an HTTP/1.x request gives its first Host without port as kind
  * 'http'. Names are lower-cased, without a trailing dot, with bytes outside printable ASCII
  * escaped as \xNN. 'more': call again with more bytes appended; 'none': no name to be had.

@@ -2,6 +2,7 @@
 // coalesced Initial packet, gather its CRYPTO frames and read the ClientHello they carry.
 import { clientInitialKeys, headerMask, openPayload, versionParams } from './quic-keys.js';
 import { handshakeSni } from './tls.js';
+import { contiguousPrefix, type StreamFragment } from './assemble.js';
 
 /** Coalesced packets looked at per datagram (RFC 9000 §12.2); a 1200-byte datagram holds few. */
 const MAX_PACKETS = 4;
@@ -25,11 +26,8 @@ const FRAME_ACK = 0x02;
 const FRAME_ACK_ECN = 0x03;
 const FRAME_CRYPTO = 0x06;
 
-/** A CRYPTO frame's data: stream offset and where it sits in a decrypted payload. */
-interface Fragment {
-  offset: number;
-  data: Buffer;
-}
+/** A CRYPTO frame's data: its offset in the handshake stream, and its bytes in a decrypted payload. */
+type Fragment = StreamFragment;
 
 /**
  * Server name of the ClientHello in a QUIC v1 / v2 client Initial datagram, or undefined.
@@ -58,7 +56,7 @@ export function datagramSni(buf: Buffer, off: number, end: number): string | und
     pos = next;
   }
   if (frags.length === 0) return undefined;
-  const hello = assemble(frags);
+  const hello = contiguousPrefix(frags, MAX_CRYPTO);
   const r = handshakeSni(hello, 0, hello.length, false);
   return r.kind === 'sni' ? r.name : undefined;
 }
@@ -175,26 +173,4 @@ function skipAck(pl: Buffer, p: number, end: number, ecn: boolean): number {
     p += varintLength(pl[p]);
   }
   return p;
-}
-
-/** The contiguous handshake bytes from stream offset 0 that the fragments cover. */
-function assemble(frags: Fragment[]): Buffer {
-  let covered = 0;
-  let max = 0;
-  for (const f of frags) max = Math.max(max, Math.min(MAX_CRYPTO, f.offset + f.data.length));
-  const out = Buffer.allocUnsafe(max);
-  // Fragments arrive in any order (Chrome shuffles them); extend the covered prefix until no
-  // fragment adds to it. At most MAX_FRAGMENTS passes over MAX_FRAGMENTS fragments.
-  for (let progress = true; progress;) {
-    progress = false;
-    for (const f of frags) {
-      const fEnd = Math.min(max, f.offset + f.data.length);
-      if (f.offset <= covered && fEnd > covered) {
-        f.data.copy(out, covered, covered - f.offset, fEnd - f.offset);
-        covered = fEnd;
-        progress = true;
-      }
-    }
-  }
-  return out.subarray(0, covered);
 }

@@ -34,21 +34,37 @@ describe('pipeline: names from SNI, HTTP Host and QUIC', function () {
   for (const c of CASES) {
     it(`${c.file}: ${c.source} names match tshark`, async function () {
       requirePrereq(this, haveCommand('tshark'), 'tshark');
-      const file = corpusFile(c.file);
-      const expected = tsharkNames(file, c.field, c.filter);
-      assert.ok(expected.length > 0, `tshark finds ${c.field} in ${c.file}`);
-      const sub = fs.mkdtempSync(path.join(dir, 'r-'));
-      const config = loadConfig({ flags: {
-        'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'),
-        'learning-period': '0', 'external-cidr': ['0.0.0.0/0', '::/0'],
-      }, env: {} });
-      await runReplay(config, [file], silent);
-      const alerts = fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      const named = [...new Set(alerts.filter((a) => a.egresswatch.name_source === c.source).map((a) => a.destination.domain))].sort();
-      assert.deepEqual(named, expected);
-      for (const a of alerts.filter((x) => x.egresswatch.name_source === c.source)) {
-        assert.equal(a.egresswatch.domain_group, a.destination.registered_domain ?? a.destination.domain);
-      }
+      await check(c, corpusFile(c.file));
     });
+  }
+
+  // The same captures with every packet in them twice (mergecap of the file with itself): how a
+  // retransmitted segment looks to a capture on the sending host. A ClientHello over several
+  // segments is put together by sequence number, not by arrival, so a repeated segment must not
+  // break it.
+  for (const c of CASES.filter((x) => x.source !== 'quic')) {
+    it(`${c.file}, every packet captured twice: the same ${c.source} names`, async function () {
+      requirePrereq(this, haveCommand('tshark') && haveCommand('mergecap'), 'tshark and mergecap');
+      const twice = path.join(dir, `twice-${path.basename(c.file)}`);
+      execFileSync('mergecap', ['-F', 'pcap', '-w', twice, corpusFile(c.file), corpusFile(c.file)]);
+      await check(c, twice);
+    });
+  }
+
+  async function check(c: (typeof CASES)[number], file: string): Promise<void> {
+    const expected = tsharkNames(file, c.field, c.filter);
+    assert.ok(expected.length > 0, `tshark finds ${c.field} in ${c.file}`);
+    const sub = fs.mkdtempSync(path.join(dir, 'r-'));
+    const config = loadConfig({ flags: {
+      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'),
+      'learning-period': '0', 'external-cidr': ['0.0.0.0/0', '::/0'],
+    }, env: {} });
+    await runReplay(config, [file], silent);
+    const alerts = fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const named = [...new Set(alerts.filter((a) => a.egresswatch.name_source === c.source).map((a) => a.destination.domain))].sort();
+    assert.deepEqual(named, expected);
+    for (const a of alerts.filter((x) => x.egresswatch.name_source === c.source)) {
+      assert.equal(a.egresswatch.domain_group, a.destination.registered_domain ?? a.destination.domain);
+    }
   }
 });

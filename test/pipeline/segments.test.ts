@@ -1,0 +1,90 @@
+// A ClientHello over several TCP segments, as a capture on the sending host can show it: a
+// post-quantum key share (X25519MLKEM768, 1,216 bytes) pushes server_name into the second
+// segment, and the segments come repeated (a retransmission), out of order, or first in a TCP
+// Fast Open SYN and again after the handshake (a server that did not take the SYN's data).
+// The client's stream is put together by sequence number, so each connection is named by its
+// SNI; before, segments were joined in arrival order and these lost their name.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import winston from 'winston';
+import { loadConfig } from '../../lib/config/index.js';
+import { runReplay } from '../../lib/pipeline/index.js';
+import { ethernet, ipv4, tcp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { clientHello, extension, records, serverNameExt } from '../sniff/build.js';
+
+const silent = winston.createLogger({ silent: true });
+const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
+const CLIENT = '10.0.0.5';
+const ISN = 0xfffffe00; // wraps past 2^32 inside the ClientHello
+
+const u16 = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff]);
+
+/** A ClientHello as Chrome sends it since 2024: an ML-KEM hybrid key share before server_name. */
+function pqHello(name: string): Buffer {
+  const share = Buffer.alloc(1216, 0x5a);
+  return records(clientHello({
+    extensions: [
+      extension(0x2a2a, Buffer.alloc(0)),
+      extension(0x002b, Buffer.from([2, 0x03, 0x04])),
+      extension(0x0033, Buffer.concat([u16(share.length + 4), u16(0x11ec), u16(share.length), share])),
+      serverNameExt([[0, name]]),
+      extension(0x0010, Buffer.from('0003026832', 'hex')),
+    ],
+  }));
+}
+
+interface Segment { seq: number; data: Buffer; syn?: boolean }
+
+/** One connection from CLIENT:port to server:443 whose client segments come in the order given. */
+function connection(server: string, port: number, t: number, segments: Segment[]): PcapFrame[] {
+  const out = (flags: number, seq: number, data: Buffer = Buffer.alloc(0)): Buffer =>
+    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: CLIENT, dst: server, protocol: 6 }, tcp({ srcPort: port, dstPort: 443, seq, flags }, data)));
+  const back = (flags: number): Buffer =>
+    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: server, dst: CLIENT, protocol: 6 }, tcp({ srcPort: 443, dstPort: port, seq: 5000, flags }, Buffer.alloc(0))));
+  const synData = segments.find((s) => s.syn);
+  const frames: Buffer[] = [out(TCP_SYN, ISN, synData?.data), back(TCP_SYN | TCP_ACK), out(TCP_ACK, (ISN + 1) >>> 0)];
+  for (const s of segments.filter((x) => !x.syn)) frames.push(out(TCP_ACK | TCP_PSH, s.seq, s.data));
+  frames.push(out(TCP_FIN | TCP_ACK, (ISN + 5000) >>> 0), back(TCP_FIN | TCP_ACK), out(TCP_ACK, (ISN + 5001) >>> 0));
+  return frames.map((data, i) => ({ ts: t + i, data }));
+}
+
+describe('pipeline: a ClientHello over several segments, repeated, reordered or sent in the SYN', () => {
+  let dir = '';
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-segments-')); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('names every connection by its SNI', async () => {
+    const cases: [string, string, (a: Buffer, b: Buffer) => Segment[]][] = [
+      ['203.0.113.1', 'in-order.example.com', (a, b) => [{ seq: ISN + 1, data: a }, { seq: ISN + 1 + a.length, data: b }]],
+      ['203.0.113.2', 'repeated.example.net', (a, b) => [{ seq: ISN + 1, data: a }, { seq: ISN + 1, data: a }, { seq: ISN + 1 + a.length, data: b }]],
+      ['203.0.113.3', 'reordered.example.org', (a, b) => [{ seq: ISN + 1 + a.length, data: b }, { seq: ISN + 1, data: a }]],
+      ['203.0.113.4', 'fast-open.example.info', (a, b) => [{ seq: ISN, data: a, syn: true }, { seq: ISN + 1, data: a }, { seq: ISN + 1 + a.length, data: b }]],
+      // A retransmission that carries the first segment and part of the second in one.
+      ['203.0.113.5', 'coalesced.example.dev', (a, b) => [{ seq: ISN + 1, data: a }, { seq: ISN + 1, data: Buffer.concat([a, b.subarray(0, 100)]) }, { seq: ISN + 1 + a.length, data: b }]],
+    ];
+    const frames: PcapFrame[] = [];
+    cases.forEach(([server, name, order], i) => {
+      const hello = pqHello(name);
+      const a = hello.subarray(0, 1000);
+      const b = hello.subarray(1000);
+      assert.ok(hello.indexOf(Buffer.from(name)) > 1000, 'server_name is in the second segment');
+      const segs = order(a, b).map((s) => ({ ...s, seq: s.seq >>> 0 }));
+      frames.push(...connection(server, 40000 + i, T0 + i * 100, segs));
+    });
+    const file = path.join(dir, 'segments.pcap');
+    writePcap(file, 1, frames);
+    const config = loadConfig({ flags: {
+      'state-dir': path.join(dir, 'state'), 'alerts-file': path.join(dir, 'alerts.json'),
+      'learning-period': '0', 'external-cidr': ['203.0.113.0/24'],
+    }, env: {} });
+    const stats = await runReplay(config, [file], silent);
+    assert.equal(stats.connections.tcp, cases.length);
+    const alerts = fs.readFileSync(path.join(dir, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {
+      destination: { ip: string; domain: string }; egresswatch: { name_source: string };
+    });
+    const got = Object.fromEntries(alerts.map((x) => [x.destination.ip, `${x.egresswatch.name_source} ${x.destination.domain}`]));
+    assert.deepEqual(got, Object.fromEntries(cases.map(([server, name]) => [server, `sni ${name}`])));
+  });
+});
