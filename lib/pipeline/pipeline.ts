@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, contiguousPrefix, quicInitialSni, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, contiguousPrefix, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -69,6 +69,8 @@ const SNIFF_WAIT_MS = 1_000;
 /** First-payload bytes and packets kept per connection for SNI / Host (a ClientHello may span records). */
 const SNIFF_MAX_BYTES = 16_384;
 const SNIFF_MAX_PACKETS = 8;
+/** QUIC client Initial datagrams gathered for one ClientHello (a post-quantum one takes two). */
+const QUIC_MAX_DATAGRAMS = 4;
 /** Default trust order of name sources: what the client itself said, then DNS, then PTR. */
 export const DEFAULT_NAME_ORDER: readonly string[] = ['sni', 'http', 'quic', 'dns', 'ptr'];
 
@@ -79,6 +81,7 @@ interface Pending {
   /**
    * Client payload kept while a name may still be coming (a ClientHello over several segments),
    * placed by sequence number: a retransmitted or reordered segment lands where it belongs.
+   * QUIC: the CRYPTO data of the client's Initial datagrams so far.
    */
   segments: StreamFragment[] | undefined;
   bytes: number;
@@ -326,9 +329,11 @@ export class Pipeline {
     flow.data = st;
     if (flow.transport === 'udp') {
       // QUIC long header (RFC 9000 §17.2): the Initial carries the ClientHello.
-      if (pkt.payloadLength > 0 && (pkt.buf[pkt.payloadOffset] & 0xc0) === 0xc0) {
-        const sni = quicInitialSni(pkt.buf, pkt.payloadOffset, pkt.payloadLength);
-        if (sni) this.offerName(facts, 'quic', sni);
+      if (pkt.payloadLength > 0 && (pkt.buf[pkt.payloadOffset] & 0xc0) === 0xc0 && this.quicInitial(st, pkt)) {
+        // Its rest is in the client's next Initial datagram, sent right behind this one.
+        flow.wantPayload = true;
+        this.awaitingPayload.add(st);
+        return;
       }
       this.settle(st);
       return;
@@ -339,9 +344,28 @@ export class Pipeline {
     if (pkt.payloadLength > 0) this.clientPayload(flow, pkt);
   }
 
-  /** A client payload packet of a TCP flow still being named: SNI / HTTP Host. */
+  /**
+   * A client Initial datagram of a QUIC connection: gathers its CRYPTO data and names the
+   * connection once the ClientHello's server_name is in. True while the rest of the ClientHello
+   * may still come.
+   */
+  private quicInitial(st: Pending, pkt: PacketInfo): boolean {
+    st.packets += 1;
+    const frags = st.segments ?? [];
+    if (!quicInitialCrypto(pkt.buf, pkt.payloadOffset, pkt.payloadLength, frags)) return false;
+    st.segments = frags;
+    const r = quicHelloSni(frags, st.packets < QUIC_MAX_DATAGRAMS);
+    if (r.kind === 'sni') this.offerName(st.facts, 'quic', r.name);
+    return r.kind === 'more';
+  }
+
+  /** A client payload packet of a flow still being named: SNI / HTTP Host (TCP), QUIC Initial SNI (UDP). */
   private clientPayload(flow: Flow, pkt: PacketInfo): void {
     const st = flow.data as Pending;
+    if (flow.transport === 'udp') {
+      if (!this.quicInitial(st, pkt)) this.settle(st);
+      return;
+    }
     st.packets += 1;
     // Where the segment's bytes sit in the client's stream: its first byte is ISN + 1 (the SYN
     // takes one sequence number; TCP Fast Open data in the SYN comes after it). Modulo 2^32: a

@@ -7,7 +7,7 @@ import { looksLikeTls, sniffTls } from './tls.js';
 
 export type { SniffResult } from './result.js';
 export { MORE } from './result.js';
-export { quicInitialSni } from './quic.js';
+export { quicHelloSni, quicInitialCrypto, quicInitialSni } from './quic.js';
 export { MAX_NAME_LENGTH } from './name.js';
 export { contiguousPrefix, type StreamFragment } from './assemble.js';
 

@@ -1,14 +1,19 @@
-// Server name from a QUIC client Initial datagram (RFC 9000 §17.2.2): unprotect each
-// coalesced Initial packet, gather its CRYPTO frames and read the ClientHello they carry.
+// Server name from a QUIC client's Initial datagrams (RFC 9000 §17.2.2): unprotect each
+// coalesced Initial packet, gather its CRYPTO frames and read the ClientHello they carry. A
+// ClientHello with a post-quantum key share (Chrome, Firefox and OpenSSL 3.5 send X25519MLKEM768,
+// 1,216 bytes) does not fit one 1,200-byte datagram: its rest, server_name possibly among it
+// (Chrome shuffles its extensions), comes in the client's next Initial datagram, so the caller
+// gathers the fragments of several (quicInitialCrypto, then quicHelloSni).
 import { clientInitialKeys, headerMask, openPayload, versionParams } from './quic-keys.js';
 import { handshakeSni } from './tls.js';
+import { MORE, NONE, type SniffResult } from './result.js';
 import { contiguousPrefix, type StreamFragment } from './assemble.js';
 
 /** Coalesced packets looked at per datagram (RFC 9000 §12.2); a 1200-byte datagram holds few. */
 const MAX_PACKETS = 4;
 /** Frames walked per packet; Chrome splits its ClientHello into a dozen or so CRYPTO frames. */
 const MAX_FRAMES = 256;
-/** CRYPTO fragments kept per datagram, and the highest handshake byte gathered. */
+/** CRYPTO fragments kept (over the datagrams gathered), and the highest handshake byte. */
 const MAX_FRAGMENTS = 64;
 const MAX_CRYPTO = 16384;
 /**
@@ -30,35 +35,61 @@ const FRAME_CRYPTO = 0x06;
 type Fragment = StreamFragment;
 
 /**
- * Server name of the ClientHello in a QUIC v1 / v2 client Initial datagram, or undefined.
- * Only CRYPTO data from stream offset 0 within this datagram is read. Never throws.
+ * Server name of the ClientHello in one QUIC v1 / v2 client Initial datagram, or undefined
+ * (also when the rest of the ClientHello is in a later datagram). Never throws.
  */
 export function quicInitialSni(buf: Buffer, offset: number, length: number): string | undefined {
+  const frags: Fragment[] = [];
+  if (!quicInitialCrypto(buf, offset, length, frags)) return undefined;
+  const r = quicHelloSni(frags, false);
+  return r.kind === 'sni' ? r.name : undefined;
+}
+
+/**
+ * Appends the CRYPTO data of the client Initial packets in the datagram to `frags` (decrypted
+ * copies: they outlive the capture buffer). False when the datagram holds no client Initial we
+ * can open, or `frags` is full. Never throws.
+ */
+export function quicInitialCrypto(buf: Buffer, offset: number, length: number, frags: Fragment[]): boolean {
   const off = Math.max(0, Math.floor(offset) || 0);
   const end = Math.min(buf.length, off + Math.max(0, Math.floor(length) || 0));
+  const before = frags.length;
   try {
-    return datagramSni(buf, off, end);
+    datagramCrypto(buf, off, end, frags);
   } catch {
     // Every read is bounds-checked and crypto failures are caught where they happen; this is
     // the backstop that keeps a parser bug from reaching the capture callback.
-    return undefined;
   }
+  return frags.length > before;
+}
+
+/**
+ * The server name of the ClientHello that `frags` hold: 'sni', 'more' while its part with
+ * server_name is still missing and `moreMayCome`, else 'none'.
+ */
+export function quicHelloSni(frags: readonly Fragment[], moreMayCome: boolean): SniffResult {
+  const hello = contiguousPrefix(frags, MAX_CRYPTO);
+  if (hello.length === 0) return moreMayCome ? MORE : NONE;
+  return handshakeSni(hello, 0, hello.length, moreMayCome);
 }
 
 /** quicInitialSni without the backstop, on a clamped [off, end): the fuzz test calls it so a bug shows. */
 export function datagramSni(buf: Buffer, off: number, end: number): string | undefined {
-  if (end - off < MIN_INITIAL_DATAGRAM) return undefined;
   const frags: Fragment[] = [];
+  datagramCrypto(buf, off, end, frags);
+  if (frags.length === 0) return undefined;
+  const r = quicHelloSni(frags, false);
+  return r.kind === 'sni' ? r.name : undefined;
+}
+
+function datagramCrypto(buf: Buffer, off: number, end: number, frags: Fragment[]): void {
+  if (end - off < MIN_INITIAL_DATAGRAM) return;
   let pos = off;
   for (let n = 0; n < MAX_PACKETS && pos < end; n++) {
     const next = readPacket(buf, pos, end, frags);
     if (next <= pos) break;
     pos = next;
   }
-  if (frags.length === 0) return undefined;
-  const hello = contiguousPrefix(frags, MAX_CRYPTO);
-  const r = handshakeSni(hello, 0, hello.length, false);
-  return r.kind === 'sni' ? r.name : undefined;
 }
 
 /** Variable-length integer (RFC 9000 §16) at p: value, or -1 if it runs past end. */

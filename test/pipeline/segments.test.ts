@@ -3,7 +3,8 @@
 // segment, and the segments come repeated (a retransmission), out of order, or first in a TCP
 // Fast Open SYN and again after the handshake (a server that did not take the SYN's data).
 // The client's stream is put together by sequence number, so each connection is named by its
-// SNI; before, segments were joined in arrival order and these lost their name.
+// SNI; before, segments were joined in arrival order and these lost their name. And a QUIC
+// ClientHello over the client's first two Initial datagrams: only the first used to be read.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,8 +12,9 @@ import path from 'node:path';
 import winston from 'winston';
 import { loadConfig } from '../../lib/config/index.js';
 import { runReplay } from '../../lib/pipeline/index.js';
-import { ethernet, ipv4, tcp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { ethernet, ipv4, tcp, udp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 import { clientHello, extension, records, serverNameExt } from '../sniff/build.js';
+import { cryptoFrame, protectInitial } from '../sniff/quic-build.js';
 
 const silent = winston.createLogger({ silent: true });
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
@@ -21,10 +23,10 @@ const ISN = 0xfffffe00; // wraps past 2^32 inside the ClientHello
 
 const u16 = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff]);
 
-/** A ClientHello as Chrome sends it since 2024: an ML-KEM hybrid key share before server_name. */
-function pqHello(name: string): Buffer {
+/** A ClientHello handshake message as Chrome sends it since 2024: an ML-KEM hybrid key share before server_name. */
+function pqHandshake(name: string): Buffer {
   const share = Buffer.alloc(1216, 0x5a);
-  return records(clientHello({
+  return clientHello({
     extensions: [
       extension(0x2a2a, Buffer.alloc(0)),
       extension(0x002b, Buffer.from([2, 0x03, 0x04])),
@@ -32,7 +34,12 @@ function pqHello(name: string): Buffer {
       serverNameExt([[0, name]]),
       extension(0x0010, Buffer.from('0003026832', 'hex')),
     ],
-  }));
+  });
+}
+
+/** The same in one TLS record, as it goes over TCP. */
+function pqHello(name: string): Buffer {
+  return records(pqHandshake(name));
 }
 
 interface Segment { seq: number; data: Buffer; syn?: boolean }
@@ -50,7 +57,7 @@ function connection(server: string, port: number, t: number, segments: Segment[]
   return frames.map((data, i) => ({ ts: t + i, data }));
 }
 
-describe('pipeline: a ClientHello over several segments, repeated, reordered or sent in the SYN', () => {
+describe('pipeline: a ClientHello over several segments (repeated, reordered, in the SYN) or QUIC datagrams', () => {
   let dir = '';
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-segments-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -86,5 +93,39 @@ describe('pipeline: a ClientHello over several segments, repeated, reordered or 
     });
     const got = Object.fromEntries(alerts.map((x) => [x.destination.ip, `${x.egresswatch.name_source} ${x.destination.domain}`]));
     assert.deepEqual(got, Object.fromEntries(cases.map(([server, name]) => [server, `sni ${name}`])));
+  });
+
+  it('names a QUIC connection whose ClientHello takes two Initial datagrams', async () => {
+    const hello = pqHandshake('two-initials.example.net');
+    const cut = 1000;
+    assert.ok(hello.indexOf(Buffer.from('two-initials.example.net')) > cut, 'server_name is in the second datagram');
+    const dcid = Buffer.from('0011223344556677', 'hex');
+    const datagrams = [
+      protectInitial(cryptoFrame(0, hello.subarray(0, cut)), { dcid, packetNumber: 0 }),
+      protectInitial(cryptoFrame(cut, hello.subarray(cut)), { dcid, packetNumber: 1 }),
+    ];
+    const server = '203.0.113.9';
+    const v4 = (src: string, dst: string, sport: number, dport: number, data: Buffer): Buffer =>
+      ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: 17 }, udp({ srcPort: sport, dstPort: dport }, data)));
+    const frames: PcapFrame[] = [
+      { ts: T0, data: v4(CLIENT, server, 50000, 443, datagrams[0]) },
+      { ts: T0 + 0.1, data: v4(CLIENT, server, 50000, 443, datagrams[1]) },
+      { ts: T0 + 20, data: v4(server, CLIENT, 443, 50000, Buffer.alloc(1200, 0xc1)) },
+    ];
+    const sub = fs.mkdtempSync(path.join(dir, 'quic-'));
+    const file = path.join(sub, 'quic.pcap');
+    writePcap(file, 1, frames);
+    const config = loadConfig({ flags: {
+      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'),
+      'learning-period': '0', 'external-cidr': ['203.0.113.0/24'],
+    }, env: {} });
+    await runReplay(config, [file], silent);
+    const alerts = fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {
+      destination: { domain: string; bytes: number }; source: { packets: number }; egresswatch: { name_source: string };
+    });
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0].egresswatch.name_source, 'quic');
+    assert.equal(alerts[0].destination.domain, 'two-initials.example.net');
+    assert.equal(alerts[0].source.packets, 2, 'both datagrams counted');
   });
 });

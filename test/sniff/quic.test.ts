@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { quicInitialSni } from '../../lib/sniff/index.js';
-import { helloFor } from './build.js';
+import { quicHelloSni, quicInitialCrypto, quicInitialSni, type StreamFragment } from '../../lib/sniff/index.js';
+import { clientHello, extension, helloFor, serverNameExt } from './build.js';
 import { cryptoFrame, protectInitial, QUIC_V1, QUIC_V2 } from './quic-build.js';
 
 const PING = Buffer.from([0x01]);
@@ -34,6 +34,32 @@ describe('sniff: QUIC Initial', () => {
     const handshake = protectInitial(pad(60), { type: 2, minPacket: 0 }); // Handshake type bits; keys do not open it
     assert.equal(sniOf(Buffer.concat([first, second])), 'quic.example.org');
     assert.equal(sniOf(Buffer.concat([handshake, first, second])), 'quic.example.org');
+  });
+
+  it('a post-quantum ClientHello over two Initial datagrams: the first alone is "more", both give the name, in either order', () => {
+    // X25519MLKEM768 key share (1,216 + 32 bytes) before server_name, as Chrome may order them.
+    const share = Buffer.alloc(1216 + 32, 0x5a);
+    const big = clientHello({ extensions: [
+      extension(0x0033, Buffer.concat([Buffer.from([(share.length + 4) >> 8, (share.length + 4) & 0xff, 0x11, 0xec, share.length >> 8, share.length & 0xff]), share])),
+      serverNameExt([[0, 'pq.example.net']]),
+    ] });
+    const cut = 1000;
+    // Chrome splits and shuffles the CRYPTO frames of the first datagram too.
+    const d1 = protectInitial(Buffer.concat([cryptoFrame(400, big.subarray(400, cut)), PING, cryptoFrame(0, big.subarray(0, 400))]), { packetNumber: 0 });
+    const d2 = protectInitial(cryptoFrame(cut, big.subarray(cut)), { packetNumber: 1 });
+    assert.equal(sniOf(d1), undefined);
+    const frags: StreamFragment[] = [];
+    assert.equal(quicInitialCrypto(d1, 0, d1.length, frags), true);
+    assert.deepEqual(quicHelloSni(frags, true), { kind: 'more' });
+    assert.deepEqual(quicHelloSni(frags, false), { kind: 'none' });
+    assert.equal(quicInitialCrypto(d2, 0, d2.length, frags), true);
+    assert.deepEqual(quicHelloSni(frags, true), { kind: 'sni', name: 'pq.example.net' });
+    const reversed: StreamFragment[] = [];
+    quicInitialCrypto(d2, 0, d2.length, reversed);
+    assert.deepEqual(quicHelloSni(reversed, true), { kind: 'more' });
+    quicInitialCrypto(d1, 0, d1.length, reversed);
+    assert.deepEqual(quicHelloSni(reversed, true), { kind: 'sni', name: 'pq.example.net' });
+    assert.equal(quicInitialCrypto(Buffer.alloc(1200, 0xc3), 0, 1200, reversed), false, 'not an Initial');
   });
 
   it('gives undefined when the data from offset 0 stops before server_name', () => {
