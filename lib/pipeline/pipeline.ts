@@ -13,6 +13,7 @@ import type { Attributor, Attribution, FallbackOwner } from './attribution.js';
 import { AGENT_VERSION } from '../version.js';
 import { softwareKey } from '../software/index.js';
 import { ResolverOwners } from './resolvers.js';
+import { RateBudget } from './budget.js';
 import type { PtrResolver } from './ptr.js';
 
 export interface PipelineSettings {
@@ -71,6 +72,16 @@ const SNIFF_MAX_BYTES = 16_384;
 const SNIFF_MAX_PACKETS = 8;
 /** QUIC client Initial datagrams gathered for one ClientHello (a post-quantum one takes two). */
 const QUIC_MAX_DATAGRAMS = 4;
+/**
+ * QUIC Initial datagrams decrypted per second at most. Opening one takes ~25-30 µs (key
+ * derivation and AES-GCM, against ~3 µs for the rest of a connection start), and anybody can
+ * send them: a flood of made-up Initials must not take the agent's time from the capture.
+ * A host opens a few QUIC connections a second; past the budget a connection goes without its
+ * QUIC name (DNS still names it), counted in quicInitialsSkipped.
+ */
+const QUIC_DECRYPTS_PER_SECOND = 2_000;
+/** Smaller datagrams are not client Initials (RFC 9000 §14.1) and cost nothing to turn down. */
+const QUIC_MIN_INITIAL = 1200;
 /** Default trust order of name sources: what the client itself said, then DNS, then PTR. */
 export const DEFAULT_NAME_ORDER: readonly string[] = ['sni', 'http', 'quic', 'dns', 'ptr'];
 
@@ -131,6 +142,8 @@ export class PipelineStats {
   ownTraffic = 0;
   /** Connections not judged again because the same key was judged within a minute. */
   judgedRecently = 0;
+  /** QUIC Initial datagrams not opened because the per-second budget was spent (QUIC_DECRYPTS_PER_SECOND). */
+  quicInitialsSkipped = 0;
 }
 
 export class Pipeline {
@@ -165,6 +178,7 @@ export class Pipeline {
   suppressions: Suppressions;
   /** TCP connections waiting for their first client bytes before they are judged. */
   private readonly awaitingPayload = new Set<Pending>();
+  private readonly quicBudget = new RateBudget(QUIC_DECRYPTS_PER_SECOND);
 
   constructor(private s: PipelineSettings, private readonly deps: PipelineDeps) {
     for (const p of s.dnsPorts) this.dnsPort[p] = 1;
@@ -351,6 +365,10 @@ export class Pipeline {
    */
   private quicInitial(st: Pending, pkt: PacketInfo): boolean {
     st.packets += 1;
+    if (pkt.payloadLength >= QUIC_MIN_INITIAL && !this.quicBudget.take(this.packetTime)) {
+      this.stats.quicInitialsSkipped += 1;
+      return false;
+    }
     const frags = st.segments ?? [];
     if (!quicInitialCrypto(pkt.buf, pkt.payloadOffset, pkt.payloadLength, frags)) return false;
     st.segments = frags;

@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
 import { loadConfig } from '../../lib/config/index.js';
-import { runReplay } from '../../lib/pipeline/index.js';
+import { DEFAULT_NAME_ORDER, Pipeline, runReplay } from '../../lib/pipeline/index.js';
+import type { Baseline } from '../../lib/baseline/index.js';
 import { ethernet, ipv4, tcp, udp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 import { clientHello, extension, records, serverNameExt } from '../sniff/build.js';
 import { cryptoFrame, protectInitial } from '../sniff/quic-build.js';
@@ -127,5 +128,32 @@ describe('pipeline: a ClientHello over several segments (repeated, reordered, in
     assert.equal(alerts[0].egresswatch.name_source, 'quic');
     assert.equal(alerts[0].destination.domain, 'two-initials.example.net');
     assert.equal(alerts[0].source.packets, 2, 'both datagrams counted');
+  });
+
+  it('a flood of QUIC Initials: at most 2,000 a second are opened (the rest counted); spread out, all are', () => {
+    const datagram = protectInitial(cryptoFrame(0, clientHello({ extensions: [serverNameExt([[0, 'flood.example.net']])] })), { packetNumber: 0 });
+    const p = new Pipeline({
+      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
+      dnsRetentionMs: 3_600_000, flowTableSize: 100_000, tcpIdleMs: 300_000, udpIdleMs: 60_000, internalCidrs: [], externalCidrs: ['203.0.113.0/24'],
+      normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
+    }, {
+      baseline: async () => ({ observeSync: () => undefined, observe: async () => ({ novelFor: [], learning: false }) }) as unknown as Baseline,
+      emit: () => undefined, logger: silent, now: () => 0,
+    });
+    let port = 1024;
+    const send = (ts: number): void => {
+      const port_ = port++;
+      const frame = ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: CLIENT, dst: '203.0.113.77', protocol: 17 }, udp({ srcPort: port_, dstPort: 443 }, datagram)));
+      p.onPacket(frame, frame.length, frame.length, ts, 1);
+    };
+    // 3,000 new connections in the same millisecond: the budget's burst opens 2,000.
+    for (let i = 0; i < 3000; i++) send(T0);
+    assert.equal(p.stats.namedBy.quic, 2000);
+    assert.equal(p.stats.quicInitialsSkipped, 1000);
+    assert.equal(p.stats.namedBy.none, 1000);
+    // A second later the budget is whole again; one a millisecond (1,000 a second) is always opened.
+    for (let i = 0; i < 3000; i++) send(T0 + 1000 + i);
+    assert.equal(p.stats.namedBy.quic, 5000);
+    assert.equal(p.stats.quicInitialsSkipped, 1000);
   });
 });
