@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
 import { loadConfig } from '../../lib/config/index.js';
-import { DEFAULT_NAME_ORDER, Pipeline, runReplay } from '../../lib/pipeline/index.js';
+import { DEFAULT_NAME_ORDER, Pipeline, runReplay, type ReplayStats } from '../../lib/pipeline/index.js';
 import type { Baseline } from '../../lib/baseline/index.js';
 import { ethernet, ipv4, tcp, udp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 import { clientHello, extension, records, serverNameExt } from '../sniff/build.js';
@@ -45,6 +45,12 @@ function pqHello(name: string): Buffer {
 
 interface Segment { seq: number; data: Buffer; syn?: boolean }
 
+interface Alert {
+  destination: { ip: string; domain: string };
+  source: { packets: number };
+  egresswatch: { name_source: string };
+}
+
 /** One connection from CLIENT:port to server:443 whose client segments come in the order given. */
 function connection(server: string, port: number, t: number, segments: Segment[]): PcapFrame[] {
   const out = (flags: number, seq: number, data: Buffer = Buffer.alloc(0)): Buffer =>
@@ -62,6 +68,20 @@ describe('pipeline: a ClientHello over several segments (repeated, reordered, in
   let dir = '';
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-segments-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Replays `frames` (Ethernet) into a fresh state dir, with 203.0.113.0/24 external. */
+  async function replayFrames(frames: PcapFrame[]): Promise<{ stats: ReplayStats; alerts: Alert[] }> {
+    const sub = fs.mkdtempSync(path.join(dir, 'r-'));
+    const file = path.join(sub, 'capture.pcap');
+    writePcap(file, 1, frames);
+    const config = loadConfig({ flags: {
+      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'),
+      'learning-period': '0', 'external-cidr': ['203.0.113.0/24'],
+    }, env: {} });
+    const stats = await runReplay(config, [file], silent);
+    const alerts = fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert);
+    return { stats, alerts };
+  }
 
   it('names every connection by its SNI', async () => {
     const cases: [string, string, (a: Buffer, b: Buffer) => Segment[]][] = [
@@ -81,17 +101,8 @@ describe('pipeline: a ClientHello over several segments (repeated, reordered, in
       const segs = order(a, b).map((s) => ({ ...s, seq: s.seq >>> 0 }));
       frames.push(...connection(server, 40000 + i, T0 + i * 100, segs));
     });
-    const file = path.join(dir, 'segments.pcap');
-    writePcap(file, 1, frames);
-    const config = loadConfig({ flags: {
-      'state-dir': path.join(dir, 'state'), 'alerts-file': path.join(dir, 'alerts.json'),
-      'learning-period': '0', 'external-cidr': ['203.0.113.0/24'],
-    }, env: {} });
-    const stats = await runReplay(config, [file], silent);
+    const { stats, alerts } = await replayFrames(frames);
     assert.equal(stats.connections.tcp, cases.length);
-    const alerts = fs.readFileSync(path.join(dir, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {
-      destination: { ip: string; domain: string }; egresswatch: { name_source: string };
-    });
     const got = Object.fromEntries(alerts.map((x) => [x.destination.ip, `${x.egresswatch.name_source} ${x.destination.domain}`]));
     assert.deepEqual(got, Object.fromEntries(cases.map(([server, name]) => [server, `sni ${name}`])));
   });
@@ -113,17 +124,7 @@ describe('pipeline: a ClientHello over several segments (repeated, reordered, in
       { ts: T0 + 0.1, data: v4(CLIENT, server, 50000, 443, datagrams[1]) },
       { ts: T0 + 20, data: v4(server, CLIENT, 443, 50000, Buffer.alloc(1200, 0xc1)) },
     ];
-    const sub = fs.mkdtempSync(path.join(dir, 'quic-'));
-    const file = path.join(sub, 'quic.pcap');
-    writePcap(file, 1, frames);
-    const config = loadConfig({ flags: {
-      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'),
-      'learning-period': '0', 'external-cidr': ['203.0.113.0/24'],
-    }, env: {} });
-    await runReplay(config, [file], silent);
-    const alerts = fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {
-      destination: { domain: string; bytes: number }; source: { packets: number }; egresswatch: { name_source: string };
-    });
+    const { alerts } = await replayFrames(frames);
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0].egresswatch.name_source, 'quic');
     assert.equal(alerts[0].destination.domain, 'two-initials.example.net');
