@@ -149,6 +149,29 @@ describe('outputs/alert-file: FIFOs, pipes and devices', () => {
     assert.equal(f.writeFailing, undefined);
   });
 
+  it('random bursts of random-sized alerts against a reader that reads at random: every line whole, in order, once', async () => {
+    let seed = 7;
+    const rand = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const r = reader();
+    const f = open({ streamWaitMs: 2 });
+    let next = 0;
+    let waited = 0;
+    for (let burst = 0; burst < 60; burst++) {
+      const n = 1 + Math.floor(rand() * 12);
+      f.writeMany(Array.from({ length: n }, () => alert(next++, 120 + Math.floor(rand() * 6000))));
+      if (f.unwrittenLines > 0) waited++;
+      if (rand() < 0.4) r.drain();
+      if (rand() < 0.2) await sleep(25); // the retry timer runs
+    }
+    assert.ok(waited > 5, `the pipe filled up now and then (${waited} bursts left alerts waiting)`);
+    assert.equal(await finish(f, r), 0);
+    assert.deepEqual(r.seqs(), range(next));
+    assert.equal(f.lines, next);
+  });
+
   it('a reader that went away (EPIPE): the alerts wait for the next reader of the FIFO', async () => {
     const first = reader();
     const f = open();
