@@ -20,6 +20,8 @@ export class PacketInfo {
   tcpFlags = 0;
   /** Unsigned 32-bit. */
   tcpSeq = 0;
+  /** Acknowledgment number, unsigned 32-bit (meaningful with ACK set). */
+  tcpAck = 0;
   /** L4 payload, clamped to the captured bytes. */
   payloadOffset = 0;
   payloadLength = 0;
@@ -59,6 +61,7 @@ export class PacketInfo {
     this.dstPort = 0;
     this.tcpFlags = 0;
     this.tcpSeq = 0;
+    this.tcpAck = 0;
     this.payloadOffset = 0;
     this.payloadLength = 0;
     this.ipLength = 0;

@@ -24,6 +24,7 @@ export function decodeTcp(buf: Buffer, offset: number, end: number, out: PacketI
   out.srcPort = (buf[offset] << 8) | buf[offset + 1];
   out.dstPort = (buf[offset + 2] << 8) | buf[offset + 3];
   out.tcpSeq = u32(buf, offset + 4);
+  out.tcpAck = u32(buf, offset + 8);
   out.tcpFlags = buf[offset + 13];
   const payload = Math.min(offset + headerLength, end);
   out.payloadOffset = payload;

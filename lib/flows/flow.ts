@@ -22,6 +22,11 @@ export class Flow extends Keyed {
   isn = 0;
   /** The owner wants the client's payload packets (first-payload sniffing); cleared when done. */
   wantPayload = false;
+  /** The last packet counted each way (FlowTable copyKey) and its time: a copy of it is not counted again. */
+  clientLastKey = 0;
+  clientLastAt = Number.NEGATIVE_INFINITY;
+  serverLastKey = 0;
+  serverLastAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly transport: Transport,

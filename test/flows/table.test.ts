@@ -70,9 +70,38 @@ describe('flows/table', () => {
     assert.equal(h.table.stats.ignored, 1);
     assert.equal(h.table.stats.tcpStarts, 1);
     h.feed(t4('10.0.0.5', '203.0.113.10', 40002, 443, TCP_SYN), 4);
-    h.feed(t4('10.0.0.5', '203.0.113.10', 40002, 443, TCP_SYN), 5);
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40002, 443, TCP_SYN), 1004); // retransmitted after the 1 s initial RTO
     assert.equal(h.started.length, 1);
     assert.equal(h.started[0].clientPackets, 2);
+  });
+
+  it('counts a packet captured again on another interface (a bridge and its port) once; a later retransmission and the next ACK count', () => {
+    const h = harness();
+    const ack = (ackNo: number, id: number): Buffer => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.5', dst: '203.0.113.10', protocol: 6, id },
+      tcp({ srcPort: 40003, dstPort: 443, flags: TCP_ACK, seq: 2001, ack: ackNo })));
+    const data = (id: number): Buffer => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '203.0.113.10', dst: '10.0.0.5', protocol: 6, id },
+      tcp({ srcPort: 443, dstPort: 40003, flags: TCP_ACK, seq: 7001, ack: 2001 }, Buffer.alloc(1000))));
+    const syn = t4('10.0.0.5', '203.0.113.10', 40003, 443, TCP_SYN, 0, 2000);
+    // Every packet three times within microseconds: the uplink, the bridge, the veth port.
+    for (const t of [10, 10.005, 10.011]) h.feed(syn, t);
+    for (const t of [10.5, 10.503, 10.507]) h.feed(data(1), t);
+    for (const t of [10.6, 10.601, 10.602]) h.feed(ack(8001, 7), t);
+    const f = h.started[0];
+    assert.deepEqual([f.clientPackets, f.serverPackets, f.serverBytes], [2, 1, 1040]);
+    assert.equal(h.table.stats.copies, 6);
+    // The same segment again 300 ms later (a retransmission, another IP ID) counts; so does the
+    // next ACK (another ack number), even at once, and even with the same IP ID as before.
+    h.feed(data(2), 310.5);
+    h.feed(ack(9001, 7), 310.6);
+    assert.deepEqual([f.clientPackets, f.serverPackets, f.serverBytes], [3, 2, 2080]);
+    // A UDP datagram captured twice counts once; the next one, whose last bytes differ, counts.
+    const dgram = (tail: number): Buffer => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.5', dst: '203.0.113.11', protocol: 17 },
+      udp({ srcPort: 5000, dstPort: 443 }, Buffer.concat([Buffer.alloc(96), Buffer.from([0, 0, 0, tail])]))));
+    h.feed(dgram(1), 20);
+    h.feed(dgram(1), 20.01);
+    h.feed(dgram(2), 20.02);
+    assert.equal(h.started[1].clientPackets, 2);
+    assert.equal(h.table.stats.copies, 7);
   });
 
   it('drops an ignored TCP connection from the table at its first FIN or RST; its last packets start nothing', () => {
