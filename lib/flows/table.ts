@@ -279,7 +279,8 @@ function isCopy(flow: Flow, pkt: PacketInfo, fromClient: boolean, now: number): 
   const key = copyKey(pkt);
   const lastKey = fromClient ? flow.clientLastKey : flow.serverLastKey;
   const lastAt = fromClient ? flow.clientLastAt : flow.serverLastAt;
-  if (key === lastKey && now >= lastAt && now - lastAt <= COPY_WINDOW_MS) return true;
+  // Either way in time: on `any`, two interfaces' copies can reach the capture a little out of order.
+  if (key === lastKey && Math.abs(now - lastAt) <= COPY_WINDOW_MS) return true;
   if (fromClient) {
     flow.clientLastKey = key;
     flow.clientLastAt = now;
