@@ -118,7 +118,7 @@ const scratch = new Scratch();
  * counted in `stats`. A malformed answer section keeps the answers before the bad record
  * (counted as `answers-<kind>`). Never throws on wire input.
  */
-export function parseDnsResponse(buf: Buffer, offset: number, length: number, stats: DnsStats): DnsResponseInfo | null {
+export function parseDnsResponse(buf: Buffer, offset: number, length: number, stats: DnsStats, addresses: AddressMemo = scratch.addresses): DnsResponseInfo | null {
   const end = Math.min(buf.length, offset + Math.max(0, length));
   if (offset < 0 || end - offset < 12) {
     stats.countMalformed('short-header');
@@ -157,7 +157,7 @@ export function parseDnsResponse(buf: Buffer, offset: number, length: number, st
     stats.noQuestion++;
     start = s.count > 0 ? s.owner[0] : -1;
   }
-  if (start >= 0) resolveChain(buf, start, info, s, stats);
+  if (start >= 0) resolveChain(buf, start, info, s, stats, addresses);
   stats.answers += info.answers.length;
   return info;
 }
@@ -224,7 +224,7 @@ function countTrailing(buf: Buffer, off: number, end: number, count: number, rr:
 }
 
 /** Follows CNAMEs from name `start` (records in any order) and keeps addresses on the chain. */
-function resolveChain(buf: Buffer, start: number, info: DnsResponseInfo, s: Scratch, stats: DnsStats): void {
+function resolveChain(buf: Buffer, start: number, info: DnsResponseInfo, s: Scratch, stats: DnsStats, addresses: AddressMemo): void {
   const names = s.names;
   const chain = s.chain;
   let cnames = 0;
@@ -268,7 +268,7 @@ function resolveChain(buf: Buffer, start: number, info: DnsResponseInfo, s: Scra
       prefixes ??= [];
       prefix = prefixes[at] ??= text.slice(0, at + 1);
     }
-    const ip = s.addresses.text(buf, s.value[r], type === TYPE_A ? 4 : 6);
+    const ip = addresses.text(buf, s.value[r], type === TYPE_A ? 4 : 6);
     info.answers.push({ ip, ttl: s.ttl[r], chain: prefix });
   }
 }

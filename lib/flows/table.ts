@@ -44,6 +44,12 @@ export interface FlowTableOptions {
   maxFlows: number;
   tcpIdleMs: number;
   udpIdleMs: number;
+  /**
+   * The IPv4 address-text memo to use; the pipeline shares one with its DNS stage, so an
+   * address a DNS answer named and a connection's address are the same string (a name-cache
+   * lookup then compares one pointer). A memo of its own by default.
+   */
+  addressText?: AddressMemo;
 }
 
 /**
@@ -102,9 +108,11 @@ export class FlowTable {
   private startHead = 0;
   private startCount = 0;
   /** IPv4 address text of connection ends: the same servers and clients come back. */
-  private readonly addressText = new AddressMemo();
+  private readonly addressText: AddressMemo;
 
-  constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {}
+  constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {
+    this.addressText = opts.addressText ?? new AddressMemo();
+  }
 
   get size(): number {
     return this.entries.size;

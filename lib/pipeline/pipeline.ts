@@ -167,7 +167,11 @@ export class Pipeline {
   private readonly judged = new Map<string, number>();
   private readonly resolvers = new ResolverOwners();
   private readonly encryptedDns = new EncryptedDnsEndpoints();
-  /** Text of DNS clients' and servers' IPv4 addresses (the few of a host repeat on every message). */
+  /**
+   * IPv4 address text, one memo for the whole pipeline: DNS clients and servers (the few of a
+   * host repeat on every message), answered addresses and connection ends, so the name cache's
+   * keys and the flows' addresses are the same strings.
+   */
   private readonly addressText = new AddressMemo();
   readonly queries: QueryTracker;
   /** Reused for every DNS message's tracker key (the tracker copies what it keeps). */
@@ -189,7 +193,7 @@ export class Pipeline {
     this.grouper = new DomainGrouper(s.groupingRules, { memoSize: GROUP_MEMO_ENTRIES });
     this.suppressions = new Suppressions(s.suppressions, deps.now);
     this.flows = new FlowTable(
-      { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs },
+      { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs, addressText: this.addressText },
       {
         accept: (pkt) => this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion),
         onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
@@ -198,7 +202,7 @@ export class Pipeline {
       },
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts));
-    this.onDnsMessage = (buf, off, len) => this.dnsAnswer(parseDnsResponse(buf, off, len, this.dnsStats), this.tcpDnsPkt);
+    this.onDnsMessage = (buf, off, len) => this.dnsAnswer(parseDnsResponse(buf, off, len, this.dnsStats, this.addressText), this.tcpDnsPkt);
     this.onDnsQueryMessage = (buf, off, len) => {
       const pkt = this.tcpDnsPkt;
       const q = this.queryHead;
@@ -268,7 +272,7 @@ export class Pipeline {
   private dnsResponse(pkt: PacketInfo): void {
     if (pkt.payloadLength === 0) return;
     if (pkt.protocol === 17) {
-      this.dnsAnswer(parseDnsResponse(pkt.buf, pkt.payloadOffset, pkt.payloadLength, this.dnsStats), pkt);
+      this.dnsAnswer(parseDnsResponse(pkt.buf, pkt.payloadOffset, pkt.payloadLength, this.dnsStats, this.addressText), pkt);
       return;
     }
     this.tcpDnsStream(pkt, 'r', this.onDnsMessage);
