@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { DecodeStats, LinkType, PacketInfo, decodePacket } from '../../lib/decode/index.js';
 import { ETHERTYPE_IPV6, ethernet, fragmentData, ipv4, ipv6, sll2, tcp, udp, TCP_SYN } from '../helpers/packets.js';
-
-/** Small deterministic PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 describe('decode: mutated frames never throw', () => {
   it('20,000 bit-flipped and cut frames over every link type: no exception, no internal error, counts add up', () => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { AlertFile } from '../../lib/outputs/index.js';
 import { REPO_ROOT, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 import { sleep } from '../helpers/net.js';
+import { prng } from '../helpers/prng.js';
 
 /** An alert whose line is `bytes` long (newline included). */
 function alert(seq: number, bytes = 1500): Record<string, unknown> {
@@ -150,11 +151,7 @@ describe('outputs/alert-file: FIFOs, pipes and devices', () => {
   });
 
   it('random bursts of random-sized alerts against a reader that reads at random: every line whole, in order, once', async () => {
-    let seed = 7;
-    const rand = (): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
+    const rand = prng(7);
     const r = reader();
     const f = open({ streamWaitMs: 2 });
     let next = 0;

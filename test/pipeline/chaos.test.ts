@@ -14,17 +14,7 @@ import { replayFile } from '../../lib/capture/index.js';
 import { Baseline } from '../../lib/baseline/index.js';
 import { DEFAULT_NAME_ORDER, Pipeline } from '../../lib/pipeline/index.js';
 import { CORPUS_DIR, REPO_ROOT } from '../helpers/env.js';
-
-/** Small deterministic PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 interface Frame { data: Buffer; wire: number; ts: number; linkType: number }
 
