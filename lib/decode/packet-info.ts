@@ -35,6 +35,8 @@ export class PacketInfo {
   vlanId = -1;
   /** Linux cooked capture packet type (0 host, 1 broadcast, 2 multicast, 3 other host, 4 outgoing), -1 for other link types. */
   sllPacketType = -1;
+  /** Interface index of a Linux cooked capture v2 frame, -1 for other link types. */
+  ifIndex = -1;
   /** EtherType of the network layer after link headers and VLAN tags (0x0800, 0x86dd); 0 before the link layer is read. */
   etherType = 0;
   /**
@@ -67,6 +69,7 @@ export class PacketInfo {
     this.ipLength = 0;
     this.vlanId = -1;
     this.sllPacketType = -1;
+    this.ifIndex = -1;
     this.etherType = 0;
     this.fragmented = false;
     this.captureComplete = false;

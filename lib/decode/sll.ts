@@ -28,5 +28,6 @@ export function decodeSll2(buf: Buffer, offset: number, end: number, out: Packet
   if (end - offset < SLL2_HEADER_LENGTH) return Status.TruncatedSll2;
   out.etherType = (buf[offset] << 8) | buf[offset + 1];
   out.sllPacketType = buf[offset + 10];
+  out.ifIndex = ((buf[offset + 4] << 24) | (buf[offset + 5] << 16) | (buf[offset + 6] << 8) | buf[offset + 7]) >>> 0;
   return skipVlanTags(buf, offset + SLL2_HEADER_LENGTH, end, out);
 }

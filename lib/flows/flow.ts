@@ -22,11 +22,16 @@ export class Flow extends Keyed {
   isn = 0;
   /** The owner wants the client's payload packets (first-payload sniffing); cleared when done. */
   wantPayload = false;
-  /** The last packet counted each way (FlowTable copyKey) and its time: a copy of it is not counted again. */
+  /**
+   * The last packet counted each way (FlowTable copyKey), its time and its interface (SLL2,
+   * else -1): a copy of it is not counted again.
+   */
   clientLastKey = 0;
   clientLastAt = Number.NEGATIVE_INFINITY;
+  clientLastIf = -1;
   serverLastKey = 0;
   serverLastAt = Number.NEGATIVE_INFINITY;
+  serverLastIf = -1;
 
   constructor(
     readonly transport: Transport,

@@ -13,7 +13,9 @@
 // host forwarding for its containers or VMs). Each copy is counted once: a packet whose key
 // (copyKey) equals the last one counted that way, within COPY_WINDOW_MS, is a copy. Measured
 // on a bridge + veth + routed uplink in namespaces: a 100,000-byte download was counted as
-// 302,404 bytes before.
+// 302,404 bytes before. Only Linux cooked captures (what `any` delivers) have copies: a capture
+// of one interface (Ethernet and the others) keeps every packet, even two identical ones in a
+// row (a test generator's); with cooked capture v2, copies must come from another interface.
 import { AddressMemo, u16, u32, type PacketInfo } from '../decode/index.js';
 import { Flow, type Transport } from './flow.js';
 import { FlowIndex, Keyed, v6Key } from './index-table.js';
@@ -143,7 +145,7 @@ export class FlowTable {
     if (entry.ended) return;
 
     const fromClient = entry.clientIsLow === srcIsLow;
-    if (isCopy(entry, pkt, fromClient, now)) {
+    if (pkt.sllPacketType >= 0 && isCopy(entry, pkt, fromClient, now)) {
       this.stats.copies += 1;
       return;
     }
@@ -222,6 +224,7 @@ export class FlowTable {
     flow.clientPackets = 1;
     flow.clientLastKey = copyKey(pkt);
     flow.clientLastAt = now;
+    flow.clientLastIf = pkt.ifIndex;
     this.stats.outbound += 1;
     this.add(pkt, srcIsLow, flow, now);
     this.recordStart(sig, flow);
@@ -287,14 +290,18 @@ function isCopy(flow: Flow, pkt: PacketInfo, fromClient: boolean, now: number): 
   const key = copyKey(pkt);
   const lastKey = fromClient ? flow.clientLastKey : flow.serverLastKey;
   const lastAt = fromClient ? flow.clientLastAt : flow.serverLastAt;
-  // Either way in time: on `any`, two interfaces' copies can reach the capture a little out of order.
-  if (key === lastKey && Math.abs(now - lastAt) <= COPY_WINDOW_MS) return true;
+  const lastIf = fromClient ? flow.clientLastIf : flow.serverLastIf;
+  // Either way in time: on `any`, two interfaces' copies can reach the capture a little out of
+  // order. With an interface index (SLL2), a copy is from another interface.
+  if (key === lastKey && Math.abs(now - lastAt) <= COPY_WINDOW_MS && (pkt.ifIndex < 0 || pkt.ifIndex !== lastIf)) return true;
   if (fromClient) {
     flow.clientLastKey = key;
     flow.clientLastAt = now;
+    flow.clientLastIf = pkt.ifIndex;
   } else {
     flow.serverLastKey = key;
     flow.serverLastAt = now;
+    flow.serverLastIf = pkt.ifIndex;
   }
   return false;
 }

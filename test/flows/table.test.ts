@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { addressToString, decodePacket, DecodeStats, PacketInfo } from '../../lib/decode/index.js';
+import { addressToString, decodePacket, DecodeStats, LinkType, PacketInfo } from '../../lib/decode/index.js';
 import { FlowTable, type Flow, type FlowEndReason } from '../../lib/flows/index.js';
-import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST } from '../helpers/packets.js';
+import { ethernet, ipv4, ipv6, sll, sll2, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST } from '../helpers/packets.js';
 
 const EXTERNAL = /^(203\.0\.113\.|2001:db8:1::)/;
 
@@ -15,8 +15,8 @@ function harness(maxFlows = 100) {
   });
   const pkt = new PacketInfo();
   const stats = new DecodeStats();
-  const feed = (frame: Buffer, now: number): void => {
-    assert.ok(decodePacket(1, frame, frame.length, pkt, stats), 'frame decodes');
+  const feed = (frame: Buffer, now: number, linkType = 1): void => {
+    assert.ok(decodePacket(linkType, frame, frame.length, pkt, stats), 'frame decodes');
     table.process(pkt, now);
   };
   return { table, started, ended, feed };
@@ -77,31 +77,48 @@ describe('flows/table', () => {
 
   it('counts a packet captured again on another interface (a bridge and its port) once; a later retransmission and the next ACK count', () => {
     const h = harness();
-    const ack = (ackNo: number, id: number): Buffer => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.5', dst: '203.0.113.10', protocol: 6, id },
+    // Linux cooked capture (what `any` delivers), as the copies come.
+    const cooked = (ip: Buffer): Buffer => sll({ protocol: ETHERTYPE_IPV4 }, ip);
+    const ack = (ackNo: number, id: number): Buffer => cooked(ipv4({ src: '10.0.0.5', dst: '203.0.113.10', protocol: 6, id },
       tcp({ srcPort: 40003, dstPort: 443, flags: TCP_ACK, seq: 2001, ack: ackNo })));
-    const data = (id: number): Buffer => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '203.0.113.10', dst: '10.0.0.5', protocol: 6, id },
+    const data = (id: number): Buffer => cooked(ipv4({ src: '203.0.113.10', dst: '10.0.0.5', protocol: 6, id },
       tcp({ srcPort: 443, dstPort: 40003, flags: TCP_ACK, seq: 7001, ack: 2001 }, Buffer.alloc(1000))));
-    const syn = t4('10.0.0.5', '203.0.113.10', 40003, 443, TCP_SYN, 0, 2000);
+    const syn = cooked(ipv4({ src: '10.0.0.5', dst: '203.0.113.10', protocol: 6 }, tcp({ srcPort: 40003, dstPort: 443, flags: TCP_SYN, seq: 2000 })));
     // Every packet three times within microseconds: the uplink, the bridge, the veth port.
-    for (const t of [10, 10.005, 10.011]) h.feed(syn, t);
-    for (const t of [10.5, 10.503, 10.507]) h.feed(data(1), t);
-    for (const t of [10.6, 10.599, 10.602]) h.feed(ack(8001, 7), t); // a copy may be stamped a little earlier
+    for (const t of [10, 10.005, 10.011]) h.feed(syn, t, LinkType.LINUX_SLL);
+    for (const t of [10.5, 10.503, 10.507]) h.feed(data(1), t, LinkType.LINUX_SLL);
+    for (const t of [10.6, 10.599, 10.602]) h.feed(ack(8001, 7), t, LinkType.LINUX_SLL); // a copy may be stamped a little earlier
     const f = h.started[0];
     assert.deepEqual([f.clientPackets, f.serverPackets, f.serverBytes], [2, 1, 1040]);
     assert.equal(h.table.stats.copies, 6);
     // The same segment again 300 ms later (a retransmission, another IP ID) counts; so does the
     // next ACK (another ack number), even at once, and even with the same IP ID as before.
-    h.feed(data(2), 310.5);
-    h.feed(ack(9001, 7), 310.6);
+    h.feed(data(2), 310.5, LinkType.LINUX_SLL);
+    h.feed(ack(9001, 7), 310.6, LinkType.LINUX_SLL);
     assert.deepEqual([f.clientPackets, f.serverPackets, f.serverBytes], [3, 2, 2080]);
     // A UDP datagram captured twice counts once; the next one, whose last bytes differ, counts.
-    const dgram = (tail: number): Buffer => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.5', dst: '203.0.113.11', protocol: 17 },
+    const dgram = (tail: number): Buffer => cooked(ipv4({ src: '10.0.0.5', dst: '203.0.113.11', protocol: 17 },
       udp({ srcPort: 5000, dstPort: 443 }, Buffer.concat([Buffer.alloc(96), Buffer.from([0, 0, 0, tail])]))));
-    h.feed(dgram(1), 20);
-    h.feed(dgram(1), 20.01);
-    h.feed(dgram(2), 20.02);
+    h.feed(dgram(1), 20, LinkType.LINUX_SLL);
+    h.feed(dgram(1), 20.01, LinkType.LINUX_SLL);
+    h.feed(dgram(2), 20.02, LinkType.LINUX_SLL);
     assert.equal(h.started[1].clientPackets, 2);
     assert.equal(h.table.stats.copies, 7);
+  });
+
+  it('keeps every packet of a one-interface capture, identical ones too; with cooked capture v2 only another interface has copies', () => {
+    const h = harness();
+    const same = ipv4({ src: '10.0.0.5', dst: '203.0.113.12', protocol: 17 }, udp({ srcPort: 5001, dstPort: 443 }, Buffer.alloc(100)));
+    // A test generator's capture: the same datagram three times, microseconds apart, on Ethernet.
+    for (const t of [30, 30.001, 30.002]) h.feed(ethernet({ type: ETHERTYPE_IPV4 }, same), t);
+    assert.equal(h.started[0].clientPackets, 3);
+    // SLL2: the same interface twice is two packets; another interface's is a copy.
+    const on = (ifindex: number): Buffer => sll2({ protocol: ETHERTYPE_IPV4, ifindex }, ipv4({ src: '10.0.0.5', dst: '203.0.113.13', protocol: 17 }, udp({ srcPort: 5002, dstPort: 443 }, Buffer.alloc(100))));
+    h.feed(on(2), 40, LinkType.LINUX_SLL2);
+    h.feed(on(2), 40.001, LinkType.LINUX_SLL2);
+    h.feed(on(5), 40.002, LinkType.LINUX_SLL2);
+    assert.equal(h.started[1].clientPackets, 2);
+    assert.equal(h.table.stats.copies, 1);
   });
 
   it('drops an ignored TCP connection from the table at its first FIN or RST; its last packets start nothing', () => {
