@@ -166,11 +166,6 @@ export function openAppend(file: string, mode: number): AppendTarget {
 }
 
 /**
- * Before a write: does the writer of the file (dev, ino) need to open `file` again? Waits (up to
- * `waitMs`) for a missing name to be created by logrotate; `createdAfterWait` says the wait
- * ran out and the writer is about to create the file itself.
- */
-/**
  * How long a write to a stream waits for its reader to take more (EAGAIN: the pipe is full)
  * before it gives up for now. The agent's thread waits meanwhile, so this stays short; a reader
  * further behind makes the lines wait in memory (the alerts file) or be dropped (the log).
@@ -250,6 +245,11 @@ export class LineAppender {
   }
 }
 
+/**
+ * Before a write: does the writer of the file (dev, ino) need to open `file` again? Waits (up to
+ * `waitMs`) for a missing name to be created by logrotate; `createdAfterWait` says the wait
+ * ran out and the writer is about to create the file itself.
+ */
 export function nameMoved(file: string, dev: bigint, ino: bigint, waitMs: number): { moved: boolean; createdAfterWait: boolean } {
   const state = nameState(file, dev, ino);
   if (state === 'same') return { moved: false, createdAfterWait: false };
