@@ -1,3 +1,4 @@
+import { u32 } from './bytes.js';
 import { skipVlanTags } from './ethernet.js';
 import type { PacketInfo } from './packet-info.js';
 import { Status } from './status.js';
@@ -28,6 +29,6 @@ export function decodeSll2(buf: Buffer, offset: number, end: number, out: Packet
   if (end - offset < SLL2_HEADER_LENGTH) return Status.TruncatedSll2;
   out.etherType = (buf[offset] << 8) | buf[offset + 1];
   out.sllPacketType = buf[offset + 10];
-  out.ifIndex = ((buf[offset + 4] << 24) | (buf[offset + 5] << 16) | (buf[offset + 6] << 8) | buf[offset + 7]) >>> 0;
+  out.ifIndex = u32(buf, offset + 4);
   return skipVlanTags(buf, offset + SLL2_HEADER_LENGTH, end, out);
 }
