@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Level } from 'level';
 import { openErrorFor } from '../baseline/index.js';
 import { makeDirs } from '../fs-dirs.js';
+import { openAppend } from '../outputs/rotation.js';
 import { errText, fail, ok, warn, type CheckResult } from './types.js';
 
 /** The directory exists or can be created, and a file can be created in it. */
@@ -42,10 +43,10 @@ export function checkAlertsFile(file: string): CheckResult {
   return ok('alerts file', `${file} exists and can be appended to`);
 }
 
-/** A FIFO or device as the alerts file: opened as the agent opens it (without blocking, so a FIFO nobody reads says so). */
+/** A FIFO or device as the alerts file: opened the way the agent opens it (without blocking, so a FIFO nobody reads says so). */
 function checkAlertsStream(file: string, kind: string): CheckResult {
   try {
-    fs.closeSync(fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NONBLOCK));
+    fs.closeSync(openAppend(file, 0o640).fd);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENXIO') {
       return warn('alerts file', `${file} is ${kind} that no process reads yet: the agent keeps alerts in memory (up to 64 MiB) until one opens it`,
