@@ -145,8 +145,8 @@ export class AlertFile {
   private unwritten: Buffer[] = [];
   private unwrittenBytes = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** Whole lines per write(2), or none (a full disk). */
-  private readonly appender: LineAppender;
+  /** Whole lines per write(2), or none (a full disk). Streams are given this file's wait at each write. */
+  private readonly appender = new LineAppender();
   /** The open file is a regular file (not a stream: see the top). */
   private regular = true;
   /** The rest of a line a stream took only part of: written before anything else, to this stream only. */
@@ -173,7 +173,6 @@ export class AlertFile {
     this.retryMs = opts.retryMs ?? WRITE_RETRY_MS;
     this.maxUnwrittenBytes = opts.maxUnwrittenBytes ?? UNWRITTEN_MAX_BYTES;
     this.streamWaitMs = opts.streamWaitMs ?? STREAM_WAIT_MS;
-    this.appender = new LineAppender(this.streamWaitMs);
   }
 
   /** Lines waiting for a failed write to be retried (a line a stream took part of included). */
