@@ -222,9 +222,7 @@ export class FlowTable {
     flow.isn = pkt.tcpSeq;
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
-    flow.clientLastKey = copyKey(pkt);
-    flow.clientLastAt = now;
-    flow.clientLastIf = pkt.ifIndex;
+    counted(flow, true, copyKey(pkt), now, pkt.ifIndex);
     this.stats.outbound += 1;
     this.add(pkt, srcIsLow, flow, now);
     this.recordStart(sig, flow);
@@ -294,16 +292,21 @@ function isCopy(flow: Flow, pkt: PacketInfo, fromClient: boolean, now: number): 
   // Either way in time: on `any`, two interfaces' copies can reach the capture a little out of
   // order. With an interface index (SLL2), a copy is from another interface.
   if (key === lastKey && Math.abs(now - lastAt) <= COPY_WINDOW_MS && (pkt.ifIndex < 0 || pkt.ifIndex !== lastIf)) return true;
+  counted(flow, fromClient, key, now, pkt.ifIndex);
+  return false;
+}
+
+/** Makes a packet the last one counted in its direction: the one its copies are compared with. */
+function counted(flow: Flow, fromClient: boolean, key: number, now: number, ifIndex: number): void {
   if (fromClient) {
     flow.clientLastKey = key;
     flow.clientLastAt = now;
-    flow.clientLastIf = pkt.ifIndex;
+    flow.clientLastIf = ifIndex;
   } else {
     flow.serverLastKey = key;
     flow.serverLastAt = now;
-    flow.serverLastIf = pkt.ifIndex;
+    flow.serverLastIf = ifIndex;
   }
-  return false;
 }
 
 /**

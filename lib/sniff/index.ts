@@ -13,10 +13,11 @@ export { contiguousPrefix, type StreamFragment } from './assemble.js';
 
 /**
  * `data` = the client→server payload bytes from the start of the stream seen so far (the
- * caller puts segments in stream order, contiguousPrefix, bounded to 16 KiB). A TLS ClientHello (also split across records / segments) gives its
- * server_name as kind 'sni'; an HTTP/1.x request gives its first Host without port as kind
- * 'http'. Names are lower-cased, without a trailing dot, with bytes outside printable ASCII
- * escaped as \xNN. 'more': call again with more bytes appended; 'none': no name to be had.
+ * caller puts segments in stream order with contiguousPrefix, bounded to 16 KiB). A TLS
+ * ClientHello (also split across records / segments) gives its server_name as kind 'sni'; an
+ * HTTP/1.x request gives its first Host without port as kind 'http'. Names are lower-cased,
+ * without a trailing dot, with bytes outside printable ASCII escaped as \xNN. 'more': call
+ * again with more bytes appended; 'none': no name to be had.
  */
 export function sniffStream(data: Buffer, offset: number, length: number): SniffResult {
   const off = Math.max(0, Math.floor(offset) || 0);
