@@ -40,6 +40,8 @@ interface Iface {
 export interface PcapngResult {
   /** Packets handed to the callback (after `skip`). */
   packets: number;
+  /** Packet records read from the start of the file, the skipped ones included. */
+  records: number;
   /** Link types of the interfaces, in file order. */
   linkTypes: number[];
   /** The read stopped at a block that is cut short or malformed; the packets before it were delivered. */
@@ -81,24 +83,24 @@ class Reader {
     if (head === undefined || head.readUInt32LE(0) !== SHB) throw new Error('not a pcapng file');
     while (off < this.size) {
       const h = this.block(off, 12);
-      if (h === undefined) return this.result(delivered, true);
+      if (h === undefined) return this.result(delivered, seen, true);
       if (h.readUInt32LE(0) === SHB) {
         const magic = h.readUInt32LE(8);
         if (magic === BYTE_ORDER_MAGIC) this.le = true;
         else if (h.readUInt32BE(8) === BYTE_ORDER_MAGIC) this.le = false;
-        else return this.result(delivered, true);
+        else return this.result(delivered, seen, true);
         this.ifaces = [];
       }
       const type = this.u32(h, 0);
       const length = this.u32(h, 4);
-      if (length < 12 || length % 4 !== 0 || length > MAX_BLOCK || off + length > this.size) return this.result(delivered, true);
+      if (length < 12 || length % 4 !== 0 || length > MAX_BLOCK || off + length > this.size) return this.result(delivered, seen, true);
       const b = this.block(off, length);
-      if (b === undefined || this.u32(b, length - 4) !== length) return this.result(delivered, true);
+      if (b === undefined || this.u32(b, length - 4) !== length) return this.result(delivered, seen, true);
       if (type === IDB) {
-        if (!this.interfaceBlock(b, length)) return this.result(delivered, true);
+        if (!this.interfaceBlock(b, length)) return this.result(delivered, seen, true);
       } else if (type === EPB || type === SPB || type === OPB) {
         const p = this.packetBlock(type, b, length);
-        if (p === undefined) return this.result(delivered, true);
+        if (p === undefined) return this.result(delivered, seen, true);
         // A simple packet block has no timestamp: it keeps the time of the packet before it.
         if (type !== SPB) this.lastTsMs = p.tsMs;
         if (seen++ >= skip) {
@@ -109,11 +111,11 @@ class Reader {
       }
       off += length;
     }
-    return this.result(delivered, false);
+    return this.result(delivered, seen, false);
   }
 
-  private result(packets: number, readError: boolean): PcapngResult {
-    return { packets, linkTypes: this.linkTypes, readError };
+  private result(packets: number, records: number, readError: boolean): PcapngResult {
+    return { packets, records, linkTypes: this.linkTypes, readError };
   }
 
   private interfaceBlock(b: Buffer, length: number): boolean {

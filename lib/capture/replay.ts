@@ -11,6 +11,18 @@ const noWarnings = (): void => undefined;
 export interface ReplayOptions {
   /** BPF filter applied by libpcap before the callback. */
   filter?: string;
+  /**
+   * Records read and not passed on before the first one that is: where an earlier, paused
+   * replay of the same file stopped (its result's `packets`). libpcap cannot seek, so a resumed
+   * replay reads the file again from its start, at the bare loop's speed.
+   */
+  skip?: number;
+  /**
+   * Asked after every PAUSE_CHECK_EVERY records passed on: true stops the replay after that
+   * record, with `paused` set in the result, so that the caller can let asynchronous work
+   * catch up (libpcap delivers a file in one synchronous call) and resume with `skip`.
+   */
+  shouldPause?: () => boolean;
 }
 
 export interface ReplayResult {
@@ -23,7 +35,12 @@ export interface ReplayResult {
    * types) and pcapng.ts read the rest; undefined when libpcap read the whole file.
    */
   pcapngFrom?: number;
+  /** Stopped because shouldPause said so; `packets` records were read. Resume with skip = packets. */
+  paused?: boolean;
 }
+
+/** How often (in records passed on) shouldPause is asked: a counter test per record, a call per 1024. */
+const PAUSE_CHECK_EVERY = 1024;
 
 const PCAPNG_MAGIC = 0x0a0d0d0a;
 
@@ -47,8 +64,21 @@ export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayO
   const filter = opts.filter ?? '';
   let linkType = -1;
   let failure: { err: unknown } | undefined;
+  let paused = false;
   const session = new binding.PcapSession();
-  const reader = new PacketReader(OFFLINE_BUFFER_LENGTH, () => linkType, onPacket, (err) => {
+  const skip = opts.skip ?? 0;
+  const shouldPause = opts.shouldPause;
+  let read = 0;
+  // The callback as given when there is nothing to skip or pause: the bare loop stays bare.
+  const deliver: PacketCallback = skip === 0 && shouldPause === undefined ? onPacket : (buf, caplen, wireLen, tsMs, lt) => {
+    if (++read <= skip) return;
+    onPacket(buf, caplen, wireLen, tsMs, lt);
+    if (shouldPause !== undefined && (read - skip) % PAUSE_CHECK_EVERY === 0 && !paused && shouldPause()) {
+      paused = true;
+      session.close(); // pcap_breakloop: dispatch returns -2 after this packet and frees the handle
+    }
+  };
+  const reader = new PacketReader(OFFLINE_BUFFER_LENGTH, () => linkType, deliver, (err) => {
     failure ??= { err };
     session.close(); // pcap_breakloop: dispatch returns -2 after this packet and frees the handle
   });
@@ -65,12 +95,14 @@ export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayO
     session.dispatch(reader.buf, reader.header); // returns -2: offline reads check the break first
   }
   if (failure) throw failure.err;
+  if (paused) return { packets: reader.packets, linkType, readError: false, paused: true };
   if (readError && filter === '' && isPcapng(path)) {
     // libpcap refuses a pcapng whose interfaces differ in link type (and stops at a corrupt
     // block): our reader takes over after the packets libpcap delivered, and stops at the same
     // corrupt block if that was the reason.
-    const rest = replayPcapng(path, onPacket, reader.buf, reader.packets);
-    return { packets: reader.packets + rest.packets, linkType, readError: rest.readError, pcapngFrom: reader.packets };
+    // (Not paused: our reader goes to the end of the file; it is reached only past a mixed link type.)
+    const rest = replayPcapng(path, onPacket, reader.buf, Math.max(reader.packets, skip));
+    return { packets: rest.records, linkType, readError: rest.readError, pcapngFrom: reader.packets };
   }
   return { packets: reader.packets, linkType, readError };
 }

@@ -1,5 +1,6 @@
 // pipeline: wires capture → decode → dns / flows → attribution → classify → baseline → alerts
 // for the daemon (`runAgent`) and for capture files (`runReplay`).
+import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
@@ -40,6 +41,11 @@ export interface ReplayStats {
   /** Alerts the alerts file would not take (a full disk), and the errno it gave; 0 when all were written. */
   alertsNotWritten: number;
   alertsWriteError?: string;
+  /**
+   * Times reading stopped to let the judgments of new destinations catch up (a capture with
+   * very many of them, such as a scan); each file read on from where it stopped.
+   */
+  replayPauses: number;
 }
 
 function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
@@ -109,6 +115,12 @@ const CAPTURE_STATS_MS = 10_000;
 const RELEASE_WAIT_MS = 1_000;
 /** How often an interface whose capture stopped (deleted, taken down) is opened again. */
 const REOPEN_MS = 2_000;
+/**
+ * Connections a replay lets wait for their judgment (their baseline write) before it pauses
+ * reading to let them finish: ~8 KB each, so ~130 MB. A capture of a busy host has a few
+ * thousand new destinations at most (the bench's 2M packets: 4,000) and never pauses.
+ */
+const MAX_PENDING_JUDGMENTS = 16_384;
 /** A socket whose process exited is still attributed to it this long after (cached-socket). */
 const EXITED_GRACE_MS = 5_000;
 
@@ -264,6 +276,15 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   return { captureHandlesHeld: held };
 }
 
+/** A regular file (not a pipe or a device): one that can be opened again and read from its start. */
+function isRegularFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** Runs the same pipeline over capture files; time comes from the packets; no attribution. */
 export async function runReplay(config: Readonly<AgentConfig>, files: string[], logger: winston.Logger): Promise<ReplayStats> {
   const alerts = await AlertOutputs.open(config, logger, false);
@@ -287,11 +308,13 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
   const started = process.hrtime.bigint();
   let nextTick = 0;
   let nextExpire = 0;
+  let replayPauses = 0;
   const failedFiles: ReplayStats['failedFiles'] = [];
   const incompleteFiles: ReplayStats['incompleteFiles'] = [];
   for (const file of files) {
+    let read = 0;
     try {
-      const r = replayOne(file);
+      const r = await replayOne(file, (packets) => { read = packets; });
       if (r.pcapngFrom !== undefined) {
         logger.info('libpcap could not read this pcapng past a point (interfaces of different link types); read on with our own pcapng reader', {
           file, libpcapPackets: r.pcapngFrom, packets: r.packets,
@@ -304,22 +327,49 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
       }
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;
+      if (read > 0) {
+        // Gone or changed while the replay waited for its judgments (see replayOne).
+        const error = `reading stopped after ${read} packet(s): the file could not be opened again to read on (${err.message})`;
+        incompleteFiles.push({ file, packets: read, error });
+        logger.error('capture file not read to its end', { file, packets: read, error });
+        continue;
+      }
       failedFiles.push({ file, error: err.message });
       logger.error('capture file skipped', { file, error: err.message });
     }
   }
-  function replayOne(file: string): ReplayResult {
-    return replayFile(file, (buf, caplen, wireLen, ts, linkType) => {
-      p.onPacket(buf, caplen, wireLen, ts, linkType);
-      if (ts >= nextTick) {
-        p.tick(ts);
-        nextTick = ts + TICK_MS;
-        if (ts >= nextExpire) {
-          p.expire(ts);
-          nextExpire = ts + EXPIRE_MS;
-        }
+  /**
+   * Replays one file. libpcap delivers a whole file in one synchronous call, and a connection
+   * to a new destination is concluded only once the baseline has written it (asynchronous): a
+   * capture with very many new destinations (a scan: a SYN to each of a million addresses) held
+   * every one of them in memory until the end of the file, ~8 KB each (600,000 took 4.4 GB, next
+   * to V8's heap limit). So the replay pauses once MAX_PENDING_JUDGMENTS wait, lets them and
+   * their alerts be written, and reads on from where it stopped (a regular file is opened
+   * again; a pipe cannot be and is read in one go, as before).
+   */
+  async function replayOne(file: string, progress: (packets: number) => void): Promise<ReplayResult> {
+    const shouldPause = isRegularFile(file) ? () => p.pendingJudgments >= MAX_PENDING_JUDGMENTS : undefined;
+    let skip = 0;
+    for (;;) {
+      const r = replayFile(file, onPacket, { skip, shouldPause });
+      if (!r.paused) return r;
+      progress(r.packets);
+      replayPauses += 1;
+      await p.drain();
+      await alerts.flush();
+      skip = r.packets;
+    }
+  }
+  function onPacket(buf: Buffer, caplen: number, wireLen: number, ts: number, linkType: number): void {
+    p.onPacket(buf, caplen, wireLen, ts, linkType);
+    if (ts >= nextTick) {
+      p.tick(ts);
+      nextTick = ts + TICK_MS;
+      if (ts >= nextExpire) {
+        p.expire(ts);
+        nextExpire = ts + EXPIRE_MS;
       }
-    });
+    }
   }
   await p.finish();
   let baselineWriteError: string | undefined;
@@ -349,6 +399,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     connectionsNotJudged: p.stats.judgeErrors,
     ...(baselineWriteError !== undefined ? { baselineWriteError } : {}),
     alertsNotWritten: alerts.file.linesDropped,
+    replayPauses,
     ...(alerts.file.linesDropped > 0 ? { alertsWriteError: alerts.file.writeFailing ?? 'write failed' } : {}),
   };
 }

@@ -262,10 +262,20 @@ export class Pipeline {
     this.flows.expire(now);
   }
 
+  /** Connections waiting for their attribution or their baseline write before they are concluded. */
+  get pendingJudgments(): number {
+    return this.inflight.size;
+  }
+
+  /** Waits for the attribution and baseline work in flight (flows stay open, held alerts held). */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+  }
+
   /** Ends every flow, waits for attribution and baseline work in flight, emits what is held. */
   async finish(): Promise<void> {
     this.flows.endAll('shutdown');
-    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+    await this.drain();
     this.hold.flush();
   }
 

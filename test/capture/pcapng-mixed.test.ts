@@ -111,6 +111,29 @@ describe('capture: pcapng with interfaces of different link types', () => {
     assert.equal(r.readError, false);
   });
 
+  it('a resumed replay (skip) passes over the packets read before, whether libpcap or pcapng.ts reads the rest', () => {
+    const file = path.join(dir, 'mixed.pcapng');
+    const le = true;
+    fs.writeFileSync(file, Buffer.concat([
+      shb(le),
+      idb(le, 1),
+      ...['a', 'b'].map((t, i) => epb(le, 0, BigInt(1_700_000_000_000_000 + i), ethernet({ type: ETHERTYPE_IPV4 }, datagram(t)))),
+      idb(le, 101),
+      ...['c', 'd', 'e'].map((t, i) => epb(le, 1, BigInt(1_700_000_001_000_000 + i), datagram(t))),
+    ]));
+    for (const [skip, rest] of [[0, 'abcde'], [1, 'bcde'], [2, 'cde'], [4, 'e'], [5, ''], [9, '']] as const) {
+      const got: string[] = [];
+      const pkt = new PacketInfo();
+      const r = replayFile(file, (buf, caplen, wireLen, _ts, linkType) => {
+        assert.ok(decodePacket(linkType, buf, caplen, pkt, new DecodeStats(), wireLen));
+        got.push(buf.toString('latin1', pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength));
+      }, { skip });
+      assert.equal(got.join(''), rest, `skip ${skip}`);
+      assert.equal(r.readError, false);
+      assert.equal(r.packets, 5, 'records read in the file, the skipped ones included');
+    }
+  });
+
   it('a block cut short at the end: the packets before it, and readError', () => {
     const file = path.join(dir, 'cut.pcapng');
     const le = true;

@@ -77,6 +77,45 @@ describe('capture: replayFile', () => {
     // 200 replays in a row: handles are freed (no descriptor leak).
     for (let i = 0; i < 200; i++) replayFile(file, () => undefined);
   });
+
+  it('pauses when asked and resumes with skip: every record once, in order', () => {
+    const n = 5000;
+    const frames: PcapFrame[] = [];
+    for (let i = 0; i < n; i++) {
+      const seg = tcp({ srcPort: 40000 + (i % 20000), dstPort: 443, flags: TCP_SYN });
+      frames.push({ ts: 1700000000000 + i, data: ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '192.0.2.1', dst: '198.51.100.1', protocol: 6 }, seg)) });
+    }
+    const file = path.join(dir, 'many.pcap');
+    writePcap(file, LinkType.ETHERNET, frames);
+    const whole: number[] = [];
+    assert.equal(replayFile(file, (_b, _c, _w, ts) => whole.push(ts)).packets, n);
+
+    // Asked after every 1024 records passed on; pause at every other question.
+    const parts: number[] = [];
+    let asked = 0;
+    let skip = 0;
+    let runs = 0;
+    for (;;) {
+      runs++;
+      const r = replayFile(file, (_b, _c, _w, ts) => parts.push(ts), { skip, shouldPause: () => ++asked % 2 === 0 });
+      if (!r.paused) {
+        assert.equal(r.packets, n);
+        break;
+      }
+      assert.equal(r.packets, parts.length, 'a paused replay says how far it read');
+      assert.equal(r.readError, false);
+      skip = r.packets;
+      assert.ok(runs < 20);
+    }
+    assert.ok(runs >= 3, `paused ${runs - 1} times`);
+    assert.deepEqual(parts, whole, 'every record once, in order');
+
+    // Without shouldPause nothing pauses, and skip alone passes over the first records.
+    const tail: number[] = [];
+    const r = replayFile(file, (_b, _c, _w, ts) => tail.push(ts), { skip: n - 3 });
+    assert.equal(r.paused, undefined);
+    assert.deepEqual(tail, whole.slice(n - 3));
+  });
 });
 
 describe('capture: buildBpfFilter, run by libpcap over files', () => {
