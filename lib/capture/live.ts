@@ -46,6 +46,22 @@ export interface InterfaceStats {
   reopens: number;
 }
 
+/** Bytes libpcap's immediate-mode ring frame takes beyond the snap length (cooked header of `any` included), before rounding. */
+const RING_FRAME_OVERHEAD = 96;
+const TPACKET_ALIGNMENT = 16;
+
+/**
+ * About how many packets the kernel ring of one live capture holds (the agent's immediate
+ * mode): libpcap then uses TPACKET_V2, one fixed-size frame per packet, of the snap length plus
+ * headers, rounded up to 16 bytes, whatever the packet's own size. A burst of more packets than
+ * this while the agent is busy is dropped by the kernel. Measured with libpcap 1.10 on `any`
+ * (test/capture/ring.test.ts): 32 MiB held 512 packets at snap length 65535, 8,192 at 4000.
+ */
+export function ringPackets(bufferBytes: number, snapLength: number): number {
+  const frame = Math.ceil((snapLength + RING_FRAME_OVERHEAD) / TPACKET_ALIGNMENT) * TPACKET_ALIGNMENT;
+  return Math.ceil(bufferBytes / frame);
+}
+
 /** Read timeout when not in immediate mode: packets are batched for at most this long. */
 const BATCH_TIMEOUT_MS = 100;
 /** Wake-up datagrams to 127.0.0.1:9 (discard, RFC 863) sent on close; see close(). */

@@ -33,7 +33,15 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   // 32 MiB rather than libpcap's 2 MiB: 2 MiB is about 17 ms of a saturated 1 Gbit/s link,
   // so a short stall of the event loop would already drop packets.
   captureBufferBytes: 32 * 1024 * 1024,
-  snapLength: 65535,
+  // 4000, not 65535: the agent captures in immediate mode (so that a connection's socket is
+  // looked up while it still exists), where libpcap's kernel ring (TPACKET_V2) has one
+  // fixed-size frame per packet of the snap length plus ~96 bytes, whatever the packet's size.
+  // With 65535 the 32 MiB ring held 512 packets, so a burst of more while the agent was busy
+  // (garbage collection, a slow disk) was dropped; with 4000 a frame is 4 KiB and the ring
+  // holds 8,192 (capture.ringPackets; measured in test/capture/ring.test.ts). DNS answers
+  // (EDNS: at most 1232-4096 bytes), TLS ClientHellos (~2 KB with a post-quantum key share)
+  // and QUIC Initials (<= 1500) fit; byte counts come from the IP headers, not the capture.
+  snapLength: 4000,
   dnsCacheSize: 100_000,
   dnsRetentionMs: HOUR,
   flowTableSize: 200_000,

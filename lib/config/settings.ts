@@ -99,7 +99,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     min: 1 * MIB, max: 2048 * MIB - 1, commands: RUN,
     describe: 'Kernel capture buffer per interface (e.g. 64M, 1G, 4096k, bytes)' }),
   row({ field: 'snapLength', key: 'snapLength', flag: 'snap-length', kind: 'count',
-    min: 64, max: 262144, commands: RUN, describe: 'Bytes captured per packet' }),
+    min: 96, max: 262144, commands: RUN, describe: 'Bytes captured per packet; the kernel ring holds about capture-buffer / (snap-length + 96) packets' }),
   row({ field: 'dnsCacheSize', key: 'dnsCacheSize', flag: 'dns-cache-size', kind: 'count',
     min: 1000, max: 10_000_000, commands: BOTH, describe: 'Maximum IP → name entries kept' }),
   row({ field: 'dnsRetentionMs', key: 'dnsRetention', flag: 'dns-retention', kind: 'duration',

@@ -13,6 +13,13 @@ export interface CaptureSettings {
   snapLength: number;
 }
 
+/**
+ * Fewer packets than this in the kernel ring is a warning: about 40 ms of a busy host's 100,000
+ * packets a second, less than a major garbage collection of a large heap can take. The
+ * defaults give 8,192.
+ */
+const MIN_RING_PACKETS = 4096;
+
 /** How long to wait for libpcap to free a closed handle (lo and any are woken at once). */
 const RELEASE_WAIT_MS = 2000;
 
@@ -50,8 +57,16 @@ async function openAndClose(cap: typeof import('../capture/index.js'), iface: st
   const link = live.linkTypes()[0]?.linkType;
   live.close();
   const released = await Promise.race([live.closed.then(() => true), sleep(RELEASE_WAIT_MS, undefined, { ref: false }).then(() => false)]);
-  const detail = `opened and closed (link type ${link})`;
+  const ring = cap.ringPackets(s.captureBufferBytes, s.snapLength);
+  const detail = `opened and closed (link type ${link}); the kernel ring holds about ${ring} packets`;
   if (live.warnings.length > 0) return { check: warn(name, `${detail}; libpcap says: ${live.warnings.join('; ')}`, 'check that the interface is up and configured'), held: !released };
+  if (ring < MIN_RING_PACKETS) {
+    return {
+      check: warn(name, `${detail}: a burst of more while the agent is busy (garbage collection, a slow disk) is dropped`,
+        `lower --snap-length (default 4000) or raise --capture-buffer: the ring holds about capture-buffer / (snap-length + 96) packets`),
+      held: !released,
+    };
+  }
   return { check: ok(name, detail), held: !released };
 }
 

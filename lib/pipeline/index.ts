@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
 import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
-import { CaptureError, CaptureStopped, LiveCapture, readErrorReason, replayFile, buildBpfFilter, type ReplayResult } from '../capture/index.js';
+import { CaptureError, CaptureStopped, LiveCapture, readErrorReason, replayFile, ringPackets, buildBpfFilter, type ReplayResult } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
@@ -195,9 +195,12 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
       }
     },
   }, (buf, caplen, wireLen, ts, linkType) => pipeline.onPacket(buf, caplen, wireLen, ts, linkType));
+  const ring = ringPackets(config.captureBufferBytes, config.snapLength);
   const learning = baseline.learningUntil > now();
   logger.info('egresswatch running', {
     interfaces: config.interfaces, stateDir: config.stateDir, alertsFile: config.alertsFile,
+    // How long a burst the kernel keeps while the agent is busy (see ringPackets).
+    captureRingPackets: ring,
     learningUntil: learning ? new Date(baseline.learningUntil).toISOString() : null,
   });
 
@@ -210,7 +213,12 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     }, PRUNE_MS),
     setInterval(() => {
       for (const s of capture?.stats() ?? []) {
-        if (s.dropped > 0 || s.ifDropped > 0) logger.warn('kernel dropped packets', s);
+        if (s.dropped > 0 || s.ifDropped > 0) {
+          logger.warn('kernel dropped packets', {
+            ...s, ringPackets: ring,
+            fix: 'a burst outgrew the kernel ring while the agent was busy: raise --capture-buffer or lower --snap-length (the ring holds about capture-buffer / (snap-length + 96) packets)',
+          });
+        }
       }
     }, CAPTURE_STATS_MS),
     setInterval(() => {

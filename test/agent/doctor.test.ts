@@ -73,6 +73,16 @@ describe('agent CLI: doctor (compiled, as a child process)', () => {
     assert.match(r.stdout, new RegExp(`^warn\\s+collector\\s+http://127\\.0\\.0\\.1:${port} not reachable: .*ECONNREFUSED.*\\(fix: `, 'm'));
   });
 
+  it('says how many packets the kernel ring holds, and warns when a snap length leaves it small', () => {
+    const args = ['--state-dir', path.join(dir, 's'), '--alerts-file', path.join(dir, 'a.json'), '--interface', 'lo'];
+    const byDefault = doctor(args);
+    assert.equal(byDefault.status, 0, byDefault.stdout + byDefault.stderr);
+    assert.match(byDefault.stdout, /^ok\s+capture lo\s+opened and closed \(link type \d+\); the kernel ring holds about 8192 packets$/m);
+    const big = doctor([...args, '--snap-length', '65535']);
+    assert.equal(big.status, 0, big.stdout + big.stderr);
+    assert.match(big.stdout, /^warn\s+capture lo\s+.*the kernel ring holds about 512 packets: a burst of more .* is dropped\s+\(fix: lower --snap-length .*\)$/m);
+  });
+
   it('an interface that does not exist: exit 1 and a FAIL capture line', () => {
     const r = doctor(['--state-dir', path.join(dir, 's'), '--alerts-file', path.join(dir, 'a.json'), '--interface', 'egwnope0']);
     assert.equal(r.status, 1, r.stdout + r.stderr);
