@@ -47,6 +47,12 @@ const testNeeds = [
   ['rsyslog', () => have('rsyslogd') || fs.existsSync('/usr/sbin/rsyslogd')],
   ['rsyslog-gnutls', () => fs.existsSync('/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so') || fs.existsSync('/usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so')],
   ['openssl', () => have('openssl')],
+  // Compressed capture files (test/capture/compressed.test.ts): made with the real tools.
+  ['gzip', () => have('gzip')],
+  ['zstd', () => have('zstd')],
+  ['lz4', () => have('lz4')],
+  ['xz-utils', () => have('xz')],
+  ['bzip2', () => have('bzip2')],
 ];
 
 const needs = forTest ? [...runtimeNeeds, ...testNeeds] : runtimeNeeds;

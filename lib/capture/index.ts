@@ -4,6 +4,7 @@
 export { CaptureError } from './errors.js';
 export type { PacketCallback } from './callback.js';
 export { readErrorReason, replayFile, type ReplayOptions, type ReplayResult } from './replay.js';
+export { inflateIfCompressed, type Inflated } from './compressed.js';
 export { CaptureStopped, LiveCapture, ringPackets, type LiveOptions, type InterfaceStats } from './live.js';
 export { buildBpfFilter } from './filter.js';
 export { interfaceNames, libpcapVersion } from './interfaces.js';

@@ -6,7 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
 import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
-import { CaptureError, CaptureStopped, LiveCapture, readErrorReason, replayFile, ringPackets, buildBpfFilter, type ReplayResult } from '../capture/index.js';
+import {
+  CaptureError, CaptureStopped, LiveCapture, inflateIfCompressed, readErrorReason, replayFile, ringPackets, buildBpfFilter, type Inflated, type ReplayResult,
+} from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
@@ -321,29 +323,37 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
   const incompleteFiles: ReplayStats['incompleteFiles'] = [];
   for (const file of files) {
     let read = 0;
+    let inflated: Inflated | undefined;
     try {
-      const r = await replayOne(file, (packets) => { read = packets; });
+      inflated = await inflateIfCompressed(file);
+      if (inflated) logger.info('gzip-compressed capture file inflated into a temporary file to be replayed', { file, into: inflated.path });
+      const r = await replayOne(inflated?.path ?? file, (packets) => { read = packets; });
       if (r.pcapngFrom !== undefined) {
         logger.info('libpcap could not read this pcapng past a point (interfaces of different link types); read on with our own pcapng reader', {
           file, libpcapPackets: r.pcapngFrom, packets: r.packets,
         });
       }
-      if (r.readError) {
-        const error = readErrorReason(r.packets);
+      // A gzip stream that breaks off usually cuts a record too: its own reason says more.
+      if (r.readError || inflated?.error !== undefined) {
+        const error = inflated?.error ?? readErrorReason(r.packets);
         incompleteFiles.push({ file, packets: r.packets, error });
         logger.error('capture file not read to its end', { file, packets: r.packets, error });
       }
     } catch (err) {
       if (!(err instanceof CaptureError)) throw err;
+      // libpcap names the file it was given: the temporary one, for a gzip file.
+      const message = inflated ? err.message.split(inflated.path).join(`${file} (inflated)`) : err.message;
       if (read > 0) {
         // Gone or changed while the replay waited for its judgments (see replayOne).
-        const error = `reading stopped after ${read} packet(s): the file could not be opened again to read on (${err.message})`;
+        const error = `reading stopped after ${read} packet(s): the file could not be opened again to read on (${message})`;
         incompleteFiles.push({ file, packets: read, error });
         logger.error('capture file not read to its end', { file, packets: read, error });
         continue;
       }
-      failedFiles.push({ file, error: err.message });
-      logger.error('capture file skipped', { file, error: err.message });
+      failedFiles.push({ file, error: message });
+      logger.error('capture file skipped', { file, error: message });
+    } finally {
+      inflated?.remove();
     }
   }
   /**
