@@ -6,6 +6,7 @@ import { decodeEthernet } from './ethernet.js';
 import { decodeIpv4 } from './ipv4.js';
 import { decodeIpv6 } from './ipv6.js';
 import { EtherType, LinkType } from './link-types.js';
+import { decodeNflog, nflogSpan } from './nflog.js';
 import { decodeNull, decodeRaw } from './null.js';
 import { DecodeStats, PacketInfo } from './packet-info.js';
 import { decodeSll, decodeSll2 } from './sll.js';
@@ -56,6 +57,8 @@ export function decodePacket(linkType: number, buf: Buffer, caplen: number, out:
 function decodeLayers(linkType: number, buf: Buffer, end: number, out: PacketInfo): number {
   let offset = decodeLink(linkType, buf, end, out);
   if (offset < 0) return offset;
+  // NFLOG: the IP packet is one attribute among others; it ends where that attribute does.
+  if (linkType === LinkType.NFLOG) end = nflogSpan.end;
 
   if (out.etherType === EtherType.IPV4) offset = decodeIpv4(buf, offset, end, out);
   else if (out.etherType === EtherType.IPV6) offset = decodeIpv6(buf, offset, end, out);
@@ -87,6 +90,8 @@ function decodeLink(linkType: number, buf: Buffer, end: number, out: PacketInfo)
     case LinkType.NULL:
     case LinkType.LOOP:
       return decodeNull(buf, 0, end, out);
+    case LinkType.NFLOG:
+      return decodeNflog(buf, 0, end, out);
     default:
       return Status.UnsupportedLinkType;
   }

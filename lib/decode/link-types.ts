@@ -9,6 +9,7 @@ export const LinkType = {
   RAW_101: 101, // LINKTYPE_RAW as written in savefiles
   LOOP: 108, // OpenBSD loopback: like NULL, family in network byte order
   LINUX_SLL: 113, // Linux cooked capture v1, 16-byte header (the `any` device)
+  NFLOG: 239, // Linux NFLOG: firewall `log group` packets (tcpdump -i nflog:N)
   IPV4: 228,
   IPV6: 229,
   LINUX_SLL2: 276, // Linux cooked capture v2, 20-byte header

@@ -25,6 +25,8 @@ export const Status = {
   Internal: -20,
   TruncatedIp: -21,
   BadIpv6PayloadLength: -22,
+  TruncatedNflog: -23,
+  BadNflog: -24,
   // Skips start at FIRST_SKIP.
   NonIp: -50,
   Ipv4Fragment: -51,
@@ -33,6 +35,7 @@ export const Status = {
   Ipv6Esp: -54,
   Ipv6NoNextHeader: -55,
   UnsupportedLinkType: -56,
+  NflogNoPayload: -57,
 } as const;
 
 export const FIRST_SKIP = -50;

@@ -19,8 +19,6 @@ const EXCLUDED: Record<string, string> = {
   'zeek/trunc__ip6-trunc.pcap': 'ipv6',
   // One SYN is inside MPLS: a provider-network encapsulation a host never sees; not decoded.
   'zeek/mixed-vlan-mpls.pcap': 'syn',
-  // NFLOG (239) is not a link type the agent captures on; counted as unsupported-link-type.
-  'zeek/nflog-http.pcap': 'syn',
 };
 
 interface Row { path: string; syn: number; ipv6: number; vlan: number; opens: boolean; packets: number }

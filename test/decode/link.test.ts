@@ -109,6 +109,38 @@ describe('decode: link layers', () => {
     assert.equal(onlyCounter(decodeOne(LinkType.NULL, hex('02 00')).stats), 'errors.truncated-null');
   });
 
+  it('NFLOG (239): the IP packet from the payload attribute, in either byte order, ending with that attribute', () => {
+    /** An attribute: length (header included) and type in the given byte order, value padded to 4 bytes. */
+    const tlv = (type: number, value: Buffer, le: boolean): Buffer => {
+      const h = Buffer.alloc(4);
+      if (le) { h.writeUInt16LE(4 + value.length, 0); h.writeUInt16LE(type, 2); } else { h.writeUInt16BE(4 + value.length, 0); h.writeUInt16BE(type, 2); }
+      return Buffer.concat([h, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+    };
+    const syn = hex(IPV4_SYN);
+    for (const le of [true, false]) {
+      const frame = Buffer.concat([
+        hex('02 00 00 05'), // AF_INET, version 0, resource id 5 (group 5)
+        tlv(1, hex('08 00 03 00'), le), // NFULA_PACKET_HDR: hw protocol, hook
+        tlv(10, Buffer.from('egress: \0'), le), // NFULA_PREFIX, 10 bytes: padded
+        tlv(9, syn, le), // NFULA_PAYLOAD
+        tlv(11, hex('00 00 03 e8'), le), // NFULA_UID after the payload: not part of the packet
+      ]);
+      assertSyn(frame, LinkType.NFLOG);
+    }
+    // An IPv6 UDP packet, cut by the rule's copy range: truncation, not a malformed packet.
+    const v6 = ipv6({ src: '2001:db8::1', dst: '2001:db8::2', nextHeader: 17 }, udp({ srcPort: 53, dstPort: 40000 }, Buffer.alloc(200, 1)));
+    const cut = decodeOne(LinkType.NFLOG, Buffer.concat([hex('0a 00 00 01'), tlv(9, v6.subarray(0, 80), true)]));
+    assert.equal(cut.ok, true, JSON.stringify(cut.stats));
+    assert.equal(cut.out.ipVersion, 6);
+    assert.equal(cut.out.ipLength, v6.length, 'byte counts from the IP header');
+    assert.equal(cut.out.payloadLength, 80 - 48);
+
+    assert.equal(onlyCounter(decodeOne(LinkType.NFLOG, hex('02 00')).stats), 'errors.truncated-nflog');
+    assert.equal(onlyCounter(decodeOne(LinkType.NFLOG, Buffer.concat([hex('02 01 00 00'), tlv(9, syn, true)])).stats), 'errors.bad-nflog', 'version 1');
+    assert.equal(onlyCounter(decodeOne(LinkType.NFLOG, Buffer.concat([hex('02 00 00 00'), hex('ff 00 09 00'), syn])).stats), 'errors.bad-nflog', 'an attribute longer than the frame');
+    assert.equal(onlyCounter(decodeOne(LinkType.NFLOG, Buffer.concat([hex('02 00 00 00'), tlv(10, Buffer.from('no packet'), true)])).stats), 'skipped.nflog-no-payload');
+  });
+
   it('non-IP EtherTypes, 802.3 frames and unknown link types are skipped, not errors', () => {
     const arp = hex(`
       ff ff ff ff ff ff  02 00 00 00 00 01   # broadcast, source
@@ -118,7 +150,7 @@ describe('decode: link layers', () => {
     assert.equal(onlyCounter(decodeOne(LinkType.ETHERNET, arp).stats), 'skipped.non-ip');
     const llc = hex('01 80 c2 00 00 00  02 00 00 00 00 01  00 26  42 42 03 # 802.3 length 38, STP LLC');
     assert.equal(onlyCounter(decodeOne(LinkType.ETHERNET, llc).stats), 'skipped.non-ip');
-    assert.equal(onlyCounter(decodeOne(239, hex(IPV4_SYN)).stats), 'skipped.unsupported-link-type');
+    assert.equal(onlyCounter(decodeOne(147, hex(IPV4_SYN)).stats), 'skipped.unsupported-link-type'); // LINKTYPE_USER0
     const sllArp = sll({ protocol: 0x0806 }, Buffer.alloc(28));
     assert.equal(onlyCounter(decodeOne(LinkType.LINUX_SLL, sllArp).stats), 'skipped.non-ip');
   });

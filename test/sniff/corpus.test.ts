@@ -40,13 +40,10 @@ function assertSameNames(row: ManifestRow): void {
 
 /**
  * Deliberate differences from tshark, each with its reason:
- * - nflog-http.pcap: the decode stage does not read the NFLOG link type (239), so no packet
- *   reaches sniff; asserted below through the decode counter instead.
  * - HTTP over UDP (SSDP "M-SEARCH * HTTP/1.1" with Host 239.255.255.250:1900 in
  *   base64-decode-5885.pcap) is not sniffed: sniffStream is for TCP streams, and M-SEARCH /
  *   NOTIFY are not among its methods. tsharkNames keeps those hosts apart (httpUdp).
  */
-const UNDECODED_LINK = new Set(['zeek/nflog-http.pcap']);
 
 describe('sniff: corpus captures against tshark', function () {
   let rows: ManifestRow[] = [];
@@ -89,12 +86,6 @@ describe('sniff: corpus captures against tshark', function () {
     const files = rows.filter((r) => r.sniAll > 0 || r.httpHost > 0);
     assert.ok(files.length >= 30, `corpus has ${files.length} files with names`);
     for (const r of files) {
-      if (UNDECODED_LINK.has(r.path)) {
-        const got = namesFromCapture(corpusFile(r.path));
-        assert.equal(got.decode.decoded, 0, `${r.path}: now decoded — move it out of UNDECODED_LINK`);
-        assert.ok((got.decode.skipped['unsupported-link-type'] ?? 0) > 0);
-        continue;
-      }
       assertSameNames(r);
     }
   });
