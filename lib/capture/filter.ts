@@ -10,22 +10,35 @@ import { CaptureError } from './errors.js';
 const TAG_TYPES = [0x8100, 0x88a8, 0x9100]; // 802.1Q, 802.1ad, pre-standard QinQ
 
 /**
+ * UDP port of the datagrams a live capture sends itself over loopback when it closes, so that
+ * libpcap wakes and frees its handle (live.ts): 9, discard (RFC 863). The filter keeps them.
+ */
+export const WAKE_PORT = 9;
+
+/**
  * BPF filter keeping what the pipeline needs:
  * - every TCP and UDP packet over IPv4 and IPv6: flows count bytes both ways, and DNS on any
  *   port rides on these. libpcap's `udp` / `tcp` also match IPv6 datagrams whose next header
  *   is a fragment header, so fragmented DNS answers are kept;
  * - TCP and UDP behind one or two VLAN tags still in the frame (offline files, and the inner
- *   tag of QinQ live; the Linux kernel strips the outer tag before the filter sees it).
- * `dnsPorts` is validated here so a bad setting fails at start; since every TCP/UDP packet is
- * kept, DNS needs no clause of its own today (a narrower filter, e.g. only SYN/FIN/RST for
- * TCP, would add `port N` clauses for them).
+ *   tag of QinQ live; the Linux kernel strips the outer tag before the filter sees it);
+ * - but not the host's loopback traffic (127.0.0.0/8 to 127.0.0.0/8, ::1 to ::1) other than
+ *   DNS: it is never egress, a busy local proxy or database can send more of it than all the
+ *   rest, and on `any` every loopback packet is seen twice and takes two frames of the kernel
+ *   ring before libpcap drops one (capture.ringPackets). DNS over loopback stays: local stub
+ *   resolvers and caches (systemd-resolved on 127.0.0.53, dnsmasq, unbound) answer the
+ *   host's programs there, and so do the capture's own wake-up datagrams (WAKE_PORT). (A
+ *   connection to one of the host's other own addresses also goes over lo; the decode stage
+ *   marks it, and the pipeline does not track it.)
  */
 export function buildBpfFilter(dnsPorts: number[]): string {
   if (dnsPorts.length === 0) throw new CaptureError('dns ports: at least one port is needed (usually 53)');
   for (const p of dnsPorts) {
     if (!Number.isInteger(p) || p < 1 || p > 65535) throw new CaptureError(`dns port ${p}: must be an integer from 1 to 65535`);
   }
-  return `tcp or udp or ${vlanClause(1)} or ${vlanClause(2)}`;
+  const loopback = '(src net 127.0.0.0/8 and dst net 127.0.0.0/8) or (src host ::1 and dst host ::1)';
+  const dns = [...new Set(dnsPorts)].map((p) => `port ${p}`).join(' or ');
+  return `(tcp or udp or ${vlanClause(1)} or ${vlanClause(2)}) and (not (${loopback}) or ${dns} or udp dst port ${WAKE_PORT})`;
 }
 
 /** TCP/UDP behind `tags` VLAN tags, by offset from the start of an Ethernet frame. */

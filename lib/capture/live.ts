@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import { loadBinding, parseLinkType, type NativeBinding, type NativeSession } from './binding.js';
 import { PacketReader, type PacketCallback } from './callback.js';
 import { CaptureError } from './errors.js';
+import { WAKE_PORT } from './filter.js';
 
 export interface LiveOptions {
   /** Interface names; `any` captures every interface with a Linux cooked header. */
@@ -64,8 +65,7 @@ export function ringPackets(bufferBytes: number, snapLength: number): number {
 
 /** Read timeout when not in immediate mode: packets are batched for at most this long. */
 const BATCH_TIMEOUT_MS = 100;
-/** Wake-up datagrams to 127.0.0.1:9 (discard, RFC 863) sent on close; see close(). */
-const WAKE_PORT = 9;
+/** Wake-up datagrams to 127.0.0.1:WAKE_PORT (discard, RFC 863; the filter keeps them) sent on close; see close(). */
 const WAKE_ATTEMPTS = 5;
 const WAKE_INTERVAL_MS = 200;
 

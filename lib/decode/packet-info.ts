@@ -37,6 +37,12 @@ export class PacketInfo {
   sllPacketType = -1;
   /** Interface index of a Linux cooked capture v2 frame, -1 for other link types. */
   ifIndex = -1;
+  /**
+   * Captured on a loopback device (Linux cooked capture, ARPHRD_LOOPBACK): the host talking to
+   * itself, whatever the addresses (a connection to one of its own public addresses goes over
+   * lo too). False for other link types, where the device is not said.
+   */
+  loopback = false;
   /** EtherType of the network layer after link headers and VLAN tags (0x0800, 0x86dd); 0 before the link layer is read. */
   etherType = 0;
   /**
@@ -70,6 +76,7 @@ export class PacketInfo {
     this.vlanId = -1;
     this.sllPacketType = -1;
     this.ifIndex = -1;
+    this.loopback = false;
     this.etherType = 0;
     this.fragmented = false;
     this.captureComplete = false;

@@ -18,9 +18,13 @@ export const SLL_HEADER_LENGTH = 16;
  */
 export const SLL2_HEADER_LENGTH = 20;
 
+/** The ARPHRD type of `lo` (linux/if_arp.h). */
+const ARPHRD_LOOPBACK = 772;
+
 export function decodeSll(buf: Buffer, offset: number, end: number, out: PacketInfo): number {
   if (end - offset < SLL_HEADER_LENGTH) return Status.TruncatedSll;
   out.sllPacketType = (buf[offset] << 8) | buf[offset + 1];
+  out.loopback = ((buf[offset + 2] << 8) | buf[offset + 3]) === ARPHRD_LOOPBACK;
   out.etherType = (buf[offset + 14] << 8) | buf[offset + 15];
   return skipVlanTags(buf, offset + SLL_HEADER_LENGTH, end, out);
 }
@@ -30,5 +34,6 @@ export function decodeSll2(buf: Buffer, offset: number, end: number, out: Packet
   out.etherType = (buf[offset] << 8) | buf[offset + 1];
   out.sllPacketType = buf[offset + 10];
   out.ifIndex = u32(buf, offset + 4);
+  out.loopback = ((buf[offset + 8] << 8) | buf[offset + 9]) === ARPHRD_LOOPBACK;
   return skipVlanTags(buf, offset + SLL2_HEADER_LENGTH, end, out);
 }

@@ -195,7 +195,9 @@ export class Pipeline {
     this.flows = new FlowTable(
       { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs, addressText: this.addressText },
       {
-        accept: (pkt) => this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion),
+        // A connection over lo is the host talking to itself, even to one of its own public
+        // addresses (a web server fetching its own URL): never egress.
+        accept: (pkt) => !pkt.loopback && this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion),
         onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
         onEnd: (flow, reason) => this.connectionEnded(flow, reason),
         onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),

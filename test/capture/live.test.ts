@@ -21,9 +21,9 @@ function until(cond: () => boolean, ms: number): Promise<void> {
   });
 }
 
-async function tcpRoundTrip(message: string): Promise<{ clientPort: number; serverPort: number }> {
+async function tcpRoundTrip(message: string, port = 0): Promise<{ clientPort: number; serverPort: number }> {
   const server = net.createServer((s) => s.on('data', () => s.end()));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   const serverPort = (server.address() as net.AddressInfo).port;
   const client = net.connect(serverPort, '127.0.0.1');
   await new Promise<void>((r) => client.on('connect', r));
@@ -32,6 +32,15 @@ async function tcpRoundTrip(message: string): Promise<{ clientPort: number; serv
   await new Promise<void>((r) => client.on('close', () => r()).resume());
   await new Promise<void>((r) => server.close(() => r()));
   return { clientPort, serverPort };
+}
+
+/** A TCP port nothing listens on now (the kernel's pick, released at once). */
+async function freeTcpPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
 }
 
 async function sendUdp(message: string, port: number): Promise<void> {
@@ -48,9 +57,16 @@ for (const iface of ['lo', 'any']) {
     const stats = new DecodeStats();
     const out = new PacketInfo();
 
-    before(function () {
+    /**
+     * The agent's filter drops loopback traffic other than DNS: the test's port is given as a
+     * DNS port (as --dns-port would), so its loopback traffic is kept; port 7 (echo) is not.
+     */
+    let port = 0;
+
+    before(async function () {
       requirePrereq(this, isRoot(), 'root (or CAP_NET_RAW + CAP_NET_ADMIN) for live capture');
-      capture = LiveCapture.open({ interfaces: [iface], filter: buildBpfFilter([53]), bufferBytes: 4 << 20, snapLength: 65535, immediate: true },
+      port = await freeTcpPort();
+      capture = LiveCapture.open({ interfaces: [iface], filter: buildBpfFilter([53, port]), bufferBytes: 4 << 20, snapLength: 65535, immediate: true },
         (buf, caplen, wireLen, _ts, linkType) => {
           if (!decodePacket(linkType, buf, caplen, out, stats, wireLen)) return;
           seen.push({ proto: out.protocol, sport: out.srcPort, dport: out.dstPort, flags: out.tcpFlags, linkType,
@@ -66,15 +82,17 @@ for (const iface of ['lo', 'any']) {
       await Promise.race([capture.closed, timeout]).finally(() => clearTimeout(timer));
     });
 
-    it('sees a UDP datagram and a TCP connection to 127.0.0.1, decoded', async () => {
+    it('sees a UDP datagram and a TCP connection to 127.0.0.1 on a DNS port, decoded; other loopback traffic is filtered out', async () => {
       const tag = `ewtest-${process.pid}-${iface}`;
-      await sendUdp(tag, 9);
-      const { clientPort, serverPort } = await tcpRoundTrip(tag);
+      await sendUdp(`${tag}-filtered`, 7);
+      await sendUdp(tag, port);
+      const { clientPort, serverPort } = await tcpRoundTrip(tag, port);
       await until(() => seen.some((s) => s.proto === 17 && s.payload === tag) &&
         seen.some((s) => s.proto === 6 && s.payload === tag), 5000);
       assert.ok(seen.some((s) => s.proto === 6 && s.sport === clientPort && s.dport === serverPort && s.flags === 0x02), 'the SYN');
       assert.ok(seen.some((s) => s.proto === 6 && s.sport === serverPort && (s.flags & 0x12) === 0x12), 'the SYN-ACK');
-      assert.ok(seen.some((s) => s.proto === 17 && s.dport === 9));
+      assert.ok(seen.some((s) => s.proto === 17 && s.dport === port));
+      assert.ok(!seen.some((s) => s.dport === 7 || s.payload === `${tag}-filtered`), 'loopback traffic off the DNS ports is not captured');
       assert.equal(seen[0].linkType, iface === 'any' ? 113 : 1);
       assert.equal(stats.totalErrors(), 0, JSON.stringify(stats.errors));
     });

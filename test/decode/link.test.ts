@@ -109,6 +109,15 @@ describe('decode: link layers', () => {
     assert.equal(onlyCounter(decodeOne(LinkType.NULL, hex('02 00')).stats), 'errors.truncated-null');
   });
 
+  it('Linux cooked captures say when a frame was captured on a loopback device (ARPHRD_LOOPBACK)', () => {
+    const syn = hex(IPV4_SYN);
+    assert.equal(decodeOne(LinkType.LINUX_SLL, sll({ protocol: 0x0800, arphrd: 772 }, syn)).out.loopback, true);
+    assert.equal(decodeOne(LinkType.LINUX_SLL, sll({ protocol: 0x0800 }, syn)).out.loopback, false);
+    assert.equal(decodeOne(LinkType.LINUX_SLL2, sll2({ protocol: 0x0800, arphrd: 772 }, syn)).out.loopback, true);
+    assert.equal(decodeOne(LinkType.LINUX_SLL2, sll2({ protocol: 0x0800 }, syn)).out.loopback, false);
+    assert.equal(decodeOne(LinkType.RAW, syn).out.loopback, false, 'other link types do not say');
+  });
+
   it('NFLOG (239): the IP packet from the payload attribute, in either byte order, ending with that attribute', () => {
     /** An attribute: length (header included) and type in the given byte order, value padded to 4 bytes. */
     const tlv = (type: number, value: Buffer, le: boolean): Buffer => {

@@ -57,11 +57,11 @@ export function sll(o: { packetType?: number; protocol: number; arphrd?: number 
 }
 
 /** Linux cooked capture v2 header + payload. */
-export function sll2(o: { packetType?: number; protocol: number; ifindex?: number }, payload: Buffer): Buffer {
+export function sll2(o: { packetType?: number; protocol: number; ifindex?: number; arphrd?: number }, payload: Buffer): Buffer {
   const h = Buffer.alloc(20);
   h.writeUInt16BE(o.protocol, 0);
   h.writeUInt32BE(o.ifindex ?? 2, 4);
-  h.writeUInt16BE(1, 8); // ARPHRD_ETHER
+  h.writeUInt16BE(o.arphrd ?? 1, 8); // ARPHRD_ETHER
   h.writeUInt8(o.packetType ?? 0, 10);
   h.writeUInt8(6, 11);
   mac('02:00:00:00:00:01').copy(h, 12);
