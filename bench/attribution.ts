@@ -89,13 +89,13 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 }
 
-/** `--only replay|attribution` of `npm run bench`; undefined: both. */
-export function onlyFlag(argv: string[]): 'replay' | 'attribution' | undefined {
+/** `--only replay|attribution|scan` of `npm run bench`; undefined: all three. */
+export function onlyFlag(argv: string[]): 'replay' | 'attribution' | 'scan' | undefined {
   const i = argv.indexOf('--only');
   if (i < 0) return undefined;
   const v = argv[i + 1];
-  if (v === 'replay' || v === 'attribution') return v;
-  throw new Error(`--only must be replay or attribution, got ${v}`);
+  if (v === 'replay' || v === 'attribution' || v === 'scan') return v;
+  throw new Error(`--only must be replay, attribution or scan, got ${v}`);
 }
 
 /** Why the benchmark cannot run here, or undefined. */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import winston from 'winston';
 import { replayFile } from '../lib/capture/index.js';
+import { runScanBench } from './scan.js';
 import { loadConfig } from '../lib/config/index.js';
 import { DEFAULT_PACKETS, DEFAULT_SEED } from './gen-capture.js';
 import { fmtInt, fmtMiB, median, seconds, table } from './measure.js';
@@ -142,9 +143,15 @@ async function main(): Promise<void> {
   }
 }
 
-// --only replay|attribution runs one of the two benchmarks; both by default (bench/attribution.ts).
+// --only replay|attribution|scan runs one of the three benchmarks; all three by default
+// (bench/attribution.ts, bench/scan.ts).
 const only = onlyFlag(process.argv.slice(2));
-(only === 'attribution' ? Promise.resolve() : main()).then(() => (only === 'replay' ? undefined : runAttributionBench())).catch((err: unknown) => {
+const wanted = (b: 'replay' | 'attribution' | 'scan'): boolean => only === undefined || only === b;
+(async () => {
+  if (wanted('replay')) await main();
+  if (wanted('attribution')) await runAttributionBench();
+  if (wanted('scan')) runScanBench();
+})().catch((err: unknown) => {
   console.error((err as Error).stack ?? String(err));
   process.exitCode = 1;
 });

@@ -29,16 +29,19 @@ export const WAKE_PORT = 9;
  *   resolvers and caches (systemd-resolved on 127.0.0.53, dnsmasq, unbound) answer the
  *   host's programs there, and so do the capture's own wake-up datagrams (WAKE_PORT). (A
  *   connection to one of the host's other own addresses also goes over lo; the decode stage
- *   marks it, and the pipeline does not track it.)
+ *   marks it, and the pipeline does not track it.) `keepLoopback` keeps it all: for an
+ *   operator whose --external-cidr takes in loopback addresses (classify.externalCoversLoopback).
  */
-export function buildBpfFilter(dnsPorts: number[]): string {
+export function buildBpfFilter(dnsPorts: number[], opts: { keepLoopback?: boolean } = {}): string {
   if (dnsPorts.length === 0) throw new CaptureError('dns ports: at least one port is needed (usually 53)');
   for (const p of dnsPorts) {
     if (!Number.isInteger(p) || p < 1 || p > 65535) throw new CaptureError(`dns port ${p}: must be an integer from 1 to 65535`);
   }
+  const any = `tcp or udp or ${vlanClause(1)} or ${vlanClause(2)}`;
+  if (opts.keepLoopback) return any;
   const loopback = '(src net 127.0.0.0/8 and dst net 127.0.0.0/8) or (src host ::1 and dst host ::1)';
   const dns = [...new Set(dnsPorts)].map((p) => `port ${p}`).join(' or ');
-  return `(tcp or udp or ${vlanClause(1)} or ${vlanClause(2)}) and (not (${loopback}) or ${dns} or udp dst port ${WAKE_PORT})`;
+  return `(${any}) and (not (${loopback}) or ${dns} or udp dst port ${WAKE_PORT})`;
 }
 
 /** TCP/UDP behind `tags` VLAN tags, by offset from the start of an Ethernet frame. */

@@ -273,6 +273,35 @@ function matches(p: Prefix, addr: Prefix): boolean {
   return true;
 }
 
+const LOOPBACK_V4: Prefix = { family: 4, words: [0x7f000000], bits: 8 };
+const LOOPBACK_V6: Prefix = { family: 6, words: [0, 0, 0, 1], bits: 128 };
+
+/**
+ * True when some of `externalCidrs` (--external-cidr) takes in a loopback address (127.0.0.0/8,
+ * ::1): the operator made loopback traffic external, so the capture must keep it (a test
+ * world on lo does). Two prefixes overlap when the shorter one holds the longer one's start.
+ */
+export function externalCoversLoopback(externalCidrs: readonly string[]): boolean {
+  return externalCidrs.some((text) => {
+    const p = parsePrefix(text.trim());
+    if (p === undefined) return false;
+    const lo = p.family === 4 ? LOOPBACK_V4 : LOOPBACK_V6;
+    return p.bits <= lo.bits ? matches(p, lo) : matches(lo, p);
+  });
+}
+
+/**
+ * True when the address at buf[off] (`version` 4: four bytes, else sixteen) is a loopback
+ * address: 127.0.0.0/8, ::1, or 127.0.0.0/8 IPv4-mapped (::ffff:127.x.y.z).
+ */
+export function isLoopbackAt(buf: Buffer, off: number, version: number): boolean {
+  if (version === 4) return buf[off] === 127;
+  for (let i = 0; i < 10; i++) if (buf[off + i] !== 0) return false;
+  if (buf[off + 10] === 0xff && buf[off + 11] === 0xff) return buf[off + 12] === 127;
+  for (let i = 10; i < 15; i++) if (buf[off + i] !== 0) return false;
+  return buf[off + 15] === 1;
+}
+
 /**
  * A test "is this address (IPv4 or IPv6 text) inside `cidr`", for suppression rules; a bare
  * address is a host prefix. undefined when `cidr` is neither a CIDR nor an address.

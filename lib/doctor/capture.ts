@@ -4,6 +4,7 @@
 // FAIL line instead of a crash.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LiveCapture } from '../capture/index.js';
+import { externalCoversLoopback } from '../classify/index.js';
 import { errText, fail, ok, warn, type CheckResult } from './types.js';
 
 export interface CaptureSettings {
@@ -11,6 +12,7 @@ export interface CaptureSettings {
   dnsPorts: number[];
   captureBufferBytes: number;
   snapLength: number;
+  externalCidrs: readonly string[];
 }
 
 /**
@@ -47,7 +49,7 @@ async function openAndClose(cap: typeof import('../capture/index.js'), iface: st
   let live: LiveCapture;
   try {
     live = cap.LiveCapture.open({
-      interfaces: [iface], filter: cap.buildBpfFilter(s.dnsPorts), bufferBytes: s.captureBufferBytes,
+      interfaces: [iface], filter: cap.buildBpfFilter(s.dnsPorts, { keepLoopback: externalCoversLoopback(s.externalCidrs) }), bufferBytes: s.captureBufferBytes,
       snapLength: s.snapLength, immediate: true,
     }, () => undefined);
   } catch (err) {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
 import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
+import { externalCoversLoopback } from '../classify/index.js';
 import {
   CaptureError, CaptureStopped, LiveCapture, inflateIfCompressed, readErrorReason, replayFile, ringPackets, buildBpfFilter, type Inflated, type ReplayResult,
 } from '../capture/index.js';
@@ -180,7 +181,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
 
   capture = LiveCapture.open({
     interfaces: [...config.interfaces],
-    filter: buildBpfFilter([...config.dnsPorts]),
+    filter: buildBpfFilter([...config.dnsPorts], { keepLoopback: externalCoversLoopback(config.externalCidrs) }),
     bufferBytes: config.captureBufferBytes,
     snapLength: config.snapLength,
     immediate: true,

@@ -6,7 +6,7 @@ import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/in
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
 import { MORE, contiguousPrefix, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
-import { AddressClassifier, DomainGrouper, Suppressions, type GroupingRule, type SuppressionRule } from '../classify/index.js';
+import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
 import { AlertHold, buildAlert, type ConnectionFacts } from '../alerts/index.js';
 import type { Attributor, Attribution, FallbackOwner } from './attribution.js';
@@ -196,8 +196,10 @@ export class Pipeline {
       { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs, addressText: this.addressText },
       {
         // A connection over lo is the host talking to itself, even to one of its own public
-        // addresses (a web server fetching its own URL): never egress.
-        accept: (pkt) => !pkt.loopback && this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion),
+        // addresses (a web server fetching its own URL): never egress. Only a loopback address
+        // itself is left to the classifier (internal, unless --external-cidr says otherwise).
+        accept: (pkt) => (!pkt.loopback || isLoopbackAt(pkt.buf, pkt.dstOffset, pkt.ipVersion))
+          && this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion),
         onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
         onEnd: (flow, reason) => this.connectionEnded(flow, reason),
         onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),

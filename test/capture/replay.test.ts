@@ -199,6 +199,10 @@ describe('capture: buildBpfFilter, run by libpcap over files', () => {
       writePcap(file, linkType, cases.map(([, pkt], ts) => ({ ts, data: wrap({ protocol: type(pkt), arphrd: 772 }, pkt) })));
       assert.deepEqual(kept(file), expected, `link type ${linkType}`);
     }
+    // An operator whose --external-cidr takes in loopback addresses keeps it all.
+    const all: number[] = [];
+    replayFile(eth, (_b, _c, _w, t) => all.push(t), { filter: buildBpfFilter([53, 5353], { keepLoopback: true }) });
+    assert.deepEqual(all, cases.map((_, ts) => ts));
   });
 
   it('rejects empty or out-of-range DNS ports', () => {

@@ -3,7 +3,7 @@
 // are only classified here, never contacted.
 import assert from 'node:assert/strict';
 import ipaddr from 'ipaddr.js';
-import { AddressClassifier, ClassifyConfigError, BUILTIN_IPV4, BUILTIN_IPV6 } from '../../lib/classify/index.js';
+import { AddressClassifier, ClassifyConfigError, BUILTIN_IPV4, BUILTIN_IPV6, externalCoversLoopback, isLoopbackAt } from '../../lib/classify/index.js';
 
 // [address, external?, why]
 const BUILTIN_TABLE: [string, boolean, string][] = [
@@ -205,3 +205,33 @@ describe('classify/address', () => {
   });
 });
 
+describe('classify/address: loopback', () => {
+  it('externalCoversLoopback: an --external-cidr that takes in 127.0.0.0/8 or ::1, whichever is longer', () => {
+    for (const [cidrs, covers] of [
+      [[], false],
+      [['203.0.113.0/24', '2001:db8::/32'], false],
+      [['127.0.0.2/32'], true],
+      [['127.0.0.16/28'], true],
+      [['127.0.0.0/8'], true],
+      [['0.0.0.0/0'], true],
+      [['126.0.0.0/7'], true],
+      [['128.0.0.0/8'], false],
+      [['::1'], true],
+      [['::/0'], true],
+      [['::2/128'], false],
+      [['::ffff:127.0.0.1/128'], true],
+      [['fe80::/10', ' 127.0.0.7/32 '], true],
+    ] as [string[], boolean][]) {
+      assert.equal(externalCoversLoopback(cidrs), covers, JSON.stringify(cidrs));
+    }
+  });
+
+  it('isLoopbackAt: 127.0.0.0/8, ::1 and ::ffff:127.x.y.z from packet bytes', () => {
+    const at = (ip: string): boolean => {
+      const bytes = Buffer.from(ipaddr.parse(ip).toByteArray());
+      return isLoopbackAt(Buffer.concat([Buffer.alloc(3), bytes]), 3, bytes.length === 4 ? 4 : 6);
+    };
+    for (const ip of ['127.0.0.1', '127.255.0.9', '::1', '::ffff:127.0.0.1']) assert.equal(at(ip), true, ip);
+    for (const ip of ['128.0.0.1', '203.0.113.77', '::', '::2', '::ffff:10.0.0.1', '2001:db8::1', '1::1', '::1:0:0:1']) assert.equal(at(ip), false, ip);
+  });
+});

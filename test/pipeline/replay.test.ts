@@ -9,7 +9,7 @@ import dnsPacket from 'dns-packet';
 import winston from 'winston';
 import { loadConfig } from '../../lib/config/index.js';
 import { runReplay } from '../../lib/pipeline/index.js';
-import { ethernet, ipv4, ipv6, tcp, udp, writePcap, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN, TCP_ACK, TCP_FIN, TCP_PSH, type PcapFrame } from '../helpers/packets.js';
+import { ethernet, ipv4, ipv6, sll, tcp, udp, writePcap, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN, TCP_ACK, TCP_FIN, TCP_PSH, type PcapFrame } from '../helpers/packets.js';
 
 const silent = winston.createLogger({ silent: true });
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
@@ -181,5 +181,25 @@ describe('pipeline/replay', () => {
     const stats = await runReplay(cfg(), [capture], silent);
     assert.equal(stats.alerts, 0);
   });
-});
 
+  it('a connection captured on a loopback device (cooked capture of `any`) is tracked only to a loopback address made external', async () => {
+    const sub = path.join(dir, 'loopback');
+    fs.mkdirSync(sub, { recursive: true });
+    const lo = (src: string, dst: string, sport: number, arphrd: number): PcapFrame => ({
+      ts: T0 + sport, data: sll({ protocol: ETHERTYPE_IPV4, packetType: 4, arphrd }, ipv4({ src, dst, protocol: 6 }, tcp({ srcPort: sport, dstPort: 443, flags: TCP_SYN }))),
+    });
+    const file = path.join(sub, 'lo.pcap');
+    writePcap(file, 113, [
+      lo('203.0.113.77', '203.0.113.77', 40001, 772), // the host's own address, over lo
+      lo('127.0.0.1', '127.0.0.2', 40002, 772), // a loopback address the operator made external
+      lo('127.0.0.1', '127.0.0.3', 40003, 772), // a loopback address left internal
+      lo('10.0.0.5', '203.0.113.88', 40004, 1), // out of an Ethernet device: egress
+    ]);
+    const stats = await runReplay(loadConfig({ flags: {
+      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'), 'learning-period': '0', 'alert-delay': '0',
+      'external-cidr': ['203.0.113.0/24', '127.0.0.2/32'],
+    }, env: {} }), [file], silent);
+    assert.equal(stats.connections.tcp, 4);
+    assert.deepEqual(readAlerts(path.join(sub, 'alerts.json')).map((a) => a.destination.ip).sort(), ['127.0.0.2', '203.0.113.88']);
+  });
+});
