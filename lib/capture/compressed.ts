@@ -43,7 +43,13 @@ export async function inflateIfCompressed(file: string, tmpRoot = os.tmpdir()): 
       + `decompress it first (${other.undo} ${file}) and replay the result`);
   }
   if (!startsWith(head, GZIP)) return undefined;
-  const dir = fs.mkdtempSync(path.join(tmpRoot, 'egresswatch-replay-'));
+  let dir: string;
+  try {
+    dir = fs.mkdtempSync(path.join(tmpRoot, 'egresswatch-replay-'));
+  } catch (err) {
+    throw new CaptureError(`cannot inflate gzip capture file ${file}: no temporary directory under ${tmpRoot} (${(err as Error).message}); `
+      + `set TMPDIR to a writable directory, or decompress it first (gzip -dk ${file})`);
+  }
   const remove = (): void => fs.rmSync(dir, { recursive: true, force: true });
   const out = path.join(dir, path.basename(file).replace(/\.gz$/i, '') || 'capture');
   let broke: string | undefined;
@@ -55,7 +61,10 @@ export async function inflateIfCompressed(file: string, tmpRoot = os.tmpdir()): 
     // other (ENOSPC writing the temporary file) is the machine's.
     if (typeof e.code !== 'string' || !e.code.startsWith('Z_')) {
       remove();
-      throw new CaptureError(`cannot inflate gzip capture file ${file} into ${dir}: ${e.message} (free space there, or decompress it elsewhere first: gzip -dk ${file})`);
+      const fix = e.code === 'ENOSPC' || e.code === 'EDQUOT'
+        ? `free space there or set TMPDIR to a roomier directory, or decompress it first: gzip -dk ${file}`
+        : `decompress it first: gzip -dk ${file}`;
+      throw new CaptureError(`cannot inflate gzip capture file ${file} into ${dir}: ${e.message} (${fix})`);
     }
     broke = e.message;
   }

@@ -10,7 +10,8 @@ import winston from 'winston';
 import { CaptureError, inflateIfCompressed } from '../../lib/capture/index.js';
 import { loadConfig } from '../../lib/config/index.js';
 import { runReplay, type ReplayStats } from '../../lib/pipeline/index.js';
-import { corpusFile, haveCommand, requirePrereq } from '../helpers/env.js';
+import { corpusFile, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+import { mountTmpfs } from '../helpers/tmpfs.js';
 
 const silent = winston.createLogger({ silent: true });
 /** Corpus captures of both formats and several link types, with DNS answers, SNI and SYNs. */
@@ -114,6 +115,23 @@ describe('capture: compressed capture files', function () {
       assert.match(r.failedFiles[0].error, new RegExp(`${tool}-compressed`));
     });
   }
+
+  it('no room to inflate into (a full TMPDIR, or none): the file fails with the fix, nothing is left behind', async function () {
+    requirePrereq(this, isRoot(), 'root to mount a small tmpfs');
+    const copy = path.join(dir, 'big.pcap');
+    fs.copyFileSync(corpusFile('suricata-verify/tls-subjectaltname.pcap'), copy); // 1.6 MB
+    execFileSync('gzip', ['-kf', copy]);
+    const small = mountTmpfs('ew-inflate-', '256k');
+    try {
+      await assert.rejects(inflateIfCompressed(`${copy}.gz`, small.dir), (e: unknown) => e instanceof CaptureError
+        && /ENOSPC/.test(e.message) && /free space there or set TMPDIR/.test(e.message));
+      assert.deepEqual(fs.readdirSync(small.dir), [], 'the partial copy is removed');
+    } finally {
+      small.remove();
+    }
+    await assert.rejects(inflateIfCompressed(`${copy}.gz`, path.join(dir, 'no-such-dir')), (e: unknown) => e instanceof CaptureError
+      && /no temporary directory under .*no-such-dir/.test(e.message) && /set TMPDIR/.test(e.message));
+  });
 
   it('a plain capture, a FIFO and a missing file are left to libpcap', async () => {
     assert.equal(await inflateIfCompressed(corpusFile('zeek/dns53.pcap')), undefined);
