@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AGENT_CLI } from './agent.js';
+import { inNs, ip } from './netns.js';
 import { Daemon, run, sleep } from './proc.js';
 import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 
@@ -36,12 +37,6 @@ describe('end to end: a container host on `any`, where each packet is captured o
   const ns = { host: `ewbh-${sfx}`, cont: `ewbc-${sfx}`, srv: `ewbs-${sfx}` };
   let dir = '';
   const daemons: Daemon[] = [];
-
-  const inNs = (name: string, ...argv: string[]): string[] => ['netns', 'exec', name, ...argv];
-  const ip = (...args: string[]): void => {
-    const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
-    assert.equal(r.status, 0, `ip ${args.join(' ')}: ${r.stderr}`);
-  };
 
   before(function () {
     requirePrereq(this, isRoot() && ['ip', 'nft', 'dumpcap', 'tshark', 'curl', 'python3'].every(haveCommand), 'root, ip, nft, dumpcap, tshark, curl and python3');

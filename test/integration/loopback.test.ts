@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AGENT_CLI } from './agent.js';
+import { inNs, ip } from './netns.js';
 import { Daemon, run, sleep } from './proc.js';
 import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 
@@ -25,11 +26,6 @@ describe('end to end: a connection to one of the host\'s own addresses (over lo)
   const ns = { self: `ewls-${sfx}`, peer: `ewlp-${sfx}` };
   let dir = '';
   const daemons: Daemon[] = [];
-  const inNs = (name: string, ...argv: string[]): string[] => ['netns', 'exec', name, ...argv];
-  const ip = (...args: string[]): void => {
-    const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
-    assert.equal(r.status, 0, `ip ${args.join(' ')}: ${r.stderr}`);
-  };
 
   before(function () {
     requirePrereq(this, isRoot() && ['ip', 'dumpcap', 'curl', 'python3'].every(haveCommand), 'root, ip, dumpcap, curl and python3');

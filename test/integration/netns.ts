@@ -2,8 +2,21 @@
 // veth pair, with the RFC 5737 / RFC 3849 service addresses on its loopback and host routes to
 // them. Clients stay in the root namespace (the agent attributes through the host's /proc/net),
 // so the only change to the host is one veth end and the routes below, all removed on teardown.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { run, runOk, sleep } from './proc.js';
+
+/** argv of `ip` that runs `argv` inside network namespace `name` (for `ip(...)` or a Daemon of 'ip'). */
+export function inNs(name: string, ...argv: string[]): string[] {
+  return ['netns', 'exec', name, ...argv];
+}
+
+/** Runs `ip args...` synchronously; a failure fails the test with ip's message. */
+export function ip(...args: string[]): void {
+  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, `ip ${args.join(' ')}: ${r.stderr}`);
+}
 
 export const NET = Object.freeze({
   hostAddr: '198.51.100.1',
