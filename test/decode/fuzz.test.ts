@@ -3,6 +3,17 @@ import { DecodeStats, LinkType, PacketInfo, decodePacket } from '../../lib/decod
 import { ETHERTYPE_IPV6, ethernet, fragmentData, ipv4, ipv6, sll2, tcp, udp, TCP_SYN } from '../helpers/packets.js';
 import { prng } from '../helpers/prng.js';
 
+/** An NFLOG frame: header, a prefix attribute, the packet in NFULA_PAYLOAD, a uid attribute after it (lengths little-endian). */
+function nflog(packet: Buffer): Buffer {
+  const tlv = (type: number, value: Buffer): Buffer => {
+    const h = Buffer.alloc(4);
+    h.writeUInt16LE(4 + value.length, 0);
+    h.writeUInt16LE(type, 2);
+    return Buffer.concat([h, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+  };
+  return Buffer.concat([Buffer.from([2, 0, 0, 1]), tlv(10, Buffer.from('log: ')), tlv(9, packet), tlv(11, Buffer.alloc(4))]);
+}
+
 describe('decode: mutated frames never throw', () => {
   it('20,000 bit-flipped and cut frames over every link type: no exception, no internal error, counts add up', () => {
     const seeds: [number, Buffer][] = [
@@ -11,6 +22,7 @@ describe('decode: mutated frames never throw', () => {
       [LinkType.LINUX_SLL2, sll2({ protocol: 0x86dd }, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', nextHeader: 6, extensions: [{ type: 51, data: Buffer.alloc(10) }] }, tcp({ srcPort: 1, dstPort: 2, flags: TCP_SYN })))],
       [LinkType.NULL, Buffer.concat([Buffer.from([2, 0, 0, 0]), ipv4({ src: '192.0.2.1', dst: '192.0.2.2', protocol: 17 }, udp({ srcPort: 1, dstPort: 2 }))])],
       [LinkType.RAW, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', nextHeader: 6 }, tcp({ srcPort: 1, dstPort: 2, flags: TCP_SYN }))],
+      [LinkType.NFLOG, nflog(ipv4({ src: '192.0.2.1', dst: '192.0.2.2', protocol: 17 }, udp({ srcPort: 53, dstPort: 9 }, Buffer.alloc(12))))],
     ];
     const rand = prng(20240601);
     const out = new PacketInfo();
