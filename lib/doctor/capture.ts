@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LiveCapture } from '../capture/index.js';
 import { externalCoversLoopback } from '../classify/index.js';
+import { DEFAULTS } from '../config/index.js';
 import { errText, fail, ok, warn, type CheckResult } from './types.js';
 
 export interface CaptureSettings {
@@ -65,7 +66,7 @@ async function openAndClose(cap: typeof import('../capture/index.js'), iface: st
   if (ring < MIN_RING_PACKETS) {
     return {
       check: warn(name, `${detail}: a burst of more while the agent is busy (garbage collection, a slow disk) is dropped`,
-        `lower --snap-length (default 4000) or raise --capture-buffer: the ring holds about capture-buffer / (snap-length + 96) packets`),
+        `lower --snap-length (default ${DEFAULTS.snapLength}) or raise --capture-buffer: the ring holds about capture-buffer / (snap-length + 96) packets`),
       held: !released,
     };
   }
