@@ -8,7 +8,7 @@ import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config
 import { SoftwareContext } from '../software/index.js';
 import { externalCoversLoopback } from '../classify/index.js';
 import {
-  CaptureError, CaptureStopped, LiveCapture, inflateIfCompressed, readErrorReason, replayFile, ringPackets, buildBpfFilter, type Inflated, type ReplayResult,
+  CaptureError, CaptureStopped, LiveCapture, inflateIfCompressed, readErrorReason, replayFile, ringPackets, buildBpfFilter, type Inflated, type InterfaceStats, type ReplayResult,
 } from '../capture/index.js';
 import { Baseline } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
@@ -199,6 +199,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     },
   }, (buf, caplen, wireLen, ts, linkType) => pipeline.onPacket(buf, caplen, wireLen, ts, linkType));
   const ring = ringPackets(config.captureBufferBytes, config.snapLength);
+  const dropsSeen = new Map<string, number>();
   const learning = baseline.learningUntil > now();
   logger.info('egresswatch running', {
     interfaces: config.interfaces, stateDir: config.stateDir, alertsFile: config.alertsFile,
@@ -215,13 +216,11 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
         .catch((err: Error) => logger.warn('baseline prune failed', { error: err.message }));
     }, PRUNE_MS),
     setInterval(() => {
-      for (const s of capture?.stats() ?? []) {
-        if (s.dropped > 0 || s.ifDropped > 0) {
-          logger.warn('kernel dropped packets', {
-            ...s, ringPackets: ring,
-            fix: 'a burst outgrew the kernel ring while the agent was busy: raise --capture-buffer or lower --snap-length (the ring holds about capture-buffer / (snap-length + 96) packets)',
-          });
-        }
+      for (const d of newDrops(capture?.stats() ?? [], dropsSeen)) {
+        logger.warn('kernel dropped packets', {
+          ...d.stats, droppedSinceLastReport: d.since, ringPackets: ring,
+          fix: 'a burst outgrew the kernel ring while the agent was busy: raise --capture-buffer or lower --snap-length (the ring holds about capture-buffer / (snap-length + 96) packets)',
+        });
       }
     }, CAPTURE_STATS_MS),
     setInterval(() => {
@@ -285,6 +284,24 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const held = !(await Promise.race([released.then(() => true), sleep(RELEASE_WAIT_MS, undefined, { ref: false }).then(() => false)]));
   logger.info('egresswatch stopped', { alerts: pipeline.stats.alerts });
   return { captureHandlesHeld: held };
+}
+
+/**
+ * The interfaces whose kernel drop counters (libpcap's, which only grow while a handle lives)
+ * went up since the last call, with by how much; `seen` keeps each interface's last total. A
+ * drop is told once, when it happens, not again at every report after it. A handle opened
+ * again (its interface came back) starts from zero: its first total is new.
+ */
+export function newDrops(stats: readonly InterfaceStats[], seen: Map<string, number>): { stats: InterfaceStats; since: number }[] {
+  const out: { stats: InterfaceStats; since: number }[] = [];
+  for (const s of stats) {
+    const total = s.dropped + s.ifDropped;
+    let last = seen.get(s.interface) ?? 0;
+    if (total < last) last = 0;
+    seen.set(s.interface, total);
+    if (total > last) out.push({ stats: s, since: total - last });
+  }
+  return out;
 }
 
 /** A regular file (not a pipe or a device): one that can be opened again and read from its start. */
