@@ -40,5 +40,29 @@ export function skipVlanTags(buf: Buffer, offset: number, end: number, out: Pack
     tags++;
   }
   out.etherType = type;
+  if (type === EtherType.PPPOE_SESSION) return skipPppoe(buf, offset, end, out);
   return offset;
+}
+
+/** PPPoE session header (RFC 2516 §4): version/type, code, session id, length; then the PPP protocol (2). */
+const PPPOE_HEADER_LENGTH = 8;
+const PPP_IPV4 = 0x0021;
+const PPP_IPV6 = 0x0057;
+
+/**
+ * A PPPoE session frame (an uplink to a DSL or fibre provider, captured on its Ethernet
+ * device): IPv4 and IPv6 inside PPP go on as if the EtherType had said so; other PPP
+ * protocols (LCP, IPCP, ...) come back as non-IP. The PPPoE length bounds nothing here: the
+ * IP header's own length does, as for Ethernet padding.
+ */
+function skipPppoe(buf: Buffer, offset: number, end: number, out: PacketInfo): number {
+  if (end - offset < PPPOE_HEADER_LENGTH) return Status.TruncatedPppoe;
+  // Version 1, type 1, code 0 (session data).
+  if (buf[offset] !== 0x11 || buf[offset + 1] !== 0) {
+    out.etherType = 0;
+    return offset;
+  }
+  const protocol = (buf[offset + 6] << 8) | buf[offset + 7];
+  out.etherType = protocol === PPP_IPV4 ? EtherType.IPV4 : protocol === PPP_IPV6 ? EtherType.IPV6 : 0;
+  return offset + PPPOE_HEADER_LENGTH;
 }

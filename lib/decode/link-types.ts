@@ -22,4 +22,5 @@ export const EtherType = {
   VLAN: 0x8100, // 802.1Q
   QINQ: 0x88a8, // 802.1ad service tag
   QINQ_OLD: 0x9100, // pre-standard QinQ, still emitted by some switches
+  PPPOE_SESSION: 0x8864, // PPPoE session stage (RFC 2516): a DSL or fibre uplink
 } as const;

@@ -27,6 +27,7 @@ export const Status = {
   BadIpv6PayloadLength: -22,
   TruncatedNflog: -23,
   BadNflog: -24,
+  TruncatedPppoe: -25,
   // Skips start at FIRST_SKIP.
   NonIp: -50,
   Ipv4Fragment: -51,

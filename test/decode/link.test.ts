@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { LinkType, addressToString } from '../../lib/decode/index.js';
-import { hex, ipv4, ipv6, nullHeader, sll, sll2, tcp, udp, TCP_SYN } from '../helpers/packets.js';
+import { ethernet, hex, ipv4, ipv6, nullHeader, sll, sll2, tcp, udp, writePcap, TCP_SYN } from '../helpers/packets.js';
+import { haveCommand } from '../helpers/env.js';
 import { decodeOne, onlyCounter } from './util.js';
 
 // IPv4 TCP SYN 192.0.2.1:50000 -> 198.51.100.7:443, shared by the link-layer cases below.
@@ -107,6 +112,43 @@ describe('decode: link layers', () => {
     const other = decodeOne(LinkType.NULL, nullHeader(7, true, v6));
     assert.equal(onlyCounter(other.stats), 'skipped.non-ip');
     assert.equal(onlyCounter(decodeOne(LinkType.NULL, hex('02 00')).stats), 'errors.truncated-null');
+  });
+
+  it('PPPoE sessions (an uplink to a DSL or fibre provider): IPv4 and IPv6 in PPP, VLAN-tagged too, checked against tshark', function () {
+    /** PPPoE session header (version/type 0x11, code 0, session 0x1234, length) and the PPP protocol. */
+    const pppoe = (protocol: number, payload: Buffer): Buffer => {
+      const h = Buffer.alloc(8);
+      h[0] = 0x11;
+      h.writeUInt16BE(0x1234, 2);
+      h.writeUInt16BE(payload.length + 2, 4);
+      h.writeUInt16BE(protocol, 6);
+      return Buffer.concat([h, payload]);
+    };
+    const syn = hex(IPV4_SYN);
+    const frames = [
+      ethernet({ type: 0x8864 }, pppoe(0x0021, syn)),
+      ethernet({ type: 0x8864, vlans: [{ id: 7 }] }, pppoe(0x0021, syn)),
+    ];
+    for (const f of frames) assertSyn(f, LinkType.ETHERNET);
+    const v6 = decodeOne(LinkType.ETHERNET, ethernet({ type: 0x8864 }, pppoe(0x0057, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', nextHeader: 17 }, udp({ srcPort: 53, dstPort: 40000 }, Buffer.alloc(8))))));
+    assert.equal(v6.ok, true);
+    assert.equal(v6.out.ipVersion, 6);
+    assert.equal(v6.out.srcPort, 53);
+    assert.equal(decodeOne(LinkType.LINUX_SLL, sll({ protocol: 0x8864 }, pppoe(0x0021, syn))).out.dstPort, 443, 'cooked capture of the Ethernet device');
+    assert.equal(onlyCounter(decodeOne(LinkType.ETHERNET, ethernet({ type: 0x8864 }, pppoe(0xc021, Buffer.alloc(8)))).stats), 'skipped.non-ip', 'LCP');
+    assert.equal(onlyCounter(decodeOne(LinkType.ETHERNET, ethernet({ type: 0x8863 }, Buffer.alloc(20))).stats), 'skipped.non-ip', 'discovery stage');
+    assert.equal(onlyCounter(decodeOne(LinkType.ETHERNET, ethernet({ type: 0x8864 }, hex('11 00 12 34'))).stats), 'errors.truncated-pppoe');
+    // tshark reads the same frames as the same SYN.
+    if (!haveCommand('tshark')) return;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-pppoe-'));
+    try {
+      const file = path.join(dir, 'pppoe.pcap');
+      writePcap(file, LinkType.ETHERNET, frames.map((data, ts) => ({ ts, data })));
+      const out = execFileSync('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'pppoe.session_id', '-e', 'ip.dst', '-e', 'tcp.dstport'], { encoding: 'utf8' });
+      assert.deepEqual(out.trim().split('\n'), ['0x1234\t198.51.100.7\t443', '0x1234\t198.51.100.7\t443']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('Linux cooked captures say when a frame was captured on a loopback device (ARPHRD_LOOPBACK)', () => {
