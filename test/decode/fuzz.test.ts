@@ -22,6 +22,7 @@ describe('decode: mutated frames never throw', () => {
       [LinkType.LINUX_SLL2, sll2({ protocol: 0x86dd }, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', nextHeader: 6, extensions: [{ type: 51, data: Buffer.alloc(10) }] }, tcp({ srcPort: 1, dstPort: 2, flags: TCP_SYN })))],
       [LinkType.NULL, Buffer.concat([Buffer.from([2, 0, 0, 0]), ipv4({ src: '192.0.2.1', dst: '192.0.2.2', protocol: 17 }, udp({ srcPort: 1, dstPort: 2 }))])],
       [LinkType.RAW, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', nextHeader: 6 }, tcp({ srcPort: 1, dstPort: 2, flags: TCP_SYN }))],
+      [LinkType.ETHERNET, ethernet({ type: 0x8864 }, Buffer.concat([Buffer.from([0x11, 0, 0x12, 0x34, 0, 42, 0, 0x21]), ipv4({ src: '192.0.2.1', dst: '192.0.2.2', protocol: 6 }, tcp({ srcPort: 1, dstPort: 2, flags: TCP_SYN }))]))],
       [LinkType.NFLOG, nflog(ipv4({ src: '192.0.2.1', dst: '192.0.2.2', protocol: 17 }, udp({ srcPort: 53, dstPort: 9 }, Buffer.alloc(12))))],
     ];
     const rand = prng(20240601);
