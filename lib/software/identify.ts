@@ -8,7 +8,7 @@ import { celeryApp, gunicornApp, gunicornTitle } from './pyapps.js';
 import { scanOptions } from './options.js';
 
 export type SoftwareKind = 'executable' | 'script' | 'jar' | 'java-class' | 'java-module' | 'java-argfile' | 'python-module'
-  | 'dotnet-assembly' | 'config' | 'package-script' | 'inline' | 'unknown';
+  | 'dotnet-assembly' | 'config' | 'package-script' | 'inline' | 'process-title' | 'unknown';
 
 export interface SoftwareIdentity {
   id: string;
@@ -38,9 +38,39 @@ export function identifySoftware(p: ProcessCommand): SoftwareIdentity {
   // reads empty): its program is unknown, not the interpreter itself.
   if (p.argv.length === 0) return { id: '', kind: 'unknown' };
   const cwd = p.cwd?.replace(DELETED, '');
-  const main = mainProgram(interp, p.argv, cwd);
+  const main = mainProgram(interp, p.argv, cwd) ?? (p.argv.length === 1 ? retitled(interp, p.argv[0], cwd) : undefined);
   if (!main) return { id: program, kind: 'executable' };
   return { ...main, interpreter: program };
+}
+
+/**
+ * Interpreters whose programs rename their process: Node's process.title, Python's
+ * setproctitle, Ruby's and Perl's `$0 =`. The command line then holds one string, the title
+ * ("puma 5.6.4 (tcp://0.0.0.0:3000) [app]", "sidekiq 6.5.1 app [0 of 10 busy]", "spamd
+ * child", "my-api"), and no script can be read from it. (Shells cannot; a login shell's
+ * "-bash" is not a title.)
+ */
+const RETITLING: ReadonlySet<string> = new Set(['python', 'node', 'ruby', 'perl', 'php']);
+
+/**
+ * The program of a renamed process: a title that is a whole command line again ("node
+ * /srv/app/server.js", as some programs set it) is read as one; otherwise its first word
+ * names the program: a path is its script (Perl daemons set `$0 = "$0 (master)"`), anything
+ * else is the title (kind process-title), without the brackets and colons around it
+ * ("[celeryd:" is "celeryd") and without the rest (counts, ports, states change while it runs).
+ */
+function retitled(interp: Interpreter, title: string, cwd: string | undefined): Main | undefined {
+  if (!RETITLING.has(interp.family)) return undefined;
+  const words = title.trim().split(/\s+/);
+  const first = words[0] ?? '';
+  if (first === '') return undefined;
+  if (detectInterpreter(path.posix.basename(first))) {
+    // The interpreter's own name first: a command line, if there is more than that.
+    return words.length > 1 ? mainProgram(interp, words, cwd) : undefined;
+  }
+  if (first.startsWith('/')) return { id: first, kind: 'script' };
+  const name = first.replace(/^\[+/, '').replace(/[:\],]+$/, '');
+  return name === '' ? undefined : { id: name, kind: 'process-title' };
 }
 
 function mainProgram(interp: Interpreter, argv: string[], cwd: string | undefined): Main | undefined {

@@ -61,7 +61,6 @@ export const CASES: Case[] = [
   { what: 'node --import with separate value and --', exe: NODE, argv: ['node', '--import', './register.mjs', '--title', 'api', '--', 'dist/main.js', '--port', '3000'], cwd: '/srv/api', id: '/srv/api/dist/main.js', kind: 'script' },
   { what: 'node -e', exe: NODE, argv: ['node', '-e', 'require("https").get("https://192.0.2.1")'], id: 'node -e', kind: 'inline' },
   { what: 'Debian nodejs name', exe: '/usr/bin/nodejs', argv: ['nodejs', '/usr/share/nodejs/yarn/bin/yarn.js', 'install'], id: '/usr/share/nodejs/yarn/bin/yarn.js', kind: 'script' },
-  { what: 'PM2 daemon rewrote its title', exe: NODE, argv: ['PM2 v5.3.0: God Daemon (/root/.pm2)'], id: NODE, kind: 'executable' },
   // --- Ruby
   { what: 'fluentd', exe: '/usr/bin/ruby3.1', argv: ['/usr/bin/ruby3.1', '/usr/bin/fluentd', '-c', '/etc/fluent/fluent.conf'], id: '/usr/bin/fluentd', kind: 'script', interpreter: '/usr/bin/ruby3.1' },
   { what: 'td-agent fluentd with -E attached', exe: '/opt/td-agent/bin/ruby', argv: ['/opt/td-agent/bin/ruby', '-Eascii-8bit:ascii-8bit', '/opt/td-agent/bin/fluentd', '--log', '/var/log/td-agent/td-agent.log', '--daemon', '/var/run/td-agent/td-agent.pid'], id: '/opt/td-agent/bin/fluentd', kind: 'script' },
@@ -116,6 +115,19 @@ export const CASES: Case[] = [
   { what: 'celery beat with --app=', exe: '/usr/local/bin/python3.11', argv: ['/usr/local/bin/python3.11', '/usr/local/bin/celery', '--app=shop.tasks:celery_app', 'beat', '-l', 'info'], id: 'shop.tasks', kind: 'python-module', launcher: '/usr/local/bin/celery' },
   { what: 'java @argfile only (unread)', exe: JDK17, argv: ['java', '@/opt/svc/launch.args'], id: '/opt/svc/launch.args', kind: 'java-argfile' },
   { what: 'java relative @argfile', exe: JDK17, argv: ['java', '-Xmx2g', '@conf/jvm.args'], cwd: '/opt/svc', id: '/opt/svc/conf/jvm.args', kind: 'java-argfile' },
+  // --- Renamed processes (process.title, setproctitle, $0 =): one string in cmdline, no script in it
+  { what: 'puma cluster worker title', exe: '/usr/local/bin/ruby', argv: ['puma: cluster worker 0: 4021 [app]'], cwd: '/srv/app', id: 'puma', kind: 'process-title', interpreter: '/usr/local/bin/ruby' },
+  { what: 'sidekiq title with its load', exe: '/usr/bin/ruby3.1', argv: ['sidekiq 6.5.1 shop [0 of 10 busy]'], id: 'sidekiq', kind: 'process-title' },
+  { what: 'unicorn worker title', exe: '/usr/bin/ruby3.1', argv: ['unicorn worker[2] -c /srv/app/config/unicorn.rb -E production -D'], id: 'unicorn', kind: 'process-title' },
+  { what: 'celery setproctitle', exe: '/usr/local/bin/python3.11', argv: ['[celeryd: celery@worker-1:MainProcess] -active- (worker -A proj)'], id: 'celeryd', kind: 'process-title' },
+  { what: 'node process.title', exe: NODE, argv: ['my-api'], cwd: '/srv/api', id: 'my-api', kind: 'process-title', interpreter: NODE },
+  { what: 'npm sets its title', exe: NODE, argv: ['npm install'], cwd: '/srv/web', id: 'npm', kind: 'process-title' },
+  { what: 'PM2 daemon title', exe: NODE, argv: ['PM2 v5.3.0: God Daemon (/root/.pm2)'], id: 'PM2', kind: 'process-title' },
+  { what: 'a title that is a whole command line again', exe: NODE, argv: ['node /srv/app/server.js --port 8080'], id: '/srv/app/server.js', kind: 'script' },
+  { what: 'perl daemon $0 with its role', exe: '/usr/bin/perl', argv: ['/usr/sbin/amavisd (master)'], id: '/usr/sbin/amavisd', kind: 'script' },
+  { what: 'spamd child', exe: '/usr/bin/perl', argv: ['spamd child'], id: 'spamd', kind: 'process-title' },
+  { what: 'a python REPL is not a title', exe: PY, argv: ['python3'], id: PY, kind: 'executable' },
+  { what: 'a login shell is not a title', exe: '/usr/bin/bash', argv: ['-bash'], id: '/usr/bin/bash', kind: 'executable' },
   // --- Not interpreters
   { what: 'sshd', exe: '/usr/sbin/sshd', argv: ['sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups'], id: '/usr/sbin/sshd', kind: 'executable' },
   { what: 'curl', exe: '/usr/bin/curl', argv: ['curl', '-s', 'https://192.0.2.1/'], id: '/usr/bin/curl', kind: 'executable' },

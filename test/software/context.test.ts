@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProcFs } from '../../lib/procfs/index.js';
 import { ContainerCatalog, containerFromCgroup, identifySoftware, SoftwareContext } from '../../lib/software/index.js';
-import { FIXTURES_DIR } from '../helpers/env.js';
+import { FIXTURES_DIR, haveCommand } from '../helpers/env.js';
 import { FakeProc } from '../procfs/faketree.js';
 
 const HOSTROOT = path.join(FIXTURES_DIR, 'software', 'hostroot');
@@ -115,5 +116,33 @@ describe('software/SoftwareContext on the real /proc', () => {
     assert.equal(d.mainFile?.sha256, sha(fs.realpathSync(d.software.id)));
     assert.equal(d.container?.id, containerFromCgroup(fs.readFileSync('/proc/self/cgroup', 'utf8'))?.id);
     assert.equal(d.process.uid, process.getuid?.());
+  });
+
+  it('real programs that rename their process (node process.title, perl $0) are named by their title', async function () {
+    this.timeout(10_000);
+    const ctx = new SoftwareContext({ proc: new ProcFs('/proc'), hostRoot: '/', parentDepth: 1, normalizeVersions: true });
+    const programs: [string, string[], string, string][] = [
+      [process.execPath, ['-e', "process.title = 'my-api worker [3 busy]'; setTimeout(() => {}, 5000)"], 'my-api', 'process-title'],
+      ['perl', ['-e', '$0 = "spamd child"; sleep 5'], 'spamd', 'process-title'],
+      ['perl', ['-e', '$0 = "/usr/sbin/amavisd (master)"; sleep 5'], '/usr/sbin/amavisd', 'script'],
+    ];
+    for (const [cmd, args, id, kind] of programs) {
+      if (cmd === 'perl' && !haveCommand('perl')) continue;
+      const child = spawn(cmd, args, { stdio: 'ignore' });
+      try {
+        // The title is set once the program runs; read until it is.
+        let d: Awaited<ReturnType<SoftwareContext['describe']>>;
+        for (let i = 0; i < 50; i++) {
+          d = await ctx.describe(child.pid as number);
+          if (d && d.process.argv.length === 1) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.ok(d, `${cmd} described`);
+        assert.deepEqual([d.software.id, d.software.kind], [id, kind], `${cmd} ${args.join(' ')}: ${JSON.stringify(d.process.argv)}`);
+        assert.equal(d.software.interpreter, d.process.exe);
+      } finally {
+        child.kill();
+      }
+    }
   });
 });
