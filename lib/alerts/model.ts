@@ -6,6 +6,17 @@ import type { Flow } from '../flows/index.js';
 import type { ProcessInfo } from '../procfs/index.js';
 import type { SoftwareIdentity } from '../software/index.js';
 
+/**
+ * Longest command line (characters) an alert carries for a process or an ancestor, and the
+ * most characters of its argv. A JVM's classpath or a Spark job's arguments run to hundreds of
+ * KB, and an alert repeats the command line up to six times (the process, its args, its
+ * parent, the ancestors): unbounded, one alert was megabytes, past what syslog receivers (8 KB
+ * by default in rsyslog) and the collector's batches take. The cut ones end in an ellipsis and
+ * are named in egresswatch.truncated.
+ */
+export const MAX_COMMAND_LINE = 16_384;
+const ELLIPSIS = '…';
+
 export const RULE_NAME = 'New External Host Server Connection';
 export const RULE_ID = 'egresswatch-new-external-host-server-connection';
 
@@ -103,6 +114,28 @@ function omitUndefined<T extends Record<string, unknown>>(obj: T): T {
 export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string, unknown> {
   const flow = f.flow;
   const p = f.process;
+  /** Fields cut to MAX_COMMAND_LINE, for egresswatch.truncated. */
+  const truncated: string[] = [];
+  const cut = (text: string | undefined, field: string): string | undefined => {
+    if (text === undefined || text.length <= MAX_COMMAND_LINE) return text;
+    truncated.push(field);
+    return text.slice(0, MAX_COMMAND_LINE - ELLIPSIS.length) + ELLIPSIS;
+  };
+  /** The arguments up to MAX_COMMAND_LINE characters in all, the last one cut. */
+  const cutArgs = (argv: string[]): string[] => {
+    let room = MAX_COMMAND_LINE;
+    const out: string[] = [];
+    for (const a of argv) {
+      if (a.length + 1 > room) {
+        truncated.push('process.args');
+        if (room > ELLIPSIS.length) out.push(a.slice(0, room - ELLIPSIS.length) + ELLIPSIS);
+        return out;
+      }
+      out.push(a);
+      room -= a.length + 1;
+    }
+    return out;
+  };
   const destName = f.domain !== undefined ? displayName(f.domain) : flow.serverIp;
   const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${p.userName ?? p.uid})` : 'an unattributed process';
   const novel = f.novelFor.join(' and ');
@@ -166,30 +199,32 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       flow: { open: !flow.ended },
       agent: { version: ctx.agentVersion },
       ...(f.software ? { software: softwareFields(f) } : {}),
-      ...(p && p.parents && p.parents.length > 1 ? { process: { ancestors: p.parents.map((a) => omitUndefined({
-        pid: a.pid, name: a.name, executable: a.exe, command_line: a.commandLine,
+      ...(p && p.parents && p.parents.length > 1 ? { process: { ancestors: p.parents.map((a, i) => omitUndefined({
+        pid: a.pid, name: a.name, executable: a.exe, command_line: cut(a.commandLine, `egresswatch.process.ancestors.${i}.command_line`),
       })) } } : {}),
     },
   };
+
   if (f.container) Object.assign(alert, containerFields(f.container));
   if (p) {
     alert.process = omitUndefined({
       pid: p.pid,
       name: p.name,
       executable: p.exe,
-      command_line: p.commandLine,
-      args: p.argv,
+      command_line: cut(p.commandLine, 'process.command_line'),
+      args: cutArgs(p.argv),
       working_directory: p.cwd,
       start: p.startTime,
       parent: p.parent ? omitUndefined({
         pid: p.parent.pid,
         name: p.parent.name,
         executable: p.parent.exe,
-        command_line: p.parent.commandLine,
+        command_line: cut(p.parent.commandLine, 'process.parent.command_line'),
       }) : { pid: p.ppid },
     });
     alert.user = omitUndefined({ id: String(p.uid), name: p.userName });
   }
+  if (truncated.length > 0) (alert.egresswatch as Record<string, unknown>).truncated = truncated;
   return alert;
 }
 

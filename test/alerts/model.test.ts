@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Flow } from '../../lib/flows/index.js';
-import { buildAlert, alertId, alertLine, escapeControl, AlertHold, RULE_NAME, type ConnectionFacts } from '../../lib/alerts/index.js';
+import { buildAlert, alertId, alertLine, escapeControl, AlertHold, MAX_COMMAND_LINE, RULE_NAME, type ConnectionFacts } from '../../lib/alerts/index.js';
 
 function flow(start = Date.UTC(2026, 11, 4, 12, 0, 0)): Flow {
   const f = new Flow('tcp', 4, '10.0.0.5', 40000, '203.0.113.10', 443, start, true);
@@ -60,6 +60,34 @@ describe('alerts/model', () => {
     assert.equal(a.egresswatch.attribution.method, 'procfs-socket');
     assert.equal(a.egresswatch.flow.open, true);
     assert.equal(a.event.end, undefined);
+  });
+
+  it('cuts command lines of hundreds of KB (a JVM classpath) to MAX_COMMAND_LINE and names what it cut', () => {
+    const classpath = Array.from({ length: 4000 }, (_, i) => `/opt/spark/jars/lib-${i}-1.0.0.jar`).join(':'); // ~140,000 characters
+    const argv = ['/usr/lib/jvm/java-17/bin/java', '-cp', classpath, 'org.apache.spark.deploy.SparkSubmit', '--class', 'Job'];
+    const line = argv.join(' ');
+    const parentLine = `/bin/bash /opt/spark/bin/spark-class ${line}`;
+    const process = {
+      ...facts().process!, argv, commandLine: line,
+      parent: { pid: 7, name: 'bash', exe: '/usr/bin/bash', commandLine: parentLine },
+      parents: [{ pid: 7, name: 'bash', exe: '/usr/bin/bash', commandLine: parentLine }, { pid: 1, name: 'systemd', commandLine: '/sbin/init' }],
+    };
+    const a = buildAlert(facts({ process }), ctx) as Record<string, any>;
+    for (const text of [a.process.command_line, a.process.parent.command_line, a.egresswatch.process.ancestors[0].command_line]) {
+      assert.equal(text.length, MAX_COMMAND_LINE);
+      assert.ok(text.endsWith('…'));
+    }
+    assert.ok(line.startsWith(a.process.command_line.slice(0, -1)), 'a prefix of the real one');
+    assert.equal(a.egresswatch.process.ancestors[1].command_line, '/sbin/init', 'a short one is whole');
+    assert.deepEqual(a.process.args.slice(0, 2), ['/usr/lib/jvm/java-17/bin/java', '-cp']);
+    assert.ok(a.process.args.join(' ').length <= MAX_COMMAND_LINE);
+    assert.deepEqual(a.egresswatch.truncated, ['egresswatch.process.ancestors.0.command_line', 'process.command_line', 'process.args', 'process.parent.command_line']);
+    assert.ok(JSON.stringify(a).length < 6 * MAX_COMMAND_LINE, `alert of ${JSON.stringify(a).length} characters`);
+    // Nothing cut: no egresswatch.truncated, every field whole.
+    const small = buildAlert(facts(), ctx) as Record<string, any>;
+    assert.equal(small.egresswatch.truncated, undefined);
+    assert.equal(small.process.command_line, 'python3 /opt/app/worker.py');
+    assert.deepEqual(small.process.args, ['python3', '/opt/app/worker.py']);
   });
 
   it('leaves process and user out of an unattributed alert and says so', () => {
