@@ -64,7 +64,7 @@ function retitled(interp: Interpreter, title: string, cwd: string | undefined): 
   const words = title.trim().split(/\s+/);
   const first = words[0] ?? '';
   if (first === '') return undefined;
-  if (detectInterpreter(path.posix.basename(first))) {
+  if (detectInterpreter(path.posix.basename(first))?.family === interp.family) {
     // The interpreter's own name first: a command line, if there is more than that.
     return words.length > 1 ? mainProgram(interp, words, cwd) : undefined;
   }

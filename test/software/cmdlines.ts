@@ -127,6 +127,7 @@ export const CASES: Case[] = [
   { what: 'perl daemon $0 with its role', exe: '/usr/bin/perl', argv: ['/usr/sbin/amavisd (master)'], id: '/usr/sbin/amavisd', kind: 'script' },
   { what: 'spamd child', exe: '/usr/bin/perl', argv: ['spamd child'], id: 'spamd', kind: 'process-title' },
   { what: 'a python REPL is not a title', exe: PY, argv: ['python3'], id: PY, kind: 'executable' },
+  { what: 'a perl process titled as another interpreter\'s command line', exe: '/usr/bin/perl', argv: ['/bin/sh -c /tmp/.x/run'], id: '/bin/sh', kind: 'script', interpreter: '/usr/bin/perl' },
   { what: 'a login shell is not a title', exe: '/usr/bin/bash', argv: ['-bash'], id: '/usr/bin/bash', kind: 'executable' },
   // --- Not interpreters
   { what: 'sshd', exe: '/usr/sbin/sshd', argv: ['sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups'], id: '/usr/sbin/sshd', kind: 'executable' },
