@@ -13,6 +13,8 @@ import type { FlowKey } from './socketindex.js';
 
 /** Pids first seen this recently are "young": a process indexed at birth, before it connected. */
 const YOUNG_MS = 1000;
+/** Processes born since the last listing that one sweep searches at most (newest first). */
+const UNSEEN_MAX = 8;
 
 export interface HolderSearchDeps {
   index: PidIndex;
@@ -84,11 +86,10 @@ export class HolderSearch {
     const pids = new Set(young);
     // A hot pid the index dropped has exited: searching it would only re-add an empty entry.
     for (const pid of hot.list()) if (pids.size < maxPids && index.hasPid(pid)) pids.add(pid);
-    if (pids.size === 0) return ws;
-    counters.youngRescans++;
     const wanted = new Map<number, SocketOwner[]>();
     for (const w of ws) wanted.set(w.owner.inode, [...(wanted.get(w.owner.inode) ?? []), w.owner]);
     const holders: number[] = [];
+    if (pids.size > 0) counters.youngRescans++;
     // Each pid's two guessed fds first (~6 µs a pid), then listings (~30 µs + reads a pid).
     for (const listed of [false, true]) {
       for (const pid of pids) {
@@ -96,8 +97,22 @@ export class HolderSearch {
         if (this.searchIn(pid, wanted, listed) > 0) holders.push(pid);
       }
     }
+    // Still missing: a process born since the last listing (netns.unseenPids), searched whole.
+    const unseen: number[] = [];
+    if (wanted.size > 0) {
+      for (const pid of netns.unseenPids(UNSEEN_MAX)) {
+        if (wanted.size === 0) break;
+        if (pids.has(pid)) continue;
+        counters.unseenSearched++;
+        if (this.searchIn(pid, wanted, true) > 0) {
+          counters.unseenHolders++;
+          holders.push(pid);
+          unseen.push(pid);
+        }
+      }
+    }
     // A young process found holding a socket may exit within ms (a client that connects once).
-    const youngHolders = holders.filter((pid) => young.includes(pid));
+    const youngHolders = holders.filter((pid) => young.includes(pid) || unseen.includes(pid));
     if (youngHolders.length > 0) this.d.announce(youngHolders);
     return ws.filter((w) => w.owner.pid === undefined);
   }

@@ -43,6 +43,8 @@ export class NetnsIndex {
   private listingCost = 0;
   /** Pids in the order they were first seen, with when: the young ones are rescanned on a miss. */
   private born: { pid: number; at: number }[] = [];
+  /** The kernel's last given pid when the last listing started: later ids are unseen (unseenPids). */
+  private listedUpTo = 0;
   private lastRegroup = Number.NEGATIVE_INFINITY;
 
   constructor(opts: NetnsIndexOptions) {
@@ -65,6 +67,7 @@ export class NetnsIndex {
     const first = this.lastListing === Number.NEGATIVE_INFINITY;
     this.lastListing = now;
     this.stats.listings++;
+    this.listedUpTo = this.lastPid() ?? 0;
     const live = new Set(this.sync.listPids());
     for (const pid of this.nsOf.keys()) if (!live.has(pid)) this.forget(pid);
     const regroup = now - this.lastRegroup >= this.regroupMs;
@@ -84,6 +87,33 @@ export class NetnsIndex {
     this.listingCost = Math.max(0, this.now() - now);
     if (this.born.length > MAX_BORN) this.born = this.born.slice(this.born.length - MAX_BORN);
     return { fresh, live, first };
+  }
+
+  /** The last pid (or thread id) the kernel gave out in our pid namespace; undefined when unreadable. */
+  lastPid(): number | undefined {
+    const text = this.sync.readText('sys/kernel/ns_last_pid');
+    const n = text === undefined ? NaN : Number.parseInt(text, 10);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  }
+
+  /**
+   * Processes born since the last listing, newest first, at most max: ids the kernel gave out
+   * after it (ns_last_pid then and now) that are processes, not threads. A client that starts,
+   * connects once and exits within a few ms is born after the listing that its connection
+   * prompts, and gone before the next one: only a look by number finds it while its socket is
+   * open. Empty before the first listing, or when the ids wrapped around since.
+   */
+  unseenPids(max: number): number[] {
+    const last = this.lastPid();
+    const out: number[] = [];
+    if (last === undefined || this.listedUpTo === 0) return out;
+    for (let id = last; id > this.listedUpTo && out.length < max; id--) {
+      if (this.nsOf.has(id) || !this.sync.exists(`${id}`)) continue;
+      // A thread's id has a /proc entry too (not listed), with its process's fds: take the process.
+      const tgid = /^Tgid:\s*(\d+)/m.exec(this.sync.readText(`${id}/status`) ?? '')?.[1];
+      if (tgid !== undefined && Number(tgid) === id) out.push(id);
+    }
+    return out;
   }
 
   /** Live pids first seen less than withinMs ago, newest first, at most max. */

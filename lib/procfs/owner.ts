@@ -23,6 +23,8 @@ export function newCounters() {
     probes: 0, probesOverBudget: 0, probeHolders: 0, probeHotRescans: 0, closedBeforeScan: 0, probeNoSocket: 0, probePeerHits: 0,
     /** A holder search stopped because netlink said the socket had closed since it was found. */
     closedBeforeSweep: 0,
+    /** Processes born since the last pid listing (ns_last_pid) searched for a socket, and those found holding it. */
+    unseenSearched: 0, unseenHolders: 0,
     /** Young/hot sweeps the probe's pid budget refused (the batch sweeps instead). */
     probeSweepsOverBudget: 0,
     /** No pid known (or indexed) for the flow's peer; the peer's pid searched without finding the socket. */
