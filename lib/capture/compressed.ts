@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { CaptureError } from './errors.js';
+import { regularFileHead } from './replay.js';
 
 /** Magic numbers of compressed files, and how to undo the ones we do not read. */
 const OTHERS: { magic: number[]; name: string; undo: string }[] = [
@@ -35,7 +36,7 @@ export interface Inflated {
  * A pipe, a FIFO or `-` is not looked into: its first bytes cannot be read twice.
  */
 export async function inflateIfCompressed(file: string, tmpRoot = os.tmpdir()): Promise<Inflated | undefined> {
-  const head = readHead(file);
+  const head = regularFileHead(file, 8);
   if (head === undefined) return undefined;
   const other = OTHERS.find((o) => startsWith(head, o.magic));
   if (other) {
@@ -75,23 +76,6 @@ export async function inflateIfCompressed(file: string, tmpRoot = os.tmpdir()): 
     throw new CaptureError(`cannot open capture file ${file}: it starts like a gzip file but nothing could be inflated (${broke})`);
   }
   return { path: out, error: `the gzip stream breaks off after ${size} bytes (${broke}): the packets before that were replayed`, remove };
-}
-
-/** The first bytes of a regular file, or undefined (not a regular file, unreadable: libpcap says why). */
-function readHead(file: string): Buffer | undefined {
-  try {
-    if (!fs.statSync(file).isFile()) return undefined;
-    const fd = fs.openSync(file, 'r');
-    try {
-      const head = Buffer.alloc(8);
-      const n = fs.readSync(fd, head, 0, head.length, 0);
-      return head.subarray(0, n);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
 }
 
 function startsWith(head: Buffer, magic: number[]): boolean {

@@ -20,7 +20,8 @@ export interface ReplayOptions {
   /**
    * Asked after every PAUSE_CHECK_EVERY records passed on: true stops the replay after that
    * record, with `paused` set in the result, so that the caller can let asynchronous work
-   * catch up (libpcap delivers a file in one synchronous call) and resume with `skip`.
+   * catch up (libpcap delivers a file in one synchronous call) and resume with `skip`. Not
+   * asked for a pipe, a FIFO or `-`, which cannot be opened again: those are read in one go.
    */
   shouldPause?: () => boolean;
 }
@@ -67,7 +68,8 @@ export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayO
   let paused = false;
   const session = new binding.PcapSession();
   const skip = opts.skip ?? 0;
-  const shouldPause = opts.shouldPause;
+  // Only a regular file can be opened again to resume: anything else is read in one go.
+  const shouldPause = opts.shouldPause !== undefined && isRegularFile(path) ? opts.shouldPause : undefined;
   let read = 0;
   // The callback as given when there is nothing to skip or pause: the bare loop stays bare.
   const deliver: PacketCallback = skip === 0 && shouldPause === undefined ? onPacket : (buf, caplen, wireLen, tsMs, lt) => {
@@ -107,20 +109,39 @@ export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayO
   return { packets: reader.packets, linkType, readError };
 }
 
-/** A regular file that starts like a pcapng (a pipe cannot be read a second time). */
-function isPcapng(path: string): boolean {
+/** A regular file (not a pipe, a FIFO, a device or `-`): one that can be opened again and read from its start. */
+function isRegularFile(path: string): boolean {
   try {
-    if (!fs.statSync(path).isFile()) return false;
+    return fs.statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first `bytes` bytes of a regular file (fewer when it is shorter); undefined for anything
+ * else or a file that cannot be read (libpcap then says why). A pipe's first bytes cannot be
+ * read twice, so it is not looked into.
+ */
+export function regularFileHead(path: string, bytes: number): Buffer | undefined {
+  if (!isRegularFile(path)) return undefined;
+  try {
     const fd = fs.openSync(path, 'r');
     try {
-      const head = Buffer.alloc(4);
-      return fs.readSync(fd, head, 0, 4, 0) === 4 && head.readUInt32LE(0) === PCAPNG_MAGIC;
+      const head = Buffer.alloc(bytes);
+      return head.subarray(0, fs.readSync(fd, head, 0, bytes, 0));
     } finally {
       fs.closeSync(fd);
     }
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** A regular file that starts like a pcapng (a pipe cannot be read a second time). */
+function isPcapng(path: string): boolean {
+  const head = regularFileHead(path, 4);
+  return head !== undefined && head.length === 4 && head.readUInt32LE(0) === PCAPNG_MAGIC;
 }
 
 /**

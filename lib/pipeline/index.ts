@@ -1,6 +1,5 @@
 // pipeline: wires capture → decode → dns / flows → attribution → classify → baseline → alerts
 // for the daemon (`runAgent`) and for capture files (`runReplay`).
-import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
@@ -304,15 +303,6 @@ export function newDrops(stats: readonly InterfaceStats[], seen: Map<string, num
   return out;
 }
 
-/** A regular file (not a pipe or a device): one that can be opened again and read from its start. */
-function isRegularFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /** Runs the same pipeline over capture files; time comes from the packets; no attribution. */
 export async function runReplay(config: Readonly<AgentConfig>, files: string[], logger: winston.Logger): Promise<ReplayStats> {
   const alerts = await AlertOutputs.open(config, logger, false);
@@ -384,7 +374,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
    * again; a pipe cannot be and is read in one go, as before).
    */
   async function replayOne(file: string, progress: (packets: number) => void): Promise<ReplayResult> {
-    const shouldPause = isRegularFile(file) ? () => p.pendingJudgments >= MAX_PENDING_JUDGMENTS : undefined;
+    const shouldPause = (): boolean => p.pendingJudgments >= MAX_PENDING_JUDGMENTS;
     let skip = 0;
     for (;;) {
       const r = replayFile(file, onPacket, { skip, shouldPause });

@@ -6,6 +6,7 @@
 import { SyncProc } from './netns-sync.js';
 import { parseFibTrieLocal, parseIfInet6 } from './netns-addr.js';
 import type { ProcFs } from './procfs.js';
+import { parseStatus } from './process.js';
 
 /** Group of pids whose ns/net link could not be read (pid 1 of a sandbox, a kernel without ns links, a fake tree). */
 export const UNKNOWN_NETNS = 0;
@@ -110,8 +111,8 @@ export class NetnsIndex {
     for (let id = last; id > this.listedUpTo && out.length < max; id--) {
       if (this.nsOf.has(id) || !this.sync.exists(`${id}`)) continue;
       // A thread's id has a /proc entry too (not listed), with its process's fds: take the process.
-      const tgid = /^Tgid:\s*(\d+)/m.exec(this.sync.readText(`${id}/status`) ?? '')?.[1];
-      if (tgid !== undefined && Number(tgid) === id) out.push(id);
+      const status = this.sync.readText(`${id}/status`);
+      if (status !== undefined && parseStatus(status).tgid === id) out.push(id);
     }
     return out;
   }
