@@ -2,7 +2,7 @@
 // One-step set-up for a fresh Debian machine with Node.js, called by `npm start` and `npm test`.
 //   1. As root, apt-get installs what is missing: libpcap-dev and a C++ tool chain for the
 //      native addons; with --test also the tools the tests drive for real (dnsmasq, tshark,
-//      iproute2, curl, a JDK, python3, logrotate).
+//      iproute2, curl, a JDK, python3, logrotate, an NSS module; the list below).
 //   2. `npm install` when node_modules is missing or older than package.json.
 // Not root and something missing: it says what to install and goes on (the build or the
 // test that needs it then fails with its own message).
@@ -53,6 +53,8 @@ const testNeeds = [
   ['lz4', () => have('lz4')],
   ['xz-utils', () => have('xz')],
   ['bzip2', () => have('bzip2')],
+  // A real NSS module with users no passwd file lists (test/procfs/name-service.test.ts).
+  ['libnss-extrausers', () => ['/usr/lib/libnss_extrausers.so.2', '/lib/libnss_extrausers.so.2', '/usr/lib/x86_64-linux-gnu/libnss_extrausers.so.2'].some((f) => fs.existsSync(f))],
 ];
 
 const needs = forTest ? [...runtimeNeeds, ...testNeeds] : runtimeNeeds;

@@ -150,13 +150,10 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const resolver = new SocketResolver({
     proc, now, exitedGraceMs: EXITED_GRACE_MS, onNewSocketHolders: (pids) => proc.capture(pids), log: (m) => logger.warn(m),
   });
-  const attributor = new Attributor({
-    resolver,
-    software: new SoftwareContext({
-      proc, hostRoot: config.hostRoot, parentDepth: config.parentDepth, normalizeVersions: config.normalizeVersions, passwdFile,
-    }),
-    now,
+  const software = new SoftwareContext({
+    proc, hostRoot: config.hostRoot, parentDepth: config.parentDepth, normalizeVersions: config.normalizeVersions, passwdFile,
   });
+  const attributor = new Attributor({ resolver, software, now });
   const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
   const pipeline = new Pipeline(settingsOf(config), {
     baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now,
@@ -167,6 +164,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const registry = createRegistry(() => ({
     ...snapshot(pipeline, capture, attributor), ...alerts.stats(), ...(logFile ? logFileStats(logFile) : {}),
     attribution_resolver: resolver.stats, attribution_outcomes: { ...attributor.stats }, attribution_netlink: resolver.usesNetlink ? 1 : 0,
+    ...(software.nameService ? { attribution_user_names: { ...software.nameService.stats } } : {}),
   }), METRIC_HELP);
   // logrotate's prerotate: hold alerts-file writes until postrotate's SIGHUP (AlertFile.hold).
   const holdForLogrotate = (): void => alerts.hold();

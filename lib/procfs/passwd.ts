@@ -1,5 +1,8 @@
 // uid → user name from a passwd file. The path is injected: the host's /etc/passwd by default,
-// a container's own <root>/etc/passwd later, a fixture in tests.
+// a container's own <root>/etc/passwd later, a fixture in tests. Users that no file lists
+// (SSSD / LDAP / Active Directory accounts, systemd DynamicUser= services, systemd-homed) are
+// asked of the system's name service through getent(1): NameService below.
+import { execFile } from 'node:child_process';
 import { OrderedMap } from '../collections/index.js';
 import fs from 'node:fs/promises';
 
@@ -76,5 +79,94 @@ export class UserNames {
     this.files.set(key, { loadedAt: now, users });
     this.stats.evictions += this.files.trim(this.maxFiles);
     return users;
+  }
+}
+
+export interface NameServiceOptions {
+  /** The program asked, with `passwd UID` as arguments; default getent (glibc's NSS: nsswitch.conf). */
+  command?: string;
+  /** How long a name found is trusted, ms; default 600 s. */
+  ttlMs?: number;
+  /** How long a uid the service does not know (or a failed ask) is not asked again, ms; default 60 s. */
+  missTtlMs?: number;
+  /** How long one ask may take before it is given up, ms; default 2 s (an unreachable LDAP server). */
+  timeoutMs?: number;
+  /** Most uids remembered; oldest dropped first. Default 4096. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+interface Asked { at: number; ttl: number; name: Promise<string | undefined> }
+
+/**
+ * uid → name through the system's name service switch, for the uids no passwd file names:
+ * directory accounts (SSSD, LDAP, winbind), systemd's DynamicUser= and homed users. There is no
+ * getpwuid() in Node, so getent(1) is run, once per uid and then remembered: a found name for
+ * ttlMs, an unknown uid or a failure for missTtlMs, so that a broken directory is not asked on
+ * every connection. One ask per uid at a time. Never throws: a missing getent turns the service
+ * off (`stats.unavailable`), a timeout or other failure is counted and answers undefined.
+ * It answers with the agent's own nsswitch.conf, so it is for processes that share the agent's
+ * root (see readProcess); a container's users are its own passwd file's.
+ */
+export class NameService {
+  /** unavailable: 1 once getent could not be run (it is not asked again). */
+  readonly stats = { asked: 0, found: 0, unknown: 0, failures: 0, cached: 0, unavailable: 0 };
+  private readonly cache = new OrderedMap<number, Asked>();
+  private readonly command: string;
+  private readonly ttlMs: number;
+  private readonly missTtlMs: number;
+  private readonly timeoutMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+
+  constructor(opts: NameServiceOptions = {}) {
+    this.command = opts.command ?? 'getent';
+    this.ttlMs = opts.ttlMs ?? 600_000;
+    this.missTtlMs = opts.missTtlMs ?? 60_000;
+    this.timeoutMs = opts.timeoutMs ?? 2_000;
+    this.maxEntries = opts.maxEntries ?? 4096;
+    this.now = opts.now ?? Date.now;
+  }
+
+  lookup(uid: number): Promise<string | undefined> {
+    if (this.stats.unavailable === 1 || !Number.isSafeInteger(uid) || uid < 0) return Promise.resolve(undefined);
+    const now = this.now();
+    const held = this.cache.get(uid);
+    if (held && now - held.at >= 0 && now - held.at < held.ttl) {
+      this.stats.cached++;
+      return held.name;
+    }
+    const asked: Asked = { at: now, ttl: this.missTtlMs, name: Promise.resolve(undefined) };
+    asked.name = this.ask(uid).then((name) => {
+      if (name !== undefined) asked.ttl = this.ttlMs;
+      return name;
+    });
+    this.cache.delete(uid);
+    this.cache.set(uid, asked);
+    this.cache.trim(this.maxEntries);
+    return asked.name;
+  }
+
+  private ask(uid: number): Promise<string | undefined> {
+    this.stats.asked++;
+    return new Promise((resolve) => {
+      execFile(this.command, ['passwd', String(uid)], { timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 65536, env: { ...process.env, LC_ALL: 'C' } },
+        (err, stdout) => {
+          if (err) {
+            const code = (err as NodeJS.ErrnoException).code;
+            if (code === 'ENOENT' || code === 'EACCES') this.stats.unavailable = 1;
+            // getent: 2 = no such key (an account the service does not know).
+            else if (typeof code === 'number' && code === 2) this.stats.unknown++;
+            else this.stats.failures++;
+            resolve(undefined);
+            return;
+          }
+          // getent prints the entry whose uid it was given; take the name of that one only.
+          const name = parsePasswd(stdout).get(uid);
+          if (name === undefined) this.stats.unknown++;
+          else this.stats.found++;
+          resolve(name);
+        });
+    });
   }
 }

@@ -1,8 +1,9 @@
 // /proc/PID/{stat,status,cmdline,exe,cwd} → ProcessInfo. Parsers are pure (tested on captured
 // text); readProcess only gathers the files. A process that exits midway is an ordinary undefined.
 import path from 'node:path';
+import fs from 'node:fs/promises';
 import type { ProcFs } from './procfs.js';
-import { UserNames } from './passwd.js';
+import { NameService, UserNames } from './passwd.js';
 
 /** USER_HZ: the unit of stat's time fields. Fixed at 100 on every Linux ABI userspace sees. */
 const CLK_TCK = 100;
@@ -77,7 +78,11 @@ export interface ProcessInfo {
   startTime?: string;
   /** Real uid (first column of status "Uid:"). */
   uid: number;
-  /** From the process's own root's etc/passwd, else the host's; undefined when neither names the uid. */
+  /**
+   * From the process's own root's etc/passwd, else the host's; for a process that shares the
+   * agent's root and a uid its passwd file lacks, from the name service (SSSD / LDAP, systemd
+   * DynamicUser=); undefined when none names the uid.
+   */
   userName?: string;
   /** parents[0]; kept for callers written before the chain existed. */
   parent?: ParentInfo;
@@ -97,11 +102,17 @@ export interface ReadProcessOptions {
   parentDepth?: number;
   /** Shared cache of passwd files; by default one per ProcFs (see defaultUsers). */
   users?: UserNames;
+  /**
+   * Asked for a uid that the passwd file of a process sharing the agent's root does not list;
+   * by default one per ProcFs, false for none.
+   */
+  nameService?: NameService | false;
 }
 
 // One passwd cache per ProcFs instance, created on first use and collected with it: no global
 // state, yet callers of the fixed readProcess signature still get caching.
 const defaultUsersByProc = new WeakMap<ProcFs, UserNames>();
+const defaultNameServices = new WeakMap<ProcFs, NameService>();
 
 function defaultUsers(proc: ProcFs): UserNames {
   let users = defaultUsersByProc.get(proc);
@@ -110,6 +121,15 @@ function defaultUsers(proc: ProcFs): UserNames {
     defaultUsersByProc.set(proc, users);
   }
   return users;
+}
+
+function defaultNameService(proc: ProcFs): NameService {
+  let nss = defaultNameServices.get(proc);
+  if (!nss) {
+    nss = new NameService();
+    defaultNameServices.set(proc, nss);
+  }
+  return nss;
 }
 
 export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOptions = {}): Promise<ProcessInfo | undefined> {
@@ -147,13 +167,31 @@ export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOp
  * containerised process, the host's for the rest). The host's passwd is asked only when the
  * process's own file cannot be read: a container whose passwd lacks the uid has no name for it,
  * and the host's name for the same number would belong to someone else.
+ *
+ * A uid the file lacks is asked of the name service when the process's root is the agent's own
+ * root: then the agent's nsswitch.conf is the process's, and a directory account (SSSD, LDAP),
+ * a DynamicUser= service or a homed user gets its name. Not for a container (its own users),
+ * nor for the host's processes seen from a containerised agent (its name service is not the host's).
  */
 async function userNameOf(proc: ProcFs, pid: number, uid: number, opts: ReadProcessOptions): Promise<string | undefined> {
   const users = opts.users ?? defaultUsers(proc);
   const own = await users.lookupFile(uid, proc.resolve(`${pid}/root/etc/passwd`));
-  if (own.readable) return own.name;
+  if (own.readable) {
+    if (own.name !== undefined || opts.nameService === false) return own.name;
+    if (!(await sharesOurRoot(proc.resolve(`${pid}/root`)))) return undefined;
+    return (opts.nameService ?? defaultNameService(proc)).lookup(uid);
+  }
   const hostFile = opts.passwdFile ?? path.join(opts.hostRoot ?? '/', 'etc', 'passwd');
   return users.lookup(uid, hostFile);
+}
+
+let ourRoot: Promise<string | undefined> | undefined;
+
+/** Whether `root` (a /proc/PID/root link) is the directory this process has as its root. */
+async function sharesOurRoot(root: string): Promise<boolean> {
+  ourRoot ??= fs.stat('/').then((st) => `${st.dev}:${st.ino}`, () => undefined);
+  const [ours, theirs] = await Promise.all([ourRoot, fs.stat(root).then((st) => `${st.dev}:${st.ino}`, () => undefined)]);
+  return ours !== undefined && ours === theirs;
 }
 
 /** Walks ppid links up to depth ancestors; stops after pid 1, at pid 0, at a vanished process, or on a loop. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import { readProcess, type ProcessInfo } from '../procfs/process.js';
 import type { ProcFs } from '../procfs/procfs.js';
-import { UserNames } from '../procfs/passwd.js';
+import { NameService, UserNames } from '../procfs/passwd.js';
 import { containerFromCgroup } from './container-cgroup.js';
 import { ContainerCatalog } from './container-catalog.js';
 import type { ContainerInfo } from './container-sources.js';
@@ -30,6 +30,8 @@ export interface SoftwareContextOptions {
   /** The host's passwd file, when not <hostRoot>/etc/passwd. */
   passwdFile?: string;
   users?: UserNames;
+  /** Names for uids no passwd file lists (getent; see readProcess); false for none. */
+  nameService?: NameService | false;
 }
 
 export interface Described {
@@ -54,6 +56,8 @@ export class SoftwareContext {
   private readonly files?: FileInspector;
   private readonly passwdFile?: string;
   private readonly users: UserNames;
+  /** Undefined when turned off. */
+  readonly nameService: NameService | undefined;
 
   constructor(opts: SoftwareContextOptions) {
     this.proc = opts.proc;
@@ -64,12 +68,13 @@ export class SoftwareContext {
     this.files = opts.files === false ? undefined : (opts.files ?? new FileInspector({ procRoot: opts.proc.root, hostRoot: this.hostRoot }));
     this.passwdFile = opts.passwdFile;
     this.users = opts.users ?? new UserNames();
+    this.nameService = opts.nameService === false ? undefined : (opts.nameService ?? new NameService());
   }
 
   /** undefined when the process is gone (or never was). */
   async describe(pid: number): Promise<Described | undefined> {
     const [process, container] = await Promise.all([
-      readProcess(this.proc, pid, { hostRoot: this.hostRoot, parentDepth: this.parentDepth, passwdFile: this.passwdFile, users: this.users }),
+      readProcess(this.proc, pid, { hostRoot: this.hostRoot, parentDepth: this.parentDepth, passwdFile: this.passwdFile, users: this.users, nameService: this.nameService ?? false }),
       this.container(pid),
     ]);
     if (!process) return undefined;
