@@ -137,7 +137,9 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
     return out;
   };
   const destName = f.domain !== undefined ? displayName(f.domain) : flow.serverIp;
-  const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${p.userName ?? p.uid})` : 'an unattributed process';
+  const user = p ? p.userName ?? String(p.uid) : '';
+  const login = p?.loginUid !== undefined && p.loginUid !== p.uid ? `, logged in as ${p.loginUserName ?? p.loginUid}` : '';
+  const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${user}${login})` : 'an unattributed process';
   const novel = f.novelFor.join(' and ');
   const started = iso(flow.startTime);
   const alert: Record<string, unknown> = {
@@ -222,7 +224,14 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
         command_line: cut(p.parent.commandLine, 'process.parent.command_line'),
       }) : { pid: p.ppid },
     });
-    alert.user = omitUndefined({ id: String(p.uid), name: p.userName });
+    alert.user = omitUndefined({
+      id: String(p.uid),
+      name: p.userName,
+      effective: p.euid !== undefined ? omitUndefined({ id: String(p.euid), name: p.effectiveUserName }) : undefined,
+    });
+    if (p.loginUid !== undefined) {
+      (alert.egresswatch as Record<string, unknown>).login_user = omitUndefined({ id: String(p.loginUid), name: p.loginUserName });
+    }
   }
   if (truncated.length > 0) (alert.egresswatch as Record<string, unknown>).truncated = truncated;
   return alert;

@@ -84,6 +84,16 @@ export interface ProcessInfo {
    * DynamicUser=); undefined when none names the uid.
    */
   userName?: string;
+  /** Effective uid, when it differs from the real one (a set-user-ID program such as a sudo'd tool); its name as for userName. */
+  euid?: number;
+  effectiveUserName?: string;
+  /**
+   * The audit login uid (/proc/PID/loginuid): the user who logged in (ssh, console, cron job's
+   * owner), set once by pam_loginuid and kept through sudo, su and set-user-ID programs; unset
+   * for daemons started by the system. Its name is the host's (the login happened on the host).
+   */
+  loginUid?: number;
+  loginUserName?: string;
   /** parents[0]; kept for callers written before the chain existed. */
   parent?: ParentInfo;
   /**
@@ -133,16 +143,21 @@ function defaultNameService(proc: ProcFs): NameService {
 }
 
 export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOptions = {}): Promise<ProcessInfo | undefined> {
-  const [self, statusText, bootTime] = await Promise.all([
+  const [self, statusText, bootTime, loginText] = await Promise.all([
     readBasics(proc, pid),
     proc.readText(`${pid}/status`),
     proc.bootTimeSeconds(),
+    proc.readText(`${pid}/loginuid`),
   ]);
   if (!self || statusText === undefined) return undefined;
   const status = parseStatus(statusText);
   if (status.uid === undefined) return undefined;
-  const [userName, parents] = await Promise.all([
+  const euid = status.euid !== undefined && status.euid !== status.uid ? status.euid : undefined;
+  const loginUid = parseLoginUid(loginText);
+  const [userName, effectiveUserName, loginUserName, parents] = await Promise.all([
     userNameOf(proc, pid, status.uid, opts),
+    euid === undefined ? undefined : userNameOf(proc, pid, euid, opts),
+    loginUid === undefined ? undefined : hostUserName(proc, pid, loginUid, opts),
     readParents(proc, pid, self.stat.ppid, opts.parentDepth ?? 4),
   ]);
   const info: ProcessInfo = {
@@ -158,6 +173,14 @@ export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOp
     userName,
     parents,
   };
+  if (euid !== undefined) {
+    info.euid = euid;
+    if (effectiveUserName !== undefined) info.effectiveUserName = effectiveUserName;
+  }
+  if (loginUid !== undefined) {
+    info.loginUid = loginUid;
+    if (loginUserName !== undefined) info.loginUserName = loginUserName;
+  }
   if (parents.length > 0) info.parent = parents[0];
   return info;
 }
@@ -183,6 +206,30 @@ async function userNameOf(proc: ProcFs, pid: number, uid: number, opts: ReadProc
   }
   const hostFile = opts.passwdFile ?? path.join(opts.hostRoot ?? '/', 'etc', 'passwd');
   return users.lookup(uid, hostFile);
+}
+
+/**
+ * A login uid's name: the host's passwd file (the login happened on the host, whatever root
+ * the process has now), then, when the agent's root is the host's, the name service.
+ */
+async function hostUserName(proc: ProcFs, pid: number, uid: number, opts: ReadProcessOptions): Promise<string | undefined> {
+  const users = opts.users ?? defaultUsers(proc);
+  const hostFile = opts.passwdFile ?? path.join(opts.hostRoot ?? '/', 'etc', 'passwd');
+  const name = await users.lookup(uid, hostFile);
+  if (name !== undefined || opts.nameService === false || path.resolve(opts.hostRoot ?? '/') !== '/') return name;
+  if (!(await sharesOurRoot(proc.resolve('1/root')))) return undefined;
+  return (opts.nameService ?? defaultNameService(proc)).lookup(uid);
+}
+
+/** AUDIT_UID_UNSET: no login (a process of the system's own start-up, or audit off). */
+const LOGIN_UID_UNSET = 4294967295;
+
+/** /proc/PID/loginuid: a decimal uid; unset (4294967295), missing or malformed gives undefined. */
+export function parseLoginUid(text: string | undefined): number | undefined {
+  const t = text?.trim();
+  if (t === undefined || !/^\d{1,10}$/.test(t)) return undefined;
+  const uid = Number(t);
+  return uid === LOGIN_UID_UNSET || uid > LOGIN_UID_UNSET ? undefined : uid;
 }
 
 let ourRoot: Promise<string | undefined> | undefined;

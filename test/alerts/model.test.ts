@@ -90,6 +90,17 @@ describe('alerts/model', () => {
     assert.deepEqual(small.process.args, ['python3', '/opt/app/worker.py']);
   });
 
+  it('adds the effective user when it differs, and the login user behind sudo', () => {
+    const base = facts().process as NonNullable<ConnectionFacts['process']>;
+    const a = buildAlert(facts({ process: { ...base, uid: 0, userName: 'root', euid: 1001, effectiveUserName: 'app', loginUid: 1000, loginUserName: 'alice' } }), ctx) as Record<string, any>;
+    assert.deepEqual(a.user, { id: '0', name: 'root', effective: { id: '1001', name: 'app' } });
+    assert.deepEqual(a.egresswatch.login_user, { id: '1000', name: 'alice' });
+    assert.match(a.message, /\(pid 42, user root, logged in as alice\)/);
+    const plain = buildAlert(facts(), ctx) as Record<string, any>;
+    assert.equal(plain.egresswatch.login_user, undefined);
+    assert.doesNotMatch(plain.message, /logged in/);
+  });
+
   it('leaves process and user out of an unattributed alert and says so', () => {
     const a = buildAlert(facts({ attribution: 'none', process: undefined, software: undefined, novelFor: ['host'] }), ctx) as Record<string, any>;
     assert.equal(a.process, undefined);

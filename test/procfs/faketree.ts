@@ -14,6 +14,8 @@ export interface FakePid {
   cwd?: string;
   startTicks?: number;
   sockets?: number[];
+  /** /proc/PID/loginuid's text; no file when undefined (a kernel without audit). */
+  loginuid?: string;
 }
 
 export const BTIME = 1_700_000_000;
@@ -39,6 +41,7 @@ export class FakeProc {
     const euid = p.euid ?? p.uid;
     fs.writeFileSync(path.join(dir, 'status'), `Name:\t${p.comm}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t${pid}\nPid:\t${pid}\nPPid:\t${p.ppid}\nUid:\t${p.uid}\t${euid}\t${euid}\t${euid}\nGid:\t0\t0\t0\t0\n`);
     fs.writeFileSync(path.join(dir, 'cmdline'), p.argv.map((a) => `${a}\0`).join(''));
+    if (p.loginuid !== undefined) fs.writeFileSync(path.join(dir, 'loginuid'), p.loginuid);
     if (p.exe) fs.symlinkSync(p.exe, path.join(dir, 'exe'));
     if (p.cwd) fs.symlinkSync(p.cwd, path.join(dir, 'cwd'));
     fs.symlinkSync('/dev/null', path.join(dir, 'fd', '0'));

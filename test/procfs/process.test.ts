@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCmdline, parseStat, parseStatus, ProcFs, readProcess, UserNames, parsePasswd } from '../../lib/procfs/index.js';
+import { parseCmdline, parseLoginUid, parseStat, parseStatus, ProcFs, readProcess, UserNames, parsePasswd } from '../../lib/procfs/index.js';
 import { FIXTURES_DIR } from '../helpers/env.js';
 import { BTIME, FakeProc } from './faketree.js';
 
@@ -59,6 +59,18 @@ describe('procfs/process parsers on hand-written text', () => {
   });
 });
 
+describe('procfs/parseLoginUid', () => {
+  it('reads a uid and leaves unset, empty and malformed values out', () => {
+    assert.equal(parseLoginUid('1000'), 1000);
+    assert.equal(parseLoginUid('0\n'), 0);
+    assert.equal(parseLoginUid('4294967295'), undefined);
+    assert.equal(parseLoginUid('99999999999'), undefined);
+    assert.equal(parseLoginUid(''), undefined);
+    assert.equal(parseLoginUid('-1'), undefined);
+    assert.equal(parseLoginUid(undefined), undefined);
+  });
+});
+
 describe('procfs/readProcess on a fake /proc tree', () => {
   let tree: FakeProc;
   let passwd: string;
@@ -81,10 +93,27 @@ describe('procfs/readProcess on a fake /proc tree', () => {
     assert.equal(info.cwd, '/opt/billing');
     assert.equal(info.uid, 1001, 'real uid, not the effective 0');
     assert.equal(info.userName, 'svc-billing');
+    assert.equal(info.euid, 0, 'the effective uid, which differs');
+    assert.equal(info.effectiveUserName, 'root');
+    assert.equal(info.loginUid, undefined, 'no loginuid file');
     // btime 1700000000 + 12345 ticks / 100 = 1700000123.45 s
     assert.equal(BTIME, 1_700_000_000);
     assert.equal(info.startTime, '2023-11-14T22:15:23.450Z');
     assert.deepEqual(info.parent, { pid: 10, name: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init', 'splash'], commandLine: '/sbin/init splash' });
+  });
+
+  it('reads the login uid (kept through sudo and su) and names it from the host passwd file', async () => {
+    tree.addPid(30, { comm: 'curl', ppid: 10, uid: 0, argv: ['curl', 'https://example.com/'], loginuid: '1001' });
+    tree.addPid(31, { comm: 'cron', ppid: 10, uid: 0, argv: ['/usr/sbin/cron', '-f'], loginuid: '4294967295' });
+    const proc = new ProcFs(tree.root);
+    const sudoed = await readProcess(proc, 30, { passwdFile: passwd });
+    assert.equal(sudoed?.userName, 'root');
+    assert.equal(sudoed?.euid, undefined, 'effective = real: not repeated');
+    assert.equal(sudoed?.loginUid, 1001);
+    assert.equal(sudoed?.loginUserName, 'svc-billing');
+    const daemon = await readProcess(proc, 31, { passwdFile: passwd });
+    assert.equal(daemon?.loginUid, undefined, 'unset (4294967295): a daemon nobody logged in for');
+    assert.equal(daemon?.loginUserName, undefined);
   });
 
   it('returns undefined for a vanished process, and a bare parent pid for a vanished parent', async () => {
@@ -106,7 +135,8 @@ describe('procfs/readProcess on a fake /proc tree', () => {
     assert.equal((await readProcess(proc, 20, { passwdFile: passwd, users }))?.userName, 'svc-billing', 'cached');
     now = 1500;
     assert.equal((await readProcess(proc, 20, { passwdFile: passwd, users }))?.userName, 'billing2', 'expired');
-    assert.deepEqual(users.stats, { loads: 2, hits: 1, evictions: 0 });
+    // Each read names the real uid and the effective one (0): one load, the other a hit.
+    assert.deepEqual(users.stats, { loads: 2, hits: 4, evictions: 0 });
     assert.equal(await users.lookup(1001, path.join(os.tmpdir(), 'no-such-passwd-ew')), undefined);
   });
 
