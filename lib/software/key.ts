@@ -1,7 +1,8 @@
 // The baseline's software key: stable across upgrades, so a new release of the same program is
 // not "new software" contacting every domain it always contacted.
 //   containerised process  → the image repository, fully qualified, without tag or digest
-//   path-like ids          → dotted versions in file and directory names replaced by '*'
+//   path-like ids          → dotted versions in file and directory names replaced by '*', and
+//                            so are commit hashes and per-run random directories
 //   class / module / inline ids → unchanged (their dots are structure, not versions)
 import { qualifyImageName } from './container-image.js';
 import type { ContainerInfo } from './container-sources.js';
@@ -40,6 +41,15 @@ const GLUED = new RegExp(String.raw`([a-z])(\d+)\.\d+(?:\.\d+)*${QUALIFIER}(?=$|
 const SNAP = /^\/snap\/([^/]+)\/\d+\//;
 /** Nix store paths start with a content hash that changes with every version. */
 const NIX = /^\/nix\/store\/[0-9a-z]{32}-/;
+/**
+ * A commit or content hash (32+ hex digits) as a name or a part of one: VS Code's server
+ * (~/.vscode-server/bin/<commit>/node, .../servers/Stable-<commit>/server/node) and its kin
+ * change it with every update; Bazel's output base is an MD5. A UUID (a kubelet pod's
+ * directory) likewise. Shorter hex runs are left: they are as often names.
+ */
+const HASH = /(^|[-_./@])(?:[0-9a-f]{32,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?=$|[-_./+~])/gi;
+/** A new random directory for every run: an AppImage's mount point, `go run`'s build directory. */
+const PER_RUN = /\/(\.mount_|go-build)[^/]*\//g;
 
 /**
  * Replaces dotted versions in each path segment by '*'. Single numbers are left alone
@@ -48,6 +58,7 @@ const NIX = /^\/nix\/store\/[0-9a-z]{32}-/;
  */
 export function normalizeVersions(id: string): string {
   let out = id.replace(SNAP, '/snap/$1/*/').replace(NIX, '/nix/store/*-');
+  out = out.replace(PER_RUN, '/$1*/').replace(HASH, '$1*');
   out = out.replace(SEPARATED, '$1*');
   out = out.replace(GLUED, '$1$2.*');
   return out;
