@@ -24,6 +24,7 @@ import {
 import { BaselineWriteError, createErrorFor, openErrorFor } from './errors.js';
 import { makeDirs } from '../fs-dirs.js';
 import { ReopeningLevel } from '../level-reopen.js';
+import { openRepairing } from '../level-open.js';
 import { KeyedMutex } from './keylock.js';
 
 export interface BaselineOptions {
@@ -44,6 +45,8 @@ export interface BaselineOptions {
    * (replay: the capture's time, not today's).
    */
   learningFromFirstObservation?: boolean;
+  /** Called when the store was damaged (a crash) and LevelDB's repair got it open; says what was wrong. */
+  onRepaired?: (what: string) => void;
 }
 
 export interface Observation {
@@ -142,8 +145,9 @@ export class Baseline {
       throw createErrorFor(opts.dir, err);
     }
     try {
-      db = new Level<string, unknown>(opts.dir, { valueEncoding: 'json' });
-      await db.open();
+      const opened = await openRepairing(opts.dir, () => new Level<string, unknown>(opts.dir, { valueEncoding: 'json' }));
+      db = opened.db;
+      if (opened.repaired !== undefined) opts.onRepaired?.(opened.repaired);
     } catch (err) {
       throw openErrorFor(opts.dir, err);
     }

@@ -1,6 +1,7 @@
 // Opening the baseline is the one place a LevelDB error reaches the operator: it fails the
 // start, so the message names the directory, what is wrong and what to do.
 
+import { isDamage, type RepairTried } from '../level-open.js';
 export type BaselineOpenReason = 'locked' | 'not-writable' | 'corrupt' | 'other';
 
 export class BaselineOpenError extends Error {
@@ -54,9 +55,10 @@ export function openErrorFor(path: string, err: unknown): BaselineOpenError {
   }
   // A file the database's own records name is gone (a CURRENT pointing at a missing manifest,
   // a table deleted by hand or lost to a disk error): damaged as surely as a bad checksum.
-  if (code === 'LEVEL_CORRUPTION' || (code === 'LEVEL_IO_ERROR' && /No such file or directory/i.test(msg))) {
+  if (isDamage(err)) {
+    const tried = (err as RepairTried).repairTried === true ? 'LevelDB\'s repair could not fix it; ' : '';
     return new BaselineOpenError(path, 'corrupt',
-      `the database is corrupt (${msg}); move the directory aside to start a new baseline ` +
+      `the database is corrupt (${msg}); ${tried}move the directory aside to start a new baseline ` +
       '(the learning period starts again)', { cause: err });
   }
   if (['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EEXIST', 'ENOSPC'].includes(code) || /permission|read-only/i.test(msg)) {

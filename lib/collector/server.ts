@@ -65,7 +65,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     throw new CollectorConfigError('--tls-client-ca needs --tls-cert and --tls-key (client certificates are only asked for over TLS)');
   }
   const tlsOptions = tls ? serverTls(opts) : undefined;
-  const store = await CollectorStore.open(opts.stateDir, opts.alertsFile);
+  const store = await CollectorStore.open(opts.stateDir, opts.alertsFile, (what) => {
+    opts.logger?.warn('collector store was damaged (a crash?) and LevelDB repaired it; alerts in files it could not read are lost', { dir: opts.stateDir, damage: what });
+  });
   const ctx = { tokens, store, maxBody: opts.maxBodyBytes ?? 10 * 1024 * 1024, now: opts.now ?? Date.now, logger: opts.logger };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     handle(ctx, req, res).catch((err: unknown) => {

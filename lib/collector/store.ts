@@ -7,6 +7,7 @@
 // the two cannot lose an alert from the file.
 import path from 'node:path';
 import { Level } from 'level';
+import { openRepairing } from '../level-open.js';
 import { ReopeningLevel } from '../level-reopen.js';
 import { AlertFile } from '../outputs/alert-file.js';
 import { field } from './validate.js';
@@ -47,10 +48,11 @@ export class CollectorStore {
 
   private constructor(private readonly store: ReopeningLevel<string>, private readonly file: AlertFile) {}
 
-  static async open(stateDir: string, alertsFile: string): Promise<CollectorStore> {
+  /** `onRepaired`: the store was damaged (a crash) and LevelDB's repair got it open; says what was wrong. */
+  static async open(stateDir: string, alertsFile: string, onRepaired?: (what: string) => void): Promise<CollectorStore> {
     const make = (): Level<string, string> => new Level<string, string>(path.join(stateDir, 'db'), { valueEncoding: 'utf8' });
-    const db = make();
-    await db.open();
+    const { db, repaired } = await openRepairing(path.join(stateDir, 'db'), make);
+    if (repaired !== undefined) onRepaired?.(repaired);
     const file = new AlertFile(alertsFile);
     file.open();
     const store = new CollectorStore(new ReopeningLevel(db, make), file);

@@ -94,7 +94,10 @@ async function checkBaseline(dir: string): Promise<CheckResult> {
     const reason = openErrorFor(dir, err).reason;
     if (reason === 'locked') return ok('baseline', `${dir}: in use by a running agent (locked), not opened`);
     if (reason === 'corrupt') {
-      return fail('baseline', `${dir} is corrupt: ${errText(err)}`, `move ${dir} aside; the agent starts a new baseline (and learning period)`);
+      // The agent repairs it when it opens it (lib/level-open.ts); the doctor only looks.
+      const why = (err as { cause?: { message?: string } }).cause?.message ?? errText(err);
+      return warn('baseline', `${dir} is damaged: ${why}; the agent runs LevelDB's repair on it when it starts`,
+        `start the agent and read its log; if it says the repair could not fix it, move ${dir} aside (the agent starts a new baseline and learning period)`);
     }
     return warn('baseline', `${dir} cannot be opened: ${errText(err)}`, 'check ownership and permissions of the directory');
   }

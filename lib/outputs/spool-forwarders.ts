@@ -111,6 +111,7 @@ export class SpoolForwarders {
       this.spoolRef = await Spool.open({
         dir: path.join(this.o.stateDir, 'spool'),
         onDrop: (n, why) => this.o.logger.warn('spool full: oldest alerts dropped', { dropped: n, why }),
+        onRepaired: (what) => this.o.logger.warn('forwarding spool was damaged (a crash?) and LevelDB repaired it; alerts in files it could not read are lost', { damage: what }),
       });
       spoolState = 'opened';
     }

@@ -7,6 +7,7 @@
 // Bounds (entries, bytes, age) drop the oldest entries and report them through onDrop: a
 // collector that is down for a week must not fill the agent's disk.
 import { Level } from 'level';
+import { openRepairing } from '../level-open.js';
 import { ReopeningLevel } from '../level-reopen.js';
 import { SpoolIndex } from './spool-index.js';
 
@@ -20,6 +21,8 @@ export interface SpoolOptions {
   maxAgeMs?: number;
   now?: () => number;
   onDrop?: (n: number, why: 'full' | 'age') => void;
+  /** Called when the store was damaged (a crash) and LevelDB's repair got it open; says what was wrong. */
+  onRepaired?: (what: string) => void;
 }
 
 export interface SpoolEntry {
@@ -60,7 +63,7 @@ export class Spool {
 
   private constructor(
     private readonly store: ReopeningLevel<string>,
-    private readonly opts: Required<Omit<SpoolOptions, 'onDrop'>> & Pick<SpoolOptions, 'onDrop'>,
+    private readonly opts: Required<Omit<SpoolOptions, 'onDrop' | 'onRepaired'>> & Pick<SpoolOptions, 'onDrop'>,
   ) {}
 
   static async open(options: SpoolOptions): Promise<Spool> {
@@ -68,8 +71,8 @@ export class Spool {
       maxEntries: 100_000, maxBytes: 256 * 1024 * 1024, maxAgeMs: 7 * 86_400_000, now: Date.now, ...options,
     };
     const make = (): Level<string, string> => new Level<string, string>(opts.dir, { valueEncoding: 'utf8' });
-    const db = make();
-    await db.open();
+    const { db, repaired } = await openRepairing(opts.dir, make);
+    if (repaired !== undefined) opts.onRepaired?.(repaired);
     const spool = new Spool(new ReopeningLevel(db, make), opts);
     await spool.load();
     return spool;

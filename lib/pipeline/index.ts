@@ -126,6 +126,13 @@ const MAX_PENDING_JUDGMENTS = 16_384;
 /** A socket whose process exited is still attributed to it this long after (cached-socket). */
 const EXITED_GRACE_MS = 5_000;
 
+/** Logs that the baseline store was damaged and LevelDB's repair got it open (lib/level-open.ts). */
+function baselineRepaired(logger: winston.Logger, stateDir: string): (what: string) => void {
+  return (what) => logger.warn('baseline was damaged (a crash?) and LevelDB repaired it; entries in files it could not read are lost and alert again as new', {
+    dir: path.join(stateDir, 'baseline'), damage: what,
+  });
+}
+
 /**
  * Runs the daemon until SIGINT/SIGTERM; resolves once it has shut down cleanly. `logFile`: the
  * --log-file stream, for its counters in /metrics (the CLI holds and reopens it on signals).
@@ -142,6 +149,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     onError: (err) => {
       if (isLogPoint(++flushErrors)) logger.error('baseline updates not written; they are kept and retried', { error: err.message, failures: flushErrors });
     },
+    onRepaired: baselineRepaired(logger, config.stateDir),
   });
   const alerts = await AlertOutputs.open(config, logger, true);
   const proc = new SnapshotProcFs(config.procRoot);
@@ -314,6 +322,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     baseline = await Baseline.open({
       dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
       learningFromFirstObservation: true,
+      onRepaired: baselineRepaired(logger, config.stateDir),
     });
   } catch (err) {
     await alerts.close();
