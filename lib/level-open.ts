@@ -45,13 +45,17 @@ export interface RepairTried { repairTried?: boolean }
 /** LevelDB's own files: tables, logs and manifests (numbered). */
 const DATA_FILE = /^(\d+\.(ldb|sst|log)|MANIFEST-\d+)$/;
 
-function orphaned(dir: string): boolean {
-  if (fs.existsSync(path.join(dir, 'CURRENT'))) return false;
+/** Whether `dir` holds LevelDB table, log or manifest files. */
+export function hasLevelFiles(dir: string): boolean {
   try {
     return fs.readdirSync(dir).some((f) => DATA_FILE.test(f));
   } catch {
     return false;
   }
+}
+
+function orphaned(dir: string): boolean {
+  return !fs.existsSync(path.join(dir, 'CURRENT')) && hasLevelFiles(dir);
 }
 
 /**

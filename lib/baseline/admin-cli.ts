@@ -41,7 +41,10 @@ export async function runBaselineCommand(sub: BaselineSubcommand, a: BaselineCom
   if (sub === 'forget' && a.software !== undefined && a.host !== undefined) {
     throw new BaselineUsageError('forget takes --software or --host, not both');
   }
-  const admin = await BaselineAdmin.open(a.dir, { create: sub === 'import' });
+  const admin = await BaselineAdmin.open(a.dir, {
+    create: sub === 'import',
+    onRepaired: (what) => process.stderr.write(`egresswatch: the baseline was damaged (${what}); LevelDB's repair opened it\n`),
+  });
   try {
     switch (sub) {
       case 'list': return await list(admin, filter!, a.json === true, out);

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
+import { hasLevelFiles, openRepairing } from '../level-open.js';
 import { type BaselineEntry } from './baseline.js';
 import { BaselineOpenError, openErrorFor } from './errors.js';
 import { META_LEARNING_START, decodeKey, entryKey, kindRange, subjectRange, type EntryKind, type KeyRange } from './keys.js';
@@ -52,14 +53,17 @@ export class BaselineAdmin {
    * Opens the store at `dir`. `create` is for import only: the read and delete commands refuse
    * a directory that holds no baseline, so a mistyped --state-dir is not silently "empty".
    */
-  static async open(dir: string, opts: { create?: boolean } = {}): Promise<BaselineAdmin> {
-    if (!opts.create && !fs.existsSync(path.join(dir, 'CURRENT'))) {
+  static async open(dir: string, opts: { create?: boolean; onRepaired?: (what: string) => void } = {}): Promise<BaselineAdmin> {
+    if (!opts.create && !fs.existsSync(path.join(dir, 'CURRENT')) && !hasLevelFiles(dir)) {
       throw new BaselineOpenError(dir, 'other',
         'no baseline database there (no CURRENT file); check --state-dir (the baseline is <state dir>/baseline)');
     }
-    const db = new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing: opts.create === true });
+    // A store a crash damaged is repaired as the agent would repair it (lib/level-open.ts).
+    let db: Level<string, unknown>;
     try {
-      await db.open();
+      const opened = await openRepairing(dir, () => new Level<string, unknown>(dir, { valueEncoding: 'json', createIfMissing: opts.create === true }));
+      db = opened.db;
+      if (opened.repaired !== undefined) opts.onRepaired?.(opened.repaired);
     } catch (err) {
       throw adminOpenError(dir, err);
     }

@@ -60,6 +60,19 @@ describe('baseline/BaselineAdmin (LevelDB)', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
+  it('opens a baseline a crash damaged (no CURRENT) with LevelDB\'s repair, every entry kept, and says so', async () => {
+    await fill(dir, OBS);
+    const before = (await collect((await openAdmin()).list())).length;
+    await admins.pop()?.close();
+    fs.rmSync(path.join(dir, 'CURRENT'));
+    const told: string[] = [];
+    const a = await BaselineAdmin.open(dir, { onRepaired: (w) => told.push(w) });
+    admins.push(a);
+    assert.match(told.join(), /CURRENT was missing/);
+    assert.equal((await collect(a.list())).length, before);
+    assert.ok(before > 0);
+  });
+
   it('lists with filters by software, host, kind and group', async () => {
     const a = await openAdmin();
     const all = await collect(a.list());
