@@ -2,7 +2,7 @@
 // Every field is documented in docs/alert-fields.md; keep the two in step.
 import { hash } from 'node:crypto';
 import { displayName } from '../dns/index.js';
-import type { Flow } from '../flows/index.js';
+import { ANSWERED, REFUSED, type Flow } from '../flows/index.js';
 import type { ProcessInfo } from '../procfs/index.js';
 import type { SoftwareIdentity } from '../software/index.js';
 
@@ -16,6 +16,35 @@ import type { SoftwareIdentity } from '../software/index.js';
  */
 export const MAX_COMMAND_LINE = 16_384;
 const ELLIPSIS = '…';
+
+/**
+ * A TCP connection whose server has not answered its SYN this long after it was sent is taken as
+ * failed (`no-answer`): a reachable server answers within a round trip, and Linux retransmits
+ * an unanswered SYN after 1 s and 3 s. A firewall that drops the SYN (an egress block) looks
+ * like this.
+ */
+export const NO_ANSWER_MS = 3_000;
+
+/** TCP: how far the connection got by the time the alert is written. */
+export type TcpHandshake = 'completed' | 'refused' | 'no-answer' | 'pending';
+
+/** The state of `flow`'s TCP handshake at `now` (ms, the pipeline's clock), from what the server sent. */
+export function tcpHandshake(flow: Flow, now: number): TcpHandshake {
+  if (flow.answer === ANSWERED) return 'completed';
+  if (flow.answer === REFUSED) return 'refused';
+  return flow.ended || now - flow.startTime >= NO_ANSWER_MS ? 'no-answer' : 'pending';
+}
+
+/**
+ * ECS event.outcome: TCP `success` once the server answered, `failure` when it refused or never
+ * answered; UDP `success` once anything came back, else `unknown` (many UDP protocols are
+ * one-way: syslog, StatsD).
+ */
+function outcomeOf(flow: Flow, handshake: TcpHandshake | undefined): 'success' | 'failure' | 'unknown' {
+  if (handshake === undefined) return flow.answer === ANSWERED ? 'success' : 'unknown';
+  if (handshake === 'completed') return 'success';
+  return handshake === 'pending' ? 'unknown' : 'failure';
+}
 
 export const RULE_NAME = 'New External Host Server Connection';
 export const RULE_ID = 'egresswatch-new-external-host-server-connection';
@@ -142,15 +171,18 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${user}${login})` : 'an unattributed process';
   const novel = f.novelFor.join(' and ');
   const started = iso(flow.startTime);
+  const handshake = flow.transport === 'tcp' ? tcpHandshake(flow, ctx.now) : undefined;
+  const outcome = outcomeOf(flow, handshake);
+  const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${handshake === 'refused' ? 'refused' : 'no answer'})` : `connected to ${destName} (${f.domainGroup})`;
   const alert: Record<string, unknown> = {
     '@timestamp': started,
-    message: `${who} on ${ctx.hostName} connected to ${destName} (${f.domainGroup}), new for the ${novel} in the last ${ctx.baselineWindowDays} days`,
+    message: `${who} on ${ctx.hostName} ${verb}, new for the ${novel} in the last ${ctx.baselineWindowDays} days`,
     event: omitUndefined({
       kind: 'alert',
       category: ['network'],
       type: ['connection', 'start'],
       action: 'new-external-connection',
-      outcome: 'unknown',
+      outcome,
       id: alertId(ctx.hostId, flow),
       module: 'egresswatch',
       dataset: 'egresswatch.alert',
@@ -198,7 +230,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
         software_first_seen: f.softwareFirstSeen !== undefined ? iso(f.softwareFirstSeen) : undefined,
       }),
       attribution: omitUndefined({ method: f.attribution, attributed: f.attribution !== 'none', confidence: f.confidence ?? (f.attribution === 'none' ? 'low' : undefined) }),
-      flow: { open: !flow.ended },
+      flow: { open: !flow.ended, answered: flow.answer === ANSWERED, ...(handshake !== undefined ? { tcp_handshake: handshake } : {}) },
       agent: { version: ctx.agentVersion },
       ...(f.software ? { software: softwareFields(f) } : {}),
       ...(p && p.parents && p.parents.length > 1 ? { process: { ancestors: p.parents.map((a, i) => omitUndefined({

@@ -6,6 +6,11 @@ import { Keyed } from './index-table.js';
 
 export type Transport = 'tcp' | 'udp';
 
+export const NOT_ANSWERED = 0;
+export const ANSWERED = 1;
+export const REFUSED = 2;
+export type Answer = typeof NOT_ANSWERED | typeof ANSWERED | typeof REFUSED;
+
 export class Flow extends Keyed {
   /** Pipeline-owned per-flow state (pending alert, attribution); the flow table never reads it. */
   data: unknown = undefined;
@@ -18,6 +23,11 @@ export class Flow extends Keyed {
   clientFin = false;
   serverFin = false;
   ended = false;
+  /**
+   * What the server sent first: NOT_ANSWERED yet; ANSWERED (a SYN-ACK, or any packet but a
+   * bare RST); REFUSED (TCP: a RST before anything else, a closed port or a firewall's reject).
+   */
+  answer: Answer = NOT_ANSWERED;
   /** TCP: the client's initial sequence number (NAT keeps it: see FlowTable's NAT match). */
   isn = 0;
   /** The owner wants the client's payload packets (first-payload sniffing); cleared when done. */

@@ -17,7 +17,7 @@
 // of one interface (Ethernet and the others) keeps every packet, even two identical ones in a
 // row (a test generator's); with cooked capture v2, copies must come from another interface.
 import { AddressMemo, u16, u32, type PacketInfo } from '../decode/index.js';
-import { Flow, type Transport } from './flow.js';
+import { ANSWERED, Flow, NOT_ANSWERED, REFUSED, type Transport } from './flow.js';
 import { FlowIndex, Keyed, v6Key } from './index-table.js';
 
 const TCP_FIN = 0x01;
@@ -156,6 +156,7 @@ export class FlowTable {
     } else {
       entry.serverBytes += pkt.ipLength;
       entry.serverPackets += 1;
+      if (entry.answer === NOT_ANSWERED) entry.answer = isTcp && (flags & (TCP_RST | TCP_SYN)) === TCP_RST ? REFUSED : ANSWERED;
     }
     if (!isTcp) return;
     if ((flags & TCP_RST) !== 0) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Flow } from '../../lib/flows/index.js';
-import { buildAlert, alertId, alertLine, escapeControl, AlertHold, MAX_COMMAND_LINE, RULE_NAME, type ConnectionFacts } from '../../lib/alerts/index.js';
+import { buildAlert, alertId, alertLine, escapeControl, AlertHold, MAX_COMMAND_LINE, NO_ANSWER_MS, RULE_NAME, type ConnectionFacts } from '../../lib/alerts/index.js';
 
 function flow(start = Date.UTC(2026, 11, 4, 12, 0, 0)): Flow {
   const f = new Flow('tcp', 4, '10.0.0.5', 40000, '203.0.113.10', 443, start, true);
@@ -99,6 +99,36 @@ describe('alerts/model', () => {
     const plain = buildAlert(facts(), ctx) as Record<string, any>;
     assert.equal(plain.egresswatch.login_user, undefined);
     assert.doesNotMatch(plain.message, /logged in/);
+  });
+
+  it('says whether the connection got through: event.outcome, answered, the TCP handshake, the message', () => {
+    const at = (answer: 0 | 1 | 2, now: number, ended = false, transport: 'tcp' | 'udp' = 'tcp'): Record<string, any> => {
+      const f = facts();
+      const flow = new Flow(transport, 4, f.flow.clientIp, f.flow.clientPort, f.flow.serverIp, f.flow.serverPort, f.flow.startTime, true);
+      flow.answer = answer;
+      flow.ended = ended;
+      return buildAlert({ ...f, flow }, { ...ctx, now: f.flow.startTime + now }) as Record<string, any>;
+    };
+    const done = at(1, 10_000);
+    assert.equal(done.event.outcome, 'success');
+    assert.deepEqual(done.egresswatch.flow, { open: true, answered: true, tcp_handshake: 'completed' });
+    assert.match(done.message, / connected to api\.example\.com \(example\.com\), new/);
+    const refused = at(2, 5);
+    assert.equal(refused.event.outcome, 'failure');
+    assert.equal(refused.egresswatch.flow.tcp_handshake, 'refused');
+    assert.match(refused.message, / tried to connect to api\.example\.com \(example\.com; refused\), new/);
+    const pending = at(0, NO_ANSWER_MS - 1);
+    assert.equal(pending.event.outcome, 'unknown');
+    assert.equal(pending.egresswatch.flow.tcp_handshake, 'pending');
+    const silent = at(0, NO_ANSWER_MS);
+    assert.equal(silent.event.outcome, 'failure');
+    assert.equal(silent.egresswatch.flow.tcp_handshake, 'no-answer');
+    assert.match(silent.message, /\(example\.com; no answer\)/);
+    assert.equal(at(0, 5, true).egresswatch.flow.tcp_handshake, 'no-answer', 'ended without an answer');
+    const udp = at(1, 10_000, false, 'udp');
+    assert.equal(udp.event.outcome, 'success');
+    assert.equal(udp.egresswatch.flow.tcp_handshake, undefined);
+    assert.equal(at(0, 10_000, false, 'udp').event.outcome, 'unknown', 'UDP may be one-way');
   });
 
   it('leaves process and user out of an unattributed alert and says so', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { addressToString, decodePacket, DecodeStats, LinkType, PacketInfo } from '../../lib/decode/index.js';
-import { FlowTable, type Flow, type FlowEndReason } from '../../lib/flows/index.js';
+import { ANSWERED, FlowTable, NOT_ANSWERED, REFUSED, type Flow, type FlowEndReason } from '../../lib/flows/index.js';
 import { ethernet, ipv4, ipv6, sll, sll2, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST } from '../helpers/packets.js';
 
 const EXTERNAL = /^(203\.0\.113\.|2001:db8:1::)/;
@@ -49,6 +49,29 @@ describe('flows/table', () => {
     assert.deepEqual(h.ended.map(([x, r]) => [x, r]), [[f, 'fin']]);
     assert.equal(f.ended, true);
     assert.equal(f.lastTime, 6);
+  });
+
+  it('records how the server answered: a SYN-ACK, a RST (refused), nothing; for UDP any reply', () => {
+    const h = harness();
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_SYN), 1);
+    h.feed(t4('10.0.0.5', '203.0.113.11', 40001, 443, TCP_SYN), 1);
+    h.feed(t4('10.0.0.5', '203.0.113.12', 40002, 443, TCP_SYN), 1);
+    h.feed(u4('10.0.0.5', '203.0.113.13', 40003, 443, 50), 1);
+    h.feed(u4('10.0.0.5', '203.0.113.14', 40004, 514, 50), 1);
+    const [ok, refused, silent, udpAnswered, udpOneWay] = h.started;
+    assert.ok([ok, refused, silent, udpAnswered, udpOneWay].every((f) => f.answer === NOT_ANSWERED));
+    h.feed(t4('203.0.113.10', '10.0.0.5', 443, 40000, TCP_SYN | TCP_ACK), 2);
+    h.feed(t4('203.0.113.11', '10.0.0.5', 443, 40001, TCP_RST | TCP_ACK), 2);
+    h.feed(t4('10.0.0.5', '203.0.113.12', 40002, 443, TCP_SYN), 1001); // the client's retransmission
+    h.feed(u4('203.0.113.13', '10.0.0.5', 443, 40003, 30), 2);
+    assert.equal(ok.answer, ANSWERED);
+    assert.equal(refused.answer, REFUSED);
+    assert.equal(silent.answer, NOT_ANSWERED);
+    assert.equal(udpAnswered.answer, ANSWERED);
+    assert.equal(udpOneWay.answer, NOT_ANSWERED);
+    // A RST after the handshake is a reset, not a refusal: the answer stays.
+    h.feed(t4('203.0.113.10', '10.0.0.5', 443, 40000, TCP_RST | TCP_ACK), 3);
+    assert.equal(ok.answer, ANSWERED);
   });
 
   it('ends on RST and starts anew when the 5-tuple is reused', () => {
