@@ -105,6 +105,14 @@ export interface ConnectionFacts {
   novelFor: ('host' | 'software')[];
   hostFirstSeen?: number;
   softwareFirstSeen?: number;
+  /** The key the connection was judged under (host or software, and domain group); the pipeline's. */
+  judgeKey?: string;
+  /**
+   * Later connections under the same key, started within the alert delay after this one (the
+   * pipeline's): a retry, a Happy Eyeballs race's other address family, a client's parallel
+   * connections. The alert counts them in egresswatch.connections.
+   */
+  related?: Flow[];
 }
 
 export interface AlertContext {
@@ -172,8 +180,14 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const novel = f.novelFor.join(' and ');
   const started = iso(flow.startTime);
   const handshake = flow.transport === 'tcp' ? tcpHandshake(flow, ctx.now) : undefined;
-  const outcome = outcomeOf(flow, handshake);
-  const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${handshake === 'refused' ? 'refused' : 'no answer'})` : `connected to ${destName} (${f.domainGroup})`;
+  const own = outcomeOf(flow, handshake);
+  const related = f.related ?? [];
+  const answered = (flow.answer === ANSWERED ? 1 : 0) + related.filter((r) => r.answer === ANSWERED).length;
+  // A connection that failed while a related one got through (Happy Eyeballs: IPv6 tried first
+  // and unanswered, IPv4 connected): the software reached the destination.
+  const outcome = own !== 'success' && answered > 0 ? 'success' : own;
+  const failedFirst = own === 'failure' && outcome === 'success' ? `; its first attempt ${handshake === 'refused' ? 'was refused' : 'got no answer'}` : '';
+  const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${handshake === 'refused' ? 'refused' : 'no answer'})` : `connected to ${destName} (${f.domainGroup}${failedFirst})`;
   const alert: Record<string, unknown> = {
     '@timestamp': started,
     message: `${who} on ${ctx.hostName} ${verb}, new for the ${novel} in the last ${ctx.baselineWindowDays} days`,
@@ -231,6 +245,12 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       }),
       attribution: omitUndefined({ method: f.attribution, attributed: f.attribution !== 'none', confidence: f.confidence ?? (f.attribution === 'none' ? 'low' : undefined) }),
       flow: { open: !flow.ended, answered: flow.answer === ANSWERED, ...(handshake !== undefined ? { tcp_handshake: handshake } : {}) },
+      connections: {
+        count: 1 + related.length,
+        answered,
+        source_bytes: related.reduce((n, r) => n + r.clientBytes, flow.clientBytes),
+        destination_bytes: related.reduce((n, r) => n + r.serverBytes, flow.serverBytes),
+      },
       agent: { version: ctx.agentVersion },
       ...(f.software ? { software: softwareFields(f) } : {}),
       ...(p && p.parents && p.parents.length > 1 ? { process: { ancestors: p.parents.map((a, i) => omitUndefined({

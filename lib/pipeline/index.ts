@@ -9,7 +9,7 @@ import { externalCoversLoopback } from '../classify/index.js';
 import {
   CaptureError, CaptureStopped, LiveCapture, inflateIfCompressed, readErrorReason, replayFile, ringPackets, buildBpfFilter, type Inflated, type InterfaceStats, type ReplayResult,
 } from '../capture/index.js';
-import { Baseline } from '../baseline/index.js';
+import { Baseline, BaselineWriteError } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
 import { AlertOutputs, OUTPUT_SETTINGS } from './outputs.js';
@@ -38,7 +38,7 @@ export interface ReplayStats {
   incompleteFiles: { file: string; packets: number; error: string }[];
   /** Connections that raised no alert because judging them failed (the baseline could not be written). */
   connectionsNotJudged: number;
-  /** Why the baseline's last writes failed (a full disk under --state-dir); absent when they did not. */
+  /** Why the baseline's writes failed (a full disk under --state-dir): new entries during the run, or the last updates at close; absent when none did. */
   baselineWriteError?: string;
   /** Alerts the alerts file would not take (a full disk), and the errno it gave; 0 when all were written. */
   alertsNotWritten: number;
@@ -412,6 +412,11 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     // The alerts already out stay out; the stats say what is missing and the CLI fails the run.
     baselineWriteError = (err as Error).message;
     logger.error('baseline not saved', { error: baselineWriteError });
+  }
+  // New entries that could not be written left their connections without a verdict (and an
+  // alert) even when nothing was left to write at close: that fails the run too.
+  if (baselineWriteError === undefined && p.stats.judgeErrors > 0) {
+    baselineWriteError = new BaselineWriteError(path.join(config.stateDir, 'baseline'), p.firstJudgeError).message;
   }
   await alerts.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -106,6 +106,12 @@ interface Pending {
  * connection through attribution-independent baseline work (bench: 134k connections, 4k keys).
  */
 const REJUDGE_AFTER_MS = 60_000;
+/**
+ * Most related connections an alert counts (the same software, or host, to the same domain group,
+ * started within the alert delay after the alerted one): a browser or a package manager opens
+ * a few, a Happy Eyeballs client two.
+ */
+const MAX_RELATED = 64;
 /** Bound of the judge memo below (cleared when full: cheap, and misses are only slower). */
 const MEMO_ENTRIES = 65_536;
 /** Names whose group is remembered (the Public Suffix List lookup costs ~5 µs a name). */
@@ -163,8 +169,12 @@ export class Pipeline {
   /** The TCP DNS segment being reassembled (its messages are matched with its addresses). */
   private tcpDnsPkt: PacketInfo | undefined;
   private packetTime = 0;
+  /** Why the first connection that could not be judged failed (a baseline write on a full disk). */
+  firstJudgeError: unknown = undefined;
   /** judge key → packet time it was last judged. */
   private readonly judged = new Map<string, number>();
+  /** judge key → the connection judged under it whose judgment or alert is still to come (see repeats()). */
+  private readonly relatedByKey = new Map<string, ConnectionFacts>();
   private readonly resolvers = new ResolverOwners();
   private readonly encryptedDns = new EncryptedDnsEndpoints();
   /**
@@ -472,7 +482,7 @@ export class Pipeline {
     flow.data = undefined;
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
-    if (!this.deps.attributor && this.recentlyJudged(facts.domainGroup, flow.startTime)) return;
+    if (!this.deps.attributor && this.repeats(facts.domainGroup, facts)) return;
     if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     if (!this.deps.attributor && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
     this.track(this.judge(facts, st.who), flow);
@@ -482,6 +492,7 @@ export class Pipeline {
     const work = judging.catch((err: unknown) => {
       this.stats.internalErrors += 1;
       const n = ++this.stats.judgeErrors;
+      this.firstJudgeError ??= err;
       // A failing disk fails every new destination: logged at the 1st, 10th, 100th, ... one.
       if (isLogPoint(n)) {
         this.deps.logger.error('connection could not be judged (no alert for it; the next connection to its destination is judged again)', {
@@ -534,7 +545,7 @@ export class Pipeline {
     facts.softwareKey = d && d.softwareKey !== '' ? (this.s.normalizeVersions ? d.softwareKey : softwareKey(d.software, d.container, { normalize: false })) : undefined;
     facts.mainFile = d?.mainFile;
     facts.container = d?.container;
-    if (this.deps.attributor && this.recentlyJudged(`${facts.softwareKey ?? ''}\n${facts.domainGroup}`, flow.startTime)) return;
+    if (this.deps.attributor && this.repeats(`${facts.softwareKey ?? ''}\n${facts.domainGroup}`, facts)) return;
     const baseline = typeof this.deps.baseline === 'function' ? await this.deps.baseline() : this.deps.baseline;
     const seen = { host: this.s.hostName, software: facts.softwareKey, group: facts.domainGroup, time: flow.startTime };
     const sync = baseline.observeSync(seen);
@@ -545,9 +556,9 @@ export class Pipeline {
   /** The baseline's verdict is in: learning, suppressed, or an alert (held or emitted). */
   private conclude(facts: ConnectionFacts, verdict: Verdict): void {
     const flow = facts.flow;
-    if (verdict.novelFor.length === 0) return;
-    if (verdict.learning) {
-      this.stats.learningSuppressed += 1;
+    if (verdict.novelFor.length === 0 || verdict.learning) {
+      this.forgetRelated(facts);
+      if (verdict.novelFor.length > 0) this.stats.learningSuppressed += 1;
       return;
     }
     const rule = this.suppressions.match({
@@ -555,7 +566,10 @@ export class Pipeline {
       userName: facts.process?.userName, uid: facts.process?.uid, ip: flow.serverIp, port: flow.serverPort,
       image: facts.container?.image?.name,
     });
-    if (rule) return; // counted by the rule set (stats.byRule); the baseline already has it
+    if (rule) {
+      this.forgetRelated(facts);
+      return; // counted by the rule set (stats.byRule); the baseline already has it
+    }
     facts.novelFor = verdict.novelFor;
     facts.hostFirstSeen = verdict.hostFirstSeen;
     facts.softwareFirstSeen = verdict.softwareFirstSeen;
@@ -603,6 +617,34 @@ export class Pipeline {
     return [g.group, g.registered];
   }
 
+  /**
+   * True when the connection of `facts` repeats one judged within REJUDGE_AFTER_MS under the same
+   * `key` (host or software, and domain group): it joins that one's alert, if one is coming,
+   * as a related connection. Otherwise it is the one judged, and later ones join it.
+   */
+  private repeats(key: string, facts: ConnectionFacts): boolean {
+    const flow = facts.flow;
+    const first = this.relatedByKey.get(key);
+    // Started within the alert delay of the first, before or after it (connections are judged
+    // in the order their names settle: an unanswered SYN waits a second for first bytes that
+    // its rival already sent): what the first one's hold gathers live.
+    if (first?.related !== undefined && first.related.length < MAX_RELATED && Math.abs(flow.startTime - first.flow.startTime) <= this.s.alertDelayMs) {
+      first.related.push(flow);
+      return true;
+    }
+    if (this.recentlyJudged(key, flow.startTime)) return true;
+    facts.judgeKey = key;
+    facts.related = [];
+    if (this.relatedByKey.size >= MEMO_ENTRIES) this.relatedByKey.clear();
+    this.relatedByKey.set(key, facts);
+    return false;
+  }
+
+  /** The connection's judgment is over (no alert, or its alert is out): later ones no longer join it. */
+  private forgetRelated(facts: ConnectionFacts): void {
+    if (facts.judgeKey !== undefined && this.relatedByKey.get(facts.judgeKey) === facts) this.relatedByKey.delete(facts.judgeKey);
+  }
+
   /** True when `key` was judged within REJUDGE_AFTER_MS before `time`; records `time` otherwise. */
   private recentlyJudged(key: string, time: number): boolean {
     const last = this.judged.get(key);
@@ -622,6 +664,7 @@ export class Pipeline {
   }
 
   private emitAlert(facts: ConnectionFacts): void {
+    this.forgetRelated(facts);
     const alert = buildAlert(facts, {
       hostName: this.s.hostName,
       hostId: this.s.hostId,
