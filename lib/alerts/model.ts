@@ -101,6 +101,8 @@ export interface ConnectionFacts {
   /** The baseline's software key (version-normalised; the image for a container). */
   softwareKey?: string;
   container?: ContainerFacts;
+  /** The systemd unit the process runs in ("nginx.service", "session-4.scope" for a login session). */
+  systemdUnit?: string;
   mainFile?: MainFileFacts;
   novelFor: ('host' | 'software')[];
   hostFirstSeen?: number;
@@ -253,9 +255,12 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       },
       agent: { version: ctx.agentVersion },
       ...(f.software ? { software: softwareFields(f) } : {}),
-      ...(p && p.parents && p.parents.length > 1 ? { process: { ancestors: p.parents.map((a, i) => omitUndefined({
-        pid: a.pid, name: a.name, executable: a.exe, command_line: cut(a.commandLine, `egresswatch.process.ancestors.${i}.command_line`),
-      })) } } : {}),
+      ...(p && ((p.parents && p.parents.length > 1) || f.systemdUnit !== undefined) ? { process: omitUndefined({
+        systemd_unit: f.systemdUnit,
+        ancestors: p.parents && p.parents.length > 1 ? p.parents.map((a, i) => omitUndefined({
+          pid: a.pid, name: a.name, executable: a.exe, command_line: cut(a.commandLine, `egresswatch.process.ancestors.${i}.command_line`),
+        })) : undefined,
+      }) } : {}),
     },
   };
 

@@ -545,6 +545,7 @@ export class Pipeline {
     facts.softwareKey = d && d.softwareKey !== '' ? (this.s.normalizeVersions ? d.softwareKey : softwareKey(d.software, d.container, { normalize: false })) : undefined;
     facts.mainFile = d?.mainFile;
     facts.container = d?.container;
+    facts.systemdUnit = d?.unit;
     if (this.deps.attributor && this.repeats(`${facts.softwareKey ?? ''}\n${facts.domainGroup}`, facts)) return;
     const baseline = typeof this.deps.baseline === 'function' ? await this.deps.baseline() : this.deps.baseline;
     const seen = { host: this.s.hostName, software: facts.softwareKey, group: facts.domainGroup, time: flow.startTime };

@@ -88,3 +88,37 @@ function bareRuntime(parents: string[]): ContainerRuntime {
 function podUid(raw: string): string {
   return raw.replace(/_/g, '-');
 }
+
+/** Unit types a process can run in: a service, or a scope (a login session, a container, an app). */
+const UNIT = /^.+\.(service|scope)$/;
+
+/**
+ * The systemd unit a process runs in, from /proc/PID/cgroup: the innermost ".service" or
+ * ".scope" segment of its cgroup path ("nginx.service", "cron.service", "session-4.scope" for a
+ * login session, "user@1000.service" for a user's own services, "docker-<id>.scope"). The
+ * unified (v2, "0::") line is read first, then v1's name=systemd line. undefined outside any
+ * unit (no systemd, or the root cgroup).
+ */
+export function systemdUnitFromCgroup(text: string): string | undefined {
+  let v1: string | undefined;
+  for (const line of text.split('\n')) {
+    const first = line.indexOf(':');
+    const second = first < 0 ? -1 : line.indexOf(':', first + 1);
+    if (second < 0) continue;
+    const controllers = line.slice(first + 1, second);
+    const cgPath = line.slice(second + 1).trim();
+    if (line.slice(0, first) === '0' && controllers === '') {
+      const unit = innermostUnit(cgPath);
+      if (unit !== undefined) return unit;
+    } else if (controllers === 'name=systemd') {
+      v1 = innermostUnit(cgPath);
+    }
+  }
+  return v1;
+}
+
+function innermostUnit(cgPath: string): string | undefined {
+  const segments = cgPath.split('/');
+  for (let i = segments.length - 1; i >= 0; i--) if (UNIT.test(segments[i])) return segments[i];
+  return undefined;
+}

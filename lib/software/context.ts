@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import { readProcess, type ProcessInfo } from '../procfs/process.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { NameService, UserNames } from '../procfs/passwd.js';
-import { containerFromCgroup } from './container-cgroup.js';
+import { containerFromCgroup, systemdUnitFromCgroup } from './container-cgroup.js';
 import { ContainerCatalog } from './container-catalog.js';
 import type { ContainerInfo } from './container-sources.js';
 import { FileInspector, type FileFacts } from './files.js';
@@ -42,6 +42,8 @@ export interface Described {
   softwareKey: string;
   mainFile?: FileFacts;
   container?: ContainerInfo;
+  /** The systemd unit the process runs in (its cgroup): "nginx.service", "session-4.scope". */
+  unit?: string;
 }
 
 /** Kinds whose id is a file the interpreter runs; for the rest the executable is the main file. */
@@ -73,21 +75,25 @@ export class SoftwareContext {
 
   /** undefined when the process is gone (or never was). */
   async describe(pid: number): Promise<Described | undefined> {
-    const [process, container] = await Promise.all([
+    const [process, cgroup] = await Promise.all([
       readProcess(this.proc, pid, { hostRoot: this.hostRoot, parentDepth: this.parentDepth, passwdFile: this.passwdFile, users: this.users, nameService: this.nameService ?? false }),
-      this.container(pid),
+      this.proc.readText(`${pid}/cgroup`),
     ]);
     if (!process) return undefined;
-    const software = await identifySoftwareReading(process, (file) => this.readInRoot(pid, file));
+    const [container, software] = await Promise.all([
+      this.container(cgroup),
+      identifySoftwareReading(process, (file) => this.readInRoot(pid, file)),
+    ]);
     const out: Described = { process, software, softwareKey: softwareKey(software, container, { normalize: this.normalize }) };
     if (container) out.container = container;
+    const unit = cgroup === undefined ? undefined : systemdUnitFromCgroup(cgroup);
+    if (unit !== undefined) out.unit = unit;
     const mainFile = await this.mainFile(process, software);
     if (mainFile) out.mainFile = mainFile;
     return out;
   }
 
-  private async container(pid: number): Promise<ContainerInfo | undefined> {
-    const text = await this.proc.readText(`${pid}/cgroup`);
+  private async container(text: string | undefined): Promise<ContainerInfo | undefined> {
     const c = text === undefined ? undefined : containerFromCgroup(text);
     if (!c) return undefined;
     const info = await this.catalog?.lookup(c);

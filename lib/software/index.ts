@@ -2,7 +2,7 @@
 // program), which container and pod it runs in, its main file's facts, and its baseline key.
 export { identifySoftware, type SoftwareIdentity, type SoftwareKind, type ProcessCommand } from './identify.js';
 export { detectInterpreter, javaMain, type Interpreter, type Family, type ScannedFamily, type LauncherFamily } from './interpreters.js';
-export { containerFromCgroup, type CgroupContainer, type ContainerRuntime } from './container-cgroup.js';
+export { containerFromCgroup, systemdUnitFromCgroup, type CgroupContainer, type ContainerRuntime } from './container-cgroup.js';
 export { parseImageRef, qualifyImageName, type ImageRef } from './container-image.js';
 export {
   fromContainerdBundle, fromCrioConfig, fromDockerConfig, fromStorageEntry,

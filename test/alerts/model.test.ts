@@ -131,6 +131,13 @@ describe('alerts/model', () => {
     assert.equal(at(0, 10_000, false, 'udp').event.outcome, 'unknown', 'UDP may be one-way');
   });
 
+  it('names the systemd unit the process runs in', () => {
+    const a = buildAlert(facts({ systemdUnit: 'session-4.scope' }), ctx) as Record<string, any>;
+    assert.equal(a.egresswatch.process.systemd_unit, 'session-4.scope');
+    assert.equal(a.egresswatch.process.ancestors, undefined, 'one parent: no ancestors list');
+    assert.equal((buildAlert(facts(), ctx) as Record<string, any>).egresswatch.process, undefined);
+  });
+
   it('leaves process and user out of an unattributed alert and says so', () => {
     const a = buildAlert(facts({ attribution: 'none', process: undefined, software: undefined, novelFor: ['host'] }), ctx) as Record<string, any>;
     assert.equal(a.process, undefined);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { containerFromCgroup } from '../../lib/software/index.js';
+import { containerFromCgroup, systemdUnitFromCgroup } from '../../lib/software/index.js';
 
 // /proc/PID/cgroup lines as real hosts print them (ids and pod uids replaced by made-up values of
 // the same shape). Sources: Docker 20-27 on cgroup v1 and v2, kubeadm / EKS / GKE (containerd),
@@ -54,5 +54,33 @@ describe('software/containerFromCgroup on real cgroup lines', () => {
     it(`${r.what} → ${r.want ? `${r.want.runtime} ${r.want.id.slice(0, 12)}` : 'none'}`, () => {
       assert.deepEqual(containerFromCgroup(r.text), r.want);
     });
+  }
+});
+
+// [what, /proc/PID/cgroup text, systemd unit]
+const UNITS: [string, string, string | undefined][] = [
+  ['a service, v2', '0::/system.slice/nginx.service\n', 'nginx.service'],
+  ['a login session (ssh), v2', '0::/user.slice/user-1000.slice/session-3.scope\n', 'session-3.scope'],
+  ['a user\'s own service manager', '0::/user.slice/user-1000.slice/user@1000.service/init.scope\n', 'init.scope'],
+  ['a desktop app scope', '0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-gnome-firefox-4711.scope\n', 'app-gnome-firefox-4711.scope'],
+  ['a service with delegated sub-cgroups', '0::/system.slice/containerd.service/workers/w1\n', 'containerd.service'],
+  ['a cron job (its own session)', '0::/user.slice/user-0.slice/session-c12.scope\n', 'session-c12.scope'],
+  ['templated instance', '0::/system.slice/system-getty.slice/getty@tty1.service\n', 'getty@tty1.service'],
+  ['escaped unit name', '0::/system.slice/system-openvpn\\x2dclient.slice/openvpn-client@corp.service\n', 'openvpn-client@corp.service'],
+  ['a docker container (systemd driver)', `0::/system.slice/docker-${A}.scope\n`, `docker-${A}.scope`],
+  ['podman container payload', `0::/machine.slice/libpod-${A}.scope/container\n`, `libpod-${A}.scope`],
+  ['v1 hybrid: the unified line', '12:blkio:/system.slice\n1:name=systemd:/system.slice/cron.service\n0::/system.slice/cron.service\n', 'cron.service'],
+  ['v1 only: name=systemd', '11:memory:/system.slice/rsyslog.service\n1:name=systemd:/system.slice/rsyslog.service\n', 'rsyslog.service'],
+  ['hybrid with an empty unified line: name=systemd', '1:name=systemd:/system.slice/ssh.service\n0::/\n', 'ssh.service'],
+  ['PID 1', '0::/init.scope\n', 'init.scope'],
+  ['the root cgroup (no systemd)', '0::/\n', undefined],
+  ['cgroupfs docker (no unit)', `0::/docker/${A}\n`, undefined],
+  ['a slice only', '0::/user.slice\n', undefined],
+  ['garbage', 'not a cgroup file\n\n::\n', undefined],
+];
+
+describe('software/systemdUnitFromCgroup on real cgroup lines', () => {
+  for (const [what, text, want] of UNITS) {
+    it(`${what} → ${want ?? 'none'}`, () => assert.equal(systemdUnitFromCgroup(text), want));
   }
 });

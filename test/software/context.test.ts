@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProcFs } from '../../lib/procfs/index.js';
 import { ContainerCatalog, containerFromCgroup, identifySoftware, SoftwareContext } from '../../lib/software/index.js';
-import { FIXTURES_DIR, haveCommand } from '../helpers/env.js';
+import { FIXTURES_DIR, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 import { FakeProc } from '../procfs/faketree.js';
 
 const HOSTROOT = path.join(FIXTURES_DIR, 'software', 'hostroot');
@@ -116,6 +117,42 @@ describe('software/SoftwareContext on the real /proc', () => {
     assert.equal(d.mainFile?.sha256, sha(fs.realpathSync(d.software.id)));
     assert.equal(d.container?.id, containerFromCgroup(fs.readFileSync('/proc/self/cgroup', 'utf8'))?.id);
     assert.equal(d.process.uid, process.getuid?.());
+  });
+
+  it('names the systemd unit a real process runs in, from the cgroup the kernel shows (cgroup v2, and v1 name=systemd)', async function () {
+    this.timeout(10_000);
+    // Cgroups of our own, named as systemd names units, on the hierarchies this kernel has mounted.
+    const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' '));
+    const v2 = mounts.find((m) => m[2] === 'cgroup2')?.[1];
+    const v1 = mounts.find((m) => m[2] === 'cgroup' && m[3]?.split(',').includes('name=systemd'))?.[1];
+    requirePrereq(this, isRoot() && (v2 !== undefined || v1 !== undefined), 'root and a mounted cgroup2 or name=systemd hierarchy');
+    const ctx = new SoftwareContext({ proc: new ProcFs('/proc'), hostRoot: '/', parentDepth: 0, normalizeVersions: true, catalog: false, files: false });
+    const sfx = randomBytes(3).toString('hex');
+    for (const [label, root] of [['v2', v2], ['v1', v1]] as const) {
+      if (root === undefined) continue;
+      const slice = path.join(root, `ewtest-${sfx}.slice`);
+      const unit = path.join(slice, `ewtest-${label}-${sfx}.service`);
+      fs.mkdirSync(unit, { recursive: true });
+      const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        fs.writeFileSync(path.join(unit, 'cgroup.procs'), String(child.pid));
+        const d = await ctx.describe(child.pid as number);
+        assert.equal(d?.unit, `ewtest-${label}-${sfx}.service`, `${label}: ${fs.readFileSync(`/proc/${child.pid}/cgroup`, 'utf8')}`);
+      } finally {
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+        // The kernel takes the dead process out of the cgroup a moment after it is reaped.
+        for (let i = 0; i < 50; i++) {
+          try {
+            fs.rmdirSync(unit);
+            break;
+          } catch {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+        fs.rmdirSync(slice);
+      }
+    }
   });
 
   it('real programs that rename their process (node process.title, perl $0) are named by their title', async function () {
