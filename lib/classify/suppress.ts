@@ -29,6 +29,8 @@ export interface SuppressionRule {
   port?: number;
   /** Glob on the container image name. */
   image?: string;
+  /** Glob on the systemd unit the process runs in ("backup.service", "session-*.scope"). */
+  unit?: string;
 }
 
 /** What a connection offers the rules; absent fields never match a rule that names them. */
@@ -42,6 +44,7 @@ export interface SuppressionCandidate {
   ip: string;
   port: number;
   image?: string;
+  unit?: string;
 }
 
 export interface SuppressionStats {
@@ -53,7 +56,7 @@ export interface SuppressionStats {
   byRule: Record<string, number>;
 }
 
-const MATCHERS = ['domain', 'domainGroup', 'software', 'user', 'cidr', 'port', 'image'] as const;
+const MATCHERS = ['domain', 'domainGroup', 'software', 'user', 'cidr', 'port', 'image', 'unit'] as const;
 const KEYS = ['comment', 'expires', ...MATCHERS] as const;
 const EXAMPLE = "{ comment: 'nightly backup', domain: '*.backup.example.com', port: 443 }";
 
@@ -75,7 +78,7 @@ export function parseSuppressionRule(raw: unknown): SuppressionRule {
     parseExpiry('expires', item.expires);
     rule.expires = item.expires instanceof Date ? item.expires.toISOString() : String(item.expires).trim();
   }
-  for (const k of ['domain', 'domainGroup', 'software', 'user', 'cidr', 'image'] as const) {
+  for (const k of ['domain', 'domainGroup', 'software', 'user', 'cidr', 'image', 'unit'] as const) {
     const v = textField(item, k);
     if (v !== undefined) rule[k] = v;
   }
@@ -120,6 +123,10 @@ function compile(rule: SuppressionRule, key: string): Compiled {
   if (rule.image !== undefined) {
     const t = globPattern('image', rule.image);
     tests.push((c) => c.image !== undefined && t(c.image));
+  }
+  if (rule.unit !== undefined) {
+    const t = globPattern('unit', rule.unit);
+    tests.push((c) => c.unit !== undefined && t(c.unit));
   }
   const expiresAt = rule.expires === undefined ? undefined : parseExpiry('expires', rule.expires);
   return { rule, key, expiresAt, tests };

@@ -565,7 +565,7 @@ export class Pipeline {
     const rule = this.suppressions.match({
       domain: facts.domain, domainGroup: facts.domainGroup, softwareId: facts.software?.id, softwareKey: facts.softwareKey,
       userName: facts.process?.userName, uid: facts.process?.uid, ip: flow.serverIp, port: flow.serverPort,
-      image: facts.container?.image?.name,
+      image: facts.container?.image?.name, unit: facts.systemdUnit,
     });
     if (rule) {
       this.forgetRelated(facts);

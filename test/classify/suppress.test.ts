@@ -9,7 +9,7 @@ import {
 const BASE: SuppressionCandidate = {
   domain: 'api.vendor.example', domainGroup: 'vendor.example', softwareId: '/usr/bin/curl',
   softwareKey: 'exe:/usr/bin/curl', userName: 'backup', uid: 1001, ip: '203.0.113.10', port: 443,
-  image: 'docker.io/library/nginx:1.25',
+  image: 'docker.io/library/nginx:1.25', unit: 'backup.service',
 };
 const T0 = Date.UTC(2026, 11, 4, 12, 0, 0);
 
@@ -45,6 +45,10 @@ const CASES: [Omit<SuppressionRule, 'comment'>, Partial<SuppressionCandidate>, b
   [{ image: '*/nginx:1.25' }, {}, true],
   [{ image: 'docker.io/library/redis:*' }, {}, false],
   [{ image: '*nginx*' }, { image: undefined }, false],
+  [{ unit: 'backup.service' }, {}, true],
+  [{ unit: 'session-*.scope' }, { unit: 'session-42.scope' }, true],
+  [{ unit: 'session-*.scope' }, {}, false],
+  [{ unit: '*.service' }, { unit: undefined }, false],
   // AND: every matcher given must match.
   [{ domain: '*.vendor.example', port: 443, user: 'backup' }, {}, true],
   [{ domain: '*.vendor.example', port: 443, user: 'root' }, {}, false],
