@@ -85,7 +85,7 @@ export interface ConnectionFacts {
   alternatives: string[];
   /** Age of the DNS answer at connect time, ms. */
   answerAgeMs?: number;
-  nameSource: 'dns' | 'sni' | 'http' | 'quic' | 'ptr' | 'none';
+  nameSource: 'dns' | 'sni' | 'http' | 'quic' | 'hosts' | 'ptr' | 'none';
   /** The DNS server whose answer named the address. */
   resolver?: string;
   /** The responder is a DNS-over-TLS/QUIC port or a public DNS-over-HTTPS resolver. */

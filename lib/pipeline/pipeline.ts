@@ -537,6 +537,7 @@ export class Pipeline {
       d.softwareKey = '';
     }
     if (d) this.preferOwnName(facts, d.process.pid);
+    if (facts.nameSource === 'none' && d?.hosts) this.nameByHosts(facts, d.hosts);
     if (facts.nameSource === 'none' && this.deps.ptr) await this.nameByPtr(facts);
     facts.attribution = who.method;
     facts.confidence = who.confidence;
@@ -577,6 +578,20 @@ export class Pipeline {
     const now = this.deps.now();
     if (flow.ended) this.emitAlert(facts);
     else this.hold.add(flow, facts, flow.startTime + this.s.alertDelayMs, now);
+  }
+
+  /**
+   * An address no DNS answer, SNI or Host named, that the process's own hosts file names: what
+   * the program resolved without DNS (a pinned endpoint, a pod's hostAliases).
+   */
+  private nameByHosts(facts: ConnectionFacts, hosts: ReadonlyMap<string, string>): void {
+    const name = hosts.get(facts.flow.serverIp);
+    if (name === undefined) return;
+    const [group, registered] = this.groupOf(name);
+    facts.domain = name;
+    facts.nameSource = 'hosts';
+    facts.domainGroup = group;
+    facts.registeredDomain = registered;
   }
 
   /** Last resort: the address's reverse (PTR) name. */

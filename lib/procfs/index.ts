@@ -7,6 +7,7 @@ export {
   type ProcessInfo, type StatFields, type StatusFields, type ReadProcessOptions,
 } from './process.js';
 export { type ParentInfo } from './process.js';
+export { HostsFiles, parseHosts, type HostsFilesOptions } from './hosts.js';
 export { NameService, UserNames, parsePasswd, type NameServiceOptions, type UserNamesOptions } from './passwd.js';
 export { normaliseIp, formatIPv6 } from './address.js';
 export { NetnsIndex, parseNsLink, UNKNOWN_NETNS, type NetnsIndexOptions } from './netns.js';

@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import { readProcess, type ProcessInfo } from '../procfs/process.js';
 import type { ProcFs } from '../procfs/procfs.js';
 import { NameService, UserNames } from '../procfs/passwd.js';
+import { HostsFiles } from '../procfs/hosts.js';
 import { containerFromCgroup, systemdUnitFromCgroup } from './container-cgroup.js';
 import { ContainerCatalog } from './container-catalog.js';
 import type { ContainerInfo } from './container-sources.js';
@@ -32,6 +33,8 @@ export interface SoftwareContextOptions {
   users?: UserNames;
   /** Names for uids no passwd file lists (getent; see readProcess); false for none. */
   nameService?: NameService | false;
+  /** The processes' own hosts files (names of addresses resolved without DNS); false for none. */
+  hosts?: HostsFiles | false;
 }
 
 export interface Described {
@@ -44,6 +47,8 @@ export interface Described {
   container?: ContainerInfo;
   /** The systemd unit the process runs in (its cgroup): "nginx.service", "session-4.scope". */
   unit?: string;
+  /** address → name from the hosts file inside the process's root (its /etc/hosts). */
+  hosts?: ReadonlyMap<string, string>;
 }
 
 /** Kinds whose id is a file the interpreter runs; for the rest the executable is the main file. */
@@ -60,6 +65,7 @@ export class SoftwareContext {
   private readonly users: UserNames;
   /** Undefined when turned off. */
   readonly nameService: NameService | undefined;
+  private readonly hostsFiles: HostsFiles | undefined;
 
   constructor(opts: SoftwareContextOptions) {
     this.proc = opts.proc;
@@ -71,13 +77,16 @@ export class SoftwareContext {
     this.passwdFile = opts.passwdFile;
     this.users = opts.users ?? new UserNames();
     this.nameService = opts.nameService === false ? undefined : (opts.nameService ?? new NameService());
+    this.hostsFiles = opts.hosts === false ? undefined : (opts.hosts ?? new HostsFiles());
   }
 
   /** undefined when the process is gone (or never was). */
   async describe(pid: number): Promise<Described | undefined> {
-    const [process, cgroup] = await Promise.all([
+    const [process, cgroup, hosts] = await Promise.all([
       readProcess(this.proc, pid, { hostRoot: this.hostRoot, parentDepth: this.parentDepth, passwdFile: this.passwdFile, users: this.users, nameService: this.nameService ?? false }),
       this.proc.readText(`${pid}/cgroup`),
+      // Read while the process lives: its root (and so its hosts file) is gone with it.
+      this.hostsFiles?.inRoot(this.proc.resolve(`${pid}/root`)),
     ]);
     if (!process) return undefined;
     const [container, software] = await Promise.all([
@@ -88,6 +97,7 @@ export class SoftwareContext {
     if (container) out.container = container;
     const unit = cgroup === undefined ? undefined : systemdUnitFromCgroup(cgroup);
     if (unit !== undefined) out.unit = unit;
+    if (hosts !== undefined && hosts.size > 0) out.hosts = hosts;
     const mainFile = await this.mainFile(process, software);
     if (mainFile) out.mainFile = mainFile;
     return out;

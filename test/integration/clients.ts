@@ -144,13 +144,15 @@ async function buildJar(dir: string): Promise<string> {
 }
 
 /**
- * argv that runs `argv` as the test user with our resolv.conf: a private mount namespace
- * (unshare makes its mounts private, so the bind mount never reaches the host), then setpriv.
- * unshare and sh exec, so the returned process's pid is the client's own pid.
+ * argv that runs `argv` as the test user with our resolv.conf (and `hostsFile` as its
+ * /etc/hosts, when given): a private mount namespace (unshare makes its mounts private, so the
+ * bind mounts never reach the host), then setpriv. unshare and sh exec, so the returned
+ * process's pid is the client's own pid.
  */
-export function wrapClient(resolvConf: string, argv: readonly string[], user = TEST_USER): [string, string[]] {
-  const script = 'mount --bind "$1" /etc/resolv.conf && u="$2" && shift 2 && exec setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"';
-  return ['unshare', ['--mount', 'sh', '-c', script, 'ewclient', resolvConf, user, ...argv]];
+export function wrapClient(resolvConf: string, argv: readonly string[], user = TEST_USER, hostsFile?: string): [string, string[]] {
+  const hosts = hostsFile === undefined ? '' : 'mount --bind "$3" /etc/hosts && ';
+  const script = `mount --bind "$1" /etc/resolv.conf && ${hosts}u="$2" && shift 3 && exec setpriv --reuid="$u" --regid="$u" --init-groups -- "$@"`;
+  return ['unshare', ['--mount', 'sh', '-c', script, 'ewclient', resolvConf, user, hostsFile ?? '', ...argv]];
 }
 
 /** Runs a client to completion (bounded 15 s). result.pid is the client process's pid. */

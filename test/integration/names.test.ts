@@ -1,4 +1,5 @@
-// End to end, as root: destinations named from the traffic itself. Real curl reaches a TLS
+// End to end, as root: destinations named from the traffic itself, or from the client's own
+// hosts file. Real curl reaches a TLS
 // server and an HTTP server by a name it never looks up (--resolve pins the address), so the
 // only name on the wire is the TLS SNI or the HTTP Host header (in the SYN itself with TCP Fast
 // Open); and a DNS answer nobody asked for, sent from the resolver's address, must not rename
@@ -20,6 +21,9 @@ const TLS_ADDR = '203.0.113.10';
 const TLS_PORT = 443;
 const HTTP_ADDR = '203.0.113.20';
 const RAW_ADDR = '192.0.2.30';
+/** A scenario TCP server (servers.py) that only a hosts file names here. */
+const HOSTS_ADDR = '192.0.2.40';
+const HOSTS_PORT = 443;
 const TFO_PORT = 8081;
 const SETTLE_MS = 2500;
 
@@ -73,8 +77,8 @@ describe('end to end: names from SNI and HTTP Host (TCP Fast Open too); a spoofe
     assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
   });
 
-  const client = async (argv: string[]) => {
-    const [cmd, args] = wrapClient(w.kit.resolvConf, argv, w.user.name);
+  const client = async (argv: string[], hostsFile?: string) => {
+    const [cmd, args] = wrapClient(w.kit.resolvConf, argv, w.user.name, hostsFile);
     const r = await run(cmd, args, { timeoutMs: 15_000, cwd: tmp, env: { PATH: '/usr/bin:/bin', HOME: tmp } });
     assert.equal(r.code, 0, `client ${argv.join(' ')} failed: ${r.stdout}\n${r.stderr}`);
     return r;
@@ -109,7 +113,13 @@ describe('end to end: names from SNI and HTTP Host (TCP Fast Open too); a spoofe
     fs.copyFileSync(path.join(FIXTURES_DIR, 'integration', 'raw_connect.py'), rawScript);
     fs.chmodSync(rawScript, 0o644);
     await client([w.kit.python, rawScript, RAW_ADDR, '8080']);
-    await waitForAlerts(alertsFile(), (a) => a.length >= 4, 10_000);
+    // A name only the client's own /etc/hosts knows (a pinned endpoint, a pod's hostAliases):
+    // python resolves it there, no DNS packet names the address.
+    const hostsFile = path.join(tmp, 'hosts');
+    fs.writeFileSync(hostsFile, `127.0.0.1 localhost\n${HOSTS_ADDR} pinned-api.hosts-only.example pinned-api\n`);
+    fs.chmodSync(hostsFile, 0o644);
+    await client([w.kit.python, rawScript, 'pinned-api.hosts-only.example', String(HOSTS_PORT)], hostsFile);
+    await waitForAlerts(alertsFile(), (a) => a.length >= 5, 10_000);
     await sleep(SETTLE_MS);
     const how = await agent!.stop();
     assert.equal(how.code, 0);
@@ -133,6 +143,11 @@ describe('end to end: names from SNI and HTTP Host (TCP Fast Open too); a spoofe
     assert.equal(raw.length, 1, diag);
     assert.notEqual(get(raw[0], 'destination.domain'), 'spoofed.example.org', diag);
     assert.ok(['ptr', 'none'].includes(String(get(raw[0], 'egresswatch.name_source'))), diag);
+    const pinned = byIp(HOSTS_ADDR)[0];
+    assert.ok(pinned, diag);
+    assert.equal(get(pinned, 'destination.domain'), 'pinned-api.hosts-only.example', diag);
+    assert.equal(get(pinned, 'egresswatch.name_source'), 'hosts', diag);
+    assert.equal(get(pinned, 'egresswatch.domain_group'), 'hosts-only.example', diag);
     assert.match(agent!.lastMetrics, /egresswatch_dns_answers_unmatched [1-9]/, 'the spoofed answers were counted');
     // The agent ran in its own namespace with the built addon: sockets found through netlink.
     assert.match(agent!.lastMetrics, /^egresswatch_attribution_netlink 1$/m, 'netlink sock_diag in use');

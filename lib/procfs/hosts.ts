@@ -1,0 +1,105 @@
+// Names from a hosts file (hosts(5)): what a program resolved without DNS. An address pinned in
+// /etc/hosts (a partner's endpoint, a Kubernetes pod's hostAliases, Docker's --add-host) is
+// connected to with no DNS packet to name it; the process's own hosts file does. Read inside
+// the process's root (a container has its own), cached by the file's identity.
+import fs from 'node:fs/promises';
+import ipaddr from 'ipaddr.js';
+import { OrderedMap } from '../collections/index.js';
+
+/** Most bytes of a hosts file read; a bigger one (an ad blocker's list) is read up to here. */
+const MAX_HOSTS_BYTES = 4 << 20;
+const NAME = /^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/;
+
+/** The canonical text of an address as decode prints packet addresses (RFC 5952), or undefined. */
+function canonical(text: string): string | undefined {
+  const bare = text.split('%')[0]; // a zone id (fe80::1%eth0) names the interface, not the host
+  if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return ipaddr.IPv4.parse(bare).toString();
+  if (!ipaddr.IPv6.isValid(bare)) return undefined;
+  const v6 = ipaddr.IPv6.parse(bare);
+  return v6.isIPv4MappedAddress() ? `::ffff:${v6.toIPv4Address().toString()}` : v6.toRFC5952String();
+}
+
+/**
+ * address → its canonical name: the first name on the first line that lists the address, as
+ * getnameinfo() through nss_files answers. Comments, bad addresses and names that are not host
+ * names are skipped; names are lower-cased, a final dot dropped.
+ */
+export function parseHosts(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') continue;
+    const [addr, ...names] = line.split(/\s+/);
+    const ip = canonical(addr);
+    if (ip === undefined || out.has(ip)) continue;
+    const name = names.map((n) => n.toLowerCase().replace(/\.$/, '')).find((n) => n.length <= 253 && NAME.test(n));
+    if (name !== undefined) out.set(ip, name);
+  }
+  return out;
+}
+
+export interface HostsFilesOptions {
+  /** How long a file's contents are trusted, ms; default 30 s. */
+  ttlMs?: number;
+  /** Most files kept (one per container root); default 64. */
+  maxFiles?: number;
+  now?: () => number;
+}
+
+/** Parsed hosts files by (device, inode): every process of one root shares one. */
+export class HostsFiles {
+  readonly stats = { loads: 0, hits: 0 };
+  private readonly files = new OrderedMap<string, { at: number; names: Promise<ReadonlyMap<string, string> | undefined> }>();
+  private readonly ttlMs: number;
+  private readonly maxFiles: number;
+  private readonly now: () => number;
+
+  constructor(opts: HostsFilesOptions = {}) {
+    this.ttlMs = opts.ttlMs ?? 30_000;
+    this.maxFiles = opts.maxFiles ?? 64;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The names of `<root>/etc/hosts`; undefined when there is no such file or it cannot be read. */
+  async inRoot(root: string): Promise<ReadonlyMap<string, string> | undefined> {
+    const file = `${root}/etc/hosts`;
+    let key: string;
+    let size: number;
+    try {
+      const st = await fs.stat(file);
+      if (!st.isFile()) return undefined;
+      key = `${st.dev}:${st.ino}:${st.mtimeMs}:${st.size}`;
+      size = st.size;
+    } catch {
+      return undefined;
+    }
+    const now = this.now();
+    const held = this.files.get(key);
+    if (held && now - held.at >= 0 && now - held.at < this.ttlMs) {
+      this.stats.hits++;
+      return held.names;
+    }
+    this.stats.loads++;
+    const names = readBounded(file, size).then((text) => (text === undefined ? undefined : parseHosts(text)));
+    this.files.delete(key);
+    this.files.set(key, { at: now, names });
+    this.files.trim(this.maxFiles);
+    return names;
+  }
+}
+
+async function readBounded(file: string, size: number): Promise<string | undefined> {
+  let h: fs.FileHandle | undefined;
+  try {
+    h = await fs.open(file, 'r');
+    const buf = Buffer.alloc(Math.min(size, MAX_HOSTS_BYTES));
+    const { bytesRead } = await h.read(buf, 0, buf.length, 0);
+    const text = buf.toString('utf8', 0, bytesRead);
+    // A file cut at the bound loses its last, partial line.
+    return bytesRead === buf.length ? text.slice(0, text.lastIndexOf('\n') + 1) : text;
+  } catch {
+    return undefined;
+  } finally {
+    await h?.close().catch(() => undefined);
+  }
+}
