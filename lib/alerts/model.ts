@@ -298,15 +298,22 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
 export function alertLine(alert: Record<string, unknown>): string {
   const a = alert as {
     '@timestamp': string; destination: { ip: string; port: number; domain?: string; bytes: number };
-    source: { bytes: number }; network: { transport: string };
+    source: { bytes: number }; network: { transport: string }; event: { outcome?: string };
     process?: { pid: number; executable?: string }; user?: { name?: string; id: string };
-    egresswatch: { domain_group: string; novel_for: string[]; software?: { id: string } };
+    egresswatch: {
+      domain_group: string; novel_for: string[]; software?: { id: string }; login_user?: { id: string; name?: string };
+      flow?: { tcp_handshake?: string };
+    };
   };
   const sw = a.egresswatch.software?.id ?? a.process?.executable ?? 'unattributed';
-  const who = a.process ? `${sw} pid=${a.process.pid} user=${a.user?.name ?? a.user?.id}` : 'unattributed';
+  const user = a.user?.name ?? a.user?.id;
+  const login = a.egresswatch.login_user;
+  const loginText = login && login.id !== a.user?.id ? ` login=${login.name ?? login.id}` : '';
+  const who = a.process ? `${sw} pid=${a.process.pid} user=${user}${loginText}` : 'unattributed';
   const dest = `${a.destination.domain ?? a.destination.ip} [${a.destination.ip}]:${a.destination.port}/${a.network.transport}`;
+  const failed = a.event.outcome === 'failure' ? ` FAILED(${a.egresswatch.flow?.tcp_handshake ?? 'no-answer'})` : '';
   const line = `${a['@timestamp']} NEW-EXTERNAL ${a.egresswatch.domain_group} novel_for=${a.egresswatch.novel_for.join(',')} `
-    + `${who} -> ${dest} bytes_out=${a.source.bytes} bytes_in=${a.destination.bytes}`;
+    + `${who} -> ${dest}${failed} bytes_out=${a.source.bytes} bytes_in=${a.destination.bytes}`;
   return escapeControl(line);
 }
 

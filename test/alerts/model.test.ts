@@ -96,6 +96,7 @@ describe('alerts/model', () => {
     assert.deepEqual(a.user, { id: '0', name: 'root', effective: { id: '1001', name: 'app' } });
     assert.deepEqual(a.egresswatch.login_user, { id: '1000', name: 'alice' });
     assert.match(a.message, /\(pid 42, user root, logged in as alice\)/);
+    assert.match(alertLine(a), / pid=42 user=root login=alice -> /);
     const plain = buildAlert(facts(), ctx) as Record<string, any>;
     assert.equal(plain.egresswatch.login_user, undefined);
     assert.doesNotMatch(plain.message, /logged in/);
@@ -117,6 +118,8 @@ describe('alerts/model', () => {
     assert.equal(refused.event.outcome, 'failure');
     assert.equal(refused.egresswatch.flow.tcp_handshake, 'refused');
     assert.match(refused.message, / tried to connect to api\.example\.com \(example\.com; refused\), new/);
+    assert.match(alertLine(refused), / -> api\.example\.com \[203\.0\.113\.10\]:443\/tcp FAILED\(refused\) bytes_out=/);
+    assert.doesNotMatch(alertLine(done), /FAILED/);
     const pending = at(0, NO_ANSWER_MS - 1);
     assert.equal(pending.event.outcome, 'unknown');
     assert.equal(pending.egresswatch.flow.tcp_handshake, 'pending');
