@@ -53,6 +53,8 @@ const testNeeds = [
   ['lz4', () => have('lz4')],
   ['xz-utils', () => have('xz')],
   ['bzip2', () => have('bzip2')],
+  // A real HTTP proxy for connections through a proxy (test/integration/proxy.test.ts).
+  ['tinyproxy', () => have('tinyproxy') || fs.existsSync('/usr/bin/tinyproxy')],
   // A real NSS module with users no passwd file lists (test/procfs/name-service.test.ts).
   ['libnss-extrausers', () => ['/usr/lib/libnss_extrausers.so.2', '/lib/libnss_extrausers.so.2', '/usr/lib/x86_64-linux-gnu/libnss_extrausers.so.2'].some((f) => fs.existsSync(f))],
 ];

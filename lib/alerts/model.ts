@@ -103,6 +103,8 @@ export interface ConnectionFacts {
   container?: ContainerFacts;
   /** The systemd unit the process runs in ("nginx.service", "session-4.scope" for a login session). */
   systemdUnit?: string;
+  /** The connection went to this HTTP proxy (--proxy); the domain is the one its request named, on targetPort for a CONNECT. */
+  proxy?: { ip: string; port: number; targetPort?: number };
   mainFile?: MainFileFacts;
   novelFor: ('host' | 'software')[];
   hostFirstSeen?: number;
@@ -189,7 +191,8 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   // and unanswered, IPv4 connected): the software reached the destination.
   const outcome = own !== 'success' && answered > 0 ? 'success' : own;
   const failedFirst = own === 'failure' && outcome === 'success' ? `; its first attempt ${handshake === 'refused' ? 'was refused' : 'got no answer'}` : '';
-  const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${handshake === 'refused' ? 'refused' : 'no answer'})` : `connected to ${destName} (${f.domainGroup}${failedFirst})`;
+  const via = f.proxy ? ` through the proxy ${f.proxy.ip.includes(':') ? `[${f.proxy.ip}]` : f.proxy.ip}:${f.proxy.port}` : '';
+  const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${handshake === 'refused' ? 'refused' : 'no answer'})${via}` : `connected to ${destName} (${f.domainGroup}${failedFirst})${via}`;
   const alert: Record<string, unknown> = {
     '@timestamp': started,
     message: `${who} on ${ctx.hostName} ${verb}, new for the ${novel} in the last ${ctx.baselineWindowDays} days`,
@@ -239,6 +242,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
         other_names: f.alternatives.map(displayName),
       }),
       novel_for: f.novelFor,
+      ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, target_port: f.proxy.targetPort }) } : {}),
       ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({
         window_days: ctx.baselineWindowDays,

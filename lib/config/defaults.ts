@@ -1,7 +1,7 @@
 // Every default in one place. hostId is resolved by loadConfig() (machine-id, else the host
 // name) because reading a file at import time would be a hidden side effect.
 import os from 'node:os';
-import type { AgentConfig } from './types.js';
+import type { AgentConfig, ListenAddress } from './types.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -27,6 +27,7 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   internalCidrs: Object.freeze([]) as unknown as string[],
   externalCidrs: Object.freeze([]) as unknown as string[],
   dnsPorts: Object.freeze([53]) as number[],
+  proxies: Object.freeze([]) as unknown as ListenAddress[],
   metricsListen: undefined,
   stdout: false,
   logLevel: 'info',

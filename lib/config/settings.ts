@@ -6,6 +6,8 @@ import type { AgentConfig } from './types.js';
 export type Kind =
   | 'duration' | 'size' | 'count' | 'text' | 'path' | 'bool' | 'logLevel'
   | 'interfaces' | 'cidrs' | 'ports' | 'listen'
+  /** Repeatable IP:PORT endpoints ([IPv6]:PORT), addresses only (packets are matched on them). */
+  | 'endpoints'
   /** on/off written as a value (`--ptr off`), not a bare yargs boolean. */
   | 'switch'
   /** Repeatable URLs (collectors, syslog receivers), checked for scheme and host. */
@@ -54,7 +56,7 @@ const MIB = 1024 * 1024;
 
 type Row = Omit<SettingSpec, 'env' | 'inFile' | 'list'> & { env?: false; inFile?: false };
 
-const LIST_KINDS: readonly Kind[] = ['interfaces', 'cidrs', 'ports', 'urls', 'groupingRules', 'suppressions'];
+const LIST_KINDS: readonly Kind[] = ['interfaces', 'cidrs', 'ports', 'endpoints', 'urls', 'groupingRules', 'suppressions'];
 
 function row(r: Row): SettingSpec {
   const env = r.env === false || r.fileOnly ? undefined : 'EGRESSWATCH_' + r.flag.toUpperCase().replace(/-/g, '_');
@@ -89,6 +91,8 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     describe: 'Range treated as external even if private; repeatable' }),
   row({ field: 'dnsPorts', key: 'dnsPorts', flag: 'dns-port', kind: 'ports', commands: BOTH,
     describe: 'Port carrying DNS (UDP and TCP); repeatable' }),
+  row({ field: 'proxies', key: 'proxies', flag: 'proxy', kind: 'endpoints', commands: BOTH,
+    describe: 'An HTTP proxy the host uses (IP:PORT, [IPv6]:PORT): its CONNECT and HTTP requests name the real destination; repeatable' }),
   row({ field: 'metricsListen', key: 'metricsListen', flag: 'metrics-listen', kind: 'listen', commands: RUN,
     describe: 'Serve Prometheus metrics and health on HOST:PORT ([::1]:9500 for IPv6); off if unset' }),
   row({ field: 'stdout', key: 'stdout', flag: 'stdout', kind: 'bool', commands: BOTH,

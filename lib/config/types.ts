@@ -27,6 +27,7 @@ export interface AgentConfig {
   internalCidrs: string[];       // --internal-cidr (repeatable)
   externalCidrs: string[];       // --external-cidr (repeatable)
   dnsPorts: number[];            // --dns-port (repeatable), default [53]
+  proxies: ListenAddress[];      // --proxy IP:PORT (repeatable): HTTP proxies whose requests name the real destination
   metricsListen?: ListenAddress; // --metrics-listen HOST:PORT ([::1]:9000 form for IPv6)
   stdout: boolean;               // --stdout
   logLevel: LogLevel;            // --log-level, default info

@@ -33,6 +33,7 @@ export function coerce(spec: SettingSpec, raw: unknown, at: Origin): unknown {
     case 'cidrs': return listItems(raw, at.label).map((c) => toCidr(c, at.label));
     case 'ports': return toPorts(raw, at.label);
     case 'listen': return parseListen(toText(raw, at.label), at.label);
+    case 'endpoints': return listItems(raw, at.label).map((e) => toEndpoint(e, at.label));
     case 'groupingRules': return toGroupingRules(raw, at.label);
     case 'suppressions': return toSuppressions(raw, at.label);
   }
@@ -150,6 +151,19 @@ export function parseListen(text: string, label: string): ListenAddress {
   if (m[1] !== undefined && !ipaddr.IPv6.isValid(host)) throw invalidValue(label, text, LISTEN_FIX);
   if (/^[\d.]+$/.test(host) && !ipaddr.IPv4.isValidFourPartDecimal(host)) throw invalidValue(label, text, LISTEN_FIX);
   return { host, port };
+}
+
+const ENDPOINT_FIX = 'expected an IP address and port like 10.0.0.8:3128 or [2001:db8::8]:3128 (an address, not a name: packets are matched on it)';
+
+/** IP:PORT or [IPv6]:PORT, the address in the text the agent prints packet addresses in. */
+function toEndpoint(raw: string, label: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw.trim());
+  const host = m ? m[1] ?? m[2] : '';
+  const port = m ? Number(m[3]) : 0;
+  if (!m || port < 1 || port > 65535) throw invalidValue(label, raw, ENDPOINT_FIX);
+  if (m[1] !== undefined && ipaddr.IPv6.isValid(host)) return { host: ipaddr.IPv6.parse(host).toRFC5952String(), port };
+  if (m[2] !== undefined && ipaddr.IPv4.isValidFourPartDecimal(host)) return { host: ipaddr.IPv4.parse(host).toString(), port };
+  throw invalidValue(label, raw, ENDPOINT_FIX);
 }
 
 const URL_SCHEMES = new Set(['http:', 'https:', 'tcp:', 'tls:']);

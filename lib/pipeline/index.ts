@@ -70,6 +70,7 @@ function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
     acceptUnmatchedDns: config.dnsAcceptUnmatched,
     groupingRules: config.groupingRules,
     suppressions: config.suppressions,
+    proxies: config.proxies,
   };
 }
 

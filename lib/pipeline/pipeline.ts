@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, contiguousPrefix, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, connectPort, contiguousPrefix, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -41,6 +41,12 @@ export interface PipelineSettings {
   groupingRules: readonly GroupingRule[];
   /** Operator suppression rules: matching connections update the baseline but do not alert. */
   suppressions: readonly SuppressionRule[];
+  /**
+   * HTTP proxies the host uses (address text as decode prints it, port): connections to them
+   * are named by the request they carry (CONNECT host:port, or an HTTP request's Host) and
+   * judged as connections to that destination.
+   */
+  proxies?: readonly { host: string; port: number }[];
 }
 
 export interface PipelineDeps {
@@ -98,6 +104,8 @@ interface Pending {
   bytes: number;
   packets: number;
   settled?: boolean;
+  /** A connection to a configured proxy: named by the request it carries, not by DNS or SNI. */
+  proxied?: boolean;
 }
 /**
  * A (host, software, group) judged this recently (packet time) is not judged again: its first
@@ -150,6 +158,10 @@ export class PipelineStats {
   judgedRecently = 0;
   /** QUIC Initial datagrams not opened because the per-second budget was spent (QUIC_DECRYPTS_PER_SECOND). */
   quicInitialsSkipped = 0;
+  /** Connections through a configured proxy, named by their request. */
+  proxied = 0;
+  /** Connections to a configured (internal) proxy whose request named nothing (TLS to the proxy, another protocol): not judged. */
+  proxiedUnnamed = 0;
 }
 
 export class Pipeline {
@@ -193,9 +205,12 @@ export class Pipeline {
   /** TCP connections waiting for their first client bytes before they are judged. */
   private readonly awaitingPayload = new Set<Pending>();
   private readonly quicBudget = new RateBudget(QUIC_DECRYPTS_PER_SECOND);
+  /** Configured proxies as "address|port". */
+  private readonly proxies: ReadonlySet<string>;
 
   constructor(private s: PipelineSettings, private readonly deps: PipelineDeps) {
     for (const p of s.dnsPorts) this.dnsPort[p] = 1;
+    this.proxies = new Set((s.proxies ?? []).map((p) => `${p.host}|${p.port}`));
     this.classifier = new AddressClassifier({ internalCidrs: [...s.internalCidrs], externalCidrs: [...s.externalCidrs] });
     this.names = new NameCache({ maxEntries: s.dnsCacheSize, retentionMs: s.dnsRetentionMs });
     this.tcpDns = new DnsTcpStreams({ stats: this.dnsStats });
@@ -208,8 +223,10 @@ export class Pipeline {
         // A connection over lo is the host talking to itself, even to one of its own public
         // addresses (a web server fetching its own URL): never egress. Only a loopback address
         // itself is left to the classifier (internal, unless --external-cidr says otherwise).
-        accept: (pkt) => (!pkt.loopback || isLoopbackAt(pkt.buf, pkt.dstOffset, pkt.ipVersion))
-          && this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion),
+        accept: (pkt) => ((!pkt.loopback || isLoopbackAt(pkt.buf, pkt.dstOffset, pkt.ipVersion))
+          && this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion))
+          // A proxy is most often internal: its connections are tracked for the request they carry.
+          || (this.proxies.size > 0 && pkt.protocol === 6 && this.proxies.has(`${this.textAt(pkt, pkt.dstOffset)}|${pkt.dstPort}`)),
         onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
         onEnd: (flow, reason) => this.connectionEnded(flow, reason),
         onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),
@@ -348,7 +365,9 @@ export class Pipeline {
   }
 
   private connectionStarted(flow: Flow, pkt: PacketInfo): void {
-    const name = this.names.lookup(flow.serverIp, flow.startTime);
+    const proxied = this.proxies.size > 0 && flow.transport === 'tcp' && this.proxies.has(`${flow.serverIp}|${flow.serverPort}`);
+    // The proxy's own DNS name is not where the connection goes: its request will say.
+    const name = proxied ? undefined : this.names.lookup(flow.serverIp, flow.startTime);
     const g = name ? this.grouper.lookup(name.name) : undefined;
     if (name) this.stats.connectionsNamed += 1;
     else this.stats.connectionsUnnamed += 1;
@@ -367,7 +386,8 @@ export class Pipeline {
     };
     // Attribution starts at once (a short-lived socket leaves the kernel's tables when it
     // closes); naming may wait for the client's first bytes.
-    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow, () => this.toldBy(flow)), segments: undefined, bytes: 0, packets: 0 };
+    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow, () => this.toldBy(flow)), segments: undefined, bytes: 0, packets: 0, proxied };
+    if (proxied) facts.proxy = { ip: flow.serverIp, port: flow.serverPort };
     flow.data = st;
     if (flow.transport === 'udp') {
       // QUIC long header (RFC 9000 §17.2): the Initial carries the ClientHello.
@@ -433,7 +453,16 @@ export class Pipeline {
       if (data.length > 0) r = sniffStream(data, 0, data.length);
     }
     if (r.kind === 'more' && st.bytes < SNIFF_MAX_BYTES && st.packets < SNIFF_MAX_PACKETS) return;
-    if (r.kind === 'sni' || r.kind === 'http') this.offerName(st.facts, r.kind, r.name);
+    if (st.proxied) {
+      // Only the request names a proxied connection; a TLS server name is the proxy's own.
+      if (r.kind === 'http') {
+        this.offerName(st.facts, 'http', r.name);
+        const port = at === 0 && st.segments === undefined ? connectPort(pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take) : connectPort(...firstBytes(st.segments));
+        if (port !== undefined && st.facts.proxy) st.facts.proxy.targetPort = port;
+      }
+    } else if (r.kind === 'sni' || r.kind === 'http') {
+      this.offerName(st.facts, r.kind, r.name);
+    }
     this.settle(st);
   }
 
@@ -480,6 +509,15 @@ export class Pipeline {
     // Judged from here on: the flow (a UDP flow lives until it has been idle a minute) need not
     // keep its facts; the judgement and a held alert keep what they use.
     flow.data = undefined;
+    if (st.proxied) {
+      // A request that named nothing (TLS to the proxy itself, another protocol) leaves a
+      // connection to the proxy: judged as that only when the proxy is external.
+      if (facts.nameSource === 'none' && !this.classifier.isExternal(flow.serverIp)) {
+        this.stats.proxiedUnnamed += 1;
+        return;
+      }
+      this.stats.proxied += 1;
+    }
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.repeats(facts.domainGroup, facts)) return;
@@ -698,6 +736,12 @@ export class Pipeline {
       this.deps.logger.error('alert output failed', { error: (err as Error).message });
     }
   }
+}
+
+/** The first contiguous client bytes gathered for a connection, as (buffer, start, end). */
+function firstBytes(segments: StreamFragment[] | undefined): [Buffer, number, number] {
+  const data = segments ? contiguousPrefix(segments, SNIFF_MAX_BYTES) : Buffer.alloc(0);
+  return [data, 0, data.length];
 }
 
 /** 1, 10, 100, 1000, ...: when a repeating failure is logged again. */

@@ -81,3 +81,18 @@ function hostValue(buf: Buffer, p: number, stop: number): SniffResult {
   const name = readName(buf, p, stop - p);
   return name === undefined ? NONE : { kind: 'http', name };
 }
+
+const CONNECT = Buffer.from('CONNECT ', 'latin1');
+
+/**
+ * The port of a proxy's CONNECT request ("CONNECT api.example.com:443 HTTP/1.1", RFC 9110
+ * §9.3.6): where the tunnel goes. undefined for other requests, or a request line without one.
+ */
+export function connectPort(buf: Buffer, off: number, end: number): number | undefined {
+  if (end - off < CONNECT.length || buf.compare(CONNECT, 0, CONNECT.length, off, off + CONNECT.length) !== 0) return undefined;
+  const eol = find(buf, LF, off, end);
+  const target = buf.toString('latin1', off + CONNECT.length, eol < 0 ? end : eol).split(' ')[0];
+  const m = /:(\d{1,5})$/.exec(target);
+  const port = m ? Number(m[1]) : NaN;
+  return port >= 1 && port <= 65535 ? port : undefined;
+}

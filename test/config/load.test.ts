@@ -77,7 +77,7 @@ describe('config loadConfig: sources and precedence', () => {
     const file = writeYaml('snapLength: 2000\n');
     const c = load({ env: {
       EGRESSWATCH_CONFIG: file, EGRESSWATCH_STATE_DIR: '/srv/ew', EGRESSWATCH_INTERFACE: 'eth0, eth1',
-      EGRESSWATCH_EXTERNAL_CIDR: '192.0.2.0/24,203.0.113.0/24', EGRESSWATCH_STDOUT: 'yes',
+      EGRESSWATCH_EXTERNAL_CIDR: '192.0.2.0/24,203.0.113.0/24', EGRESSWATCH_STDOUT: 'yes', EGRESSWATCH_PROXY: '10.0.0.8:3128, [2001:DB8:0::8]:8080',
       EGRESSWATCH_METRICS_LISTEN: '[::1]:9000', EGRESSWATCH_LEARNING_PERIOD: '12h', EGRESSWATCH_ALERT_DELAY: '',
     } });
     assert.equal(c.snapLength, 2000);
@@ -86,6 +86,7 @@ describe('config loadConfig: sources and precedence', () => {
     assert.deepEqual(c.externalCidrs, ['192.0.2.0/24', '203.0.113.0/24']);
     assert.equal(c.stdout, true);
     assert.deepEqual(c.metricsListen, { host: '::1', port: 9000 });
+    assert.deepEqual(c.proxies, [{ host: '10.0.0.8', port: 3128 }, { host: '2001:db8::8', port: 8080 }], 'addresses in canonical text');
     assert.equal(c.learningPeriodMs, 12 * 3600_000);
     assert.equal(c.alertDelayMs, DEFAULTS.alertDelayMs, 'an empty variable counts as unset');
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { sniffStream, type SniffResult } from '../../lib/sniff/index.js';
+import { connectPort, sniffStream, type SniffResult } from '../../lib/sniff/index.js';
 
 const sniff = (s: string | Buffer): SniffResult => {
   const b = typeof s === 'string' ? Buffer.from(s, 'latin1') : s;
@@ -65,5 +65,21 @@ describe('sniff: HTTP/1.x Host', () => {
 
   it('escapes control bytes in the Host value', () => {
     assert.deepEqual(sniff('GET / HTTP/1.1\r\nHost: a\x01b.example\r\n\r\n'), http('a\\x01b.example'));
+  });
+});
+
+describe('sniff: a proxy\'s CONNECT request', () => {
+  const b = (t: string): Buffer => Buffer.from(t, 'latin1');
+  it('names the tunnel\'s host (Host without the port) and gives its port', () => {
+    const req = b('CONNECT api.partner.example:443 HTTP/1.1\r\nHost: api.partner.example:443\r\nUser-Agent: curl/7.88.1\r\n\r\n');
+    assert.deepEqual(sniffStream(req, 0, req.length), { kind: 'http', name: 'api.partner.example' });
+    assert.equal(connectPort(req, 0, req.length), 443);
+    const ssh = b('CONNECT bastion.example.net:22 HTTP/1.0\r\n\r\n');
+    assert.equal(connectPort(ssh, 0, ssh.length), 22);
+  });
+  it('no port for other requests, a target without a port, or a bad one', () => {
+    for (const t of ['GET http://plain.example/ HTTP/1.1\r\nHost: plain.example\r\n\r\n', 'CONNECT api.example.com HTTP/1.1\r\n', 'CONNECT api.example.com:99999 HTTP/1.1\r\n', 'CONN']) {
+      assert.equal(connectPort(b(t), 0, t.length), undefined, t);
+    }
   });
 });

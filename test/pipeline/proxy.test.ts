@@ -1,0 +1,88 @@
+// Connections through an HTTP proxy (--proxy): every packet goes to the proxy, an internal
+// address, and the destination is only in the request. Captures built here, replayed through
+// the real pipeline: a CONNECT tunnel, an absolute-form HTTP request, TLS to the proxy itself.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import winston from 'winston';
+import { loadConfig } from '../../lib/config/index.js';
+import { runReplay, type ReplayStats } from '../../lib/pipeline/index.js';
+import { ethernet, ipv4, tcp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { clientHello, records, serverNameExt } from '../sniff/build.js';
+
+const silent = winston.createLogger({ silent: true });
+const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
+const CLIENT = '10.0.0.5';
+const PROXY = '10.0.0.8';
+const PROXY_PORT = 3128;
+
+interface Alert {
+  message: string;
+  destination: { ip: string; port: number; domain?: string };
+  egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; target_port?: number } };
+}
+
+/** A connection to the proxy carrying `request` as its first bytes, with a reply and a close. */
+function viaProxy(t: number, port: number, request: Buffer): PcapFrame[] {
+  const out = (flags: number, seq: number, data: Buffer = Buffer.alloc(0)): Buffer =>
+    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: CLIENT, dst: PROXY, protocol: 6 }, tcp({ srcPort: port, dstPort: PROXY_PORT, flags, seq }, data)));
+  const back = (flags: number, data: Buffer = Buffer.alloc(0)): Buffer =>
+    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: PROXY, dst: CLIENT, protocol: 6 }, tcp({ srcPort: PROXY_PORT, dstPort: port, flags, seq: 7000 }, data)));
+  return [out(TCP_SYN, 100), back(TCP_SYN | TCP_ACK), out(TCP_ACK, 101), out(TCP_ACK | TCP_PSH, 101, request),
+    back(TCP_ACK | TCP_PSH, Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n')), out(TCP_FIN | TCP_ACK, 101 + request.length), back(TCP_FIN | TCP_ACK)]
+    .map((data, i) => ({ ts: t + i, data }));
+}
+
+describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
+  let dir = '';
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-proxy-')); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function replay(frames: PcapFrame[], proxy: string[]): Promise<{ stats: ReplayStats; alerts: Alert[] }> {
+    const sub = fs.mkdtempSync(path.join(dir, 'r-'));
+    const file = path.join(sub, 'capture.pcap');
+    writePcap(file, 1, frames);
+    const config = loadConfig({ flags: {
+      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'), 'learning-period': '0', proxy,
+    }, env: {} });
+    const stats = await runReplay(config, [file], silent);
+    const text = fs.existsSync(path.join(sub, 'alerts.json')) ? fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8') : '';
+    return { stats, alerts: text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Alert) };
+  }
+
+  const frames = (): PcapFrame[] => [
+    ...viaProxy(T0, 40000, Buffer.from('CONNECT api.partner.example:443 HTTP/1.1\r\nHost: api.partner.example:443\r\nUser-Agent: curl/7.88.1\r\n\r\n')),
+    ...viaProxy(T0 + 100, 40001, Buffer.from('GET http://downloads.vendor.example/tool.tgz HTTP/1.1\r\nHost: downloads.vendor.example\r\n\r\n')),
+    // HTTPS to the proxy itself: the request is encrypted, the server name is the proxy's own.
+    ...viaProxy(T0 + 200, 40002, records(clientHello({ extensions: [serverNameExt([[0, 'proxy.corp.example']])] }))),
+    ...viaProxy(T0 + 300, 40003, Buffer.from('CONNECT bastion.example.net:22 HTTP/1.1\r\nHost: bastion.example.net:22\r\n\r\n')),
+  ];
+
+  it('names each tunnel and request by what it asked for, and judges it as a connection there', async () => {
+    const { stats, alerts } = await replay(frames(), [`${PROXY}:${PROXY_PORT}`]);
+    assert.equal(stats.connections.tcp, 4);
+    const byDomain = new Map(alerts.map((a) => [a.destination.domain, a]));
+    assert.deepEqual([...byDomain.keys()].sort(), ['api.partner.example', 'bastion.example.net', 'downloads.vendor.example']);
+    const api = byDomain.get('api.partner.example')!;
+    assert.equal(api.egresswatch.domain_group, 'partner.example');
+    assert.equal(api.egresswatch.name_source, 'http');
+    assert.deepEqual(api.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: 443 });
+    assert.deepEqual([api.destination.ip, api.destination.port], [PROXY, PROXY_PORT], 'the wire\'s destination is the proxy');
+    assert.match(api.message, /connected to api\.partner\.example \(partner\.example\) through the proxy 10\.0\.0\.8:3128/);
+    assert.deepEqual(byDomain.get('downloads.vendor.example')!.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT }, 'no CONNECT: no target port');
+    assert.equal(byDomain.get('bastion.example.net')!.egresswatch.proxy?.target_port, 22, 'a tunnel to SSH says so');
+    assert.ok(!alerts.some((a) => a.destination.domain === 'proxy.corp.example'), 'TLS to the proxy names nothing');
+  });
+
+  it('without --proxy the proxy is an internal address: nothing alerts', async () => {
+    const { stats, alerts } = await replay(frames(), []);
+    assert.equal(stats.connections.tcp, 4);
+    assert.deepEqual(alerts, []);
+  });
+
+  it('the proxy\'s port must match: the same address on another port is not the proxy', async () => {
+    const { alerts } = await replay(frames(), [`${PROXY}:8080`]);
+    assert.deepEqual(alerts, []);
+  });
+});
