@@ -290,6 +290,11 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       name: p.userName,
       effective: p.euid !== undefined ? omitUndefined({ id: String(p.euid), name: p.effectiveUserName }) : undefined,
     });
+    if (p.nsUid !== undefined) {
+      (alert.egresswatch as Record<string, unknown>).user_namespace = omitUndefined({
+        uid: String(p.nsUid), effective_uid: p.nsEuid !== undefined ? String(p.nsEuid) : undefined,
+      });
+    }
     if (p.loginUid !== undefined) {
       (alert.egresswatch as Record<string, unknown>).login_user = omitUndefined({ id: String(p.loginUid), name: p.loginUserName });
     }

@@ -3,7 +3,7 @@ export { ProcFs } from './procfs.js';
 export { parseProcNet, type SocketEntry, type ProcNetParseOptions, type ProcNetParseStats } from './netparse.js';
 export { SocketResolver, type FlowEnds, type SocketOwner, type SocketResolverOptions } from './resolver.js';
 export {
-  readProcess, parseStat, parseStatus, parseCmdline, parseLoginUid,
+  readProcess, parseStat, parseStatus, parseCmdline, parseLoginUid, parseUidMap, insideUid,
   type ProcessInfo, type StatFields, type StatusFields, type ReadProcessOptions,
 } from './process.js';
 export { type ParentInfo } from './process.js';

@@ -84,8 +84,16 @@ export interface ProcessInfo {
    * DynamicUser=); undefined when none names the uid.
    */
   userName?: string;
+  /**
+   * The real uid as the process's user namespace numbers it, when that differs from the host's
+   * (`uid`): a rootless container's root is host uid 100000 and its own uid 0. Its passwd file
+   * is read with this one.
+   */
+  nsUid?: number;
   /** Effective uid, when it differs from the real one (a set-user-ID program such as a sudo'd tool); its name as for userName. */
   euid?: number;
+  /** The effective uid in the process's user namespace, when that differs from `euid`. */
+  nsEuid?: number;
   effectiveUserName?: string;
   /**
    * The audit login uid (/proc/PID/loginuid): the user who logged in (ssh, console, cron job's
@@ -143,20 +151,26 @@ function defaultNameService(proc: ProcFs): NameService {
 }
 
 export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOptions = {}): Promise<ProcessInfo | undefined> {
-  const [self, statusText, bootTime, loginText] = await Promise.all([
+  const [self, statusText, bootTime, loginText, uidMapText] = await Promise.all([
     readBasics(proc, pid),
     proc.readText(`${pid}/status`),
     proc.bootTimeSeconds(),
     proc.readText(`${pid}/loginuid`),
+    proc.readText(`${pid}/uid_map`),
   ]);
   if (!self || statusText === undefined) return undefined;
   const status = parseStatus(statusText);
   if (status.uid === undefined) return undefined;
   const euid = status.euid !== undefined && status.euid !== status.uid ? status.euid : undefined;
   const loginUid = parseLoginUid(loginText);
+  // In a user namespace (a rootless container, a Kubernetes pod with hostUsers: false) the
+  // process's passwd file knows its uids as the namespace numbers them, not as the host does.
+  const map = uidMapText === undefined ? undefined : parseUidMap(uidMapText);
+  const nsUid = map === undefined ? undefined : insideUid(map, status.uid);
+  const nsEuid = map === undefined || euid === undefined ? undefined : insideUid(map, euid);
   const [userName, effectiveUserName, loginUserName, parents] = await Promise.all([
-    userNameOf(proc, pid, status.uid, opts),
-    euid === undefined ? undefined : userNameOf(proc, pid, euid, opts),
+    userNameOf(proc, pid, status.uid, opts, nsUid),
+    euid === undefined ? undefined : userNameOf(proc, pid, euid, opts, nsEuid),
     loginUid === undefined ? undefined : hostUserName(proc, pid, loginUid, opts),
     readParents(proc, pid, self.stat.ppid, opts.parentDepth ?? 4),
   ]);
@@ -173,8 +187,10 @@ export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOp
     userName,
     parents,
   };
+  if (nsUid !== undefined && nsUid !== status.uid) info.nsUid = nsUid;
   if (euid !== undefined) {
     info.euid = euid;
+    if (nsEuid !== undefined && nsEuid !== euid) info.nsEuid = nsEuid;
     if (effectiveUserName !== undefined) info.effectiveUserName = effectiveUserName;
   }
   if (loginUid !== undefined) {
@@ -196,9 +212,9 @@ export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOp
  * a DynamicUser= service or a homed user gets its name. Not for a container (its own users),
  * nor for the host's processes seen from a containerised agent (its name service is not the host's).
  */
-async function userNameOf(proc: ProcFs, pid: number, uid: number, opts: ReadProcessOptions): Promise<string | undefined> {
+async function userNameOf(proc: ProcFs, pid: number, uid: number, opts: ReadProcessOptions, nsUid = uid): Promise<string | undefined> {
   const users = opts.users ?? defaultUsers(proc);
-  const own = await users.lookupFile(uid, proc.resolve(`${pid}/root/etc/passwd`));
+  const own = await users.lookupFile(nsUid, proc.resolve(`${pid}/root/etc/passwd`));
   if (own.readable) {
     if (own.name !== undefined || opts.nameService === false) return own.name;
     if (!(await sharesOurRoot(proc.resolve(`${pid}/root`)))) return undefined;
@@ -219,6 +235,32 @@ async function hostUserName(proc: ProcFs, pid: number, uid: number, opts: ReadPr
   if (name !== undefined || opts.nameService === false || path.resolve(opts.hostRoot ?? '/') !== '/') return name;
   if (!(await sharesOurRoot(proc.resolve('1/root')))) return undefined;
   return (opts.nameService ?? defaultNameService(proc)).lookup(uid);
+}
+
+/** One line of /proc/PID/uid_map: uids [inside, inside + count) are [outside, outside + count) outside. */
+export interface UidRange { inside: number; outside: number; count: number }
+
+/**
+ * /proc/PID/uid_map as the agent reads it ("inside outside count" per line, outside in the
+ * agent's own user namespace). undefined for the identity map of the initial namespace
+ * ("0 0 4294967295") and for text that is not a map.
+ */
+export function parseUidMap(text: string): UidRange[] | undefined {
+  const out: UidRange[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length !== 3 || !f.every((x) => /^\d{1,10}$/.test(x))) continue;
+    const [inside, outside, count] = f.map(Number);
+    out.push({ inside, outside, count });
+  }
+  if (out.length === 0 || (out.length === 1 && out[0].inside === 0 && out[0].outside === 0 && out[0].count === 4294967295)) return undefined;
+  return out;
+}
+
+/** The uid the namespace gives the host's `uid`, or undefined when the map leaves it unmapped. */
+export function insideUid(map: readonly UidRange[], uid: number): number | undefined {
+  for (const r of map) if (uid >= r.outside && uid - r.outside < r.count) return r.inside + (uid - r.outside);
+  return undefined;
 }
 
 /** AUDIT_UID_UNSET: no login (a process of the system's own start-up, or audit off). */

@@ -95,6 +95,10 @@ describe('alerts/model', () => {
     const a = buildAlert(facts({ process: { ...base, uid: 0, userName: 'root', euid: 1001, effectiveUserName: 'app', loginUid: 1000, loginUserName: 'alice' } }), ctx) as Record<string, any>;
     assert.deepEqual(a.user, { id: '0', name: 'root', effective: { id: '1001', name: 'app' } });
     assert.deepEqual(a.egresswatch.login_user, { id: '1000', name: 'alice' });
+    const rootless = buildAlert(facts({ process: { ...base, uid: 100000, nsUid: 0, userName: 'root' } }), ctx) as Record<string, any>;
+    assert.deepEqual(rootless.user, { id: '100000', name: 'root' });
+    assert.deepEqual(rootless.egresswatch.user_namespace, { uid: '0' });
+    assert.equal((buildAlert(facts(), ctx) as Record<string, any>).egresswatch.user_namespace, undefined);
     assert.match(a.message, /\(pid 42, user root, logged in as alice\)/);
     assert.match(alertLine(a), / pid=42 user=root login=alice -> /);
     const plain = buildAlert(facts(), ctx) as Record<string, any>;
