@@ -300,7 +300,27 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
     }
   }
   if (truncated.length > 0) (alert.egresswatch as Record<string, unknown>).truncated = truncated;
+  // The executable's own hash where the main file is the executable (not a script or a JAR).
+  if (p && f.mainFile?.sha256 !== undefined && p.exe !== undefined && f.mainFile.path === p.exe.replace(/ \(deleted\)$/, '')) {
+    (alert.process as Record<string, unknown>).hash = { sha256: f.mainFile.sha256 };
+  }
+  alert.related = relatedFields(alert, f, ctx.hostName);
   return alert;
+}
+
+/** ECS related.*: the values a SIEM pivots on from this alert, each once. */
+function relatedFields(alert: Record<string, unknown>, f: ConnectionFacts, hostName: string): Record<string, string[]> {
+  const p = f.process;
+  const dest = alert.destination as { domain?: string };
+  const uniq = (xs: (string | undefined)[]): string[] => [...new Set(xs.filter((x): x is string => x !== undefined && x !== ''))];
+  const out: Record<string, string[]> = {
+    ip: uniq([f.flow.clientIp, f.flow.serverIp, f.proxy?.ip]),
+    hosts: uniq([dest.domain, hostName]),
+  };
+  const users = uniq([p?.userName, p?.effectiveUserName, p?.loginUserName]);
+  if (users.length > 0) out.user = users;
+  if (f.mainFile?.sha256 !== undefined) out.hash = [f.mainFile.sha256];
+  return out;
 }
 
 /** The alert as one readable line, for `--stdout`. Control characters are escaped. */

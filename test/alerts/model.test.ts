@@ -138,6 +138,20 @@ describe('alerts/model', () => {
     assert.equal(at(0, 10_000, false, 'udp').event.outcome, 'unknown', 'UDP may be one-way');
   });
 
+  it('fills ECS related.* for pivots, and process.hash when the main file is the executable', () => {
+    const base = facts().process as NonNullable<ConnectionFacts['process']>;
+    const a = buildAlert(facts({
+      process: { ...base, uid: 0, userName: 'root', loginUid: 1000, loginUserName: 'alice' },
+      mainFile: { path: '/opt/app/worker.py', sha256: 'a'.repeat(64), changed: false },
+    }), ctx) as Record<string, any>;
+    assert.deepEqual(a.related, { ip: ['10.0.0.5', '203.0.113.10'], hosts: ['api.example.com', 'web-1'], user: ['root', 'alice'], hash: ['a'.repeat(64)] });
+    assert.equal(a.process.hash, undefined, 'a script is not the executable');
+    const exe = buildAlert(facts({ mainFile: { path: '/usr/bin/python3.11', sha256: 'b'.repeat(64), changed: false } }), ctx) as Record<string, any>;
+    assert.deepEqual(exe.process.hash, { sha256: 'b'.repeat(64) });
+    const bare = buildAlert({ ...facts(), process: undefined, domain: undefined }, ctx) as Record<string, any>;
+    assert.deepEqual(bare.related, { ip: ['10.0.0.5', '203.0.113.10'], hosts: ['web-1'] });
+  });
+
   it('names the systemd unit the process runs in', () => {
     const a = buildAlert(facts({ systemdUnit: 'session-4.scope' }), ctx) as Record<string, any>;
     assert.equal(a.egresswatch.process.systemd_unit, 'session-4.scope');
