@@ -122,6 +122,8 @@ export interface ConnectionFacts {
 export interface AlertContext {
   hostName: string;
   hostId: string;
+  /** ECS host.os and host.architecture (live: this host's); absent in a replay. */
+  hostOs?: { os: Record<string, string>; architecture: string };
   agentVersion: string;
   baselineWindowDays: number;
   /** Emission time, ms. */
@@ -211,7 +213,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       reason: `domain group ${f.domainGroup} not contacted by this ${novel} in the last ${ctx.baselineWindowDays} days`,
     }),
     rule: { name: RULE_NAME, id: RULE_ID, category: 'egress' },
-    host: { name: ctx.hostName, hostname: ctx.hostName, id: ctx.hostId },
+    host: { name: ctx.hostName, hostname: ctx.hostName, id: ctx.hostId, ...(ctx.hostOs ? { os: ctx.hostOs.os, architecture: ctx.hostOs.architecture } : {}) },
     source: { ip: flow.clientIp, port: flow.clientPort, bytes: flow.clientBytes, packets: flow.clientPackets },
     destination: omitUndefined({
       ip: flow.serverIp,

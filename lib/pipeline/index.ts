@@ -16,6 +16,7 @@ import { AlertOutputs, OUTPUT_SETTINGS } from './outputs.js';
 import { DEFAULT_NAME_ORDER, Pipeline, isLogPoint, type PipelineSettings } from './pipeline.js';
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
+import { readHostOs } from './host-os.js';
 import { logFileStats, snapshot, METRIC_HELP } from './stats.js';
 
 export { Pipeline, PipelineStats, DEFAULT_NAME_ORDER, type PipelineSettings, type PipelineDeps } from './pipeline.js';
@@ -165,7 +166,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const attributor = new Attributor({ resolver, software, now });
   const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
   const pipeline = new Pipeline(settingsOf(config), {
-    baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now,
+    baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now, hostOs: readHostOs(config.hostRoot),
   });
 
   let capture: LiveCapture | undefined;

@@ -64,6 +64,8 @@ export interface PipelineDeps {
   logger: winston.Logger;
   /** The pipeline's notion of now: packet time in replay, wall time live. */
   now: () => number;
+  /** ECS host.os and host.architecture for alerts (live: this host's; a replay's capture is another host's). */
+  hostOs?: { os: Record<string, string>; architecture: string };
 }
 
 const DAY_MS = 86_400_000;
@@ -722,6 +724,7 @@ export class Pipeline {
     const alert = buildAlert(facts, {
       hostName: this.s.hostName,
       hostId: this.s.hostId,
+      hostOs: this.deps.hostOs,
       agentVersion: AGENT_VERSION,
       baselineWindowDays: Math.round(this.s.baselineWindowMs / DAY_MS),
       now: this.deps.now(),

@@ -1,6 +1,7 @@
 // What the end-to-end test expects of an alert for one client run, as a list of mismatches
 // (all reported at once, so one failing run says everything that is wrong).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { get, summarize, type Alert } from './alerts.js';
 import { checkClientOutput, runClient, type ClientKit, type ClientSpec } from './clients.js';
@@ -32,6 +33,9 @@ export function alertProblems(a: Alert, x: Expectation): string[] {
   eq('event.kind', 'alert');
   eq('rule.name', RULE);
   eq('host.name', x.hostName);
+  eq('host.os.kernel', os.release());
+  eq('host.os.type', 'linux');
+  eq('event.outcome', 'success');
   if (Number(get(a, 'process.pid')) !== x.pid) p.push(`process.pid = ${JSON.stringify(get(a, 'process.pid'))}, want ${x.pid}`);
   eq('process.executable', x.spec.executable);
   eq('process.command_line', x.spec.argv.join(' '));
