@@ -41,7 +41,12 @@ export function toOcsf(alert: Record<string, unknown>): Record<string, unknown> 
   const created = ms(event.created) ?? ms(alert['@timestamp']);
   const start = ms(event.start) ?? ms(alert['@timestamp']);
   const end = ms(event.end);
-  const device = compact({ hostname: str(host.hostname) ?? str(host.name), name: str(host.name), uid: str(host.id), type_id: 0, type: 'Unknown' });
+  const hostOs = obj(host.os);
+  // OCSF OS object: type_id 200 is Linux.
+  const deviceOs = str(hostOs.type) === 'linux'
+    ? compact({ name: str(hostOs.name) ?? 'Linux', type_id: 200, type: 'Linux', version: str(hostOs.version), kernel_release: str(hostOs.kernel) })
+    : undefined;
+  const device = compact({ hostname: str(host.hostname) ?? str(host.name), name: str(host.name), uid: str(host.id), type_id: 0, type: 'Unknown', os: deviceOs });
   const process = ocsfProcess(alert);
   const user = ocsfUser(alert);
   const net = network(alert);

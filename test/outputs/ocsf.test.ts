@@ -118,6 +118,12 @@ describe('outputs/ocsf', () => {
     assert.deepEqual(ev.device, o.device);
   });
 
+  it('the live host\'s OS goes to device.os (Linux, type_id 200)', () => {
+    const hostOs = { os: { type: 'linux', name: 'Ubuntu', version: '22.04', platform: 'ubuntu', kernel: '6.8.0-45-generic' }, architecture: 'x86_64' };
+    const withOs = toOcsf(buildAlert(fullFacts(), { ...ctx, hostOs })) as Record<string, any>;
+    assert.deepEqual(withOs.device.os, { name: 'Ubuntu', type_id: 200, type: 'Linux', version: '22.04', kernel_release: '6.8.0-45-generic' });
+  });
+
   it('traffic from the host side: out = source bytes, in = destination bytes', () => {
     assert.deepEqual(o.evidences[0].data.traffic, { bytes_out: 600, packets_out: 6, bytes_in: 12_000, packets_in: 10, bytes: 12_600, packets: 16 });
   });
