@@ -10,9 +10,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AGENT_CLI } from './agent.js';
-import { inNs, ip } from './netns.js';
-import { Daemon, run, sleep } from './proc.js';
+import { inNs } from './netns.js';
+import { NsPair, replayCapture } from './pair.js';
+import { run, sleep } from './proc.js';
 import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 
 const OPEN = '198.51.100.2';
@@ -29,63 +29,39 @@ interface Alert {
 
 describe('end to end: a new connection\'s outcome (completed, refused, no answer)', function () {
   this.timeout(60_000);
-  const sfx = randomBytes(2).toString('hex');
-  const ns = { client: `ewoc-${sfx}`, server: `ewos-${sfx}` };
+  const pair = new NsPair('ewo');
   let dir = '';
-  const daemons: Daemon[] = [];
 
   before(function () {
     requirePrereq(this, isRoot() && ['ip', 'dumpcap', 'curl', 'python3', 'nft'].every(haveCommand), 'root, ip, dumpcap, curl, python3 and nft');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-outcome-'));
     fs.writeFileSync(path.join(dir, 'file.bin'), randomBytes(3000));
-    for (const n of Object.values(ns)) ip('netns', 'add', n);
-    const client = (...a: string[]): void => ip(...inNs(ns.client, 'ip', ...a));
-    const server = (...a: string[]): void => ip(...inNs(ns.server, 'ip', ...a));
-    client('link', 'set', 'lo', 'up');
-    client('link', 'add', 'ewv', 'type', 'veth', 'peer', 'name', 'ewvp');
-    client('link', 'set', 'ewvp', 'netns', ns.server);
-    client('addr', 'add', '198.51.100.1/29', 'dev', 'ewv');
-    client('link', 'set', 'ewv', 'up');
-    server('link', 'set', 'lo', 'up');
-    for (const a of [OPEN, CLOSED, DROPPED]) server('addr', 'add', `${a}/29`, 'dev', 'ewvp');
-    server('link', 'set', 'ewvp', 'up');
-    const nft = spawnSync('ip', inNs(ns.server, 'nft', '-f', '-'), {
+    pair.create('198.51.100.1/29', [OPEN, CLOSED, DROPPED].map((a) => `${a}/29`));
+    const nft = spawnSync('ip', inNs(pair.b, 'nft', '-f', '-'), {
       input: `table inet ewblock {\n chain input {\n  type filter hook input priority 0;\n  ip daddr ${DROPPED} tcp dport ${PORT} drop\n }\n}\n`, encoding: 'utf8', timeout: 10_000,
     });
     assert.equal(nft.status, 0, `nft: ${nft.stderr}`);
   });
 
   after(async () => {
-    for (const d of daemons) await d.stop('SIGTERM', 2000);
-    for (const n of Object.values(ns)) spawnSync('ip', ['netns', 'del', n], { timeout: 10_000 });
+    await pair.remove();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-    assert.ok(!left.includes(sfx), `namespaces left: ${left}`);
   });
 
   it('replayed from a capture on `any`: success for the server that answered, failure for the refused and the dropped one', async () => {
-    const web = new Daemon('http-server', 'ip', inNs(ns.server, 'python3', '-u', '-m', 'http.server', '--bind', OPEN, '--directory', dir, String(PORT)));
-    daemons.push(web);
-    await web.waitForOutput(/Serving HTTP/, 10_000);
+    await pair.start('http-server', pair.b, ['python3', '-u', '-m', 'http.server', '--bind', OPEN, '--directory', dir, String(PORT)], /Serving HTTP/);
     const file = path.join(dir, 'client.pcap');
-    const dumpcap = new Daemon('dumpcap', 'ip', inNs(ns.client, 'dumpcap', '-P', '-i', 'any', '-w', file));
-    daemons.push(dumpcap);
-    await dumpcap.waitForOutput(/Capturing on/, 10_000);
-    await sleep(300);
+    const dumpcap = await pair.capture(pair.a, file);
     const curl = (addr: string): Promise<{ code: number | null; stdout: string }> =>
-      run('ip', inNs(ns.client, 'curl', '-s', '-o', '/dev/null', '-w', '%{size_download}', '--connect-timeout', '2', `http://${addr}:${PORT}/file.bin`), { timeoutMs: 15_000 });
+      run('ip', inNs(pair.a, 'curl', '-s', '-o', '/dev/null', '-w', '%{size_download}', '--connect-timeout', '2', `http://${addr}:${PORT}/file.bin`), { timeoutMs: 15_000 });
     assert.equal((await curl(OPEN)).stdout, '3000');
     assert.equal((await curl(CLOSED)).code, 7, 'curl: connection refused');
     assert.equal((await curl(DROPPED)).code, 28, 'curl: connect timeout');
     await sleep(500);
     await dumpcap.stop('SIGINT', 5000);
 
-    const state = path.join(dir, 'state');
-    const alerts = path.join(state, 'alerts.json');
-    const r = spawnSync(process.execPath, [AGENT_CLI, 'replay', file, '--state-dir', state, '--alerts-file', alerts,
-      '--learning-period', '0', '--external-cidr', '198.51.100.0/24'], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 0, r.stderr);
-    const byIp = new Map(fs.readFileSync(alerts, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert).map((a) => [a.destination.ip, a]));
+    const { alerts } = replayCapture<Alert>(file, path.join(dir, 'state'), ['--external-cidr', '198.51.100.0/24']);
+    const byIp = new Map(alerts.map((a) => [a.destination.ip, a]));
     assert.deepEqual([...byIp.keys()].sort(), [OPEN, CLOSED, DROPPED]);
     const open = byIp.get(OPEN)!;
     assert.equal(open.event.outcome, 'success');

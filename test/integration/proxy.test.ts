@@ -7,14 +7,13 @@
 // with --proxy both destinations alert by name, without it nothing does (all traffic goes to
 // an internal address).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AGENT_CLI } from './agent.js';
-import { inNs, ip } from './netns.js';
-import { Daemon, run, sleep } from './proc.js';
+import { inNs } from './netns.js';
+import { NsPair, replayCapture } from './pair.js';
+import { run, sleep } from './proc.js';
 import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 
 const PROXY = '10.9.0.2';
@@ -30,66 +29,36 @@ interface Alert {
 
 describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', function () {
   this.timeout(60_000);
-  const sfx = randomBytes(2).toString('hex');
-  const ns = { client: `ewpc-${sfx}`, proxy: `ewpp-${sfx}` };
-  const nsEtc = path.join('/etc/netns', ns.proxy);
+  const pair = new NsPair('ewp');
+  // `ip netns exec` binds /etc/netns/<name>/hosts over /etc/hosts: the proxy's resolver.
+  const nsEtc = path.join('/etc/netns', pair.b);
   const hadNetnsEtc = fs.existsSync('/etc/netns');
   let dir = '';
-  const daemons: Daemon[] = [];
 
   before(function () {
     requirePrereq(this, isRoot() && ['ip', 'dumpcap', 'curl', 'python3', 'tinyproxy'].every(haveCommand), 'root, ip, dumpcap, curl, python3 and tinyproxy');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-proxy-'));
     fs.writeFileSync(path.join(dir, 'file.bin'), randomBytes(4000));
-    for (const n of Object.values(ns)) ip('netns', 'add', n);
-    const client = (...a: string[]): void => ip(...inNs(ns.client, 'ip', ...a));
-    const proxy = (...a: string[]): void => ip(...inNs(ns.proxy, 'ip', ...a));
-    client('link', 'set', 'lo', 'up');
-    client('link', 'add', 'ewv', 'type', 'veth', 'peer', 'name', 'ewvp');
-    client('link', 'set', 'ewvp', 'netns', ns.proxy);
-    client('addr', 'add', '10.9.0.1/24', 'dev', 'ewv');
-    client('link', 'set', 'ewv', 'up');
-    proxy('link', 'set', 'lo', 'up');
-    proxy('addr', 'add', `${WEB}/32`, 'dev', 'lo');
-    proxy('addr', 'add', `${PROXY}/24`, 'dev', 'ewvp');
-    proxy('link', 'set', 'ewvp', 'up');
+    pair.create('10.9.0.1/24', [`${PROXY}/24`]);
+    pair.ipIn(pair.b, 'addr', 'add', `${WEB}/32`, 'dev', 'lo');
     fs.mkdirSync(nsEtc, { recursive: true });
     fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example\n`);
     fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), [`Port ${PROXY_PORT}`, `Listen ${PROXY}`, 'Allow 10.9.0.0/24', `ConnectPort ${WEB_PORT}`, 'MaxClients 10', 'LogLevel Info', ''].join('\n'));
   });
 
   after(async () => {
-    for (const d of daemons) await d.stop('SIGTERM', 2000);
-    for (const n of Object.values(ns)) spawnSync('ip', ['netns', 'del', n], { timeout: 10_000 });
+    await pair.remove();
     fs.rmSync(nsEtc, { recursive: true, force: true });
     if (!hadNetnsEtc) fs.rmSync('/etc/netns', { recursive: true, force: true });
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-    assert.ok(!left.includes(sfx), `namespaces left: ${left}`);
   });
 
-  function replay(file: string, state: string, proxyFlag: string[]): Alert[] {
-    const alerts = path.join(state, 'alerts.json');
-    const r = spawnSync(process.execPath, [AGENT_CLI, 'replay', file, '--state-dir', state, '--alerts-file', alerts, '--learning-period', '0', ...proxyFlag],
-      { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 0, r.stderr);
-    const text = fs.existsSync(alerts) ? fs.readFileSync(alerts, 'utf8') : '';
-    return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Alert);
-  }
-
   it('names the tunnelled and the proxied destination from the requests curl sent to tinyproxy', async () => {
-    const web = new Daemon('http-server', 'ip', inNs(ns.proxy, 'python3', '-u', '-m', 'http.server', '--bind', WEB, '--directory', dir, String(WEB_PORT)));
-    daemons.push(web);
-    await web.waitForOutput(/Serving HTTP/, 10_000);
-    const tiny = new Daemon('tinyproxy', 'ip', inNs(ns.proxy, 'tinyproxy', '-d', '-c', path.join(dir, 'tinyproxy.conf')));
-    daemons.push(tiny);
-    await tiny.waitForOutput(/listening on fd/, 10_000);
+    await pair.start('http-server', pair.b, ['python3', '-u', '-m', 'http.server', '--bind', WEB, '--directory', dir, String(WEB_PORT)], /Serving HTTP/);
+    const tiny = await pair.start('tinyproxy', pair.b, ['tinyproxy', '-d', '-c', path.join(dir, 'tinyproxy.conf')], /listening on fd/);
     const file = path.join(dir, 'client.pcap');
-    const dumpcap = new Daemon('dumpcap', 'ip', inNs(ns.client, 'dumpcap', '-P', '-i', 'any', '-w', file));
-    daemons.push(dumpcap);
-    await dumpcap.waitForOutput(/Capturing on/, 10_000);
-    await sleep(300);
-    const curl = (...args: string[]) => run('ip', inNs(ns.client, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '--max-time', '10', '-x', `http://${PROXY}:${PROXY_PORT}`, ...args), { timeoutMs: 15_000 });
+    const dumpcap = await pair.capture(pair.a, file);
+    const curl = (...args: string[]) => run('ip', inNs(pair.a, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '--max-time', '10', '-x', `http://${PROXY}:${PROXY_PORT}`, ...args), { timeoutMs: 15_000 });
     const tunnelled = await curl('-p', `http://www.partner.example:${WEB_PORT}/file.bin`);
     assert.equal(tunnelled.stdout, '200 4000', `through a CONNECT tunnel: ${tunnelled.stderr} ${tiny.describe()}`);
     const proxied = await curl(`http://downloads.vendor.example:${WEB_PORT}/file.bin`);
@@ -97,7 +66,7 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     await sleep(500);
     await dumpcap.stop('SIGINT', 5000);
 
-    const alerts = replay(file, path.join(dir, 'with'), ['--proxy', `${PROXY}:${PROXY_PORT}`]);
+    const { alerts } = replayCapture<Alert>(file, path.join(dir, 'with'), ['--proxy', `${PROXY}:${PROXY_PORT}`]);
     const byDomain = new Map(alerts.map((a) => [a.destination.domain, a]));
     assert.deepEqual([...byDomain.keys()].sort(), ['downloads.vendor.example', 'www.partner.example'], JSON.stringify(alerts));
     const tunnel = byDomain.get('www.partner.example')!;
@@ -107,6 +76,6 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     assert.ok(tunnel.destination.bytes > 4000, 'the download came back through the proxy');
     assert.deepEqual(byDomain.get('downloads.vendor.example')!.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT });
 
-    assert.deepEqual(replay(file, path.join(dir, 'without'), []), [], 'without --proxy: only an internal address was contacted');
+    assert.deepEqual(replayCapture<Alert>(file, path.join(dir, 'without'), []).alerts, [], 'without --proxy: only an internal address was contacted');
   });
 });
