@@ -514,11 +514,13 @@ export class Pipeline {
     if (st.proxied) {
       // A request that named nothing (TLS to the proxy itself, another protocol) leaves a
       // connection to the proxy: judged as that only when the proxy is external.
-      if (facts.nameSource === 'none' && !this.classifier.isExternal(flow.serverIp)) {
+      if (facts.nameSource === 'none') {
         this.stats.proxiedUnnamed += 1;
-        return;
+        if (!this.classifier.isExternal(flow.serverIp)) return;
+        facts.proxy = undefined; // judged as a connection to the proxy itself
+      } else {
+        this.stats.proxied += 1;
       }
-      this.stats.proxied += 1;
     }
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.

@@ -13,7 +13,7 @@ export const METRIC_HELP: Record<string, string> = {
   dns_answers: 'A/AAAA answers mapped to names',
   dns_malformed: 'DNS messages that could not be parsed, by kind',
   dns_answers_unmatched: 'DNS answers not used: no matching query from that socket to that server',
-  connections_proxied: 'Connections to a configured --proxy: named by their request (named), or whose request named nothing and were not judged (unnamed: TLS to the proxy, another protocol)',
+  connections_proxied: 'Connections to a configured --proxy: named by their request (named), or whose request named nothing (unnamed: TLS to the proxy, another protocol), then judged as connections to the proxy itself when it is external and not judged when it is internal',
   quic_initials_skipped: 'QUIC Initial datagrams not decrypted for their server name: past the budget of 2,000 a second (a flood)',
   dns_queries_tracked: 'DNS queries remembered for answer matching',
   name_cache_entries: 'IP to name cache entries',

@@ -24,11 +24,11 @@ interface Alert {
 }
 
 /** A connection to the proxy carrying `request` as its first bytes, with a reply and a close. */
-function viaProxy(t: number, port: number, request: Buffer): PcapFrame[] {
+function viaProxy(t: number, port: number, request: Buffer, proxy = PROXY): PcapFrame[] {
   const out = (flags: number, seq: number, data: Buffer = Buffer.alloc(0)): Buffer =>
-    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: CLIENT, dst: PROXY, protocol: 6 }, tcp({ srcPort: port, dstPort: PROXY_PORT, flags, seq }, data)));
+    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: CLIENT, dst: proxy, protocol: 6 }, tcp({ srcPort: port, dstPort: PROXY_PORT, flags, seq }, data)));
   const back = (flags: number, data: Buffer = Buffer.alloc(0)): Buffer =>
-    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: PROXY, dst: CLIENT, protocol: 6 }, tcp({ srcPort: PROXY_PORT, dstPort: port, flags, seq: 7000 }, data)));
+    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: proxy, dst: CLIENT, protocol: 6 }, tcp({ srcPort: PROXY_PORT, dstPort: port, flags, seq: 7000 }, data)));
   return [out(TCP_SYN, 100), back(TCP_SYN | TCP_ACK), out(TCP_ACK, 101), out(TCP_ACK | TCP_PSH, 101, request),
     back(TCP_ACK | TCP_PSH, Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n')), out(TCP_FIN | TCP_ACK, 101 + request.length), back(TCP_FIN | TCP_ACK)]
     .map((data, i) => ({ ts: t + i, data }));
@@ -39,12 +39,12 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-proxy-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  async function replay(frames: PcapFrame[], proxy: string[]): Promise<{ stats: ReplayStats; alerts: Alert[] }> {
+  async function replay(frames: PcapFrame[], proxy: string[], external: string[] = []): Promise<{ stats: ReplayStats; alerts: Alert[] }> {
     const sub = fs.mkdtempSync(path.join(dir, 'r-'));
     const file = path.join(sub, 'capture.pcap');
     writePcap(file, 1, frames);
     const config = loadConfig({ flags: {
-      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'), 'learning-period': '0', proxy,
+      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'), 'learning-period': '0', proxy, 'external-cidr': external,
     }, env: {} });
     const stats = await runReplay(config, [file], silent);
     const text = fs.existsSync(path.join(sub, 'alerts.json')) ? fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8') : '';
@@ -84,5 +84,15 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
   it('the proxy\'s port must match: the same address on another port is not the proxy', async () => {
     const { alerts } = await replay(frames(), [`${PROXY}:8080`]);
     assert.deepEqual(alerts, []);
+  });
+
+  it('an external proxy whose request names nothing is judged as a connection to the proxy itself', async () => {
+    const cloudProxy = '203.0.113.9';
+    const tls = records(clientHello({ extensions: [serverNameExt([[0, 'proxy.cloud.example']])] }));
+    const { alerts } = await replay(viaProxy(T0, 41000, tls, cloudProxy), [`${cloudProxy}:${PROXY_PORT}`], ['203.0.113.0/24']);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0].destination.ip, cloudProxy);
+    assert.equal(alerts[0].destination.domain, undefined, 'not named by its own TLS name as if it were a destination');
+    assert.equal(alerts[0].egresswatch.proxy, undefined);
   });
 });
