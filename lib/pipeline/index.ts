@@ -130,7 +130,7 @@ const EXITED_GRACE_MS = 5_000;
 
 /** Logs that the baseline store was damaged and LevelDB's repair got it open (lib/level-open.ts). */
 function baselineRepaired(logger: winston.Logger, stateDir: string): (what: string) => void {
-  return (what) => logger.warn('baseline was damaged (a crash?) and LevelDB repaired it; entries in files it could not read are lost and alert again as new', {
+  return (what) => logger.warn('baseline was damaged (a crash?) and LevelDB repaired it; entries in files it could not read are lost (see docs/operations.md)', {
     dir: path.join(stateDir, 'baseline'), damage: what,
   });
 }
