@@ -39,25 +39,21 @@ export function parseHosts(text: string): Map<string, string> {
 }
 
 export interface HostsFilesOptions {
-  /** How long a file's contents are trusted, ms; default 30 s. */
-  ttlMs?: number;
   /** Most files kept (one per container root); default 64. */
   maxFiles?: number;
-  now?: () => number;
 }
 
-/** Parsed hosts files by (device, inode): every process of one root shares one. */
+/**
+ * Parsed hosts files by (device, inode, mtime, size): every process of one root shares one, and
+ * a file that changes is read again (a stat per lookup; the parse only then).
+ */
 export class HostsFiles {
   readonly stats = { loads: 0, hits: 0 };
-  private readonly files = new OrderedMap<string, { at: number; names: Promise<ReadonlyMap<string, string> | undefined> }>();
-  private readonly ttlMs: number;
+  private readonly files = new OrderedMap<string, Promise<ReadonlyMap<string, string> | undefined>>();
   private readonly maxFiles: number;
-  private readonly now: () => number;
 
   constructor(opts: HostsFilesOptions = {}) {
-    this.ttlMs = opts.ttlMs ?? 30_000;
     this.maxFiles = opts.maxFiles ?? 64;
-    this.now = opts.now ?? Date.now;
   }
 
   /** The names of `<root>/etc/hosts`; undefined when there is no such file or it cannot be read. */
@@ -73,16 +69,14 @@ export class HostsFiles {
     } catch {
       return undefined;
     }
-    const now = this.now();
     const held = this.files.get(key);
-    if (held && now - held.at >= 0 && now - held.at < this.ttlMs) {
+    if (held) {
       this.stats.hits++;
-      return held.names;
+      return held;
     }
     this.stats.loads++;
     const names = readBounded(file, size).then((text) => (text === undefined ? undefined : parseHosts(text)));
-    this.files.delete(key);
-    this.files.set(key, { at: now, names });
+    this.files.set(key, names);
     this.files.trim(this.maxFiles);
     return names;
   }
