@@ -108,6 +108,9 @@ interface Asked { at: number; ttl: number; name: Promise<string | undefined> }
  * It answers with the agent's own nsswitch.conf, so it is for processes that share the agent's
  * root (see readProcess); a container's users are its own passwd file's.
  */
+/** getent processes running at once, at most. */
+const MAX_ASKING = 4;
+
 export class NameService {
   /** unavailable: 1 once getent could not be run (it is not asked again). */
   readonly stats = { asked: 0, found: 0, unknown: 0, failures: 0, cached: 0, unavailable: 0 };
@@ -147,7 +150,23 @@ export class NameService {
     return asked.name;
   }
 
-  private ask(uid: number): Promise<string | undefined> {
+  /** Asks waiting for one of the MAX_ASKING slots. */
+  private readonly waiting: (() => void)[] = [];
+  private asking = 0;
+
+  /** At most MAX_ASKING getent processes at once: a host full of directory users starting up asks in turn. */
+  private async ask(uid: number): Promise<string | undefined> {
+    if (this.asking >= MAX_ASKING) await new Promise<void>((go) => this.waiting.push(go));
+    this.asking++;
+    try {
+      return await this.run(uid);
+    } finally {
+      this.asking--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private run(uid: number): Promise<string | undefined> {
     this.stats.asked++;
     return new Promise((resolve) => {
       execFile(this.command, ['passwd', String(uid)], { timeout: this.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 65536, env: { ...process.env, LC_ALL: 'C' } },

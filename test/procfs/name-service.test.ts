@@ -66,6 +66,21 @@ describe('procfs/NameService (getent)', function () {
     assert.equal(nss.stats.failures, 1);
   });
 
+  it('runs at most four getent at once; the rest wait their turn', async () => {
+    const counter = path.join(dir, 'counting-getent');
+    const log = path.join(dir, 'concurrency.log');
+    // Each run notes how many are running (files in a directory), sleeps, then answers "unknown".
+    fs.mkdirSync(path.join(dir, 'running'), { recursive: true });
+    fs.writeFileSync(counter, `#!/bin/sh\ntouch "${dir}/running/$$"\nls "${dir}/running" | wc -l >> "${log}"\nsleep 0.2\nrm -f "${dir}/running/$$"\nexit 2\n`, { mode: 0o755 });
+    const nss = new NameService({ command: counter });
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => nss.lookup(50_000 + i)));
+    assert.deepEqual(answers, Array(10).fill(undefined));
+    assert.equal(nss.stats.asked, 10);
+    const peaks = fs.readFileSync(log, 'utf8').trim().split('\n').map(Number);
+    assert.equal(peaks.length, 10);
+    assert.ok(Math.max(...peaks) <= 4, `at most 4 at once: ${peaks.join(',')}`);
+  });
+
   it('bounds what it remembers', async () => {
     const nss = new NameService({ maxEntries: 2 });
     for (const uid of [0, 1, 2]) await nss.lookup(uid);
