@@ -527,14 +527,18 @@ export class Pipeline {
     if (!this.deps.attributor && this.repeats(facts.domainGroup, facts)) return;
     if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     if (!this.deps.attributor && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
-    this.track(this.judge(facts, st.who), flow);
+    this.track(this.judge(facts, st.who), facts);
   }
 
-  private track(judging: Promise<void>, flow: Flow): void {
+  private track(judging: Promise<void>, facts: ConnectionFacts): void {
+    const flow = facts.flow;
     const work = judging.catch((err: unknown) => {
       this.stats.internalErrors += 1;
       const n = ++this.stats.judgeErrors;
       this.firstJudgeError ??= err;
+      // Not judged: the next connection under the same key must be, not skipped as a repeat.
+      this.forgetRelated(facts);
+      if (facts.judgeKey !== undefined && this.judged.get(facts.judgeKey) === flow.startTime) this.judged.delete(facts.judgeKey);
       // A failing disk fails every new destination: logged at the 1st, 10th, 100th, ... one.
       if (isLogPoint(n)) {
         this.deps.logger.error('connection could not be judged (no alert for it; the next connection to its destination is judged again)', {
@@ -559,7 +563,7 @@ export class Pipeline {
     facts.attribution = NO_ATTRIBUTION.method;
     facts.confidence = NO_ATTRIBUTION.confidence;
     if (sync.durable === undefined) this.conclude(facts, sync.verdict);
-    else this.track(sync.durable.then(() => this.conclude(facts, sync.verdict)), facts.flow);
+    else this.track(sync.durable.then(() => this.conclude(facts, sync.verdict)), facts);
     return true;
   }
 

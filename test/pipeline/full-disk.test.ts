@@ -17,6 +17,7 @@ import { AlertOutputs } from '../../lib/pipeline/outputs.js';
 import { describeFailure } from '../../lib/config/fatal.js';
 import { DEFAULT_NAME_ORDER, Pipeline } from '../../lib/pipeline/index.js';
 import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
+import { ethernet, ipv4, tcp, ETHERTYPE_IPV4, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packets.js';
 import { fillUp, mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
 const DOC_RANGES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'];
@@ -80,6 +81,50 @@ describe('pipeline: the baseline\'s disk fills up', function () {
       assert.ok(!f.line.includes('unexpected'), f.line);
       return true;
     });
+  });
+
+  it('a connection that could not be judged does not make the next one to its destination a skipped repeat: that one alerts once there is room', async () => {
+    const dir = path.join(mnt, 'baseline');
+    let now = Date.UTC(2026, 11, 1, 10, 0, 0);
+    const baseline = await Baseline.open({ dir, windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => now, learningFromFirstObservation: true });
+    fill();
+    const alerts: unknown[] = [];
+    const p = new Pipeline({
+      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 90 * 86_400_000, dnsCacheSize: 1000,
+      dnsRetentionMs: 3_600_000, flowTableSize: 1000, tcpIdleMs: 300_000, udpIdleMs: 60_000, internalCidrs: [], externalCidrs: DOC_RANGES,
+      normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
+    }, { baseline, emit: (a) => alerts.push(a), logger: createLogger('error', { stream: new Writable({ write(_c, _e, done) { done(); } }), text: false }), now: () => now });
+    // A connection from a new source port each time: SYN, SYN-ACK, RST.
+    let port = 40000;
+    const connect = (ip: string): void => {
+      port++;
+      const frames = [
+        ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.5', dst: ip, protocol: 6 }, tcp({ srcPort: port, dstPort: 443, flags: TCP_SYN, seq: 1 }))),
+        ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: ip, dst: '10.0.0.5', protocol: 6 }, tcp({ srcPort: 443, dstPort: port, flags: TCP_SYN | TCP_ACK, seq: 9 }))),
+        ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.5', dst: ip, protocol: 6 }, tcp({ srcPort: port, dstPort: 443, flags: TCP_RST, seq: 2 }))),
+      ];
+      for (const f of frames) p.onPacket(f, f.length, f.length, now++, 1);
+    };
+    // New destinations until one cannot be written (a small entry may still fit a page the log has).
+    let failed: string | undefined;
+    for (let i = 1; i <= 250 && failed === undefined; i++) {
+      const ip = `203.0.113.${i}`;
+      connect(ip);
+      await p.drain();
+      if (p.stats.judgeErrors > 0) failed = ip;
+    }
+    assert.ok(failed, 'a destination could not be judged on the full disk');
+    const before = alerts.length;
+    assert.ok(!alerts.some((a) => (a as { destination: { ip: string } }).destination.ip === failed), 'and raised no alert');
+    fs.truncateSync(path.join(mnt, 'filler'), 0);
+    // The store is opened again before the next write, at most once a second (level-reopen.ts).
+    await new Promise((r) => setTimeout(r, 1100));
+    now += 5_000; // within a minute: before, a repeat of a judged key, skipped
+    connect(failed);
+    await p.finish();
+    assert.equal(alerts.length, before + 1, 'the next connection to it alerts once the baseline takes its entry');
+    assert.equal((alerts.at(-1) as { destination: { ip: string } }).destination.ip, failed);
+    await baseline.close();
   });
 
   it('last-seen updates that cannot be written are told to onError, kept, and written once there is room (and survive a reopen)', async () => {
