@@ -186,15 +186,20 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const novel = f.novelFor.join(' and ');
   const started = iso(flow.startTime);
   const handshake = flow.transport === 'tcp' ? tcpHandshake(flow, ctx.now) : undefined;
-  const own = outcomeOf(flow, handshake);
+  // Through a proxy, a CONNECT the proxy did not answer with 2xx (403: the proxy's policy
+  // refused it; 407, 502) never reached the destination, whatever the TCP to the proxy did.
+  const tunnelRefused = f.proxy?.targetPort !== undefined && flow.proxyStatus !== 0 && (flow.proxyStatus < 200 || flow.proxyStatus > 299);
+  const own = tunnelRefused ? 'failure' : outcomeOf(flow, handshake);
   const related = f.related ?? [];
-  const answered = (flow.answer === ANSWERED ? 1 : 0) + related.filter((r) => r.answer === ANSWERED).length;
+  const relatedAnswered = related.filter((r) => r.answer === ANSWERED).length;
+  const answered = (flow.answer === ANSWERED ? 1 : 0) + relatedAnswered;
   // A connection that failed while a related one got through (Happy Eyeballs: IPv6 tried first
   // and unanswered, IPv4 connected): the software reached the destination.
-  const outcome = own !== 'success' && answered > 0 ? 'success' : own;
+  const outcome = own !== 'success' && relatedAnswered > 0 ? 'success' : own;
   const failedFirst = own === 'failure' && outcome === 'success' ? `; its first attempt ${handshake === 'refused' ? 'was refused' : 'got no answer'}` : '';
   const via = f.proxy ? ` through the proxy ${f.proxy.ip.includes(':') ? `[${f.proxy.ip}]` : f.proxy.ip}:${f.proxy.port}` : '';
-  const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${handshake === 'refused' ? 'refused' : 'no answer'})${via}` : `connected to ${destName} (${f.domainGroup}${failedFirst})${via}`;
+  const why = tunnelRefused ? `the proxy answered ${flow.proxyStatus}` : handshake === 'refused' ? 'refused' : 'no answer';
+  const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${why})${via}` : `connected to ${destName} (${f.domainGroup}${failedFirst})${via}`;
   const alert: Record<string, unknown> = {
     '@timestamp': started,
     message: `${who} on ${ctx.hostName} ${verb}, new for the ${novel} in the last ${ctx.baselineWindowDays} days`,
@@ -244,7 +249,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
         other_names: f.alternatives.map(displayName),
       }),
       novel_for: f.novelFor,
-      ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, target_port: f.proxy.targetPort }) } : {}),
+      ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, target_port: f.proxy.targetPort, status: flow.proxyStatus !== 0 ? flow.proxyStatus : undefined }) } : {}),
       ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({
         window_days: ctx.baselineWindowDays,
@@ -333,7 +338,7 @@ export function alertLine(alert: Record<string, unknown>): string {
     process?: { pid: number; executable?: string }; user?: { name?: string; id: string };
     egresswatch: {
       domain_group: string; novel_for: string[]; software?: { id: string }; login_user?: { id: string; name?: string };
-      flow?: { tcp_handshake?: string };
+      flow?: { tcp_handshake?: string }; proxy?: { status?: number };
     };
   };
   const sw = a.egresswatch.software?.id ?? a.process?.executable ?? 'unattributed';
@@ -342,7 +347,9 @@ export function alertLine(alert: Record<string, unknown>): string {
   const loginText = login && login.id !== a.user?.id ? ` login=${login.name ?? login.id}` : '';
   const who = a.process ? `${sw} pid=${a.process.pid} user=${user}${loginText}` : 'unattributed';
   const dest = `${a.destination.domain ?? a.destination.ip} [${a.destination.ip}]:${a.destination.port}/${a.network.transport}`;
-  const failed = a.event.outcome === 'failure' ? ` FAILED(${a.egresswatch.flow?.tcp_handshake ?? 'no-answer'})` : '';
+  const proxyStatus = a.egresswatch.proxy?.status;
+  const failure = proxyStatus !== undefined && (proxyStatus < 200 || proxyStatus > 299) ? `proxy-${proxyStatus}` : a.egresswatch.flow?.tcp_handshake ?? 'no-answer';
+  const failed = a.event.outcome === 'failure' ? ` FAILED(${failure})` : '';
   const line = `${a['@timestamp']} NEW-EXTERNAL ${a.egresswatch.domain_group} novel_for=${a.egresswatch.novel_for.join(',')} `
     + `${who} -> ${dest}${failed} bytes_out=${a.source.bytes} bytes_in=${a.destination.bytes}`;
   return escapeControl(line);

@@ -32,6 +32,10 @@ export class Flow extends Keyed {
   isn = 0;
   /** The owner wants the client's payload packets (first-payload sniffing); cleared when done. */
   wantPayload = false;
+  /** The owner wants the server's payload packets (a proxy's answer to the request); cleared when done. */
+  wantServerPayload = false;
+  /** The HTTP status a proxy answered the connection's request with (CONNECT: 200 = tunnel up); 0 = none seen. */
+  proxyStatus = 0;
   /**
    * The last packet counted each way (FlowTable copyKey), its time and its interface (SLL2,
    * else -1): a copy of it is not counted again.

@@ -40,6 +40,8 @@ export interface FlowHooks {
   onEnd(flow: Flow, reason: FlowEndReason): void;
   /** A client→server packet with payload of a flow whose `wantPayload` is set. */
   onClientPayload?(flow: Flow, pkt: PacketInfo): void;
+  /** A server→client packet with payload of a flow whose `wantServerPayload` is set. */
+  onServerPayload?(flow: Flow, pkt: PacketInfo): void;
 }
 
 export interface FlowTableOptions {
@@ -157,6 +159,7 @@ export class FlowTable {
       entry.serverBytes += pkt.ipLength;
       entry.serverPackets += 1;
       if (entry.answer === NOT_ANSWERED) entry.answer = isTcp && (flags & (TCP_RST | TCP_SYN)) === TCP_RST ? REFUSED : ANSWERED;
+      if (entry.wantServerPayload && pkt.payloadLength > 0) this.hooks.onServerPayload?.(entry, pkt);
     }
     if (!isTcp) return;
     if ((flags & TCP_RST) !== 0) {

@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, connectPort, contiguousPrefix, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, connectPort, contiguousPrefix, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -232,6 +232,11 @@ export class Pipeline {
         onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
         onEnd: (flow, reason) => this.connectionEnded(flow, reason),
         onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),
+        // A proxy's answer to the request: its status line (CONNECT 200 = the tunnel is up, 403 = refused).
+        onServerPayload: (flow, pkt) => {
+          flow.wantServerPayload = false;
+          flow.proxyStatus = responseStatus(pkt.buf, pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength) ?? 0;
+        },
       },
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts));
@@ -389,7 +394,10 @@ export class Pipeline {
     // Attribution starts at once (a short-lived socket leaves the kernel's tables when it
     // closes); naming may wait for the client's first bytes.
     const st: Pending = { facts, who: this.deps.attributor?.attribute(flow, () => this.toldBy(flow)), segments: undefined, bytes: 0, packets: 0, proxied };
-    if (proxied) facts.proxy = { ip: flow.serverIp, port: flow.serverPort };
+    if (proxied) {
+      facts.proxy = { ip: flow.serverIp, port: flow.serverPort };
+      flow.wantServerPayload = true;
+    }
     flow.data = st;
     if (flow.transport === 'udp') {
       // QUIC long header (RFC 9000 §17.2): the Initial carries the ClientHello.

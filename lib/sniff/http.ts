@@ -96,3 +96,13 @@ export function connectPort(buf: Buffer, off: number, end: number): number | und
   const port = m ? Number(m[1]) : NaN;
   return port >= 1 && port <= 65535 ? port : undefined;
 }
+
+/**
+ * The status code of an HTTP/1.x response starting at `off` ("HTTP/1.1 403 Forbidden"): a
+ * proxy's answer to a CONNECT or a proxied request. undefined when the bytes are not one.
+ */
+export function responseStatus(buf: Buffer, off: number, end: number): number | undefined {
+  if (end - off < 12 || buf.toString('latin1', off, off + 7) !== 'HTTP/1.' || buf[off + 8] !== SP) return undefined;
+  const code = buf.toString('latin1', off + 9, off + 12);
+  return /^[1-5]\d\d$/.test(code) ? Number(code) : undefined;
+}

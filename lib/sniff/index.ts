@@ -2,7 +2,7 @@
 // HTTP/1.x Host from the client's first bytes of a TCP stream, and the SNI of a QUIC client
 // Initial datagram. Pure, synchronous, bounds-checked; never throws on wire input.
 import { looksLikeHttp, sniffHttp } from './http.js';
-export { connectPort } from './http.js';
+export { connectPort, responseStatus } from './http.js';
 import { MORE, NONE, type SniffResult } from './result.js';
 import { looksLikeTls, sniffTls } from './tls.js';
 

@@ -3,7 +3,8 @@
 // where a real tinyproxy listens and a web server stands in for the internet on 203.0.113.80
 // (the proxy resolves the test names through /etc/netns/<proxy>/hosts, which `ip netns exec`
 // binds over /etc/hosts). dumpcap captures on `any` in "client" while curl fetches through the
-// proxy, once tunnelled (CONNECT) and once as a plain proxied request; the capture is replayed:
+// proxy, once tunnelled (CONNECT), once as a plain proxied request, and once through a tunnel
+// the proxy refuses (403: a port it does not allow); the capture is replayed:
 // with --proxy both destinations alert by name, without it nothing does (all traffic goes to
 // an internal address).
 import assert from 'node:assert/strict';
@@ -20,10 +21,13 @@ const PROXY = '10.9.0.2';
 const PROXY_PORT = 8888;
 const WEB = '203.0.113.80';
 const WEB_PORT = 8000;
+/** Not a ConnectPort of the proxy's: a CONNECT there is refused (403). */
+const BLOCKED_PORT = 9999;
 
 interface Alert {
   destination: { ip: string; port: number; domain?: string; bytes: number };
-  egresswatch: { domain_group: string; proxy?: { ip: string; port: number; target_port?: number } };
+  event: { outcome: string };
+  egresswatch: { domain_group: string; proxy?: { ip: string; port: number; target_port?: number; status?: number } };
   process?: unknown;
 }
 
@@ -42,7 +46,7 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     pair.create('10.9.0.1/24', [`${PROXY}/24`]);
     pair.ipIn(pair.b, 'addr', 'add', `${WEB}/32`, 'dev', 'lo');
     fs.mkdirSync(nsEtc, { recursive: true });
-    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example\n`);
+    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example\n`);
     fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), [`Port ${PROXY_PORT}`, `Listen ${PROXY}`, 'Allow 10.9.0.0/24', `ConnectPort ${WEB_PORT}`, 'MaxClients 10', 'LogLevel Info', ''].join('\n'));
   });
 
@@ -63,18 +67,25 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     assert.equal(tunnelled.stdout, '200 4000', `through a CONNECT tunnel: ${tunnelled.stderr} ${tiny.describe()}`);
     const proxied = await curl(`http://downloads.vendor.example:${WEB_PORT}/file.bin`);
     assert.equal(proxied.stdout, '200 4000', `as a proxied request: ${proxied.stderr} ${tiny.describe()}`);
+    // A tunnel to a port the proxy's policy does not allow (ConnectPort): tinyproxy answers 403.
+    const refused = await curl('-p', `http://tunnel.blocked.example:${BLOCKED_PORT}/`);
+    assert.notEqual(refused.code, 0, 'curl fails through a refused tunnel');
     await sleep(500);
     await dumpcap.stop('SIGINT', 5000);
 
     const { alerts } = replayCapture<Alert>(file, path.join(dir, 'with'), ['--proxy', `${PROXY}:${PROXY_PORT}`]);
     const byDomain = new Map(alerts.map((a) => [a.destination.domain, a]));
-    assert.deepEqual([...byDomain.keys()].sort(), ['downloads.vendor.example', 'www.partner.example'], JSON.stringify(alerts));
+    assert.deepEqual([...byDomain.keys()].sort(), ['downloads.vendor.example', 'tunnel.blocked.example', 'www.partner.example'], JSON.stringify(alerts));
     const tunnel = byDomain.get('www.partner.example')!;
-    assert.deepEqual(tunnel.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: WEB_PORT });
+    assert.deepEqual(tunnel.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: WEB_PORT, status: 200 });
+    assert.equal(tunnel.event.outcome, 'success');
+    const blocked = byDomain.get('tunnel.blocked.example')!;
+    assert.deepEqual(blocked.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: BLOCKED_PORT, status: 403 });
+    assert.equal(blocked.event.outcome, 'failure', 'the proxy refused the tunnel');
     assert.equal(tunnel.egresswatch.domain_group, 'partner.example');
     assert.deepEqual([tunnel.destination.ip, tunnel.destination.port], [PROXY, PROXY_PORT]);
     assert.ok(tunnel.destination.bytes > 4000, 'the download came back through the proxy');
-    assert.deepEqual(byDomain.get('downloads.vendor.example')!.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT });
+    assert.deepEqual(byDomain.get('downloads.vendor.example')!.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, status: 200 });
 
     assert.deepEqual(replayCapture<Alert>(file, path.join(dir, 'without'), []).alerts, [], 'without --proxy: only an internal address was contacted');
   });

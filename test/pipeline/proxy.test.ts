@@ -20,17 +20,18 @@ const PROXY_PORT = 3128;
 interface Alert {
   message: string;
   destination: { ip: string; port: number; domain?: string };
-  egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; target_port?: number } };
+  event: { outcome: string };
+  egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; target_port?: number; status?: number } };
 }
 
 /** A connection to the proxy carrying `request` as its first bytes, with a reply and a close. */
-function viaProxy(t: number, port: number, request: Buffer, proxy = PROXY): PcapFrame[] {
+function viaProxy(t: number, port: number, request: Buffer, proxy = PROXY, answer = 'HTTP/1.1 200 Connection established\r\n\r\n'): PcapFrame[] {
   const out = (flags: number, seq: number, data: Buffer = Buffer.alloc(0)): Buffer =>
     ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: CLIENT, dst: proxy, protocol: 6 }, tcp({ srcPort: port, dstPort: PROXY_PORT, flags, seq }, data)));
   const back = (flags: number, data: Buffer = Buffer.alloc(0)): Buffer =>
     ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: proxy, dst: CLIENT, protocol: 6 }, tcp({ srcPort: PROXY_PORT, dstPort: port, flags, seq: 7000 }, data)));
   return [out(TCP_SYN, 100), back(TCP_SYN | TCP_ACK), out(TCP_ACK, 101), out(TCP_ACK | TCP_PSH, 101, request),
-    back(TCP_ACK | TCP_PSH, Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n')), out(TCP_FIN | TCP_ACK, 101 + request.length), back(TCP_FIN | TCP_ACK)]
+    back(TCP_ACK | TCP_PSH, Buffer.from(answer)), out(TCP_FIN | TCP_ACK, 101 + request.length), back(TCP_FIN | TCP_ACK)]
     .map((data, i) => ({ ts: t + i, data }));
 }
 
@@ -57,27 +58,34 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
     // HTTPS to the proxy itself: the request is encrypted, the server name is the proxy's own.
     ...viaProxy(T0 + 200, 40002, records(clientHello({ extensions: [serverNameExt([[0, 'proxy.corp.example']])] }))),
     ...viaProxy(T0 + 300, 40003, Buffer.from('CONNECT bastion.example.net:22 HTTP/1.1\r\nHost: bastion.example.net:22\r\n\r\n')),
+    // The proxy's policy refuses this one.
+    ...viaProxy(T0 + 400, 40004, Buffer.from('CONNECT c2.blocked.example:443 HTTP/1.1\r\nHost: c2.blocked.example:443\r\n\r\n'), PROXY, 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'),
   ];
 
   it('names each tunnel and request by what it asked for, and judges it as a connection there', async () => {
     const { stats, alerts } = await replay(frames(), [`${PROXY}:${PROXY_PORT}`]);
-    assert.equal(stats.connections.tcp, 4);
+    assert.equal(stats.connections.tcp, 5);
     const byDomain = new Map(alerts.map((a) => [a.destination.domain, a]));
-    assert.deepEqual([...byDomain.keys()].sort(), ['api.partner.example', 'bastion.example.net', 'downloads.vendor.example']);
+    assert.deepEqual([...byDomain.keys()].sort(), ['api.partner.example', 'bastion.example.net', 'c2.blocked.example', 'downloads.vendor.example']);
     const api = byDomain.get('api.partner.example')!;
     assert.equal(api.egresswatch.domain_group, 'partner.example');
     assert.equal(api.egresswatch.name_source, 'http');
-    assert.deepEqual(api.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: 443 });
+    assert.deepEqual(api.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: 443, status: 200 });
+    assert.equal(api.event.outcome, 'success');
     assert.deepEqual([api.destination.ip, api.destination.port], [PROXY, PROXY_PORT], 'the wire\'s destination is the proxy');
     assert.match(api.message, /connected to api\.partner\.example \(partner\.example\) through the proxy 10\.0\.0\.8:3128/);
-    assert.deepEqual(byDomain.get('downloads.vendor.example')!.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT }, 'no CONNECT: no target port');
+    assert.deepEqual(byDomain.get('downloads.vendor.example')!.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, status: 200 }, 'no CONNECT: no target port');
+    const blocked = byDomain.get('c2.blocked.example')!;
+    assert.equal(blocked.event.outcome, 'failure', 'the proxy refused the tunnel');
+    assert.equal(blocked.egresswatch.proxy?.status, 403);
+    assert.match(blocked.message, /tried to connect to c2\.blocked\.example \(blocked\.example; the proxy answered 403\) through the proxy/);
     assert.equal(byDomain.get('bastion.example.net')!.egresswatch.proxy?.target_port, 22, 'a tunnel to SSH says so');
     assert.ok(!alerts.some((a) => a.destination.domain === 'proxy.corp.example'), 'TLS to the proxy names nothing');
   });
 
   it('without --proxy the proxy is an internal address: nothing alerts', async () => {
     const { stats, alerts } = await replay(frames(), []);
-    assert.equal(stats.connections.tcp, 4);
+    assert.equal(stats.connections.tcp, 5);
     assert.deepEqual(alerts, []);
   });
 
