@@ -118,8 +118,8 @@ interface Pending {
 const REJUDGE_AFTER_MS = 60_000;
 /**
  * Most related connections an alert counts (the same software, or host, to the same domain group,
- * started within the alert delay after the alerted one): a browser or a package manager opens
- * a few, a Happy Eyeballs client two.
+ * started within the alert delay of the alerted one, before or after it): a browser or a package
+ * manager opens a few, a Happy Eyeballs client two.
  */
 const MAX_RELATED = 64;
 /** Bound of the judge memo below (cleared when full: cheap, and misses are only slower). */
@@ -162,7 +162,11 @@ export class PipelineStats {
   quicInitialsSkipped = 0;
   /** Connections through a configured proxy, named by their request. */
   proxied = 0;
-  /** Connections to a configured (internal) proxy whose request named nothing (TLS to the proxy, another protocol): not judged. */
+  /**
+   * Connections to a configured proxy whose request named nothing (TLS to the proxy, another
+   * protocol): not judged when the proxy is internal, judged as connections to the proxy itself
+   * when it is external.
+   */
   proxiedUnnamed = 0;
 }
 
