@@ -56,6 +56,17 @@ class Entry implements Linked {
 
 const EMPTY: string[] = [];
 
+/** One entry as saved across a restart (NameCache.entries / restore). */
+export interface SavedName {
+  ip: string;
+  chain: string[];
+  alternatives: string[];
+  answeredAt: number;
+  ttl: number;
+  expiresAt: number;
+  resolver?: string;
+}
+
 export class NameCache {
   readonly stats = { inserts: 0, evictions: 0, expired: 0 };
   private readonly maxEntries: number;
@@ -134,6 +145,39 @@ export class NameCache {
     return out;
   }
 
+  /** The entries not expired at `now`, least recently used first (what restore() takes). */
+  entries(now: number): SavedName[] {
+    const out: SavedName[] = [];
+    for (const e of this.order.values()) {
+      if (e.expiresAt <= now) continue;
+      const saved: SavedName = { ip: e.ip, chain: e.chain, alternatives: e.alternatives, answeredAt: e.answeredAt, ttl: e.ttl, expiresAt: e.expiresAt };
+      if (e.resolver !== undefined) saved.resolver = e.resolver;
+      out.push(saved);
+    }
+    return out;
+  }
+
+  /**
+   * Takes back saved entries (an agent's earlier run), in order, skipping those expired at `now`,
+   * malformed ones and addresses answered since; returns how many were taken. The bound holds.
+   */
+  restore(saved: readonly unknown[], now: number): number {
+    let n = 0;
+    for (const item of saved) {
+      const s = item as Partial<SavedName> | null;
+      if (s === null || typeof s !== 'object' || typeof s.ip !== 'string' || !isNames(s.chain) || s.chain.length === 0
+        || !isNames(s.alternatives) || !Number.isFinite(s.answeredAt) || !Number.isFinite(s.ttl) || !Number.isFinite(s.expiresAt)) continue;
+      if ((s.expiresAt as number) <= now || this.map.has(s.ip)) continue;
+      const e = new Entry(s.ip, s.chain[0], s.chain, s.alternatives.slice(0, this.maxAlternatives), s.answeredAt as number, s.ttl as number,
+        s.expiresAt as number, typeof s.resolver === 'string' ? s.resolver : undefined);
+      this.map.set(e.ip, e);
+      this.order.append(e);
+      n++;
+    }
+    this.evict(now);
+    return n;
+  }
+
   /** Drops expired entries (for a periodic sweep off the packet path); returns how many. */
   prune(now: number): number {
     let n = 0;
@@ -185,6 +229,10 @@ export class NameCache {
       else this.stats.evictions++;
     }
   }
+}
+
+function isNames(x: unknown): x is string[] {
+  return Array.isArray(x) && x.length <= 64 && x.every((n) => typeof n === 'string' && n.length <= 255);
 }
 
 function sameChain(a: string[], b: string[]): boolean {

@@ -17,6 +17,7 @@ import { DEFAULT_NAME_ORDER, Pipeline, isLogPoint, type PipelineSettings } from 
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
 import { readHostOs } from './host-os.js';
+import { loadNames, saveNames } from './names-file.js';
 import { logFileStats, snapshot, METRIC_HELP } from './stats.js';
 
 export { Pipeline, PipelineStats, DEFAULT_NAME_ORDER, type PipelineSettings, type PipelineDeps } from './pipeline.js';
@@ -168,6 +169,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const pipeline = new Pipeline(settingsOf(config), {
     baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now, hostOs: readHostOs(config.hostRoot),
   });
+  loadNames(config.stateDir, pipeline.names, now(), logger);
 
   let capture: LiveCapture | undefined;
   let callbackErrors = 0;
@@ -281,6 +283,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const released = capture.closed;
   capture = undefined;
   await pipeline.finish();
+  saveNames(config.stateDir, pipeline.names, now(), logger);
   resolver.close();
   await baseline.close();
   await alerts.close();

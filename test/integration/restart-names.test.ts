@@ -1,0 +1,81 @@
+// End to end, as root: the DNS names the agent learned survive its restart. curl looks up
+// api.example.com (the test internet's dnsmasq) and connects; the agent is stopped (SIGTERM)
+// and started again on the same state directory; then a python client connects to the same
+// address by IP, with no DNS packet for the new agent to see. Its alert (a new software) is
+// named api.example.com from the names the first run saved: before, it was a bare address (or a
+// PTR name), a domain group of its own, and would alert as new after every restart.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FIXTURES_DIR, requirePrereq } from '../helpers/env.js';
+import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
+import { AgentProcess, AGENT_CLI } from './agent.js';
+import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
+import { TEMP_PREFIX, wrapClient } from './clients.js';
+import { run } from './proc.js';
+import { NAMES_FILE } from '../../lib/pipeline/names-file.js';
+
+const NAME = 'api.example.com';
+const ADDR = '203.0.113.10';
+
+describe('end to end: DNS names survive an agent restart', function () {
+  this.timeout(60_000);
+  const handle = new WorldHandle();
+  let w: World;
+  let tmp = '';
+  let agent: AgentProcess | undefined;
+  const state = () => path.join(tmp, 'state');
+  const alertsFile = () => path.join(state(), 'alerts.json');
+
+  before(async function () {
+    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
+    const missing = missingPrereqs();
+    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
+    requirePrereq(this, missing.length === 0, `restart end-to-end test needs: ${missing.join(', ')}`);
+    w = await handle.start();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}restart-`));
+    fs.chmodSync(tmp, 0o755);
+    fs.mkdirSync(state(), { recursive: true });
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    if (agent?.running) await agent.stop(5000);
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    const left = await handle.teardown();
+    assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
+  });
+
+  const client = async (argv: string[]) => {
+    const [cmd, args] = wrapClient(w.kit.resolvConf, argv, w.user.name);
+    const r = await run(cmd, args, { timeoutMs: 15_000, cwd: tmp, env: { PATH: '/usr/bin:/bin', HOME: tmp } });
+    assert.equal(r.code, 0, `client ${argv.join(' ')} failed: ${r.stdout}\n${r.stderr}`);
+  };
+
+  it('names a connection made by address after the restart from what the first run learned', async () => {
+    const opts = { stateDir: state(), alertsFile: alertsFile(), learningPeriod: '0', hostName: 'restart-host' };
+    agent = await AgentProcess.start({ ...opts, label: 'agent (first run)' });
+    await client(['curl', '-s', '-o', '/dev/null', '--max-time', '10', `http://${NAME}/`]);
+    await waitForAlerts(alertsFile(), (a) => a.length >= 1, 15_000);
+    assert.equal((await agent.stop()).code, 0, agent.describe());
+    const saved = JSON.parse(fs.readFileSync(path.join(state(), NAMES_FILE), 'utf8')) as { entries: { ip: string; chain: string[] }[] };
+    assert.ok(saved.entries.some((e) => e.ip === ADDR && e.chain[0] === NAME), `saved: ${JSON.stringify(saved).slice(0, 500)}`);
+
+    agent = await AgentProcess.start({ ...opts, label: 'agent (after the restart)' });
+    const script = path.join(tmp, 'raw_connect.py');
+    fs.copyFileSync(path.join(FIXTURES_DIR, 'integration', 'raw_connect.py'), script);
+    fs.chmodSync(script, 0o644);
+    await client([w.kit.python, script, ADDR, '80']);
+    await waitForAlerts(alertsFile(), (a) => a.length >= 2, 15_000);
+    assert.equal((await agent.stop()).code, 0, agent.describe());
+    const alerts = readAlerts(alertsFile());
+    const diag = `alerts:\n${alerts.map(summarize).join('\n')}\n${agent.describe()}`;
+    assert.equal(alerts.length, 2, diag);
+    const second = alerts[1];
+    assert.equal(get(second, 'destination.ip'), ADDR, diag);
+    assert.equal(get(second, 'destination.domain'), NAME, diag);
+    assert.equal(get(second, 'egresswatch.name_source'), 'dns', diag);
+    assert.deepEqual(get(second, 'egresswatch.novel_for'), ['software'], `the host knew example.com from the first run: ${diag}`);
+  });
+});
