@@ -2,6 +2,7 @@
 // Every field is documented in docs/alert-fields.md; keep the two in step.
 import { hash } from 'node:crypto';
 import { displayName } from '../dns/index.js';
+import { ja3 } from '../sniff/index.js';
 import { ANSWERED, REFUSED, type Flow } from '../flows/index.js';
 import type { ProcessInfo } from '../procfs/index.js';
 import type { SoftwareIdentity } from '../software/index.js';
@@ -103,6 +104,8 @@ export interface ConnectionFacts {
   container?: ContainerFacts;
   /** The systemd unit the process runs in ("nginx.service", "session-4.scope" for a login session). */
   systemdUnit?: string;
+  /** The client's TLS ClientHello handshake message, when it sent one (the alert's JA3). */
+  clientHello?: Buffer;
   /** The connection went to this HTTP proxy (--proxy); the domain is the one its request named, on targetPort for a CONNECT. */
   proxy?: { ip: string; port: number; targetPort?: number };
   mainFile?: MainFileFacts;
@@ -275,6 +278,12 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
     },
   };
 
+  // ECS tls.client.*: the client's fingerprint and the server name it asked for.
+  const fp = f.clientHello ? ja3(f.clientHello) : undefined;
+  if (fp) {
+    alert.tls = { client: omitUndefined({ ja3: fp.hash, server_name: f.nameSource === 'sni' || f.nameSource === 'quic' ? f.domain : undefined }) };
+    (alert.egresswatch as Record<string, unknown>).tls = { ja3_string: fp.full };
+  }
   if (f.container) Object.assign(alert, containerFields(f.container));
   if (p) {
     alert.process = omitUndefined({

@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, connectPort, contiguousPrefix, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -135,6 +135,9 @@ const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
  */
 const TOLD_WINDOW_MS = 5_000;
 const TCP_SYN = 0x02;
+/** TLS record content type of a handshake, and the ClientHello's handshake type. */
+const TLS_HANDSHAKE_RECORD = 22;
+const HANDSHAKE_CLIENT_HELLO = 1;
 /** A name that is an IPv4 address literal. */
 const ADDRESS_LITERAL = /^[0-9.]+$/;
 
@@ -211,6 +214,8 @@ export class Pipeline {
   /** TCP connections waiting for their first client bytes before they are judged. */
   private readonly awaitingPayload = new Set<Pending>();
   private readonly quicBudget = new RateBudget(QUIC_DECRYPTS_PER_SECOND);
+  /** A TCP connection's first bytes while clientPayload settles it (in the capture buffer, valid for that call only). */
+  private helloBytes: [Buffer, number, number] | undefined;
   /** Configured proxies as "address|port". */
   private readonly proxies: ReadonlySet<string>;
 
@@ -454,30 +459,46 @@ export class Pipeline {
     const at = (first - flow.isn - 1) >>> 0;
     const take = at < SNIFF_MAX_BYTES ? Math.min(pkt.payloadLength, SNIFF_MAX_BYTES - at) : 0;
     let r: SniffResult = MORE;
+    let inPlace = false;
+    let data: Buffer | undefined;
     if (st.segments === undefined && at === 0) {
       // Most first payloads hold the whole ClientHello or request: read it in place.
       r = sniffStream(pkt.buf, pkt.payloadOffset, take);
-      // The capture buffer is reused for the next packet: copy what is kept.
-      if (r.kind === 'more') st.segments = [{ offset: 0, data: Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)) }];
+      inPlace = true;
       st.bytes = take;
     } else if (take > 0) {
       (st.segments ??= []).push({ offset: at, data: Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)) });
       st.bytes += take;
-      const data = contiguousPrefix(st.segments, SNIFF_MAX_BYTES);
+      data = contiguousPrefix(st.segments, SNIFF_MAX_BYTES);
       if (data.length > 0) r = sniffStream(data, 0, data.length);
     }
-    if (r.kind === 'more' && st.bytes < SNIFF_MAX_BYTES && st.packets < SNIFF_MAX_PACKETS) return;
+    const room = st.bytes < SNIFF_MAX_BYTES && st.packets < SNIFF_MAX_PACKETS;
+    // The server name is in but not the whole ClientHello (a post-quantum key share can follow
+    // it): the name counts now, and the rest is waited for like a name, for the alert's JA3.
+    let waitHello = false;
+    if (r.kind === 'sni' && !st.proxied && room) {
+      waitHello = inPlace ? !clientHelloComplete(pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take) : data !== undefined && !clientHelloComplete(data, 0, data.length);
+      if (waitHello) this.offerName(st.facts, 'sni', r.name);
+    }
+    if ((r.kind === 'more' || waitHello) && room) {
+      // The capture buffer is reused for the next packet: copy what is kept.
+      if (inPlace) st.segments = [{ offset: 0, data: Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)) }];
+      return;
+    }
     if (st.proxied) {
       // Only the request names a proxied connection; a TLS server name is the proxy's own.
       if (r.kind === 'http') {
         this.offerName(st.facts, 'http', r.name);
-        const port = at === 0 && st.segments === undefined ? connectPort(pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take) : connectPort(...firstBytes(st.segments));
+        const port = inPlace ? connectPort(pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take) : connectPort(...firstBytes(st.segments));
         if (port !== undefined && st.facts.proxy) st.facts.proxy.targetPort = port;
       }
     } else if (r.kind === 'sni' || r.kind === 'http') {
       this.offerName(st.facts, r.kind, r.name);
     }
+    // Read in place: the bytes settle() may keep a copy of (the ClientHello) are this packet's.
+    if (inPlace) this.helloBytes = [pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take];
     this.settle(st);
+    this.helloBytes = undefined;
   }
 
   /** Text of the address at `off` in a DNS packet: IPv4 through the memo (the host's few clients and resolvers repeat). */
@@ -515,6 +536,7 @@ export class Pipeline {
   private settle(st: Pending): void {
     if (st.settled) return;
     st.settled = true;
+    const segments = st.segments;
     st.segments = undefined;
     this.awaitingPayload.delete(st);
     const facts = st.facts;
@@ -537,6 +559,8 @@ export class Pipeline {
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.repeats(facts.domainGroup, facts)) return;
+    // The ClientHello, for the alert's TLS fingerprint (only a judged connection keeps a copy).
+    facts.clientHello = this.clientHelloOf(flow, segments);
     if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     if (!this.deps.attributor && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
     this.track(this.judge(facts, st.who), facts);
@@ -636,6 +660,21 @@ export class Pipeline {
     const now = this.deps.now();
     if (flow.ended) this.emitAlert(facts);
     else this.hold.add(flow, facts, flow.startTime + this.s.alertDelayMs, now);
+  }
+
+  /**
+   * The client's ClientHello handshake message (a copy), from the first bytes gathered for the
+   * connection: TLS records over TCP (read in place: helloBytes), CRYPTO data of QUIC Initials.
+   */
+  private clientHelloOf(flow: Flow, segments: StreamFragment[] | undefined): Buffer | undefined {
+    if (flow.transport === 'udp') {
+      const data = segments ? contiguousPrefix(segments, SNIFF_MAX_BYTES) : undefined;
+      return data !== undefined && data.length > 0 && data[0] === HANDSHAKE_CLIENT_HELLO ? data : undefined;
+    }
+    const [buf, off, end] = this.helloBytes ?? firstBytes(segments);
+    if (end - off < 6 || buf[off] !== TLS_HANDSHAKE_RECORD) return undefined;
+    const hello = clientHelloFromRecords(buf, off, end);
+    return hello ? Buffer.from(hello) : undefined;
   }
 
   /**

@@ -3,6 +3,7 @@
 // Initial datagram. Pure, synchronous, bounds-checked; never throws on wire input.
 import { looksLikeHttp, sniffHttp } from './http.js';
 export { connectPort, responseStatus } from './http.js';
+export { clientHelloComplete, clientHelloFromRecords, ja3, type Ja3 } from './ja3.js';
 import { MORE, NONE, type SniffResult } from './result.js';
 import { looksLikeTls, sniffTls } from './tls.js';
 
