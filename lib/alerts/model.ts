@@ -2,7 +2,7 @@
 // Every field is documented in docs/alert-fields.md; keep the two in step.
 import { hash } from 'node:crypto';
 import { displayName } from '../dns/index.js';
-import { ja3 } from '../sniff/index.js';
+import { ja3, requestHead } from '../sniff/index.js';
 import { ANSWERED, REFUSED, type Flow } from '../flows/index.js';
 import type { ProcessInfo } from '../procfs/index.js';
 import type { SoftwareIdentity } from '../software/index.js';
@@ -106,6 +106,8 @@ export interface ConnectionFacts {
   systemdUnit?: string;
   /** The client's TLS ClientHello handshake message, when it sent one (the alert's JA3). */
   clientHello?: Buffer;
+  /** The head of the client's HTTP/1.x request, when it sent one (the alert's method and User-Agent). */
+  httpRequest?: Buffer;
   /** The connection went to this HTTP proxy (--proxy); the domain is the one its request named, on targetPort for a CONNECT. */
   proxy?: { ip: string; port: number; targetPort?: number };
   mainFile?: MainFileFacts;
@@ -283,6 +285,12 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   if (fp) {
     alert.tls = { client: omitUndefined({ ja3: fp.hash, server_name: f.nameSource === 'sni' || f.nameSource === 'quic' ? f.domain : undefined }) };
     (alert.egresswatch as Record<string, unknown>).tls = { ja3_string: fp.full };
+  }
+  // ECS http.request.method and user_agent.original: who the client says it is.
+  const head = f.httpRequest ? requestHead(f.httpRequest, 0, f.httpRequest.length) : undefined;
+  if (head) {
+    alert.http = { request: { method: head.method } };
+    if (head.userAgent !== undefined) alert.user_agent = { original: head.userAgent };
   }
   if (f.container) Object.assign(alert, containerFields(f.container));
   if (p) {

@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, looksLikeHttp, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -135,6 +135,8 @@ const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
  */
 const TOLD_WINDOW_MS = 5_000;
 const TCP_SYN = 0x02;
+/** Bytes of an HTTP request's head kept for the alert (method, User-Agent). */
+const MAX_REQUEST_HEAD = 4096;
 /** TLS record content type of a handshake, and the ClientHello's handshake type. */
 const TLS_HANDSHAKE_RECORD = 22;
 const HANDSHAKE_CLIENT_HELLO = 1;
@@ -559,8 +561,9 @@ export class Pipeline {
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.repeats(facts.domainGroup, facts)) return;
-    // The ClientHello, for the alert's TLS fingerprint (only a judged connection keeps a copy).
-    facts.clientHello = this.clientHelloOf(flow, segments);
+    // The ClientHello or the HTTP request, for the alert's TLS fingerprint or User-Agent (only
+    // a judged connection keeps a copy).
+    this.keepFirstBytes(facts, segments);
     if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     if (!this.deps.attributor && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
     this.track(this.judge(facts, st.who), facts);
@@ -663,18 +666,24 @@ export class Pipeline {
   }
 
   /**
-   * The client's ClientHello handshake message (a copy), from the first bytes gathered for the
-   * connection: TLS records over TCP (read in place: helloBytes), CRYPTO data of QUIC Initials.
+   * Copies of the client's first bytes the alert reads: its ClientHello handshake message (TLS
+   * records over TCP, CRYPTO data of QUIC Initials), or the head of its HTTP request. From the
+   * bytes gathered for the connection (read in place: helloBytes).
    */
-  private clientHelloOf(flow: Flow, segments: StreamFragment[] | undefined): Buffer | undefined {
-    if (flow.transport === 'udp') {
+  private keepFirstBytes(facts: ConnectionFacts, segments: StreamFragment[] | undefined): void {
+    if (facts.flow.transport === 'udp') {
       const data = segments ? contiguousPrefix(segments, SNIFF_MAX_BYTES) : undefined;
-      return data !== undefined && data.length > 0 && data[0] === HANDSHAKE_CLIENT_HELLO ? data : undefined;
+      if (data !== undefined && data.length > 0 && data[0] === HANDSHAKE_CLIENT_HELLO) facts.clientHello = data;
+      return;
     }
     const [buf, off, end] = this.helloBytes ?? firstBytes(segments);
-    if (end - off < 6 || buf[off] !== TLS_HANDSHAKE_RECORD) return undefined;
-    const hello = clientHelloFromRecords(buf, off, end);
-    return hello ? Buffer.from(hello) : undefined;
+    if (end - off < 6) return;
+    if (buf[off] === TLS_HANDSHAKE_RECORD) {
+      const hello = clientHelloFromRecords(buf, off, end);
+      if (hello) facts.clientHello = Buffer.from(hello);
+    } else if (looksLikeHttp(buf, off, end)) {
+      facts.httpRequest = Buffer.from(buf.subarray(off, Math.min(end, off + MAX_REQUEST_HEAD)));
+    }
   }
 
   /**

@@ -106,3 +106,34 @@ export function responseStatus(buf: Buffer, off: number, end: number): number | 
   const code = buf.toString('latin1', off + 9, off + 12);
   return /^[1-5]\d\d$/.test(code) ? Number(code) : undefined;
 }
+
+/** Longest User-Agent kept (RFC 9110 sets none; a real one is under 300 characters). */
+const MAX_USER_AGENT = 512;
+
+/**
+ * Method and User-Agent of the HTTP/1.x request at `off`, from its header block as far as it
+ * is in [off, end); undefined when the bytes are not a request. Bytes outside printable ASCII
+ * in the User-Agent are escaped as \xNN.
+ */
+export function requestHead(buf: Buffer, off: number, end: number): { method: string; userAgent?: string } | undefined {
+  const m = matchMethod(buf, off, end);
+  if (m <= 0) return undefined;
+  const method = buf.toString('latin1', off, off + m - 1);
+  let eol = find(buf, LF, off + m, end);
+  if (eol < 0) return { method };
+  for (let p = eol + 1; p < end; p = eol + 1) {
+    eol = find(buf, LF, p, end);
+    const stop = eol < 0 ? end : eol > p && buf[eol - 1] === CR ? eol - 1 : eol;
+    if (stop === p) break; // end of the header block
+    if (stop - p > 11 && buf.toString('latin1', p, p + 11).toLowerCase() === 'user-agent:') {
+      let v = p + 11;
+      while (v < stop && (buf[v] === SP || buf[v] === HTAB)) v++;
+      let e = stop;
+      while (e > v && (buf[e - 1] === SP || buf[e - 1] === HTAB)) e--;
+      const text = buf.toString('latin1', v, Math.min(e, v + MAX_USER_AGENT)).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+      return text === '' ? { method } : { method, userAgent: text };
+    }
+    if (eol < 0) break;
+  }
+  return { method };
+}

@@ -27,6 +27,8 @@ const BLOCKED_PORT = 9999;
 interface Alert {
   destination: { ip: string; port: number; domain?: string; bytes: number };
   event: { outcome: string };
+  user_agent?: { original: string };
+  http?: { request: { method: string } };
   egresswatch: { domain_group: string; proxy?: { ip: string; port: number; target_port?: number; status?: number } };
   process?: unknown;
 }
@@ -79,6 +81,8 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     const tunnel = byDomain.get('www.partner.example')!;
     assert.deepEqual(tunnel.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: WEB_PORT, status: 200 });
     assert.equal(tunnel.event.outcome, 'success');
+    assert.equal(tunnel.http?.request.method, 'CONNECT');
+    assert.match(tunnel.user_agent?.original ?? '', /^curl\/\d/, 'curl said who it is in its CONNECT');
     const blocked = byDomain.get('tunnel.blocked.example')!;
     assert.deepEqual(blocked.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: BLOCKED_PORT, status: 403 });
     assert.equal(blocked.event.outcome, 'failure', 'the proxy refused the tunnel');

@@ -19,6 +19,8 @@ const PROXY_PORT = 3128;
 
 interface Alert {
   message: string;
+  user_agent?: { original: string };
+  http?: { request: { method: string } };
   destination: { ip: string; port: number; domain?: string };
   event: { outcome: string };
   egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; target_port?: number; status?: number } };
@@ -74,6 +76,8 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
     assert.equal(api.event.outcome, 'success');
     assert.deepEqual([api.destination.ip, api.destination.port], [PROXY, PROXY_PORT], 'the wire\'s destination is the proxy');
     assert.match(api.message, /connected to api\.partner\.example \(partner\.example\) through the proxy 10\.0\.0\.8:3128/);
+    assert.deepEqual([api.http?.request.method, api.user_agent?.original], ['CONNECT', 'curl/7.88.1'], 'who the client says it is');
+    assert.equal(byDomain.get('downloads.vendor.example')!.http?.request.method, 'GET');
     assert.deepEqual(byDomain.get('downloads.vendor.example')!.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, status: 200 }, 'no CONNECT: no target port');
     const blocked = byDomain.get('c2.blocked.example')!;
     assert.equal(blocked.event.outcome, 'failure', 'the proxy refused the tunnel');

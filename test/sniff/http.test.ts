@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { connectPort, sniffStream, type SniffResult } from '../../lib/sniff/index.js';
+import { connectPort, requestHead, sniffStream, type SniffResult } from '../../lib/sniff/index.js';
 
 const sniff = (s: string | Buffer): SniffResult => {
   const b = typeof s === 'string' ? Buffer.from(s, 'latin1') : s;
@@ -81,5 +81,26 @@ describe('sniff: a proxy\'s CONNECT request', () => {
     for (const t of ['GET http://plain.example/ HTTP/1.1\r\nHost: plain.example\r\n\r\n', 'CONNECT api.example.com HTTP/1.1\r\n', 'CONNECT api.example.com:99999 HTTP/1.1\r\n', 'CONN']) {
       assert.equal(connectPort(b(t), 0, t.length), undefined, t);
     }
+  });
+});
+
+describe('sniff: an HTTP request\'s method and User-Agent', () => {
+  const b = (t: string): Buffer => Buffer.from(t, 'latin1');
+  it('reads them from requests as clients send them', () => {
+    const cases: [string, { method: string; userAgent?: string } | undefined][] = [
+      ['GET /x HTTP/1.1\r\nHost: a.example\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n', { method: 'GET', userAgent: 'curl/7.88.1' }],
+      ['POST /api HTTP/1.1\r\nHost: a.example\r\nuser-agent:   python-requests/2.31.0  \r\n\r\n', { method: 'POST', userAgent: 'python-requests/2.31.0' }],
+      ['CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\nUser-Agent: Go-http-client/1.1\r\n\r\n', { method: 'CONNECT', userAgent: 'Go-http-client/1.1' }],
+      ['GET / HTTP/1.1\r\nHost: a.example\r\n\r\nUser-Agent: in-the-body\r\n', { method: 'GET' }],
+      ['GET / HTTP/1.1\nHost: a.example\nUser-Agent: bare-lf/1\n\n', { method: 'GET', userAgent: 'bare-lf/1' }],
+      ['GET / HTTP/1.1\r\nUser-Agent: evil\x1b[31m\r\n\r\n', { method: 'GET', userAgent: 'evil\\x1b[31m' }],
+      ['GET / HTTP/1.1\r\nUser-Agent: cut-sh', { method: 'GET', userAgent: 'cut-sh' }],
+      ['\x16\x03\x01 not http', undefined],
+    ];
+    for (const [text, want] of cases) assert.deepEqual(requestHead(b(text), 0, text.length), want, JSON.stringify(text));
+  });
+  it('keeps at most 512 characters of a User-Agent', () => {
+    const t = `GET / HTTP/1.1\r\nUser-Agent: ${'x'.repeat(2000)}\r\n\r\n`;
+    assert.equal(requestHead(b(t), 0, t.length)?.userAgent?.length, 512);
   });
 });
