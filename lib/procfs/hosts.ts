@@ -56,9 +56,11 @@ export class HostsFiles {
     this.maxFiles = opts.maxFiles ?? 64;
   }
 
-  /** The names of `<root>/etc/hosts`; undefined when there is no such file or it cannot be read. */
-  async inRoot(root: string): Promise<ReadonlyMap<string, string> | undefined> {
-    const file = `${root}/etc/hosts`;
+  /**
+   * The names of the hosts file at `file` (a host path; for a process, its /etc/hosts resolved
+   * inside its root by the caller); undefined when there is no such file or it cannot be read.
+   */
+  async read(file: string): Promise<ReadonlyMap<string, string> | undefined> {
     let key: string;
     let size: number;
     try {

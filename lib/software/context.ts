@@ -86,7 +86,7 @@ export class SoftwareContext {
       readProcess(this.proc, pid, { hostRoot: this.hostRoot, parentDepth: this.parentDepth, passwdFile: this.passwdFile, users: this.users, nameService: this.nameService ?? false }),
       this.proc.readText(`${pid}/cgroup`),
       // Read while the process lives: its root (and so its hosts file) is gone with it.
-      this.hostsFiles?.inRoot(this.proc.resolve(`${pid}/root`)),
+      this.hostsOf(pid),
     ]);
     if (!process) return undefined;
     const [container, software] = await Promise.all([
@@ -119,6 +119,13 @@ export class SoftwareContext {
     }
     if (!p.exe) return Promise.resolve(undefined);
     return this.files.inspect(p.pid, p.exe, { exe: true, startTime: p.startTime });
+  }
+
+  /** The process's own /etc/hosts (symlinks followed inside its root, not ours). */
+  private async hostsOf(pid: number): Promise<ReadonlyMap<string, string> | undefined> {
+    if (!this.hostsFiles) return undefined;
+    const file = await resolveInRoot(this.proc.resolve(`${pid}/root`), '/etc/hosts');
+    return file === undefined ? undefined : this.hostsFiles.read(file);
   }
 
   /** A java argfile, read as the process sees it; bounded, and undefined when missing. */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { HostsFiles, ProcFs, parseHosts } from '../../lib/procfs/index.js';
 import { SoftwareContext } from '../../lib/software/index.js';
 import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+import { FakeProc } from './faketree.js';
 
 const DEBIAN = `127.0.0.1	localhost
 127.0.1.1	build-7.corp.example	build-7
@@ -81,19 +82,19 @@ describe('procfs/HostsFiles', () => {
     const file = path.join(root, 'etc', 'hosts');
     fs.writeFileSync(file, '203.0.113.5 a.example\n');
     const h = new HostsFiles();
-    assert.equal((await h.inRoot(root))?.get('203.0.113.5'), 'a.example');
-    assert.equal((await h.inRoot(root))?.get('203.0.113.5'), 'a.example');
+    assert.equal((await h.read(path.join(root, 'etc', 'hosts')))?.get('203.0.113.5'), 'a.example');
+    assert.equal((await h.read(path.join(root, 'etc', 'hosts')))?.get('203.0.113.5'), 'a.example');
     assert.deepEqual(h.stats, { loads: 1, hits: 1 });
     fs.writeFileSync(file, '203.0.113.5 changed.example longer\n');
-    assert.equal((await h.inRoot(root))?.get('203.0.113.5'), 'changed.example');
+    assert.equal((await h.read(path.join(root, 'etc', 'hosts')))?.get('203.0.113.5'), 'changed.example');
     assert.equal(h.stats.loads, 2);
   });
 
   it('no file, or a directory in its place: undefined', async () => {
     const h = new HostsFiles();
-    assert.equal(await h.inRoot(root), undefined);
+    assert.equal(await h.read(path.join(root, 'etc', 'hosts')), undefined);
     fs.mkdirSync(path.join(root, 'etc', 'hosts'));
-    assert.equal(await h.inRoot(root), undefined);
+    assert.equal(await h.read(path.join(root, 'etc', 'hosts')), undefined);
   });
 
   it('names what a real process\'s own /etc/hosts says, read through /proc/PID/root while it runs', async function () {
@@ -107,10 +108,26 @@ describe('procfs/HostsFiles', () => {
       const ctx = new SoftwareContext({ proc: new ProcFs('/proc'), hostRoot: '/', parentDepth: 0, catalog: false, files: false, nameService: false });
       const d = await ctx.describe(child.pid as number);
       assert.equal(d?.hosts?.get('203.0.113.50'), 'payments.partner.example');
-      const own = await new HostsFiles().inRoot('/');
+      const own = await new HostsFiles().read('/etc/hosts');
       assert.notEqual(own?.get('203.0.113.50'), 'payments.partner.example', 'not the host\'s file');
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('a container\'s /etc/hosts that is an absolute symlink is followed inside its root, not the agent\'s', async () => {
+    const tree = new FakeProc();
+    try {
+      tree.addPid(700, { comm: 'app', ppid: 1, uid: 0, argv: ['/app'] });
+      const croot = path.join(tree.root, '700', 'root');
+      fs.mkdirSync(path.join(croot, 'etc', 'hosts.d'), { recursive: true });
+      fs.writeFileSync(path.join(croot, 'etc', 'hosts.d', 'real'), '198.51.100.70 inside.container.example\n');
+      fs.symlinkSync('/etc/hosts.d/real', path.join(croot, 'etc', 'hosts'));
+      const ctx = new SoftwareContext({ proc: new ProcFs(tree.root), hostRoot: '/', parentDepth: 0, catalog: false, files: false, nameService: false });
+      const d = await ctx.describe(700);
+      assert.equal(d?.hosts?.get('198.51.100.70'), 'inside.container.example');
+    } finally {
+      tree.cleanup();
     }
   });
 });
