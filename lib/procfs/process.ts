@@ -127,28 +127,22 @@ export interface ReadProcessOptions {
   nameService?: NameService | false;
 }
 
-// One passwd cache per ProcFs instance, created on first use and collected with it: no global
-// state, yet callers of the fixed readProcess signature still get caching.
+// One passwd cache and one name service per ProcFs instance, made on first use and collected
+// with it: no global state, yet callers of the fixed readProcess signature still get caching.
 const defaultUsersByProc = new WeakMap<ProcFs, UserNames>();
 const defaultNameServices = new WeakMap<ProcFs, NameService>();
 
-function defaultUsers(proc: ProcFs): UserNames {
-  let users = defaultUsersByProc.get(proc);
-  if (!users) {
-    users = new UserNames();
-    defaultUsersByProc.set(proc, users);
+function perProc<T>(cache: WeakMap<ProcFs, T>, proc: ProcFs, make: () => T): T {
+  let v = cache.get(proc);
+  if (v === undefined) {
+    v = make();
+    cache.set(proc, v);
   }
-  return users;
+  return v;
 }
 
-function defaultNameService(proc: ProcFs): NameService {
-  let nss = defaultNameServices.get(proc);
-  if (!nss) {
-    nss = new NameService();
-    defaultNameServices.set(proc, nss);
-  }
-  return nss;
-}
+const defaultUsers = (proc: ProcFs): UserNames => perProc(defaultUsersByProc, proc, () => new UserNames());
+const defaultNameService = (proc: ProcFs): NameService => perProc(defaultNameServices, proc, () => new NameService());
 
 export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOptions = {}): Promise<ProcessInfo | undefined> {
   const [self, statusText, bootTime, loginText, uidMapText] = await Promise.all([

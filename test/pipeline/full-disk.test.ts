@@ -15,12 +15,18 @@ import { replayFile } from '../../lib/capture/index.js';
 import { createLogger, loadConfig } from '../../lib/config/index.js';
 import { AlertOutputs } from '../../lib/pipeline/outputs.js';
 import { describeFailure } from '../../lib/config/fatal.js';
-import { DEFAULT_NAME_ORDER, Pipeline } from '../../lib/pipeline/index.js';
+import { DEFAULT_NAME_ORDER, Pipeline, type PipelineSettings } from '../../lib/pipeline/index.js';
 import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
 import { ethernet, ipv4, tcp, ETHERTYPE_IPV4, TCP_ACK, TCP_RST, TCP_SYN } from '../helpers/packets.js';
 import { fillUp, mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 
 const DOC_RANGES = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'];
+/** The pipeline as the replay sets it up, alerts out at once. */
+const SETTINGS: PipelineSettings = {
+  hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 90 * 86_400_000, dnsCacheSize: 100_000,
+  dnsRetentionMs: 3_600_000, flowTableSize: 200_000, tcpIdleMs: 300_000, udpIdleMs: 60_000, internalCidrs: [], externalCidrs: DOC_RANGES,
+  normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
+};
 
 describe('pipeline: the baseline\'s disk fills up', function () {
   this.timeout(60_000);
@@ -57,11 +63,7 @@ describe('pipeline: the baseline\'s disk fills up', function () {
     const baseline = await Baseline.open({ dir, windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => now, learningFromFirstObservation: true });
     fill();
     const alerts: unknown[] = [];
-    const p = new Pipeline({
-      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 90 * 86_400_000, dnsCacheSize: 100_000,
-      dnsRetentionMs: 3_600_000, flowTableSize: 200_000, tcpIdleMs: 300_000, udpIdleMs: 60_000, internalCidrs: [], externalCidrs: DOC_RANGES,
-      normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
-    }, { baseline, emit: (a) => alerts.push(a), logger, now: () => now });
+    const p = new Pipeline(SETTINGS, { baseline, emit: (a) => alerts.push(a), logger, now: () => now });
     replayFile(capture, (buf, caplen, wireLen, ts, linkType) => {
       now = ts;
       p.onPacket(buf, caplen, wireLen, ts, linkType);
@@ -89,11 +91,7 @@ describe('pipeline: the baseline\'s disk fills up', function () {
     const baseline = await Baseline.open({ dir, windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => now, learningFromFirstObservation: true });
     fill();
     const alerts: unknown[] = [];
-    const p = new Pipeline({
-      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 90 * 86_400_000, dnsCacheSize: 1000,
-      dnsRetentionMs: 3_600_000, flowTableSize: 1000, tcpIdleMs: 300_000, udpIdleMs: 60_000, internalCidrs: [], externalCidrs: DOC_RANGES,
-      normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000, acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
-    }, { baseline, emit: (a) => alerts.push(a), logger: createLogger('error', { stream: new Writable({ write(_c, _e, done) { done(); } }), text: false }), now: () => now });
+    const p = new Pipeline(SETTINGS, { baseline, emit: (a) => alerts.push(a), logger: createLogger('error', { stream: new Writable({ write(_c, _e, done) { done(); } }), text: false }), now: () => now });
     // A connection from a new source port each time: SYN, SYN-ACK, RST.
     let port = 40000;
     const connect = (ip: string): void => {
