@@ -475,28 +475,32 @@ export class Pipeline {
       if (data.length > 0) r = sniffStream(data, 0, data.length);
     }
     const room = st.bytes < SNIFF_MAX_BYTES && st.packets < SNIFF_MAX_PACKETS;
+    const [vb, vo, ve] = inPlace ? [pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take] : [data ?? EMPTY_BYTES, 0, data?.length ?? 0];
     // The server name is in but not the whole ClientHello (a post-quantum key share can follow
     // it): the name counts now, and the rest is waited for like a name, for the alert's JA3.
     let waitHello = false;
     if (r.kind === 'sni' && !st.proxied && room) {
-      waitHello = inPlace ? !clientHelloComplete(pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take) : data !== undefined && !clientHelloComplete(data, 0, data.length);
+      waitHello = !clientHelloComplete(vb, vo, ve);
       if (waitHello) this.offerName(st.facts, 'sni', r.name);
+    }
+    if (st.proxied && r.kind === 'http') {
+      // Only the request names a proxied connection; a TLS server name is the proxy's own.
+      this.offerName(st.facts, 'http', r.name);
+      const port = connectPort(vb, vo, ve);
+      if (port !== undefined && st.facts.proxy) st.facts.proxy.targetPort = port;
+      // Through a CONNECT, the client's ClientHello follows in the tunnel, in the clear to us:
+      // waited for (within the same bounds) for the alert's JA3.
+      if (port !== undefined && room) {
+        const tunnel = afterHeaders(vb, vo, ve);
+        waitHello = tunnel < 0 || tunnel === ve || (vb[tunnel] === TLS_HANDSHAKE_RECORD && !clientHelloComplete(vb, tunnel, ve));
+      }
     }
     if ((r.kind === 'more' || waitHello) && room) {
       // The capture buffer is reused for the next packet: copy what is kept.
       if (inPlace) st.segments = [{ offset: 0, data: Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)) }];
       return;
     }
-    if (st.proxied) {
-      // Only the request names a proxied connection; a TLS server name is the proxy's own.
-      if (r.kind === 'http') {
-        this.offerName(st.facts, 'http', r.name);
-        const port = inPlace ? connectPort(pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take) : connectPort(...firstBytes(st.segments));
-        if (port !== undefined && st.facts.proxy) st.facts.proxy.targetPort = port;
-      }
-    } else if (r.kind === 'sni' || r.kind === 'http') {
-      this.offerName(st.facts, r.kind, r.name);
-    }
+    if (!st.proxied && (r.kind === 'sni' || r.kind === 'http')) this.offerName(st.facts, r.kind, r.name);
     // Read in place: the bytes settle() may keep a copy of (the ClientHello) are this packet's.
     if (inPlace) this.helloBytes = [pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take];
     this.settle(st);
@@ -683,6 +687,10 @@ export class Pipeline {
       if (hello) facts.clientHello = Buffer.from(hello);
     } else if (looksLikeHttp(buf, off, end)) {
       facts.httpRequest = Buffer.from(buf.subarray(off, Math.min(end, off + MAX_REQUEST_HEAD)));
+      // A proxy's CONNECT: the tunnel's first bytes, when they are a ClientHello.
+      const tunnel = facts.proxy ? afterHeaders(buf, off, end) : -1;
+      const hello = tunnel >= 0 && buf[tunnel] === TLS_HANDSHAKE_RECORD ? clientHelloFromRecords(buf, tunnel, end) : undefined;
+      if (hello) facts.clientHello = Buffer.from(hello);
     }
   }
 
@@ -805,6 +813,18 @@ export class Pipeline {
       this.deps.logger.error('alert output failed', { error: (err as Error).message });
     }
   }
+}
+
+const EMPTY_BYTES = Buffer.alloc(0);
+
+/** Where the bytes after an HTTP request's header block start (its empty line), or -1 when it is not whole in [off, end). */
+function afterHeaders(buf: Buffer, off: number, end: number): number {
+  for (let p = off; p + 1 < end; p++) {
+    if (buf[p] !== 0x0a) continue;
+    if (buf[p + 1] === 0x0a) return p + 2;
+    if (buf[p + 1] === 0x0d && p + 2 < end && buf[p + 2] === 0x0a) return p + 3;
+  }
+  return -1;
 }
 
 /** The first contiguous client bytes gathered for a connection, as (buffer, start, end). */

@@ -8,6 +8,7 @@
 // with --proxy both destinations alert by name, without it nothing does (all traffic goes to
 // an internal address).
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,7 +16,7 @@ import path from 'node:path';
 import { inNs } from './netns.js';
 import { NsPair, replayCapture } from './pair.js';
 import { run, sleep } from './proc.js';
-import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+import { FIXTURES_DIR, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 
 const PROXY = '10.9.0.2';
 const PROXY_PORT = 8888;
@@ -23,12 +24,16 @@ const WEB = '203.0.113.80';
 const WEB_PORT = 8000;
 /** Not a ConnectPort of the proxy's: a CONNECT there is refused (403). */
 const BLOCKED_PORT = 9999;
+/** An HTTPS origin behind the proxy (a CONNECT port of the proxy's). */
+const TLS_PORT = 8443;
+const SECURE_NAME = 'secure.tls-origin.example';
 
 interface Alert {
   destination: { ip: string; port: number; domain?: string; bytes: number };
   event: { outcome: string };
   user_agent?: { original: string };
   http?: { request: { method: string } };
+  tls?: { client: { ja3: string } };
   egresswatch: { domain_group: string; proxy?: { ip: string; port: number; target_port?: number; status?: number } };
   process?: unknown;
 }
@@ -42,14 +47,14 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
   let dir = '';
 
   before(function () {
-    requirePrereq(this, isRoot() && ['ip', 'dumpcap', 'curl', 'python3', 'tinyproxy'].every(haveCommand), 'root, ip, dumpcap, curl, python3 and tinyproxy');
+    requirePrereq(this, isRoot() && ['ip', 'dumpcap', 'curl', 'python3', 'tinyproxy', 'openssl', 'tshark'].every(haveCommand), 'root, ip, dumpcap, curl, python3, tinyproxy, openssl and tshark');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-proxy-'));
     fs.writeFileSync(path.join(dir, 'file.bin'), randomBytes(4000));
     pair.create('10.9.0.1/24', [`${PROXY}/24`]);
     pair.ipIn(pair.b, 'addr', 'add', `${WEB}/32`, 'dev', 'lo');
     fs.mkdirSync(nsEtc, { recursive: true });
-    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example\n`);
-    fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), [`Port ${PROXY_PORT}`, `Listen ${PROXY}`, 'Allow 10.9.0.0/24', `ConnectPort ${WEB_PORT}`, 'MaxClients 10', 'LogLevel Info', ''].join('\n'));
+    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example ${SECURE_NAME}\n`);
+    fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), [`Port ${PROXY_PORT}`, `Listen ${PROXY}`, 'Allow 10.9.0.0/24', `ConnectPort ${WEB_PORT}`, `ConnectPort ${TLS_PORT}`, 'MaxClients 10', 'LogLevel Info', ''].join('\n'));
   });
 
   after(async () => {
@@ -61,6 +66,10 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
 
   it('names the tunnelled and the proxied destination from the requests curl sent to tinyproxy', async () => {
     await pair.start('http-server', pair.b, ['python3', '-u', '-m', 'http.server', '--bind', WEB, '--directory', dir, String(WEB_PORT)], /Serving HTTP/);
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${SECURE_NAME}`, '-keyout', key, '-out', cert], { stdio: 'ignore', timeout: 30_000 });
+    await pair.start('tls-server', pair.b, [process.execPath, path.join(FIXTURES_DIR, 'integration', 'tls_server.cjs'), WEB, String(TLS_PORT), cert, key, '50'], /listening/);
     const tiny = await pair.start('tinyproxy', pair.b, ['tinyproxy', '-d', '-c', path.join(dir, 'tinyproxy.conf')], /listening on fd/);
     const file = path.join(dir, 'client.pcap');
     const dumpcap = await pair.capture(pair.a, file);
@@ -69,6 +78,9 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     assert.equal(tunnelled.stdout, '200 4000', `through a CONNECT tunnel: ${tunnelled.stderr} ${tiny.describe()}`);
     const proxied = await curl(`http://downloads.vendor.example:${WEB_PORT}/file.bin`);
     assert.equal(proxied.stdout, '200 4000', `as a proxied request: ${proxied.stderr} ${tiny.describe()}`);
+    // HTTPS through the proxy: curl's ClientHello goes through the tunnel, in the clear to us.
+    const tls = await curl('-k', `https://${SECURE_NAME}:${TLS_PORT}/`);
+    assert.equal(tls.stdout.split(' ')[0], '200', `HTTPS through the tunnel: ${tls.stderr} ${tiny.describe()}`);
     // A tunnel to a port the proxy's policy does not allow (ConnectPort): tinyproxy answers 403.
     const refused = await curl('-p', `http://tunnel.blocked.example:${BLOCKED_PORT}/`);
     assert.notEqual(refused.code, 0, 'curl fails through a refused tunnel');
@@ -77,7 +89,7 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
 
     const { alerts } = replayCapture<Alert>(file, path.join(dir, 'with'), ['--proxy', `${PROXY}:${PROXY_PORT}`]);
     const byDomain = new Map(alerts.map((a) => [a.destination.domain, a]));
-    assert.deepEqual([...byDomain.keys()].sort(), ['downloads.vendor.example', 'tunnel.blocked.example', 'www.partner.example'], JSON.stringify(alerts));
+    assert.deepEqual([...byDomain.keys()].sort(), ['downloads.vendor.example', SECURE_NAME, 'tunnel.blocked.example', 'www.partner.example'], JSON.stringify(alerts));
     const tunnel = byDomain.get('www.partner.example')!;
     assert.deepEqual(tunnel.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: WEB_PORT, status: 200 });
     assert.equal(tunnel.event.outcome, 'success');
@@ -86,6 +98,13 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     const blocked = byDomain.get('tunnel.blocked.example')!;
     assert.deepEqual(blocked.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: BLOCKED_PORT, status: 403 });
     assert.equal(blocked.event.outcome, 'failure', 'the proxy refused the tunnel');
+    // The fingerprint of curl's ClientHello through the tunnel, as tshark computes it from the capture.
+    const secure = byDomain.get(SECURE_NAME)!;
+    const t = spawnSync('tshark', ['-r', file, '-Y', 'tls.handshake.type == 1', '-T', 'fields', '-e', 'tls.handshake.ja3'], { encoding: 'utf8' });
+    const tsharkJa3 = t.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    assert.equal(tsharkJa3.length, 1, `tshark found the ClientHello in the tunnel: ${t.stdout}${t.stderr}`);
+    assert.equal(secure.tls?.client.ja3, tsharkJa3[0]);
+    assert.deepEqual(secure.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, target_port: TLS_PORT, status: 200 });
     assert.equal(tunnel.egresswatch.domain_group, 'partner.example');
     assert.deepEqual([tunnel.destination.ip, tunnel.destination.port], [PROXY, PROXY_PORT]);
     assert.ok(tunnel.destination.bytes > 4000, 'the download came back through the proxy');

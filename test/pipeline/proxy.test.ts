@@ -10,12 +10,15 @@ import { loadConfig } from '../../lib/config/index.js';
 import { runReplay, type ReplayStats } from '../../lib/pipeline/index.js';
 import { ethernet, ipv4, tcp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 import { clientHello, records, serverNameExt } from '../sniff/build.js';
+import { clientHelloFromRecords, ja3 } from '../../lib/sniff/index.js';
 
 const silent = winston.createLogger({ silent: true });
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 const CLIENT = '10.0.0.5';
 const PROXY = '10.0.0.8';
 const PROXY_PORT = 3128;
+/** The ClientHello a client sends through its CONNECT tunnel. */
+const TUNNELLED_HELLO = records(clientHello({ extensions: [serverNameExt([[0, 'api.partner.example']])] }));
 
 interface Alert {
   message: string;
@@ -23,17 +26,22 @@ interface Alert {
   http?: { request: { method: string } };
   destination: { ip: string; port: number; domain?: string };
   event: { outcome: string };
+  tls?: { client: { ja3: string } };
   egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; target_port?: number; status?: number } };
 }
 
 /** A connection to the proxy carrying `request` as its first bytes, with a reply and a close. */
-function viaProxy(t: number, port: number, request: Buffer, proxy = PROXY, answer = 'HTTP/1.1 200 Connection established\r\n\r\n'): PcapFrame[] {
+function viaProxy(t: number, port: number, request: Buffer, proxy = PROXY, answer = 'HTTP/1.1 200 Connection established\r\n\r\n', tunnel?: Buffer): PcapFrame[] {
   const out = (flags: number, seq: number, data: Buffer = Buffer.alloc(0)): Buffer =>
     ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: CLIENT, dst: proxy, protocol: 6 }, tcp({ srcPort: port, dstPort: PROXY_PORT, flags, seq }, data)));
   const back = (flags: number, data: Buffer = Buffer.alloc(0)): Buffer =>
     ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: proxy, dst: CLIENT, protocol: 6 }, tcp({ srcPort: PROXY_PORT, dstPort: port, flags, seq: 7000 }, data)));
+  const sent = request.length + (tunnel?.length ?? 0);
   return [out(TCP_SYN, 100), back(TCP_SYN | TCP_ACK), out(TCP_ACK, 101), out(TCP_ACK | TCP_PSH, 101, request),
-    back(TCP_ACK | TCP_PSH, Buffer.from(answer)), out(TCP_FIN | TCP_ACK, 101 + request.length), back(TCP_FIN | TCP_ACK)]
+    back(TCP_ACK | TCP_PSH, Buffer.from(answer)),
+    // The client's first bytes through the tunnel, once the proxy said it is up.
+    ...(tunnel ? [out(TCP_ACK | TCP_PSH, 101 + request.length, tunnel)] : []),
+    out(TCP_FIN | TCP_ACK, 101 + sent), back(TCP_FIN | TCP_ACK)]
     .map((data, i) => ({ ts: t + i, data }));
 }
 
@@ -55,7 +63,7 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
   }
 
   const frames = (): PcapFrame[] => [
-    ...viaProxy(T0, 40000, Buffer.from('CONNECT api.partner.example:443 HTTP/1.1\r\nHost: api.partner.example:443\r\nUser-Agent: curl/7.88.1\r\n\r\n')),
+    ...viaProxy(T0, 40000, Buffer.from('CONNECT api.partner.example:443 HTTP/1.1\r\nHost: api.partner.example:443\r\nUser-Agent: curl/7.88.1\r\n\r\n'), PROXY, undefined, TUNNELLED_HELLO),
     ...viaProxy(T0 + 100, 40001, Buffer.from('GET http://downloads.vendor.example/tool.tgz HTTP/1.1\r\nHost: downloads.vendor.example\r\n\r\n')),
     // HTTPS to the proxy itself: the request is encrypted, the server name is the proxy's own.
     ...viaProxy(T0 + 200, 40002, records(clientHello({ extensions: [serverNameExt([[0, 'proxy.corp.example']])] }))),
@@ -77,6 +85,8 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
     assert.deepEqual([api.destination.ip, api.destination.port], [PROXY, PROXY_PORT], 'the wire\'s destination is the proxy');
     assert.match(api.message, /connected to api\.partner\.example \(partner\.example\) through the proxy 10\.0\.0\.8:3128/);
     assert.deepEqual([api.http?.request.method, api.user_agent?.original], ['CONNECT', 'curl/7.88.1'], 'who the client says it is');
+    assert.equal(api.tls?.client.ja3, ja3(clientHelloFromRecords(TUNNELLED_HELLO, 0, TUNNELLED_HELLO.length)!)?.hash, 'the fingerprint of the ClientHello sent through the tunnel');
+    assert.equal(byDomain.get('bastion.example.net')!.tls, undefined, 'no ClientHello through that tunnel');
     assert.equal(byDomain.get('downloads.vendor.example')!.http?.request.method, 'GET');
     assert.deepEqual(byDomain.get('downloads.vendor.example')!.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, status: 200 }, 'no CONNECT: no target port');
     const blocked = byDomain.get('c2.blocked.example')!;
