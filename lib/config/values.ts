@@ -3,6 +3,7 @@
 // where the value came from and what a good value looks like.
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import { canonicalAddress } from '../decode/index.js';
 import { invalidValue } from './error.js';
 import { toGroupingRules, toSuppressions } from './rules.js';
 import type { SettingSpec } from './settings.js';
@@ -161,9 +162,10 @@ function toEndpoint(raw: string, label: string): ListenAddress {
   const host = m ? m[1] ?? m[2] : '';
   const port = m ? Number(m[3]) : 0;
   if (!m || port < 1 || port > 65535) throw invalidValue(label, raw, ENDPOINT_FIX);
-  if (m[1] !== undefined && ipaddr.IPv6.isValid(host)) return { host: ipaddr.IPv6.parse(host).toRFC5952String(), port };
-  if (m[2] !== undefined && ipaddr.IPv4.isValidFourPartDecimal(host)) return { host: ipaddr.IPv4.parse(host).toString(), port };
-  throw invalidValue(label, raw, ENDPOINT_FIX);
+  // In brackets an IPv6 address, bare an IPv4 one; in the text packet addresses are printed in.
+  const canonical = canonicalAddress(host);
+  if (canonical === undefined || (m[1] !== undefined) !== canonical.includes(':')) throw invalidValue(label, raw, ENDPOINT_FIX);
+  return { host: canonical, port };
 }
 
 const URL_SCHEMES = new Set(['http:', 'https:', 'tcp:', 'tls:']);

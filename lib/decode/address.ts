@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { u16 } from './bytes.js';
 
 /**
@@ -7,6 +8,19 @@ import { u16 } from './bytes.js';
 export function addressToString(buf: Buffer, offset: number, version: 4 | 6): string {
   if (version === 4) return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
   return ipv6ToString(buf, offset);
+}
+
+/**
+ * The text addressToString gives a packet's address, for an address written as text (a config
+ * value, a hosts file line): IPv4 as four decimal parts, or IPv6 (a zone id, which no packet
+ * carries, is dropped); undefined when it is neither. So text from elsewhere compares equal to
+ * the addresses of flows and DNS answers.
+ */
+export function canonicalAddress(text: string): string | undefined {
+  const bare = text.split('%')[0];
+  if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return addressToString(Buffer.from(ipaddr.IPv4.parse(bare).toByteArray()), 0, 4);
+  if (!ipaddr.IPv6.isValid(bare)) return undefined;
+  return addressToString(Buffer.from(ipaddr.IPv6.parse(bare).toByteArray()), 0, 6);
 }
 
 /**

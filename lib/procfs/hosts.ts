@@ -3,21 +3,12 @@
 // connected to with no DNS packet to name it; the process's own hosts file does. Read inside
 // the process's root (a container has its own), cached by the file's identity.
 import fs from 'node:fs/promises';
-import ipaddr from 'ipaddr.js';
 import { OrderedMap } from '../collections/index.js';
+import { canonicalAddress } from '../decode/index.js';
 
 /** Most bytes of a hosts file read; a bigger one (an ad blocker's list) is read up to here. */
 const MAX_HOSTS_BYTES = 4 << 20;
 const NAME = /^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?$/;
-
-/** The canonical text of an address as decode prints packet addresses (RFC 5952), or undefined. */
-function canonical(text: string): string | undefined {
-  const bare = text.split('%')[0]; // a zone id (fe80::1%eth0) names the interface, not the host
-  if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return ipaddr.IPv4.parse(bare).toString();
-  if (!ipaddr.IPv6.isValid(bare)) return undefined;
-  const v6 = ipaddr.IPv6.parse(bare);
-  return v6.isIPv4MappedAddress() ? `::ffff:${v6.toIPv4Address().toString()}` : v6.toRFC5952String();
-}
 
 /**
  * address → its canonical name: the first name on the first line that lists the address, as
@@ -30,7 +21,7 @@ export function parseHosts(text: string): Map<string, string> {
     const line = raw.replace(/#.*/, '').trim();
     if (line === '') continue;
     const [addr, ...names] = line.split(/\s+/);
-    const ip = canonical(addr);
+    const ip = canonicalAddress(addr);
     if (ip === undefined || out.has(ip)) continue;
     const name = names.map((n) => n.toLowerCase().replace(/\.$/, '')).find((n) => n.length <= 253 && NAME.test(n));
     if (name !== undefined) out.set(ip, name);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { addressToString, AddressMemo } from '../../lib/decode/index.js';
+import { addressToString, AddressMemo, canonicalAddress } from '../../lib/decode/index.js';
 import ipaddr from 'ipaddr.js';
 import { addressBytes } from '../helpers/packets.js';
 
@@ -71,5 +71,20 @@ describe('decode: AddressMemo', () => {
     assert.equal(memo.text(copy, 3, 4), addressToString(buf, 0, 4));
     const v6 = randomAddresses(1, 16);
     assert.equal(memo.text(v6, 0, 6), addressToString(v6, 0, 6));
+  });
+});
+
+describe('decode/canonicalAddress', () => {
+  it('writes text addresses as packet addresses are written', () => {
+    const cases: [string, string | undefined][] = [
+      ['192.0.2.7', '192.0.2.7'],
+      ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+      ['2001:db8:0:0:1:0:0:0', '2001:db8:0:0:1::'],
+      ['::FFFF:198.51.100.9', '::ffff:198.51.100.9'],
+      ['fe80::1%eth0', 'fe80::1'],
+      ['10.0.0', undefined],
+      ['proxy.corp.example', undefined],
+    ];
+    for (const [text, want] of cases) assert.equal(canonicalAddress(text), want, text);
   });
 });
