@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, looksLikeHttp, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, looksLikeHttp, looksLikeTls, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -137,9 +137,6 @@ const TOLD_WINDOW_MS = 5_000;
 const TCP_SYN = 0x02;
 /** Bytes of an HTTP request's head kept for the alert (method, User-Agent). */
 const MAX_REQUEST_HEAD = 4096;
-/** TLS record content type of a handshake, and the ClientHello's handshake type. */
-const TLS_HANDSHAKE_RECORD = 22;
-const HANDSHAKE_CLIENT_HELLO = 1;
 /** A name that is an IPv4 address literal. */
 const ADDRESS_LITERAL = /^[0-9.]+$/;
 
@@ -491,8 +488,8 @@ export class Pipeline {
       // Through a CONNECT, the client's ClientHello follows in the tunnel, in the clear to us:
       // waited for (within the same bounds) for the alert's JA3.
       if (port !== undefined && room) {
-        const tunnel = afterHeaders(vb, vo, ve);
-        waitHello = tunnel < 0 || tunnel === ve || (vb[tunnel] === TLS_HANDSHAKE_RECORD && !clientHelloComplete(vb, tunnel, ve));
+        const tunnel = headerEnd(vb, vo, ve);
+        waitHello = tunnel < 0 || tunnel === ve || (looksLikeTls(vb, tunnel, ve) && !clientHelloComplete(vb, tunnel, ve));
       }
     }
     if ((r.kind === 'more' || waitHello) && room) {
@@ -676,21 +673,21 @@ export class Pipeline {
    */
   private keepFirstBytes(facts: ConnectionFacts, segments: StreamFragment[] | undefined): void {
     if (facts.flow.transport === 'udp') {
+      // The CRYPTO data of a client's Initials is its ClientHello (decrypted copies already).
       const data = segments ? contiguousPrefix(segments, SNIFF_MAX_BYTES) : undefined;
-      if (data !== undefined && data.length > 0 && data[0] === HANDSHAKE_CLIENT_HELLO) facts.clientHello = data;
+      if (data !== undefined && data.length > 0) facts.clientHello = data;
       return;
     }
     const [buf, off, end] = this.helloBytes ?? firstBytes(segments);
-    if (end - off < 6) return;
-    if (buf[off] === TLS_HANDSHAKE_RECORD) {
-      const hello = clientHelloFromRecords(buf, off, end);
-      if (hello) facts.clientHello = Buffer.from(hello);
+    const hello = clientHelloFromRecords(buf, off, end);
+    if (hello) {
+      facts.clientHello = Buffer.from(hello);
     } else if (looksLikeHttp(buf, off, end)) {
       facts.httpRequest = Buffer.from(buf.subarray(off, Math.min(end, off + MAX_REQUEST_HEAD)));
       // A proxy's CONNECT: the tunnel's first bytes, when they are a ClientHello.
-      const tunnel = facts.proxy ? afterHeaders(buf, off, end) : -1;
-      const hello = tunnel >= 0 && buf[tunnel] === TLS_HANDSHAKE_RECORD ? clientHelloFromRecords(buf, tunnel, end) : undefined;
-      if (hello) facts.clientHello = Buffer.from(hello);
+      const tunnel = facts.proxy ? headerEnd(buf, off, end) : -1;
+      const inner = tunnel >= 0 ? clientHelloFromRecords(buf, tunnel, end) : undefined;
+      if (inner) facts.clientHello = Buffer.from(inner);
     }
   }
 
@@ -816,16 +813,6 @@ export class Pipeline {
 }
 
 const EMPTY_BYTES = Buffer.alloc(0);
-
-/** Where the bytes after an HTTP request's header block start (its empty line), or -1 when it is not whole in [off, end). */
-function afterHeaders(buf: Buffer, off: number, end: number): number {
-  for (let p = off; p + 1 < end; p++) {
-    if (buf[p] !== 0x0a) continue;
-    if (buf[p + 1] === 0x0a) return p + 2;
-    if (buf[p + 1] === 0x0d && p + 2 < end && buf[p + 2] === 0x0a) return p + 3;
-  }
-  return -1;
-}
 
 /** The first contiguous client bytes gathered for a connection, as (buffer, start, end). */
 function firstBytes(segments: StreamFragment[] | undefined): [Buffer, number, number] {

@@ -137,3 +137,13 @@ export function requestHead(buf: Buffer, off: number, end: number): { method: st
   }
   return { method };
 }
+
+/** Where the bytes after an HTTP request's header block start (past its empty line), or -1 when it is not whole in [off, end). */
+export function headerEnd(buf: Buffer, off: number, end: number): number {
+  for (let p = off; p + 1 < end; p++) {
+    if (buf[p] !== LF) continue;
+    if (buf[p + 1] === LF) return p + 2;
+    if (buf[p + 1] === CR && p + 2 < end && buf[p + 2] === LF) return p + 3;
+  }
+  return -1;
+}

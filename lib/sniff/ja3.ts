@@ -6,13 +6,10 @@
 // they connect to. Computed only for a connection that alerts (from the ClientHello bytes kept
 // for it), never on the packet path.
 import { createHash } from 'node:crypto';
+import { HANDSHAKE_CLIENT_HELLO } from './tls.js';
 
-const HANDSHAKE_CLIENT_HELLO = 1;
-const CONTENT_HANDSHAKE = 22;
 const EXT_SUPPORTED_GROUPS = 10;
 const EXT_EC_POINT_FORMATS = 11;
-/** The same bound as the SNI reader: a ClientHello's records within the first 16 KiB. */
-const MAX_RECORDS = 64;
 
 export interface Ja3 {
   /** The JA3 string. */
@@ -23,33 +20,6 @@ export interface Ja3 {
 
 function isGrease(v: number): boolean {
   return (v & 0x0f0f) === 0x0a0a && (v >> 8) === (v & 0xff);
-}
-
-/**
- * The ClientHello handshake message (type, 3-byte length, body) at the start of a TLS byte
- * stream, joined from as many handshake records as it spans; undefined when the stream does not
- * start with one or it is not whole within [off, end).
- */
-export function clientHelloFromRecords(buf: Buffer, off: number, end: number): Buffer | undefined {
-  const parts: Buffer[] = [];
-  let have = 0;
-  let need = -1;
-  let pos = off;
-  for (let records = 0; records < MAX_RECORDS && pos + 5 <= end; records++) {
-    if (buf[pos] !== CONTENT_HANDSHAKE || buf[pos + 1] !== 3) return undefined;
-    const len = buf.readUInt16BE(pos + 3);
-    const stop = Math.min(end, pos + 5 + len);
-    parts.push(buf.subarray(pos + 5, stop));
-    have += stop - pos - 5;
-    pos += 5 + len;
-    if (need < 0 && have >= 4) {
-      const first = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-      if (first[0] !== HANDSHAKE_CLIENT_HELLO) return undefined;
-      need = 4 + first.readUIntBE(1, 3);
-    }
-    if (need >= 0 && have >= need) return Buffer.concat(parts, have).subarray(0, need);
-  }
-  return undefined;
 }
 
 /** JA3 of a whole ClientHello handshake message (from records or QUIC CRYPTO frames); undefined when it is cut or malformed. */
@@ -102,23 +72,4 @@ export function ja3(hello: Buffer): Ja3 | undefined {
   }
   const full = [version, ciphers.join('-'), extensions.join('-'), groups.join('-'), formats.join('-')].join(',');
   return { full, hash: createHash('md5').update(full).digest('hex') };
-}
-
-/**
- * Whether the ClientHello at the start of a TLS byte stream is whole within [off, end), without
- * copying it: its handshake length against the handshake records' lengths seen.
- */
-export function clientHelloComplete(buf: Buffer, off: number, end: number): boolean {
-  if (end - off < 9 || buf[off] !== CONTENT_HANDSHAKE || buf[off + 1] !== 3) return false;
-  if (buf.readUInt16BE(off + 3) < 4) return clientHelloFromRecords(buf, off, end) !== undefined; // a 1-3 byte first record
-  const need = 4 + buf.readUIntBE(off + 6, 3);
-  let have = 0;
-  for (let pos = off, records = 0; records < MAX_RECORDS && pos + 5 <= end; records++) {
-    if (buf[pos] !== CONTENT_HANDSHAKE) return false;
-    const len = buf.readUInt16BE(pos + 3);
-    have += Math.min(end, pos + 5 + len) - pos - 5;
-    if (have >= need) return true;
-    pos += 5 + len;
-  }
-  return false;
 }

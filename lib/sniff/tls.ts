@@ -4,8 +4,8 @@
 import { readName } from './name.js';
 import { MORE, NONE, type SniffResult } from './result.js';
 
-const CONTENT_HANDSHAKE = 22;
-const HANDSHAKE_CLIENT_HELLO = 1;
+export const CONTENT_HANDSHAKE = 22;
+export const HANDSHAKE_CLIENT_HELLO = 1;
 const EXT_SERVER_NAME = 0;
 const NAME_TYPE_HOST = 0;
 const RECORD_HEADER = 5;
@@ -152,4 +152,53 @@ function serverName(buf: Buffer, p: number, end: number): string | typeof ABSENT
     p += len;
   }
   return ABSENT;
+}
+
+// The whole ClientHello, for what is read from it past its server name (the alert's JA3,
+// lib/sniff/ja3.ts): gathered from the records as the SNI reader above gathers them.
+
+/**
+ * The ClientHello handshake message (type, 3-byte length, body) at the start of a TLS byte
+ * stream, joined from as many handshake records as it spans; undefined when the stream does not
+ * start with one or it is not whole within [off, end).
+ */
+export function clientHelloFromRecords(buf: Buffer, off: number, end: number): Buffer | undefined {
+  const parts: Buffer[] = [];
+  let have = 0;
+  let need = -1;
+  let pos = off;
+  for (let records = 0; records < MAX_RECORDS && pos + 5 <= end; records++) {
+    if (buf[pos] !== CONTENT_HANDSHAKE || buf[pos + 1] !== 3) return undefined;
+    const len = buf.readUInt16BE(pos + 3);
+    const stop = Math.min(end, pos + 5 + len);
+    parts.push(buf.subarray(pos + 5, stop));
+    have += stop - pos - 5;
+    pos += 5 + len;
+    if (need < 0 && have >= 4) {
+      const first = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      if (first[0] !== HANDSHAKE_CLIENT_HELLO) return undefined;
+      need = 4 + first.readUIntBE(1, 3);
+    }
+    if (need >= 0 && have >= need) return Buffer.concat(parts, have).subarray(0, need);
+  }
+  return undefined;
+}
+
+/**
+ * Whether the ClientHello at the start of a TLS byte stream is whole within [off, end), without
+ * copying it: its handshake length against the handshake records' lengths seen.
+ */
+export function clientHelloComplete(buf: Buffer, off: number, end: number): boolean {
+  if (end - off < 9 || buf[off] !== CONTENT_HANDSHAKE || buf[off + 1] !== 3) return false;
+  if (buf.readUInt16BE(off + 3) < 4) return clientHelloFromRecords(buf, off, end) !== undefined; // a 1-3 byte first record
+  const need = 4 + buf.readUIntBE(off + 6, 3);
+  let have = 0;
+  for (let pos = off, records = 0; records < MAX_RECORDS && pos + 5 <= end; records++) {
+    if (buf[pos] !== CONTENT_HANDSHAKE) return false;
+    const len = buf.readUInt16BE(pos + 3);
+    have += Math.min(end, pos + 5 + len) - pos - 5;
+    if (have >= need) return true;
+    pos += 5 + len;
+  }
+  return false;
 }
