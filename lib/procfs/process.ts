@@ -4,6 +4,7 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import type { ProcFs } from './procfs.js';
 import { NameService, UserNames } from './passwd.js';
+import { resolveInRoot } from './root-path.js';
 
 /** USER_HZ: the unit of stat's time fields. Fixed at 100 on every Linux ABI userspace sees. */
 const CLK_TCK = 100;
@@ -208,10 +209,13 @@ export async function readProcess(proc: ProcFs, pid: number, opts: ReadProcessOp
  */
 async function userNameOf(proc: ProcFs, pid: number, uid: number, opts: ReadProcessOptions, nsUid = uid): Promise<string | undefined> {
   const users = opts.users ?? defaultUsers(proc);
-  const own = await users.lookupFile(nsUid, proc.resolve(`${pid}/root/etc/passwd`));
+  // Inside the process's root: an absolute symlink there (an image's /etc/passwd -> ...) must
+  // not lead to the agent's own file, whose names belong to other users.
+  const root = proc.resolve(`${pid}/root`);
+  const own = await users.lookupFile(nsUid, (await resolveInRoot(root, '/etc/passwd')) ?? `${root}/etc/passwd`);
   if (own.readable) {
     if (own.name !== undefined || opts.nameService === false) return own.name;
-    if (!(await sharesOurRoot(proc.resolve(`${pid}/root`)))) return undefined;
+    if (!(await sharesOurRoot(root))) return undefined;
     return (opts.nameService ?? defaultNameService(proc)).lookup(uid);
   }
   const hostFile = opts.passwdFile ?? path.join(opts.hostRoot ?? '/', 'etc', 'passwd');

@@ -11,7 +11,7 @@ import { containerFromCgroup, systemdUnitFromCgroup } from './container-cgroup.j
 import { ContainerCatalog } from './container-catalog.js';
 import type { ContainerInfo } from './container-sources.js';
 import { FileInspector, type FileFacts } from './files.js';
-import { resolveInRoot } from './files-root.js';
+import { resolveInRoot } from '../procfs/root-path.js';
 import type { SoftwareIdentity, SoftwareKind } from './identify.js';
 import { identifySoftwareReading, MAX_ARGFILE_BYTES } from './javaargs.js';
 import { softwareKey } from './key.js';

@@ -10,7 +10,7 @@ import { parseStat } from '../procfs/process.js';
 import { ProcFs } from '../procfs/procfs.js';
 import { DpkgIndex, type PackageOwner } from './files-dpkg.js';
 import { RpmQuery, type RpmQueryOptions } from './files-rpm.js';
-import { resolveInRoot } from './files-root.js';
+import { resolveInRoot } from '../procfs/root-path.js';
 
 export interface FileFacts {
   /** The path as the process names it, " (deleted)" removed. */

@@ -16,5 +16,5 @@ export { softwareKey, normalizeVersions, type SoftwareKeyOptions } from './key.j
 export { FileInspector, FileInspectorStats, type FileFacts, type FileInspectorOptions, type InspectHints } from './files.js';
 export { DpkgIndex, parseDpkgStatus, type PackageOwner } from './files-dpkg.js';
 export { RpmQuery, type RpmQueryOptions } from './files-rpm.js';
-export { resolveInRoot } from './files-root.js';
+export { resolveInRoot } from '../procfs/root-path.js';
 export { SoftwareContext, type SoftwareContextOptions, type Described } from './context.js';

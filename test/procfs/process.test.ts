@@ -182,6 +182,16 @@ describe('procfs/readProcess: user name inside the process root, parent chain', 
     assert.equal(users.stats.loads, 1, 'one cache entry for the file both pids reach');
   });
 
+  it('a container\'s /etc/passwd that is an absolute symlink is followed inside its root, not to the host\'s names', async () => {
+    tree.addPid(530, { comm: 'app', ppid: 500, uid: 101, argv: ['/app/server'] });
+    const croot = path.join(tree.root, '530', 'root');
+    fs.mkdirSync(path.join(croot, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(croot, 'etc', 'passwd.image'), 'root:x:0:0::/root:/bin/sh\nappuser:x:101:101::/app:/bin/false\n');
+    fs.symlinkSync('/etc/passwd.image', path.join(croot, 'etc', 'passwd'));
+    const info = await readProcess(new ProcFs(tree.root), 530, { hostRoot, users: new UserNames() });
+    assert.equal(info?.userName, 'appuser', 'the image\'s name, not the host\'s hostuser for uid 101');
+  });
+
   it('falls back to <hostRoot>/etc/passwd, then passwdFile overrides it, then no name', async () => {
     const proc = new ProcFs(tree.root);
     assert.equal((await readProcess(proc, 600, { hostRoot }))?.userName, 'alice');
