@@ -45,6 +45,8 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   snapLength: 4000,
   dnsCacheSize: 100_000,
   dnsRetentionMs: HOUR,
+  // A crash or SIGKILL loses at most this much of what DNS taught the agent (names.json).
+  namesSaveIntervalMs: 5 * MIN,
   flowTableSize: 200_000,
   tcpIdleMs: 5 * MIN,
   udpIdleMs: 60 * SEC,

@@ -108,6 +108,8 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     min: 1000, max: 10_000_000, commands: BOTH, describe: 'Maximum IP → name entries kept' }),
   row({ field: 'dnsRetentionMs', key: 'dnsRetention', flag: 'dns-retention', kind: 'duration',
     min: 0, max: 7 * DAY, commands: BOTH, describe: 'Keep a DNS answer this long past its TTL' }),
+  row({ field: 'namesSaveIntervalMs', key: 'namesSaveInterval', flag: 'names-save-interval', kind: 'duration',
+    min: 0, max: DAY, commands: RUN, describe: 'Save the DNS names learned this often (and at stop), for the next start after a crash; 0 = only at stop' }),
   row({ field: 'flowTableSize', key: 'flowTableSize', flag: 'flow-table-size', kind: 'count',
     min: 1000, max: 10_000_000, commands: BOTH, describe: 'Maximum connections tracked at once' }),
   row({ field: 'tcpIdleMs', key: 'tcpIdleTimeout', flag: 'tcp-idle-timeout', kind: 'duration',

@@ -35,6 +35,7 @@ export interface AgentConfig {
   snapLength: number;            // --snap-length, default 65535 (bounds 64..262144)
   dnsCacheSize: number;          // --dns-cache-size, default 100000 entries (min 1000)
   dnsRetentionMs: number;        // --dns-retention, default 1h (name kept this long past its TTL)
+  namesSaveIntervalMs: number;   // --names-save-interval, default 5m (0 = only at stop)
   flowTableSize: number;         // --flow-table-size, default 200000
   tcpIdleMs: number;             // --tcp-idle-timeout, default 5m
   udpIdleMs: number;             // --udp-idle-timeout, default 60s

@@ -120,6 +120,8 @@ const CAPTURE_STATS_MS = 10_000;
 const RELEASE_WAIT_MS = 1_000;
 /** How often an interface whose capture stopped (deleted, taken down) is opened again. */
 const REOPEN_MS = 2_000;
+/** Saving names more often than this only costs CPU (JSON of up to --dns-cache-size entries). */
+const MIN_NAMES_SAVE_MS = 1_000;
 /**
  * Connections a replay lets wait for their judgment (their baseline write) before it pauses
  * reading to let them finish: ~8 KB each, so ~130 MB. A capture of a busy host has a few
@@ -237,6 +239,21 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
       for (const iface of capture.reopenFailed().resumed) logger.info('capture resumed on an interface', { interface: iface });
     }, REOPEN_MS),
   ];
+  let namesSaveErrors = 0;
+  /** The periodic save under way: the next one waits its turn rather than writing the same file at once. */
+  let namesSaving: Promise<void> | undefined;
+  if (config.namesSaveIntervalMs > 0) {
+    // Not only at stop: a crash, an OOM kill or a SIGKILL would lose every name learned.
+    timers.push(setInterval(() => {
+      if (namesSaving) return;
+      namesSaving = saveNames(config.stateDir, pipeline.names, now()).then((r) => {
+        if (!(r instanceof Error)) logger.debug('DNS names saved for the next start', { names: r });
+        else if (isLogPoint(++namesSaveErrors)) {
+          logger.warn('DNS names not saved for the next start; tried again at the next interval', { error: r.message, failures: namesSaveErrors });
+        }
+      }).finally(() => { namesSaving = undefined; });
+    }, Math.max(MIN_NAMES_SAVE_MS, config.namesSaveIntervalMs)));
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -283,7 +300,9 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const released = capture.closed;
   capture = undefined;
   await pipeline.finish();
-  saveNames(config.stateDir, pipeline.names, now(), logger);
+  await namesSaving;
+  const saved = await saveNames(config.stateDir, pipeline.names, now());
+  if (saved instanceof Error) logger.warn('DNS names not saved for the next start', { stateDir: config.stateDir, error: saved.message });
   resolver.close();
   await baseline.close();
   await alerts.close();

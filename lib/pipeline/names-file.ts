@@ -2,9 +2,11 @@
 // before the agent started (a connection pool, a JVM that caches answers) connects to it with no
 // DNS packet the new agent can see: without the old names such a connection is named by its
 // address or a PTR name, a different domain group, and alerts as new after every restart or
-// upgrade. Written at shutdown into the state directory, read at start; entries keep their
-// deadlines (TTL + --dns-retention), so a restart after a long stop brings nothing stale.
+// upgrade. Written into the state directory every --names-save-interval and at shutdown (so a
+// crash or a SIGKILL loses at most one interval), read at start; entries keep their deadlines
+// (TTL + --dns-retention), so a restart after a long stop brings nothing stale.
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type winston from 'winston';
 import type { NameCache } from '../dns/index.js';
@@ -34,20 +36,45 @@ export function loadNames(stateDir: string, cache: NameCache, now: number, logge
   }
 }
 
-/** Saves the names not yet expired, whole or not at all (a temporary file renamed over the old one). */
-export function saveNames(stateDir: string, cache: NameCache, now: number, logger: winston.Logger): void {
+/**
+ * Saves the names not yet expired, whole or not at all: a temporary file, flushed to disk, renamed
+ * over the old one, and the directory flushed (a power cut leaves the old file or the new one,
+ * never an empty one). Only the JSON is made on the caller's turn (~60 ms for 100,000 names);
+ * writing and flushing (~17 MB) do not hold the packet path. Resolves to the number of names
+ * saved, or the error.
+ */
+export async function saveNames(stateDir: string, cache: NameCache, now: number): Promise<number | Error> {
   const file = path.join(stateDir, NAMES_FILE);
   const tmp = `${file}.tmp`;
   try {
     const entries = cache.entries(now);
-    fs.writeFileSync(tmp, JSON.stringify({ version: VERSION, savedAt: new Date(now).toISOString(), entries }), { mode: 0o640 });
-    fs.renameSync(tmp, file);
-  } catch (err) {
+    const text = JSON.stringify({ version: VERSION, savedAt: new Date(now).toISOString(), entries });
+    const fh = await fsp.open(tmp, 'w', 0o640);
     try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // Nothing was written there either.
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
-    logger.warn('DNS names not saved for the next start', { file, error: (err as Error).message });
+    await fsp.rename(tmp, file);
+    await syncDir(stateDir);
+    return entries.length;
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    return err as Error;
+  }
+}
+
+/** Flushes a directory's entries (the rename); best effort: not every file system can. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await fsp.open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // EINVAL / EISDIR on some file systems: the rename is as durable as they make it.
   }
 }

@@ -53,6 +53,14 @@ describe('end to end: DNS names survive an agent restart', function () {
     assert.equal(r.code, 0, `client ${argv.join(' ')} failed: ${r.stdout}\n${r.stderr}`);
   };
 
+  /** The python client by address, with no DNS lookup for the agent to see. */
+  const connectByAddress = async () => {
+    const script = path.join(tmp, 'raw_connect.py');
+    fs.copyFileSync(path.join(FIXTURES_DIR, 'integration', 'raw_connect.py'), script);
+    fs.chmodSync(script, 0o644);
+    await client([w.kit.python, script, ADDR, '80']);
+  };
+
   it('names a connection made by address after the restart from what the first run learned', async () => {
     const opts = { stateDir: state(), alertsFile: alertsFile(), learningPeriod: '0', hostName: 'restart-host' };
     agent = await AgentProcess.start({ ...opts, label: 'agent (first run)' });
@@ -63,10 +71,7 @@ describe('end to end: DNS names survive an agent restart', function () {
     assert.ok(saved.entries.some((e) => e.ip === ADDR && e.chain[0] === NAME), `saved: ${JSON.stringify(saved).slice(0, 500)}`);
 
     agent = await AgentProcess.start({ ...opts, label: 'agent (after the restart)' });
-    const script = path.join(tmp, 'raw_connect.py');
-    fs.copyFileSync(path.join(FIXTURES_DIR, 'integration', 'raw_connect.py'), script);
-    fs.chmodSync(script, 0o644);
-    await client([w.kit.python, script, ADDR, '80']);
+    await connectByAddress();
     await waitForAlerts(alertsFile(), (a) => a.length >= 2, 15_000);
     assert.equal((await agent.stop()).code, 0, agent.describe());
     const alerts = readAlerts(alertsFile());
@@ -77,5 +82,39 @@ describe('end to end: DNS names survive an agent restart', function () {
     assert.equal(get(second, 'destination.domain'), NAME, diag);
     assert.equal(get(second, 'egresswatch.name_source'), 'dns', diag);
     assert.deepEqual(get(second, 'egresswatch.novel_for'), ['software'], `the host knew example.com from the first run: ${diag}`);
+  });
+
+  it('after a crash (SIGKILL, no clean stop), names from the last periodic save are restored', async () => {
+    const dir = path.join(tmp, 'state-crash');
+    fs.mkdirSync(dir);
+    const alerts = path.join(dir, 'alerts.json');
+    const opts = { stateDir: dir, alertsFile: alerts, learningPeriod: '0', hostName: 'crash-host' };
+    agent = await AgentProcess.start({ ...opts, label: 'agent (to be killed)', extraArgs: ['--names-save-interval', '1s'] });
+    await client(['curl', '-s', '-o', '/dev/null', '--max-time', '10', `http://${NAME}/`]);
+    await waitForAlerts(alerts, (a) => a.length >= 1, 15_000);
+    const file = path.join(dir, NAMES_FILE);
+    const savedHas = (): boolean => {
+      try {
+        const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: { ip: string; chain: string[] }[] };
+        return doc.entries.some((e) => e.ip === ADDR && e.chain[0] === NAME);
+      } catch {
+        return false;
+      }
+    };
+    for (const deadline = Date.now() + 10_000; !savedHas() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(savedHas(), `names.json with ${NAME} within 10 s of a 1 s save interval: ${fs.existsSync(file) ? fs.readFileSync(file, 'utf8').slice(0, 500) : 'no file'}\n${agent.describe()}`);
+    const killed = await agent.daemon.stop('SIGKILL');
+    assert.equal(killed.signal, 'SIGKILL', agent.describe());
+
+    agent = await AgentProcess.start({ ...opts, label: 'agent (after the crash)' });
+    await connectByAddress();
+    await waitForAlerts(alerts, (a) => a.length >= 2, 15_000);
+    assert.equal((await agent.stop()).code, 0, agent.describe());
+    const all = readAlerts(alerts);
+    const diag = `alerts:\n${all.map(summarize).join('\n')}\n${agent.describe()}`;
+    assert.equal(all.length, 2, diag);
+    assert.equal(get(all[1], 'destination.ip'), ADDR, diag);
+    assert.equal(get(all[1], 'destination.domain'), NAME, diag);
+    assert.equal(get(all[1], 'egresswatch.name_source'), 'dns', diag);
   });
 });

@@ -60,11 +60,11 @@ describe('pipeline/names-file', () => {
   beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-names-')); });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('saves at shutdown and restores at start; the file is not world-readable', () => {
+  it('saves and restores at start; the file is not world-readable', async () => {
     const before = new NameCache();
     before.add('203.0.113.10', ['api.example.com'], 300, T0);
     const { logger, lines } = capture();
-    saveNames(dir, before, T0 + 1000, logger);
+    assert.equal(await saveNames(dir, before, T0 + 1000), 1);
     assert.equal(fs.statSync(path.join(dir, NAMES_FILE)).mode & 0o777, 0o640);
     assert.equal(fs.existsSync(path.join(dir, `${NAMES_FILE}.tmp`)), false);
     const after = new NameCache();
@@ -82,11 +82,28 @@ describe('pipeline/names-file', () => {
     assert.ok(lines.some((l) => l.level === 'warn' && /not used/.test(l.message)));
   });
 
-  it('a state directory it cannot write: a warning, no temporary file left, nothing thrown', () => {
-    const { logger, lines } = capture();
+  it('a later save replaces the earlier one whole', async () => {
+    const cache = new NameCache();
+    cache.add('203.0.113.10', ['api.example.com'], 300, T0);
+    assert.equal(await saveNames(dir, cache, T0), 1);
+    cache.add('192.0.2.7', ['files.example.org'], 300, T0 + 1000);
+    assert.equal(await saveNames(dir, cache, T0 + 2000), 2);
+    const { logger } = capture();
+    const after = new NameCache();
+    assert.equal(loadNames(dir, after, T0 + 3000, logger), 2);
+    assert.equal(after.lookup('192.0.2.7', T0 + 3000)?.name, 'files.example.org');
+  });
+
+  it('a state directory it cannot write: the error returned, no temporary file left, nothing thrown', async () => {
     const notDir = path.join(dir, 'a-file');
     fs.writeFileSync(notDir, '');
-    saveNames(notDir, new NameCache(), T0, logger);
-    assert.ok(lines.some((l) => l.level === 'warn' && /not saved/.test(l.message)));
+    const r = await saveNames(notDir, new NameCache(), T0);
+    assert.ok(r instanceof Error && /ENOTDIR/.test(r.message), String(r));
+    const ro = path.join(dir, 'ro');
+    fs.mkdirSync(ro);
+    fs.writeFileSync(path.join(ro, `${NAMES_FILE}.tmp`), 'x');
+    fs.mkdirSync(path.join(ro, NAMES_FILE)); // rename of a file over a directory fails
+    assert.ok((await saveNames(ro, new NameCache(), T0)) instanceof Error);
+    assert.equal(fs.existsSync(path.join(ro, `${NAMES_FILE}.tmp`)), false, 'the temporary file is removed');
   });
 });
