@@ -8,12 +8,14 @@ export interface Held<T> {
 }
 
 export class AlertHold<T> {
-  private readonly held = new Map<object, Held<T>>();
+  /** By flow: a connection through a proxy can carry several requests, each judged and alerted on its own. */
+  private readonly held = new Map<object, Held<T>[]>();
+  private count = 0;
 
   constructor(private readonly emit: (item: T) => void) {}
 
   get size(): number {
-    return this.held.size;
+    return this.count;
   }
 
   /** Holds `item` (keyed by its flow) until `due`, or emits it now when due has passed. */
@@ -22,24 +24,35 @@ export class AlertHold<T> {
       this.emit(item);
       return;
     }
-    this.held.set(key, { item, due });
+    const list = this.held.get(key);
+    if (list) list.push({ item, due });
+    else this.held.set(key, [{ item, due }]);
+    this.count++;
   }
 
-  /** The flow ended: emit its alert now. */
+  /** The flow ended: emit its alerts now. */
   release(key: object): void {
-    const h = this.held.get(key);
-    if (!h) return;
+    const list = this.held.get(key);
+    if (!list) return;
     this.held.delete(key);
-    this.emit(h.item);
+    this.count -= list.length;
+    for (const h of list) this.emit(h.item);
   }
 
   /** Emits every alert due by `now`. */
   tick(now: number): void {
-    for (const [key, h] of this.held) {
-      if (h.due <= now) {
-        this.held.delete(key);
-        this.emit(h.item);
+    for (const [key, list] of this.held) {
+      let kept = 0;
+      for (const h of list) {
+        if (h.due <= now) {
+          this.count--;
+          this.emit(h.item);
+        } else {
+          list[kept++] = h;
+        }
       }
+      if (kept === 0) this.held.delete(key);
+      else list.length = kept;
     }
   }
 
@@ -47,6 +60,7 @@ export class AlertHold<T> {
   flush(): void {
     const all = [...this.held.values()];
     this.held.clear();
-    for (const h of all) this.emit(h.item);
+    this.count = 0;
+    for (const list of all) for (const h of list) this.emit(h.item);
   }
 }

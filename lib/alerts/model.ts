@@ -108,8 +108,14 @@ export interface ConnectionFacts {
   clientHello?: Buffer;
   /** The head of the client's HTTP/1.x request, when it sent one (the alert's method and User-Agent). */
   httpRequest?: Buffer;
-  /** The connection went to this HTTP proxy (--proxy); the domain is the one its request named, on targetPort for a CONNECT. */
-  proxy?: { ip: string; port: number; targetPort?: number };
+  /**
+   * The connection went to this HTTP proxy (--proxy); the domain is the one its request named, on
+   * targetPort for a CONNECT. `request`: a later request on the same (kept-alive) connection that
+   * named another domain group: its place on the connection (2 = the second request), made at `at`.
+   */
+  proxy?: { ip: string; port: number; targetPort?: number; request?: number };
+  /** When the request that named this destination was made, when later than the connection's start (a kept-alive proxy connection). */
+  at?: number;
   mainFile?: MainFileFacts;
   novelFor: ('host' | 'software')[];
   hostFirstSeen?: number;
@@ -139,8 +145,10 @@ export interface AlertContext {
  * A stable id: the same connection always yields the same id (host, 5-tuple, start time), so a
  * retried or re-sent alert keeps its identity and collectors can deduplicate on it.
  */
-export function alertId(hostId: string, flow: Flow): string {
-  const hex = hash('sha256', `${hostId}|${flow.transport}|${flow.clientIp}|${flow.clientPort}|${flow.serverIp}|${flow.serverPort}|${flow.startTime}`, 'hex');
+export function alertId(hostId: string, flow: Flow, request?: number): string {
+  // A later request on a proxy connection is an alert of its own: its place on the connection is part of its id.
+  const nth = request !== undefined && request > 1 ? `|request ${request}` : '';
+  const hex = hash('sha256', `${hostId}|${flow.transport}|${flow.clientIp}|${flow.clientPort}|${flow.serverIp}|${flow.serverPort}|${flow.startTime}${nth}`, 'hex');
   // UUID layout (version nibble 5-like, name-based) for tools that expect one.
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
@@ -193,7 +201,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const handshake = flow.transport === 'tcp' ? tcpHandshake(flow, ctx.now) : undefined;
   // Through a proxy, a CONNECT the proxy did not answer with 2xx (403: the proxy's policy
   // refused it; 407, 502) never reached the destination, whatever the TCP to the proxy did.
-  const tunnelRefused = f.proxy?.targetPort !== undefined && flow.proxyStatus !== 0 && (flow.proxyStatus < 200 || flow.proxyStatus > 299);
+  const tunnelRefused = f.proxy?.targetPort !== undefined && f.proxy.request === undefined && flow.proxyStatus !== 0 && (flow.proxyStatus < 200 || flow.proxyStatus > 299);
   const own = tunnelRefused ? 'failure' : outcomeOf(flow, handshake);
   const related = f.related ?? [];
   const relatedAnswered = related.filter((r) => r.answer === ANSWERED).length;
@@ -206,7 +214,8 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const why = tunnelRefused ? `the proxy answered ${flow.proxyStatus}` : handshake === 'refused' ? 'refused' : 'no answer';
   const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${why})${via}` : `connected to ${destName} (${f.domainGroup}${failedFirst})${via}`;
   const alert: Record<string, unknown> = {
-    '@timestamp': started,
+    // A later request on a kept-alive proxy connection happened at its own time; event.start is the connection's.
+    '@timestamp': f.at !== undefined ? iso(f.at) : started,
     message: `${who} on ${ctx.hostName} ${verb}, new for the ${novel} in the last ${ctx.baselineWindowDays} days`,
     event: omitUndefined({
       kind: 'alert',
@@ -214,7 +223,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       type: ['connection', 'start'],
       action: 'new-external-connection',
       outcome,
-      id: alertId(ctx.hostId, flow),
+      id: alertId(ctx.hostId, flow, f.proxy?.request),
       module: 'egresswatch',
       dataset: 'egresswatch.alert',
       created: iso(ctx.now),
@@ -254,7 +263,9 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
         other_names: f.alternatives.map(displayName),
       }),
       novel_for: f.novelFor,
-      ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, target_port: f.proxy.targetPort, status: flow.proxyStatus !== 0 ? flow.proxyStatus : undefined }) } : {}),
+      // The status read is the proxy's answer to the connection's first request only.
+      ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, target_port: f.proxy.targetPort, request: f.proxy.request,
+        status: flow.proxyStatus !== 0 && f.proxy.request === undefined ? flow.proxyStatus : undefined }) } : {}),
       ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({
         window_days: ctx.baselineWindowDays,

@@ -110,6 +110,27 @@ interface Pending {
   proxied?: boolean;
 }
 /**
+ * A connection to a proxy that carried a plain HTTP request, after that request was judged
+ * (Flow.data): its later requests are read too. An HTTP client keeps its connection to the
+ * proxy alive and sends the requests for every host it fetches over it (RFC 9112 §9.3): each
+ * one to a domain group the connection has not named yet is judged and alerted on its own.
+ */
+class ProxyFollow {
+  /** Requests read on the connection so far (the first included). */
+  requests = 1;
+  constructor(
+    readonly proxy: { ip: string; port: number },
+    readonly who: Promise<Attribution> | undefined,
+    /** Domain groups the connection's requests named (judged, or to be). */
+    readonly groups: Set<string>,
+  ) {}
+}
+/** Domain groups one proxy connection's requests are judged for; past it the connection is no longer read. */
+const MAX_PROXY_GROUPS = 64;
+/** Requests read from one segment (pipelined: several requests written at once). */
+const MAX_REQUESTS_PER_SEGMENT = 16;
+
+/**
  * A (host, software, group) judged this recently (packet time) is not judged again: its first
  * connection already got the verdict (alert or not), and the baseline's last-seen only needs
  * minute precision against a 90-day window. Keeps a busy replay or host from sending every
@@ -445,6 +466,10 @@ export class Pipeline {
 
   /** A client payload packet of a flow still being named: SNI / HTTP Host (TCP), QUIC Initial SNI (UDP). */
   private clientPayload(flow: Flow, pkt: PacketInfo): void {
+    if (flow.data instanceof ProxyFollow) {
+      this.proxyRequests(flow, flow.data, pkt.buf, pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength, this.packetTime);
+      return;
+    }
     const st = flow.data as Pending;
     if (flow.transport === 'udp') {
       if (!this.quicInitial(st, pkt)) this.settle(st);
@@ -560,6 +585,22 @@ export class Pipeline {
       }
     }
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
+    // A plain HTTP request to a proxy (not a CONNECT): the connection's later requests are read too.
+    const follow = st.proxied && facts.nameSource === 'http' && facts.proxy !== undefined && facts.proxy.targetPort === undefined && !flow.ended
+      ? new ProxyFollow({ ip: facts.proxy.ip, port: facts.proxy.port }, st.who, new Set([facts.domainGroup])) : undefined;
+    const first = follow ? this.helloBytes ?? firstBytes(segments) : undefined;
+    this.judgeSettled(facts, segments, st.who);
+    if (follow && first) {
+      flow.data = follow;
+      flow.wantPayload = true;
+      // Requests written at once behind the first one (pipelining).
+      const next = headerEnd(first[0], first[1], first[2]);
+      if (next >= 0) this.proxyRequests(flow, follow, first[0], next, first[2], this.packetTime);
+    }
+  }
+
+  private judgeSettled(facts: ConnectionFacts, segments: StreamFragment[] | undefined, who: Promise<Attribution> | undefined): void {
+    const flow = facts.flow;
     // Without attribution the judge key is known now: skip the whole async path for repeats.
     if (!this.deps.attributor && this.repeats(facts.domainGroup, facts)) return;
     // The ClientHello or the HTTP request, for the alert's TLS fingerprint or User-Agent (only
@@ -567,7 +608,52 @@ export class Pipeline {
     this.keepFirstBytes(facts, segments);
     if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     if (!this.deps.attributor && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
-    this.track(this.judge(facts, st.who), facts);
+    this.track(this.judge(facts, who), facts);
+  }
+
+  /**
+   * Client bytes of a kept-alive proxy connection from `off`: the requests that start there (a
+   * request whose head is split over segments is not read). Each names its destination.
+   */
+  private proxyRequests(flow: Flow, fw: ProxyFollow, buf: Buffer, off: number, end: number, time: number): void {
+    for (let n = 0; n < MAX_REQUESTS_PER_SEGMENT && off < end && looksLikeHttp(buf, off, end); n++) {
+      const r = sniffStream(buf, off, end - off);
+      if (r.kind !== 'http') return;
+      const head = headerEnd(buf, off, end);
+      this.proxyRequest(flow, fw, r.name, buf, off, head < 0 ? end : head, time);
+      if (head < 0 || flow.data !== fw) return;
+      off = head;
+    }
+  }
+
+  /** A later request on a proxy connection, for `name`: judged as a connection of its own when it names a domain group the connection has not. */
+  private proxyRequest(flow: Flow, fw: ProxyFollow, name: string, buf: Buffer, off: number, end: number, time: number): void {
+    fw.requests += 1;
+    const port = connectPort(buf, off, end);
+    const stop = (): void => {
+      flow.wantPayload = false;
+      flow.data = undefined;
+    };
+    // A CONNECT turns the connection into a tunnel: what follows is not requests to the proxy.
+    if (port !== undefined) stop();
+    if (ADDRESS_LITERAL.test(name) || name.includes(':')) return;
+    const [group, registered] = this.groupOf(name);
+    if (fw.groups.has(group)) return;
+    if (fw.groups.size >= MAX_PROXY_GROUPS) {
+      stop();
+      return;
+    }
+    fw.groups.add(group);
+    const facts: ConnectionFacts = {
+      flow, domain: name, cnameChain: [], alternatives: [], nameSource: 'http', registeredDomain: registered, domainGroup: group,
+      attribution: 'none', novelFor: [], proxy: { ip: fw.proxy.ip, port: fw.proxy.port, targetPort: port, request: fw.requests }, at: time,
+    };
+    this.stats.proxied += 1;
+    this.stats.namedBy.http = (this.stats.namedBy.http ?? 0) + 1;
+    if (!this.deps.attributor && this.repeats(group, facts)) return;
+    facts.httpRequest = Buffer.from(buf.subarray(off, Math.min(end, off + MAX_REQUEST_HEAD)));
+    if (!this.deps.attributor && this.judgeNow(facts)) return;
+    this.track(this.judge(facts, fw.who), facts);
   }
 
   private track(judging: Promise<void>, facts: ConnectionFacts): void {
@@ -598,7 +684,7 @@ export class Pipeline {
   private judgeNow(facts: ConnectionFacts): boolean {
     const baseline = this.deps.baseline;
     if (typeof baseline === 'function') return false;
-    const sync = baseline.observeSync({ host: this.s.hostName, software: undefined, group: facts.domainGroup, time: facts.flow.startTime });
+    const sync = baseline.observeSync({ host: this.s.hostName, software: undefined, group: facts.domainGroup, time: facts.at ?? facts.flow.startTime });
     if (sync === undefined) return false;
     facts.attribution = NO_ATTRIBUTION.method;
     facts.confidence = NO_ATTRIBUTION.confidence;
@@ -635,7 +721,7 @@ export class Pipeline {
     facts.systemdUnit = d?.unit;
     if (this.deps.attributor && this.repeats(`${facts.softwareKey ?? ''}\n${facts.domainGroup}`, facts)) return;
     const baseline = typeof this.deps.baseline === 'function' ? await this.deps.baseline() : this.deps.baseline;
-    const seen = { host: this.s.hostName, software: facts.softwareKey, group: facts.domainGroup, time: flow.startTime };
+    const seen = { host: this.s.hostName, software: facts.softwareKey, group: facts.domainGroup, time: facts.at ?? flow.startTime };
     const sync = baseline.observeSync(seen);
     if (sync?.durable !== undefined) await sync.durable;
     this.conclude(facts, sync?.verdict ?? await baseline.observe(seen));
@@ -663,7 +749,7 @@ export class Pipeline {
     facts.softwareFirstSeen = verdict.softwareFirstSeen;
     const now = this.deps.now();
     if (flow.ended) this.emitAlert(facts);
-    else this.hold.add(flow, facts, flow.startTime + this.s.alertDelayMs, now);
+    else this.hold.add(flow, facts, (facts.at ?? flow.startTime) + this.s.alertDelayMs, now);
   }
 
   /**
@@ -785,8 +871,9 @@ export class Pipeline {
   }
 
   private connectionEnded(flow: Flow, _reason: FlowEndReason): void {
-    const st = flow.data as Pending | undefined;
-    if (st) this.settle(st);
+    const st = flow.data as Pending | ProxyFollow | undefined;
+    if (st !== undefined && !(st instanceof ProxyFollow)) this.settle(st);
+    flow.data = undefined;
     this.hold.release(flow);
   }
 

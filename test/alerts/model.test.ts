@@ -240,6 +240,25 @@ describe('alerts/hold', () => {
     assert.deepEqual(out, ['now', 'a', 'c', 'b']);
     assert.equal(hold.size, 0);
   });
+
+  it('keeps every alert of one flow (requests through a proxy): each due in its turn, all at the flow end', () => {
+    const out: string[] = [];
+    const hold = new AlertHold<string>((s) => out.push(s));
+    const flow = {}, other = {};
+    hold.add(flow, 'first', 1000, 0);
+    hold.add(flow, 'second', 5000, 0);
+    hold.add(flow, 'third', 6000, 0);
+    hold.add(other, 'x', 9000, 0);
+    assert.equal(hold.size, 4);
+    hold.tick(1000);
+    assert.deepEqual(out, ['first']);
+    assert.equal(hold.size, 3);
+    hold.release(flow);
+    assert.deepEqual(out, ['first', 'second', 'third']);
+    assert.equal(hold.size, 1);
+    hold.flush();
+    assert.deepEqual(out, ['first', 'second', 'third', 'x']);
+  });
 });
 
 describe('alerts/model: names as people read them', () => {

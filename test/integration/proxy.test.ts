@@ -27,14 +27,19 @@ const BLOCKED_PORT = 9999;
 /** An HTTPS origin behind the proxy (a CONNECT port of the proxy's). */
 const TLS_PORT = 8443;
 const SECURE_NAME = 'secure.tls-origin.example';
+/** A proxy that keeps client connections alive (keepalive_proxy.cjs), and the hosts fetched over one connection to it. */
+const KEEPALIVE_PORT = 3128;
+const KEEPALIVE_WEB_PORT = 8001;
+const KEPT_ALIVE = ['first.keepalive.example', 'second.otherco.example', 'third.thirdco.example'];
 
 interface Alert {
   destination: { ip: string; port: number; domain?: string; bytes: number };
-  event: { outcome: string };
   user_agent?: { original: string };
   http?: { request: { method: string } };
   tls?: { client: { ja3: string } };
-  egresswatch: { domain_group: string; proxy?: { ip: string; port: number; target_port?: number; status?: number } };
+  '@timestamp': string;
+  event: { outcome: string; id: string; start: string };
+  egresswatch: { domain_group: string; proxy?: { ip: string; port: number; target_port?: number; status?: number; request?: number } };
   process?: unknown;
 }
 
@@ -53,7 +58,7 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     pair.create('10.9.0.1/24', [`${PROXY}/24`]);
     pair.ipIn(pair.b, 'addr', 'add', `${WEB}/32`, 'dev', 'lo');
     fs.mkdirSync(nsEtc, { recursive: true });
-    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example ${SECURE_NAME}\n`);
+    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example ${SECURE_NAME} ${KEPT_ALIVE.join(' ')}\n`);
     fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), [`Port ${PROXY_PORT}`, `Listen ${PROXY}`, 'Allow 10.9.0.0/24', `ConnectPort ${WEB_PORT}`, `ConnectPort ${TLS_PORT}`, 'MaxClients 10', 'LogLevel Info', ''].join('\n'));
   });
 
@@ -111,5 +116,40 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     assert.deepEqual(byDomain.get('downloads.vendor.example')!.egresswatch.proxy, { ip: PROXY, port: PROXY_PORT, status: 200 });
 
     assert.deepEqual(replayCapture<Alert>(file, path.join(dir, 'without'), []).alerts, [], 'without --proxy: only an internal address was contacted');
+  });
+
+  it('reads every request of a connection kept alive to the proxy: each new domain group alerts on its own', async () => {
+    await pair.start('http-server-2', pair.b, ['python3', '-u', '-m', 'http.server', '--bind', WEB, '--directory', dir, String(KEEPALIVE_WEB_PORT)], /Serving HTTP/);
+    const proxy = await pair.start('keepalive-proxy', pair.b, [process.execPath, path.join(FIXTURES_DIR, 'integration', 'keepalive_proxy.cjs'), PROXY, String(KEEPALIVE_PORT)], /listening/);
+    const file = path.join(dir, 'keepalive.pcap');
+    const dumpcap = await pair.capture(pair.a, file);
+    // One curl, four URLs: curl sends them all over one connection to the proxy (the second to
+    // the first's host again, then two other hosts), at a moment's distance.
+    const [a, b, c] = KEPT_ALIVE.map((h) => `http://${h}:${KEEPALIVE_WEB_PORT}/file.bin`);
+    const r = await run('ip', inNs(pair.a, 'curl', '-sv', '--max-time', '10', '-x', `http://${PROXY}:${KEEPALIVE_PORT}`,
+      '-o', '/dev/null', a, '-o', '/dev/null', a, '-o', '/dev/null', b, '-o', '/dev/null', c), { timeoutMs: 15_000 });
+    assert.equal(r.code, 0, `${r.stderr} ${proxy.describe()}`);
+    await sleep(500);
+    await dumpcap.stop('SIGINT', 5000);
+    const syns = spawnSync('tshark', ['-r', file, '-Y', `tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == ${KEEPALIVE_PORT}`, '-T', 'fields', '-e', 'tcp.srcport'], { encoding: 'utf8' });
+    assert.equal(syns.stdout.trim().split('\n').filter(Boolean).length, 1, `curl kept one connection to the proxy: ${syns.stdout}${r.stderr}`);
+
+    const { alerts } = replayCapture<Alert>(file, path.join(dir, 'keepalive'), ['--proxy', `${PROXY}:${KEEPALIVE_PORT}`]);
+    const diag = JSON.stringify(alerts, null, 1);
+    assert.deepEqual(alerts.map((x) => x.destination.domain), KEPT_ALIVE, diag);
+    assert.deepEqual(alerts.map((x) => x.egresswatch.domain_group), ['keepalive.example', 'otherco.example', 'thirdco.example'], diag);
+    const [first, second, third] = alerts;
+    assert.deepEqual(first.egresswatch.proxy, { ip: PROXY, port: KEEPALIVE_PORT, status: 200 }, diag);
+    // The proxy's status belongs to the first request only; a later one says where it sat on the connection.
+    assert.deepEqual(second.egresswatch.proxy, { ip: PROXY, port: KEEPALIVE_PORT, request: 3 }, diag);
+    assert.deepEqual(third.egresswatch.proxy, { ip: PROXY, port: KEEPALIVE_PORT, request: 4 }, diag);
+    assert.equal(new Set(alerts.map((x) => x.event.id)).size, 3, `one event.id each: ${diag}`);
+    for (const x of alerts) {
+      assert.equal(x.http?.request.method, 'GET', diag);
+      assert.match(x.user_agent?.original ?? '', /^curl\/\d/, diag);
+      assert.equal(x.event.start, first.event.start, 'the same connection');
+      assert.ok(x['@timestamp'] >= first['@timestamp'], diag);
+    }
+    assert.ok(third['@timestamp'] > first['@timestamp'], `a later request is stamped with its own time: ${diag}`);
   });
 });
