@@ -110,10 +110,10 @@ export interface ConnectionFacts {
   httpRequest?: Buffer;
   /**
    * The connection went to this HTTP proxy (--proxy); the domain is the one its request named, on
-   * targetPort for a CONNECT. `request`: a later request on the same (kept-alive) connection that
+   * targetPort for a CONNECT; targetIp when the request named an address, not a name. `request`: a later request on the same (kept-alive) connection that
    * named another domain group: its place on the connection (2 = the second request), made at `at`.
    */
-  proxy?: { ip: string; port: number; targetPort?: number; request?: number };
+  proxy?: { ip: string; port: number; targetPort?: number; targetIp?: string; request?: number };
   /** When the request that named this destination was made, when later than the connection's start (a kept-alive proxy connection). */
   at?: number;
   mainFile?: MainFileFacts;
@@ -192,7 +192,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
     }
     return out;
   };
-  const destName = f.domain !== undefined ? displayName(f.domain) : flow.serverIp;
+  const destName = f.domain !== undefined ? displayName(f.domain) : f.proxy?.targetIp ?? flow.serverIp;
   const user = p ? p.userName ?? String(p.uid) : '';
   const login = p?.loginUid !== undefined && p.loginUid !== p.uid ? `, logged in as ${p.loginUserName ?? p.loginUid}` : '';
   const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${user}${login})` : 'an unattributed process';
@@ -264,7 +264,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       }),
       novel_for: f.novelFor,
       // The status read is the proxy's answer to the connection's first request only.
-      ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, target_port: f.proxy.targetPort, request: f.proxy.request,
+      ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, target_ip: f.proxy.targetIp, target_port: f.proxy.targetPort, request: f.proxy.request,
         status: flow.proxyStatus !== 0 && f.proxy.request === undefined ? flow.proxyStatus : undefined }) } : {}),
       ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({
@@ -349,7 +349,7 @@ function relatedFields(alert: Record<string, unknown>, f: ConnectionFacts, hostN
   const dest = alert.destination as { domain?: string };
   const uniq = (xs: (string | undefined)[]): string[] => [...new Set(xs.filter((x): x is string => x !== undefined && x !== ''))];
   const out: Record<string, string[]> = {
-    ip: uniq([f.flow.clientIp, f.flow.serverIp, f.proxy?.ip]),
+    ip: uniq([f.flow.clientIp, f.flow.serverIp, f.proxy?.ip, f.proxy?.targetIp]),
     hosts: uniq([dest.domain, hostName]),
   };
   const users = uniq([p?.userName, p?.effectiveUserName, p?.loginUserName]);

@@ -2,9 +2,9 @@
 // objects (decode → DNS or flow table); a new outbound connection starts the asynchronous part
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
-import { AddressMemo, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
+import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, looksLikeHttp, looksLikeTls, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, looksLikeHttp, looksLikeTls, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -505,9 +505,11 @@ export class Pipeline {
       waitHello = !clientHelloComplete(vb, vo, ve);
       if (waitHello) this.offerName(st.facts, 'sni', r.name);
     }
-    if (st.proxied && r.kind === 'http') {
-      // Only the request names a proxied connection; a TLS server name is the proxy's own.
-      this.offerName(st.facts, 'http', r.name);
+    if (st.proxied && r.kind !== 'more' && looksLikeHttp(vb, vo, ve)) {
+      // Only the request names a proxied connection (a TLS server name is the proxy's own): the
+      // target of its request line, where the proxy goes; the Host header when that is a path.
+      const target = requestTarget(vb, vo, ve)?.host ?? (r.kind === 'http' ? r.name : undefined);
+      if (target !== undefined) this.nameProxied(st.facts, target);
       const port = connectPort(vb, vo, ve);
       if (port !== undefined && st.facts.proxy) st.facts.proxy.targetPort = port;
       // Through a CONNECT, the client's ClientHello follows in the tunnel, in the clear to us:
@@ -538,6 +540,33 @@ export class Pipeline {
   private toldBy(flow: Flow): FallbackOwner | undefined {
     const pid = this.resolvers.soleResolver(flow.serverIp, flow.startTime - TOLD_WINDOW_MS, flow.startTime);
     return pid === undefined ? undefined : { pid, method: 'per-process-dns', confidence: 'medium' };
+  }
+
+  /**
+   * Where a request to a proxy asked it to go, as the connection's destination: a name, or an
+   * address literal (`CONNECT 203.0.113.5:443`: no name to be had, the address is the domain
+   * group, as for a direct connection to an unnamed address). undefined: nothing to judge (an
+   * internal address behind the proxy, or no usable name).
+   */
+  private proxiedDestination(target: string): { domain?: string; group: string; registered?: string; ip?: string } | undefined {
+    const ip = canonicalAddress(target);
+    if (ip !== undefined) return this.classifier.isExternal(ip) ? { group: ip, ip } : undefined;
+    if (ADDRESS_LITERAL.test(target) || target.includes(':')) return undefined;
+    const [group, registered] = this.groupOf(target);
+    return { domain: target, group, registered };
+  }
+
+  /** Names a proxied connection by its request's target (see proxiedDestination). */
+  private nameProxied(facts: ConnectionFacts, target: string): void {
+    const d = this.proxiedDestination(target);
+    if (d === undefined) return;
+    facts.domain = d.domain;
+    facts.nameSource = 'http';
+    facts.cnameChain = [];
+    facts.answerAgeMs = undefined;
+    facts.domainGroup = d.group;
+    facts.registeredDomain = d.registered;
+    if (d.ip !== undefined && facts.proxy) facts.proxy.targetIp = d.ip;
   }
 
   /** Takes `name` from `source` when the trust order puts it above the current name. */
@@ -617,10 +646,11 @@ export class Pipeline {
    */
   private proxyRequests(flow: Flow, fw: ProxyFollow, buf: Buffer, off: number, end: number, time: number): void {
     for (let n = 0; n < MAX_REQUESTS_PER_SEGMENT && off < end && looksLikeHttp(buf, off, end); n++) {
-      const r = sniffStream(buf, off, end - off);
-      if (r.kind !== 'http') return;
       const head = headerEnd(buf, off, end);
-      this.proxyRequest(flow, fw, r.name, buf, off, head < 0 ? end : head, time);
+      const r = sniffStream(buf, off, end - off);
+      const target = requestTarget(buf, off, end)?.host ?? (r.kind === 'http' ? r.name : undefined);
+      if (target === undefined) return;
+      this.proxyRequest(flow, fw, target, buf, off, head < 0 ? end : head, time);
       if (head < 0 || flow.data !== fw) return;
       off = head;
     }
@@ -636,8 +666,9 @@ export class Pipeline {
     };
     // A CONNECT turns the connection into a tunnel: what follows is not requests to the proxy.
     if (port !== undefined) stop();
-    if (ADDRESS_LITERAL.test(name) || name.includes(':')) return;
-    const [group, registered] = this.groupOf(name);
+    const d = this.proxiedDestination(name);
+    if (d === undefined) return;
+    const group = d.group;
     if (fw.groups.has(group)) return;
     if (fw.groups.size >= MAX_PROXY_GROUPS) {
       stop();
@@ -645,8 +676,8 @@ export class Pipeline {
     }
     fw.groups.add(group);
     const facts: ConnectionFacts = {
-      flow, domain: name, cnameChain: [], alternatives: [], nameSource: 'http', registeredDomain: registered, domainGroup: group,
-      attribution: 'none', novelFor: [], proxy: { ip: fw.proxy.ip, port: fw.proxy.port, targetPort: port, request: fw.requests }, at: time,
+      flow, domain: d.domain, cnameChain: [], alternatives: [], nameSource: 'http', registeredDomain: d.registered, domainGroup: group,
+      attribution: 'none', novelFor: [], proxy: { ip: fw.proxy.ip, port: fw.proxy.port, targetPort: port, targetIp: d.ip, request: fw.requests }, at: time,
     };
     this.stats.proxied += 1;
     this.stats.namedBy.http = (this.stats.namedBy.http ?? 0) + 1;
@@ -708,7 +739,8 @@ export class Pipeline {
       d.software = { id: d.process.exe ?? `[${d.process.name}]`, kind: 'unknown' };
       d.softwareKey = '';
     }
-    if (d) this.preferOwnName(facts, d.process.pid);
+    // Through a proxy, what the process resolved for the proxy's address is the proxy's own name, not where the request went.
+    if (d && !facts.proxy) this.preferOwnName(facts, d.process.pid);
     if (facts.nameSource === 'none' && d?.hosts) this.nameByHosts(facts, d.hosts);
     if (facts.nameSource === 'none' && this.deps.ptr) await this.nameByPtr(facts);
     facts.attribution = who.method;

@@ -147,3 +147,44 @@ export function headerEnd(buf: Buffer, off: number, end: number): number {
   }
   return -1;
 }
+
+/**
+ * Where a request sent to a proxy goes: the host (and port) of its request line's target, in
+ * authority form (`CONNECT api.example.com:443`, RFC 9110 §9.3.6) or absolute form
+ * (`GET http://api.example.com/x`, RFC 9112 §3.2.2). A proxy goes where the target says, whatever
+ * the Host header says (and HTTP/1.0 requests often have none). An IPv6 literal comes without its
+ * brackets; the host is lower-cased, with bytes outside printable ASCII escaped as \xNN.
+ * undefined when the bytes are not a whole HTTP/1.x request line, or its target is a path
+ * (origin form: a client that does not know it talks to a proxy names it in Host).
+ */
+export function requestTarget(buf: Buffer, off: number, end: number): { host: string; port?: number } | undefined {
+  const m = matchMethod(buf, off, end);
+  if (m <= 0) return undefined;
+  const eol = find(buf, LF, off + m, end);
+  if (eol < 0 || !isHttp1Version(buf, off + m, eol)) return undefined;
+  const stop = (eol > off && buf[eol - 1] === CR ? eol - 1 : eol) - 9; // the space before HTTP/1.x
+  let target = buf.toString('latin1', off + m, stop);
+  if (m !== CONNECT.length || buf.compare(CONNECT, 0, CONNECT.length, off, off + m) !== 0) {
+    const scheme = /^https?:\/\//i.exec(target);
+    if (!scheme) return undefined;
+    target = target.slice(scheme[0].length).split(/[/?#]/)[0];
+  }
+  target = target.slice(target.lastIndexOf('@') + 1); // userinfo (RFC 9110 §4.2.4: deprecated, still sent)
+  let host: string;
+  let rest: string;
+  if (target.startsWith('[')) {
+    const close = target.indexOf(']');
+    if (close < 0) return undefined;
+    host = target.slice(1, close);
+    rest = target.slice(close + 1);
+  } else {
+    const colon = target.indexOf(':');
+    host = colon < 0 ? target : target.slice(0, colon);
+    rest = colon < 0 ? '' : target.slice(colon);
+  }
+  const name = readName(Buffer.from(host, 'latin1'), 0, host.length);
+  if (name === undefined) return undefined;
+  const port = /^:(\d{1,5})$/.exec(rest);
+  const n = port ? Number(port[1]) : NaN;
+  return n >= 1 && n <= 65535 ? { host: name, port: n } : { host: name };
+}

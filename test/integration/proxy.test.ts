@@ -31,6 +31,9 @@ const SECURE_NAME = 'secure.tls-origin.example';
 const KEEPALIVE_PORT = 3128;
 const KEEPALIVE_WEB_PORT = 8001;
 const KEPT_ALIVE = ['first.keepalive.example', 'second.otherco.example', 'third.thirdco.example'];
+/** Where a request's line says to go, and what its Host header claims instead. */
+const LYING = { target: 'evil.lying.example', host: 'benign.cover.example' };
+const NO_HOST = 'bare.http10.example';
 
 interface Alert {
   destination: { ip: string; port: number; domain?: string; bytes: number };
@@ -39,7 +42,8 @@ interface Alert {
   tls?: { client: { ja3: string } };
   '@timestamp': string;
   event: { outcome: string; id: string; start: string };
-  egresswatch: { domain_group: string; proxy?: { ip: string; port: number; target_port?: number; status?: number; request?: number } };
+  egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; target_ip?: string; target_port?: number; status?: number; request?: number } };
+  message: string;
   process?: unknown;
 }
 
@@ -58,7 +62,7 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     pair.create('10.9.0.1/24', [`${PROXY}/24`]);
     pair.ipIn(pair.b, 'addr', 'add', `${WEB}/32`, 'dev', 'lo');
     fs.mkdirSync(nsEtc, { recursive: true });
-    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example ${SECURE_NAME} ${KEPT_ALIVE.join(' ')}\n`);
+    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example ${SECURE_NAME} ${KEPT_ALIVE.join(' ')} ${LYING.target} ${LYING.host} ${NO_HOST}\n`);
     fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), [`Port ${PROXY_PORT}`, `Listen ${PROXY}`, 'Allow 10.9.0.0/24', `ConnectPort ${WEB_PORT}`, `ConnectPort ${TLS_PORT}`, 'MaxClients 10', 'LogLevel Info', ''].join('\n'));
   });
 
@@ -151,5 +155,40 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
       assert.ok(x['@timestamp'] >= first['@timestamp'], diag);
     }
     assert.ok(third['@timestamp'] > first['@timestamp'], `a later request is stamped with its own time: ${diag}`);
+  });
+
+  it('names a proxied request by its request line, where the proxy goes: not a Host header that says otherwise, none at all, or an address', async () => {
+    // Served by the keep-alive proxy of the test before when it ran; started here otherwise.
+    if (!pair.daemons.some((d) => d.label === 'keepalive-proxy' && d.running)) {
+      await pair.start('http-server-2', pair.b, ['python3', '-u', '-m', 'http.server', '--bind', WEB, '--directory', dir, String(KEEPALIVE_WEB_PORT)], /Serving HTTP/);
+      await pair.start('keepalive-proxy', pair.b, [process.execPath, path.join(FIXTURES_DIR, 'integration', 'keepalive_proxy.cjs'), PROXY, String(KEEPALIVE_PORT)], /listening/);
+    }
+    const file = path.join(dir, 'request-line.pcap');
+    const dumpcap = await pair.capture(pair.a, file);
+    const curl = (...args: string[]) => run('ip', inNs(pair.a, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', '-x', `http://${PROXY}:${KEEPALIVE_PORT}`, ...args), { timeoutMs: 15_000 });
+    const lying = await curl('-H', `Host: ${LYING.host}`, `http://${LYING.target}:${KEEPALIVE_WEB_PORT}/file.bin`);
+    assert.equal(lying.stdout, '200', lying.stderr);
+    const byAddress = await curl(`http://${WEB}:${KEEPALIVE_WEB_PORT}/file.bin`);
+    assert.equal(byAddress.stdout, '200', byAddress.stderr);
+    // HTTP/1.0 as an old client sends it to a proxy: the target's URL, no Host header.
+    const raw = `import socket; s = socket.create_connection(("${PROXY}", ${KEEPALIVE_PORT})); s.sendall(b"GET http://${NO_HOST}:${KEEPALIVE_WEB_PORT}/file.bin HTTP/1.0\\r\\n\\r\\n"); d = s.recv(100); print(d.split(b" ")[1].decode())`;
+    const bare = await run('ip', inNs(pair.a, 'python3', '-c', raw), { timeoutMs: 15_000 });
+    assert.equal(bare.stdout.trim(), '200', bare.stderr);
+    await sleep(500);
+    await dumpcap.stop('SIGINT', 5000);
+
+    const { alerts } = replayCapture<Alert>(file, path.join(dir, 'request-line'), ['--proxy', `${PROXY}:${KEEPALIVE_PORT}`, '--external-cidr', '203.0.113.0/24']);
+    const diag = JSON.stringify(alerts, null, 1);
+    assert.equal(alerts.length, 3, diag);
+    const [a, b, c] = alerts;
+    assert.equal(a.destination.domain, LYING.target, `the proxy went to the request line's host, not the Host header's: ${diag}`);
+    assert.equal(a.egresswatch.domain_group, 'lying.example', diag);
+    assert.equal(b.destination.domain, undefined, diag);
+    assert.equal(b.egresswatch.domain_group, WEB, `an address asked of the proxy is its own group: ${diag}`);
+    assert.equal(b.egresswatch.name_source, 'http', diag);
+    assert.deepEqual(b.egresswatch.proxy, { ip: PROXY, port: KEEPALIVE_PORT, target_ip: WEB, status: 200 }, diag);
+    assert.match(b.message, new RegExp(`connected to ${WEB.replace(/\./g, '\\.')} \\(${WEB.replace(/\./g, '\\.')}\\) through the proxy`), diag);
+    assert.equal(c.destination.domain, NO_HOST, diag);
+    assert.equal(c.http?.request.method, 'GET', diag);
   });
 });
