@@ -116,6 +116,10 @@ export interface ConnectionFacts {
   proxy?: { ip: string; port: number; targetPort?: number; targetIp?: string; request?: number };
   /** When the request that named this destination was made, when later than the connection's start (a kept-alive proxy connection). */
   at?: number;
+  /** The server name the client's ClientHello carried (TLS or QUIC), whichever name the connection took. */
+  serverName?: string;
+  /** That ClientHello offered Encrypted Client Hello (or Chrome's GREASE of it): its server name may be the provider's public name. */
+  echOffered?: boolean;
   mainFile?: MainFileFacts;
   novelFor: ('host' | 'software')[];
   hostFirstSeen?: number;
@@ -294,9 +298,11 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   // ECS tls.client.*: the client's fingerprint and the server name it asked for.
   const fp = f.clientHello ? ja3(f.clientHello) : undefined;
   if (fp) {
-    alert.tls = { client: omitUndefined({ ja3: fp.hash, server_name: f.nameSource === 'sni' || f.nameSource === 'quic' ? f.domain : undefined }) };
+    const serverName = f.serverName ?? (f.nameSource === 'sni' || f.nameSource === 'quic' ? f.domain : undefined);
+    alert.tls = { client: omitUndefined({ ja3: fp.hash, server_name: serverName }) };
     (alert.egresswatch as Record<string, unknown>).tls = { ja3_string: fp.full };
   }
+  if (f.echOffered) (alert.egresswatch as Record<string, unknown>).tls = { ...(alert.egresswatch as { tls?: object }).tls, ech: true };
   // ECS http.request.method and user_agent.original: who the client says it is.
   const head = f.httpRequest ? requestHead(f.httpRequest, 0, f.httpRequest.length) : undefined;
   if (head) {

@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, looksLikeHttp, looksLikeTls, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -108,6 +108,8 @@ interface Pending {
   settled?: boolean;
   /** A connection to a configured proxy: named by the request it carries, not by DNS or SNI. */
   proxied?: boolean;
+  /** The ClientHello's server name, while the rest of the ClientHello is waited for. */
+  sni?: string;
 }
 /**
  * A connection to a proxy that carried a plain HTTP request, after that request was judged
@@ -460,7 +462,10 @@ export class Pipeline {
     if (!quicInitialCrypto(pkt.buf, pkt.payloadOffset, pkt.payloadLength, frags)) return false;
     st.segments = frags;
     const r = quicHelloSni(frags, st.packets < QUIC_MAX_DATAGRAMS);
-    if (r.kind === 'sni') this.offerName(st.facts, 'quic', r.name);
+    if (r.kind === 'sni') {
+      const hello = contiguousPrefix(frags, SNIFF_MAX_BYTES);
+      this.offerSni(st.facts, 'quic', r.name, helloOffersEch(hello, 0, hello.length));
+    }
     return r.kind === 'more';
   }
 
@@ -503,7 +508,8 @@ export class Pipeline {
     let waitHello = false;
     if (r.kind === 'sni' && !st.proxied && room) {
       waitHello = !clientHelloComplete(vb, vo, ve);
-      if (waitHello) this.offerName(st.facts, 'sni', r.name);
+      // Taken when the ClientHello is whole (whether it offers ECH decides how), or at settle().
+      if (waitHello) st.sni = r.name;
     }
     if (st.proxied && r.kind !== 'more' && looksLikeHttp(vb, vo, ve)) {
       // Only the request names a proxied connection (a TLS server name is the proxy's own): the
@@ -524,7 +530,12 @@ export class Pipeline {
       if (inPlace) st.segments = [{ offset: 0, data: Buffer.from(pkt.buf.subarray(pkt.payloadOffset, pkt.payloadOffset + take)) }];
       return;
     }
-    if (!st.proxied && (r.kind === 'sni' || r.kind === 'http')) this.offerName(st.facts, r.kind, r.name);
+    if (!st.proxied && r.kind === 'sni') {
+      st.sni = undefined;
+      this.offerSni(st.facts, 'sni', r.name, recordsOfferEch(vb, vo, ve));
+    } else if (!st.proxied && r.kind === 'http') {
+      this.offerName(st.facts, 'http', r.name);
+    }
     // Read in place: the bytes settle() may keep a copy of (the ClientHello) are this packet's.
     if (inPlace) this.helloBytes = [pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take];
     this.settle(st);
@@ -569,6 +580,25 @@ export class Pipeline {
     if (d.ip !== undefined && facts.proxy) facts.proxy.targetIp = d.ip;
   }
 
+  /**
+   * The server name of a ClientHello. One that offers Encrypted Client Hello may carry the
+   * provider's public name (`cloudflare-ech.com` for every site behind it) instead of the site:
+   * when DNS named the address and none of the names DNS gave it is the server name, DNS's name
+   * stays (the server name joins the alternatives). A server name DNS gave the address too is
+   * the site's, with ECH or its GREASE (Chrome sends one on every connection): taken as always.
+   */
+  private offerSni(facts: ConnectionFacts, source: 'sni' | 'quic', name: string, ech: boolean): void {
+    facts.serverName = name;
+    if (ech) {
+      facts.echOffered = true;
+      if (facts.nameSource === 'dns' && facts.domain !== name && !facts.alternatives.includes(name)) {
+        facts.alternatives = [name, ...facts.alternatives];
+        return;
+      }
+    }
+    this.offerName(facts, source, name);
+  }
+
   /** Takes `name` from `source` when the trust order puts it above the current name. */
   private offerName(facts: ConnectionFacts, source: 'sni' | 'http' | 'quic', name: string): void {
     // An address literal (Host: 203.0.113.5) names nothing the IP does not already say.
@@ -593,6 +623,8 @@ export class Pipeline {
   private settle(st: Pending): void {
     if (st.settled) return;
     st.settled = true;
+    // A server name whose ClientHello never came whole (ECH unknown).
+    if (st.sni !== undefined) this.offerSni(st.facts, 'sni', st.sni, false);
     const segments = st.segments;
     st.segments = undefined;
     this.awaitingPayload.delete(st);

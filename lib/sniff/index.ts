@@ -6,7 +6,7 @@ export { connectPort, headerEnd, looksLikeHttp, requestHead, requestTarget, resp
 export { ja3, type Ja3 } from './ja3.js';
 import { MORE, NONE, type SniffResult } from './result.js';
 import { looksLikeTls, sniffTls } from './tls.js';
-export { clientHelloComplete, clientHelloFromRecords, looksLikeTls } from './tls.js';
+export { clientHelloComplete, clientHelloFromRecords, helloOffersEch, looksLikeTls, recordsOfferEch } from './tls.js';
 
 export type { SniffResult } from './result.js';
 export { MORE } from './result.js';

@@ -202,3 +202,43 @@ export function clientHelloComplete(buf: Buffer, off: number, end: number): bool
   }
   return false;
 }
+
+/** encrypted_client_hello (RFC 9849, draft-ietf-tls-esni-13 and later) and the older ESNI drafts' encrypted_server_name. */
+const EXT_ECH = 0xfe0d;
+const EXT_ESNI = 0xffce;
+
+/**
+ * Whether a ClientHello handshake message (type, 3-byte length, body) in [off, end) offers
+ * Encrypted Client Hello. With ECH in use, its server_name is the provider's public name
+ * (`cloudflare-ech.com`), not the site; Chrome also sends a GREASE ECH extension, alike on the
+ * wire, when it has no ECH config (its server_name is then the site's). False for a message cut short.
+ */
+export function helloOffersEch(buf: Buffer, off: number, end: number): boolean {
+  if (end - off < 4 || buf[off] !== HANDSHAKE_CLIENT_HELLO) return false;
+  const msgEnd = off + 4 + buf.readUIntBE(off + 1, 3);
+  if (msgEnd > end) return false;
+  let p = off + 4 + 2 + 32;
+  if (p + 1 > msgEnd) return false;
+  p += 1 + buf[p];
+  if (p + 2 > msgEnd) return false;
+  p += 2 + buf.readUInt16BE(p);
+  if (p + 1 > msgEnd) return false;
+  p += 1 + buf[p];
+  if (p + 2 > msgEnd) return false;
+  const extEnd = Math.min(msgEnd, p + 2 + buf.readUInt16BE(p));
+  for (p += 2; p + 4 <= extEnd; p += 4 + buf.readUInt16BE(p + 2)) {
+    const type = buf.readUInt16BE(p);
+    if (type === EXT_ECH || type === EXT_ESNI) return true;
+  }
+  return false;
+}
+
+/** helloOffersEch of the ClientHello at the start of a TLS byte stream (records), when it is whole there. */
+export function recordsOfferEch(buf: Buffer, off: number, end: number): boolean {
+  if (end - off < 9 || buf[off] !== CONTENT_HANDSHAKE || buf[off + 1] !== 3) return false;
+  const len = buf.readUInt16BE(off + 3);
+  // The usual case: the whole ClientHello in its first record, read in place.
+  if (len >= 4 && 4 + buf.readUIntBE(off + 6, 3) <= len) return helloOffersEch(buf, off + 5, Math.min(end, off + 5 + len));
+  const hello = clientHelloFromRecords(buf, off, end);
+  return hello !== undefined && helloOffersEch(hello, 0, hello.length);
+}
