@@ -33,6 +33,8 @@ export function newCounters() {
     prescansSkipped: 0,
     /** Full fd scans put off because the last one's cost sets a longer interval (see MissScanner). */
     fullScansDeferred: 0,
+    /** Sockets found in a process whose parent held them too (inherited across fork): attributed to the parent that made them. */
+    inheritedLifted: 0,
   };
 }
 

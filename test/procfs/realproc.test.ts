@@ -126,4 +126,30 @@ for (const mode of ['netlink', 'proc'] as const) describe(`procfs on the real /p
     const [after] = await resolver.resolve([flow]);
     assert.equal(after?.pid, undefined);
   });
+
+  it("attributes a socket a shell script made to the script's shell, not to the commands that inherited it", async () => {
+    const server = net.createServer();
+    server.listen({ host: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    const acceptedP = once(server, 'connection') as Promise<[net.Socket]>;
+    // A resolver that has listed the pids before the script starts, as the agent's has: the
+    // script and its commands are new pids then, searched newest first (a command first).
+    const resolver = mk({ proc, minFullScanIntervalMs: 0 });
+    const { client } = await connectPair('127.0.0.1', '127.0.0.1');
+    assert.equal((await resolver.resolve([{ transport: 'tcp', localIp: '127.0.0.1', localPort: client.localPort as number, remoteIp: '127.0.0.1', remotePort: client.remotePort as number }]))[0]?.pid, process.pid);
+    // bash connects (fd 3), then starts two commands that inherit fd 3, as `cat <&3 | wc` does.
+    const script = `exec 3<>/dev/tcp/127.0.0.1/${port}; sleep 20 & sleep 20 & echo started; wait`;
+    const shell = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'], cwd: '/tmp' });
+    closers.push(() => { shell.kill('SIGKILL'); server.close(); });
+    const [accepted] = await acceptedP;
+    closers.push(() => accepted.destroy());
+    await once(shell.stdout, 'data');
+    const children = fs.readFileSync(`/proc/${shell.pid}/task/${shell.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    closers.push(() => { for (const c of children) { try { process.kill(c, 'SIGKILL'); } catch { /* gone */ } } });
+    assert.equal(children.length, 2, 'two children');
+    for (const c of children) assert.ok(fs.readdirSync(`/proc/${c}/fd`).some((fd) => fs.readlinkSync(`/proc/${c}/fd/${fd}`).startsWith('socket:')), `child ${c} holds the socket`);
+    const [owner] = await resolver.resolve([{ transport: 'tcp', localIp: '127.0.0.1', localPort: accepted.remotePort as number, remoteIp: '127.0.0.1', remotePort: port }]);
+    assert.equal(owner?.pid, shell.pid, `the shell (${shell.pid}), not a child (${children.join(', ')})`);
+  });
 });
