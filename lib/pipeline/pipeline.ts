@@ -679,8 +679,7 @@ export class Pipeline {
   private proxyRequests(flow: Flow, fw: ProxyFollow, buf: Buffer, off: number, end: number, time: number): void {
     for (let n = 0; n < MAX_REQUESTS_PER_SEGMENT && off < end && looksLikeHttp(buf, off, end); n++) {
       const head = headerEnd(buf, off, end);
-      const r = sniffStream(buf, off, end - off);
-      const target = requestTarget(buf, off, end)?.host ?? (r.kind === 'http' ? r.name : undefined);
+      const target = requestTarget(buf, off, end)?.host ?? hostHeader(buf, off, end);
       if (target === undefined) return;
       this.proxyRequest(flow, fw, target, buf, off, head < 0 ? end : head, time);
       if (head < 0 || flow.data !== fw) return;
@@ -964,6 +963,12 @@ export class Pipeline {
 }
 
 const EMPTY_BYTES = Buffer.alloc(0);
+
+/** The Host header of the HTTP request at `off` (a request whose target is a path). */
+function hostHeader(buf: Buffer, off: number, end: number): string | undefined {
+  const r = sniffStream(buf, off, end - off);
+  return r.kind === 'http' ? r.name : undefined;
+}
 
 /** The first contiguous client bytes gathered for a connection, as (buffer, start, end). */
 function firstBytes(segments: StreamFragment[] | undefined): [Buffer, number, number] {
