@@ -199,7 +199,9 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const destName = f.domain !== undefined ? displayName(f.domain) : f.proxy?.targetIp ?? flow.serverIp;
   const user = p ? p.userName ?? String(p.uid) : '';
   const login = p?.loginUid !== undefined && p.loginUid !== p.uid ? `, logged in as ${p.loginUserName ?? p.loginUid}` : '';
-  const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${user}${login})` : 'an unattributed process';
+  // Unattributed and forwarded: another machine's (or a VM's) connection routed through this host, most likely.
+  const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${user}${login})`
+    : flow.forwarded ? `${flow.clientIp} (forwarded by this host, no process of its own found)` : 'an unattributed process';
   const novel = f.novelFor.join(' and ');
   const started = iso(flow.startTime);
   const handshake = flow.transport === 'tcp' ? tcpHandshake(flow, ctx.now) : undefined;
@@ -277,7 +279,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
         software_first_seen: f.softwareFirstSeen !== undefined ? iso(f.softwareFirstSeen) : undefined,
       }),
       attribution: omitUndefined({ method: f.attribution, attributed: f.attribution !== 'none', confidence: f.confidence ?? (f.attribution === 'none' ? 'low' : undefined) }),
-      flow: { open: !flow.ended, answered: flow.answer === ANSWERED, ...(handshake !== undefined ? { tcp_handshake: handshake } : {}) },
+      flow: { open: !flow.ended, answered: flow.answer === ANSWERED, ...(handshake !== undefined ? { tcp_handshake: handshake } : {}), ...(flow.forwarded ? { forwarded: true } : {}) },
       connections: {
         count: 1 + related.length,
         answered,
@@ -368,18 +370,19 @@ function relatedFields(alert: Record<string, unknown>, f: ConnectionFacts, hostN
 export function alertLine(alert: Record<string, unknown>): string {
   const a = alert as {
     '@timestamp': string; destination: { ip: string; port: number; domain?: string; bytes: number };
-    source: { bytes: number }; network: { transport: string }; event: { outcome?: string };
+    network: { transport: string }; event: { outcome?: string };
     process?: { pid: number; executable?: string }; user?: { name?: string; id: string };
     egresswatch: {
       domain_group: string; novel_for: string[]; software?: { id: string }; login_user?: { id: string; name?: string };
-      flow?: { tcp_handshake?: string }; proxy?: { status?: number };
+      flow?: { tcp_handshake?: string; forwarded?: boolean }; proxy?: { status?: number };
     };
+    source: { bytes: number; ip: string };
   };
   const sw = a.egresswatch.software?.id ?? a.process?.executable ?? 'unattributed';
   const user = a.user?.name ?? a.user?.id;
   const login = a.egresswatch.login_user;
   const loginText = login && login.id !== a.user?.id ? ` login=${login.name ?? login.id}` : '';
-  const who = a.process ? `${sw} pid=${a.process.pid} user=${user}${loginText}` : 'unattributed';
+  const who = a.process ? `${sw} pid=${a.process.pid} user=${user}${loginText}` : a.egresswatch.flow?.forwarded ? `forwarded-for=${a.source.ip}` : 'unattributed';
   const dest = `${a.destination.domain ?? a.destination.ip} [${a.destination.ip}]:${a.destination.port}/${a.network.transport}`;
   const proxyStatus = a.egresswatch.proxy?.status;
   const failure = proxyStatus !== undefined && (proxyStatus < 200 || proxyStatus > 299) ? `proxy-${proxyStatus}` : a.egresswatch.flow?.tcp_handshake ?? 'no-answer';

@@ -37,6 +37,12 @@ export class Flow extends Keyed {
   /** The HTTP status a proxy answered the connection's request with (CONNECT: 200 = tunnel up); 0 = none seen. */
   proxyStatus = 0;
   /**
+   * Its first packet was captured arriving on an interface, not leaving one (Linux cooked capture's
+   * packet type): it came from another machine, a VM or a container's network namespace, and this
+   * host forwarded it. False when the capture does not say (other link types).
+   */
+  forwarded = false;
+  /**
    * The last packet counted each way (FlowTable copyKey), its time and its interface (SLL2,
    * else -1): a copy of it is not counted again.
    */

@@ -24,6 +24,8 @@ const TCP_FIN = 0x01;
 const TCP_SYN = 0x02;
 const TCP_RST = 0x04;
 const TCP_ACK = 0x10;
+/** Linux cooked capture packet type of a packet this host sent (PACKET_OUTGOING). */
+const SLL_OUTGOING = 4;
 
 export type FlowEndReason = 'fin' | 'rst' | 'idle' | 'evicted' | 'shutdown';
 
@@ -224,6 +226,7 @@ export class FlowTable {
     const flow = new Flow(transport, version,
       clientIp, pkt.srcPort, serverIp, pkt.dstPort, now, srcIsLow);
     flow.isn = pkt.tcpSeq;
+    flow.forwarded = pkt.sllPacketType >= 0 && pkt.sllPacketType !== SLL_OUTGOING;
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
     counted(flow, true, copyKey(pkt), now, pkt.ifIndex);

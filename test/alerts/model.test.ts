@@ -176,6 +176,22 @@ describe('alerts/model', () => {
     assert.match(id1, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
+  it('says when an unattributed connection was forwarded by this host (another machine, VM or container), and only then', () => {
+    const routed = flow();
+    routed.forwarded = true;
+    const a = buildAlert(facts({ flow: routed, process: undefined, software: undefined, attribution: 'none' }), ctx) as Record<string, any>;
+    assert.equal(a.egresswatch.flow.forwarded, true);
+    assert.match(a.message, /^10\.0\.0\.5 \(forwarded by this host, no process of its own found\) on web-1 (connected|tried to connect) to /);
+    assert.match(alertLine(a), / forwarded-for=10\.0\.0\.5 -> /);
+    const own = buildAlert(facts({ process: undefined, software: undefined, attribution: 'none' }), ctx) as Record<string, any>;
+    assert.equal(own.egresswatch.flow.forwarded, undefined);
+    assert.match(own.message, /^an unattributed process on web-1 /);
+    // A container's process found behind the forwarding: named as always, the flag kept.
+    const container = buildAlert(facts({ flow: routed }), ctx) as Record<string, any>;
+    assert.match(container.message, /^\/opt\/app\/worker\.py \(pid 42/);
+    assert.equal(container.egresswatch.flow.forwarded, true);
+  });
+
   it('escapes control characters in the readable line', () => {
     const a = buildAlert(facts({ domain: 'evil\u001b[31m.example.com', domainGroup: 'example.com' }), ctx);
     const line = alertLine(a);

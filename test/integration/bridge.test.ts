@@ -89,7 +89,7 @@ describe('end to end: a container host on `any`, where each packet is captured o
   });
 
   /** One download from the container through the host, captured on `any` there; the capture's path. */
-  async function capture(label: string, v6: boolean): Promise<string> {
+  async function capture(label: string, v6: boolean, clientNs: string = ns.cont): Promise<string> {
     const server = new Daemon(`http-server ${label}`, 'ip', inNs(ns.srv, 'python3', '-u', '-m', 'http.server', '--bind', v6 ? SERVER6 : SERVER, '--directory', dir, String(PORT)));
     daemons.push(server);
     await server.waitForOutput(/Serving HTTP/, 10_000);
@@ -99,7 +99,7 @@ describe('end to end: a container host on `any`, where each packet is captured o
     await dumpcap.waitForOutput(/Capturing on/, 10_000);
     await sleep(300);
     const url = v6 ? `http://[${SERVER6}]:${PORT}/file.bin` : `http://${SERVER}:${PORT}/file.bin`;
-    const r = await run('ip', inNs(ns.cont, 'curl', '-s', '-g', '-o', '/dev/null', '-w', '%{size_download}', '--max-time', '10', url), { timeoutMs: 15_000 });
+    const r = await run('ip', inNs(clientNs, 'curl', '-s', '-g', '-o', '/dev/null', '-w', '%{size_download}', '--max-time', '10', url), { timeoutMs: 15_000 });
     assert.equal(r.stdout, String(SIZE), `download: ${r.stderr}`);
     await sleep(500);
     await dumpcap.stop('SIGINT', 5000);
@@ -108,13 +108,14 @@ describe('end to end: a container host on `any`, where each packet is captured o
   }
 
   /** The one alert of replaying `file`. */
-  function replay(file: string): { destination: Counted & { ip: string }; source: { ip: string } } {
+  type Alert = { destination: Counted & { ip: string }; source: { ip: string }; message: string; egresswatch: { flow: { forwarded?: boolean } } };
+  function replay(file: string): Alert {
     const state = fs.mkdtempSync(path.join(dir, 'state-'));
     const alerts = path.join(state, 'alerts.json');
     const r = spawnSync(process.execPath, [AGENT_CLI, 'replay', file, '--state-dir', state, '--alerts-file', alerts,
       '--learning-period', '0', '--external-cidr', '203.0.113.0/24', '--external-cidr', '2001:db8:50::/48'], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
-    const lines = fs.readFileSync(alerts, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { destination: Counted & { ip: string }; source: { ip: string } });
+    const lines = fs.readFileSync(alerts, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert);
     assert.equal(lines.length, 1, `one alert: ${lines.map((l) => JSON.stringify(l.destination)).join('\n')}`);
     return lines[0];
   }
@@ -139,6 +140,9 @@ describe('end to end: a container host on `any`, where each packet is captured o
       assert.ok(once.bytes > SIZE, `the uplink carried the file (${once.bytes} bytes)`);
       const alert = replay(file);
       assert.equal(alert.source.ip, c.v6 ? 'fd99::2' : '10.99.0.2', 'the container is the source');
+      // Captured arriving from the container's namespace before the host sent it on: forwarded.
+      assert.equal(alert.egresswatch.flow.forwarded, true);
+      assert.match(alert.message, /forwarded by this host/);
       assert.equal(alert.destination.ip, c.v6 ? SERVER6 : SERVER);
       // The flow ends at the second FIN, so a last pure ACK after it (52-72 bytes) may not be in it.
       const got = { bytes: alert.destination.bytes, packets: alert.destination.packets };
@@ -146,4 +150,11 @@ describe('end to end: a container host on `any`, where each packet is captured o
         `counted ${JSON.stringify(got)}, the uplink carried ${JSON.stringify(once)}`);
     });
   }
+
+  it('a connection the host makes itself is not marked forwarded', async () => {
+    const alert = replay(await capture('own', false, ns.host));
+    assert.equal(alert.source.ip, '198.51.100.1', 'the host is the source');
+    assert.equal(alert.egresswatch.flow.forwarded, undefined);
+    assert.match(alert.message, /^an unattributed process /);
+  });
 });
