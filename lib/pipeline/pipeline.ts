@@ -240,6 +240,8 @@ export class Pipeline {
   private helloBytes: [Buffer, number, number] | undefined;
   /** Configured proxies as "address|port". */
   private readonly proxies: ReadonlySet<string>;
+  /** Proxies ("address|port") whose clients were seen speaking TLS to them (told once). */
+  private readonly tlsProxiesTold = new Set<string>();
 
   constructor(private s: PipelineSettings, private readonly deps: PipelineDeps) {
     for (const p of s.dnsPorts) this.dnsPort[p] = 1;
@@ -639,6 +641,7 @@ export class Pipeline {
       // connection to the proxy: judged as that only when the proxy is external.
       if (facts.nameSource === 'none') {
         this.stats.proxiedUnnamed += 1;
+        this.tlsToProxy(flow, segments);
         if (!this.classifier.isExternal(flow.serverIp)) return;
         facts.proxy = undefined; // judged as a connection to the proxy itself
       } else {
@@ -658,6 +661,23 @@ export class Pipeline {
       const next = headerEnd(first[0], first[1], first[2]);
       if (next >= 0) this.proxyRequests(flow, follow, first[0], next, first[2], this.packetTime);
     }
+  }
+
+  /**
+   * Tells once per proxy when its clients speak TLS to the proxy itself (an https:// proxy URL):
+   * their requests, and so their destinations, cannot be read; an operator should know the agent
+   * is blind there rather than find out from the metric.
+   */
+  private tlsToProxy(flow: Flow, segments: StreamFragment[] | undefined): void {
+    const proxy = `${flow.serverIp}|${flow.serverPort}`;
+    if (this.tlsProxiesTold.has(proxy)) return;
+    const [buf, off, end] = this.helloBytes ?? firstBytes(segments);
+    if (!looksLikeTls(buf, off, end) || end - off < 2) return;
+    this.tlsProxiesTold.add(proxy);
+    this.deps.logger.warn('connections to a proxy carry TLS to the proxy itself (an https:// proxy): where they go cannot be read, and they are not judged unless the proxy is external', {
+      proxy: flow.serverIp.includes(':') ? `[${flow.serverIp}]:${flow.serverPort}` : `${flow.serverIp}:${flow.serverPort}`,
+      fix: 'have clients reach this proxy over plain HTTP (http:// proxy URL; CONNECT still carries their TLS end to end)',
+    });
   }
 
   private judgeSettled(facts: ConnectionFacts, segments: StreamFragment[] | undefined, who: Promise<Attribution> | undefined): void {

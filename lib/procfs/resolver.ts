@@ -25,6 +25,7 @@ import { PidIndex } from './pidindex.js';
 import { ProbeCache } from './probes.js';
 import type { ProcFs } from './procfs.js';
 import { parseStat } from './process.js';
+import { SyncProc } from './netns-sync.js';
 import { SocketSearch } from './socket-search.js';
 import { Tier, type FlowKey } from './socketindex.js';
 
@@ -104,10 +105,10 @@ export class SocketResolver {
   private readonly misses: MissScanner;
   private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0, sweepPids: 0 };
   private readonly counters = newCounters();
-  private readonly proc: ProcFs;
+  private readonly sync: SyncProc;
 
   constructor(opts: SocketResolverOptions) {
-    this.proc = opts.proc;
+    this.sync = new SyncProc(opts.proc);
     this.now = opts.now ?? Date.now;
     const { now, counters } = this;
     this.index = new PidIndex(opts.proc, { maxInodes: opts.maxInodes, exitedGraceMs: opts.exitedGraceMs, now });
@@ -218,7 +219,7 @@ export class SocketResolver {
       owners.push(key ? await this.search.find(flow.transport, key, touched, host?.[i]) : undefined);
     }
     await this.attachPids(owners, flows, keys, searched);
-    for (const o of owners) if (o?.pid !== undefined && o.method === 'procfs-socket') await this.liftToCreator(o);
+    for (const o of owners) if (o?.pid !== undefined && o.method === 'procfs-socket') this.liftToCreator(o);
     for (const [i, o] of owners.entries()) {
       const key = keys[i];
       if (o?.pid !== undefined && key) this.hot.markPeer(key.remoteIp, key.remotePort, o.pid);
@@ -232,17 +233,18 @@ export class SocketResolver {
    * and whichever the index found last is not the program that made the connection. The process
    * that made it is the oldest holder: while the holder's parent holds the same socket at the same
    * fd (fork keeps fd numbers), the parent is taken instead, up to MAX_LIFT levels. One stat and
-   * one readlink a level; a parent that does not hold it (the usual case) costs one of each.
+   * one readlink a level, synchronous (~15 µs; through the thread pool they cost several times
+   * that, and delayed the whole batch); a parent that does not hold it (the usual case) costs one of each.
    */
-  private async liftToCreator(o: SocketOwner): Promise<void> {
+  private liftToCreator(o: SocketOwner): void {
     const h = this.index.peek(o.inode);
     if (h === undefined || h.pid !== o.pid) return;
     const link = `socket:[${o.inode}]`;
     let pid = h.pid;
     for (let level = 0; level < MAX_LIFT; level++) {
-      const stat = parseStat((await this.proc.readText(`${pid}/stat`).catch(() => undefined)) ?? '');
+      const stat = parseStat(this.sync.readText(`${pid}/stat`) ?? '');
       if (stat === undefined || stat.ppid <= 1) break;
-      if ((await this.proc.readLink(`${stat.ppid}/fd/${h.fd}`).catch(() => undefined)) !== link) break;
+      if (this.sync.readLink(`${stat.ppid}/fd/${h.fd}`) !== link) break;
       pid = stat.ppid;
     }
     if (pid === o.pid) return;

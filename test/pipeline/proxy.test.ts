@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import winston from 'winston';
-import { loadConfig } from '../../lib/config/index.js';
+import { createLogger, loadConfig } from '../../lib/config/index.js';
 import { runReplay, type ReplayStats } from '../../lib/pipeline/index.js';
 import { ethernet, ipv4, tcp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 import { clientHello, records, serverNameExt } from '../sniff/build.js';
@@ -50,14 +51,14 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-proxy-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  async function replay(frames: PcapFrame[], proxy: string[], external: string[] = []): Promise<{ stats: ReplayStats; alerts: Alert[] }> {
+  async function replay(frames: PcapFrame[], proxy: string[], external: string[] = [], logger: winston.Logger = silent): Promise<{ stats: ReplayStats; alerts: Alert[] }> {
     const sub = fs.mkdtempSync(path.join(dir, 'r-'));
     const file = path.join(sub, 'capture.pcap');
     writePcap(file, 1, frames);
     const config = loadConfig({ flags: {
       'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'), 'learning-period': '0', proxy, 'external-cidr': external,
     }, env: {} });
-    const stats = await runReplay(config, [file], silent);
+    const stats = await runReplay(config, [file], logger);
     const text = fs.existsSync(path.join(sub, 'alerts.json')) ? fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8') : '';
     return { stats, alerts: text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Alert) };
   }
@@ -116,5 +117,19 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
     assert.equal(alerts[0].destination.ip, cloudProxy);
     assert.equal(alerts[0].destination.domain, undefined, 'not named by its own TLS name as if it were a destination');
     assert.equal(alerts[0].egresswatch.proxy, undefined);
+  });
+
+  it('tells once per proxy that its clients speak TLS to it (their destinations cannot be read)', async () => {
+    const lines: { level: string; message: string; proxy?: string }[] = [];
+    const sink = new Writable({ write(c: Buffer, _e, done) { lines.push(JSON.parse(c.toString()) as { level: string; message: string }); done(); } });
+    const logger = createLogger('info', { stream: sink, text: false });
+    const tls = (name: string) => records(clientHello({ extensions: [serverNameExt([[0, name]])] }));
+    const { alerts } = await replay([...viaProxy(T0, 42000, tls('proxy.corp.example')), ...viaProxy(T0 + 100, 42001, tls('proxy.corp.example')),
+      ...viaProxy(T0 + 200, 42002, Buffer.from('GET http://files.example.org/ HTTP/1.1\r\nHost: files.example.org\r\n\r\n'))], [`${PROXY}:${PROXY_PORT}`], [], logger);
+    assert.deepEqual(alerts.map((a) => a.destination.domain), ['files.example.org'], 'the TLS ones are not judged (an internal proxy)');
+    const told = lines.filter((l) => /carry TLS to the proxy itself/.test(l.message));
+    assert.equal(told.length, 1, JSON.stringify(lines));
+    assert.equal(told[0].level, 'warn');
+    assert.equal(told[0].proxy, `${PROXY}:${PROXY_PORT}`);
   });
 });
