@@ -218,7 +218,9 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const failedFirst = own === 'failure' && outcome === 'success' ? `; its first attempt ${handshake === 'refused' ? 'was refused' : 'got no answer'}` : '';
   const via = f.proxy ? ` through the proxy ${f.proxy.ip.includes(':') ? `[${f.proxy.ip}]` : f.proxy.ip}:${f.proxy.port}` : '';
   const why = tunnelRefused ? `the proxy answered ${flow.proxyStatus}` : handshake === 'refused' ? 'refused' : 'no answer';
-  const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${why})${via}` : `connected to ${destName} (${f.domainGroup}${failedFirst})${via}`;
+  const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${why})${via}`
+    : flow.midstream ? `was connected to ${destName} (${f.domainGroup}; a connection already open when first seen)${via}`
+      : `connected to ${destName} (${f.domainGroup}${failedFirst})${via}`;
   const alert: Record<string, unknown> = {
     // A later request on a kept-alive proxy connection happened at its own time; event.start is the connection's.
     '@timestamp': f.at !== undefined ? iso(f.at) : started,
@@ -279,7 +281,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
         software_first_seen: f.softwareFirstSeen !== undefined ? iso(f.softwareFirstSeen) : undefined,
       }),
       attribution: omitUndefined({ method: f.attribution, attributed: f.attribution !== 'none', confidence: f.confidence ?? (f.attribution === 'none' ? 'low' : undefined) }),
-      flow: { open: !flow.ended, answered: flow.answer === ANSWERED, ...(handshake !== undefined ? { tcp_handshake: handshake } : {}), ...(flow.forwarded ? { forwarded: true } : {}) },
+      flow: { open: !flow.ended, answered: flow.answer === ANSWERED, ...(handshake !== undefined ? { tcp_handshake: handshake } : {}), ...(flow.forwarded ? { forwarded: true } : {}), ...(flow.midstream ? { midstream: true } : {}) },
       connections: {
         count: 1 + related.length,
         answered,

@@ -42,6 +42,8 @@ export class Flow extends Keyed {
    * host forwarded it. False when the capture does not say (other link types).
    */
   forwarded = false;
+  /** Taken up mid-stream: its start (SYN) was not seen; startTime is its first packet seen. */
+  midstream = false;
   /**
    * The last packet counted each way (FlowTable copyKey), its time and its interface (SLL2,
    * else -1): a copy of it is not counted again.

@@ -81,6 +81,8 @@ export class FlowTableStats {
   /** Connection starts seen, outbound or not. */
   tcpStarts = 0;
   udpStarts = 0;
+  /** TCP connections taken up mid-stream (their SYN not seen: open before the capture began, or forgotten), outbound or not. */
+  tcpMidstream = 0;
   /** Of those, tracked as outbound to an external responder / not tracked. */
   outbound = 0;
   ignored = 0;
@@ -134,7 +136,12 @@ export class FlowTable {
 
     if (entry === undefined || (isSyn && entry instanceof Flow && entry.ended)) {
       if (entry !== undefined) this.entries.delete(entry);
-      if (isTcp && !isSyn) return; // mid-stream packet of a connection we did not see start
+      if (isTcp && !isSyn) {
+        // A connection whose start was not seen: open before the capture (or the agent) started,
+        // or forgotten (idle expiry, eviction). Taken up at a client's data packet (see midstreamClient).
+        if (midstreamClient(pkt, flags)) this.start(pkt, now, srcIsLow, true);
+        return;
+      }
       this.start(pkt, now, srcIsLow);
       return;
     }
@@ -204,10 +211,11 @@ export class FlowTable {
     this.entries.clear();
   }
 
-  private start(pkt: PacketInfo, now: number, srcIsLow: boolean): void {
+  private start(pkt: PacketInfo, now: number, srcIsLow: boolean, midstream = false): void {
     if (this.entries.size >= this.opts.maxFlows) this.evictOldest();
     const transport: Transport = pkt.protocol === 6 ? 'tcp' : 'udp';
-    if (transport === 'tcp') this.stats.tcpStarts += 1;
+    if (midstream) this.stats.tcpMidstream += 1;
+    else if (transport === 'tcp') this.stats.tcpStarts += 1;
     else this.stats.udpStarts += 1;
     if (!this.hooks.accept(pkt)) {
       this.stats.ignored += 1;
@@ -225,7 +233,11 @@ export class FlowTable {
     }
     const flow = new Flow(transport, version,
       clientIp, pkt.srcPort, serverIp, pkt.dstPort, now, srcIsLow);
+    // Mid-stream: data flows, so the connection was answered. Its ISN is not known: the sequence
+    // number of this packet stands in (the NAT match compares it; a NAT copy carries the same).
     flow.isn = pkt.tcpSeq;
+    flow.midstream = midstream;
+    if (midstream) flow.answer = ANSWERED;
     flow.forwarded = pkt.sllPacketType >= 0 && pkt.sllPacketType !== SLL_OUTGOING;
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
@@ -349,6 +361,18 @@ function natSignature(pkt: PacketInfo, serverIp: string): number | string {
   if (pkt.protocol === 6) return (pkt.tcpSeq ^ Math.imul(pkt.dstPort, 0x9e3779b1)) | 0;
   const n = Math.min(pkt.payloadLength, UDP_SIGNATURE_BYTES);
   return `u${serverIp}|${pkt.dstPort}|${pkt.payloadLength}|${pkt.buf.toString('latin1', pkt.payloadOffset, pkt.payloadOffset + n)}`;
+}
+
+/**
+ * Whether a TCP packet of no known connection is a client's data in an established connection,
+ * to be taken up as one: it carries data, neither ends nor resets the connection, and goes from
+ * an ephemeral port (>= 1024) to a lower one (the service: 443, 8443, 5432). Its last packets
+ * after a FIN or RST, pure ACKs, and a server's data (the lower port's side, after the client
+ * reset the connection) are not. Both ports high (peer to peer) or a service above the client's
+ * port: not taken up (which side is the client cannot be told).
+ */
+function midstreamClient(pkt: PacketInfo, flags: number): boolean {
+  return pkt.payloadLength > 0 && (flags & (TCP_FIN | TCP_RST | TCP_SYN)) === 0 && pkt.srcPort >= 1024 && pkt.srcPort > pkt.dstPort;
 }
 
 /**

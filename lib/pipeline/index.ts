@@ -29,7 +29,8 @@ export interface ReplayStats {
   decodeSkipped: Record<string, number>;
   dnsResponses: number;
   dnsAnswers: number;
-  connections: { tcp: number; udp: number };
+  /** Connection starts seen (tcp: SYNs), and TCP connections taken up mid-stream (their SYN not in the capture). */
+  connections: { tcp: number; udp: number; tcpMidstream: number };
   alerts: number;
   seconds: number;
   packetsPerSecond: number;
@@ -451,7 +452,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     decodeSkipped: { ...p.decodeStats.skipped },
     dnsResponses: p.dnsStats.responses,
     dnsAnswers: p.dnsStats.answers,
-    connections: { tcp: fs.tcpStarts, udp: fs.udpStarts },
+    connections: { tcp: fs.tcpStarts, udp: fs.udpStarts, tcpMidstream: fs.tcpMidstream },
     alerts: p.stats.alerts,
     seconds,
     packetsPerSecond: seconds > 0 ? Math.round(p.stats.packets / seconds) : 0,

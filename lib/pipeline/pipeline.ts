@@ -443,6 +443,11 @@ export class Pipeline {
       this.settle(st);
       return;
     }
+    if (flow.midstream) {
+      // Taken up mid-stream: its first bytes (ClientHello, request) went by unseen; DNS names it, or PTR.
+      this.settle(st);
+      return;
+    }
     flow.wantPayload = true;
     this.awaitingPayload.add(st);
     // TCP Fast Open (RFC 7413) carries the first bytes (the ClientHello, the request) in the SYN.

@@ -84,9 +84,8 @@ describe('flows/table', () => {
     assert.notEqual(h.started[0], h.started[1]);
   });
 
-  it('ignores mid-stream packets, retransmitted SYNs and connections to internal addresses', () => {
+  it('ignores retransmitted SYNs and connections to internal addresses', () => {
     const h = harness();
-    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_ACK, 10), 1);
     h.feed(t4('10.0.0.5', '10.9.9.9', 40001, 443, TCP_SYN), 2);
     h.feed(t4('10.9.9.9', '10.0.0.5', 443, 40001, TCP_SYN | TCP_ACK), 3);
     assert.equal(h.started.length, 0);
@@ -96,6 +95,30 @@ describe('flows/table', () => {
     h.feed(t4('10.0.0.5', '203.0.113.10', 40002, 443, TCP_SYN), 1004); // retransmitted after the 1 s initial RTO
     assert.equal(h.started.length, 1);
     assert.equal(h.started[0].clientPackets, 2);
+  });
+
+  it('takes up a connection mid-stream at a client data packet (ephemeral port to a service), nothing else without a SYN', () => {
+    const h = harness();
+    // Not taken up: a pure ACK, a FIN, a RST, the server's data (the service port's side), both ports high.
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_ACK), 1);
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_FIN | TCP_ACK, 10), 1);
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_RST | TCP_ACK, 10), 1);
+    h.feed(t4('203.0.113.10', '10.0.0.5', 443, 40000, TCP_ACK, 1000), 1);
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 50000, TCP_ACK, 10), 1);
+    assert.equal(h.started.length, 0);
+    assert.equal(h.table.stats.tcpMidstream, 0);
+    // The client's data: the connection is taken up, answered (it is established), counted from here.
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_ACK, 100), 2);
+    assert.equal(h.started.length, 1);
+    const f = h.started[0];
+    assert.deepEqual([f.clientIp, f.clientPort, f.serverIp, f.serverPort, f.midstream, f.answer], ['10.0.0.5', 40000, '203.0.113.10', 443, true, ANSWERED]);
+    h.feed(t4('203.0.113.10', '10.0.0.5', 443, 40000, TCP_ACK, 1000), 3);
+    assert.deepEqual([f.clientPackets, f.serverPackets, f.serverBytes], [1, 1, 1040]);
+    assert.deepEqual([h.table.stats.tcpMidstream, h.table.stats.tcpStarts], [1, 0]);
+    // To an internal address: taken up as ignored, like a SYN would be.
+    h.feed(t4('10.0.0.5', '10.9.9.9', 40001, 5432, TCP_ACK, 50), 4);
+    assert.equal(h.started.length, 1);
+    assert.equal(h.table.stats.ignored, 1);
   });
 
   it('counts a packet captured again on another interface (a bridge and its port) once; a later retransmission and the next ACK count', () => {

@@ -137,7 +137,7 @@ describe('pipeline/replay', () => {
     assert.equal(stats.alerts, 4);
     assert.equal(stats.dnsResponses, 4);
     assert.equal(stats.dnsAnswers, 4);
-    assert.deepEqual(stats.connections, { tcp: 5, udp: 1 });
+    assert.deepEqual(stats.connections, { tcp: 5, udp: 1, tcpMidstream: 0 });
     assert.equal(stats.packets, 3 + 3 + 1 + 5 * 8 + 2);
   });
 
