@@ -139,7 +139,9 @@ export class FlowTable {
       if (isTcp && !isSyn) {
         // A connection whose start was not seen: open before the capture (or the agent) started,
         // or forgotten (idle expiry, eviction). Taken up at a client's data packet (see midstreamClient).
-        if (midstreamClient(pkt, flags)) this.start(pkt, now, srcIsLow, true);
+        // Not when the table is full: the connections it evicts would come back at their next
+        // packet and evict others in turn, each judged again.
+        if (this.entries.size < this.opts.maxFlows && midstreamClient(pkt, flags)) this.start(pkt, now, srcIsLow, true);
         return;
       }
       this.start(pkt, now, srcIsLow);

@@ -121,6 +121,16 @@ describe('flows/table', () => {
     assert.equal(h.table.stats.ignored, 1);
   });
 
+  it('takes nothing up mid-stream while the table is full (what it evicts would come back and evict in turn)', () => {
+    const h = harness(2);
+    h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_SYN), 1);
+    h.feed(t4('10.0.0.5', '203.0.113.11', 40001, 443, TCP_SYN), 2);
+    h.feed(t4('10.0.0.5', '203.0.113.12', 40002, 443, TCP_ACK, 100), 3);
+    assert.deepEqual([h.started.length, h.table.stats.tcpMidstream, h.table.stats.evictions], [2, 0, 0]);
+    h.feed(t4('10.0.0.5', '203.0.113.13', 40003, 443, TCP_SYN), 4);
+    assert.deepEqual([h.started.length, h.table.stats.evictions], [3, 1], 'a SYN still evicts the oldest');
+  });
+
   it('counts a packet captured again on another interface (a bridge and its port) once; a later retransmission and the next ACK count', () => {
     const h = harness();
     // Linux cooked capture (what `any` delivers), as the copies come.
