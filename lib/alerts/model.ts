@@ -113,7 +113,7 @@ export interface ConnectionFacts {
    * targetPort for a CONNECT; targetIp when the request named an address, not a name. `request`: a later request on the same (kept-alive) connection that
    * named another domain group: its place on the connection (2 = the second request), made at `at`.
    */
-  proxy?: { ip: string; port: number; targetPort?: number; targetIp?: string; request?: number };
+  proxy?: { ip: string; port: number; targetPort?: number; targetIp?: string; request?: number; socks?: 4 | 5 };
   /** When the request that named this destination was made, when later than the connection's start (a kept-alive proxy connection). */
   at?: number;
   /** The server name the client's ClientHello carried (TLS or QUIC), whichever name the connection took. */
@@ -272,7 +272,8 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       }),
       novel_for: f.novelFor,
       // The status read is the proxy's answer to the connection's first request only.
-      ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, target_ip: f.proxy.targetIp, target_port: f.proxy.targetPort, request: f.proxy.request,
+      ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, protocol: f.proxy.socks !== undefined ? `socks${f.proxy.socks}` : undefined,
+        target_ip: f.proxy.targetIp, target_port: f.proxy.targetPort, request: f.proxy.request,
         status: flow.proxyStatus !== 0 && f.proxy.request === undefined ? flow.proxyStatus : undefined }) } : {}),
       ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({

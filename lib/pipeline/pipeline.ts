@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, sniffSocks, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -531,6 +531,21 @@ export class Pipeline {
         const tunnel = headerEnd(vb, vo, ve);
         waitHello = tunnel < 0 || tunnel === ve || (looksLikeTls(vb, tunnel, ve) && !clientHelloComplete(vb, tunnel, ve));
       }
+    } else if (st.proxied && r.kind === 'none') {
+      // A SOCKS proxy: the client's greeting, its authentication and its request follow one
+      // another in its stream (the proxy's answers go the other way).
+      const socks = sniffSocks(vb, vo, ve);
+      if (socks === 'more') {
+        r = MORE;
+      } else if (socks !== undefined) {
+        this.nameProxied(st.facts, socks.host);
+        if (st.facts.proxy) {
+          st.facts.proxy.targetPort = socks.port;
+          st.facts.proxy.socks = socks.version;
+        }
+        // The tunnel's ClientHello follows, for the alert's JA3, as through a CONNECT.
+        if (room && socks.command === 1) waitHello = socks.end === ve || (looksLikeTls(vb, socks.end, ve) && !clientHelloComplete(vb, socks.end, ve));
+      }
     }
     if ((r.kind === 'more' || waitHello) && room) {
       // The capture buffer is reused for the next packet: copy what is kept.
@@ -861,6 +876,11 @@ export class Pipeline {
       // A proxy's CONNECT: the tunnel's first bytes, when they are a ClientHello.
       const tunnel = facts.proxy ? headerEnd(buf, off, end) : -1;
       const inner = tunnel >= 0 ? clientHelloFromRecords(buf, tunnel, end) : undefined;
+      if (inner) facts.clientHello = Buffer.from(inner);
+    } else if (facts.proxy?.socks !== undefined) {
+      // Through a SOCKS proxy: the ClientHello after the request.
+      const socks = sniffSocks(buf, off, end);
+      const inner = socks !== undefined && socks !== 'more' ? clientHelloFromRecords(buf, socks.end, end) : undefined;
       if (inner) facts.clientHello = Buffer.from(inner);
     }
   }

@@ -34,6 +34,9 @@ const KEPT_ALIVE = ['first.keepalive.example', 'second.otherco.example', 'third.
 /** Where a request's line says to go, and what its Host header claims instead. */
 const LYING = { target: 'evil.lying.example', host: 'benign.cover.example' };
 const NO_HOST = 'bare.http10.example';
+/** A SOCKS5 proxy (socks5_server.cjs) and the host fetched through it by name. */
+const SOCKS_PORT = 1080;
+const SOCKS_NAME = 'via.socks-origin.example';
 
 interface Alert {
   destination: { ip: string; port: number; domain?: string; bytes: number };
@@ -42,7 +45,7 @@ interface Alert {
   tls?: { client: { ja3: string } };
   '@timestamp': string;
   event: { outcome: string; id: string; start: string };
-  egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; target_ip?: string; target_port?: number; status?: number; request?: number } };
+  egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; protocol?: string; target_ip?: string; target_port?: number; status?: number; request?: number } };
   message: string;
   process?: unknown;
 }
@@ -62,7 +65,7 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     pair.create('10.9.0.1/24', [`${PROXY}/24`]);
     pair.ipIn(pair.b, 'addr', 'add', `${WEB}/32`, 'dev', 'lo');
     fs.mkdirSync(nsEtc, { recursive: true });
-    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example ${SECURE_NAME} ${KEPT_ALIVE.join(' ')} ${LYING.target} ${LYING.host} ${NO_HOST}\n`);
+    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example ${SECURE_NAME} ${KEPT_ALIVE.join(' ')} ${LYING.target} ${LYING.host} ${NO_HOST} ${SOCKS_NAME}\n`);
     fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), [`Port ${PROXY_PORT}`, `Listen ${PROXY}`, 'Allow 10.9.0.0/24', `ConnectPort ${WEB_PORT}`, `ConnectPort ${TLS_PORT}`, 'MaxClients 10', 'LogLevel Info', ''].join('\n'));
   });
 
@@ -190,5 +193,47 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     assert.match(b.message, new RegExp(`connected to ${WEB.replace(/\./g, '\\.')} \\(${WEB.replace(/\./g, '\\.')}\\) through the proxy`), diag);
     assert.equal(c.destination.domain, NO_HOST, diag);
     assert.equal(c.http?.request.method, 'GET', diag);
+  });
+
+  it('names connections through a SOCKS5 proxy by their requests: a name, an address, and HTTPS (its JA3 through the tunnel)', async () => {
+    if (!pair.daemons.some((d) => d.label === 'http-server-2' && d.running)) {
+      await pair.start('http-server-2', pair.b, ['python3', '-u', '-m', 'http.server', '--bind', WEB, '--directory', dir, String(KEEPALIVE_WEB_PORT)], /Serving HTTP/);
+    }
+    if (!pair.daemons.some((d) => d.label === 'tls-server' && d.running)) {
+      const cert = path.join(dir, 'cert.pem');
+      const key = path.join(dir, 'key.pem');
+      if (!fs.existsSync(cert)) execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=${SECURE_NAME}`, '-keyout', key, '-out', cert], { stdio: 'ignore', timeout: 30_000 });
+      await pair.start('tls-server', pair.b, [process.execPath, path.join(FIXTURES_DIR, 'integration', 'tls_server.cjs'), WEB, String(TLS_PORT), cert, key, '50'], /listening/);
+    }
+    const socks = await pair.start('socks5', pair.b, [process.execPath, path.join(FIXTURES_DIR, 'integration', 'socks5_server.cjs'), PROXY, String(SOCKS_PORT)], /listening/);
+    const file = path.join(dir, 'socks.pcap');
+    const dumpcap = await pair.capture(pair.a, file);
+    const curl = (...args: string[]) => run('ip', inNs(pair.a, 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', ...args), { timeoutMs: 15_000 });
+    const byName = await curl('--socks5-hostname', `${PROXY}:${SOCKS_PORT}`, `http://${SOCKS_NAME}:${KEEPALIVE_WEB_PORT}/file.bin`);
+    assert.equal(byName.stdout, '200', `${byName.stderr} ${socks.describe()}`);
+    const byAddress = await curl('--socks5', `${PROXY}:${SOCKS_PORT}`, `http://${WEB}:${KEEPALIVE_WEB_PORT}/file.bin`);
+    assert.equal(byAddress.stdout, '200', `${byAddress.stderr} ${socks.describe()}`);
+    const tls = await curl('-k', '--socks5-hostname', `${PROXY}:${SOCKS_PORT}`, `https://${SECURE_NAME}:${TLS_PORT}/`);
+    assert.equal(tls.stdout, '200', `${tls.stderr} ${socks.describe()}`);
+    await sleep(500);
+    await dumpcap.stop('SIGINT', 5000);
+
+    const { alerts } = replayCapture<Alert>(file, path.join(dir, 'socks'), ['--proxy', `${PROXY}:${SOCKS_PORT}`, '--external-cidr', '203.0.113.0/24']);
+    const diag = JSON.stringify(alerts, null, 1);
+    assert.equal(alerts.length, 3, diag);
+    const [named, address, secure] = alerts;
+    assert.equal(named.destination.domain, SOCKS_NAME, diag);
+    assert.deepEqual(named.egresswatch.proxy, { ip: PROXY, port: SOCKS_PORT, protocol: 'socks5', target_port: KEEPALIVE_WEB_PORT }, diag);
+    assert.deepEqual([named.destination.ip, named.destination.port], [PROXY, SOCKS_PORT]);
+    assert.equal(address.destination.domain, undefined, diag);
+    assert.equal(address.egresswatch.domain_group, WEB, diag);
+    assert.deepEqual(address.egresswatch.proxy, { ip: PROXY, port: SOCKS_PORT, protocol: 'socks5', target_ip: WEB, target_port: KEEPALIVE_WEB_PORT }, diag);
+    assert.equal(secure.destination.domain, SECURE_NAME, diag);
+    const t = spawnSync('tshark', ['-r', file, '-Y', 'tls.handshake.type == 1', '-T', 'fields', '-e', 'tls.handshake.ja3'], { encoding: 'utf8' });
+    const tsharkJa3 = t.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    assert.equal(tsharkJa3.length, 1, `tshark found the ClientHello in the SOCKS tunnel: ${t.stdout}${t.stderr}`);
+    assert.equal(secure.tls?.client.ja3, tsharkJa3[0], diag);
+    // Without --proxy: only an internal address was contacted.
+    assert.deepEqual(replayCapture<Alert>(file, path.join(dir, 'socks-without'), ['--external-cidr', '203.0.113.0/24']).alerts, []);
   });
 });
