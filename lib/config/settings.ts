@@ -92,7 +92,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   row({ field: 'dnsPorts', key: 'dnsPorts', flag: 'dns-port', kind: 'ports', commands: BOTH,
     describe: 'Port carrying DNS (UDP and TCP); repeatable' }),
   row({ field: 'proxies', key: 'proxies', flag: 'proxy', kind: 'endpoints', commands: BOTH,
-    describe: 'An HTTP proxy the host uses (IP:PORT, [IPv6]:PORT): its CONNECT and HTTP requests name the real destination; repeatable' }),
+    describe: 'An HTTP or SOCKS proxy the host uses (IP:PORT, [IPv6]:PORT): its requests name the real destination; repeatable' }),
   row({ field: 'metricsListen', key: 'metricsListen', flag: 'metrics-listen', kind: 'listen', commands: RUN,
     describe: 'Serve Prometheus metrics and health on HOST:PORT ([::1]:9500 for IPv6); off if unset' }),
   row({ field: 'stdout', key: 'stdout', flag: 'stdout', kind: 'bool', commands: BOTH,
