@@ -83,6 +83,8 @@ export class FlowTableStats {
   udpStarts = 0;
   /** TCP connections taken up mid-stream (their SYN not seen: open before the capture began, or forgotten), outbound or not. */
   tcpMidstream = 0;
+  /** UDP datagrams from a service port to an ephemeral one with no flow known: not taken as a flow's start (see process). */
+  udpServerFirst = 0;
   /** Of those, tracked as outbound to an external responder / not tracked. */
   outbound = 0;
   ignored = 0;
@@ -142,6 +144,14 @@ export class FlowTable {
         // Not when the table is full: the connections it evicts would come back at their next
         // packet and evict others in turn, each judged again.
         if (this.entries.size < this.opts.maxFlows && midstreamClient(pkt, flags)) this.start(pkt, now, srcIsLow, true);
+        return;
+      }
+      // UDP: a service's datagram (port < 1024) to an ephemeral port (>= 32768) with no flow known
+      // is the server's side of a flow begun before the capture (a QUIC connection open across an
+      // agent restart): taken as the initiator, it would make the client the responder and the
+      // flow an ignored one. The client's next datagram starts it the right way round.
+      if (!isTcp && pkt.srcPort < 1024 && pkt.dstPort >= 32768) {
+        this.stats.udpServerFirst += 1;
         return;
       }
       this.start(pkt, now, srcIsLow);

@@ -121,6 +121,18 @@ describe('flows/table', () => {
     assert.equal(h.table.stats.ignored, 1);
   });
 
+  it("UDP: a service's datagram to an ephemeral port starts nothing; the client's next one starts the flow the right way round", () => {
+    const h = harness();
+    h.feed(u4('203.0.113.10', '10.0.0.5', 443, 51000, 1200), 1); // a QUIC server's packet, the connection older than the capture
+    assert.deepEqual([h.started.length, h.table.stats.udpStarts, h.table.stats.udpServerFirst, h.table.stats.ignored], [0, 0, 1, 0]);
+    h.feed(u4('10.0.0.5', '203.0.113.10', 51000, 443, 60), 2);
+    assert.equal(h.started.length, 1);
+    assert.deepEqual([h.started[0].clientIp, h.started[0].serverIp, h.started[0].serverPort], ['10.0.0.5', '203.0.113.10', 443]);
+    // A client bound to a reserved port (an NFS client, 2049 is below the ephemeral range) starts as always.
+    h.feed(u4('10.0.0.5', '203.0.113.11', 700, 2049, 100), 3);
+    assert.equal(h.started.length, 2);
+  });
+
   it('takes nothing up mid-stream while the table is full (what it evicts would come back and evict in turn)', () => {
     const h = harness(2);
     h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_SYN), 1);
