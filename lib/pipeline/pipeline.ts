@@ -611,12 +611,13 @@ export class Pipeline {
    */
   private offerSni(facts: ConnectionFacts, source: 'sni' | 'quic', name: string, ech: boolean): void {
     facts.serverName = name;
-    if (ech) {
+    if (ech && facts.nameSource !== 'dns') {
+      // Nothing to tell ECH from its GREASE by: the alert says the name may be a public one.
       facts.echOffered = true;
-      if (facts.nameSource === 'dns' && facts.domain !== name && !facts.alternatives.includes(name)) {
-        facts.alternatives = [name, ...facts.alternatives];
-        return;
-      }
+    } else if (ech && facts.domain !== name && !facts.alternatives.includes(name)) {
+      facts.echOffered = true;
+      facts.alternatives = [name, ...facts.alternatives];
+      return;
     }
     this.offerName(facts, source, name);
   }
