@@ -377,7 +377,7 @@ export function alertLine(alert: Record<string, unknown>): string {
     process?: { pid: number; executable?: string }; user?: { name?: string; id: string };
     egresswatch: {
       domain_group: string; novel_for: string[]; software?: { id: string }; login_user?: { id: string; name?: string };
-      flow?: { tcp_handshake?: string; forwarded?: boolean }; proxy?: { status?: number };
+      flow?: { tcp_handshake?: string; forwarded?: boolean; midstream?: boolean }; proxy?: { status?: number };
     };
     source: { bytes: number; ip: string };
   };
@@ -391,7 +391,7 @@ export function alertLine(alert: Record<string, unknown>): string {
   const failure = proxyStatus !== undefined && (proxyStatus < 200 || proxyStatus > 299) ? `proxy-${proxyStatus}` : a.egresswatch.flow?.tcp_handshake ?? 'no-answer';
   const failed = a.event.outcome === 'failure' ? ` FAILED(${failure})` : '';
   const line = `${a['@timestamp']} NEW-EXTERNAL ${a.egresswatch.domain_group} novel_for=${a.egresswatch.novel_for.join(',')} `
-    + `${who} -> ${dest}${failed} bytes_out=${a.source.bytes} bytes_in=${a.destination.bytes}`;
+    + `${who} -> ${dest}${failed}${a.egresswatch.flow?.midstream ? ' already-open' : ''} bytes_out=${a.source.bytes} bytes_in=${a.destination.bytes}`;
   return escapeControl(line);
 }
 

@@ -11,6 +11,7 @@ import dnsPacket from 'dns-packet';
 import winston from 'winston';
 import { loadConfig } from '../../lib/config/index.js';
 import { runReplay, type ReplayStats } from '../../lib/pipeline/index.js';
+import { alertLine } from '../../lib/alerts/index.js';
 import { ethernet, ipv4, tcp, udp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 
 const silent = winston.createLogger({ silent: true });
@@ -79,6 +80,7 @@ describe('pipeline: connections taken up mid-stream (their start not in the capt
     assert.equal(a.destination.bytes, 840 + 40, 'counted from the client data packet on: the server data and FIN after it');
     assert.equal(a['@timestamp'], new Date(T0 + 60_000 + 20).toISOString(), 'first seen at the client data packet');
     assert.match(a.message, /was connected to c2\.persistent\.example \(persistent\.example; a connection already open when first seen\)/);
+    assert.match(alertLine(a as unknown as Record<string, unknown>), / -> c2\.persistent\.example \[203\.0\.113\.40\]:443\/tcp already-open bytes_out=/);
   });
 
   it('a whole connection (SYN to FIN) is not taken up twice: its last ACK and FINs start nothing', async () => {
