@@ -109,16 +109,18 @@ export interface ConnectionFacts {
   /** The head of the client's HTTP/1.x request, when it sent one (the alert's method and User-Agent). */
   httpRequest?: Buffer;
   /**
-   * The connection went to this HTTP proxy (--proxy); the domain is the one its request named, on
-   * targetPort for a CONNECT; targetIp when the request named an address, not a name. `request`: a later request on the same (kept-alive) connection that
-   * named another domain group: its place on the connection (2 = the second request), made at `at`.
+   * The connection went to this HTTP or SOCKS (`socks`: its version) proxy (--proxy); the domain
+   * is the one its request named, on targetPort for a CONNECT or a SOCKS request; targetIp when the
+   * request named an address, not a name. `request`: a later request on the same (kept-alive)
+   * connection that named another domain group: its place on the connection (2 = the second
+   * request), made at `at`.
    */
   proxy?: { ip: string; port: number; targetPort?: number; targetIp?: string; request?: number; socks?: 4 | 5 };
   /** When the request that named this destination was made, when later than the connection's start (a kept-alive proxy connection). */
   at?: number;
   /** The server name the client's ClientHello carried (TLS or QUIC), whichever name the connection took. */
   serverName?: string;
-  /** That ClientHello offered Encrypted Client Hello (or Chrome's GREASE of it): its server name may be the provider's public name. */
+  /** That ClientHello offered Encrypted Client Hello and its server name may be a provider's public name, not the site (see Pipeline.offerSni). */
   echOffered?: boolean;
   mainFile?: MainFileFacts;
   novelFor: ('host' | 'software')[];
