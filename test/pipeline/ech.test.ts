@@ -10,16 +10,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import dnsPacket from 'dns-packet';
-import winston from 'winston';
-import { loadConfig } from '../../lib/config/index.js';
-import { runReplay } from '../../lib/pipeline/index.js';
 import { helloOffersEch, recordsOfferEch, clientHelloFromRecords } from '../../lib/sniff/index.js';
-import { ethernet, ipv4, tcp, udp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { ethernet, ipv4, tcp, udp, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 import { clientHello, extension, records, serverNameExt } from '../sniff/build.js';
 import { corpusFile } from '../helpers/env.js';
+import { replayFrames } from '../helpers/replay-frames.js';
 import { replayFile } from '../../lib/capture/index.js';
 
-const silent = winston.createLogger({ silent: true });
 const T0 = Date.UTC(2026, 11, 5, 10, 0, 0);
 const CLIENT = '10.0.0.5';
 const RESOLVER = '10.0.0.53';
@@ -100,16 +97,7 @@ describe('pipeline: naming a connection whose ClientHello offers ECH', () => {
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-ech-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  async function replay(frames: PcapFrame[]): Promise<Alert[]> {
-    const sub = fs.mkdtempSync(path.join(dir, 'r-'));
-    const file = path.join(sub, 'capture.pcap');
-    writePcap(file, 1, frames);
-    const config = loadConfig({ flags: {
-      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'), 'learning-period': '0', 'external-cidr': ['203.0.113.0/24'],
-    }, env: {} });
-    await runReplay(config, [file], silent);
-    return fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert);
-  }
+  const replay = async (frames: PcapFrame[]): Promise<Alert[]> => (await replayFrames<Alert>(dir, frames, { 'external-cidr': ['203.0.113.0/24'] })).alerts;
 
   it('keeps the site DNS named, not the public name, for two sites behind one provider: two alerts', async () => {
     const frames = [

@@ -8,13 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import dnsPacket from 'dns-packet';
-import winston from 'winston';
-import { loadConfig } from '../../lib/config/index.js';
-import { runReplay, type ReplayStats } from '../../lib/pipeline/index.js';
 import { alertLine } from '../../lib/alerts/index.js';
-import { ethernet, ipv4, tcp, udp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { replayFrames } from '../helpers/replay-frames.js';
+import { ethernet, ipv4, tcp, udp, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 
-const silent = winston.createLogger({ silent: true });
 const T0 = Date.UTC(2026, 11, 5, 10, 0, 0);
 const CLIENT = '10.0.0.5';
 const RESOLVER = '10.0.0.53';
@@ -47,17 +44,7 @@ describe('pipeline: connections taken up mid-stream (their start not in the capt
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-midstream-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  async function replay(frames: PcapFrame[]): Promise<{ stats: ReplayStats; alerts: Alert[] }> {
-    const sub = fs.mkdtempSync(path.join(dir, 'r-'));
-    const file = path.join(sub, 'capture.pcap');
-    writePcap(file, 1, frames);
-    const config = loadConfig({ flags: {
-      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'), 'learning-period': '0', 'external-cidr': ['203.0.113.0/24'],
-    }, env: {} });
-    const stats = await runReplay(config, [file], silent);
-    const text = fs.existsSync(path.join(sub, 'alerts.json')) ? fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8') : '';
-    return { stats, alerts: text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Alert) };
-  }
+  const replay = (frames: PcapFrame[]) => replayFrames<Alert>(dir, frames, { 'external-cidr': ['203.0.113.0/24'] });
 
   it('judges an established connection from its first client data packet, named by an earlier DNS answer', async () => {
     const server = '203.0.113.40';

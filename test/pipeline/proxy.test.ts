@@ -7,13 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { createLogger, loadConfig } from '../../lib/config/index.js';
-import { runReplay, type ReplayStats } from '../../lib/pipeline/index.js';
-import { ethernet, ipv4, tcp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { createLogger } from '../../lib/config/index.js';
+import { ethernet, ipv4, tcp, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 import { clientHello, records, serverNameExt } from '../sniff/build.js';
 import { clientHelloFromRecords, ja3 } from '../../lib/sniff/index.js';
+import { replayFrames } from '../helpers/replay-frames.js';
 
-const silent = winston.createLogger({ silent: true });
 const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 const CLIENT = '10.0.0.5';
 const PROXY = '10.0.0.8';
@@ -51,17 +50,8 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
   before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-proxy-')); });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  async function replay(frames: PcapFrame[], proxy: string[], external: string[] = [], logger: winston.Logger = silent): Promise<{ stats: ReplayStats; alerts: Alert[] }> {
-    const sub = fs.mkdtempSync(path.join(dir, 'r-'));
-    const file = path.join(sub, 'capture.pcap');
-    writePcap(file, 1, frames);
-    const config = loadConfig({ flags: {
-      'state-dir': path.join(sub, 'state'), 'alerts-file': path.join(sub, 'alerts.json'), 'learning-period': '0', proxy, 'external-cidr': external,
-    }, env: {} });
-    const stats = await runReplay(config, [file], logger);
-    const text = fs.existsSync(path.join(sub, 'alerts.json')) ? fs.readFileSync(path.join(sub, 'alerts.json'), 'utf8') : '';
-    return { stats, alerts: text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Alert) };
-  }
+  const replay = (frames: PcapFrame[], proxy: string[], external: string[] = [], logger?: winston.Logger) =>
+    replayFrames<Alert>(dir, frames, { proxy, 'external-cidr': external }, logger);
 
   const frames = (): PcapFrame[] => [
     ...viaProxy(T0, 40000, Buffer.from('CONNECT api.partner.example:443 HTTP/1.1\r\nHost: api.partner.example:443\r\nUser-Agent: curl/7.88.1\r\n\r\n'), PROXY, undefined, TUNNELLED_HELLO),
