@@ -54,6 +54,7 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   hostRoot: '/',
   dnsQueryWindowMs: 5_000,
   dnsAcceptUnmatched: false,
+  ignoreForwarded: false,
   nameOrder: undefined,
   format: 'ecs',
   alertsMaxBytes: 100 * 1024 * 1024,

@@ -71,6 +71,7 @@ function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
     nameOrder: nameOrderOf(config.nameOrder),
     dnsQueryWindowMs: config.dnsQueryWindowMs,
     acceptUnmatchedDns: config.dnsAcceptUnmatched,
+    ignoreForwarded: config.ignoreForwarded,
     groupingRules: config.groupingRules,
     suppressions: config.suppressions,
     proxies: config.proxies,

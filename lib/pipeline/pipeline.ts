@@ -37,6 +37,11 @@ export interface PipelineSettings {
   dnsQueryWindowMs: number;
   /** Use DNS answers that match no query seen (off by default: they could be spoofed). */
   acceptUnmatchedDns: boolean;
+  /**
+   * Leave unjudged the connections this host forwards for other machines: first captured arriving
+   * (Flow.forwarded) and no process of its own found (in a replay, none is ever looked for).
+   */
+  ignoreForwarded?: boolean;
   /** Operator grouping rules, before the built-in eTLD+1 / AWS grouping. */
   groupingRules: readonly GroupingRule[];
   /** Operator suppression rules: matching connections update the baseline but do not alert. */
@@ -187,6 +192,8 @@ export class PipelineStats {
   quicInitialsSkipped = 0;
   /** Connections through a configured proxy, named by their request. */
   proxied = 0;
+  /** Connections forwarded for other machines (no process of this host's), not judged (--ignore-forwarded). */
+  forwardedIgnored = 0;
   /**
    * Connections to a configured proxy whose request named nothing (TLS to the proxy, another
    * protocol): not judged when the proxy is internal, judged as connections to the proxy itself
@@ -669,6 +676,11 @@ export class Pipeline {
         this.stats.proxied += 1;
       }
     }
+    // Another machine's connection, routed through this host: left alone when asked to (without attribution, nothing is this host's own).
+    if (!this.deps.attributor && flow.forwarded && this.s.ignoreForwarded) {
+      this.stats.forwardedIgnored += 1;
+      return;
+    }
     this.stats.namedBy[facts.nameSource] = (this.stats.namedBy[facts.nameSource] ?? 0) + 1;
     // A plain HTTP request to a proxy (not a CONNECT): the connection's later requests are read too.
     const follow = st.proxied && facts.nameSource === 'http' && facts.proxy !== undefined && facts.proxy.targetPort === undefined && !flow.ended
@@ -800,6 +812,10 @@ export class Pipeline {
     const flow = facts.flow;
     const who = attribution ? await attribution : NO_ATTRIBUTION;
     const d = who.described;
+    if (d === undefined && flow.forwarded && this.s.ignoreForwarded) {
+      this.stats.forwardedIgnored += 1;
+      return;
+    }
     if (d && d.process.pid === process.pid) {
       // The agent's own traffic (PTR lookups, a collector) never alerts.
       this.stats.ownTraffic += 1;

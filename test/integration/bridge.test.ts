@@ -109,13 +109,17 @@ describe('end to end: a container host on `any`, where each packet is captured o
 
   /** The one alert of replaying `file`. */
   type Alert = { destination: Counted & { ip: string }; source: { ip: string }; message: string; egresswatch: { flow: { forwarded?: boolean } } };
-  function replay(file: string): Alert {
+  function replayAll(file: string, flags: string[] = []): Alert[] {
     const state = fs.mkdtempSync(path.join(dir, 'state-'));
     const alerts = path.join(state, 'alerts.json');
     const r = spawnSync(process.execPath, [AGENT_CLI, 'replay', file, '--state-dir', state, '--alerts-file', alerts,
-      '--learning-period', '0', '--external-cidr', '203.0.113.0/24', '--external-cidr', '2001:db8:50::/48'], { encoding: 'utf8', timeout: 60_000 });
+      '--learning-period', '0', '--external-cidr', '203.0.113.0/24', '--external-cidr', '2001:db8:50::/48', ...flags], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
-    const lines = fs.readFileSync(alerts, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert);
+    const text = fs.existsSync(alerts) ? fs.readFileSync(alerts, 'utf8') : '';
+    return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Alert);
+  }
+  function replay(file: string): Alert {
+    const lines = replayAll(file);
     assert.equal(lines.length, 1, `one alert: ${lines.map((l) => JSON.stringify(l.destination)).join('\n')}`);
     return lines[0];
   }
@@ -151,10 +155,14 @@ describe('end to end: a container host on `any`, where each packet is captured o
     });
   }
 
-  it('a connection the host makes itself is not marked forwarded', async () => {
-    const alert = replay(await capture('own', false, ns.host));
+  it('a connection the host makes itself is not marked forwarded; --ignore-forwarded leaves out only the container\'s', async () => {
+    const own = await capture('own', false, ns.host);
+    const alert = replay(own);
     assert.equal(alert.source.ip, '198.51.100.1', 'the host is the source');
     assert.equal(alert.egresswatch.flow.forwarded, undefined);
     assert.match(alert.message, /^an unattributed process /);
+    assert.equal(replayAll(own, ['--ignore-forwarded']).length, 1, "the host's own connection is judged as always");
+    const routed = path.join(dir, 'routed.pcap');
+    assert.equal(replayAll(fs.existsSync(routed) ? routed : await capture('routed-again', false), ['--ignore-forwarded']).length, 0, 'the forwarded one is left alone');
   });
 });
