@@ -159,6 +159,17 @@ export function alertId(hostId: string, flow: Flow, request?: number): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/** RFC 1928 §6 reply codes (SOCKS4's 0x5a-0x5d; ours: 0xff no acceptable method, 0x1nn authentication failed). */
+const SOCKS_REPLIES = ['succeeded', 'general failure', 'not allowed by its rules', 'network unreachable', 'host unreachable',
+  'connection refused', 'TTL expired', 'command not supported', 'address type not supported'];
+
+function socksReplyText(code: number): string {
+  if (code === 0xff) return 'no acceptable authentication method';
+  if (code >= 0x100) return 'authentication failed';
+  if (code >= 0x5a) return code === 0x5a ? 'granted' : 'rejected';
+  return SOCKS_REPLIES[code] ?? `reply ${code}`;
+}
+
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -209,7 +220,8 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const handshake = flow.transport === 'tcp' ? tcpHandshake(flow, ctx.now) : undefined;
   // Through a proxy, a CONNECT the proxy did not answer with 2xx (403: the proxy's policy
   // refused it; 407, 502) never reached the destination, whatever the TCP to the proxy did.
-  const tunnelRefused = f.proxy?.targetPort !== undefined && f.proxy.request === undefined && flow.proxyStatus !== 0 && (flow.proxyStatus < 200 || flow.proxyStatus > 299);
+  const tunnelRefused = f.proxy?.targetPort !== undefined && f.proxy.request === undefined
+    && ((flow.proxyStatus !== 0 && (flow.proxyStatus < 200 || flow.proxyStatus > 299)) || (flow.socksReply >= 0 && !flow.socksOk));
   const own = tunnelRefused ? 'failure' : outcomeOf(flow, handshake);
   const related = f.related ?? [];
   const relatedAnswered = related.filter((r) => r.answer === ANSWERED).length;
@@ -219,7 +231,8 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const outcome = own !== 'success' && relatedAnswered > 0 ? 'success' : own;
   const failedFirst = own === 'failure' && outcome === 'success' ? `; its first attempt ${handshake === 'refused' ? 'was refused' : 'got no answer'}` : '';
   const via = f.proxy ? ` through the proxy ${f.proxy.ip.includes(':') ? `[${f.proxy.ip}]` : f.proxy.ip}:${f.proxy.port}` : '';
-  const why = tunnelRefused ? `the proxy answered ${flow.proxyStatus}` : handshake === 'refused' ? 'refused' : 'no answer';
+  const why = !tunnelRefused ? (handshake === 'refused' ? 'refused' : 'no answer')
+    : flow.socksReply >= 0 ? `the SOCKS proxy answered ${socksReplyText(flow.socksReply)}` : `the proxy answered ${flow.proxyStatus}`;
   const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${why})${via}`
     : flow.midstream ? `was connected to ${destName} (${f.domainGroup}; a connection already open when first seen)${via}`
       : `connected to ${destName} (${f.domainGroup}${failedFirst})${via}`;
@@ -276,6 +289,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       // The status read is the proxy's answer to the connection's first request only.
       ...(f.proxy ? { proxy: omitUndefined({ ip: f.proxy.ip, port: f.proxy.port, protocol: f.proxy.socks !== undefined ? `socks${f.proxy.socks}` : undefined,
         target_ip: f.proxy.targetIp, target_port: f.proxy.targetPort, request: f.proxy.request,
+        socks_reply: f.proxy.socks !== undefined && flow.socksReply >= 0 ? flow.socksReply : undefined,
         status: flow.proxyStatus !== 0 && f.proxy.request === undefined ? flow.proxyStatus : undefined }) } : {}),
       ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({
@@ -379,7 +393,7 @@ export function alertLine(alert: Record<string, unknown>): string {
     process?: { pid: number; executable?: string }; user?: { name?: string; id: string };
     egresswatch: {
       domain_group: string; novel_for: string[]; software?: { id: string }; login_user?: { id: string; name?: string };
-      flow?: { tcp_handshake?: string; forwarded?: boolean; midstream?: boolean }; proxy?: { status?: number };
+      flow?: { tcp_handshake?: string; forwarded?: boolean; midstream?: boolean }; proxy?: { status?: number; socks_reply?: number };
     };
     source: { bytes: number; ip: string };
   };
@@ -390,7 +404,9 @@ export function alertLine(alert: Record<string, unknown>): string {
   const who = a.process ? `${sw} pid=${a.process.pid} user=${user}${loginText}` : a.egresswatch.flow?.forwarded ? `forwarded-for=${a.source.ip}` : 'unattributed';
   const dest = `${a.destination.domain ?? a.destination.ip} [${a.destination.ip}]:${a.destination.port}/${a.network.transport}`;
   const proxyStatus = a.egresswatch.proxy?.status;
-  const failure = proxyStatus !== undefined && (proxyStatus < 200 || proxyStatus > 299) ? `proxy-${proxyStatus}` : a.egresswatch.flow?.tcp_handshake ?? 'no-answer';
+  const socks = a.egresswatch.proxy?.socks_reply;
+  const failure = proxyStatus !== undefined && (proxyStatus < 200 || proxyStatus > 299) ? `proxy-${proxyStatus}`
+    : socks !== undefined && socks !== 0 && socks !== 0x5a ? `socks-${socks}` : a.egresswatch.flow?.tcp_handshake ?? 'no-answer';
   const failed = a.event.outcome === 'failure' ? ` FAILED(${failure})` : '';
   const line = `${a['@timestamp']} NEW-EXTERNAL ${a.egresswatch.domain_group} novel_for=${a.egresswatch.novel_for.join(',')} `
     + `${who} -> ${dest}${failed}${a.egresswatch.flow?.midstream ? ' already-open' : ''} bytes_out=${a.source.bytes} bytes_in=${a.destination.bytes}`;

@@ -36,6 +36,12 @@ export class Flow extends Keyed {
   wantServerPayload = false;
   /** The HTTP status a proxy answered the connection's request with (CONNECT: 200 = tunnel up); 0 = none seen. */
   proxyStatus = 0;
+  /** A SOCKS proxy's reply to the request (SOCKS5 REP, SOCKS4 CD; 0xff no method, 0x1nn authentication failed); -1 = none seen. */
+  socksReply = -1;
+  /** That reply granted the request. */
+  socksOk = false;
+  /** The proxy's first bytes while its answer is incomplete (a SOCKS5 method selection and reply come apart). */
+  serverHead: Buffer | undefined = undefined;
   /**
    * Its first packet was captured arriving on an interface, not leaving one (Linux cooked capture's
    * packet type): it came from another machine, a VM or a container's network namespace, and this

@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, sniffSocks, sniffStream, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -163,6 +163,8 @@ const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
  */
 const TOLD_WINDOW_MS = 5_000;
 const TCP_SYN = 0x02;
+/** A proxy's first bytes gathered for its answer at most (a SOCKS5 reply is 10-22 bytes, after 2-4). */
+const PROXY_ANSWER_BYTES = 64;
 /** Bytes of an HTTP request's head kept for the alert (method, User-Agent). */
 const MAX_REQUEST_HEAD = 4096;
 /** A name that is an IPv4 address literal. */
@@ -273,10 +275,7 @@ export class Pipeline {
         onEnd: (flow, reason) => this.connectionEnded(flow, reason),
         onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),
         // A proxy's answer to the request: its status line (CONNECT 200 = the tunnel is up, 403 = refused).
-        onServerPayload: (flow, pkt) => {
-          flow.wantServerPayload = false;
-          flow.proxyStatus = responseStatus(pkt.buf, pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength) ?? 0;
-        },
+        onServerPayload: (flow, pkt) => this.proxyAnswer(flow, pkt),
       },
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts));
@@ -569,6 +568,33 @@ export class Pipeline {
     if (inPlace) this.helloBytes = [pkt.buf, pkt.payloadOffset, pkt.payloadOffset + take];
     this.settle(st);
     this.helloBytes = undefined;
+  }
+
+  /**
+   * A proxy's answer to the connection's request: an HTTP status line (CONNECT 200 = the tunnel is
+   * up, 403 = refused), or a SOCKS reply, which comes after the method selection (and the
+   * authentication status), often in a segment of its own: gathered, bounded, until it is whole.
+   */
+  private proxyAnswer(flow: Flow, pkt: PacketInfo): void {
+    const end = pkt.payloadOffset + pkt.payloadLength;
+    const first = flow.serverHead === undefined;
+    const head = first ? pkt.buf.subarray(pkt.payloadOffset, end) : Buffer.concat([flow.serverHead as Buffer, pkt.buf.subarray(pkt.payloadOffset, end)]);
+    const status = responseStatus(head, 0, head.length);
+    if (status !== undefined) {
+      flow.proxyStatus = status;
+    } else {
+      const socks = socksReply(head, 0, head.length);
+      if (socks === 'more' && head.length < PROXY_ANSWER_BYTES) {
+        flow.serverHead = Buffer.from(head.subarray(0, PROXY_ANSWER_BYTES)); // the capture buffer is reused
+        return;
+      }
+      if (socks !== undefined && socks !== 'more') {
+        flow.socksReply = socks.code;
+        flow.socksOk = socks.ok;
+      }
+    }
+    flow.serverHead = undefined;
+    flow.wantServerPayload = false;
   }
 
   /** Text of the address at `off` in a DNS packet: IPv4 through the memo (the host's few clients and resolvers repeat). */

@@ -112,3 +112,40 @@ function nul(buf: Buffer, p: number, end: number): number {
   for (; p < end; p++) if (buf[p] === 0) return p;
   return -1;
 }
+
+/** What a SOCKS proxy answered a request: `code` its reply (SOCKS5 REP, SOCKS4 CD), `ok` when it granted it. */
+export interface SocksReply {
+  version: 4 | 5;
+  ok: boolean;
+  code: number;
+}
+
+/**
+ * The proxy's answer to a SOCKS request, from the start of its byte stream to the client:
+ * SOCKS5 method selection (0xff: no method acceptable), the RFC 1929 status when the method was
+ * user/password (non-zero: authentication failed), then the reply to the request; SOCKS4 one
+ * reply. 'more' while it may still come; undefined when the bytes are not a SOCKS proxy's.
+ */
+export function socksReply(buf: Buffer, off: number, end: number): SocksReply | 'more' | undefined {
+  if (end - off < 2) return end > off && (buf[off] === 5 || buf[off] === 0) ? 'more' : undefined;
+  if (buf[off] === 0) {
+    const cd = buf[off + 1];
+    if (cd < 0x5a || cd > 0x5d) return undefined;
+    return { version: 4, ok: cd === 0x5a, code: cd };
+  }
+  if (buf[off] !== 5) return undefined;
+  const method = buf[off + 1];
+  if (method === 0xff) return { version: 5, ok: false, code: 0xff };
+  let p = off + 2;
+  if (method === 0x02) {
+    if (end - p < 2) return 'more';
+    if (buf[p] !== 1) return undefined;
+    if (buf[p + 1] !== 0) return { version: 5, ok: false, code: 0x100 | buf[p + 1] };
+    p += 2;
+  }
+  if (end - p < 2) return 'more';
+  if (buf[p] !== 5) return undefined;
+  const rep = buf[p + 1];
+  if (rep > 8) return undefined;
+  return { version: 5, ok: rep === 0, code: rep };
+}

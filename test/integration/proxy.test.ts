@@ -37,6 +37,7 @@ const NO_HOST = 'bare.http10.example';
 /** A SOCKS5 proxy (socks5_server.cjs) and the host fetched through it by name. */
 const SOCKS_PORT = 1080;
 const SOCKS_NAME = 'via.socks-origin.example';
+const SOCKS_REFUSED = 'closed.refusing-origin.example';
 
 interface Alert {
   destination: { ip: string; port: number; domain?: string; bytes: number };
@@ -45,7 +46,7 @@ interface Alert {
   tls?: { client: { ja3: string } };
   '@timestamp': string;
   event: { outcome: string; id: string; start: string };
-  egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; protocol?: string; target_ip?: string; target_port?: number; status?: number; request?: number } };
+  egresswatch: { domain_group: string; name_source: string; proxy?: { ip: string; port: number; protocol?: string; target_ip?: string; target_port?: number; status?: number; request?: number; socks_reply?: number } };
   message: string;
   process?: unknown;
 }
@@ -65,7 +66,7 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     pair.create('10.9.0.1/24', [`${PROXY}/24`]);
     pair.ipIn(pair.b, 'addr', 'add', `${WEB}/32`, 'dev', 'lo');
     fs.mkdirSync(nsEtc, { recursive: true });
-    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example ${SECURE_NAME} ${KEPT_ALIVE.join(' ')} ${LYING.target} ${LYING.host} ${NO_HOST} ${SOCKS_NAME}\n`);
+    fs.writeFileSync(path.join(nsEtc, 'hosts'), `127.0.0.1 localhost\n${WEB} www.partner.example downloads.vendor.example tunnel.blocked.example ${SECURE_NAME} ${KEPT_ALIVE.join(' ')} ${LYING.target} ${LYING.host} ${NO_HOST} ${SOCKS_NAME} ${SOCKS_REFUSED}\n`);
     fs.writeFileSync(path.join(dir, 'tinyproxy.conf'), [`Port ${PROXY_PORT}`, `Listen ${PROXY}`, 'Allow 10.9.0.0/24', `ConnectPort ${WEB_PORT}`, `ConnectPort ${TLS_PORT}`, 'MaxClients 10', 'LogLevel Info', ''].join('\n'));
   });
 
@@ -215,19 +216,27 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     assert.equal(byAddress.stdout, '200', `${byAddress.stderr} ${socks.describe()}`);
     const tls = await curl('-k', '--socks5-hostname', `${PROXY}:${SOCKS_PORT}`, `https://${SECURE_NAME}:${TLS_PORT}/`);
     assert.equal(tls.stdout, '200', `${tls.stderr} ${socks.describe()}`);
+    // Nothing listens there: the proxy's connection is refused, and its SOCKS reply says so (5).
+    const refused = await curl('--socks5-hostname', `${PROXY}:${SOCKS_PORT}`, `http://${SOCKS_REFUSED}:${BLOCKED_PORT}/`);
+    assert.notEqual(refused.code, 0, 'curl fails through a refused SOCKS request');
     await sleep(500);
     await dumpcap.stop('SIGINT', 5000);
 
     const { alerts } = replayCapture<Alert>(file, path.join(dir, 'socks'), ['--proxy', `${PROXY}:${SOCKS_PORT}`, '--external-cidr', '203.0.113.0/24']);
     const diag = JSON.stringify(alerts, null, 1);
-    assert.equal(alerts.length, 3, diag);
-    const [named, address, secure] = alerts;
+    assert.equal(alerts.length, 4, diag);
+    const [named, address, secure, failed] = alerts;
     assert.equal(named.destination.domain, SOCKS_NAME, diag);
-    assert.deepEqual(named.egresswatch.proxy, { ip: PROXY, port: SOCKS_PORT, protocol: 'socks5', target_port: KEEPALIVE_WEB_PORT }, diag);
+    assert.deepEqual(named.egresswatch.proxy, { ip: PROXY, port: SOCKS_PORT, protocol: 'socks5', target_port: KEEPALIVE_WEB_PORT, socks_reply: 0 }, diag);
+    assert.equal(named.event.outcome, 'success', diag);
+    assert.equal(failed.destination.domain, SOCKS_REFUSED, diag);
+    assert.deepEqual(failed.egresswatch.proxy, { ip: PROXY, port: SOCKS_PORT, protocol: 'socks5', target_port: BLOCKED_PORT, socks_reply: 5 }, diag);
+    assert.equal(failed.event.outcome, 'failure', `the proxy refused it: ${diag}`);
+    assert.match(failed.message, /tried to connect to closed\.refusing-origin\.example \(refusing-origin\.example; the SOCKS proxy answered connection refused\)/, diag);
     assert.deepEqual([named.destination.ip, named.destination.port], [PROXY, SOCKS_PORT]);
     assert.equal(address.destination.domain, undefined, diag);
     assert.equal(address.egresswatch.domain_group, WEB, diag);
-    assert.deepEqual(address.egresswatch.proxy, { ip: PROXY, port: SOCKS_PORT, protocol: 'socks5', target_ip: WEB, target_port: KEEPALIVE_WEB_PORT }, diag);
+    assert.deepEqual(address.egresswatch.proxy, { ip: PROXY, port: SOCKS_PORT, protocol: 'socks5', target_ip: WEB, target_port: KEEPALIVE_WEB_PORT, socks_reply: 0 }, diag);
     assert.equal(secure.destination.domain, SECURE_NAME, diag);
     const t = spawnSync('tshark', ['-r', file, '-Y', 'tls.handshake.type == 1', '-T', 'fields', '-e', 'tls.handshake.ja3'], { encoding: 'utf8' });
     const tsharkJa3 = t.stdout.split('\n').map((l) => l.trim()).filter(Boolean);

@@ -1,7 +1,7 @@
 // SOCKS4/4a/5 client streams, byte for byte as curl (--socks4, --socks4a, --socks5,
 // --socks5-hostname) and ssh -D clients write them.
 import assert from 'node:assert/strict';
-import { sniffSocks } from '../../lib/sniff/index.js';
+import { sniffSocks, socksReply } from '../../lib/sniff/index.js';
 
 const b = (...parts: (number[] | string)[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 const port = (n: number): number[] => [n >> 8, n & 0xff];
@@ -45,5 +45,21 @@ describe('sniff: SOCKS requests', () => {
     assert.equal(at(b([5, 0])), undefined, 'no methods');
     assert.equal(at(b([4, 9, 0, 80, 1, 2, 3, 4, 0])), undefined);
     assert.equal(at(b([5, 1, 0x42])), undefined, 'not a method a client offers');
+  });
+});
+
+describe('sniff: SOCKS replies (the proxy to the client)', () => {
+  const reply = (buf: Buffer) => socksReply(buf, 0, buf.length);
+  it('reads the reply after the method selection (and the authentication status)', () => {
+    assert.equal(reply(b([5, 0])), 'more', 'the method selection alone');
+    assert.deepEqual(reply(b([5, 0], [5, 0, 0, 1, 0, 0, 0, 0, 0, 0])), { version: 5, ok: true, code: 0 });
+    assert.deepEqual(reply(b([5, 0], [5, 5, 0, 1, 0, 0, 0, 0, 0, 0])), { version: 5, ok: false, code: 5 });
+    assert.deepEqual(reply(b([5, 2], [1, 0], [5, 2, 0, 1, 0, 0, 0, 0, 0, 0])), { version: 5, ok: false, code: 2 });
+    assert.deepEqual(reply(b([5, 2], [1, 1])), { version: 5, ok: false, code: 0x101 }, 'authentication failed');
+    assert.deepEqual(reply(b([5, 0xff])), { version: 5, ok: false, code: 0xff }, 'no acceptable method');
+    assert.deepEqual(reply(b([0, 0x5a, 0, 80, 0, 0, 0, 0])), { version: 4, ok: true, code: 0x5a });
+    assert.deepEqual(reply(b([0, 0x5b, 0, 80, 0, 0, 0, 0])), { version: 4, ok: false, code: 0x5b });
+    assert.equal(reply(b('HTTP/1.1 200 OK\r\n')), undefined);
+    assert.equal(reply(b([5, 0], [5, 42, 0, 1])), undefined, 'no such reply code');
   });
 });
