@@ -177,9 +177,12 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
 
   let capture: LiveCapture | undefined;
   let callbackErrors = 0;
+  /** Periodic saves of the names learned (names.json): done, failed. */
+  const namesSaves = { saved: 0, failed: 0 };
   const registry = createRegistry(() => ({
     ...snapshot(pipeline, capture, attributor), ...alerts.stats(), ...(logFile ? logFileStats(logFile) : {}),
     attribution_resolver: resolver.stats, attribution_outcomes: { ...attributor.stats }, attribution_netlink: resolver.usesNetlink ? 1 : 0,
+    names_saves: { ...namesSaves },
     ...(software.nameService ? { attribution_user_names: { ...software.nameService.stats } } : {}),
   }), METRIC_HELP);
   // logrotate's prerotate: hold alerts-file writes until postrotate's SIGHUP (AlertFile.hold).
@@ -241,7 +244,6 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
       for (const iface of capture.reopenFailed().resumed) logger.info('capture resumed on an interface', { interface: iface });
     }, REOPEN_MS),
   ];
-  let namesSaveErrors = 0;
   /** The periodic save under way: the next one waits its turn rather than writing the same file at once. */
   let namesSaving: Promise<void> | undefined;
   if (config.namesSaveIntervalMs > 0) {
@@ -249,9 +251,14 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     timers.push(setInterval(() => {
       if (namesSaving) return;
       namesSaving = saveNames(config.stateDir, pipeline.names, now()).then((r) => {
-        if (!(r instanceof Error)) logger.debug('DNS names saved for the next start', { names: r });
-        else if (isLogPoint(++namesSaveErrors)) {
-          logger.warn('DNS names not saved for the next start; tried again at the next interval', { error: r.message, failures: namesSaveErrors });
+        if (!(r instanceof Error)) {
+          namesSaves.saved += 1;
+          logger.debug('DNS names saved for the next start', { names: r });
+          return;
+        }
+        namesSaves.failed += 1;
+        if (isLogPoint(namesSaves.failed)) {
+          logger.warn('DNS names not saved for the next start; tried again at the next interval', { error: r.message, failures: namesSaves.failed });
         }
       }).finally(() => { namesSaving = undefined; });
     }, Math.max(MIN_NAMES_SAVE_MS, config.namesSaveIntervalMs)));

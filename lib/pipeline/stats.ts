@@ -33,6 +33,7 @@ export const METRIC_HELP: Record<string, string> = {
   attribution_outcomes: 'Attributor counters by kind (attributed, socket not found, process gone, retries, process cache hits)',
   attribution_user_names: 'Users named through the name service (getent: SSSD / LDAP, systemd DynamicUser=) when no passwd file lists the uid, by outcome (asked, found, unknown, failures, cached; unavailable 1 when getent cannot be run)',
   attribution_netlink: '1 when sockets in the host namespace are looked up through netlink sock_diag, 0 when through /proc/net',
+  names_saves: 'Periodic saves of the DNS names learned (<state dir>/names.json, every --names-save-interval): saved, failed',
   alerts: 'Alerts emitted, by novelty',
   alerts_held: 'Alerts waiting for their hold window',
   alerts_suppressed: 'New destinations not alerted because a suppression rule matched, by rule comment',

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES_DIR, requirePrereq } from '../helpers/env.js';
 import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
-import { AgentProcess, AGENT_CLI } from './agent.js';
+import { AgentProcess, AGENT_CLI, httpText } from './agent.js';
 import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
 import { TEMP_PREFIX, wrapClient } from './clients.js';
 import { run } from './proc.js';
@@ -103,6 +103,9 @@ describe('end to end: DNS names survive an agent restart', function () {
     };
     for (const deadline = Date.now() + 10_000; !savedHas() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 200));
     assert.ok(savedHas(), `names.json with ${NAME} within 10 s of a 1 s save interval: ${fs.existsSync(file) ? fs.readFileSync(file, 'utf8').slice(0, 500) : 'no file'}\n${agent.describe()}`);
+    const metrics = await httpText(agent.metricsPort, '/metrics', 2000);
+    assert.match(metrics, /^egresswatch_names_saves\{kind="saved"\} [1-9]/m, 'the saves are counted in /metrics');
+    assert.match(metrics, /^egresswatch_names_saves\{kind="failed"\} 0$/m);
     const killed = await agent.daemon.stop('SIGKILL');
     assert.equal(killed.signal, 'SIGKILL', agent.describe());
 
