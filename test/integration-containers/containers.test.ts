@@ -92,6 +92,9 @@ describe('end to end: containers, namespaces, NAT, short-lived connections', fun
     assert.equal(got.length, 1, diag(`want exactly one alert for ${c.def.name} → ${POD_TARGET.domain} (not one more for the NATed copy), got ${got.length}`));
     const problems = containerAlertProblems(got[0]!, { c, pid: out.pid, executable, novelFor: ['host', 'software'] });
     assert.deepEqual(problems, [], diag(problems.join('\n')));
+    // Captured live arriving from the pod's veth before the host sent it on: forwarded, and named by its process all the same.
+    assert.equal(get(got[0]!, 'egresswatch.flow.forwarded'), true, diag('the pod connection is marked forwarded'));
+    assert.doesNotMatch(String(get(got[0]!, 'message')), /forwarded by this host/, diag('a process was found: named, not "forwarded"'));
   });
 
   it('a new tag of the same image is the same software (no alert); another image is new (one alert)', async () => {
