@@ -2,7 +2,7 @@
 // are called without the public functions' try/catch backstop, so a bounds bug fails here
 // instead of hiding behind it.
 import assert from 'node:assert/strict';
-import { quicInitialSni, sniffStream, type SniffResult } from '../../lib/sniff/index.js';
+import { helloOffersEch, quicInitialSni, recordsOfferEch, requestTarget, sniffSocks, sniffStream, socksReply, type SniffResult } from '../../lib/sniff/index.js';
 import { sniffHttp } from '../../lib/sniff/http.js';
 import { datagramSni } from '../../lib/sniff/quic.js';
 import { sniffTls } from '../../lib/sniff/tls.js';
@@ -118,5 +118,37 @@ describe('sniff: fuzz', function () {
       assert.equal(quicInitialSni(input, 0, input.length), name, what);
     }
     assert.ok(found > RUNS / 20, `re-protected mutations reach the ClientHello reader (${found})`);
+  });
+
+  it(`proxy requests, SOCKS and ECH readers: ${RUNS} random and mutated inputs each`, () => {
+    const r = rng(0x50c55);
+    const b = (...parts: (number[] | string)[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
+    const socksSeeds = [
+      b([5, 2, 0, 2], [1, 5], 'alice', [6], 'secret', [5, 1, 0, 3, 10], 'c2.example', [0, 80]),
+      b([5, 1, 0], [5, 1, 0, 4], Buffer.alloc(16, 1).toString('latin1'), [1, 187]),
+      b([4, 1, 0, 80, 0, 0, 0, 1], 'user', [0], 'files.example.org', [0]),
+    ];
+    const replySeeds = [b([5, 2], [1, 0], [5, 0, 0, 1, 0, 0, 0, 0, 0, 0]), b([0, 0x5a, 0, 0, 0, 0, 0, 0])];
+    const requestSeeds = [b('CONNECT [2001:db8::5]:443 HTTP/1.1\r\nHost: x\r\n\r\n'), b('GET http://user@api.example.com:8080/p?q HTTP/1.1\r\n\r\n')];
+    const helloSeeds = [records(clientHello({ extensions: [serverNameExt([[0, 'ech.example']])] })), helloFor('plain.example')];
+    let socksFound = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)] as T;
+      const input = r() < 0.2 ? randomBytes(r, 300) : mutate(pick([...socksSeeds, ...replySeeds, ...requestSeeds, ...helloSeeds]), r, 1 + Math.floor(r() * 4));
+      const what = `input ${i}: ${input.toString('hex').slice(0, 80)}`;
+      const t = sniffSocks(input, 0, input.length);
+      if (t !== undefined && t !== 'more') {
+        socksFound++;
+        assert.ok(t.end <= input.length && t.port >= 0 && t.port <= 65535, what);
+        assert.match(t.host, /^[\x21-\x7e]{1,300}$/, what);
+      }
+      const rep = socksReply(input, 0, input.length);
+      assert.ok(rep === undefined || rep === 'more' || Number.isInteger(rep.code), what);
+      const target = requestTarget(input, 0, input.length);
+      if (target) assert.match(target.host, /^[\x21-\x7e]{1,1100}$/, what);
+      assert.equal(typeof recordsOfferEch(input, 0, input.length), 'boolean', what);
+      assert.equal(typeof helloOffersEch(input, 5, input.length), 'boolean', what);
+    }
+    assert.ok(socksFound > RUNS / 50, `mutations reach a whole SOCKS request (${socksFound})`);
   });
 });
