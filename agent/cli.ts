@@ -63,7 +63,8 @@ async function run(argv: Record<string, unknown>): Promise<void> {
 async function replay(argv: Record<string, unknown>): Promise<void> {
   // A replay is an investigation of a capture: its learning period is off unless
   // --learning-period is given on the command line (documented in docs/configuration.md).
-  const config = configFrom(argv['learning-period'] === undefined ? { ...argv, 'learning-period': '0' } : argv);
+  // Likewise connections already open when the capture began are not taken up unless --midstream is given.
+  const config = configFrom({ ...argv, ...(argv['learning-period'] === undefined ? { 'learning-period': '0' } : {}), ...(argv.midstream === undefined ? { midstream: false } : {}) });
   const files = checkInputFiles((argv.files as string[] | undefined) ?? [], 'capture file');
   const logger = createLogger(config.logLevel, { stream: logStreamFor(config), text: logTextFor(config) });
   logger.debug('configuration loaded', { config });

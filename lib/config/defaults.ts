@@ -55,6 +55,9 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   dnsQueryWindowMs: 5_000,
   dnsAcceptUnmatched: false,
   ignoreForwarded: false,
+  // Live: a connection open across an agent restart is judged at its next data. A replay turns it
+  // off unless asked (agent/cli.ts), as Suricata's stream.midstream is off by default.
+  midstream: true,
   nameOrder: undefined,
   format: 'ecs',
   alertsMaxBytes: 100 * 1024 * 1024,

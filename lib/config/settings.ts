@@ -126,6 +126,8 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     min: 100, max: 60 * SEC, commands: BOTH, describe: 'A DNS answer is used only if its query was seen this long before at most' }),
   row({ field: 'dnsAcceptUnmatched', key: 'dnsAcceptUnmatched', flag: 'dns-accept-unmatched', kind: 'bool', commands: BOTH,
     describe: 'Also use DNS answers that match no query seen (they could be spoofed)' }),
+  row({ field: 'midstream', key: 'midstream', flag: 'midstream', kind: 'bool', commands: BOTH,
+    describe: "Take up a TCP connection whose SYN was not seen at its client's first data packet (run: on; replay: off unless given)" }),
   row({ field: 'ignoreForwarded', key: 'ignoreForwarded', flag: 'ignore-forwarded', kind: 'bool', commands: BOTH,
     describe: "Do not judge connections this host forwards for other machines (no process of its own: VMs, a router's clients)" }),
   row({ field: 'nameOrder', key: 'nameOrder', flag: 'name-order', kind: 'text', commands: BOTH,

@@ -44,6 +44,7 @@ export interface AgentConfig {
   dnsQueryWindowMs: number;      // --dns-query-window, default 5s
   dnsAcceptUnmatched: boolean;   // --dns-accept-unmatched, default false
   ignoreForwarded: boolean;      // --ignore-forwarded, default false
+  midstream: boolean;            // --midstream, default true (replay: false unless given)
   nameOrder?: string;            // --name-order, default sni,http,quic,dns,ptr
   format: 'ecs' | 'ocsf';        // --format, default ecs
   alertsMaxBytes: number;        // --alerts-max-size, default 100 MiB, 0 = no built-in rotation

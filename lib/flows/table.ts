@@ -56,6 +56,8 @@ export interface FlowTableOptions {
    * lookup then compares one pointer). A memo of its own by default.
    */
   addressText?: AddressMemo;
+  /** Take up a TCP connection whose SYN was not seen at its client's first data packet (default true). */
+  midstream?: boolean;
 }
 
 /**
@@ -143,7 +145,7 @@ export class FlowTable {
         // or forgotten (idle expiry, eviction). Taken up at a client's data packet (see midstreamClient).
         // Not when the table is full: the connections it evicts would come back at their next
         // packet and evict others in turn, each judged again.
-        if (this.entries.size < this.opts.maxFlows && midstreamClient(pkt, flags)) this.start(pkt, now, srcIsLow, true);
+        if (this.opts.midstream !== false && this.entries.size < this.opts.maxFlows && midstreamClient(pkt, flags)) this.start(pkt, now, srcIsLow, true);
         return;
       }
       // UDP: a service's datagram (port < 1024) to an ephemeral port (>= 32768) with no flow known

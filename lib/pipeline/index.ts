@@ -72,6 +72,7 @@ function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
     dnsQueryWindowMs: config.dnsQueryWindowMs,
     acceptUnmatchedDns: config.dnsAcceptUnmatched,
     ignoreForwarded: config.ignoreForwarded,
+    midstream: config.midstream,
     groupingRules: config.groupingRules,
     suppressions: config.suppressions,
     proxies: config.proxies,

@@ -42,6 +42,8 @@ export interface PipelineSettings {
    * (Flow.forwarded) and no process of its own found (in a replay, none is ever looked for).
    */
   ignoreForwarded?: boolean;
+  /** Take up TCP connections whose SYN was not seen (FlowTableOptions.midstream); default on. */
+  midstream?: boolean;
   /** Operator grouping rules, before the built-in eTLD+1 / AWS grouping. */
   groupingRules: readonly GroupingRule[];
   /** Operator suppression rules: matching connections update the baseline but do not alert. */
@@ -262,7 +264,7 @@ export class Pipeline {
     this.grouper = new DomainGrouper(s.groupingRules, { memoSize: GROUP_MEMO_ENTRIES });
     this.suppressions = new Suppressions(s.suppressions, deps.now);
     this.flows = new FlowTable(
-      { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs, addressText: this.addressText },
+      { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs, addressText: this.addressText, midstream: s.midstream },
       {
         // A connection over lo is the host talking to itself, even to one of its own public
         // addresses (a web server fetching its own URL): never egress. Only a loopback address

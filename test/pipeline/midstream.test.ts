@@ -10,7 +10,11 @@ import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import { alertLine } from '../../lib/alerts/index.js';
 import { replayFrames } from '../helpers/replay-frames.js';
-import { ethernet, ipv4, tcp, udp, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { spawnSync } from 'node:child_process';
+import type { ReplayStats } from '../../lib/pipeline/index.js';
+import { AGENT_CLI } from '../integration/agent.js';
+import { requirePrereq } from '../helpers/env.js';
+import { ethernet, ipv4, tcp, udp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 
 const T0 = Date.UTC(2026, 11, 5, 10, 0, 0);
 const CLIENT = '10.0.0.5';
@@ -81,5 +85,23 @@ describe('pipeline: connections taken up mid-stream (their start not in the capt
     assert.deepEqual([stats.connections.tcp, stats.connections.tcpMidstream], [1, 0]);
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0].egresswatch.flow.midstream, undefined);
+  });
+
+  it('egresswatch replay takes nothing up mid-stream unless --midstream is given (as Suricata\'s stream.midstream)', function () {
+    requirePrereq(this, fs.existsSync(AGENT_CLI), `${AGENT_CLI} (build first)`);
+    const server = '203.0.113.42';
+    const frames = [out(server, 43000, TCP_ACK | TCP_PSH, 100), back(server, 43000, TCP_ACK | TCP_PSH, 400)].map((data, i) => ({ ts: T0 + i, data }));
+    const sub = fs.mkdtempSync(path.join(dir, 'cli-'));
+    const file = path.join(sub, 'capture.pcap');
+    writePcap(file, 1, frames);
+    const replay = (flags: string[]) => {
+      const state = fs.mkdtempSync(path.join(sub, 'state-'));
+      const r = spawnSync(process.execPath, [AGENT_CLI, 'replay', file, '--state-dir', state, '--alerts-file', path.join(state, 'alerts.json'),
+        '--external-cidr', '203.0.113.0/24', '--stats-json', ...flags], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return (JSON.parse(r.stdout) as ReplayStats).connections;
+    };
+    assert.deepEqual(replay([]), { tcp: 0, udp: 0, tcpMidstream: 0 });
+    assert.deepEqual(replay(['--midstream']), { tcp: 0, udp: 0, tcpMidstream: 1 });
   });
 });
