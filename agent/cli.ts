@@ -6,7 +6,7 @@ import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import {
   CONFIG_FLAG, ConfigError, EXIT_CONFIG, STDIN_FILE, checkInputFiles, createLogger, debugRequested, describeFailure,
-  flagOptions, loadConfig, logStreamFor, logTextFor, parseDuration, parseListen, LogFile, LOG_LEVELS, type AgentConfig, type Command,
+  flagOptions, loadConfig, logStreamFor, logTextFor, parseDuration, parseListen, surviveRejections, LogFile, LOG_LEVELS, type AgentConfig, type Command,
   type LogLevel,
 } from '../lib/config/index.js';
 
@@ -52,6 +52,7 @@ async function run(argv: Record<string, unknown>): Promise<void> {
     });
   }
   logger.debug('configuration loaded', { config });
+  surviveRejections((message, meta) => logger.error(message, meta));
   const { runAgent } = await pipeline();
   // SIGHUP re-reads the same sources (file, environment, flags).
   const { captureHandlesHeld } = await runAgent(config, logger, () => configFrom(argv), stream instanceof LogFile ? stream : undefined);

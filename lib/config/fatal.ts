@@ -81,3 +81,23 @@ export function debugRequested(argv: readonly string[], env: NodeJS.ProcessEnv):
   }
   return env.EGRESSWATCH_LOG_LEVEL === 'debug';
 }
+
+/**
+ * The daemon carries on after a promise rejection nobody handled (Node's default is to exit): a
+ * failed piece of background work (a lookup, a write) is logged with its stack and counted, and
+ * capture goes on. A security agent that exits is blind until restarted, and whatever it held
+ * (connections waiting for their alert) would be lost. Synchronous exceptions still end the
+ * process (its state may be broken); systemd restarts it. Returns how many were seen so far.
+ */
+export function surviveRejections(log: (message: string, meta: Record<string, unknown>) => void): () => number {
+  let seen = 0;
+  process.on('unhandledRejection', (reason) => {
+    seen += 1;
+    log('internal error: a promise rejection nobody handled; the agent carries on', {
+      error: reason instanceof Error ? reason.message : String(reason),
+      stack: reason instanceof Error ? reason.stack : undefined,
+      count: seen,
+    });
+  });
+  return () => seen;
+}

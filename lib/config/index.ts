@@ -11,5 +11,5 @@ export { loadConfig, readConfigFile, CONFIG_ENV } from './load.js';
 export { SETTINGS, findSetting, type SettingSpec, type Command, type Kind } from './settings.js';
 export { STDIN_FILE, checkInputFiles } from './files.js';
 export { createLogger, logStreamFor, logTextFor, LogFile, type LoggerOptions } from './logger.js';
-export { describeFailure, debugRequested, EXIT_CONFIG, EXIT_RUNTIME, type Failure } from './fatal.js';
+export { describeFailure, debugRequested, surviveRejections, EXIT_CONFIG, EXIT_RUNTIME, type Failure } from './fatal.js';
 export { flagOptions, defaultText, CONFIG_FLAG } from './flags.js';

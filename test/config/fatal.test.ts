@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from '../helpers/env.js';
 import { ConfigError, EXIT_CONFIG, EXIT_RUNTIME, debugRequested, describeFailure } from '../../lib/config/index.js';
 
 class CaptureError extends Error {
@@ -54,5 +58,33 @@ describe('config describeFailure: one line for the operator', () => {
     assert.equal(debugRequested(['run', '--log-level=debug'], {}), true);
     assert.equal(debugRequested(['run'], { EGRESSWATCH_LOG_LEVEL: 'debug' }), true);
     assert.equal(debugRequested(['run', '--log-level', 'info'], {}), false);
+  });
+});
+
+describe('config surviveRejections: the daemon carries on after an unhandled rejection', () => {
+  const run = (guard: boolean) => spawnSync(process.execPath, ['--input-type=module', '-e', `
+    import { surviveRejections } from ${JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'dist', 'lib', 'config', 'index.js')).href)};
+    const seen = ${guard} ? surviveRejections((m, meta) => console.log(JSON.stringify({ m, ...meta }))) : () => 0;
+    Promise.reject(new Error('lookup failed in the background'));
+    setTimeout(() => { Promise.reject('a second one'); }, 20);
+    setTimeout(() => console.log('still running', seen()), 100);
+  `], { encoding: 'utf8', timeout: 20_000 });
+
+  it('logs each with its stack and a count, and keeps the process running', () => {
+    const r = run(true);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.at(-1), 'still running 2');
+    const first = JSON.parse(lines[0]) as { m: string; error: string; stack: string; count: number };
+    assert.match(first.m, /carries on/);
+    assert.equal(first.error, 'lookup failed in the background');
+    assert.match(first.stack, /Error: lookup failed in the background\n\s+at /);
+    assert.deepEqual(JSON.parse(lines[1]), { m: first.m, error: 'a second one', count: 2 });
+  });
+
+  it('without it, Node ends the process at the first (what the guard prevents)', () => {
+    const r = run(false);
+    assert.notEqual(r.status, 0);
+    assert.doesNotMatch(r.stdout, /still running/);
   });
 });
