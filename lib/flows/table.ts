@@ -42,6 +42,11 @@ export interface FlowHooks {
   onEnd(flow: Flow, reason: FlowEndReason): void;
   /** A client→server packet with payload of a flow whose `wantPayload` is set. */
   onClientPayload?(flow: Flow, pkt: PacketInfo): void;
+  /**
+   * The client's first data packet of a TCP connection not tracked (not outbound to an external
+   * responder) to a port proxies listen on; `pkt` is valid only during the call.
+   */
+  onProxyPortPayload?(pkt: PacketInfo): void;
   /** A server→client packet with payload of a flow whose `wantServerPayload` is set. */
   onServerPayload?(flow: Flow, pkt: PacketInfo): void;
 }
@@ -101,10 +106,19 @@ export class FlowTableStats {
 
 /** An entry for a 5-tuple we decided not to track; counts nothing. */
 class Ignored extends Keyed {
+  /**
+   * A TCP connection to a port proxies listen on (PROXY_PORTS): its client's first data is handed
+   * to onProxyPortPayload once (the client's side: its endpoint sorts low when this is true).
+   * undefined: not watched, or already handed over.
+   */
+  probeClientIsLow: boolean | undefined = undefined;
   constructor(public lastTime: number, readonly transport: Transport) {
     super();
   }
 }
+
+/** Ports HTTP and SOCKS proxies listen on (Squid 3128/3129, 8080, Privoxy 8118, tinyproxy 8888, SOCKS 1080, Tor 9050). */
+const PROXY_PORTS = new Set([1080, 3128, 3129, 8080, 8118, 8888, 9050]);
 
 export class FlowTable {
   readonly stats = new FlowTableStats();
@@ -161,6 +175,10 @@ export class FlowTable {
     }
     entry.lastTime = now;
     if (entry instanceof Ignored) {
+      if (entry.probeClientIsLow === srcIsLow && pkt.payloadLength > 0) {
+        entry.probeClientIsLow = undefined;
+        this.hooks.onProxyPortPayload?.(pkt);
+      }
       // A connection we do not track leaves the table at its first FIN or RST, not at idle
       // expiry: a smaller table is a faster one (fewer cache misses, shorter sweeps). Its
       // last packets then miss the table, as mid-stream packets do, and are skipped.
@@ -233,7 +251,10 @@ export class FlowTable {
     else this.stats.udpStarts += 1;
     if (!this.hooks.accept(pkt)) {
       this.stats.ignored += 1;
-      this.add(pkt, srcIsLow, new Ignored(now, transport), now);
+      const ignored = new Ignored(now, transport);
+      // Not tracked, and on a proxy's port: is it a proxy the owner was not told of?
+      if (transport === 'tcp' && !midstream && this.hooks.onProxyPortPayload !== undefined && PROXY_PORTS.has(pkt.dstPort)) ignored.probeClientIsLow = srcIsLow;
+      this.add(pkt, srcIsLow, ignored, now);
       return;
     }
     const version = pkt.ipVersion === 6 ? 6 : 4;

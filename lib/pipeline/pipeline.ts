@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, looksLikeSocksHello, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -165,6 +165,10 @@ const NO_ATTRIBUTION: Attribution = { method: 'none', confidence: 'low' };
  */
 const TOLD_WINDOW_MS = 5_000;
 const TCP_SYN = 0x02;
+/** Connections carrying proxy requests to one internal endpoint not given with --proxy before the log says so. */
+const PROXY_HINT_AFTER = 3;
+/** Endpoints counted for that at most. */
+const MAX_PROXY_HINTS = 256;
 /** A proxy's first bytes gathered for its answer at most (a SOCKS5 reply is 10-22 bytes, after 2-4). */
 const PROXY_ANSWER_BYTES = 64;
 /** Bytes of an HTTP request's head kept for the alert (method, User-Agent). */
@@ -198,6 +202,8 @@ export class PipelineStats {
   proxied = 0;
   /** Connections forwarded for other machines (no process of this host's), not judged (--ignore-forwarded). */
   forwardedIgnored = 0;
+  /** Internal connections carrying proxy requests to an endpoint not given with --proxy (not judged). */
+  unconfiguredProxyRequests = 0;
   /**
    * Connections to a configured proxy whose request named nothing (TLS to the proxy, another
    * protocol): not judged when the proxy is internal, judged as connections to the proxy itself
@@ -253,6 +259,8 @@ export class Pipeline {
   private readonly proxies: ReadonlySet<string>;
   /** Proxies ("address|port") whose clients were seen speaking TLS to them (told once). */
   private readonly tlsProxiesTold = new Set<string>();
+  /** Internal endpoints not given with --proxy whose connections carried proxy requests: how many. */
+  private readonly proxyHints = new Map<string, number>();
 
   constructor(private s: PipelineSettings, private readonly deps: PipelineDeps) {
     for (const p of s.dnsPorts) this.dnsPort[p] = 1;
@@ -278,6 +286,7 @@ export class Pipeline {
         onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),
         // A proxy's answer to the request: its status line (CONNECT 200 = the tunnel is up, 403 = refused).
         onServerPayload: (flow, pkt) => this.proxyAnswer(flow, pkt),
+        onProxyPortPayload: (pkt) => this.unconfiguredProxy(pkt),
       },
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts));
@@ -597,6 +606,32 @@ export class Pipeline {
     }
     flow.serverHead = undefined;
     flow.wantServerPayload = false;
+  }
+
+  /**
+   * The first client bytes of an internal connection on a proxy's port (FlowTable PROXY_PORTS):
+   * a proxy request (CONNECT, an absolute-form request, a SOCKS greeting or request) means a proxy
+   * the agent was not told of. Every connection through it goes to one internal address and
+   * nothing alerts, silently: after PROXY_HINT_AFTER such connections the log says so, once, with
+   * the --proxy setting that makes them visible.
+   */
+  private unconfiguredProxy(pkt: PacketInfo): void {
+    const buf = pkt.buf;
+    const off = pkt.payloadOffset;
+    const end = off + pkt.payloadLength;
+    const target = looksLikeHttp(buf, off, end) ? requestTarget(buf, off, end)?.host : undefined;
+    if (target === undefined && !looksLikeSocksHello(buf, off, end)) return;
+    this.stats.unconfiguredProxyRequests += 1;
+    const ip = this.textAt(pkt, pkt.dstOffset);
+    const endpoint = ip.includes(':') ? `[${ip}]:${pkt.dstPort}` : `${ip}:${pkt.dstPort}`;
+    const seen = this.proxyHints.get(endpoint);
+    if (seen === undefined && this.proxyHints.size >= MAX_PROXY_HINTS) return;
+    this.proxyHints.set(endpoint, (seen ?? 0) + 1);
+    if ((seen ?? 0) + 1 !== PROXY_HINT_AFTER) return;
+    this.deps.logger.warn('connections to an internal address carry proxy requests: it is a proxy the agent was not told of, and where its connections go is not judged', {
+      proxy: endpoint, example: target ?? '(a SOCKS request)', connections: PROXY_HINT_AFTER,
+      fix: `add --proxy ${endpoint} (or proxies: [${endpoint}] in the config file)`,
+    });
   }
 
   /** Text of the address at `off` in a DNS packet: IPv4 through the memo (the host's few clients and resolvers repeat). */

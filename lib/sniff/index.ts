@@ -11,7 +11,7 @@ export { clientHelloComplete, clientHelloFromRecords, helloOffersEch, looksLikeT
 export type { SniffResult } from './result.js';
 export { MORE } from './result.js';
 export { quicHelloSni, quicInitialCrypto, quicInitialSni } from './quic.js';
-export { socksReply, sniffSocks, type SocksReply, type SocksTarget } from './socks.js';
+export { looksLikeSocksHello, socksReply, sniffSocks, type SocksReply, type SocksTarget } from './socks.js';
 export { MAX_NAME_LENGTH } from './name.js';
 export { contiguousPrefix, type StreamFragment } from './assemble.js';
 

@@ -149,3 +149,19 @@ export function socksReply(buf: Buffer, off: number, end: number): SocksReply | 
   if (rep > 8) return undefined;
   return { version: 5, ok: rep === 0, code: rep };
 }
+
+/**
+ * A SOCKS client's first message, whole in [off, end): a SOCKS5 greeting (VER 5, the number of
+ * methods, the methods a client offers) or a SOCKS4 request. What a proxy's client sends first,
+ * before its request (SOCKS5) names anything.
+ */
+export function looksLikeSocksHello(buf: Buffer, off: number, end: number): boolean {
+  if (end - off >= 3 && buf[off] === 5) {
+    const n = buf[off + 1];
+    if (n === 0 || end - off !== 2 + n) return false;
+    for (let i = off + 2; i < end; i++) if (buf[i] > 0x02 && buf[i] < 0x80) return false;
+    return true;
+  }
+  const s = buf[off] === 4 ? sniffSocks(buf, off, end) : undefined;
+  return s !== undefined && s !== 'more' && s.end === end;
+}

@@ -133,6 +133,28 @@ describe('flows/table', () => {
     assert.equal(h.started.length, 2);
   });
 
+  it("hands the client's first data of an untracked connection on a proxy's port to onProxyPortPayload, once", () => {
+    const seen: string[] = [];
+    const table = new FlowTable({ maxFlows: 100, tcpIdleMs: 300_000, udpIdleMs: 60_000 }, {
+      accept: () => false,
+      onStart: () => undefined,
+      onEnd: () => undefined,
+      onProxyPortPayload: (p) => seen.push(`${p.srcPort}>${p.dstPort} ${p.payloadLength}`),
+    });
+    const pkt = new PacketInfo();
+    const feed = (frame: Buffer): void => {
+      assert.ok(decodePacket(1, frame, frame.length, pkt, new DecodeStats()));
+      table.process(pkt, 1);
+    };
+    feed(t4('10.0.0.5', '10.0.0.8', 40000, 3128, TCP_SYN));
+    feed(t4('10.0.0.8', '10.0.0.5', 3128, 40000, TCP_ACK, 30)); // the proxy speaks first: not the client's
+    feed(t4('10.0.0.5', '10.0.0.8', 40000, 3128, TCP_ACK, 60));
+    feed(t4('10.0.0.5', '10.0.0.8', 40000, 3128, TCP_ACK, 70));
+    feed(t4('10.0.0.5', '10.0.0.9', 40001, 5432, TCP_SYN)); // not a proxy's port
+    feed(t4('10.0.0.5', '10.0.0.9', 40001, 5432, TCP_ACK, 60));
+    assert.deepEqual(seen, ['40000>3128 60']);
+  });
+
   it('takes nothing up mid-stream while the table is full (what it evicts would come back and evict in turn)', () => {
     const h = harness(2);
     h.feed(t4('10.0.0.5', '203.0.113.10', 40000, 443, TCP_SYN), 1);

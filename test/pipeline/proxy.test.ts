@@ -122,4 +122,22 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
     assert.equal(told[0].level, 'warn');
     assert.equal(told[0].proxy, `${PROXY}:${PROXY_PORT}`);
   });
+
+  it('without --proxy, an internal proxy its clients send requests to is told once in the log, with the setting to add', async () => {
+    const lines: { level: string; message: string; proxy?: string; example?: string; fix?: string }[] = [];
+    const sink = new Writable({ write(c: Buffer, _e, done) { lines.push(JSON.parse(c.toString()) as { level: string; message: string }); done(); } });
+    const logger = createLogger('info', { stream: sink, text: false });
+    const { alerts } = await replay(frames(), [], [], logger);
+    assert.deepEqual(alerts, [], 'nothing judged: only an internal address was contacted');
+    const told = lines.filter((l) => /proxy the agent was not told of/.test(l.message));
+    assert.equal(told.length, 1, JSON.stringify(lines));
+    assert.equal(told[0].proxy, `${PROXY}:${PROXY_PORT}`);
+    assert.equal(told[0].example, 'bastion.example.net', 'the third request seen: CONNECT bastion.example.net:22');
+    assert.match(told[0].fix ?? '', new RegExp(`--proxy ${PROXY}:${PROXY_PORT}`));
+    // Configured, it is not told (its connections are read as a proxy's).
+    const configured: string[] = [];
+    const sink2 = new Writable({ write(c: Buffer, _e, done) { configured.push((JSON.parse(c.toString()) as { message: string }).message); done(); } });
+    await replay(frames(), [`${PROXY}:${PROXY_PORT}`], [], createLogger('info', { stream: sink2, text: false }));
+    assert.ok(!configured.some((m) => /not told of/.test(m)), configured.join('\n'));
+  });
 });
