@@ -461,8 +461,21 @@ export class Pipeline {
       return;
     }
     if (flow.midstream) {
-      // Taken up mid-stream: its first bytes (ClientHello, request) went by unseen; DNS names it, or PTR.
+      // Taken up mid-stream: its first bytes (ClientHello, request) went by unseen, but the data
+      // that took it up may begin a request of its own (HTTP kept alive across an agent restart).
+      const end = pkt.payloadOffset + pkt.payloadLength;
+      if (looksLikeHttp(pkt.buf, pkt.payloadOffset, end)) {
+        if (proxied) {
+          const target = requestTarget(pkt.buf, pkt.payloadOffset, end)?.host ?? hostHeader(pkt.buf, pkt.payloadOffset, end);
+          if (target !== undefined) this.nameProxied(facts, target);
+        } else {
+          const host = hostHeader(pkt.buf, pkt.payloadOffset, end);
+          if (host !== undefined) this.offerName(facts, 'http', host);
+        }
+        this.helloBytes = [pkt.buf, pkt.payloadOffset, end];
+      }
       this.settle(st);
+      this.helloBytes = undefined;
       return;
     }
     flow.wantPayload = true;

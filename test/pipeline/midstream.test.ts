@@ -13,7 +13,11 @@ import { replayFrames } from '../helpers/replay-frames.js';
 import { spawnSync } from 'node:child_process';
 import type { ReplayStats } from '../../lib/pipeline/index.js';
 import { AGENT_CLI } from '../integration/agent.js';
-import { requirePrereq } from '../helpers/env.js';
+import { corpusFile, haveCommand, requirePrereq } from '../helpers/env.js';
+import { execFileSync } from 'node:child_process';
+import winston from 'winston';
+import { loadConfig } from '../../lib/config/index.js';
+import { runReplay } from '../../lib/pipeline/index.js';
 import { ethernet, ipv4, tcp, udp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 
 const T0 = Date.UTC(2026, 11, 5, 10, 0, 0);
@@ -103,5 +107,21 @@ describe('pipeline: connections taken up mid-stream (their start not in the capt
     };
     assert.deepEqual(replay([]), { tcp: 0, udp: 0, tcpMidstream: 0 });
     assert.deepEqual(replay(['--midstream']), { tcp: 0, udp: 0, tcpMidstream: 1 });
+  });
+
+  it("zeek's http/get_nosyn.pcap (a capture without the SYN): the request that takes the connection up names it by its Host, as tshark reads it", async function () {
+    requirePrereq(this, haveCommand('tshark'), 'tshark');
+    const file = corpusFile('zeek/http__get_nosyn.pcap');
+    const host = execFileSync('tshark', ['-r', file, '-Y', 'http.request', '-T', 'fields', '-e', 'http.host'], { encoding: 'utf8' }).trim();
+    assert.equal(host, 'bro.org');
+    const state = fs.mkdtempSync(path.join(dir, 'nosyn-'));
+    const config = loadConfig({ flags: { 'state-dir': state, 'alerts-file': path.join(state, 'alerts.json'), 'learning-period': '0', 'external-cidr': ['0.0.0.0/0'] }, env: {} });
+    const stats = await runReplay(config, [file], winston.createLogger({ silent: true }));
+    assert.deepEqual(stats.connections, { tcp: 0, udp: 0, tcpMidstream: 1 });
+    const [a] = fs.readFileSync(path.join(state, 'alerts.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert & { http?: { request: { method: string } } });
+    assert.equal(a.destination.domain, host);
+    assert.equal(a.egresswatch.name_source, 'http');
+    assert.equal(a.http?.request.method, 'GET');
+    assert.equal(a.egresswatch.flow.midstream, true);
   });
 });
