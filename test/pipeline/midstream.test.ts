@@ -4,20 +4,18 @@
 // opened during an upgrade) was never judged. Now a client's data packet takes it up: named by
 // DNS (an answer seen earlier, or restored from the last run), judged, marked midstream.
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import dnsPacket from 'dns-packet';
+import winston from 'winston';
 import { alertLine } from '../../lib/alerts/index.js';
-import { replayFrames } from '../helpers/replay-frames.js';
-import { spawnSync } from 'node:child_process';
-import type { ReplayStats } from '../../lib/pipeline/index.js';
+import { loadConfig } from '../../lib/config/index.js';
+import { runReplay, type ReplayStats } from '../../lib/pipeline/index.js';
 import { AGENT_CLI } from '../integration/agent.js';
 import { corpusFile, haveCommand, requirePrereq } from '../helpers/env.js';
-import { execFileSync } from 'node:child_process';
-import winston from 'winston';
-import { loadConfig } from '../../lib/config/index.js';
-import { runReplay } from '../../lib/pipeline/index.js';
+import { replayFrames } from '../helpers/replay-frames.js';
 import { ethernet, ipv4, tcp, udp, writePcap, ETHERTYPE_IPV4, TCP_ACK, TCP_FIN, TCP_PSH, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 
 const T0 = Date.UTC(2026, 11, 5, 10, 0, 0);
