@@ -1,6 +1,7 @@
 // The alert: one JSON object per line, ECS field names, ours under `egresswatch.*`.
 // Every field is documented in docs/alert-fields.md; keep the two in step.
 import { hash } from 'node:crypto';
+import { endpointText } from '../decode/index.js';
 import { displayName } from '../dns/index.js';
 import { ja3, requestHead } from '../sniff/index.js';
 import { ANSWERED, REFUSED, type Flow } from '../flows/index.js';
@@ -230,7 +231,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   // and unanswered, IPv4 connected): the software reached the destination.
   const outcome = own !== 'success' && relatedAnswered > 0 ? 'success' : own;
   const failedFirst = own === 'failure' && outcome === 'success' ? `; its first attempt ${handshake === 'refused' ? 'was refused' : 'got no answer'}` : '';
-  const via = f.proxy ? ` through the proxy ${f.proxy.ip.includes(':') ? `[${f.proxy.ip}]` : f.proxy.ip}:${f.proxy.port}` : '';
+  const via = f.proxy ? ` through the proxy ${endpointText(f.proxy.ip, f.proxy.port)}` : '';
   const why = !tunnelRefused ? (handshake === 'refused' ? 'refused' : 'no answer')
     : flow.socksReply >= 0 ? `the SOCKS proxy answered ${socksReplyText(flow.socksReply)}` : `the proxy answered ${flow.proxyStatus}`;
   const verb = outcome === 'failure' ? `tried to connect to ${destName} (${f.domainGroup}; ${why})${via}`

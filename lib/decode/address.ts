@@ -10,6 +10,11 @@ export function addressToString(buf: Buffer, offset: number, version: 4 | 6): st
   return ipv6ToString(buf, offset);
 }
 
+/** "203.0.113.5:3128", or "[2001:db8::8]:3128" for IPv6: an address and port as people and --proxy write them. */
+export function endpointText(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 /**
  * The text addressToString gives a packet's address, for an address written as text (a config
  * value, a hosts file line): IPv4 as four decimal parts, or IPv6 (a zone id, which no packet

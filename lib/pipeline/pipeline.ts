@@ -2,7 +2,7 @@
 // objects (decode → DNS or flow table); a new outbound connection starts the asynchronous part
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
-import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, PacketInfo } from '../decode/index.js';
+import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, endpointText, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
 import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, looksLikeSocksHello, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
@@ -636,7 +636,7 @@ export class Pipeline {
     if (target === undefined && !looksLikeSocksHello(buf, off, end)) return;
     this.stats.unconfiguredProxyRequests += 1;
     const ip = this.textAt(pkt, pkt.dstOffset);
-    const endpoint = ip.includes(':') ? `[${ip}]:${pkt.dstPort}` : `${ip}:${pkt.dstPort}`;
+    const endpoint = endpointText(ip, pkt.dstPort);
     const seen = this.proxyHints.get(endpoint);
     if (seen === undefined && this.proxyHints.size >= MAX_PROXY_HINTS) return;
     this.proxyHints.set(endpoint, (seen ?? 0) + 1);
@@ -784,7 +784,7 @@ export class Pipeline {
     if (!looksLikeTls(buf, off, end) || end - off < 2) return;
     this.tlsProxiesTold.add(proxy);
     this.deps.logger.warn('connections to a proxy carry TLS to the proxy itself (an https:// proxy): where they go cannot be read, and they are not judged unless the proxy is external', {
-      proxy: flow.serverIp.includes(':') ? `[${flow.serverIp}]:${flow.serverPort}` : `${flow.serverIp}:${flow.serverPort}`,
+      proxy: endpointText(flow.serverIp, flow.serverPort),
       fix: 'have clients reach this proxy over plain HTTP (http:// proxy URL; CONNECT still carries their TLS end to end)',
     });
   }
