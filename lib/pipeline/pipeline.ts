@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, endpointText, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, clientHelloComplete, clientHelloFromRecords, connectPort, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, looksLikeSocksHello, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, looksLikeSocksHello, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -551,9 +551,10 @@ export class Pipeline {
     if (st.proxied && r.kind !== 'more' && looksLikeHttp(vb, vo, ve)) {
       // Only the request names a proxied connection (a TLS server name is the proxy's own): the
       // target of its request line, where the proxy goes; the Host header when that is a path.
-      const target = requestTarget(vb, vo, ve)?.host ?? (r.kind === 'http' ? r.name : undefined);
+      const request = requestTarget(vb, vo, ve);
+      const target = request?.host ?? (r.kind === 'http' ? r.name : undefined);
       if (target !== undefined) this.nameProxied(st.facts, target);
-      const port = connectPort(vb, vo, ve);
+      const port = request?.connect ? request.port : undefined;
       if (port !== undefined && st.facts.proxy) st.facts.proxy.targetPort = port;
       // Through a CONNECT, the client's ClientHello follows in the tunnel, in the clear to us:
       // waited for (within the same bounds) for the alert's JA3.
@@ -632,7 +633,7 @@ export class Pipeline {
     const buf = pkt.buf;
     const off = pkt.payloadOffset;
     const end = off + pkt.payloadLength;
-    const target = looksLikeHttp(buf, off, end) ? requestTarget(buf, off, end)?.host : undefined;
+    const target = requestTarget(buf, off, end)?.host;
     if (target === undefined && !looksLikeSocksHello(buf, off, end)) return;
     this.stats.unconfiguredProxyRequests += 1;
     const ip = this.textAt(pkt, pkt.dstOffset);
@@ -808,18 +809,21 @@ export class Pipeline {
   private proxyRequests(flow: Flow, fw: ProxyFollow, buf: Buffer, off: number, end: number, time: number): void {
     for (let n = 0; n < MAX_REQUESTS_PER_SEGMENT && off < end && looksLikeHttp(buf, off, end); n++) {
       const head = headerEnd(buf, off, end);
-      const target = requestTarget(buf, off, end)?.host ?? hostHeader(buf, off, end);
+      const request = requestTarget(buf, off, end);
+      const target = request?.host ?? hostHeader(buf, off, end);
       if (target === undefined) return;
-      this.proxyRequest(flow, fw, target, buf, off, head < 0 ? end : head, time);
+      this.proxyRequest(flow, fw, target, request?.connect ? request.port : undefined, buf, off, head < 0 ? end : head, time);
       if (head < 0 || flow.data !== fw) return;
       off = head;
     }
   }
 
-  /** A later request on a proxy connection, for `name`: judged as a connection of its own when it names a domain group the connection has not. */
-  private proxyRequest(flow: Flow, fw: ProxyFollow, name: string, buf: Buffer, off: number, end: number, time: number): void {
+  /**
+   * A later request on a proxy connection, for `name` (`port`: a CONNECT's): judged as a
+   * connection of its own when it names a domain group the connection has not.
+   */
+  private proxyRequest(flow: Flow, fw: ProxyFollow, name: string, port: number | undefined, buf: Buffer, off: number, end: number, time: number): void {
     fw.requests += 1;
-    const port = connectPort(buf, off, end);
     const stop = (): void => {
       flow.wantPayload = false;
       flow.data = undefined;

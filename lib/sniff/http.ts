@@ -86,15 +86,12 @@ const CONNECT = Buffer.from('CONNECT ', 'latin1');
 
 /**
  * The port of a proxy's CONNECT request ("CONNECT api.example.com:443 HTTP/1.1", RFC 9110
- * §9.3.6): where the tunnel goes. undefined for other requests, or a request line without one.
+ * §9.3.6): where the tunnel goes. undefined for other requests, or a request line without one
+ * (requestTarget reads it).
  */
 export function connectPort(buf: Buffer, off: number, end: number): number | undefined {
-  if (end - off < CONNECT.length || buf.compare(CONNECT, 0, CONNECT.length, off, off + CONNECT.length) !== 0) return undefined;
-  const eol = find(buf, LF, off, end);
-  const target = buf.toString('latin1', off + CONNECT.length, eol < 0 ? end : eol).split(' ')[0];
-  const m = /:(\d{1,5})$/.exec(target);
-  const port = m ? Number(m[1]) : NaN;
-  return port >= 1 && port <= 65535 ? port : undefined;
+  const t = requestTarget(buf, off, end);
+  return t?.connect ? t.port : undefined;
 }
 
 /**
@@ -155,16 +152,18 @@ export function headerEnd(buf: Buffer, off: number, end: number): number {
  * the Host header says (and HTTP/1.0 requests often have none). An IPv6 literal comes without its
  * brackets; the host is lower-cased, with bytes outside printable ASCII escaped as \xNN.
  * undefined when the bytes are not a whole HTTP/1.x request line, or its target is a path
- * (origin form: a client that does not know it talks to a proxy names it in Host).
+ * (origin form: a client that does not know it talks to a proxy names it in Host). `connect`: a
+ * CONNECT (its port is where the tunnel goes).
  */
-export function requestTarget(buf: Buffer, off: number, end: number): { host: string; port?: number } | undefined {
+export function requestTarget(buf: Buffer, off: number, end: number): { host: string; port?: number; connect: boolean } | undefined {
   const m = matchMethod(buf, off, end);
   if (m <= 0) return undefined;
   const eol = find(buf, LF, off + m, end);
   if (eol < 0 || !isHttp1Version(buf, off + m, eol)) return undefined;
   const stop = (eol > off && buf[eol - 1] === CR ? eol - 1 : eol) - 9; // the space before HTTP/1.x
   let target = buf.toString('latin1', off + m, stop);
-  if (m !== CONNECT.length || buf.compare(CONNECT, 0, CONNECT.length, off, off + m) !== 0) {
+  const connect = m === CONNECT.length && buf.compare(CONNECT, 0, CONNECT.length, off, off + m) === 0;
+  if (!connect) {
     const scheme = /^https?:\/\//i.exec(target);
     if (!scheme) return undefined;
     target = target.slice(scheme[0].length).split(/[/?#]/)[0];
@@ -186,5 +185,5 @@ export function requestTarget(buf: Buffer, off: number, end: number): { host: st
   if (name === undefined) return undefined;
   const port = /^:(\d{1,5})$/.exec(rest);
   const n = port ? Number(port[1]) : NaN;
-  return n >= 1 && n <= 65535 ? { host: name, port: n } : { host: name };
+  return n >= 1 && n <= 65535 ? { host: name, port: n, connect } : { host: name, connect };
 }

@@ -109,17 +109,17 @@ describe('sniff: where a request sent to a proxy goes (its request line)', () =>
   const target = (s: string) => requestTarget(Buffer.from(s, 'latin1'), 0, s.length);
 
   it('reads the authority of a CONNECT, brackets of an IPv6 literal removed', () => {
-    assert.deepEqual(target('CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n'), { host: 'api.example.com', port: 443 });
-    assert.deepEqual(target('CONNECT [2001:DB8::5]:8443 HTTP/1.1\r\n\r\n'), { host: '2001:db8::5', port: 8443 });
-    assert.deepEqual(target('CONNECT 203.0.113.5:22 HTTP/1.0\n\n'), { host: '203.0.113.5', port: 22 });
+    assert.deepEqual(target('CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n'), { host: 'api.example.com', port: 443, connect: true });
+    assert.deepEqual(target('CONNECT [2001:DB8::5]:8443 HTTP/1.1\r\n\r\n'), { host: '2001:db8::5', port: 8443, connect: true });
+    assert.deepEqual(target('CONNECT 203.0.113.5:22 HTTP/1.0\n\n'), { host: '203.0.113.5', port: 22, connect: true });
   });
 
   it('reads the host of an absolute-form target, whatever the Host header says, with or without one', () => {
-    assert.deepEqual(target('GET http://Evil.Example:8080/x?y=1 HTTP/1.1\r\nHost: benign.example\r\n\r\n'), { host: 'evil.example', port: 8080 });
-    assert.deepEqual(target('GET HTTP://files.example/a/b HTTP/1.0\r\n\r\n'), { host: 'files.example' });
-    assert.deepEqual(target('POST https://user:pw@api.example.org/ HTTP/1.1\r\n\r\n'), { host: 'api.example.org' });
-    assert.deepEqual(target('GET http://[2001:db8::7]/ HTTP/1.1\r\n\r\n'), { host: '2001:db8::7' });
-    assert.deepEqual(target('OPTIONS http://opt.example HTTP/1.1\r\n\r\n'), { host: 'opt.example' }, 'OPTIONS is as long as CONNECT');
+    assert.deepEqual(target('GET http://Evil.Example:8080/x?y=1 HTTP/1.1\r\nHost: benign.example\r\n\r\n'), { host: 'evil.example', port: 8080, connect: false });
+    assert.deepEqual(target('GET HTTP://files.example/a/b HTTP/1.0\r\n\r\n'), { host: 'files.example', connect: false });
+    assert.deepEqual(target('POST https://user:pw@api.example.org/ HTTP/1.1\r\n\r\n'), { host: 'api.example.org', connect: false });
+    assert.deepEqual(target('GET http://[2001:db8::7]/ HTTP/1.1\r\n\r\n'), { host: '2001:db8::7', connect: false });
+    assert.deepEqual(target('OPTIONS http://opt.example HTTP/1.1\r\n\r\n'), { host: 'opt.example', connect: false }, 'OPTIONS is as long as CONNECT');
   });
 
   it('is undefined for a path (origin form), OPTIONS *, an incomplete request line or something else', () => {
@@ -132,6 +132,6 @@ describe('sniff: where a request sent to a proxy goes (its request line)', () =>
   });
 
   it('escapes bytes outside printable ASCII in the host', () => {
-    assert.deepEqual(target('GET http://bad\x07host.example/ HTTP/1.1\r\n\r\n'), { host: 'bad\\x07host.example' });
+    assert.deepEqual(target('GET http://bad\x07host.example/ HTTP/1.1\r\n\r\n'), { host: 'bad\\x07host.example', connect: false });
   });
 });
