@@ -988,21 +988,20 @@ export class Pipeline {
    */
   private nameByHosts(facts: ConnectionFacts, hosts: ReadonlyMap<string, string>): void {
     const name = hosts.get(facts.flow.serverIp);
-    if (name === undefined) return;
-    const [group, registered] = this.groupOf(name);
-    facts.domain = name;
-    facts.nameSource = 'hosts';
-    facts.domainGroup = group;
-    facts.registeredDomain = registered;
+    if (name !== undefined) this.nameUnnamed(facts, 'hosts', name);
   }
 
   /** Last resort: the address's reverse (PTR) name. */
   private async nameByPtr(facts: ConnectionFacts): Promise<void> {
     const name = await this.deps.ptr?.lookup(facts.flow.serverIp);
-    if (!name) return;
+    if (name) this.nameUnnamed(facts, 'ptr', name);
+  }
+
+  /** Names a connection nothing named yet (no chain, no answer age to reset) by `name` from `source`. */
+  private nameUnnamed(facts: ConnectionFacts, source: 'hosts' | 'ptr', name: string): void {
     const [group, registered] = this.groupOf(name);
     facts.domain = name;
-    facts.nameSource = 'ptr';
+    facts.nameSource = source;
     facts.domainGroup = group;
     facts.registeredDomain = registered;
   }
