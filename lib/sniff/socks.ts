@@ -2,13 +2,14 @@
 // authentication; SOCKS4 and its 4a extension for names), from the client's byte stream to the
 // proxy. The proxy's answers go the other way and are not needed: the client's greeting, its
 // authentication (if any) and its request follow one another in its own stream.
+import { addressToString } from '../decode/index.js';
 import { readName } from './name.js';
 
 export interface SocksTarget {
   version: 4 | 5;
   /** 1 CONNECT, 2 BIND, 3 UDP ASSOCIATE (SOCKS5). */
   command: number;
-  /** A name (SOCKS5 domain, SOCKS4a) as readName gives it, or an address as text (IPv6 without brackets). */
+  /** A name (SOCKS5 domain, SOCKS4a) as readName gives it, or an address as decode writes a packet's (IPv6 as RFC 5952, no brackets). */
   host: string;
   /** Whether `host` is an address the client resolved itself (SOCKS5 ATYP 1/4, SOCKS4). */
   address: boolean;
@@ -61,13 +62,11 @@ function socks5(buf: Buffer, off: number, end: number): SocksTarget | 'more' | u
   let address = true;
   if (atyp === 1) {
     if (p + 6 > end) return 'more';
-    host = `${buf[p]}.${buf[p + 1]}.${buf[p + 2]}.${buf[p + 3]}`;
+    host = addressToString(buf, p, 4);
     p += 4;
   } else if (atyp === 4) {
     if (p + 18 > end) return 'more';
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push(((buf[p + i] << 8) | buf[p + i + 1]).toString(16));
-    host = groups.join(':');
+    host = addressToString(buf, p, 6);
     p += 16;
   } else if (atyp === 3) {
     if (p + 1 > end) return 'more';
@@ -92,20 +91,19 @@ function socks4(buf: Buffer, off: number, end: number): SocksTarget | 'more' | u
   if (command !== 1 && command !== 2) return undefined;
   if (end - off < 9) return 'more';
   const port = (buf[off + 2] << 8) | buf[off + 3];
-  const ip = [buf[off + 4], buf[off + 5], buf[off + 6], buf[off + 7]];
   let p = off + 8;
   const userEnd = nul(buf, p, Math.min(end, p + MAX_USERID + 1));
   if (userEnd < 0) return end - p > MAX_USERID ? undefined : 'more';
   p = userEnd + 1;
   // 0.0.0.x with x != 0: the name follows (SOCKS4a).
-  if (ip[0] === 0 && ip[1] === 0 && ip[2] === 0 && ip[3] !== 0) {
+  if (buf[off + 4] === 0 && buf[off + 5] === 0 && buf[off + 6] === 0 && buf[off + 7] !== 0) {
     const nameEnd = nul(buf, p, Math.min(end, p + 256));
     if (nameEnd < 0) return end - p > 255 ? undefined : 'more';
     const host = readName(buf, p, nameEnd - p);
     if (host === undefined) return undefined;
     return { version: 4, command, host, address: false, port, end: nameEnd + 1 };
   }
-  return { version: 4, command, host: ip.join('.'), address: true, port, end: p };
+  return { version: 4, command, host: addressToString(buf, off + 4, 4), address: true, port, end: p };
 }
 
 function nul(buf: Buffer, p: number, end: number): number {

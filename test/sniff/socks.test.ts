@@ -22,7 +22,7 @@ describe('sniff: SOCKS requests', () => {
   it('SOCKS5 with an address (curl --socks5): IPv4 and IPv6', () => {
     assert.deepEqual(at(b([5, 1, 0], [5, 1, 0, 1, 203, 0, 113, 5], port(8443))), { version: 5, command: 1, host: '203.0.113.5', address: true, port: 8443, end: 13 });
     const v6 = at(b([5, 1, 0], [5, 1, 0, 4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5], port(22)));
-    assert.deepEqual(v6, { version: 5, command: 1, host: '2001:db8:0:0:0:0:0:5', address: true, port: 22, end: 25 });
+    assert.deepEqual(v6, { version: 5, command: 1, host: '2001:db8::5', address: true, port: 22, end: 25 });
   });
 
   it('SOCKS5 with user/password authentication (RFC 1929) before the request', () => {
