@@ -144,28 +144,32 @@ const LISTEN_FIX = 'expected HOST:PORT like 127.0.0.1:9500 or [::1]:9500, port 1
 
 /** "127.0.0.1:9500", "localhost:9500", "[::1]:9500" → { host, port } (IPv6 without brackets). */
 export function parseListen(text: string, label: string): ListenAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
-  if (!m) throw invalidValue(label, text, LISTEN_FIX);
-  const host = m[1] ?? m[2];
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) throw invalidValue(label, text, LISTEN_FIX);
-  if (m[1] !== undefined && !ipaddr.IPv6.isValid(host)) throw invalidValue(label, text, LISTEN_FIX);
+  const hp = splitHostPort(text);
+  if (!hp) throw invalidValue(label, text, LISTEN_FIX);
+  const { host, port, bracketed } = hp;
+  if (bracketed && !ipaddr.IPv6.isValid(host)) throw invalidValue(label, text, LISTEN_FIX);
   if (/^[\d.]+$/.test(host) && !ipaddr.IPv4.isValidFourPartDecimal(host)) throw invalidValue(label, text, LISTEN_FIX);
   return { host, port };
+}
+
+/** HOST:PORT or [HOST]:PORT with a port from 1 to 65535; undefined otherwise. `bracketed`: the host was in brackets. */
+function splitHostPort(text: string): { host: string; port: number; bracketed: boolean } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : 0;
+  if (!m || port < 1 || port > 65535) return undefined;
+  return { host: m[1] ?? m[2], port, bracketed: m[1] !== undefined };
 }
 
 const ENDPOINT_FIX = 'expected an IP address and port like 10.0.0.8:3128 or [2001:db8::8]:3128 (an address, not a name: packets are matched on it)';
 
 /** IP:PORT or [IPv6]:PORT, the address in the text the agent prints packet addresses in. */
 function toEndpoint(raw: string, label: string): ListenAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw.trim());
-  const host = m ? m[1] ?? m[2] : '';
-  const port = m ? Number(m[3]) : 0;
-  if (!m || port < 1 || port > 65535) throw invalidValue(label, raw, ENDPOINT_FIX);
+  const hp = splitHostPort(raw);
+  if (!hp) throw invalidValue(label, raw, ENDPOINT_FIX);
   // In brackets an IPv6 address, bare an IPv4 one; in the text packet addresses are printed in.
-  const canonical = canonicalAddress(host);
-  if (canonical === undefined || (m[1] !== undefined) !== canonical.includes(':')) throw invalidValue(label, raw, ENDPOINT_FIX);
-  return { host: canonical, port };
+  const canonical = canonicalAddress(hp.host);
+  if (canonical === undefined || hp.bracketed !== canonical.includes(':')) throw invalidValue(label, raw, ENDPOINT_FIX);
+  return { host: canonical, port: hp.port };
 }
 
 const URL_SCHEMES = new Set(['http:', 'https:', 'tcp:', 'tls:']);
