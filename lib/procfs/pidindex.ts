@@ -18,6 +18,7 @@ import { OrderedMap } from '../collections/index.js';
 import { FdBits } from './fdbits.js';
 import { emptyFds, guessFds, readOrder, socketInode, type PidFds } from './fdorder.js';
 import { SyncProc } from './netns-sync.js';
+import { parseStat } from './process.js';
 
 export interface Holder { pid: number; fd: string }
 
@@ -81,6 +82,41 @@ export class PidIndex {
   /** The holder an inode had at its pid's last read, unchecked (it may have closed it since). */
   peek(inode: number): Holder | undefined {
     return this.byInode.get(inode);
+  }
+
+  /**
+   * The process that made a socket `pid` holds, among it and its ancestors (at most `maxLevels`
+   * up): a socket held by several processes was inherited across fork (a shell script's
+   * `exec 3<>/dev/tcp/...` socket is held by the commands of its pipeline too, `cat <&3 | wc`),
+   * and its maker is the oldest holder. While the holder's parent holds the same socket at the
+   * same fd (fork keeps fd numbers), the parent is taken instead. The holder's fd comes from its
+   * own last read, not from the inode's entry: that names whichever holder was read last (a
+   * sibling, or the maker itself), so it cannot say which fd `pid` holds it at; a command given
+   * the socket as its input holds it at two (`cat <&3`: 0 and 3), the parent at one of them. One
+   * stat and one readlink per fd a level, synchronous (~15 µs); a parent that does not hold it
+   * (the usual case) costs one stat and a readlink or two. Returns `pid` when no parent holds it or its fd is not known.
+   */
+  creatorOf(pid: number, inode: number, maxLevels: number): number {
+    const fds = this.fdsOf(pid, inode);
+    if (fds.length === 0) return pid;
+    const link = `socket:[${inode}]`;
+    let at = pid;
+    for (let level = 0; level < maxLevels; level++) {
+      const stat = parseStat(this.sync.readText(`${at}/stat`) ?? '');
+      if (stat === undefined || stat.ppid <= 1) break;
+      if (!fds.some((fd) => this.sync.readLink(`${stat.ppid}/fd/${fd}`) === link)) break;
+      at = stat.ppid;
+    }
+    return at;
+  }
+
+  /** The fds at which `pid` held `inode` when its fds were last read (several: `cmd <&3` holds it at 0 and 3). */
+  private fdsOf(pid: number, inode: number): string[] {
+    const fds: string[] = [];
+    for (const [fd, held] of this.pids.get(pid)?.socks ?? []) if (held === inode) fds.push(fd);
+    const h = this.byInode.get(inode);
+    if (h?.pid === pid && !fds.includes(h.fd)) fds.push(h.fd);
+    return fds;
   }
 
   /** Live holder of an inode, checked against its fd link so a dead pid or closed fd is never reported. */

@@ -24,8 +24,6 @@ import { newCounters, type FlowEnds, type SocketOwner } from './owner.js';
 import { PidIndex } from './pidindex.js';
 import { ProbeCache } from './probes.js';
 import type { ProcFs } from './procfs.js';
-import { parseStat } from './process.js';
-import { SyncProc } from './netns-sync.js';
 import { SocketSearch } from './socket-search.js';
 import { Tier, type FlowKey } from './socketindex.js';
 
@@ -105,10 +103,8 @@ export class SocketResolver {
   private readonly misses: MissScanner;
   private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0, sweepPids: 0 };
   private readonly counters = newCounters();
-  private readonly sync: SyncProc;
 
   constructor(opts: SocketResolverOptions) {
-    this.sync = new SyncProc(opts.proc);
     this.now = opts.now ?? Date.now;
     const { now, counters } = this;
     this.index = new PidIndex(opts.proc, { maxInodes: opts.maxInodes, exitedGraceMs: opts.exitedGraceMs, now });
@@ -227,26 +223,10 @@ export class SocketResolver {
     return owners;
   }
 
-  /**
-   * A socket held by several processes was inherited across fork: a shell script's
-   * `exec 3<>/dev/tcp/...` socket is held by the commands of its pipeline too (`cat <&3 | wc`),
-   * and whichever the index found last is not the program that made the connection. The process
-   * that made it is the oldest holder: while the holder's parent holds the same socket at the same
-   * fd (fork keeps fd numbers), the parent is taken instead, up to MAX_LIFT levels. One stat and
-   * one readlink a level, synchronous (~15 µs; through the thread pool they cost several times
-   * that, and delayed the whole batch); a parent that does not hold it (the usual case) costs one of each.
-   */
+  /** An inherited socket belongs to the process that made it (PidIndex.creatorOf). */
   private liftToCreator(o: SocketOwner): void {
-    const h = this.index.peek(o.inode);
-    if (h === undefined || h.pid !== o.pid) return;
-    const link = `socket:[${o.inode}]`;
-    let pid = h.pid;
-    for (let level = 0; level < MAX_LIFT; level++) {
-      const stat = parseStat(this.sync.readText(`${pid}/stat`) ?? '');
-      if (stat === undefined || stat.ppid <= 1) break;
-      if (this.sync.readLink(`${stat.ppid}/fd/${h.fd}`) !== link) break;
-      pid = stat.ppid;
-    }
+    if (o.pid === undefined) return;
+    const pid = this.index.creatorOf(o.pid, o.inode, MAX_LIFT);
     if (pid === o.pid) return;
     o.pid = pid;
     this.counters.inheritedLifted++;

@@ -112,6 +112,54 @@ class SlowFds extends ProcFs {
   }
 }
 
+describe('procfs/PidIndex.creatorOf (a socket inherited across fork)', () => {
+  let tree: FakeProc;
+  let index: PidIndex;
+  // A script's shell (200) made socket 9001 at fd 3 (`exec 3<>/dev/tcp/...`), then ran
+  // `cat <&3 | wc -c`: cat (201) holds it at fd 3 and as its input (fd 0), wc (202) at fd 3.
+  // The shell's own parent (150) does not hold it.
+  beforeEach(() => {
+    tree = new FakeProc();
+    tree.addPid(150, { comm: 'sshd', ppid: 1, uid: 0, argv: ['sshd'] });
+    tree.addPid(200, { comm: 'bash', ppid: 150, uid: 1000, argv: ['bash', 'fetch.sh'], sockets: [9001] });
+    tree.addPid(201, { comm: 'cat', ppid: 200, uid: 1000, argv: ['cat'] });
+    fs.rmSync(path.join(tree.root, '201', 'fd', '0'));
+    tree.addSocket(201, 0, 9001);
+    tree.addSocket(201, 3, 9001);
+    tree.addPid(202, { comm: 'wc', ppid: 200, uid: 1000, argv: ['wc', '-c'], sockets: [9001] });
+    index = new PidIndex(new ProcFs(tree.root));
+  });
+  afterEach(() => tree.cleanup());
+
+  it('climbs from a command to the shell that made the socket, whichever holder was read last', () => {
+    // Read in this order, the inode's entry names the shell; read the other way, wc.
+    for (const order of [[202, 201, 200], [200, 201, 202]]) {
+      index = new PidIndex(new ProcFs(tree.root));
+      index.scanSync(order);
+      assert.equal(index.lookup(9001)?.pid, order[2], 'the entry names the last holder read');
+      assert.equal(index.creatorOf(202, 9001, 4), 200, `wc -> bash (read ${order.join(', ')})`);
+      assert.equal(index.creatorOf(201, 9001, 4), 200, `cat, holding it at 0 and 3 -> bash (read ${order.join(', ')})`);
+      assert.equal(index.creatorOf(200, 9001, 4), 200, 'the shell stays: its parent does not hold the socket');
+    }
+  });
+
+  it('stays with the holder when its fd is not known, or when no level is allowed', () => {
+    index.scanSync([200]);
+    assert.equal(index.creatorOf(202, 9001, 4), 202, 'wc was never read: its fd is not known');
+    index.scanSync([202]);
+    assert.equal(index.creatorOf(202, 9001, 0), 202);
+    assert.equal(index.creatorOf(202, 9001, 1), 200);
+  });
+
+  it('does not climb to a parent that holds another socket at that fd', () => {
+    tree.closeFd(200, 3);
+    tree.addSocket(200, 3, 9002);
+    index.scanSync([200, 201, 202]);
+    assert.equal(index.creatorOf(202, 9001, 4), 202);
+    assert.equal(index.creatorOf(201, 9001, 4), 201);
+  });
+});
+
 describe('procfs/SocketResolver full scans', () => {
   let tree: FakeProc;
   let clock: number;
