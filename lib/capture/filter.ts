@@ -30,18 +30,41 @@ export const WAKE_PORT = 9;
  *   host's programs there, and so do the capture's own wake-up datagrams (WAKE_PORT). (A
  *   connection to one of the host's other own addresses also goes over lo; the decode stage
  *   marks it, and the pipeline does not track it.) `keepLoopback` keeps it all: for an
- *   operator whose --external-cidr takes in loopback addresses (classify.externalCoversLoopback).
+ *   operator whose --external-cidr takes in loopback addresses (classify.externalCoversLoopback);
+ * - with `internalPairs`, not the traffic between two internal addresses either (see FilterOptions).
  */
-export function buildBpfFilter(dnsPorts: number[], opts: { keepLoopback?: boolean } = {}): string {
+export function buildBpfFilter(dnsPorts: number[], opts: FilterOptions = {}): string {
   if (dnsPorts.length === 0) throw new CaptureError('dns ports: at least one port is needed (usually 53)');
-  for (const p of dnsPorts) {
-    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new CaptureError(`dns port ${p}: must be an integer from 1 to 65535`);
-  }
+  const check = (p: number, what: string): void => {
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new CaptureError(`${what} ${p}: must be an integer from 1 to 65535`);
+  };
+  for (const p of dnsPorts) check(p, 'dns port');
+  for (const p of opts.internalPairs?.keepPorts ?? []) check(p, 'kept port');
   const any = `tcp or udp or ${vlanClause(1)} or ${vlanClause(2)}`;
-  if (opts.keepLoopback) return any;
+  const ports = (list: number[]): string => [...new Set(list)].map((p) => `port ${p}`).join(' or ');
+  const dns = ports(dnsPorts);
   const loopback = '(src net 127.0.0.0/8 and dst net 127.0.0.0/8) or (src host ::1 and dst host ::1)';
-  const dns = [...new Set(dnsPorts)].map((p) => `port ${p}`).join(' or ');
-  return `(${any}) and (not (${loopback}) or ${dns} or udp dst port ${WAKE_PORT})`;
+  const clauses = [any];
+  if (!opts.keepLoopback) clauses.push(`not (${loopback}) or ${dns} or udp dst port ${WAKE_PORT}`);
+  const ranges = opts.internalPairs?.ranges ?? [];
+  if (ranges.length > 0) {
+    const side = (dir: 'src' | 'dst'): string => ranges.map((r) => `${dir} net ${r}`).join(' or ');
+    clauses.push(`not ((${side('src')}) and (${side('dst')})) or ${ports([...dnsPorts, ...(opts.internalPairs?.keepPorts ?? [])])}`);
+  }
+  return clauses.length === 1 ? any : clauses.map((c) => `(${c})`).join(' and ');
+}
+
+export interface FilterOptions {
+  /** Keep loopback traffic (see buildBpfFilter). */
+  keepLoopback?: boolean;
+  /**
+   * Leave out TCP and UDP between two addresses of `ranges` (classify's internalPairRanges:
+   * never judged, as the responder is internal), except on the DNS ports and `keepPorts` (the
+   * proxy ports: an internal proxy's connections carry the requests that name the destination).
+   * Only in the untagged IP header (a tagged frame is kept whole, as before); on a busy node the
+   * traffic among pods, nodes and databases is most of what the kernel would otherwise copy.
+   */
+  internalPairs?: { ranges: readonly string[]; keepPorts: readonly number[] };
 }
 
 /** TCP/UDP behind `tags` VLAN tags, by offset from the start of an Ethernet frame. */

@@ -279,15 +279,57 @@ const LOOPBACK_V6: Prefix = { family: 6, words: [0, 0, 0, 1], bits: 128 };
 /**
  * True when some of `externalCidrs` (--external-cidr) takes in a loopback address (127.0.0.0/8,
  * ::1): the operator made loopback traffic external, so the capture must keep it (a test
- * world on lo does). Two prefixes overlap when the shorter one holds the longer one's start.
+ * world on lo does).
  */
 export function externalCoversLoopback(externalCidrs: readonly string[]): boolean {
   return externalCidrs.some((text) => {
     const p = parsePrefix(text.trim());
-    if (p === undefined) return false;
-    const lo = p.family === 4 ? LOOPBACK_V4 : LOOPBACK_V6;
-    return p.bits <= lo.bits ? matches(p, lo) : matches(lo, p);
+    return p !== undefined && overlaps(p, p.family === 4 ? LOOPBACK_V4 : LOOPBACK_V6);
   });
+}
+
+/** Two prefixes overlap when the shorter one holds the longer one's start. */
+function overlaps(a: Prefix, b: Prefix): boolean {
+  return a.bits <= b.bits ? matches(a, b) : matches(b, a);
+}
+
+/**
+ * The built-in ranges a host's own traffic among itself mostly stays in: RFC 1918, the shared
+ * (CGNAT) space, link-local and IPv6 unique local and link-local addresses. Pods, nodes,
+ * databases and storage talk over these, often at far higher rates than anything goes out.
+ */
+const PRIVATE_PAIR_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'];
+/** --internal-cidr ranges taken into internalPairRanges at most (each adds to the kernel filter's length). */
+export const MAX_PAIR_RANGES = 32;
+
+/**
+ * Ranges where a packet between two addresses of them (any two: 10.0.0.1 to 192.168.1.1 too)
+ * belongs to a connection that is never judged: its responder is internal. For the capture
+ * filter, to leave such traffic in the kernel. The private ranges above and the --internal-cidr
+ * ones (the first MAX_PAIR_RANGES), as canonical CIDR text (host bits cleared), less every one
+ * that overlaps an --external-cidr: where the operator made part of a range external, all of
+ * the range's traffic is kept and the classifier decides, as before. Unparseable values are
+ * left out (the classifier rejects them at start).
+ */
+export function internalPairRanges(internalCidrs: readonly string[], externalCidrs: readonly string[]): string[] {
+  const external = externalCidrs.map((t) => parsePrefix(t.trim())).filter((p): p is Prefix => p !== undefined);
+  const own = internalCidrs.slice(0, MAX_PAIR_RANGES).map((t) => parsePrefix(t.trim())).filter((p): p is Prefix => p !== undefined);
+  const out: string[] = [];
+  for (const p of [...PRIVATE_PAIR_RANGES.map((t) => parsePrefix(t) as Prefix), ...own]) {
+    if (external.some((e) => overlaps(p, e))) continue;
+    const text = prefixText(p);
+    if (!out.includes(text)) out.push(text);
+  }
+  return out;
+}
+
+function prefixText(p: Prefix): string {
+  if (p.family === 4) {
+    const w = p.words[0];
+    return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}/${p.bits}`;
+  }
+  const parts = p.words.flatMap((w) => [w >>> 16, w & 0xffff]);
+  return `${new ipaddr.IPv6(parts).toString()}/${p.bits}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 // classify: is an address external, which domain group does a name belong to (operator
 // grouping rules first, then AWS by service, then eTLD+1), and is a connection suppressed.
-export { AddressClassifier, ClassifyConfigError, DEFAULT_ADDRESS_CACHE_SIZE, cidrTest, externalCoversLoopback, isLoopbackAt } from './address.js';
+export { AddressClassifier, ClassifyConfigError, DEFAULT_ADDRESS_CACHE_SIZE, cidrTest, externalCoversLoopback, internalPairRanges, isLoopbackAt, MAX_PAIR_RANGES } from './address.js';
 export type { AddressClassifierOptions } from './address.js';
 export { registeredDomain, domainGroup, normalizeName, isIp } from './domain.js';
 export { awsServiceGroup, AWS_SERVICE_RULES } from './aws.js';

@@ -4,7 +4,7 @@
 // FAIL line instead of a crash.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LiveCapture } from '../capture/index.js';
-import { externalCoversLoopback } from '../classify/index.js';
+import { agentCaptureFilter } from '../pipeline/capture-filter.js';
 import { DEFAULTS } from '../config/index.js';
 import { errText, fail, ok, warn, type CheckResult } from './types.js';
 
@@ -14,6 +14,8 @@ export interface CaptureSettings {
   captureBufferBytes: number;
   snapLength: number;
   externalCidrs: readonly string[];
+  internalCidrs: readonly string[];
+  proxies: readonly { port: number }[];
 }
 
 /**
@@ -50,7 +52,7 @@ async function openAndClose(cap: typeof import('../capture/index.js'), iface: st
   let live: LiveCapture;
   try {
     live = cap.LiveCapture.open({
-      interfaces: [iface], filter: cap.buildBpfFilter(s.dnsPorts, { keepLoopback: externalCoversLoopback(s.externalCidrs) }), bufferBytes: s.captureBufferBytes,
+      interfaces: [iface], filter: agentCaptureFilter(s), bufferBytes: s.captureBufferBytes,
       snapLength: s.snapLength, immediate: true,
     }, () => undefined);
   } catch (err) {

@@ -118,7 +118,7 @@ class Ignored extends Keyed {
 }
 
 /** Ports HTTP and SOCKS proxies listen on (Squid 3128/3129, 8080, Privoxy 8118, tinyproxy 8888, SOCKS 1080, Tor 9050). */
-const PROXY_PORTS = new Set([1080, 3128, 3129, 8080, 8118, 8888, 9050]);
+export const PROXY_PORTS: ReadonlySet<number> = new Set([1080, 3128, 3129, 8080, 8118, 8888, 9050]);
 
 export class FlowTable {
   readonly stats = new FlowTableStats();

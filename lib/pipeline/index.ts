@@ -5,9 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
 import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
-import { externalCoversLoopback } from '../classify/index.js';
 import {
-  CaptureError, CaptureStopped, LiveCapture, inflateIfCompressed, readErrorReason, replayFile, ringPackets, buildBpfFilter, type Inflated, type InterfaceStats, type ReplayResult,
+  CaptureError, CaptureStopped, LiveCapture, inflateIfCompressed, readErrorReason, replayFile, ringPackets, type Inflated, type InterfaceStats, type ReplayResult,
 } from '../capture/index.js';
 import { Baseline, BaselineWriteError } from '../baseline/index.js';
 import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
@@ -17,6 +16,7 @@ import { DEFAULT_NAME_ORDER, Pipeline, isLogPoint, type PipelineSettings } from 
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
 import { readHostOs } from './host-os.js';
+import { agentCaptureFilter } from './capture-filter.js';
 import { loadNames, saveNames } from './names-file.js';
 import { logFileStats, snapshot, METRIC_HELP } from './stats.js';
 
@@ -198,7 +198,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
 
   capture = LiveCapture.open({
     interfaces: [...config.interfaces],
-    filter: buildBpfFilter([...config.dnsPorts], { keepLoopback: externalCoversLoopback(config.externalCidrs) }),
+    filter: agentCaptureFilter(config),
     bufferBytes: config.captureBufferBytes,
     snapLength: config.snapLength,
     immediate: true,

@@ -19,7 +19,7 @@ export const METRIC_HELP: Record<string, string> = {
   name_cache_entries: 'IP to name cache entries',
   name_cache_evictions: 'IP to name cache entries evicted by the size bound',
   name_cache_expired: 'IP to name cache entries expired (TTL + retention)',
-  connections_started: 'Connection starts seen, by transport; tcp_midstream: TCP connections taken up mid-stream (their start not seen)',
+  connections_started: 'Connection starts seen, by transport (live: not those between two internal addresses, left out of the capture); tcp_midstream: TCP connections taken up mid-stream (their start not seen)',
   connections_outbound: 'Connections to external responders tracked',
   connections_forwarded_ignored: 'Connections forwarded for other machines (no process of this host found) and not judged (--ignore-forwarded)',
   connections_unconfigured_proxy: 'Internal connections that carried proxy requests to an endpoint not given with --proxy (their destinations not judged; the log names the endpoint)',

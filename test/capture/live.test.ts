@@ -1,11 +1,15 @@
-// Live capture on loopback (root or CAP_NET_RAW + CAP_NET_ADMIN). Traffic goes to 127.0.0.1 only.
+// Live capture on loopback (root or CAP_NET_RAW + CAP_NET_ADMIN). Traffic goes to 127.0.0.1 only,
+// except in the last block: between this namespace and one the test makes.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { CaptureError, LiveCapture, buildBpfFilter, interfaceNames } from '../../lib/capture/index.js';
 import { DecodeStats, PacketInfo, decodePacket } from '../../lib/decode/index.js';
 import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+import { agentCaptureFilter } from '../../lib/pipeline/capture-filter.js';
+import { inNs, ip } from '../integration/netns.js';
 
 interface Seen { proto: number; sport: number; dport: number; flags: number; payload: string; linkType: number }
 
@@ -132,5 +136,68 @@ describe('capture: live open errors and interface list', () => {
   it('interfaceNames() lists lo and any', () => {
     const names = interfaceNames();
     assert.ok(names.includes('lo') && names.includes('any'), names.join(','));
+  });
+});
+
+// The agent's own filter (pipeline/capture-filter.ts) attached in the kernel on `any`: between
+// this namespace and one of the test's own over a veth with private addresses, datagrams off the
+// DNS and proxy ports never reach libpcap; DNS, a proxy's port and an external address do. The
+// "external" address is a documentation one on the veth's root end; nothing leaves the pair.
+describe('capture: live on any with the agent\'s filter (traffic between internal addresses left in the kernel)', function () {
+  this.timeout(20000);
+  const sfx = randomBytes(2).toString('hex');
+  const ns = `ewcf-${sfx}`;
+  const rootIf = `ewcfa-${sfx}`;
+  const nsIf = `ewcfb-${sfx}`;
+  let capture: LiveCapture | undefined;
+  let made = false;
+  const payloads: string[] = [];
+  const stats = new DecodeStats();
+  const out = new PacketInfo();
+
+  before(function () {
+    requirePrereq(this, isRoot() && haveCommand('ip') && haveCommand('python3'), 'root, ip and python3 for a namespace of the test\'s own');
+    ip('netns', 'add', ns);
+    made = true;
+    ip('link', 'add', rootIf, 'type', 'veth', 'peer', 'name', nsIf);
+    ip('link', 'set', nsIf, 'netns', ns);
+    ip('addr', 'add', '10.213.7.1/30', 'dev', rootIf);
+    ip('addr', 'add', '203.0.113.77/32', 'dev', rootIf);
+    ip('link', 'set', rootIf, 'up');
+    ip(...inNs(ns, 'ip', 'link', 'set', 'lo', 'up'));
+    ip(...inNs(ns, 'ip', 'addr', 'add', '10.213.7.2/30', 'dev', nsIf));
+    ip(...inNs(ns, 'ip', 'link', 'set', nsIf, 'up'));
+    ip(...inNs(ns, 'ip', 'route', 'add', '203.0.113.77/32', 'dev', nsIf));
+    const filter = agentCaptureFilter({ dnsPorts: [53], internalCidrs: [], externalCidrs: [], proxies: [] });
+    capture = LiveCapture.open({ interfaces: ['any'], filter, bufferBytes: 4 << 20, snapLength: 65535, immediate: true },
+      (buf, caplen, wireLen, _ts, linkType) => {
+        if (decodePacket(linkType, buf, caplen, out, stats, wireLen) && out.protocol === 17) {
+          payloads.push(buf.toString('latin1', out.payloadOffset, out.payloadOffset + out.payloadLength));
+        }
+      });
+  });
+
+  after(async () => {
+    if (capture) {
+      capture.close();
+      await capture.closed;
+    }
+    if (made) spawnSync('ip', ['netns', 'del', ns]); // takes the veth pair with it
+    assert.equal(spawnSync('ip', ['link', 'show', rootIf]).status !== 0, true, `${rootIf} removed`);
+  });
+
+  it('drops datagrams between two private addresses, keeps DNS, the proxy ports and an external peer', async () => {
+    const tag = `ewcf-${process.pid}-${sfx}`;
+    const sends: [string, string, number][] = [
+      ['internal', '10.213.7.1', 40123], ['dns', '10.213.7.1', 53], ['proxy', '10.213.7.1', 3128], ['external', '203.0.113.77', 40123],
+    ];
+    const code = `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nfor name, addr, port in ${JSON.stringify(sends)}:\n    s.sendto(("${tag}-" + name).encode(), (addr, port))\n`;
+    // Twice, a second apart: whatever the first round left in flight is in by the end of the second.
+    for (let round = 0; round < 2; round++) {
+      const r = spawnSync('ip', inNs(ns, 'python3', '-c', code), { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(r.status, 0, r.stderr);
+      await until(() => ['dns', 'proxy', 'external'].every((n) => payloads.filter((p) => p === `${tag}-${n}`).length > round), 5000);
+    }
+    assert.equal(payloads.filter((p) => p === `${tag}-internal`).length, 0, `captured: ${payloads.filter((p) => p.startsWith(tag)).join(', ')}`);
   });
 });

@@ -205,6 +205,64 @@ describe('capture: buildBpfFilter, run by libpcap over files', () => {
     assert.deepEqual(all, cases.map((_, ts) => ts));
   });
 
+  it('with internal pairs: traffic between two internal addresses is dropped, off the DNS and kept ports; every link type', () => {
+    const t = (src: string, dst: string, sport: number, dport: number): Buffer => (src.includes(':')
+      ? ipv6({ src, dst, nextHeader: 6 }, tcp({ srcPort: sport, dstPort: dport, flags: TCP_SYN }))
+      : ipv4({ src, dst, protocol: 6 }, tcp({ srcPort: sport, dstPort: dport, flags: TCP_SYN })));
+    const u = (src: string, dst: string, sport: number, dport: number): Buffer => (src.includes(':')
+      ? ipv6({ src, dst, nextHeader: 17 }, udp({ srcPort: sport, dstPort: dport }, Buffer.from('x')))
+      : ipv4({ src, dst, protocol: 17 }, udp({ srcPort: sport, dstPort: dport }, Buffer.from('x'))));
+    const cases: [string, Buffer, boolean][] = [
+      ['pod to pod', t('10.244.1.5', '10.244.2.7', 40000, 5432), false],
+      ['its answer', t('10.244.2.7', '10.244.1.5', 5432, 40000), false],
+      ['node to a CGNAT peer, UDP', u('192.168.1.10', '100.64.3.4', 40000, 4789), false],
+      ['across two private ranges', t('172.16.0.9', '192.168.1.1', 40000, 22), false],
+      ['to the cloud metadata address', t('10.0.0.5', '169.254.169.254', 40000, 80), false],
+      ['ULA to ULA', t('fd00::1', 'fd00::2', 40000, 6379), false],
+      ['link-local to ULA', u('fe80::1', 'fd12::3', 40000, 5000), false],
+      ['inside an --internal-cidr range', t('198.18.0.1', '198.18.0.2', 40000, 443), false],
+      ['a query to an internal resolver', u('10.0.0.5', '10.0.0.53', 40000, 53), true],
+      ['its answer', u('10.0.0.53', '10.0.0.5', 53, 40000), true],
+      ['on the second DNS port', u('10.0.0.5', '10.0.0.53', 40000, 5353), true],
+      ['to an internal proxy (a kept port)', t('10.0.0.5', '10.0.0.3', 40000, 3128), true],
+      ['the proxy\'s answer', t('10.0.0.3', '10.0.0.5', 3128, 40000), true],
+      ['internal to external', t('10.0.0.5', '203.0.113.9', 40000, 443), true],
+      ['external to internal', t('203.0.113.9', '10.0.0.5', 443, 40000), true],
+      ['inside an --external-cidr carved out of 10/8: all of 10/8 is kept', t('10.5.0.1', '10.9.0.1', 40000, 443), true],
+      ['ULA to a global address', t('fd00::1', '2001:db8::1', 40000, 443), true],
+      ['loopback stays as before', t('127.0.0.1', '127.0.0.1', 40000, 5432), false],
+    ];
+    const opts = { ranges: ['172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10', '198.18.0.0/15'], keepPorts: [3128] };
+    const pairFilter = buildBpfFilter([53, 5353], { internalPairs: opts });
+    const withTen = buildBpfFilter([53, 5353], { internalPairs: { ...opts, ranges: ['10.0.0.0/8', ...opts.ranges] } });
+    const carved = cases.findIndex(([name]) => name.startsWith('inside an --external-cidr'));
+    const type = (pkt: Buffer): number => ((pkt[0] >> 4) === 6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4);
+    const files: [string, string][] = [];
+    const eth = path.join(dir, 'pairs-eth.pcap');
+    writePcap(eth, LinkType.ETHERNET, cases.map(([, pkt], ts) => ({ ts, data: ethernet({ type: type(pkt) }, pkt) })));
+    files.push([eth, 'ethernet']);
+    for (const [linkType, wrap] of [[LinkType.LINUX_SLL, sll], [LinkType.LINUX_SLL2, sll2]] as const) {
+      const file = path.join(dir, `pairs-${linkType}.pcap`);
+      writePcap(file, linkType, cases.map(([, pkt], ts) => ({ ts, data: wrap({ protocol: type(pkt) }, pkt) })));
+      files.push([file, `link type ${linkType}`]);
+    }
+    const through = (file: string, f: string): number[] => {
+      const ts: number[] = [];
+      replayFile(file, (_b, _c, _w, x) => ts.push(x), { filter: f });
+      return ts;
+    };
+    for (const [file, what] of files) {
+      // 10/8 left out of the ranges (an --external-cidr overlaps it): the pods' traffic is kept too.
+      const keptWithout = cases.flatMap(([, pkt, keep], ts) => (keep || (pkt[0] >> 4 === 4 && pkt[12] === 10) ? [ts] : []));
+      assert.deepEqual(through(file, pairFilter), keptWithout, `${what}, without 10/8`);
+      assert.deepEqual(through(file, withTen), cases.flatMap(([, , keep], ts) => (keep && ts !== carved ? [ts] : [])), `${what}, with 10/8`);
+    }
+    // A tagged frame is kept whole: the ranges (and loopback) are matched in the untagged IP header only.
+    const tagged = path.join(dir, 'pairs-vlan.pcap');
+    writePcap(tagged, LinkType.ETHERNET, cases.map(([, pkt], ts) => ({ ts, data: ethernet({ type: type(pkt), vlans: [{ id: 10 }] }, pkt) })));
+    assert.deepEqual(through(tagged, withTen), cases.map((_, ts) => ts));
+  });
+
   it('rejects empty or out-of-range DNS ports', () => {
     assert.throws(() => buildBpfFilter([]), CaptureError);
     assert.throws(() => buildBpfFilter([0]), /dns port 0/);

@@ -3,7 +3,7 @@
 // are only classified here, never contacted.
 import assert from 'node:assert/strict';
 import ipaddr from 'ipaddr.js';
-import { AddressClassifier, ClassifyConfigError, BUILTIN_IPV4, BUILTIN_IPV6, externalCoversLoopback, isLoopbackAt } from '../../lib/classify/index.js';
+import { AddressClassifier, ClassifyConfigError, BUILTIN_IPV4, BUILTIN_IPV6, externalCoversLoopback, internalPairRanges, isLoopbackAt, MAX_PAIR_RANGES } from '../../lib/classify/index.js';
 
 // [address, external?, why]
 const BUILTIN_TABLE: [string, boolean, string][] = [
@@ -233,5 +233,35 @@ describe('classify/address: loopback', () => {
     };
     for (const ip of ['127.0.0.1', '127.255.0.9', '::1', '::ffff:127.0.0.1']) assert.equal(at(ip), true, ip);
     for (const ip of ['128.0.0.1', '203.0.113.77', '::', '::2', '::ffff:10.0.0.1', '2001:db8::1', '1::1', '::1:0:0:1']) assert.equal(at(ip), false, ip);
+  });
+
+  describe('internalPairRanges (the capture leaves out traffic between two of them)', () => {
+    const privates = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'];
+
+    it('the private, shared and link-local ranges, every one internal to the classifier', () => {
+      assert.deepEqual(internalPairRanges([], []), privates);
+      const c = new AddressClassifier();
+      for (const r of privates) assert.equal(c.isExternal(r.split('/')[0]), false, r);
+    });
+
+    it('adds --internal-cidr ranges as CIDR text with host bits cleared, once each', () => {
+      assert.deepEqual(internalPairRanges(['203.0.113.77/24', ' 2001:db8:0:0:1::9/64 ', '10.1.0.0/16', '::ffff:198.51.100.0/120', '203.0.113.0/24'], []),
+        [...privates, '203.0.113.0/24', '2001:db8::/64', '10.1.0.0/16', '198.51.100.0/24']);
+    });
+
+    it('leaves out every range an --external-cidr overlaps, inside it or around it', () => {
+      // 10.5.0.0/16 made external: all of 10/8 is kept (the classifier decides there); 0.0.0.0/0 takes every IPv4 range.
+      assert.deepEqual(internalPairRanges([], ['10.5.0.0/16']), privates.filter((r) => r !== '10.0.0.0/8'));
+      assert.deepEqual(internalPairRanges(['203.0.113.0/24'], ['0.0.0.0/0']), ['fc00::/7', 'fe80::/10']);
+      assert.deepEqual(internalPairRanges(['203.0.113.0/24'], ['203.0.113.128/25', 'fd00::/8']), privates.filter((r) => r !== 'fc00::/7'));
+      // Not overlapping: documentation ranges made external leave the private ones alone.
+      assert.deepEqual(internalPairRanges([], ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32']), privates);
+    });
+
+    it(`takes at most ${MAX_PAIR_RANGES} --internal-cidr ranges and skips unparseable ones`, () => {
+      const many = Array.from({ length: MAX_PAIR_RANGES + 5 }, (_, i) => `198.18.${i}.0/24`);
+      assert.equal(internalPairRanges(many, []).length, privates.length + MAX_PAIR_RANGES);
+      assert.deepEqual(internalPairRanges(['nonsense', '10.0.0.0/99'], []), privates);
+    });
   });
 });

@@ -1,0 +1,25 @@
+// The live capture's filter, for the agent and for `egresswatch doctor` alike: what the
+// pipeline needs (capture/filter.ts), less loopback traffic (unless --external-cidr makes it
+// external) and less the traffic between two internal addresses off the DNS and proxy ports.
+import { buildBpfFilter } from '../capture/filter.js';
+import { externalCoversLoopback, internalPairRanges } from '../classify/index.js';
+import { PROXY_PORTS } from '../flows/index.js';
+
+export interface CaptureFilterSettings {
+  dnsPorts: readonly number[];
+  internalCidrs: readonly string[];
+  externalCidrs: readonly string[];
+  /** --proxy endpoints: their ports are kept between internal addresses (an internal proxy carries the requests). */
+  proxies: readonly { port: number }[];
+}
+
+export function agentCaptureFilter(s: CaptureFilterSettings): string {
+  return buildBpfFilter([...s.dnsPorts], {
+    keepLoopback: externalCoversLoopback(s.externalCidrs),
+    internalPairs: {
+      ranges: internalPairRanges(s.internalCidrs, s.externalCidrs),
+      // The unconfigured-proxy hint (FlowTable.onProxyPortPayload) reads internal connections on these.
+      keepPorts: [...PROXY_PORTS, ...s.proxies.map((p) => p.port)],
+    },
+  });
+}
