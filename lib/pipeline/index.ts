@@ -17,6 +17,7 @@ import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
 import { readHostOs } from './host-os.js';
 import { agentCaptureFilter } from './capture-filter.js';
+import { HOST_ADDRESSES_REFRESH_MS, HostAddresses } from './host-addresses.js';
 import { loadNames, saveNames } from './names-file.js';
 import { logFileStats, snapshot, METRIC_HELP } from './stats.js';
 
@@ -171,8 +172,9 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   });
   const attributor = new Attributor({ resolver, software, now });
   const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
+  const hostAddresses = new HostAddresses();
   const pipeline = new Pipeline(settingsOf(config), {
-    baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now, hostOs: readHostOs(config.hostRoot),
+    baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now, hostOs: readHostOs(config.hostRoot), hostAddresses,
   });
   loadNames(config.stateDir, pipeline.names, now(), logger);
 
@@ -228,6 +230,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const timers = [
     setInterval(() => pipeline.tick(now()), TICK_MS),
     setInterval(() => pipeline.expire(now()), EXPIRE_MS),
+    setInterval(() => hostAddresses.refresh(), HOST_ADDRESSES_REFRESH_MS),
     setInterval(() => {
       baseline.prune(now()).then((n) => n > 0 && logger.info('baseline pruned', { entries: n }))
         .catch((err: Error) => logger.warn('baseline prune failed', { error: err.message }));

@@ -71,6 +71,12 @@ export interface PipelineDeps {
   logger: winston.Logger;
   /** The pipeline's notion of now: packet time in replay, wall time live. */
   now: () => number;
+  /**
+   * This host's own addresses (live: host-addresses.ts): a connection to one of them came in (a
+   * client of a service here, a container to the host) and is not judged, however external the
+   * address. A replay has none (its capture is another host's).
+   */
+  hostAddresses?: { has(ip: string): boolean };
   /** ECS host.os and host.architecture for alerts (live: this host's; a replay's capture is another host's). */
   hostOs?: { os: Record<string, string>; architecture: string };
 }
@@ -200,6 +206,8 @@ export class PipelineStats {
   quicInitialsSkipped = 0;
   /** Connections through a configured proxy, named by their request. */
   proxied = 0;
+  /** Connections to one of this host's own addresses (inbound: a client of a service here), not judged. */
+  connectionsInbound = 0;
   /** Connections forwarded for other machines (no process of this host's), not judged (--ignore-forwarded). */
   forwardedIgnored = 0;
   /** Internal connections carrying proxy requests to an endpoint not given with --proxy (not judged). */
@@ -278,7 +286,7 @@ export class Pipeline {
         // addresses (a web server fetching its own URL): never egress. Only a loopback address
         // itself is left to the classifier (internal, unless --external-cidr says otherwise).
         accept: (pkt) => ((!pkt.loopback || isLoopbackAt(pkt.buf, pkt.dstOffset, pkt.ipVersion))
-          && this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion))
+          && this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion) && !this.toThisHost(pkt))
           // A proxy is most often internal: its connections are tracked for the request they carry.
           || (this.proxies.size > 0 && pkt.protocol === 6 && this.proxies.has(`${this.textAt(pkt, pkt.dstOffset)}|${pkt.dstPort}`)),
         onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
@@ -419,6 +427,14 @@ export class Pipeline {
     if (state === undefined) return;
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: this.textAt(pkt, pkt.dstOffset), serverPort: pkt.dstPort, ended: true };
     void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid, state));
+  }
+
+  /** A connection to one of this host's own addresses (PipelineDeps.hostAddresses): inbound, not egress. */
+  private toThisHost(pkt: PacketInfo): boolean {
+    const own = this.deps.hostAddresses;
+    if (own === undefined || !own.has(this.textAt(pkt, pkt.dstOffset))) return false;
+    this.stats.connectionsInbound += 1;
+    return true;
   }
 
   private connectionStarted(flow: Flow, pkt: PacketInfo): void {

@@ -1,0 +1,54 @@
+// The addresses of this host (the agent's network namespace, the one it captures in): a
+// connection whose responder is one of them came in from outside (a client of a service here:
+// sshd, a web server, a WireGuard endpoint), or from a container to the host. Neither is egress,
+// however external the address is: a host with a public address on its interface (most bare
+// metal and VPS hosts) would otherwise alert on its own address at the first inbound connection,
+// "forwarded by this host". Live only: a replay's capture is another host's, whose addresses
+// are not known (give them with --internal-cidr there).
+//
+// Read with os.networkInterfaces() (getifaddrs, ~100 µs), at start and then every
+// HOST_ADDRESSES_REFRESH_MS from the agent's timer, off the packet path: addresses change rarely (DHCP, IPv6 privacy
+// addresses, an interface brought up), and a connection to an address added in the last seconds
+// is judged as before.
+import os from 'node:os';
+import { canonicalAddress } from '../decode/index.js';
+
+export const HOST_ADDRESSES_REFRESH_MS = 5_000;
+
+export type InterfaceLister = () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+
+export class HostAddresses {
+  readonly stats = { refreshes: 0, errors: 0 };
+  private set = new Set<string>();
+
+  constructor(private readonly list: InterfaceLister = os.networkInterfaces) {
+    this.refresh();
+  }
+
+  /** Whether `ip` (as decode's addressToString gives it) is one of this host's addresses. */
+  has(ip: string): boolean {
+    return this.set.has(ip);
+  }
+
+  get size(): number {
+    return this.set.size;
+  }
+
+  /** Reads the addresses again; on an error the last ones are kept (and counted). */
+  refresh(): void {
+    try {
+      const next = new Set<string>();
+      for (const infos of Object.values(this.list())) {
+        for (const info of infos ?? []) {
+          // Zone ids ("fe80::1%eth0") are dropped: packet addresses carry none.
+          const text = canonicalAddress(info.address);
+          if (text !== undefined) next.add(text);
+        }
+      }
+      this.set = next;
+      this.stats.refreshes++;
+    } catch {
+      this.stats.errors++;
+    }
+  }
+}

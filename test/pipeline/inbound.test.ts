@@ -1,0 +1,57 @@
+// Connections to this host's own addresses (live: PipelineDeps.hostAddresses) came in: a client
+// of a service here. Not judged, however external the address; counted (connections_inbound).
+// The address list itself (host-addresses.ts): zone ids dropped, IPv6 in packet text, the last
+// list kept when reading fails.
+import assert from 'node:assert/strict';
+import type os from 'node:os';
+import winston from 'winston';
+import { Pipeline, DEFAULT_NAME_ORDER } from '../../lib/pipeline/index.js';
+import { HostAddresses } from '../../lib/pipeline/host-addresses.js';
+import type { Baseline } from '../../lib/baseline/index.js';
+import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN } from '../helpers/packets.js';
+
+const iface = (address: string, family: 'IPv4' | 'IPv6'): os.NetworkInterfaceInfo =>
+  ({ address, family, netmask: '', mac: '00:00:00:00:00:00', internal: false, cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as os.NetworkInterfaceInfo;
+
+describe('pipeline: connections to this host\'s own addresses', () => {
+  it('HostAddresses: every interface\'s addresses as packet text, zone ids dropped; a failed read keeps the last list', () => {
+    let fail = false;
+    const own = new HostAddresses(() => {
+      if (fail) throw new Error('getifaddrs failed');
+      return { lo: [iface('127.0.0.1', 'IPv4'), iface('::1', 'IPv6')], eth0: [iface('203.0.113.5', 'IPv4'), iface('2001:DB8:0:0::0:5', 'IPv6'), iface('fe80::1%eth0', 'IPv6')], down: undefined };
+    });
+    for (const ip of ['203.0.113.5', '2001:db8::5', 'fe80::1', '127.0.0.1', '::1']) assert.equal(own.has(ip), true, ip);
+    assert.equal(own.has('203.0.113.6'), false);
+    assert.equal(own.size, 5);
+    fail = true;
+    own.refresh();
+    assert.deepEqual(own.stats, { refreshes: 1, errors: 1 });
+    assert.equal(own.has('203.0.113.5'), true, 'kept');
+  });
+
+  it('an inbound connection to an external address of this host is not judged; outbound ones from it are', async () => {
+    const alerts: any[] = [];
+    const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
+    const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined };
+    const own = new Set(['203.0.113.5', '2001:db8::5']);
+    const p = new Pipeline({
+      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
+      dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
+      externalCidrs: ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000,
+      acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
+    }, { baseline: async () => baseline, attributor: attributor as never, hostAddresses: own, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => 0 });
+    const v4 = (src: string, dst: string, sport: number, dport: number, l4: 'tcp' | 'udp'): Buffer => ethernet({ type: ETHERTYPE_IPV4 },
+      ipv4({ src, dst, protocol: l4 === 'tcp' ? 6 : 17 }, l4 === 'tcp' ? tcp({ srcPort: sport, dstPort: dport, flags: TCP_SYN, seq: 9 }) : udp({ srcPort: sport, dstPort: dport }, Buffer.from('hello'))));
+    const frames = [
+      v4('198.51.100.7', '203.0.113.5', 51000, 22, 'tcp'), // a client of sshd here
+      v4('198.51.100.8', '203.0.113.5', 40000, 51820, 'udp'), // a WireGuard peer
+      ethernet({ type: ETHERTYPE_IPV6 }, ipv6({ src: '2001:db8:9::7', dst: '2001:db8::5', nextHeader: 6 }, tcp({ srcPort: 51001, dstPort: 443, flags: TCP_SYN }))),
+      v4('203.0.113.5', '198.51.100.9', 40001, 443, 'tcp'), // this host going out
+    ];
+    let t = 1000;
+    for (const f of frames) p.onPacket(f, f.length, f.length, t++, 1);
+    await p.finish();
+    assert.deepEqual(alerts.map((a) => `${a.destination.ip}:${a.destination.port}`), ['198.51.100.9:443']);
+    assert.equal(p.stats.connectionsInbound, 3);
+  });
+});
