@@ -7,9 +7,9 @@
 // are not known (give them with --internal-cidr there).
 //
 // Read with os.networkInterfaces() (getifaddrs, ~100 µs), at start and then every
-// HOST_ADDRESSES_REFRESH_MS from the agent's timer, off the packet path: addresses change rarely (DHCP, IPv6 privacy
-// addresses, an interface brought up), and a connection to an address added in the last seconds
-// is judged as before.
+// HOST_ADDRESSES_REFRESH_MS from the agent's timer, off the packet path: addresses change
+// rarely (DHCP, IPv6 privacy addresses, an interface brought up), and a connection to an
+// address added in the last seconds is judged as before.
 import os from 'node:os';
 import { canonicalAddress } from '../decode/index.js';
 
