@@ -39,17 +39,18 @@ export function buildBpfFilter(dnsPorts: number[], opts: FilterOptions = {}): st
     if (!Number.isInteger(p) || p < 1 || p > 65535) throw new CaptureError(`${what} ${p}: must be an integer from 1 to 65535`);
   };
   for (const p of dnsPorts) check(p, 'dns port');
-  for (const p of opts.internalPairs?.keepPorts ?? []) check(p, 'kept port');
+  for (const p of [...(opts.internalPairs?.keepPorts ?? []), ...(opts.loopbackKeepPorts ?? [])]) check(p, 'kept port');
   const any = `tcp or udp or ${vlanClause(1)} or ${vlanClause(2)}`;
   const ports = (list: number[]): string => [...new Set(list)].map((p) => `port ${p}`).join(' or ');
-  const dns = ports(dnsPorts);
   const loopback = '(src net 127.0.0.0/8 and dst net 127.0.0.0/8) or (src host ::1 and dst host ::1)';
   const clauses = [any];
-  if (!opts.keepLoopback) clauses.push(`not (${loopback}) or ${dns} or udp dst port ${WAKE_PORT}`);
+  if (!opts.keepLoopback) clauses.push(`not (${loopback}) or ${ports([...dnsPorts, ...(opts.loopbackKeepPorts ?? [])])} or udp dst port ${WAKE_PORT}`);
   const ranges = opts.internalPairs?.ranges ?? [];
   if (ranges.length > 0) {
     const side = (dir: 'src' | 'dst'): string => ranges.map((r) => `${dir} net ${r}`).join(' or ');
-    clauses.push(`not ((${side('src')}) and (${side('dst')})) or ${ports([...dnsPorts, ...(opts.internalPairs?.keepPorts ?? [])])}`);
+    // `port N` on IPv6 reads the ports only right after the fixed header: a fragmented DNS
+    // answer (a fragment header first) must be kept whole, as `udp` keeps it above.
+    clauses.push(`not ((${side('src')}) and (${side('dst')})) or ${ports([...dnsPorts, ...(opts.internalPairs?.keepPorts ?? [])])} or ip6[6] = 44`);
   }
   return clauses.length === 1 ? any : clauses.map((c) => `(${c})`).join(' and ');
 }
@@ -57,11 +58,13 @@ export function buildBpfFilter(dnsPorts: number[], opts: FilterOptions = {}): st
 export interface FilterOptions {
   /** Keep loopback traffic (see buildBpfFilter). */
   keepLoopback?: boolean;
+  /** Loopback traffic kept on these ports too, besides the DNS ports: configured proxies (`ssh -D` listens on 127.0.0.1:1080). */
+  loopbackKeepPorts?: readonly number[];
   /**
    * Leave out TCP and UDP between two addresses of `ranges` (classify's internalPairRanges:
    * never judged, as the responder is internal), except on the DNS ports and `keepPorts` (the
-   * proxy ports: an internal proxy's connections carry the requests that name the destination).
-   * Only in the untagged IP header (a tagged frame is kept whole, as before); on a busy node the
+   * proxy ports: an internal proxy's connections carry the requests that name the destination),
+   * and IPv6 fragments (whose ports `port` cannot see). Only in the untagged IP header (a tagged frame is kept whole, as before); on a busy node the
    * traffic among pods, nodes and databases is most of what the kernel would otherwise copy.
    */
   internalPairs?: { ranges: readonly string[]; keepPorts: readonly number[] };

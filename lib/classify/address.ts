@@ -299,6 +299,15 @@ function overlaps(a: Prefix, b: Prefix): boolean {
  * databases and storage talk over these, often at far higher rates than anything goes out.
  */
 const PRIVATE_PAIR_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'];
+/**
+ * IPv6 space the classifier judges by the IPv4 address inside (isExternalAt: IPv4-mapped, NAT64
+ * 64:ff9b::/96): an IPv6 rule over it does not apply there, so no range that overlaps it is
+ * left out of the capture (an IPv6-only pod reaching the internet through NAT64 is judged).
+ */
+const EMBEDDED_V4: readonly Prefix[] = [
+  { family: 6, words: [0, 0, 0xffff, 0], bits: 96 },
+  { family: 6, words: [0x0064ff9b, 0, 0, 0], bits: 96 },
+];
 /** --internal-cidr ranges taken into internalPairRanges at most (each adds to the kernel filter's length). */
 export const MAX_PAIR_RANGES = 32;
 
@@ -307,16 +316,17 @@ export const MAX_PAIR_RANGES = 32;
  * belongs to a connection that is never judged: its responder is internal. For the capture
  * filter, to leave such traffic in the kernel. The private ranges above and the --internal-cidr
  * ones (the first MAX_PAIR_RANGES), as canonical CIDR text (host bits cleared), less every one
- * that overlaps an --external-cidr: where the operator made part of a range external, all of
- * the range's traffic is kept and the classifier decides, as before. Unparseable values are
- * left out (the classifier rejects them at start).
+ * that overlaps an --external-cidr (where the operator made part of a range external, all of
+ * the range's traffic is kept and the classifier decides, as before) or IPv6 space with an IPv4
+ * address inside (EMBEDDED_V4). Unparseable values are left out (the classifier rejects them at
+ * start).
  */
 export function internalPairRanges(internalCidrs: readonly string[], externalCidrs: readonly string[]): string[] {
   const external = externalCidrs.map((t) => parsePrefix(t.trim())).filter((p): p is Prefix => p !== undefined);
   const own = internalCidrs.slice(0, MAX_PAIR_RANGES).map((t) => parsePrefix(t.trim())).filter((p): p is Prefix => p !== undefined);
   const out: string[] = [];
   for (const p of [...PRIVATE_PAIR_RANGES.map((t) => parsePrefix(t) as Prefix), ...own]) {
-    if (external.some((e) => overlaps(p, e))) continue;
+    if (external.some((e) => overlaps(p, e)) || EMBEDDED_V4.some((e) => overlaps(p, e))) continue;
     const text = prefixText(p);
     if (!out.includes(text)) out.push(text);
   }

@@ -40,6 +40,9 @@ export class HostAddresses {
       const next = new Set<string>();
       for (const infos of Object.values(this.list())) {
         for (const info of infos ?? []) {
+          // Loopback is the classifier's (internal unless --external-cidr says so; a connection
+          // over lo to another own address is never tracked anyway).
+          if (info.internal) continue;
           // Zone ids ("fe80::1%eth0") are dropped: packet addresses carry none.
           const text = canonicalAddress(info.address);
           if (text !== undefined) next.add(text);

@@ -646,6 +646,11 @@ export class Pipeline {
    * the --proxy setting that makes them visible.
    */
   private unconfiguredProxy(pkt: PacketInfo): void {
+    // A proxy this host's software uses: an internal endpoint and a client of this host's (an
+    // internal address, or one of its own). Not an internet scanner trying this host's public
+    // address, or one reaching a port forwarded to an internal address, for an open proxy.
+    if (this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion)) return;
+    if (this.classifier.isExternalAt(pkt.buf, pkt.srcOffset, pkt.ipVersion) && !this.deps.hostAddresses?.has(this.textAt(pkt, pkt.srcOffset))) return;
     const buf = pkt.buf;
     const off = pkt.payloadOffset;
     const end = off + pkt.payloadLength;

@@ -24,6 +24,9 @@ export interface Holder { pid: number; fd: string }
 
 /** Pids scanned between two yields: ~16 fd directories take well under a millisecond. */
 const SCAN_CHUNK = 16;
+/** Sockets of one pid walked at most by fdsOf. */
+const MAX_FD_WALK = 64;
+const STD_FDS = ['0', '1', '2'];
 /** readFd() result for an fd that is not open any more. */
 const GONE = -1;
 
@@ -110,12 +113,21 @@ export class PidIndex {
     return at;
   }
 
-  /** The fds at which `pid` held `inode` when its fds were last read (several: `cmd <&3` holds it at 0 and 3). */
+  /**
+   * The fds at which `pid` held `inode` when its fds were last read (several: `cmd <&3` holds it
+   * at 0 and 3). A pid with many sockets (a proxy, a server: the socket's only holder, mostly)
+   * is not walked whole on every connection: its entry's fd and the standard fds are looked at.
+   */
   private fdsOf(pid: number, inode: number): string[] {
-    const fds: string[] = [];
-    for (const [fd, held] of this.pids.get(pid)?.socks ?? []) if (held === inode) fds.push(fd);
+    const socks = this.pids.get(pid)?.socks;
     const h = this.byInode.get(inode);
-    if (h?.pid === pid && !fds.includes(h.fd)) fds.push(h.fd);
+    const fds = h?.pid === pid ? [h.fd] : [];
+    if (socks === undefined) return fds;
+    if (socks.size <= MAX_FD_WALK) {
+      for (const [fd, held] of socks) if (held === inode && !fds.includes(fd)) fds.push(fd);
+    } else {
+      for (const fd of STD_FDS) if (socks.get(fd) === inode && !fds.includes(fd)) fds.push(fd);
+    }
     return fds;
   }
 

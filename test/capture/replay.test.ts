@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CaptureError, buildBpfFilter, parseLinkType, replayFile } from '../../lib/capture/index.js';
+import { agentCaptureFilter } from '../../lib/pipeline/capture-filter.js';
 import { DecodeStats, LinkType, PacketInfo, decodePacket } from '../../lib/decode/index.js';
 import {
   ETHERTYPE_IPV4, ETHERTYPE_IPV6, ethernet, fragmentData, ipv4, ipv6, sll, sll2, tcp, udp, writePcap, TCP_SYN, type PcapFrame,
@@ -199,6 +200,20 @@ describe('capture: buildBpfFilter, run by libpcap over files', () => {
       writePcap(file, linkType, cases.map(([, pkt], ts) => ({ ts, data: wrap({ protocol: type(pkt), arphrd: 772 }, pkt) })));
       assert.deepEqual(kept(file), expected, `link type ${linkType}`);
     }
+    // A proxy on loopback (ssh -D on 127.0.0.1:1080) given with --proxy: its port is kept too.
+    const proxyCase = v4tcp('127.0.0.1', '127.0.0.1', 40000, 1080);
+    const lp = path.join(dir, 'loopback-proxy.pcap');
+    writePcap(lp, LinkType.ETHERNET, [proxyCase, ...cases.map(([, pkt]) => pkt)].map((pkt, ts) => ({ ts, data: ethernet({ type: type(pkt) }, pkt) })));
+    const withProxy: number[] = [];
+    replayFile(lp, (_b, _c, _w, t) => withProxy.push(t), { filter: buildBpfFilter([53, 5353], { loopbackKeepPorts: [1080] }) });
+    assert.deepEqual(withProxy, [0, ...expected.map((t) => t + 1)]);
+    const without: number[] = [];
+    replayFile(lp, (_b, _c, _w, t) => without.push(t), { filter });
+    assert.deepEqual(without, expected.map((t) => t + 1), 'not kept unless given');
+    // The agent's filter does so for the ports of --proxy.
+    const agents: number[] = [];
+    replayFile(lp, (_b, _c, _w, t) => agents.push(t), { filter: agentCaptureFilter({ dnsPorts: [53, 5353], internalCidrs: [], externalCidrs: [], proxies: [{ port: 1080 }] }) });
+    assert.deepEqual(agents, [0, ...expected.map((t) => t + 1)]);
     // An operator whose --external-cidr takes in loopback addresses keeps it all.
     const all: number[] = [];
     replayFile(eth, (_b, _c, _w, t) => all.push(t), { filter: buildBpfFilter([53, 5353], { keepLoopback: true }) });
@@ -231,6 +246,8 @@ describe('capture: buildBpfFilter, run by libpcap over files', () => {
       ['inside an --external-cidr carved out of 10/8: all of 10/8 is kept', t('10.5.0.1', '10.9.0.1', 40000, 443), true],
       ['ULA to a global address', t('fd00::1', '2001:db8::1', 40000, 443), true],
       ['loopback stays as before', t('127.0.0.1', '127.0.0.1', 40000, 5432), false],
+      ['a fragmented DNS answer between two ULAs: the first fragment', ipv6({ src: 'fd00::53', dst: 'fd00::5', nextHeader: 17, extensions: [{ type: 44, data: fragmentData(0, true) }] }, udp({ srcPort: 53, dstPort: 40000 }, Buffer.alloc(100))), true],
+      ['and a later one', ipv6({ src: 'fd00::53', dst: 'fd00::5', nextHeader: 17, extensions: [{ type: 44, data: fragmentData(100, false) }] }, Buffer.alloc(60)), true],
     ];
     const opts = { ranges: ['172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10', '198.18.0.0/15'], keepPorts: [3128] };
     const pairFilter = buildBpfFilter([53, 5353], { internalPairs: opts });

@@ -258,6 +258,14 @@ describe('classify/address: loopback', () => {
       assert.deepEqual(internalPairRanges([], ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32']), privates);
     });
 
+    it('leaves out IPv6 ranges over NAT64 and IPv4-mapped space (the classifier judges those by the IPv4 address inside)', () => {
+      assert.deepEqual(internalPairRanges(['64:ff9b::/96', '64:ff9b::/64', '::/0', '::/80', '2001:db8:5::/48'], []), [...privates, '2001:db8:5::/48']);
+      // An IPv4-mapped prefix is an IPv4 one to both (parsePrefix): consistent, so kept.
+      assert.deepEqual(internalPairRanges(['::ffff:198.18.0.0/112'], []), [...privates, '198.18.0.0/16']);
+      const c = new AddressClassifier({ internalCidrs: ['64:ff9b::/96'] });
+      assert.equal(c.isExternal('64:ff9b::808:808'), true, 'why: judged as 8.8.8.8');
+    });
+
     it(`takes at most ${MAX_PAIR_RANGES} --internal-cidr ranges and skips unparseable ones`, () => {
       const many = Array.from({ length: MAX_PAIR_RANGES + 5 }, (_, i) => `198.18.${i}.0/24`);
       assert.equal(internalPairRanges(many, []).length, privates.length + MAX_PAIR_RANGES);

@@ -10,19 +10,20 @@ import { HostAddresses } from '../../lib/pipeline/host-addresses.js';
 import type { Baseline } from '../../lib/baseline/index.js';
 import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN } from '../helpers/packets.js';
 
-const iface = (address: string, family: 'IPv4' | 'IPv6'): os.NetworkInterfaceInfo =>
-  ({ address, family, netmask: '', mac: '00:00:00:00:00:00', internal: false, cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as os.NetworkInterfaceInfo;
+const iface = (address: string, family: 'IPv4' | 'IPv6', internal = false): os.NetworkInterfaceInfo =>
+  ({ address, family, netmask: '', mac: '00:00:00:00:00:00', internal, cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as os.NetworkInterfaceInfo;
 
 describe('pipeline: connections to this host\'s own addresses', () => {
-  it('HostAddresses: every interface\'s addresses as packet text, zone ids dropped; a failed read keeps the last list', () => {
+  it('HostAddresses: every interface\'s addresses as packet text, zone ids dropped, loopback left to the classifier; a failed read keeps the last list', () => {
     let fail = false;
     const own = new HostAddresses(() => {
       if (fail) throw new Error('getifaddrs failed');
-      return { lo: [iface('127.0.0.1', 'IPv4'), iface('::1', 'IPv6')], eth0: [iface('203.0.113.5', 'IPv4'), iface('2001:DB8:0:0::0:5', 'IPv6'), iface('fe80::1%eth0', 'IPv6')], down: undefined };
+      return { lo: [iface('127.0.0.1', 'IPv4', true), iface('::1', 'IPv6', true)], eth0: [iface('203.0.113.5', 'IPv4'), iface('2001:DB8:0:0::0:5', 'IPv6'), iface('fe80::1%eth0', 'IPv6')], down: undefined };
     });
-    for (const ip of ['203.0.113.5', '2001:db8::5', 'fe80::1', '127.0.0.1', '::1']) assert.equal(own.has(ip), true, ip);
-    assert.equal(own.has('203.0.113.6'), false);
-    assert.equal(own.size, 5);
+    for (const ip of ['203.0.113.5', '2001:db8::5', 'fe80::1']) assert.equal(own.has(ip), true, ip);
+    // --external-cidr 127.0.0.0/8 (a test world on lo) still makes connections to 127.0.0.1 judged.
+    for (const ip of ['203.0.113.6', '127.0.0.1', '::1']) assert.equal(own.has(ip), false, ip);
+    assert.equal(own.size, 3);
     fail = true;
     own.refresh();
     assert.deepEqual(own.stats, { refreshes: 1, errors: 1 });
@@ -53,5 +54,33 @@ describe('pipeline: connections to this host\'s own addresses', () => {
     await p.finish();
     assert.deepEqual(alerts.map((a) => `${a.destination.ip}:${a.destination.port}`), ['198.51.100.9:443']);
     assert.equal(p.stats.connectionsInbound, 3);
+  });
+
+  it('internet scanners trying this host\'s public address for an open proxy are not taken for a proxy of its own', async () => {
+    const warned: string[] = [];
+    const logger = winston.createLogger({ level: 'info', transports: [new winston.transports.Console({ silent: true })] });
+    logger.on('data', (info: { message: string }) => warned.push(info.message));
+    const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
+    const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined };
+    const p = new Pipeline({
+      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
+      dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
+      externalCidrs: ['203.0.113.0/24', '198.51.100.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000,
+      acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
+    }, { baseline: async () => baseline, attributor: attributor as never, hostAddresses: new Set(['203.0.113.5']), emit: () => undefined, logger, now: () => 0 });
+    let t = 1000;
+    for (let i = 0; i < 4; i++) {
+      const seg = (src: string, dst: string, sport: number, dport: number, flags: number, data?: Buffer): Buffer =>
+        ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src, dst, protocol: 6 }, tcp({ srcPort: sport, dstPort: dport, flags, seq: 100 }, data)));
+      const port = 50000 + i;
+      for (const f of [seg('198.51.100.7', '203.0.113.5', port, 8080, TCP_SYN), seg('203.0.113.5', '198.51.100.7', 8080, port, TCP_SYN | 0x10),
+        seg('198.51.100.7', '203.0.113.5', port, 8080, 0x18, Buffer.from('CONNECT example.org:443 HTTP/1.1\r\n\r\n'))]) {
+        p.onPacket(f, f.length, f.length, t++, 1);
+      }
+    }
+    await p.finish();
+    assert.equal(p.stats.connectionsInbound, 4);
+    assert.equal(p.stats.unconfiguredProxyRequests, 0);
+    assert.ok(!warned.some((m) => /not told of/.test(m)), warned.join('\n'));
   });
 });

@@ -31,11 +31,11 @@ interface Alert {
 }
 
 /** A connection to the proxy carrying `request` as its first bytes, with a reply and a close. */
-function viaProxy(t: number, port: number, request: Buffer, proxy = PROXY, answer = 'HTTP/1.1 200 Connection established\r\n\r\n', tunnel?: Buffer): PcapFrame[] {
+function viaProxy(t: number, port: number, request: Buffer, proxy = PROXY, answer = 'HTTP/1.1 200 Connection established\r\n\r\n', tunnel?: Buffer, client = CLIENT): PcapFrame[] {
   const out = (flags: number, seq: number, data: Buffer = Buffer.alloc(0)): Buffer =>
-    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: CLIENT, dst: proxy, protocol: 6 }, tcp({ srcPort: port, dstPort: PROXY_PORT, flags, seq }, data)));
+    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: client, dst: proxy, protocol: 6 }, tcp({ srcPort: port, dstPort: PROXY_PORT, flags, seq }, data)));
   const back = (flags: number, data: Buffer = Buffer.alloc(0)): Buffer =>
-    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: proxy, dst: CLIENT, protocol: 6 }, tcp({ srcPort: PROXY_PORT, dstPort: port, flags, seq: 7000 }, data)));
+    ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: proxy, dst: client, protocol: 6 }, tcp({ srcPort: PROXY_PORT, dstPort: port, flags, seq: 7000 }, data)));
   const sent = request.length + (tunnel?.length ?? 0);
   return [out(TCP_SYN, 100), back(TCP_SYN | TCP_ACK), out(TCP_ACK, 101), out(TCP_ACK | TCP_PSH, 101, request),
     back(TCP_ACK | TCP_PSH, Buffer.from(answer)),
@@ -139,5 +139,16 @@ describe('pipeline: connections through an HTTP proxy (--proxy)', () => {
     const sink2 = new Writable({ write(c: Buffer, _e, done) { configured.push((JSON.parse(c.toString()) as { message: string }).message); done(); } });
     await replay(frames(), [`${PROXY}:${PROXY_PORT}`], [], createLogger('info', { stream: sink2, text: false }));
     assert.ok(!configured.some((m) => /not told of/.test(m)), configured.join('\n'));
+  });
+
+  it('an outside client trying an internal proxy port (an open-proxy scan through a forwarded port) is not told of', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(c: Buffer, _e, done) { lines.push((JSON.parse(c.toString()) as { message: string }).message); done(); } });
+    const scan = [0, 1, 2].flatMap((i) => viaProxy(T0 + 100 * i, 43000 + i, Buffer.from('CONNECT www.example.com:443 HTTP/1.1\r\nHost: www.example.com:443\r\n\r\n'),
+      PROXY, undefined, undefined, '198.51.100.66'));
+    const { stats, alerts } = await replay(scan, [], ['198.51.100.0/24'], createLogger('info', { stream: sink, text: false }));
+    assert.equal(stats.connections.tcp, 3);
+    assert.deepEqual(alerts, []);
+    assert.ok(!lines.some((m) => /not told of/.test(m)), lines.join('\n'));
   });
 });

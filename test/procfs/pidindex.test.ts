@@ -151,6 +151,19 @@ describe('procfs/PidIndex.creatorOf (a socket inherited across fork)', () => {
     assert.equal(index.creatorOf(202, 9001, 1), 200);
   });
 
+  it('a holder with very many sockets is not walked whole: its entry\'s fd and the standard fds are looked at', () => {
+    // A server-like child that inherited the shell's socket at fd 3, then opened 80 of its own.
+    tree.addPid(203, { comm: 'srv', ppid: 200, uid: 1000, argv: ['srv'], sockets: [9001, ...Array.from({ length: 80 }, (_, i) => 12000 + i)] });
+    index.scanSync([200, 203]);
+    assert.equal(index.lookup(9001)?.pid, 203, 'the entry names it (read last)');
+    assert.equal(index.creatorOf(203, 9001, 4), 200, 'its entry\'s fd, 3, is the shell\'s too');
+    // Read the other way, the entry names the shell, and fd 3 of a holder this big is not looked
+    // for among its 81 sockets (a cost per connection): it stays. A few sockets are walked (above).
+    index = new PidIndex(new ProcFs(tree.root));
+    index.scanSync([203, 200]);
+    assert.equal(index.creatorOf(203, 9001, 4), 203);
+  });
+
   it('does not climb to a parent that holds another socket at that fd', () => {
     tree.closeFd(200, 3);
     tree.addSocket(200, 3, 9002);
