@@ -277,7 +277,8 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
     },
     egresswatch: {
       domain_group: f.domainGroup,
-      name_source: f.nameSource,
+      // No name (an address asked of a proxy is judged by itself): the IP is the destination.
+      name_source: f.domain === undefined ? 'none' : f.nameSource,
       dns: { alternatives: f.alternatives.map(displayName), cname_chain: f.cnameChain.map(displayName), answer_age_ms: f.answerAgeMs, resolved_by_process: f.resolvedByProcess === true },
       name_evidence: omitUndefined({
         source: f.nameSource,

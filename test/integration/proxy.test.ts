@@ -189,7 +189,7 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     assert.equal(a.egresswatch.domain_group, 'lying.example', diag);
     assert.equal(b.destination.domain, undefined, diag);
     assert.equal(b.egresswatch.domain_group, WEB, `an address asked of the proxy is its own group: ${diag}`);
-    assert.equal(b.egresswatch.name_source, 'http', diag);
+    assert.equal(b.egresswatch.name_source, 'none', `no name: the address is the destination: ${diag}`);
     assert.deepEqual(b.egresswatch.proxy, { ip: PROXY, port: KEEPALIVE_PORT, target_ip: WEB, status: 200 }, diag);
     assert.match(b.message, new RegExp(`connected to ${WEB.replace(/\./g, '\\.')} \\(${WEB.replace(/\./g, '\\.')}\\) through the proxy`), diag);
     assert.equal(c.destination.domain, NO_HOST, diag);
@@ -236,6 +236,8 @@ describe('end to end: connections through a real HTTP proxy (tinyproxy, curl)', 
     assert.deepEqual([named.destination.ip, named.destination.port], [PROXY, SOCKS_PORT]);
     assert.equal(address.destination.domain, undefined, diag);
     assert.equal(address.egresswatch.domain_group, WEB, diag);
+    assert.equal(address.egresswatch.name_source, 'none', diag);
+    assert.equal(named.egresswatch.name_source, 'http', diag);
     assert.deepEqual(address.egresswatch.proxy, { ip: PROXY, port: SOCKS_PORT, protocol: 'socks5', target_ip: WEB, target_port: KEEPALIVE_WEB_PORT, socks_reply: 0 }, diag);
     assert.equal(secure.destination.domain, SECURE_NAME, diag);
     const t = spawnSync('tshark', ['-r', file, '-Y', 'tls.handshake.type == 1', '-T', 'fields', '-e', 'tls.handshake.ja3'], { encoding: 'utf8' });
