@@ -40,12 +40,12 @@ export class HostAddresses {
       const next = new Set<string>();
       for (const infos of Object.values(this.list())) {
         for (const info of infos ?? []) {
-          // Loopback is the classifier's (internal unless --external-cidr says so; a connection
-          // over lo to another own address is never tracked anyway).
-          if (info.internal) continue;
           // Zone ids ("fe80::1%eth0") are dropped: packet addresses carry none.
           const text = canonicalAddress(info.address);
-          if (text !== undefined) next.add(text);
+          // Loopback addresses are the classifier's (internal unless --external-cidr says so).
+          // Other addresses on lo are the host's: a service address (a load balancer's direct
+          // server return, an anycast address) that clients out there connect to.
+          if (text !== undefined && !isLoopbackText(text)) next.add(text);
         }
       }
       this.set = next;
@@ -54,4 +54,8 @@ export class HostAddresses {
       this.stats.errors++;
     }
   }
+}
+
+function isLoopbackText(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
 }

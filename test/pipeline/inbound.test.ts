@@ -14,16 +14,20 @@ const iface = (address: string, family: 'IPv4' | 'IPv6', internal = false): os.N
   ({ address, family, netmask: '', mac: '00:00:00:00:00:00', internal, cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as os.NetworkInterfaceInfo;
 
 describe('pipeline: connections to this host\'s own addresses', () => {
-  it('HostAddresses: every interface\'s addresses as packet text, zone ids dropped, loopback left to the classifier; a failed read keeps the last list', () => {
+  it('HostAddresses: every interface\'s addresses as packet text, zone ids dropped, loopback addresses left to the classifier; a failed read keeps the last list', () => {
     let fail = false;
     const own = new HostAddresses(() => {
       if (fail) throw new Error('getifaddrs failed');
-      return { lo: [iface('127.0.0.1', 'IPv4', true), iface('::1', 'IPv6', true)], eth0: [iface('203.0.113.5', 'IPv4'), iface('2001:DB8:0:0::0:5', 'IPv6'), iface('fe80::1%eth0', 'IPv6')], down: undefined };
+      return {
+        // A service address on lo (direct server return, anycast) is the host's too.
+        lo: [iface('127.0.0.1', 'IPv4', true), iface('127.0.1.1', 'IPv4', true), iface('::1', 'IPv6', true), iface('198.51.100.80', 'IPv4', true)],
+        eth0: [iface('203.0.113.5', 'IPv4'), iface('2001:DB8:0:0::0:5', 'IPv6'), iface('fe80::1%eth0', 'IPv6')], down: undefined,
+      };
     });
-    for (const ip of ['203.0.113.5', '2001:db8::5', 'fe80::1']) assert.equal(own.has(ip), true, ip);
+    for (const ip of ['203.0.113.5', '2001:db8::5', 'fe80::1', '198.51.100.80']) assert.equal(own.has(ip), true, ip);
     // --external-cidr 127.0.0.0/8 (a test world on lo) still makes connections to 127.0.0.1 judged.
-    for (const ip of ['203.0.113.6', '127.0.0.1', '::1']) assert.equal(own.has(ip), false, ip);
-    assert.equal(own.size, 3);
+    for (const ip of ['203.0.113.6', '127.0.0.1', '127.0.1.1', '::1']) assert.equal(own.has(ip), false, ip);
+    assert.equal(own.size, 4);
     fail = true;
     own.refresh();
     assert.deepEqual(own.stats, { refreshes: 1, errors: 1 });
