@@ -13,6 +13,18 @@ import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN
 const iface = (address: string, family: 'IPv4' | 'IPv6', internal = false): os.NetworkInterfaceInfo =>
   ({ address, family, netmask: '', mac: '00:00:00:00:00:00', internal, cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as os.NetworkInterfaceInfo;
 
+/** A pipeline as the live agent makes it (an attributor, this host's addresses), every new destination novel. */
+function livePipeline(own: Set<string>, emit: (a: any) => void, logger = winston.createLogger({ silent: true })): Pipeline {
+  const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
+  const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined };
+  return new Pipeline({
+    hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
+    dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
+    externalCidrs: ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000,
+    acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
+  }, { baseline: async () => baseline, attributor: attributor as never, hostAddresses: own, emit, logger, now: () => 0 });
+}
+
 describe('pipeline: connections to this host\'s own addresses', () => {
   it('HostAddresses: every interface\'s addresses as packet text, zone ids dropped, loopback addresses left to the classifier; a failed read keeps the last list', () => {
     let fail = false;
@@ -36,15 +48,7 @@ describe('pipeline: connections to this host\'s own addresses', () => {
 
   it('an inbound connection to an external address of this host is not judged; outbound ones from it are', async () => {
     const alerts: any[] = [];
-    const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
-    const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined };
-    const own = new Set(['203.0.113.5', '2001:db8::5']);
-    const p = new Pipeline({
-      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
-      dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
-      externalCidrs: ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000,
-      acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
-    }, { baseline: async () => baseline, attributor: attributor as never, hostAddresses: own, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => 0 });
+    const p = livePipeline(new Set(['203.0.113.5', '2001:db8::5']), (a) => alerts.push(a));
     const v4 = (src: string, dst: string, sport: number, dport: number, l4: 'tcp' | 'udp'): Buffer => ethernet({ type: ETHERTYPE_IPV4 },
       ipv4({ src, dst, protocol: l4 === 'tcp' ? 6 : 17 }, l4 === 'tcp' ? tcp({ srcPort: sport, dstPort: dport, flags: TCP_SYN, seq: 9 }) : udp({ srcPort: sport, dstPort: dport }, Buffer.from('hello'))));
     const frames = [
@@ -64,14 +68,7 @@ describe('pipeline: connections to this host\'s own addresses', () => {
     const warned: string[] = [];
     const logger = winston.createLogger({ level: 'info', transports: [new winston.transports.Console({ silent: true })] });
     logger.on('data', (info: { message: string }) => warned.push(info.message));
-    const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
-    const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined };
-    const p = new Pipeline({
-      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
-      dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
-      externalCidrs: ['203.0.113.0/24', '198.51.100.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000,
-      acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
-    }, { baseline: async () => baseline, attributor: attributor as never, hostAddresses: new Set(['203.0.113.5']), emit: () => undefined, logger, now: () => 0 });
+    const p = livePipeline(new Set(['203.0.113.5']), () => undefined, logger);
     let t = 1000;
     for (let i = 0; i < 4; i++) {
       const seg = (src: string, dst: string, sport: number, dport: number, flags: number, data?: Buffer): Buffer =>
