@@ -58,14 +58,15 @@ export function buildBpfFilter(dnsPorts: number[], opts: FilterOptions = {}): st
 export interface FilterOptions {
   /** Keep loopback traffic (see buildBpfFilter). */
   keepLoopback?: boolean;
-  /** Loopback traffic kept on these ports too, besides the DNS ports: configured proxies (`ssh -D` listens on 127.0.0.1:1080). */
+  /** Loopback traffic kept on these ports too, besides the DNS ports: configured proxies (`ssh -D` on 127.0.0.1:1080). */
   loopbackKeepPorts?: readonly number[];
   /**
    * Leave out TCP and UDP between two addresses of `ranges` (classify's internalPairRanges:
    * never judged, as the responder is internal), except on the DNS ports and `keepPorts` (the
    * proxy ports: an internal proxy's connections carry the requests that name the destination),
-   * and IPv6 fragments (whose ports `port` cannot see). Only in the untagged IP header (a tagged frame is kept whole, as before); on a busy node the
-   * traffic among pods, nodes and databases is most of what the kernel would otherwise copy.
+   * and IPv6 fragments (whose ports `port` cannot see). Only in the untagged IP header (a tagged
+   * frame is kept whole, as before); on a busy node the traffic among pods, nodes and databases
+   * is most of what the kernel would otherwise copy.
    */
   internalPairs?: { ranges: readonly string[]; keepPorts: readonly number[] };
 }

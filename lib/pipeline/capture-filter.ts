@@ -1,6 +1,7 @@
 // The live capture's filter, for the agent and for `egresswatch doctor` alike: what the
 // pipeline needs (capture/filter.ts), less loopback traffic off the DNS and configured proxy
-// ports (unless --external-cidr makes loopback external) and less the traffic between two internal addresses off the DNS and proxy ports.
+// ports (unless --external-cidr makes loopback external), and less the traffic between two
+// internal addresses off the DNS and proxy ports.
 import { buildBpfFilter } from '../capture/filter.js';
 import { externalCoversLoopback, internalPairRanges } from '../classify/index.js';
 import { PROXY_PORTS } from '../flows/index.js';
