@@ -9,19 +9,37 @@
 // Read with os.networkInterfaces() (getifaddrs, ~100 µs), at start and then every
 // HOST_ADDRESSES_REFRESH_MS from the agent's timer, off the packet path: addresses change
 // rarely (DHCP, IPv6 privacy addresses, an interface brought up), and a connection to an
-// address added in the last seconds is judged as before.
+// address added in the last seconds is judged as before. getifaddrs (as libuv asks it) lists
+// only interfaces that are up; the kernel's local routes (/proc/self/net/fib_trie, and
+// if_inet6 for IPv6) also hold the addresses of interfaces that are down but still local, as
+// kube-proxy's IPVS mode puts every service, external and load balancer address on its down
+// kube-ipvs0: a pod's connection to its own cluster's public service address never leaves.
+import fs from 'node:fs';
 import os from 'node:os';
 import { canonicalAddress } from '../decode/index.js';
+import { parseFibTrieLocal, parseIfInet6 } from '../procfs/index.js';
 
 export const HOST_ADDRESSES_REFRESH_MS = 5_000;
 
 export type InterfaceLister = () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
 
+/** The agent's own namespace's local addresses from the kernel's tables; [] where they cannot be read. */
+export function kernelLocalAddresses(net = '/proc/self/net'): string[] {
+  const read = (file: string): string => {
+    try {
+      return fs.readFileSync(`${net}/${file}`, 'latin1');
+    } catch {
+      return '';
+    }
+  };
+  return [...parseFibTrieLocal(read('fib_trie')), ...parseIfInet6(read('if_inet6'))];
+}
+
 export class HostAddresses {
   readonly stats = { refreshes: 0, errors: 0 };
   private set = new Set<string>();
 
-  constructor(private readonly list: InterfaceLister = os.networkInterfaces) {
+  constructor(private readonly list: InterfaceLister = os.networkInterfaces, private readonly kernel: () => string[] = kernelLocalAddresses) {
     this.refresh();
   }
 
@@ -47,6 +65,10 @@ export class HostAddresses {
           // server return, an anycast address) that clients out there connect to.
           if (text !== undefined && !isLoopbackText(text)) next.add(text);
         }
+      }
+      for (const address of this.kernel()) {
+        const text = canonicalAddress(address);
+        if (text !== undefined && !isLoopbackText(text)) next.add(text);
       }
       this.set = next;
       this.stats.refreshes++;

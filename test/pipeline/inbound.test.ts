@@ -3,10 +3,13 @@
 // The address list itself (host-addresses.ts): zone ids dropped, IPv6 in packet text, the last
 // list kept when reading fails.
 import assert from 'node:assert/strict';
-import type os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
 import winston from 'winston';
 import { Pipeline, DEFAULT_NAME_ORDER } from '../../lib/pipeline/index.js';
-import { HostAddresses } from '../../lib/pipeline/host-addresses.js';
+import { HostAddresses, kernelLocalAddresses } from '../../lib/pipeline/host-addresses.js';
+import { fibTrieText } from '../procfs/netns-faketree.js';
 import type { Baseline } from '../../lib/baseline/index.js';
 import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN } from '../helpers/packets.js';
 
@@ -35,7 +38,7 @@ describe('pipeline: connections to this host\'s own addresses', () => {
         lo: [iface('127.0.0.1', 'IPv4', true), iface('127.0.1.1', 'IPv4', true), iface('::1', 'IPv6', true), iface('198.51.100.80', 'IPv4', true)],
         eth0: [iface('203.0.113.5', 'IPv4'), iface('2001:DB8:0:0::0:5', 'IPv6'), iface('fe80::1%eth0', 'IPv6')], down: undefined,
       };
-    });
+    }, () => []);
     for (const ip of ['203.0.113.5', '2001:db8::5', 'fe80::1', '198.51.100.80']) assert.equal(own.has(ip), true, ip);
     // --external-cidr 127.0.0.0/8 (a test world on lo) still makes connections to 127.0.0.1 judged.
     for (const ip of ['203.0.113.6', '127.0.0.1', '127.0.1.1', '::1']) assert.equal(own.has(ip), false, ip);
@@ -44,6 +47,21 @@ describe('pipeline: connections to this host\'s own addresses', () => {
     own.refresh();
     assert.deepEqual(own.stats, { refreshes: 1, errors: 1 });
     assert.equal(own.has('203.0.113.5'), true, 'kept');
+  });
+
+  it('HostAddresses: the kernel\'s local addresses too (an interface that is down: IPVS puts service addresses on its kube-ipvs0)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-hostaddr-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'fib_trie'), fibTrieText(['127.0.0.1', '10.0.0.5', '203.0.113.200']));
+      fs.writeFileSync(path.join(dir, 'if_inet6'), '20010db8000000000000000000000077 03 40 00 80 kube-ipvs0\n00000000000000000000000000000001 01 80 10 80 lo\n');
+      assert.deepEqual(kernelLocalAddresses(dir).sort(), ['10.0.0.5', '127.0.0.1', '203.0.113.200', '2001:db8::77', '::1'].sort());
+      const own = new HostAddresses(() => ({ eth0: [iface('10.0.0.5', 'IPv4')] }), () => kernelLocalAddresses(dir));
+      for (const ip of ['10.0.0.5', '203.0.113.200', '2001:db8::77']) assert.equal(own.has(ip), true, ip);
+      for (const ip of ['127.0.0.1', '::1']) assert.equal(own.has(ip), false, ip);
+      assert.deepEqual(kernelLocalAddresses(path.join(dir, 'missing')), [], 'unreadable: none, no throw');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an inbound connection to an external address of this host is not judged; outbound ones from it are', async () => {
