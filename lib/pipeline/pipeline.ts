@@ -4,7 +4,7 @@
 import type winston from 'winston';
 import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, endpointText, PacketInfo } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
-import { MORE, clientHelloComplete, clientHelloFromRecords, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, looksLikeSocksHello, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
+import { MORE, clientHelloComplete, clientHelloFromRecords, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, proxyRequest, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, looksLikeSocksHello, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
@@ -482,11 +482,11 @@ export class Pipeline {
       const end = pkt.payloadOffset + pkt.payloadLength;
       if (looksLikeHttp(pkt.buf, pkt.payloadOffset, end)) {
         if (proxied) {
-          const target = requestTarget(pkt.buf, pkt.payloadOffset, end)?.host ?? hostHeader(pkt.buf, pkt.payloadOffset, end);
-          if (target !== undefined) this.nameProxied(facts, target);
+          const request = proxyRequest(pkt.buf, pkt.payloadOffset, end);
+          if (request !== undefined) this.nameProxied(facts, request.target);
         } else {
-          const host = hostHeader(pkt.buf, pkt.payloadOffset, end);
-          if (host !== undefined) this.offerName(facts, 'http', host);
+          const r = sniffStream(pkt.buf, pkt.payloadOffset, pkt.payloadLength);
+          if (r.kind === 'http') this.offerName(facts, 'http', r.name);
         }
         this.helloBytes = [pkt.buf, pkt.payloadOffset, end];
       }
@@ -567,10 +567,9 @@ export class Pipeline {
     if (st.proxied && r.kind !== 'more' && looksLikeHttp(vb, vo, ve)) {
       // Only the request names a proxied connection (a TLS server name is the proxy's own): the
       // target of its request line, where the proxy goes; the Host header when that is a path.
-      const request = requestTarget(vb, vo, ve);
-      const target = request?.host ?? (r.kind === 'http' ? r.name : undefined);
-      if (target !== undefined) this.nameProxied(st.facts, target);
-      const port = request?.connect ? request.port : undefined;
+      const request = proxyRequest(vb, vo, ve);
+      if (request !== undefined) this.nameProxied(st.facts, request.target);
+      const port = request?.port;
       if (port !== undefined && st.facts.proxy) st.facts.proxy.targetPort = port;
       // Through a CONNECT, the client's ClientHello follows in the tunnel, in the clear to us:
       // waited for (within the same bounds) for the alert's JA3.
@@ -830,10 +829,9 @@ export class Pipeline {
   private proxyRequests(flow: Flow, fw: ProxyFollow, buf: Buffer, off: number, end: number, time: number): void {
     for (let n = 0; n < MAX_REQUESTS_PER_SEGMENT && off < end && looksLikeHttp(buf, off, end); n++) {
       const head = headerEnd(buf, off, end);
-      const request = requestTarget(buf, off, end);
-      const target = request?.host ?? hostHeader(buf, off, end);
-      if (target === undefined) return;
-      this.proxyRequest(flow, fw, target, request?.connect ? request.port : undefined, buf, off, head < 0 ? end : head, time);
+      const request = proxyRequest(buf, off, end);
+      if (request === undefined) return;
+      this.proxyRequest(flow, fw, request.target, request.port, buf, off, head < 0 ? end : head, time);
       if (head < 0 || flow.data !== fw) return;
       off = head;
     }
@@ -1125,12 +1123,6 @@ export class Pipeline {
 }
 
 const EMPTY_BYTES = Buffer.alloc(0);
-
-/** The Host header of the HTTP request at `off` (a request whose target is a path). */
-function hostHeader(buf: Buffer, off: number, end: number): string | undefined {
-  const r = sniffStream(buf, off, end - off);
-  return r.kind === 'http' ? r.name : undefined;
-}
 
 /** The first contiguous client bytes gathered for a connection, as (buffer, start, end). */
 function firstBytes(segments: StreamFragment[] | undefined): [Buffer, number, number] {

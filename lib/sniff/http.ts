@@ -85,13 +85,18 @@ function hostValue(buf: Buffer, p: number, stop: number): SniffResult {
 const CONNECT = Buffer.from('CONNECT ', 'latin1');
 
 /**
- * The port of a proxy's CONNECT request ("CONNECT api.example.com:443 HTTP/1.1", RFC 9110
- * §9.3.6): where the tunnel goes. undefined for other requests, or a request line without one
- * (requestTarget reads it).
+ * Where the HTTP request at `off`, sent to a proxy, asks it to go: the host of its request line's
+ * target (requestTarget), else (a target that is a path: a client that does not know it talks to
+ * a proxy) its Host header. `port`: a CONNECT's port ("CONNECT api.example.com:443 HTTP/1.1", RFC
+ * 9110 §9.3.6), where the tunnel goes; absent for other requests or a CONNECT without one.
+ * undefined when neither names a host.
  */
-export function connectPort(buf: Buffer, off: number, end: number): number | undefined {
+export function proxyRequest(buf: Buffer, off: number, end: number): { target: string; port?: number } | undefined {
   const t = requestTarget(buf, off, end);
-  return t?.connect ? t.port : undefined;
+  if (t !== undefined) return t.connect && t.port !== undefined ? { target: t.host, port: t.port } : { target: t.host };
+  if (!looksLikeHttp(buf, off, end)) return undefined;
+  const r = sniffHttp(buf, off, end);
+  return r.kind === 'http' ? { target: r.name } : undefined;
 }
 
 /**

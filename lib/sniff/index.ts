@@ -2,7 +2,7 @@
 // HTTP/1.x Host from the client's first bytes of a TCP stream, and the SNI of a QUIC client
 // Initial datagram. Pure, synchronous, bounds-checked; never throws on wire input.
 import { looksLikeHttp, sniffHttp } from './http.js';
-export { connectPort, headerEnd, looksLikeHttp, requestHead, requestTarget, responseStatus } from './http.js';
+export { headerEnd, looksLikeHttp, proxyRequest, requestHead, requestTarget, responseStatus } from './http.js';
 export { ja3, type Ja3 } from './ja3.js';
 import { MORE, NONE, type SniffResult } from './result.js';
 import { looksLikeTls, sniffTls } from './tls.js';

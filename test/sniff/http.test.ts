@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { connectPort, requestHead, requestTarget, sniffStream, type SniffResult } from '../../lib/sniff/index.js';
+import { proxyRequest, requestHead, requestTarget, sniffStream, type SniffResult } from '../../lib/sniff/index.js';
 
 const sniff = (s: string | Buffer): SniffResult => {
   const b = typeof s === 'string' ? Buffer.from(s, 'latin1') : s;
@@ -73,14 +73,21 @@ describe('sniff: a proxy\'s CONNECT request', () => {
   it('names the tunnel\'s host (Host without the port) and gives its port', () => {
     const req = b('CONNECT api.partner.example:443 HTTP/1.1\r\nHost: api.partner.example:443\r\nUser-Agent: curl/7.88.1\r\n\r\n');
     assert.deepEqual(sniffStream(req, 0, req.length), { kind: 'http', name: 'api.partner.example' });
-    assert.equal(connectPort(req, 0, req.length), 443);
+    assert.deepEqual(proxyRequest(req, 0, req.length), { target: 'api.partner.example', port: 443 });
     const ssh = b('CONNECT bastion.example.net:22 HTTP/1.0\r\n\r\n');
-    assert.equal(connectPort(ssh, 0, ssh.length), 22);
+    assert.deepEqual(proxyRequest(ssh, 0, ssh.length), { target: 'bastion.example.net', port: 22 });
   });
   it('no port for other requests, a target without a port, or a bad one', () => {
     for (const t of ['GET http://plain.example/ HTTP/1.1\r\nHost: plain.example\r\n\r\n', 'CONNECT api.example.com HTTP/1.1\r\n', 'CONNECT api.example.com:99999 HTTP/1.1\r\n', 'CONN']) {
-      assert.equal(connectPort(b(t), 0, t.length), undefined, t);
+      assert.equal(proxyRequest(b(t), 0, t.length)?.port, undefined, t);
     }
+  });
+  it('a request whose target is a path goes where its Host header says; the request line wins over it', () => {
+    const path = b('GET /x HTTP/1.1\r\nHost: Origin.Example:8080\r\n\r\n');
+    assert.deepEqual(proxyRequest(path, 0, path.length), { target: 'origin.example' });
+    const lying = b('GET http://evil.example/ HTTP/1.1\r\nHost: benign.example\r\n\r\n');
+    assert.deepEqual(proxyRequest(lying, 0, lying.length), { target: 'evil.example' });
+    for (const t of ['GET /x HTTP/1.0\r\n\r\n', '\x16\x03\x01\x00\x05hello', 'CONN']) assert.equal(proxyRequest(b(t), 0, t.length), undefined, JSON.stringify(t));
   });
 });
 
