@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { canonicalAddress } from '../decode/index.js';
-import { parseFibTrieLocal, parseIfInet6 } from '../procfs/index.js';
+import { localAddresses } from '../procfs/index.js';
 
 export const HOST_ADDRESSES_REFRESH_MS = 5_000;
 
@@ -25,14 +25,13 @@ export type InterfaceLister = () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
 
 /** The agent's own namespace's local addresses from the kernel's tables; [] where they cannot be read. */
 export function kernelLocalAddresses(net = '/proc/self/net'): string[] {
-  const read = (file: string): string => {
+  return localAddresses((file) => {
     try {
       return fs.readFileSync(`${net}/${file}`, 'latin1');
     } catch {
-      return '';
+      return undefined;
     }
-  };
-  return [...parseFibTrieLocal(read('fib_trie')), ...parseIfInet6(read('if_inet6'))];
+  });
 }
 
 export class HostAddresses {

@@ -11,7 +11,7 @@ export { HostsFiles, parseHosts, type HostsFilesOptions } from './hosts.js';
 export { NameService, UserNames, parsePasswd, type NameServiceOptions, type UserNamesOptions } from './passwd.js';
 export { normaliseIp, formatIPv6 } from './address.js';
 export { NetnsIndex, parseNsLink, UNKNOWN_NETNS, type NetnsIndexOptions } from './netns.js';
-export { parseFibTrieLocal, parseIfInet6 } from './netns-addr.js';
+export { localAddresses, parseFibTrieLocal, parseIfInet6 } from './netns-addr.js';
 export { SnapshotProcFs, type SnapshotOptions } from './snapshot.js';
 export { SockDiag, type DiagSocket, type NetlinkAddon, type SockDiagOptions } from './netlink.js';
 export { HotPids, type HotPidsOptions } from './hotpids.js';

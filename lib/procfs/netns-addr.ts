@@ -33,3 +33,11 @@ export function parseIfInet6(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * A network namespace's local addresses, IPv4 and IPv6, from its net/fib_trie and net/if_inet6
+ * as `read` gives them (undefined: unreadable, taken as empty).
+ */
+export function localAddresses(read: (file: 'fib_trie' | 'if_inet6') => string | undefined): string[] {
+  return [...parseFibTrieLocal(read('fib_trie') ?? ''), ...parseIfInet6(read('if_inet6') ?? '')];
+}

@@ -4,7 +4,7 @@
 // (fib_trie "/32 host LOCAL" entries and if_inet6) so a flow is looked for where its local
 // address lives rather than in every namespace.
 import { SyncProc } from './netns-sync.js';
-import { parseFibTrieLocal, parseIfInet6 } from './netns-addr.js';
+import { localAddresses } from './netns-addr.js';
 import type { ProcFs } from './procfs.js';
 import { parseStatus } from './process.js';
 
@@ -191,8 +191,7 @@ export class NetnsIndex {
     const prefix = this.prefix(ns);
     set = new Set<string>();
     if (prefix !== undefined) {
-      for (const ip of parseFibTrieLocal(this.sync.readText(`${prefix}net/fib_trie`) ?? '')) set.add(ip);
-      for (const ip of parseIfInet6(this.sync.readText(`${prefix}net/if_inet6`) ?? '')) set.add(ip);
+      for (const ip of localAddresses((file) => this.sync.readText(`${prefix}net/${file}`))) set.add(ip);
     }
     this.addrs.set(ns, set);
     return set;
