@@ -113,13 +113,8 @@ const ABSENT = 2;
  * end); TRUNCATED when it runs past end.
  */
 function clientHelloSni(buf: Buffer, p: number, end: number, msgEnd: number): string | typeof TRUNCATED | typeof ABSENT {
-  p += 2 + 32; // legacy_version, random
-  if (p + 1 > end) return TRUNCATED;
-  p += 1 + buf[p]; // legacy_session_id
-  if (p + 2 > end) return TRUNCATED;
-  p += 2 + buf.readUInt16BE(p); // cipher_suites
-  if (p + 1 > end) return TRUNCATED;
-  p += 1 + buf[p]; // legacy_compression_methods
+  p = extensionsAt(buf, p, end);
+  if (p < 0) return TRUNCATED;
   if (p + 2 > end) return p === msgEnd ? ABSENT : TRUNCATED; // TLS 1.0 hellos may have no extensions
   const extEnd = p + 2 + buf.readUInt16BE(p);
   p += 2;
@@ -136,6 +131,21 @@ function clientHelloSni(buf: Buffer, p: number, end: number, msgEnd: number): st
     if (p > end) return TRUNCATED;
   }
   return extEnd > end ? TRUNCATED : ABSENT;
+}
+
+/**
+ * Where a ClientHello body starting at `p` has its extensions (their 2-byte length), past
+ * legacy_version, random, legacy_session_id, cipher_suites and legacy_compression_methods; -1
+ * when those run past `end`. The extensions block itself is not checked.
+ */
+function extensionsAt(buf: Buffer, p: number, end: number): number {
+  p += 2 + 32; // legacy_version, random
+  if (p + 1 > end) return -1;
+  p += 1 + buf[p]; // legacy_session_id
+  if (p + 2 > end) return -1;
+  p += 2 + buf.readUInt16BE(p); // cipher_suites
+  if (p + 1 > end) return -1;
+  return p + 1 + buf[p]; // legacy_compression_methods
 }
 
 /** RFC 6066 §3 ServerNameList: the first host_name entry. */
@@ -217,14 +227,8 @@ export function helloOffersEch(buf: Buffer, off: number, end: number): boolean {
   if (end - off < 4 || buf[off] !== HANDSHAKE_CLIENT_HELLO) return false;
   const msgEnd = off + 4 + buf.readUIntBE(off + 1, 3);
   if (msgEnd > end) return false;
-  let p = off + 4 + 2 + 32;
-  if (p + 1 > msgEnd) return false;
-  p += 1 + buf[p];
-  if (p + 2 > msgEnd) return false;
-  p += 2 + buf.readUInt16BE(p);
-  if (p + 1 > msgEnd) return false;
-  p += 1 + buf[p];
-  if (p + 2 > msgEnd) return false;
+  let p = extensionsAt(buf, off + 4, msgEnd);
+  if (p < 0 || p + 2 > msgEnd) return false;
   const extEnd = Math.min(msgEnd, p + 2 + buf.readUInt16BE(p));
   for (p += 2; p + 4 <= extEnd; p += 4 + buf.readUInt16BE(p + 2)) {
     const type = buf.readUInt16BE(p);
