@@ -188,6 +188,10 @@ static napi_value js_lookup(napi_env env, napi_callback_info info) {
   return make_int(env, recv_answer(fd, seq, (uint32_t *)odata));
 }
 
+/** The connect tracer's functions (tracer.c) and the exec watcher's (execwatch.c). */
+void tracer_define(napi_env env, napi_value exports);
+void execwatch_define(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL },
@@ -195,6 +199,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "lookup", NULL, js_lookup, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  tracer_define(env, exports);
+  execwatch_define(env, exports);
   return exports;
 }
 

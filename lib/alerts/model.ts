@@ -54,9 +54,11 @@ export const RULE_ID = 'egresswatch-new-external-host-server-connection';
 /**
  * How the connection was tied to a process: found live in the kernel's socket tables
  * (`procfs-socket`), through a socket or process remembered from moments before
- * (`cached-socket`: the socket or its process was gone by the time we looked), or not at all.
+ * (`cached-socket`: the socket or its process was gone by the time we looked), by the kernel's
+ * record of the process that called connect() (`ebpf-connect`: the socket was gone), by DNS
+ * (`per-process-dns`), or not at all.
  */
-export type AttributionMethod = 'procfs-socket' | 'cached-socket' | 'per-process-dns' | 'none';
+export type AttributionMethod = 'procfs-socket' | 'cached-socket' | 'ebpf-connect' | 'per-process-dns' | 'none';
 export type Confidence = 'high' | 'medium' | 'low';
 
 /** Container and pod identity, from the cgroup and the runtime's metadata on disk. */

@@ -72,6 +72,7 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   logFormat: 'auto',
   ptr: true,
   ptrServers: undefined,
+  kernelTracing: true,
   parentDepth: 4,
   normalizeVersions: true,
   groupingRules: Object.freeze([]) as unknown as AgentConfig['groupingRules'],

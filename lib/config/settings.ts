@@ -140,6 +140,8 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
     describe: 'Reverse (PTR) lookups for external addresses no DNS answer named: on or off' }),
   row({ field: 'ptrServers', key: 'ptrServers', flag: 'ptr-server', kind: 'text', commands: RUN,
     describe: "DNS servers for PTR lookups, comma-separated IP[:PORT]; default: the system's resolvers" }),
+  row({ field: 'kernelTracing', key: 'kernelTracing', flag: 'kernel-tracing', kind: 'switch', commands: RUN,
+    describe: 'The connect tracer (BPF) and exec watcher, for clients gone before /proc could be read: on or off' }),
   row({ field: 'format', key: 'format', flag: 'format', kind: 'format', commands: BOTH,
     describe: 'Alert format: ecs (JSON lines with ECS field names) or ocsf (OCSF Detection Finding)' }),
   row({ field: 'alertsMaxBytes', key: 'alertsMaxSize', flag: 'alerts-max-size', kind: 'size',

@@ -59,6 +59,7 @@ export interface AgentConfig {
   logFormat: 'auto' | 'json' | 'text'; // --log-format, default auto
   ptr: boolean;                  // --ptr on|off, default on
   ptrServers?: string;           // --ptr-server, default: the system's resolvers
+  kernelTracing: boolean;        // --kernel-tracing on|off, default on
   parentDepth: number;           // --parent-depth, default 4
   normalizeVersions: boolean;    // --normalize-versions, default true
   groupingRules: GroupingRule[]; // config file only, default [] (see docs/configuration.md)

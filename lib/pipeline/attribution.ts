@@ -32,7 +32,7 @@ export interface FallbackOwner {
 }
 
 interface Pending {
-  flow: Pick<Flow, 'transport' | 'clientIp' | 'clientPort' | 'serverIp' | 'serverPort' | 'ended'>;
+  flow: Pick<Flow, 'transport' | 'clientIp' | 'clientPort' | 'serverIp' | 'serverPort' | 'ended'> & { startTime?: number };
   resolve: (a: Attribution) => void;
   fallback?: () => FallbackOwner | undefined;
   retried?: boolean;
@@ -72,10 +72,14 @@ export class AttributorStats {
   processRefreshes = 0;
   /** Attributed by the fallback (the process that resolved the address) after the socket was not found. */
   attributedByDns = 0;
+  /** Attributed through the connect tracer after the socket (or its holder) was gone. */
+  attributedTraced = 0;
 }
 
 function ends(f: Pending['flow']): FlowEnds {
-  return { transport: f.transport, localIp: f.clientIp, localPort: f.clientPort, remoteIp: f.serverIp, remotePort: f.serverPort };
+  const e: FlowEnds = { transport: f.transport, localIp: f.clientIp, localPort: f.clientPort, remoteIp: f.serverIp, remotePort: f.serverPort };
+  if (f.startTime !== undefined) e.startTime = f.startTime;
+  return e;
 }
 
 interface CachedProcess { at: number; value: Promise<Described | undefined>; refreshing?: boolean }
@@ -166,10 +170,12 @@ export class Attributor {
       p.resolve(NONE);
       return;
     }
-    const cached = owner.method === 'cached-socket';
-    if (cached) this.stats.attributedCached += 1;
+    const method = owner.method ?? 'procfs-socket';
+    if (method === 'cached-socket') this.stats.attributedCached += 1;
+    else if (method === 'ebpf-connect') this.stats.attributedTraced += 1;
     else this.stats.attributed += 1;
-    p.resolve({ method: cached ? 'cached-socket' : 'procfs-socket', confidence: cached ? 'medium' : 'high', described });
+    // The tracer names the process that called connect() (kernel-told, exact), as a live socket does.
+    p.resolve({ method, confidence: method === 'cached-socket' ? 'medium' : 'high', described });
   }
 
   private async byFallback(fallback: () => FallbackOwner | undefined): Promise<Attribution | undefined> {

@@ -9,7 +9,7 @@ import {
   CaptureError, CaptureStopped, LiveCapture, inflateIfCompressed, readErrorReason, replayFile, ringPackets, type Inflated, type InterfaceStats, type ReplayResult,
 } from '../capture/index.js';
 import { Baseline, BaselineWriteError } from '../baseline/index.js';
-import { SnapshotProcFs, SocketResolver } from '../procfs/index.js';
+import { ConnectTracer, ExecWatch, SNAPSHOT_FILES, SNAPSHOT_LINKS, SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
 import { AlertOutputs, OUTPUT_SETTINGS } from './outputs.js';
 import { DEFAULT_NAME_ORDER, Pipeline, isLogPoint, type PipelineSettings } from './pipeline.js';
@@ -161,11 +161,15 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     onRepaired: baselineRepaired(logger, config.stateDir),
   });
   const alerts = await AlertOutputs.open(config, logger, true);
-  const proc = new SnapshotProcFs(config.procRoot);
+  // A copy of each program's /proc files at its exec, for one gone before it is asked about.
+  const execWatch = config.kernelTracing ? ExecWatch.open(config.procRoot, SNAPSHOT_FILES, SNAPSHOT_LINKS, { log: (m) => logger.warn(m) }) : undefined;
+  const proc = new SnapshotProcFs(config.procRoot, { execCopies: execWatch });
   // The passwd file is the host's, under --host-root unless --passwd-file names another.
   const passwdFile = config.passwdFile === DEFAULTS.passwdFile ? path.join(config.hostRoot, 'etc', 'passwd') : config.passwdFile;
+  // The kernel's record of who called connect(), for sockets gone before /proc could be read.
+  const tracer = config.kernelTracing ? ConnectTracer.open({ pidnsOf: config.procRoot, log: (m) => logger.warn(m) }) : undefined;
   const resolver = new SocketResolver({
-    proc, now, exitedGraceMs: EXITED_GRACE_MS, onNewSocketHolders: (pids) => proc.capture(pids), log: (m) => logger.warn(m),
+    proc, now, exitedGraceMs: EXITED_GRACE_MS, onNewSocketHolders: (pids) => proc.capture(pids), log: (m) => logger.warn(m), tracer,
   });
   const software = new SoftwareContext({
     proc, hostRoot: config.hostRoot, parentDepth: config.parentDepth, normalizeVersions: config.normalizeVersions, passwdFile,
@@ -185,6 +189,8 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const registry = createRegistry(() => ({
     ...snapshot(pipeline, capture, attributor), ...alerts.stats(), ...(logFile ? logFileStats(logFile) : {}),
     attribution_resolver: resolver.stats, attribution_outcomes: { ...attributor.stats }, attribution_netlink: resolver.usesNetlink ? 1 : 0,
+    attribution_tracer: tracer ? { attached: 1, udp: tracer.udp ? 1 : 0, ...tracer.stats } : { attached: 0 },
+    attribution_exec_watch: execWatch ? { watching: 1, ...execWatch.stats, served: proc.snapshotStats.servedFromExec } : { watching: 0 },
     names_saves: { ...namesSaves },
     ...(software.nameService ? { attribution_user_names: { ...software.nameService.stats } } : {}),
   }), METRIC_HELP);
@@ -317,6 +323,8 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const saved = await saveNames(config.stateDir, pipeline.names, now());
   if (saved instanceof Error) logger.warn('DNS names not saved for the next start', { stateDir: config.stateDir, error: saved.message });
   resolver.close();
+  tracer?.close();
+  execWatch?.close();
   await baseline.close();
   await alerts.close();
   await metrics.close();

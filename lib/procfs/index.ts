@@ -12,6 +12,8 @@ export { NameService, UserNames, parsePasswd, type NameServiceOptions, type User
 export { normaliseIp, formatIPv6 } from './address.js';
 export { NetnsIndex, parseNsLink, UNKNOWN_NETNS, type NetnsIndexOptions } from './netns.js';
 export { localAddresses, parseFibTrieLocal, parseIfInet6 } from './netns-addr.js';
-export { SnapshotProcFs, type SnapshotOptions } from './snapshot.js';
+export { SnapshotProcFs, SNAPSHOT_FILES, SNAPSHOT_LINKS, type SnapshotOptions } from './snapshot.js';
 export { SockDiag, type DiagSocket, type NetlinkAddon, type SockDiagOptions } from './netlink.js';
+export { ExecWatch, type ExecCopy, type ExecWatchAddon, type ExecWatchOptions } from './execwatch.js';
+export { ConnectTracer, sockOffsets, type ConnectTracerOptions, type SockOffsets, type TracedSocket, type TracerAddon } from './tracer.js';
 export { HotPids, type HotPidsOptions } from './hotpids.js';

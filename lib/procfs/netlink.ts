@@ -34,19 +34,28 @@ const ENOSYS = 38;
 /** dist/lib/procfs → the repository's native/build/Release (also the layout of an installed copy). */
 const BUILT = ['../../../native/build/Release/egresswatch_netlink.node', '../../native/build/Release/egresswatch_netlink.node'];
 
-function loadAddon(spec: NetlinkAddon | string | undefined): NetlinkAddon | string {
-  if (spec !== undefined && typeof spec !== 'string') return spec;
+/**
+ * The built addon module (native/: sock_diag lookups and the connect tracer), a given path's, or
+ * why it cannot be had. Loaded once per path: Node keeps a loaded addon for the process anyway.
+ */
+export function loadNativeModule(spec?: string): Record<string, unknown> | string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = spec !== undefined ? [spec] : BUILT.map((rel) => path.resolve(here, rel));
   const file = candidates.find((c) => fs.existsSync(c));
   if (!file) return `addon not built (${candidates[0]} missing; npm run build compiles it)`;
   try {
-    const mod = createRequire(import.meta.url)(file) as Partial<NetlinkAddon>;
-    if (typeof mod.open !== 'function' || typeof mod.lookup !== 'function' || typeof mod.close !== 'function') return `${file} is not the netlink addon`;
-    return mod as NetlinkAddon;
+    return createRequire(import.meta.url)(file) as Record<string, unknown>;
   } catch (err) {
     return `addon did not load: ${(err as Error).message.split('\n')[0]}`;
   }
+}
+
+function loadAddon(spec: NetlinkAddon | string | undefined): NetlinkAddon | string {
+  if (spec !== undefined && typeof spec !== 'string') return spec;
+  const mod = loadNativeModule(spec);
+  if (typeof mod === 'string') return mod;
+  if (typeof mod.open !== 'function' || typeof mod.lookup !== 'function' || typeof mod.close !== 'function') return 'the built module is not the netlink addon';
+  return mod as unknown as NetlinkAddon;
 }
 
 export class SockDiag {
@@ -148,7 +157,7 @@ export class SockDiag {
 const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 /** Dotted IPv4 into `out` (no allocation: called per connection). */
-function toV4(ip: string, out: Uint8Array): boolean {
+export function toV4(ip: string, out: Uint8Array): boolean {
   const m = V4.exec(ip);
   if (!m) return false;
   for (let i = 0; i < 4; i++) {
@@ -159,12 +168,12 @@ function toV4(ip: string, out: Uint8Array): boolean {
   return true;
 }
 
-function toV6(ip: string): Uint8Array | undefined {
+export function toV6(ip: string): Uint8Array | undefined {
   if (!ipaddr.IPv6.isValid(ip)) return undefined;
   return Uint8Array.from(ipaddr.IPv6.parse(ip).toByteArray());
 }
 
-function mapped(v4: Uint8Array): Uint8Array {
+export function mapped(v4: Uint8Array): Uint8Array {
   const b = new Uint8Array(16);
   b[10] = 0xff;
   b[11] = 0xff;

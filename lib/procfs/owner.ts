@@ -1,7 +1,15 @@
 // What the socket resolver hands out, and the counters its parts share (one object, so the
 // agent's /metrics reads one flat record).
 
-export interface FlowEnds { transport: 'tcp' | 'udp'; localIp: string; localPort: number; remoteIp: string; remotePort: number }
+export interface FlowEnds {
+  transport: 'tcp' | 'udp';
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
+  /** Wall-clock ms of the flow's first packet, when known: a connect tracer record far from it is another connection's. */
+  startTime?: number;
+}
 
 export interface SocketOwner {
   inode: number;
@@ -12,8 +20,12 @@ export interface SocketOwner {
   netns?: number;
   /** The socket is in the agent's own (host) namespace. */
   hostNetns: boolean;
-  /** 'procfs-socket': the holder's fd was seen now; 'cached-socket': the holder exited since it was indexed. Absent without pid. */
-  method?: 'procfs-socket' | 'cached-socket';
+  /**
+   * 'procfs-socket': the holder's fd was seen now; 'cached-socket': the holder exited since it was
+   * indexed; 'ebpf-connect': the socket was gone, the connect tracer (tracer.ts) named its maker.
+   * Absent without pid.
+   */
+  method?: 'procfs-socket' | 'cached-socket' | 'ebpf-connect';
 }
 
 export function newCounters() {
@@ -25,6 +37,10 @@ export function newCounters() {
     closedBeforeSweep: 0,
     /** Processes born since the last pid listing (ns_last_pid) searched for a socket, and those found holding it. */
     unseenSearched: 0, unseenHolders: 0,
+    /** Owners the connect tracer named where /proc could not; tracer records refused as another connection's (time). */
+    tracedOwners: 0, tracedStale: 0,
+    /** Processes the connect tracer named at SYN time whose /proc files were copied then (they may exit before the batch). */
+    tracedEarly: 0,
     /** Young/hot sweeps the probe's pid budget refused (the batch sweeps instead). */
     probeSweepsOverBudget: 0,
     /** No pid known (or indexed) for the flow's peer; the peer's pid searched without finding the socket. */

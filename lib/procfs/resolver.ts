@@ -26,6 +26,7 @@ import { ProbeCache } from './probes.js';
 import type { ProcFs } from './procfs.js';
 import { SocketSearch } from './socket-search.js';
 import { Tier, type FlowKey } from './socketindex.js';
+import type { ConnectTracer, TracedSocket } from './tracer.js';
 
 export type { FlowEnds, SocketOwner } from './owner.js';
 
@@ -73,6 +74,8 @@ export interface SocketResolverOptions {
   hotPids?: number;
   /** Where the one line about netlink being unavailable goes (default: a process warning). */
   log?: (msg: string) => void;
+  /** The connect tracer, asked for the flows whose socket or holder /proc could not find (tracer.ts). */
+  tracer?: ConnectTracer;
 }
 
 /** probe() runs on the packet path: at most this many per 100 ms (~30 µs each: 15% of a core at most), the rest wait for resolve(). */
@@ -88,6 +91,12 @@ type Key = FlowKey & { v4: boolean };
 
 /** Parent levels liftToCreator climbs at most (a script, its subshell, a pipeline's command). */
 const MAX_LIFT = 4;
+/**
+ * How far a connect tracer record may be from the flow's first packet and still be its own, ms:
+ * connect() comes microseconds before the SYN. A 4-tuple used again, or a UDP port another
+ * process took later, makes a record that is further off (TCP) or older (UDP).
+ */
+const TRACE_SLACK_MS = 2_000;
 
 export class SocketResolver {
   private readonly now: () => number;
@@ -101,6 +110,8 @@ export class SocketResolver {
   private readonly search: SocketSearch;
   private readonly holders: HolderSearch;
   private readonly misses: MissScanner;
+  private readonly tracer: ConnectTracer | undefined;
+  private readonly onNewSocketHolders: ((pids: number[]) => void) | undefined;
   private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0, sweepPids: 0 };
   private readonly counters = newCounters();
 
@@ -121,6 +132,8 @@ export class SocketResolver {
     this.newPids = new NewPids({ index, netns, counters, onNewSocketHolders: opts.onNewSocketHolders });
     this.holders = new HolderSearch({ index, netns, hot, diag, counters, announce: (pids) => this.newPids.announce(pids) });
     this.misses = new MissScanner({ index, netns, holders: this.holders, counters, now, minFullScanIntervalMs: opts.minFullScanIntervalMs ?? 250 });
+    this.tracer = opts.tracer;
+    this.onNewSocketHolders = opts.onNewSocketHolders;
   }
 
   /** Whether the agent's own namespace is searched through netlink sock_diag (false: /proc/net only). */
@@ -167,6 +180,7 @@ export class SocketResolver {
     if (m?.tier !== Tier.Exact || !m.entry || m.entry.inode === 0) {
       this.counters.probeNoSocket++;
       if (m?.tier === Tier.None) this.probes.put(probeKey, null);
+      this.copyTraced(flow);
       return;
     }
     const w: Wanted = { owner: this.search.ownerOf(m), transport: flow.transport, key };
@@ -174,8 +188,50 @@ export class SocketResolver {
     if (w.owner.pid !== undefined) {
       this.counters.probeHolders++;
       this.hot.markPeer(key.remoteIp, key.remotePort, w.owner.pid);
+    } else {
+      this.copyTraced(flow);
     }
     this.probes.put(probeKey, w.owner);
+  }
+
+  /**
+   * A socket gone (or its holder not found) at SYN time: the process the connect tracer names is
+   * likely to exit before the batch asks for it (curl against a nearby server), so its /proc files
+   * are copied now (onNewSocketHolders), while it may still be there.
+   */
+  private copyTraced(flow: FlowEnds): void {
+    if (!this.tracer || !this.onNewSocketHolders) return;
+    const t = this.traced(flow);
+    if (t === undefined) return;
+    this.counters.tracedEarly++;
+    try { this.onNewSocketHolders([t.pid]); } catch { this.counters.hookErrors++; }
+  }
+
+  /** The connect tracer's record for the flow, when it names a process of ours and is the flow's own (TRACE_SLACK_MS). */
+  private traced(f: FlowEnds): TracedSocket | undefined {
+    const tracer = this.tracer;
+    if (!tracer) return undefined;
+    const t = f.transport === 'tcp' ? tracer.lookupTcp(f.localIp, f.localPort, f.remoteIp, f.remotePort) : tracer.lookupUdp(f.localIp, f.localPort);
+    if (t === undefined || t.pid === 0) return undefined;
+    const start = f.startTime;
+    if (start !== undefined && (f.transport === 'tcp' ? Math.abs(t.at - start) > TRACE_SLACK_MS : t.at < start - TRACE_SLACK_MS)) {
+      this.counters.tracedStale++;
+      return undefined;
+    }
+    return t;
+  }
+
+  /** Owners the connect tracer names for the flows /proc found no holder for. */
+  private fillTraced(flows: FlowEnds[], owners: (SocketOwner | undefined)[]): void {
+    if (!this.tracer) return;
+    for (const [i, f] of flows.entries()) {
+      const o = owners[i];
+      if (o?.pid !== undefined) continue;
+      const t = this.traced(f);
+      if (t === undefined) continue;
+      this.counters.tracedOwners++;
+      owners[i] = { inode: o?.inode ?? 0, uid: t.uid, state: o?.state ?? 0, hostNetns: o?.hostNetns ?? true, pid: t.pid, method: 'ebpf-connect' };
+    }
   }
 
   private probeHolder(w: Wanted): void {
@@ -215,6 +271,7 @@ export class SocketResolver {
       owners.push(key ? await this.search.find(flow.transport, key, touched, host?.[i]) : undefined);
     }
     await this.attachPids(owners, flows, keys, searched);
+    this.fillTraced(flows, owners);
     for (const o of owners) if (o?.pid !== undefined && o.method === 'procfs-socket') this.liftToCreator(o);
     for (const [i, o] of owners.entries()) {
       const key = keys[i];

@@ -9,9 +9,11 @@ import { OrderedMap } from '../collections/index.js';
 import fs from 'node:fs';
 import { ProcFs } from './procfs.js';
 
-/** Files and links kept per pid: what readProcess and the software context read. */
-const FILES = ['stat', 'status', 'cmdline', 'cgroup'];
-const LINKS = ['exe', 'cwd', 'ns/net'];
+/** Files and links kept per pid: what readProcess and the software context read (stat first: ExecWatch tells a vanished process by it). */
+export const SNAPSHOT_FILES: readonly string[] = ['stat', 'status', 'cmdline', 'cgroup'];
+export const SNAPSHOT_LINKS: readonly string[] = ['exe', 'cwd', 'ns/net'];
+const FILES = SNAPSHOT_FILES;
+const LINKS = SNAPSHOT_LINKS;
 
 export interface SnapshotOptions {
   /** Snapshots kept at most (oldest dropped first); default 2048. */
@@ -19,7 +21,15 @@ export interface SnapshotOptions {
   /** How long a snapshot answers for a vanished process, ms; default 10000. */
   ttlMs?: number;
   now?: () => number;
+  /**
+   * Copies taken at each program's exec (ExecWatch), asked for what a vanished process's own
+   * snapshot lacks (none taken, or taken when it had already exited: no exe, an empty command line).
+   */
+  execCopies?: { get(pid: number): { at: number; files: Map<string, Buffer>; links: Map<string, string> } | undefined };
 }
+
+/** An exec copy older than this does not answer for a pid (which may have been another process's since). */
+const EXEC_COPY_TTL_MS = 60_000;
 
 interface Snapshot {
   at: number;
@@ -28,14 +38,16 @@ interface Snapshot {
 }
 
 export class SnapshotProcFs extends ProcFs {
-  readonly snapshotStats = { captured: 0, served: 0, expired: 0, execRaces: 0 };
+  readonly snapshotStats = { captured: 0, served: 0, expired: 0, execRaces: 0, servedFromExec: 0 };
   private readonly snaps = new OrderedMap<number, Snapshot>();
   private readonly maxPids: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly execCopies: SnapshotOptions['execCopies'];
 
   constructor(root: string, opts: SnapshotOptions = {}) {
     super(root);
+    this.execCopies = opts.execCopies;
     this.maxPids = opts.maxPids ?? 2048;
     this.ttlMs = opts.ttlMs ?? 10_000;
     this.now = opts.now ?? Date.now;
@@ -91,28 +103,39 @@ export class SnapshotProcFs extends ProcFs {
     if (live !== undefined && !(live.length === 0 && rel.endsWith('/cmdline'))) return live;
     // An exited process not yet reaped (a zombie) still has its /proc entry, but its command
     // line reads empty (its memory is gone) and its exe link fails: the copy answers for both.
-    return this.fromSnapshot(rel, (s, name) => s.files.get(name)) ?? live;
+    const copied = this.fromSnapshot<Buffer>(rel, (files, name) => {
+      const v = files.get(name);
+      return v !== undefined && !(v.length === 0 && name === 'cmdline') ? v : undefined;
+    }, 'files');
+    return copied ?? live;
   }
 
   override async readLink(rel: string): Promise<string | undefined> {
     const live = await super.readLink(rel);
     if (live !== undefined) return live;
-    return this.fromSnapshot(rel, (s, name) => s.links.get(name));
+    return this.fromSnapshot<string>(rel, (links, name) => links.get(name), 'links');
   }
 
-  private fromSnapshot<T>(rel: string, pick: (s: Snapshot, name: string) => T | undefined): T | undefined {
+  /** The pid's own snapshot's value, else its exec copy's (see SnapshotOptions.execCopies). */
+  private fromSnapshot<T>(rel: string, pick: (m: Map<string, T>, name: string) => T | undefined, kind: 'files' | 'links'): T | undefined {
     const m = /^(\d+)\/(.+)$/.exec(rel);
     if (!m) return undefined;
     const pid = Number(m[1]);
     const snap = this.snaps.get(pid);
-    if (!snap) return undefined;
-    if (this.now() - snap.at > this.ttlMs) {
+    if (snap && this.now() - snap.at > this.ttlMs) {
       this.snaps.delete(pid);
       this.snapshotStats.expired++;
-      return undefined;
+    } else if (snap) {
+      const v = pick(snap[kind] as Map<string, T>, m[2]);
+      if (v !== undefined) {
+        this.snapshotStats.served++;
+        return v;
+      }
     }
-    const v = pick(snap, m[2]);
-    if (v !== undefined) this.snapshotStats.served++;
+    const copy = this.execCopies?.get(pid);
+    if (!copy || this.now() - copy.at > EXEC_COPY_TTL_MS) return undefined;
+    const v = pick(copy[kind] as Map<string, T>, m[2]);
+    if (v !== undefined) this.snapshotStats.servedFromExec++;
     return v;
   }
 }

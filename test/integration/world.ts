@@ -64,9 +64,10 @@ export class WorldHandle {
 
   /**
    * Builds everything; on failure tears down what was built and rethrows. Waits first (up to
-   * lockWaitMs) for any other run of the network tests on this machine to finish.
+   * lockWaitMs) for any other run of the network tests on this machine to finish. `holdMs`: how
+   * long the servers wait before answering (default HOLD_MS, a far server's round trip; 0: a near one).
    */
-  async start(lockWaitMs = DEFAULT_LOCK_WAIT_MS): Promise<World> {
+  async start(lockWaitMs = DEFAULT_LOCK_WAIT_MS, opts: { holdMs?: number } = {}): Promise<World> {
     try {
       this.lock = await HarnessLock.acquire(lockWaitMs);
       removeStaleTempDirs();
@@ -79,7 +80,7 @@ export class WorldHandle {
       const dnsmasq = await startDnsmasq(topo, DNS, kit.dir);
       this.daemons.push(dnsmasq);
       const servers = await startServers(topo, python, {
-        tcp: [...TCP_SERVERS, ...(topo.ipv6 ? TCP_SERVERS6 : [])], udp: UDP_SERVERS, holdMs: HOLD_MS, replyBytes: REPLY_BYTES,
+        tcp: [...TCP_SERVERS, ...(topo.ipv6 ? TCP_SERVERS6 : [])], udp: UDP_SERVERS, holdMs: opts.holdMs ?? HOLD_MS, replyBytes: REPLY_BYTES,
       });
       this.daemons.push(servers);
       this.world = { topo, dnsmasq, servers, kit, user, describe: () => dnsmasq.describe() + servers.describe() };

@@ -1,0 +1,91 @@
+// The exec watcher (native/execwatch.c): a copy of each new program's small /proc files taken by
+// a thread of the addon the moment the kernel announces the exec (process events connector), for
+// a process that is gone before the agent asks about it: curl against a nearby server execs,
+// connects and exits within a few milliseconds; the connect tracer still names its pid, and
+// this copy says what it was. Optional: without the addon, without CAP_NET_ADMIN, or outside
+// the initial user and pid namespaces (where the kernel sends no process events), open() says
+// why once and returns undefined.
+import { loadNativeModule } from './netlink.js';
+
+/** What the addon exports for the watcher (native/execwatch.c). */
+export interface ExecWatchAddon {
+  execWatchOpen(procRoot: string, files: string[], links: string[]): number;
+  execWatchError(): string;
+  execWatchGet(pid: number): [number, Record<string, Buffer>, Record<string, string>] | undefined;
+  execWatchStats(): [number, number, number, number];
+  execWatchClose(): number;
+}
+
+/** One program's files as copied at its exec. */
+export interface ExecCopy {
+  /** Wall-clock ms of the copy. */
+  at: number;
+  files: Map<string, Buffer>;
+  links: Map<string, string>;
+}
+
+export interface ExecWatchOptions {
+  /** One line when the watcher cannot be used. */
+  log?: (msg: string) => void;
+  /** The addon itself (tests), or a path to load instead of the built one. */
+  addon?: ExecWatchAddon | string;
+}
+
+export class ExecWatch {
+  private open = true;
+
+  private constructor(private readonly addon: ExecWatchAddon) {}
+
+  /**
+   * Starts watching: each exec's `files` and `links` under `procRoot`/PID are copied (the first
+   * file tells a process that is gone already: `stat`).
+   */
+  static open(procRoot: string, files: readonly string[], links: readonly string[], opts: ExecWatchOptions = {}): ExecWatch | undefined {
+    const fail = (why: string): undefined => {
+      opts.log?.(`exec watcher unavailable (${why}): a program that exits within milliseconds of connecting may be named only by its process name`);
+      return undefined;
+    };
+    const addon = typeof opts.addon === 'object' ? opts.addon : loadExecWatchAddon(opts.addon);
+    if (typeof addon === 'string') return fail(addon);
+    let r: number;
+    try {
+      r = addon.execWatchOpen(procRoot, [...files], [...links]);
+    } catch (err) {
+      return fail(`open threw: ${(err as Error).message}`);
+    }
+    if (r < 0) return fail(addon.execWatchError() || `errno ${-r}`);
+    return new ExecWatch(addon);
+  }
+
+  /** The newest copy taken for `pid`, if any. */
+  get(pid: number): ExecCopy | undefined {
+    if (!this.open) return undefined;
+    const r = this.addon.execWatchGet(pid);
+    if (r === undefined) return undefined;
+    const [monoMs, files, links] = r;
+    return {
+      at: Date.now() - (Number(process.hrtime.bigint()) / 1e6 - monoMs),
+      files: new Map(Object.entries(files)),
+      links: new Map(Object.entries(links)),
+    };
+  }
+
+  /** Execs announced, copies taken, programs gone before their copy, notifications lost (socket overrun). */
+  get stats(): { execs: number; copies: number; vanished: number; overruns: number } {
+    const [execs, copies, vanished, overruns] = this.open ? this.addon.execWatchStats() : [0, 0, 0, 0];
+    return { execs, copies, vanished, overruns };
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.addon.execWatchClose();
+  }
+}
+
+function loadExecWatchAddon(spec: string | undefined): ExecWatchAddon | string {
+  const mod = loadNativeModule(spec);
+  if (typeof mod === 'string') return mod;
+  if (typeof mod.execWatchOpen !== 'function') return 'the built addon has no exec watcher (rebuild it: npm run build)';
+  return mod as unknown as ExecWatchAddon;
+}

@@ -1,0 +1,382 @@
+// egresswatch's exec watcher: a copy of each new program's small /proc files, taken the moment
+// it starts, for processes that are gone before the agent gets to them.
+//
+// Why: curl against a nearby server execs, connects, gets its answer and exits within a few
+// milliseconds. The connect tracer (tracer.c) still names its pid, but by the time the agent asks
+// /proc about that pid, the process has been reaped: no executable, no command line. The kernel's
+// process events connector (NETLINK_CONNECTOR, CN_IDX_PROC: needs CAP_NET_ADMIN, and the initial
+// user and pid namespaces) announces every exec; a thread of ours reads the new program's files
+// right then (tens of microseconds) into a ring the agent reads when /proc has nothing left.
+//
+// API (one watcher per process; failures are negative errnos, never throws):
+//   execWatchOpen(procRoot, files[], links[])  -> 0 or -errno (execWatchError() says which step)
+//   execWatchGet(pid)  -> undefined, or [monotonic ms, { file: Buffer }, { link: string }] of the
+//                         newest copy for that pid
+//   execWatchStats()   -> [events, copies, vanished, overruns]
+//   execWatchClose()
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <node_api.h>
+
+#define RING 1024
+#define MAX_NAMES 12
+#define MAX_FILE 4096
+#define MAX_CMDLINE 16384
+
+struct copy {
+  int pid;
+  double at_ms;
+  char *data[MAX_NAMES];
+  int len[MAX_NAMES];
+};
+
+static struct {
+  int open;
+  int fd, wake;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  struct copy ring[RING];
+  int head;
+  char root[512];
+  char *names[MAX_NAMES];
+  int nfiles, nlinks;
+  uint64_t events, copies, vanished, overruns;
+} W = { .open = 0, .fd = -1, .wake = -1, .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static char last_error[512];
+
+static double mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/** Reads root/pid/name (a file, at most `cap` bytes) into a new buffer; -1 when unreadable. */
+static int read_file(int pid, const char *name, int cap, char **out) {
+  char path[700];
+  snprintf(path, sizeof(path), "%s/%d/%s", W.root, pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char *buf = malloc((size_t)cap);
+  if (!buf) {
+    close(fd);
+    return -1;
+  }
+  int n = 0;
+  while (n < cap) {
+    ssize_t r = read(fd, buf + n, (size_t)(cap - n));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += (int)r;
+  }
+  close(fd);
+  *out = buf;
+  return n;
+}
+
+static int read_link(int pid, const char *name, char **out) {
+  char path[700];
+  snprintf(path, sizeof(path), "%s/%d/%s", W.root, pid, name);
+  char *buf = malloc(4096);
+  if (!buf) return -1;
+  ssize_t n = readlink(path, buf, 4096);
+  if (n < 0) {
+    free(buf);
+    return -1;
+  }
+  *out = buf;
+  return (int)n;
+}
+
+static void free_copy(struct copy *c) {
+  for (int i = 0; i < MAX_NAMES; i++) {
+    free(c->data[i]);
+    c->data[i] = NULL;
+    c->len[i] = -1;
+  }
+  c->pid = 0;
+}
+
+static void take_copy(int pid) {
+  struct copy c;
+  memset(&c, 0, sizeof(c));
+  c.pid = pid;
+  c.at_ms = mono_ms();
+  int n = W.nfiles + W.nlinks;
+  for (int i = 0; i < n; i++) {
+    c.len[i] = i < W.nfiles
+      ? read_file(pid, W.names[i], strcmp(W.names[i], "cmdline") == 0 ? MAX_CMDLINE : MAX_FILE, &c.data[i])
+      : read_link(pid, W.names[i], &c.data[i]);
+  }
+  if (c.len[0] < 0) {  // the first file (stat) unreadable: gone already
+    for (int i = 0; i < n; i++) free(c.data[i]);
+    W.vanished++;
+    return;
+  }
+  pthread_mutex_lock(&W.mu);
+  struct copy *slot = &W.ring[W.head];
+  free_copy(slot);
+  *slot = c;
+  for (int i = n; i < MAX_NAMES; i++) slot->len[i] = -1;
+  W.head = (W.head + 1) % RING;
+  W.copies++;
+  pthread_mutex_unlock(&W.mu);
+}
+
+static void *watch(void *arg) {
+  (void)arg;
+  static uint8_t buf[16384] __attribute__((aligned(8)));
+  struct pollfd p[2] = { { .fd = W.fd, .events = POLLIN }, { .fd = W.wake, .events = POLLIN } };
+  for (;;) {
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[1].revents) break;
+    ssize_t len = recv(W.fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (len < 0) {
+      if (errno == ENOBUFS) W.overruns++;  // events lost while we were slow: counted, go on
+      else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+      continue;
+    }
+    int rest = (int)len;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, rest); h = NLMSG_NEXT(h, rest)) {
+      if (h->nlmsg_type != NLMSG_DONE) continue;
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof(struct proc_event))) continue;
+      struct cn_msg *cn = NLMSG_DATA(h);
+      if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC) continue;
+      struct proc_event *ev = (struct proc_event *)cn->data;
+      if (ev->what != PROC_EVENT_EXEC) continue;
+      W.events++;
+      take_copy(ev->event_data.exec.process_tgid);
+    }
+  }
+  return NULL;
+}
+
+static int listen_events(int fd, int op) {
+  struct {
+    struct nlmsghdr nlh;
+    struct cn_msg cn;
+    enum proc_cn_mcast_op op;
+  } __attribute__((packed)) msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.nlh.nlmsg_len = sizeof(msg);
+  msg.nlh.nlmsg_type = NLMSG_DONE;
+  msg.nlh.nlmsg_pid = (uint32_t)getpid();
+  msg.cn.id.idx = CN_IDX_PROC;
+  msg.cn.id.val = CN_VAL_PROC;
+  msg.cn.len = sizeof(enum proc_cn_mcast_op);
+  msg.op = (enum proc_cn_mcast_op)op;
+  return send(fd, &msg, sizeof(msg), 0) < 0 ? -errno : 0;
+}
+
+static void watch_close(void) {
+  if (!W.open) return;
+  uint64_t one = 1;
+  if (write(W.wake, &one, sizeof(one)) < 0) { /* the thread also stops when the fd closes */ }
+  pthread_join(W.thread, NULL);
+  listen_events(W.fd, PROC_CN_MCAST_IGNORE);
+  close(W.fd);
+  close(W.wake);
+  W.fd = W.wake = -1;
+  pthread_mutex_lock(&W.mu);
+  for (int i = 0; i < RING; i++) free_copy(&W.ring[i]);
+  W.head = 0;
+  pthread_mutex_unlock(&W.mu);
+  for (int i = 0; i < MAX_NAMES; i++) {
+    free(W.names[i]);
+    W.names[i] = NULL;
+  }
+  W.open = 0;
+}
+
+static int fail(const char *step, int e) {
+  snprintf(last_error, sizeof(last_error), "%s: %s", step, strerror(e));
+  return -e;
+}
+
+static int watch_open(void) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_CONNECTOR);
+  if (fd < 0) return fail("socket(NETLINK_CONNECTOR)", errno);
+  struct sockaddr_nl local = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
+  if (bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
+    int e = errno;
+    close(fd);
+    return fail("bind to the process events group", e);
+  }
+  int rcv = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+  int r = listen_events(fd, PROC_CN_MCAST_LISTEN);
+  if (r < 0) {
+    close(fd);
+    return fail("PROC_CN_MCAST_LISTEN", -r);
+  }
+  int wake = eventfd(0, EFD_CLOEXEC);
+  if (wake < 0) {
+    int e = errno;
+    close(fd);
+    return fail("eventfd", e);
+  }
+  W.fd = fd;
+  W.wake = wake;
+  for (int i = 0; i < RING; i++) {
+    memset(&W.ring[i], 0, sizeof(W.ring[i]));
+    for (int j = 0; j < MAX_NAMES; j++) W.ring[i].len[j] = -1;
+  }
+  W.head = 0;
+  W.events = W.copies = W.vanished = W.overruns = 0;
+  if ((r = pthread_create(&W.thread, NULL, watch, NULL)) != 0) {
+    close(fd);
+    close(wake);
+    W.fd = W.wake = -1;
+    return fail("pthread_create", r);
+  }
+  W.open = 1;
+  return 0;
+}
+
+/* ---- N-API ---- */
+
+static napi_value make_int(napi_env env, int32_t x) {
+  napi_value v;
+  napi_create_int32(env, x, &v);
+  return v;
+}
+
+static char *string_arg(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (!s) return NULL;
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+/** names[from..] from a JS array of strings; returns how many, or -1. */
+static int names_arg(napi_env env, napi_value arr, int from) {
+  uint32_t n = 0;
+  bool is_array = false;
+  if (napi_is_array(env, arr, &is_array) != napi_ok || !is_array || napi_get_array_length(env, arr, &n) != napi_ok) return -1;
+  if (from + (int)n > MAX_NAMES) return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, arr, i, &e);
+    W.names[from + (int)i] = string_arg(env, e);
+    if (!W.names[from + (int)i]) return -1;
+  }
+  return (int)n;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return make_int(env, -EINVAL);
+  watch_close();
+  last_error[0] = 0;
+  char *root = string_arg(env, argv[0]);
+  if (!root || strlen(root) >= sizeof(W.root)) {
+    free(root);
+    return make_int(env, fail("proc root", EINVAL));
+  }
+  strcpy(W.root, root);
+  free(root);
+  int nf = names_arg(env, argv[1], 0);
+  int nl = nf < 1 ? -1 : names_arg(env, argv[2], nf);
+  if (nf < 1 || nl < 0) {
+    for (int i = 0; i < MAX_NAMES; i++) {
+      free(W.names[i]);
+      W.names[i] = NULL;
+    }
+    return make_int(env, fail("file and link names (stat first)", EINVAL));
+  }
+  W.nfiles = nf;
+  W.nlinks = nl;
+  return make_int(env, watch_open());
+}
+
+static napi_value js_error(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_string_utf8(env, last_error, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+static napi_value js_get(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  int32_t pid = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || !W.open) return undef;
+  napi_value result = undef;
+  pthread_mutex_lock(&W.mu);
+  for (int k = 1; k <= RING; k++) {
+    struct copy *c = &W.ring[(W.head - k + RING) % RING];
+    if (c->pid != pid) continue;
+    napi_value files, links, at;
+    napi_create_object(env, &files);
+    napi_create_object(env, &links);
+    napi_create_double(env, c->at_ms, &at);
+    for (int i = 0; i < W.nfiles + W.nlinks; i++) {
+      if (c->len[i] < 0 || !c->data[i]) continue;
+      napi_value v;
+      if (i < W.nfiles) napi_create_buffer_copy(env, (size_t)c->len[i], c->data[i], NULL, &v);
+      else napi_create_string_utf8(env, c->data[i], (size_t)c->len[i], &v);
+      napi_set_named_property(env, i < W.nfiles ? files : links, W.names[i], v);
+    }
+    napi_create_array_with_length(env, 3, &result);
+    napi_set_element(env, result, 0, at);
+    napi_set_element(env, result, 1, files);
+    napi_set_element(env, result, 2, links);
+    break;
+  }
+  pthread_mutex_unlock(&W.mu);
+  return result;
+}
+
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value arr;
+  napi_create_array_with_length(env, 4, &arr);
+  uint64_t v[4] = { W.events, W.copies, W.vanished, W.overruns };
+  for (uint32_t i = 0; i < 4; i++) {
+    napi_value x;
+    napi_create_double(env, (double)v[i], &x);
+    napi_set_element(env, arr, i, x);
+  }
+  return arr;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  (void)info;
+  watch_close();
+  return make_int(env, 0);
+}
+
+void execwatch_define(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "execWatchOpen", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "execWatchError", NULL, js_error, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "execWatchGet", NULL, js_get, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "execWatchStats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "execWatchClose", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}

@@ -1,0 +1,183 @@
+// The connect tracer (native/tracer.c through ConnectTracer): real BPF programs on the real
+// kernel, and real client processes that connect over TCP (IPv4, IPv6, an IPv4 peer through a
+// dual-stack socket) and send over UDP, then close and exit; the kernel's record must name each
+// one's pid, uid and comm afterwards, when neither /proc nor sock_diag can any more. Then the
+// resolver: a flow whose socket is gone is attributed to its maker (method ebpf-connect), and a
+// record that is not the flow's own (time) is refused. And the BTF reader on crafted blobs.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { ConnectTracer, ProcFs, SocketResolver, sockOffsets } from '../../lib/procfs/index.js';
+import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
+
+const ADDON = path.join(REPO_ROOT, 'native', 'build', 'Release', 'egresswatch_netlink.node');
+const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? '';
+
+/** A BTF blob (little-endian) of the given types; each type is [name, info, size/type, extra words]. */
+function btf(types: { name: string; kind: number; vlen?: number; kflag?: boolean; size?: number; extra?: number[]; members?: [string, number][] }[]): Buffer {
+  const strings = ['\0'];
+  const nameOff = (s: string): number => {
+    const at = strings.join('').length;
+    strings.push(`${s}\0`);
+    return at;
+  };
+  const words: number[] = [];
+  for (const t of types) {
+    const vlen = t.members?.length ?? t.vlen ?? 0;
+    words.push(nameOff(t.name), ((t.kflag ? 1 : 0) << 31 | (t.kind << 24) | vlen) >>> 0, t.size ?? 0);
+    for (const [m, off] of t.members ?? []) words.push(nameOff(m), 1, off);
+    words.push(...(t.extra ?? []));
+  }
+  const typeBytes = Buffer.alloc(words.length * 4);
+  words.forEach((w, i) => typeBytes.writeUInt32LE(w >>> 0, i * 4));
+  const str = Buffer.from(strings.join(''), 'latin1');
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt16LE(0xeb9f, 0);
+  hdr.writeUInt8(1, 2);
+  hdr.writeUInt32LE(24, 4);
+  hdr.writeUInt32LE(0, 8);
+  hdr.writeUInt32LE(typeBytes.length, 12);
+  hdr.writeUInt32LE(typeBytes.length, 16);
+  hdr.writeUInt32LE(str.length, 20);
+  return Buffer.concat([hdr, typeBytes, str]);
+}
+
+const SOCK_COMMON: [string, number][] = [['skc_family', 128], ['skc_state', 144], ['skc_v6_daddr', 448], ['skc_v6_rcv_saddr', 576]];
+
+describe('procfs/tracer: offsets from the kernel BTF', () => {
+  it('reads sock_common IPv6 addresses and sock.sk_protocol past types of every size', () => {
+    const blob = btf([
+      { name: 'int', kind: 1, size: 4, extra: [0x20] },
+      { name: 'e', kind: 6, vlen: 2, size: 4, extra: [1, 0, 2, 1] },
+      { name: 'arr', kind: 3, extra: [1, 1, 4] },
+      { name: 'sock_common', kind: 4, size: 136, members: SOCK_COMMON },
+      { name: 'fp', kind: 13, vlen: 1, extra: [0, 1] },
+      { name: 'sock', kind: 4, size: 800, members: [['__sk_common', 0], ['sk_protocol', 532 * 8]] },
+    ]);
+    assert.deepEqual(sockOffsets(blob), { v6Saddr: 72, v6Daddr: 56, protocol: 532 });
+  });
+
+  it('gives no sk_protocol when it is a bitfield (kernels before 5.6), and nothing when the fixed head moved', () => {
+    const bitfield = btf([
+      { name: 'sock_common', kind: 4, members: SOCK_COMMON },
+      { name: 'sock', kind: 4, kflag: true, members: [['__sk_common', 0], ['sk_protocol', (8 << 24) | (520 * 8 + 8)]] },
+    ]);
+    assert.deepEqual(sockOffsets(bitfield), { v6Saddr: 72, v6Daddr: 56, protocol: 0 });
+    const moved = btf([
+      { name: 'sock_common', kind: 4, members: [['skc_family', 20 * 8], ['skc_v6_daddr', 448], ['skc_v6_rcv_saddr', 576]] },
+      { name: 'sock', kind: 4, members: [['__sk_common', 0], ['sk_protocol', 532 * 8]] },
+    ]);
+    assert.deepEqual(sockOffsets(moved), { v6Saddr: 0, v6Daddr: 0, protocol: 0 });
+  });
+
+  it('refuses what is not BTF, and reads this kernel\'s', function () {
+    assert.throws(() => sockOffsets(Buffer.from('not btf at all, really not')), /BTF/);
+    const file = '/sys/kernel/btf/vmlinux';
+    if (!fs.existsSync(file)) this.skip();
+    const off = sockOffsets(fs.readFileSync(file));
+    assert.ok(off.v6Daddr >= 20 && off.v6Saddr === off.v6Daddr + 16, JSON.stringify(off));
+    assert.ok(off.protocol > 20, JSON.stringify(off));
+  });
+});
+
+describe('procfs/tracer: the kernel names the process that connected, after it is gone', function () {
+  this.timeout(30_000);
+  const logs: string[] = [];
+  let tracer: ConnectTracer;
+  let server: net.Server;
+  let port = 0;
+
+  before(async function () {
+    requirePrereq(this, fs.existsSync(ADDON), `the netlink addon (${ADDON}; npm run build)`);
+    requirePrereq(this, isRoot(), 'root (BPF programs)');
+    requirePrereq(this, PYTHON !== '', 'python3');
+    const t = ConnectTracer.open({ log: (m) => logs.push(m) });
+    assert.ok(t, `ConnectTracer.open failed: ${logs.join('; ')}`);
+    tracer = t;
+    server = net.createServer((c) => c.end('hi')).listen({ host: '::', port: 0 });
+    await once(server, 'listening');
+    port = (server.address() as net.AddressInfo).port;
+  });
+  after(() => {
+    tracer?.close();
+    server?.close();
+  });
+
+  /** Runs a python3 client to its exit; returns its pid and what it printed (one value a line). */
+  async function client(code: string): Promise<{ pid: number; lines: string[] }> {
+    const child = spawn(PYTHON, ['-c', `import os, socket\nprint(os.getpid())\n${code}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const [codeOut] = await once(child, 'exit') as [number];
+    assert.equal(codeOut, 0, `client exited ${codeOut}: ${out}`);
+    const [pid, ...lines] = out.trim().split('\n');
+    return { pid: Number(pid), lines };
+  }
+
+  function assertMine(t: ReturnType<ConnectTracer['lookupTcp']>, pid: number): void {
+    assert.ok(t, 'a record');
+    assert.equal(t.pid, pid);
+    assert.equal(t.uid, process.getuid!());
+    assert.equal(t.comm, 'python3');
+    assert.ok(Math.abs(t.at - Date.now()) < 10_000, `time ${new Date(t.at).toISOString()}`);
+  }
+
+  it('TCP over IPv4, IPv6 and an IPv4 peer of a dual-stack socket: the exited client\'s pid, uid and comm', async () => {
+    const { pid, lines } = await client([
+      `c = socket.create_connection(('127.0.0.1', ${port})); print(c.getsockname()[1]); c.recv(10); c.close()`,
+      `c = socket.create_connection(('::1', ${port})); print(c.getsockname()[1]); c.recv(10); c.close()`,
+      `c = socket.socket(socket.AF_INET6); c.connect(('::ffff:127.0.0.1', ${port})); print(c.getsockname()[1]); c.recv(10); c.close()`,
+    ].join('\n'));
+    assert.throws(() => fs.statSync(`/proc/${pid}`), 'the client is gone');
+    const [v4, v6, mapped] = lines.map(Number);
+    assertMine(tracer.lookupTcp('127.0.0.1', v4, '127.0.0.1', port), pid);
+    if (tracer.ipv6) assertMine(tracer.lookupTcp('::1', v6, '::1', port), pid);
+    assertMine(tracer.lookupTcp('127.0.0.1', mapped, '127.0.0.1', port), pid);
+    assert.equal(tracer.lookupTcp('127.0.0.1', v4, '127.0.0.1', port + 1 > 65535 ? 1 : port + 1), undefined, 'another 4-tuple');
+  });
+
+  it('UDP: the last process that sent from a local port', async function () {
+    if (!tracer.udp) this.skip(); // sock_send_length: Linux 6.3+
+    const { pid, lines } = await client(`u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b'x', ('127.0.0.1', 9)); print(u.getsockname()[1])`);
+    assertMine(tracer.lookupUdp('127.0.0.1', Number(lines[0])), pid);
+  });
+
+  it('the resolver attributes a flow whose socket is gone to its maker (ebpf-connect), not a record of another time', async () => {
+    const resolver = new SocketResolver({ proc: new ProcFs('/proc'), tracer });
+    try {
+      // The client closes its socket and stays alive a moment: the socket is in TIME_WAIT (no inode, no holder).
+      const child = spawn(PYTHON, ['-c', `import socket, time\nc = socket.create_connection(('127.0.0.1', ${port})); print(c.getsockname()[1], flush=True); c.recv(10); c.close(); time.sleep(5)`],
+        { stdio: ['ignore', 'pipe', 'inherit'] });
+      const [line] = await once(child.stdout, 'data') as [Buffer];
+      const lport = Number(line.toString().trim());
+      await new Promise((r) => setTimeout(r, 200));
+      const flow = { transport: 'tcp' as const, localIp: '127.0.0.1', localPort: lport, remoteIp: '127.0.0.1', remotePort: port };
+      const [owner] = await resolver.resolve([{ ...flow, startTime: Date.now() - 200 }]);
+      child.kill();
+      assert.equal(owner?.pid, child.pid);
+      assert.equal(owner?.method, 'ebpf-connect');
+      const [stale] = await resolver.resolve([{ ...flow, startTime: Date.now() + 60_000 }]);
+      assert.equal(stale?.pid, undefined, 'a record a minute away from the flow is another connection\'s');
+      assert.ok(resolver.stats.tracedStale >= 1);
+    } finally {
+      resolver.close();
+    }
+  });
+});
+
+describe('procfs/tracer: unavailable', () => {
+  it('says why once and gives undefined: no addon, an addon without the tracer, a kernel that refuses', () => {
+    const logs: string[] = [];
+    assert.equal(ConnectTracer.open({ addon: '/nonexistent/egresswatch_netlink.node', log: (m) => logs.push(m) }), undefined);
+    assert.match(logs[0], /connect tracer unavailable \(addon not built/);
+    const refusing = {
+      tracerOpen: () => -1, tracerError: () => 'loading BPF program ew_tcp_connect: Operation not permitted', tracerUdpAttached: () => false,
+      tracerLookupTcp: () => 0, tracerLookupUdp: () => 0, tracerClose: () => 0,
+    };
+    assert.equal(ConnectTracer.open({ addon: refusing, log: (m) => logs.push(m) }), undefined);
+    assert.match(logs[1], /Operation not permitted.*may go unattributed/);
+  });
+});
