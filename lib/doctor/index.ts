@@ -5,6 +5,7 @@ import { checkCapture, type CaptureSettings } from './capture.js';
 import { checkCollector, collectorTargetsOf } from './collector.js';
 import { checkCapabilities, checkClock, checkProcAccess } from './host.js';
 import { checkAlertsFile, checkLevelDb, checkWritableDir } from './storage.js';
+import { checkKernelTracing } from './tracing.js';
 import { warn, type CheckResult, type DoctorReport } from './types.js';
 
 export type { CheckResult, CheckStatus, DoctorReport } from './types.js';
@@ -13,12 +14,14 @@ export { checkCapabilities, checkClock, checkProcAccess } from './host.js';
 export { checkWritableDir, checkAlertsFile, checkLevelDb } from './storage.js';
 export { checkCollector, collectorTargetsOf, type CollectorTarget } from './collector.js';
 export { checkCapture, type CaptureSettings } from './capture.js';
+export { checkKernelTracing } from './tracing.js';
 
 /** The slice of the agent configuration the doctor reads. */
 export interface DoctorConfig extends CaptureSettings {
   stateDir: string;
   alertsFile: string;
   procRoot: string;
+  kernelTracing: boolean;
 }
 
 export interface DoctorOptions {
@@ -39,6 +42,7 @@ export async function runDoctor(config: Readonly<DoctorConfig>, opts: DoctorOpti
   const capture = await checkCapture(config);
   checks.push(...capture.checks);
   checks.push(await checkProcAccess(config.procRoot, uid));
+  checks.push(checkKernelTracing(config.procRoot, config.kernelTracing));
   const state = checkWritableDir('state dir', config.stateDir, '--state-dir');
   checks.push(state);
   if (state.status === 'ok') checks.push(...await checkLevelDb(config.stateDir));

@@ -31,6 +31,9 @@ export interface ExecWatchOptions {
   addon?: ExecWatchAddon | string;
 }
 
+/** The addon holds one watcher per process: the one open now. */
+let current: ExecWatch | undefined;
+
 export class ExecWatch {
   private open = true;
 
@@ -47,6 +50,7 @@ export class ExecWatch {
     };
     const addon = typeof opts.addon === 'object' ? opts.addon : loadExecWatchAddon(opts.addon);
     if (typeof addon === 'string') return fail(addon);
+    if (current !== undefined) return fail('another one is open in this process');
     let r: number;
     try {
       r = addon.execWatchOpen(procRoot, [...files], [...links]);
@@ -54,7 +58,8 @@ export class ExecWatch {
       return fail(`open threw: ${(err as Error).message}`);
     }
     if (r < 0) return fail(addon.execWatchError() || `errno ${-r}`);
-    return new ExecWatch(addon);
+    current = new ExecWatch(addon);
+    return current;
   }
 
   /** The newest copy taken for `pid`, if any. */
@@ -79,6 +84,7 @@ export class ExecWatch {
   close(): void {
     if (!this.open) return;
     this.open = false;
+    if (current === this) current = undefined;
     this.addon.execWatchClose();
   }
 }

@@ -37,8 +37,11 @@ export function newCounters() {
     closedBeforeSweep: 0,
     /** Processes born since the last pid listing (ns_last_pid) searched for a socket, and those found holding it. */
     unseenSearched: 0, unseenHolders: 0,
-    /** Owners the connect tracer named where /proc could not; tracer records refused as another connection's (time). */
-    tracedOwners: 0, tracedStale: 0,
+    /**
+     * Owners the connect tracer named where /proc could not; its records refused as another
+     * connection's (time), or as a process of another network namespace than the flow's.
+     */
+    tracedOwners: 0, tracedStale: 0, tracedOtherNetns: 0,
     /** Processes the connect tracer named at SYN time whose /proc files were copied then (they may exit before the batch). */
     tracedEarly: 0,
     /** Young/hot sweeps the probe's pid budget refused (the batch sweeps instead). */

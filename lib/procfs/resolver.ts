@@ -17,7 +17,7 @@ import { HotPids } from './hotpids.js';
 import { MissScanner } from './misses.js';
 import { SockDiag } from './netlink.js';
 import { isLoopback, normaliseFlow, type Match } from './netns-match.js';
-import { NetnsIndex, UNKNOWN_NETNS } from './netns.js';
+import { NetnsIndex, UNKNOWN_NETNS, parseNsLink } from './netns.js';
 import { NetTables } from './netns-tables.js';
 import { NewPids } from './newpids.js';
 import { newCounters, type FlowEnds, type SocketOwner } from './owner.js';
@@ -111,6 +111,7 @@ export class SocketResolver {
   private readonly holders: HolderSearch;
   private readonly misses: MissScanner;
   private readonly tracer: ConnectTracer | undefined;
+  private readonly proc: ProcFs;
   private readonly onNewSocketHolders: ((pids: number[]) => void) | undefined;
   private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0, sweepPids: 0 };
   private readonly counters = newCounters();
@@ -133,6 +134,7 @@ export class SocketResolver {
     this.holders = new HolderSearch({ index, netns, hot, diag, counters, announce: (pids) => this.newPids.announce(pids) });
     this.misses = new MissScanner({ index, netns, holders: this.holders, counters, now, minFullScanIntervalMs: opts.minFullScanIntervalMs ?? 250 });
     this.tracer = opts.tracer;
+    this.proc = opts.proc;
     this.onNewSocketHolders = opts.onNewSocketHolders;
   }
 
@@ -222,16 +224,36 @@ export class SocketResolver {
   }
 
   /** Owners the connect tracer names for the flows /proc found no holder for. */
-  private fillTraced(flows: FlowEnds[], owners: (SocketOwner | undefined)[]): void {
+  private async fillTraced(flows: FlowEnds[], owners: (SocketOwner | undefined)[]): Promise<void> {
     if (!this.tracer) return;
     for (const [i, f] of flows.entries()) {
       const o = owners[i];
       if (o?.pid !== undefined) continue;
       const t = this.traced(f);
       if (t === undefined) continue;
+      if (!(await this.inFlowNetns(t.pid, f))) {
+        this.counters.tracedOtherNetns++;
+        continue;
+      }
       this.counters.tracedOwners++;
       owners[i] = { inode: o?.inode ?? 0, uid: t.uid, state: o?.state ?? 0, hostNetns: o?.hostNetns ?? true, pid: t.pid, method: 'ebpf-connect' };
     }
+  }
+
+  /**
+   * Whether the traced process can own the flow's local end: its network namespace owns the
+   * flow's local address. The tracer keys TCP by 4-tuple (two namespaces would need the same
+   * addresses) but UDP by local port alone, which a pod and the host can both be using. A
+   * process whose namespace cannot be read any more (gone, no copy of it) passes for TCP only;
+   * so does an address no namespace is known to own yet (a new pod's) or a loopback one.
+   */
+  private async inFlowNetns(pid: number, f: FlowEnds): Promise<boolean> {
+    const ns = parseNsLink(await this.proc.readLink(`${pid}/ns/net`));
+    if (ns === UNKNOWN_NETNS) return f.transport === 'tcp';
+    if (isLoopback(f.localIp)) return true;
+    if (this.netns.ownedByHost(f.localIp)) return ns === this.netns.host;
+    const owners = this.netns.ownersOf(f.localIp);
+    return owners.length > 0 ? owners.includes(ns) : f.transport === 'tcp';
   }
 
   private probeHolder(w: Wanted): void {
@@ -271,7 +293,7 @@ export class SocketResolver {
       owners.push(key ? await this.search.find(flow.transport, key, touched, host?.[i]) : undefined);
     }
     await this.attachPids(owners, flows, keys, searched);
-    this.fillTraced(flows, owners);
+    await this.fillTraced(flows, owners);
     for (const o of owners) if (o?.pid !== undefined && o.method === 'procfs-socket') this.liftToCreator(o);
     for (const [i, o] of owners.entries()) {
       const key = keys[i];

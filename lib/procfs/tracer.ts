@@ -51,6 +51,9 @@ export interface SockOffsets {
   protocol: number;
 }
 
+/** The addon holds one tracer per process: the one open now. */
+let current: ConnectTracer | undefined;
+
 export class ConnectTracer {
   readonly stats = { lookups: 0, found: 0, notFound: 0, errors: 0 };
   private readonly out = new Uint32Array(4);
@@ -69,6 +72,7 @@ export class ConnectTracer {
     };
     const addon = typeof opts.addon === 'object' ? opts.addon : loadTracerAddon(opts.addon);
     if (typeof addon === 'string') return fail(addon);
+    if (current !== undefined) return fail('another one is open in this process');
     const pidns = pidNamespace(opts.pidnsOf ?? '/proc');
     if (typeof pidns === 'string') return fail(pidns);
     const { dev, ino } = pidns;
@@ -85,7 +89,8 @@ export class ConnectTracer {
       return fail(`open threw: ${(err as Error).message}`);
     }
     if (r < 0) return fail(addon.tracerError() || `errno ${-r}`);
-    return new ConnectTracer(addon, addon.tracerUdpAttached(), off.v6Saddr > 0 && off.v6Daddr > 0);
+    current = new ConnectTracer(addon, addon.tracerUdpAttached(), off.v6Saddr > 0 && off.v6Daddr > 0);
+    return current;
   }
 
   /**
@@ -122,6 +127,7 @@ export class ConnectTracer {
   close(): void {
     if (!this.open) return;
     this.open = false;
+    if (current === this) current = undefined;
     this.addon.tracerClose();
   }
 

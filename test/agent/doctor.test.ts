@@ -32,7 +32,7 @@ describe('agent CLI: doctor (compiled, as a child process)', () => {
     const checks = lines.filter((l) => LINE.test(l));
     assert.equal(checks.length, lines.length - 1, r.stdout); // plus the summary line
     const names = checks.map((l) => LINE.exec(l)![2].trim());
-    for (const n of ['capabilities', 'libpcap', 'capture lo', 'proc access', 'state dir', 'leveldb', 'baseline', 'alerts file', 'clock', 'collector']) {
+    for (const n of ['capabilities', 'libpcap', 'capture lo', 'proc access', 'kernel tracing', 'state dir', 'leveldb', 'baseline', 'alerts file', 'clock', 'collector']) {
       assert.ok(names.includes(n), `check ${n} missing: ${r.stdout}`);
     }
     for (const l of checks) assert.ok(!l.startsWith('FAIL'), l);

@@ -53,8 +53,11 @@ describe('procfs/execwatch: programs gone within milliseconds are still describe
     assert.ok(proc.snapshotStats.servedFromExec >= described * 3);
   });
 
-  it('has no copy for a pid that never exec\'d', () => {
+  it('has no copy for a pid that never exec\'d; a second watcher in the process is refused', () => {
     assert.equal(watch.get(2 ** 22 + 12345), undefined);
+    const more: string[] = [];
+    assert.equal(ExecWatch.open('/proc', SNAPSHOT_FILES, SNAPSHOT_LINKS, { log: (m) => more.push(m) }), undefined);
+    assert.match(more[0], /another one is open in this process/);
   });
 });
 

@@ -9,9 +9,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { ConnectTracer, ProcFs, SocketResolver, sockOffsets } from '../../lib/procfs/index.js';
-import { REPO_ROOT, isRoot, requirePrereq } from '../helpers/env.js';
+import { REPO_ROOT, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 
 const ADDON = path.join(REPO_ROOT, 'native', 'build', 'Release', 'egresswatch_netlink.node');
 const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? '';
@@ -139,6 +140,12 @@ describe('procfs/tracer: the kernel names the process that connected, after it i
     assert.equal(tracer.lookupTcp('127.0.0.1', v4, '127.0.0.1', port + 1 > 65535 ? 1 : port + 1), undefined, 'another 4-tuple');
   });
 
+  it('one per process: a second open while one is attached is refused, and says so', () => {
+    const more: string[] = [];
+    assert.equal(ConnectTracer.open({ log: (m) => more.push(m) }), undefined);
+    assert.match(more[0], /another one is open in this process/);
+  });
+
   it('UDP: the last process that sent from a local port', async function () {
     if (!tracer.udp) this.skip(); // sock_send_length: Linux 6.3+
     const { pid, lines } = await client(`u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b'x', ('127.0.0.1', 9)); print(u.getsockname()[1])`);
@@ -163,6 +170,30 @@ describe('procfs/tracer: the kernel names the process that connected, after it i
       assert.equal(stale?.pid, undefined, 'a record a minute away from the flow is another connection\'s');
       assert.ok(resolver.stats.tracedStale >= 1);
     } finally {
+      resolver.close();
+    }
+  });
+
+  it('UDP is keyed by local port alone: a sender of another network namespace is not a host flow\'s owner', async function () {
+    if (!tracer.udp || !haveCommand('unshare') || !haveCommand('ip')) this.skip();
+    const hostIp = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    if (hostIp === undefined) this.skip();
+    const resolver = new SocketResolver({ proc: new ProcFs('/proc'), tracer });
+    const lport = 20_000 + Math.floor(Math.random() * 20_000);
+    // A process in a network namespace of its own sends from that port and lives on a moment.
+    const child = spawn('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec ${PYTHON} -c "import socket, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', ${lport})); u.sendto(b'x', ('127.0.0.1', 9)); print('sent', flush=True); time.sleep(5)"`],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await once(child.stdout!, 'data');
+      const rec = tracer.lookupUdp(hostIp, lport);
+      assert.equal(rec?.pid, child.pid, 'the tracer has that namespace\'s sender for the port');
+      const before = resolver.stats.tracedOtherNetns;
+      const [owner] = await resolver.resolve([{ transport: 'udp', localIp: hostIp, localPort: lport, remoteIp: '192.0.2.9', remotePort: 53000, startTime: Date.now() - 100 }]);
+      assert.equal(owner?.pid, undefined, 'a flow from the host\'s own address is not that process\'s');
+      assert.equal(resolver.stats.tracedOtherNetns, before + 1);
+    } finally {
+      child.kill();
       resolver.close();
     }
   });
