@@ -17,7 +17,7 @@ import { LiveCapture, buildBpfFilter } from '../lib/capture/index.js';
 import { loadConfig, type AgentConfig } from '../lib/config/index.js';
 import type { Flow } from '../lib/flows/index.js';
 import { Attributor, DEFAULT_NAME_ORDER, Pipeline, type Attribution, type PipelineSettings } from '../lib/pipeline/index.js';
-import { SnapshotProcFs, SocketResolver } from '../lib/procfs/index.js';
+import { ConnectTracer, ExecWatch, SNAPSHOT_FILES, SNAPSHOT_LINKS, SnapshotProcFs, SocketResolver } from '../lib/procfs/index.js';
 import { SoftwareContext } from '../lib/software/index.js';
 import { haveCommand, isRoot } from '../test/helpers/env.js';
 import { findPython } from '../test/integration/clients.js';
@@ -191,9 +191,14 @@ async function startAgent(dir: string, iface: string, cleanups: (() => Promise<u
   const now = (): number => Date.now();
   const baseline = await Baseline.open({ dir: path.join(dir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: 0, now });
   cleanups.push(() => baseline.close());
-  const proc = new SnapshotProcFs('/proc');
-  const resolver = new SocketResolver({ proc, now, exitedGraceMs: 5000, onNewSocketHolders: (pids) => proc.capture(pids), log: (m) => console.log(`  ${m}`) });
-  cleanups.push(() => resolver.close());
+  // As the agent runs (runAgent, --kernel-tracing on): the exec watcher and the connect tracer when they can start.
+  const log = (m: string): void => console.log(`  ${m}`);
+  const execWatch = ExecWatch.open('/proc', SNAPSHOT_FILES, SNAPSHOT_LINKS, { log });
+  const tracer = ConnectTracer.open({ log });
+  console.log(`  kernel tracing: connect tracer ${tracer ? 'attached' : 'not attached'}, exec watcher ${execWatch ? 'listening' : 'not listening'}`);
+  const proc = new SnapshotProcFs('/proc', { execCopies: execWatch });
+  const resolver = new SocketResolver({ proc, now, exitedGraceMs: 5000, onNewSocketHolders: (pids) => proc.capture(pids), log, tracer });
+  cleanups.push(() => { resolver.close(); tracer?.close(); execWatch?.close(); });
   const attributor = new MeasuringAttributor({ resolver, software: new SoftwareContext({ proc }), now });
   const logger = winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
   const pipeline = new Pipeline(settingsOf(config), { baseline: () => Promise.resolve(baseline), attributor, emit: () => undefined, logger, now });
@@ -223,6 +228,6 @@ function report(phases: Phase[], pids: number[], say: (s: string) => void, stats
     'SYN→agent = capture time to the Attributor being handed the connection (libpcap, scheduling); agent CPU = this process, % of one core, over the phase and its 1.5 s settle.');
   const keys = ['probes', 'probeHolders', 'probePeerHits', 'probeNoSocket', 'peerUnknown', 'peerMisses', 'probeHotRescans', 'probeSweepsOverBudget', 'closedBeforeSweep', 'closedBeforeScan',
     'probesOverBudget', 'diagHits', 'diagMisses', 'prescansSkipped', 'netnsListings', 'fullScans', 'fullScansDeferred', 'youngRescans', 'pidMisses', 'cachedSocketHits',
-    'pidsScanned', 'searches', 'guessHits', 'fdReads'];
+    'pidsScanned', 'searches', 'guessHits', 'fdReads', 'tracedEarly', 'tracedOwners', 'tracedStale', 'tracedOtherNetns'];
   say(`resolver: ${keys.map((k) => `${k} ${fmtInt(stats[k] ?? 0)}`).join(', ')}`);
 }

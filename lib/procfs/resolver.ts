@@ -11,6 +11,7 @@
 // Where the parts are: socket-search.ts (flow → socket), holders.ts (socket → pid, cheap
 // searches), misses.ts (listing and full scans, rate-limited by their cost), newpids.ts (new
 // pids indexed and announced), pidindex.ts (inode → pid), probes.ts (SYN-time results).
+import fs from 'node:fs';
 import { HolderSearch, type Wanted } from './holders.js';
 import { diagMatch, ownNetns } from './hostdiag.js';
 import { HotPids } from './hotpids.js';
@@ -223,12 +224,12 @@ export class SocketResolver {
     return t;
   }
 
-  /** Owners the connect tracer names for the flows /proc found no holder for. */
-  private async fillTraced(flows: FlowEnds[], owners: (SocketOwner | undefined)[]): Promise<void> {
+  /** Owners the connect tracer names for the flows (`which`) /proc found no holder for. */
+  private async fillTraced(flows: FlowEnds[], owners: (SocketOwner | undefined)[], which: (o: SocketOwner | undefined) => boolean): Promise<void> {
     if (!this.tracer) return;
     for (const [i, f] of flows.entries()) {
       const o = owners[i];
-      if (o?.pid !== undefined) continue;
+      if (o?.pid !== undefined || !which(o)) continue;
       const t = this.traced(f);
       if (t === undefined) continue;
       if (!(await this.inFlowNetns(t.pid, f))) {
@@ -241,19 +242,27 @@ export class SocketResolver {
   }
 
   /**
-   * Whether the traced process can own the flow's local end: its network namespace owns the
-   * flow's local address. The tracer keys TCP by 4-tuple (two namespaces would need the same
-   * addresses) but UDP by local port alone, which a pod and the host can both be using. A
-   * process whose namespace cannot be read any more (gone, no copy of it) passes for TCP only;
-   * so does an address no namespace is known to own yet (a new pod's) or a loopback one.
+   * Whether the traced process can own the flow's local end. TCP records are keyed by 4-tuple
+   * (two namespaces would need the same addresses and ports at once): taken as they are. UDP
+   * records by local port alone, which a pod and the host can both be using: the process's
+   * network namespace (read live, else from its snapshot or exec copy) must own the flow's local
+   * address; one whose namespace cannot be read is refused; an address no namespace is known to
+   * own yet (a new pod's) is refused too, a loopback one is anyone's.
    */
   private async inFlowNetns(pid: number, f: FlowEnds): Promise<boolean> {
-    const ns = parseNsLink(await this.proc.readLink(`${pid}/ns/net`));
-    if (ns === UNKNOWN_NETNS) return f.transport === 'tcp';
+    if (f.transport === 'tcp') return true;
+    // Live first and synchronously (µs): an async read waits in the thread pool behind LevelDB.
+    let link: string | undefined;
+    try {
+      link = fs.readlinkSync(this.proc.resolve(`${pid}/ns/net`));
+    } catch {
+      link = await this.proc.readLink(`${pid}/ns/net`);
+    }
+    const ns = parseNsLink(link);
+    if (ns === UNKNOWN_NETNS) return false;
     if (isLoopback(f.localIp)) return true;
     if (this.netns.ownedByHost(f.localIp)) return ns === this.netns.host;
-    const owners = this.netns.ownersOf(f.localIp);
-    return owners.length > 0 ? owners.includes(ns) : f.transport === 'tcp';
+    return this.netns.ownersOf(f.localIp).includes(ns);
   }
 
   private probeHolder(w: Wanted): void {
@@ -292,8 +301,10 @@ export class SocketResolver {
       if (!key) this.counters.badFlows++;
       owners.push(key ? await this.search.find(flow.transport, key, touched, host?.[i]) : undefined);
     }
+    // A socket that is gone is the tracer's at once; one still held is searched for first.
+    await this.fillTraced(flows, owners, (o) => o === undefined || o.inode === 0);
     await this.attachPids(owners, flows, keys, searched);
-    await this.fillTraced(flows, owners);
+    await this.fillTraced(flows, owners, (o) => o !== undefined && o.inode !== 0);
     for (const o of owners) if (o?.pid !== undefined && o.method === 'procfs-socket') this.liftToCreator(o);
     for (const [i, o] of owners.entries()) {
       const key = keys[i];
