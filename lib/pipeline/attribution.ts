@@ -163,7 +163,16 @@ export class Attributor {
       p.resolve(NONE);
       return;
     }
-    const described = await this.describe(owner.pid);
+    let described = await this.describe(owner.pid);
+    if (owner.holder !== undefined && (!described || described.software.id === '')) {
+      // The maker is gone with nothing (or only its name: caught exiting) left to describe it:
+      // the process holding its socket, which runs the same program when it inherited it.
+      const held = await this.describe(owner.holder.pid);
+      if (held && (held.software.id !== '' || !described)) {
+        described = held;
+        owner.method = owner.holder.method;
+      }
+    }
     if (!described) {
       this.stats.processGone += 1;
       this.stats.unattributed += 1;

@@ -26,6 +26,11 @@ export interface SocketOwner {
    * Absent without pid.
    */
   method?: 'procfs-socket' | 'cached-socket' | 'ebpf-connect';
+  /**
+   * The process found holding the socket (and how) when the connect tracer named another as its
+   * maker (pid): the fallback when the maker cannot be described.
+   */
+  holder?: { pid: number; method: 'procfs-socket' | 'cached-socket' };
 }
 
 export function newCounters() {
@@ -42,6 +47,8 @@ export function newCounters() {
      * connection's (time), or as a process of another network namespace than the flow's.
      */
     tracedOwners: 0, tracedStale: 0, tracedOtherNetns: 0,
+    /** Sockets held by another process than the one the connect tracer saw make them (inherited): named after the maker. */
+    tracedMakers: 0,
     /** Processes the connect tracer named at SYN time whose /proc files were copied then (they may exit before the batch). */
     tracedEarly: 0,
     /** Young/hot sweeps the probe's pid budget refused (the batch sweeps instead). */

@@ -310,7 +310,28 @@ export class SocketResolver {
       const key = keys[i];
       if (o?.pid !== undefined && key) this.hot.markPeer(key.remoteIp, key.remotePort, o.pid);
     }
+    this.tracedMakers(flows, owners);
     return owners;
+  }
+
+  /**
+   * A TCP socket held by another process than the one that made it (inherited across fork: a
+   * script's `exec 3<>/dev/tcp/...` and its pipeline's commands) belongs to its maker; liftToCreator
+   * finds the maker among the holder's parents while they live, the connect tracer knows it even
+   * after it has exited (its exec copy describes it). The holder stays as the fallback.
+   */
+  private tracedMakers(flows: FlowEnds[], owners: (SocketOwner | undefined)[]): void {
+    if (!this.tracer) return;
+    for (const [i, o] of owners.entries()) {
+      const f = flows[i]!;
+      if (o?.pid === undefined || o.method === 'ebpf-connect' || f.transport !== 'tcp') continue;
+      const t = this.traced(f);
+      if (t === undefined || t.pid === o.pid) continue;
+      this.counters.tracedMakers++;
+      o.holder = { pid: o.pid, method: o.method === 'cached-socket' ? 'cached-socket' : 'procfs-socket' };
+      o.pid = t.pid;
+      o.method = 'ebpf-connect';
+    }
   }
 
   /** An inherited socket belongs to the process that made it (PidIndex.creatorOf). */

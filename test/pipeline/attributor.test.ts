@@ -107,8 +107,10 @@ describe('pipeline/Attributor fallback when the socket is gone', () => {
       assert.equal(none.method, 'none', 'no fallback answer: unattributed');
       assert.equal(attr.stats.unattributed, 1);
 
-      // A live socket is attributed by its owner; the fallback is never asked.
-      const server = net.createServer((s) => s.destroy());
+      // A live socket is attributed by its owner; the fallback is never asked. (The server keeps
+      // the connection open: one it closed at once could be gone before it is looked up.)
+      const accepted: net.Socket[] = [];
+      const server = net.createServer((s) => accepted.push(s));
       server.listen(0, '127.0.0.1');
       await once(server, 'listening');
       const port = (server.address() as net.AddressInfo).port;
@@ -125,6 +127,7 @@ describe('pipeline/Attributor fallback when the socket is gone', () => {
         assert.equal(asked, 1, 'not asked for a socket that was found');
       } finally {
         client.destroy();
+        for (const s of accepted) s.destroy();
         server.close();
       }
     } finally {

@@ -11,7 +11,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ConnectTracer, ProcFs, SocketResolver, sockOffsets } from '../../lib/procfs/index.js';
+import { ConnectTracer, ExecWatch, ProcFs, SNAPSHOT_FILES, SNAPSHOT_LINKS, SnapshotProcFs, SocketResolver, sockOffsets } from '../../lib/procfs/index.js';
+import { Attributor, type Attribution } from '../../lib/pipeline/index.js';
+import { Flow } from '../../lib/flows/index.js';
+import { SoftwareContext } from '../../lib/software/index.js';
 import { REPO_ROOT, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 
 const ADDON = path.join(REPO_ROOT, 'native', 'build', 'Release', 'egresswatch_netlink.node');
@@ -98,7 +101,7 @@ describe('procfs/tracer: the kernel names the process that connected, after it i
     const t = ConnectTracer.open({ log: (m) => logs.push(m) });
     assert.ok(t, `ConnectTracer.open failed: ${logs.join('; ')}`);
     tracer = t;
-    server = net.createServer((c) => c.end('hi')).listen({ host: '::', port: 0 });
+    server = net.createServer((c) => { c.on('error', () => undefined); c.end('hi'); }).listen({ host: '::', port: 0 });
     await once(server, 'listening');
     port = (server.address() as net.AddressInfo).port;
   });
@@ -172,6 +175,69 @@ describe('procfs/tracer: the kernel names the process that connected, after it i
     } finally {
       resolver.close();
     }
+  });
+
+  it('a socket its maker left to a child (fork, then exit) is the maker\'s, with the child as the fallback', async () => {
+    const resolver = new SocketResolver({ proc: new ProcFs('/proc'), tracer });
+    // The parent connects and forks; the child keeps the socket (and the connection) and
+    // lingers, the parent exits at once: only the child holds it when the resolver looks.
+    const maker = spawn(PYTHON, ['-c', `import os, socket, sys, time
+c = socket.create_connection(('127.0.0.1', ${port}))
+child = os.fork()
+if child == 0:
+    time.sleep(5)
+    os._exit(0)
+print(os.getpid(), child, c.getsockname()[1], flush=True)
+os._exit(0)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = await once(maker.stdout!, 'data') as [Buffer];
+    const [makerPid, childPid, lport] = line.toString().trim().split(' ').map(Number);
+    try {
+      await once(maker, 'exit');
+      const [owner] = await resolver.resolve([{ transport: 'tcp', localIp: '127.0.0.1', localPort: lport, remoteIp: '127.0.0.1', remotePort: port, startTime: Date.now() - 100 }]);
+      assert.equal(owner?.pid, makerPid, 'the maker');
+      assert.equal(owner?.method, 'ebpf-connect');
+      assert.deepEqual(owner?.holder, { pid: childPid, method: 'procfs-socket' }, 'the holder, as the fallback');
+      assert.ok(resolver.stats.tracedMakers >= 1);
+    } finally {
+      try { process.kill(childPid, 'SIGKILL'); } catch { /* gone */ }
+      resolver.close();
+    }
+  });
+
+  it('the Attributor describes the gone maker from its exec copy, else falls back to the holder', async () => {
+    const run = async (withCopies: boolean): Promise<{ attribution: Attribution; makerPid: number; childPid: number }> => {
+      const watch = withCopies ? ExecWatch.open('/proc', SNAPSHOT_FILES, SNAPSHOT_LINKS) : undefined;
+      if (withCopies) assert.ok(watch, 'the exec watcher starts as root');
+      const proc = new SnapshotProcFs('/proc', { execCopies: watch });
+      const resolver = new SocketResolver({ proc, tracer });
+      const attributor = new Attributor({ resolver, software: new SoftwareContext({ proc, catalog: false, files: false }), now: Date.now });
+      const maker = spawn(PYTHON, ['-c', `import os, socket, time
+c = socket.create_connection(('127.0.0.1', ${port}))
+child = os.fork()
+if child == 0:
+    time.sleep(5)
+    os._exit(0)
+print(os.getpid(), child, c.getsockname()[1], flush=True)
+os._exit(0)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const [line] = await once(maker.stdout!, 'data') as [Buffer];
+      const [makerPid, childPid, lport] = line.toString().trim().split(' ').map(Number);
+      try {
+        await once(maker, 'exit');
+        const flow = new Flow('tcp', 4, '127.0.0.1', lport, '127.0.0.1', port, Date.now() - 100, true);
+        return { attribution: await attributor.attribute(flow), makerPid, childPid };
+      } finally {
+        try { process.kill(childPid, 'SIGKILL'); } catch { /* gone */ }
+        resolver.close();
+        watch?.close();
+      }
+    };
+    const copied = await run(true);
+    assert.equal(copied.attribution.method, 'ebpf-connect');
+    assert.equal(copied.attribution.described?.process.pid, copied.makerPid, 'the maker, from its exec copy');
+    assert.equal(copied.attribution.described?.software.id, 'python3 -c');
+    const bare = await run(false);
+    assert.equal(bare.attribution.method, 'procfs-socket', 'nothing describes the maker: the holder');
+    assert.equal(bare.attribution.described?.process.pid, bare.childPid);
   });
 
   it('UDP is keyed by local port alone: a sender of another network namespace is not a host flow\'s owner', async function () {
