@@ -3,12 +3,13 @@
 // Why: a client that connects, talks to a nearby server and exits within a millisecond (curl
 // against a server on the same host or in the same data centre) has closed its socket before
 // the agent has read the SYN from the capture (0.3-3 ms later, measured), so neither netlink
-// sock_diag nor /proc can name it. Two tiny BPF programs record the process at the socket's
-// start, in kernel maps the agent reads when /proc could not answer:
+// sock_diag nor /proc can name it. Tiny BPF programs record the process at the socket's start,
+// in kernel maps the agent reads when /proc could not answer:
 //   - TCP: raw tracepoint inet_sock_set_state. At CLOSE -> SYN_SENT (inside connect(), in the
 //     caller's context: its source port is not chosen yet) the process is kept under the socket's
-//     address; at the socket's next state (ESTABLISHED on the SYN-ACK, CLOSE on a refusal) its
-//     4-tuple is known and the record moves to the connection map under it.
+//     address; at the socket's next state (ESTABLISHED on the SYN-ACK) its 4-tuple is known and
+//     the record moves to the connection map under it. A refusal releases the port before the
+//     socket's next state: raw tracepoint tcp_receive_reset moves the record first (optional).
 //   - UDP: raw tracepoint sock_send_length (Linux 6.3+; skipped when absent), after each send in
 //     the sender's context: the socket's family and bound local port -> the last sender. UDP
 //     sockets are attributed by local port (an unconnected one has no peer).
@@ -73,9 +74,9 @@
 static struct {
   int open;
   int pending, conn, udp;
-  int tcp_prog, udp_prog;
-  int tcp_link, udp_link;
-} T = { 0, -1, -1, -1, -1, -1, -1, -1 };
+  int tcp_prog, udp_prog, err_prog;
+  int tcp_link, udp_link, err_link;
+} T = { 0, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 
 static char last_error[4096];
 
@@ -155,6 +156,62 @@ static void emit_read_sock(struct prog *p, int out) {
   jmp(p, BPF_JNE, BPF_REG_0, 0, out);
 }
 
+/**
+ * The record kept under the socket (r7, its address also at FP_PENDING_KEY) moves to the
+ * connection map under the socket's 4-tuple, now that its local port is chosen. Jumps to `out`.
+ */
+static void emit_move(struct prog *p, int v6s, int v6d, int out, int l_v6, int l_store) {
+  ld_map(p, BPF_REG_1, T.pending);
+  fp_ptr(p, BPF_REG_2, FP_PENDING_KEY);
+  call(p, HELPER_MAP_LOOKUP_ELEM);
+  jmp(p, BPF_JEQ, BPF_REG_0, 0, out);
+  for (int16_t o = 0; o < VALUE_SIZE; o += 8) {
+    ldx(p, BPF_DW, BPF_REG_1, BPF_REG_0, o);
+    stx(p, BPF_DW, BPF_REG_10, BPF_REG_1, FP_VALUE + o);
+  }
+  for (int16_t o = 0; o < CONN_KEY_SIZE; o += 8) st(p, BPF_DW, BPF_REG_10, FP_CONN_KEY + o, 0);
+  emit_read_sock(p, out);
+  ldx(p, BPF_H, BPF_REG_2, BPF_REG_10, FP_SOCK + 14);   /* skc_num: local port, host order */
+  /* Released already (a refused connection's CLOSE): kept for nothing; tcp_receive_reset moved it. */
+  jmp(p, BPF_JEQ, BPF_REG_2, 0, out);
+  ld_map(p, BPF_REG_1, T.pending);
+  fp_ptr(p, BPF_REG_2, FP_PENDING_KEY);
+  call(p, HELPER_MAP_DELETE_ELEM);
+  ldx(p, BPF_H, BPF_REG_1, BPF_REG_10, FP_SOCK + 16);   /* skc_family */
+  stx(p, BPF_H, BPF_REG_10, BPF_REG_1, FP_CONN_KEY);
+  ldx(p, BPF_H, BPF_REG_2, BPF_REG_10, FP_SOCK + 14);   /* skc_num */
+  stx(p, BPF_H, BPF_REG_10, BPF_REG_2, FP_CONN_KEY + 2);
+  ldx(p, BPF_H, BPF_REG_3, BPF_REG_10, FP_SOCK + 12);   /* skc_dport: network order */
+  stx(p, BPF_H, BPF_REG_10, BPF_REG_3, FP_CONN_KEY + 4);
+  jmp(p, BPF_JNE, BPF_REG_1, AF_INET_, l_v6);
+  ldx(p, BPF_W, BPF_REG_4, BPF_REG_10, FP_SOCK + 4);    /* skc_rcv_saddr */
+  stx(p, BPF_W, BPF_REG_10, BPF_REG_4, FP_CONN_KEY + 8);
+  ldx(p, BPF_W, BPF_REG_4, BPF_REG_10, FP_SOCK + 0);    /* skc_daddr */
+  stx(p, BPF_W, BPF_REG_10, BPF_REG_4, FP_CONN_KEY + 24);
+  ja(p, l_store);
+
+  label(p, l_v6);
+  jmp(p, BPF_JNE, BPF_REG_1, AF_INET6_, out);
+  if (v6s > 0 && v6d > 0) {
+    fp_ptr(p, BPF_REG_1, FP_CONN_KEY + 8);
+    mov_imm(p, BPF_REG_2, 16);
+    mov_reg(p, BPF_REG_3, BPF_REG_7);
+    alu_imm(p, BPF_ADD, BPF_REG_3, v6s);
+    call(p, HELPER_PROBE_READ_KERNEL);
+    jmp(p, BPF_JNE, BPF_REG_0, 0, out);
+    fp_ptr(p, BPF_REG_1, FP_CONN_KEY + 24);
+    mov_imm(p, BPF_REG_2, 16);
+    mov_reg(p, BPF_REG_3, BPF_REG_7);
+    alu_imm(p, BPF_ADD, BPF_REG_3, v6d);
+    call(p, HELPER_PROBE_READ_KERNEL);
+    jmp(p, BPF_JNE, BPF_REG_0, 0, out);
+  } else {
+    ja(p, out);
+  }
+  label(p, l_store);
+  emit_update(p, T.conn, FP_CONN_KEY);
+}
+
 static void build_tcp(struct prog *p, uint64_t dev, uint64_t ino, int v6s, int v6d) {
   enum { L_NOT_SYN, L_OUT, L_V6, L_STORE };
   mov_reg(p, BPF_REG_6, BPF_REG_1);
@@ -169,52 +226,24 @@ static void build_tcp(struct prog *p, uint64_t dev, uint64_t ino, int v6s, int v
 
   label(p, L_NOT_SYN);
   jmp(p, BPF_JNE, BPF_REG_8, TCP_SYN_SENT, L_OUT);
-  ld_map(p, BPF_REG_1, T.pending);
-  fp_ptr(p, BPF_REG_2, FP_PENDING_KEY);
-  call(p, HELPER_MAP_LOOKUP_ELEM);
-  jmp(p, BPF_JEQ, BPF_REG_0, 0, L_OUT);
-  for (int16_t o = 0; o < VALUE_SIZE; o += 8) {
-    ldx(p, BPF_DW, BPF_REG_1, BPF_REG_0, o);
-    stx(p, BPF_DW, BPF_REG_10, BPF_REG_1, FP_VALUE + o);
-  }
-  ld_map(p, BPF_REG_1, T.pending);
-  fp_ptr(p, BPF_REG_2, FP_PENDING_KEY);
-  call(p, HELPER_MAP_DELETE_ELEM);
-  for (int16_t o = 0; o < CONN_KEY_SIZE; o += 8) st(p, BPF_DW, BPF_REG_10, FP_CONN_KEY + o, 0);
-  emit_read_sock(p, L_OUT);
-  ldx(p, BPF_H, BPF_REG_1, BPF_REG_10, FP_SOCK + 16);   /* skc_family */
-  stx(p, BPF_H, BPF_REG_10, BPF_REG_1, FP_CONN_KEY);
-  ldx(p, BPF_H, BPF_REG_2, BPF_REG_10, FP_SOCK + 14);   /* skc_num: local port, host order */
-  stx(p, BPF_H, BPF_REG_10, BPF_REG_2, FP_CONN_KEY + 2);
-  ldx(p, BPF_H, BPF_REG_3, BPF_REG_10, FP_SOCK + 12);   /* skc_dport: network order */
-  stx(p, BPF_H, BPF_REG_10, BPF_REG_3, FP_CONN_KEY + 4);
-  jmp(p, BPF_JNE, BPF_REG_1, AF_INET_, L_V6);
-  ldx(p, BPF_W, BPF_REG_4, BPF_REG_10, FP_SOCK + 4);    /* skc_rcv_saddr */
-  stx(p, BPF_W, BPF_REG_10, BPF_REG_4, FP_CONN_KEY + 8);
-  ldx(p, BPF_W, BPF_REG_4, BPF_REG_10, FP_SOCK + 0);    /* skc_daddr */
-  stx(p, BPF_W, BPF_REG_10, BPF_REG_4, FP_CONN_KEY + 24);
-  ja(p, L_STORE);
+  emit_move(p, v6s, v6d, L_OUT, L_V6, L_STORE);
+  label(p, L_OUT);
+  mov_imm(p, BPF_REG_0, 0);
+  emit(p, INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+}
 
-  label(p, L_V6);
-  jmp(p, BPF_JNE, BPF_REG_1, AF_INET6_, L_OUT);
-  if (v6s > 0 && v6d > 0) {
-    fp_ptr(p, BPF_REG_1, FP_CONN_KEY + 8);
-    mov_imm(p, BPF_REG_2, 16);
-    mov_reg(p, BPF_REG_3, BPF_REG_7);
-    alu_imm(p, BPF_ADD, BPF_REG_3, v6s);
-    call(p, HELPER_PROBE_READ_KERNEL);
-    jmp(p, BPF_JNE, BPF_REG_0, 0, L_OUT);
-    fp_ptr(p, BPF_REG_1, FP_CONN_KEY + 24);
-    mov_imm(p, BPF_REG_2, 16);
-    mov_reg(p, BPF_REG_3, BPF_REG_7);
-    alu_imm(p, BPF_ADD, BPF_REG_3, v6d);
-    call(p, HELPER_PROBE_READ_KERNEL);
-    jmp(p, BPF_JNE, BPF_REG_0, 0, L_OUT);
-  } else {
-    ja(p, L_OUT);
-  }
-  label(p, L_STORE);
-  emit_update(p, T.conn, FP_CONN_KEY);
+/**
+ * A connection refused while SYN_SENT (the server's RST) has released its local port by its next
+ * state: tcp_receive_reset, at the start of the RST's handling, still has it. (One that times out
+ * stays SYN_SENT for a minute or two, where /proc finds it.)
+ */
+static void build_error(struct prog *p, int v6s, int v6d) {
+  enum { L_OUT, L_V6, L_STORE };
+  mov_reg(p, BPF_REG_6, BPF_REG_1);
+  ldx(p, BPF_DW, BPF_REG_7, BPF_REG_6, 0);   /* sk */
+  jmp(p, BPF_JEQ, BPF_REG_7, 0, L_OUT);
+  stx(p, BPF_DW, BPF_REG_10, BPF_REG_7, FP_PENDING_KEY);
+  emit_move(p, v6s, v6d, L_OUT, L_V6, L_STORE);
   label(p, L_OUT);
   mov_imm(p, BPF_REG_0, 0);
   emit(p, INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
@@ -322,8 +351,10 @@ static void close_fd(int *fd) {
 static void tracer_close(void) {
   close_fd(&T.tcp_link);
   close_fd(&T.udp_link);
+  close_fd(&T.err_link);
   close_fd(&T.tcp_prog);
   close_fd(&T.udp_prog);
+  close_fd(&T.err_prog);
   close_fd(&T.pending);
   close_fd(&T.conn);
   close_fd(&T.udp);
@@ -341,6 +372,15 @@ static int tracer_open(uint64_t dev, uint64_t ino, int v6s, int v6d, int proto_o
   build_tcp(&tcp, dev, ino, v6s, v6d);
   if ((r = T.tcp_prog = prog_load(&tcp, "ew_tcp_connect")) < 0) goto fail;
   if ((r = T.tcp_link = attach(T.tcp_prog, "inet_sock_set_state")) < 0) goto fail;
+  // Refused connections: optional (a kernel without the tracepoint still traces the rest).
+  static struct prog err;
+  memset(&err, 0, sizeof(err));
+  build_error(&err, v6s, v6d);
+  if ((T.err_prog = prog_load(&err, "ew_tcp_error")) >= 0) T.err_link = attach(T.err_prog, "tcp_receive_reset");
+  if (T.err_link < 0) {
+    close_fd(&T.err_prog);
+    T.err_link = -1;
+  }
   // UDP is optional: sock_send_length exists since Linux 6.3, and sk_protocol must be known.
   if (proto_off > 0) {
     static struct prog udp;

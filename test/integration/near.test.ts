@@ -4,7 +4,8 @@
 // agent has read the SYN from the capture, its socket and often the process are gone from /proc.
 // Measured before the connect tracer and the exec watcher: 1 of 5 such clients attributed. Each
 // must be now: its pid, its user, its software (curl's executable, a python script's path, a
-// python one-liner, wget), over TCP by name, through a CNAME, and over UDP fire-and-forget.
+// python one-liner, wget, a perl one-liner refused at once), over TCP by name, through a CNAME,
+// and over UDP fire-and-forget.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,7 +49,7 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
     assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
   });
 
-  it('curl, a python script, a python one-liner over UDP and wget: each alert names its pid, user and software', async () => {
+  it('curl, a python script, a python one-liner over UDP, wget and a refused perl: each alert names its pid, user and software', async () => {
     const state = path.join(tmp, 'state');
     fs.mkdirSync(state);
     const alertsFile = path.join(state, 'alerts.json');
@@ -57,11 +58,15 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
     agent = await AgentProcess.start({ stateDir: state, alertsFile, learningPeriod: '0', hostName: 'near-host' });
     const curl = fs.realpathSync(findCommand('curl')!);
     const wget = fs.realpathSync(findCommand('wget')!);
-    const clients = [
+    const clients: { group: string; software: string; method?: string; argv: string[] }[] = [
       { group: 'example.com', software: curl, argv: ['curl', '-s', '-o', '/dev/null', 'http://api.example.com/'] },
       { group: 'example.net', software: script, argv: ['python3', script] },
       { group: 'example.org', software: 'python3 -c', argv: ['python3', '-c', UDP_ONE_SHOT] },
       { group: 'cdn-example.org', software: wget, argv: ['wget', '-q', '-O', '/dev/null', 'http://edge.cdn-example.org/'] },
+      // Refused (nothing listens on port 81 there): the socket is closed by the RST, microseconds
+      // after the SYN, and its port released before its next state: named by the connect tracer
+      // (tcp_receive_reset), not only by the DNS answer its process was given.
+      { group: 's3.amazonaws.com', software: 'perl -e', method: 'ebpf-connect', argv: ['perl', '-MIO::Socket::INET', '-e', "IO::Socket::INET->new(PeerAddr => 'mybucket.s3.us-west-2.amazonaws.com:81') and die 'connected'"] },
     ];
     const pids = new Map<string, number>();
     for (const c of clients) {
@@ -80,7 +85,8 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
       assert.equal(get(a, 'process.pid'), pids.get(c.group), `${c.argv[0]}'s own pid: ${diag}`);
       assert.equal(get(a, 'user.name'), w.user.name, `${c.argv[0]}'s user: ${diag}`);
       assert.equal(get(a, 'egresswatch.software.id'), c.software, `${c.argv[0]}'s software: ${diag}`);
-      assert.ok(Number(get(a, 'destination.bytes')) > 0, `bytes back: ${diag}`);
+      if (c.method !== undefined) assert.equal(get(a, 'egresswatch.attribution.method'), c.method, `${c.argv[0]}'s method: ${diag}`);
+      assert.ok(Number(get(a, 'destination.bytes')) > 0, `bytes back (a refusal's RST too): ${diag}`);
     }
   });
 });
