@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(dir, 'build', 'Release', 'egresswatch_netlink.node');
-const sources = ['netlink.c', 'tracer.c', 'execwatch.c', 'binding.gyp'].map((f) => path.join(dir, f));
+const sources = ['netlink.c', 'tracer.c', 'execwatch.c', 'napi_util.h', 'binding.gyp'].map((f) => path.join(dir, f));
 const strict = process.argv.includes('--strict');
 
 function log(msg) {

@@ -31,6 +31,7 @@
 #include <linux/connector.h>
 #include <linux/netlink.h>
 #include <node_api.h>
+#include "napi_util.h"
 
 #define RING 1024
 #define MAX_NAMES 12
@@ -252,12 +253,6 @@ static int watch_open(void) {
 
 /* ---- N-API ---- */
 
-static napi_value make_int(napi_env env, int32_t x) {
-  napi_value v;
-  napi_create_int32(env, x, &v);
-  return v;
-}
-
 static char *string_arg(napi_env env, napi_value v) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
@@ -312,9 +307,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
 static napi_value js_error(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value v;
-  napi_create_string_utf8(env, last_error, NAPI_AUTO_LENGTH, &v);
-  return v;
+  return make_string(env, last_error);
 }
 
 static napi_value js_get(napi_env env, napi_callback_info info) {

@@ -23,6 +23,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <node_api.h>
+#include "napi_util.h"
 
 /** The kernel answers within sendmsg(); this only bounds a kernel that did not. */
 #define RECV_WAIT_MS 50
@@ -123,12 +124,6 @@ static int recv_answer(int fd, uint32_t seq, uint32_t out[3]) {
 static int32_t arg_int(napi_env env, napi_value v, int32_t fallback) {
   int32_t x;
   return napi_get_value_int32(env, v, &x) == napi_ok ? x : fallback;
-}
-
-static napi_value make_int(napi_env env, int32_t x) {
-  napi_value v;
-  napi_create_int32(env, x, &v);
-  return v;
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {

@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <node_api.h>
+#include "napi_util.h"
 
 /*
  * BPF helper ids (stable kernel ABI, include/uapi/linux/bpf.h), spelt out so that the addon also
@@ -420,12 +421,6 @@ static int lookup(int map, const void *key, uint32_t out[4], uint8_t comm[16]) {
 
 /* ---- N-API ---- */
 
-static napi_value make_int(napi_env env, int32_t x) {
-  napi_value v;
-  napi_create_int32(env, x, &v);
-  return v;
-}
-
 static double arg_double(napi_env env, napi_value v) {
   double x = 0;
   napi_get_value_double(env, v, &x);
@@ -453,9 +448,7 @@ static napi_value js_tracer_open(napi_env env, napi_callback_info info) {
 
 static napi_value js_tracer_error(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value v;
-  napi_create_string_utf8(env, last_error, NAPI_AUTO_LENGTH, &v);
-  return v;
+  return make_string(env, last_error);
 }
 
 static napi_value js_tracer_udp_attached(napi_env env, napi_callback_info info) {

@@ -173,6 +173,13 @@ export class Attributor {
         owner.method = owner.holder.method;
       }
     }
+    if (!described && owner.method === 'ebpf-connect' && owner.holder === undefined && !p.retried && !p.flow.ended) {
+      // The tracer's maker is gone and no holder was found yet (a new process's fds wait for the
+      // rate-limited scan): looked up once more, as a socket with no owner found is.
+      this.stats.retries += 1;
+      setTimeout(() => this.enqueue({ ...p, retried: true }), RETRY_MS);
+      return;
+    }
     if (!described) {
       this.stats.processGone += 1;
       this.stats.unattributed += 1;

@@ -20,6 +20,17 @@ import { REPO_ROOT, haveCommand, isRoot, requirePrereq } from '../helpers/env.js
 const ADDON = path.join(REPO_ROOT, 'native', 'build', 'Release', 'egresswatch_netlink.node');
 const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? '';
 
+/** The first line a child writes (a 'data' event can carry part of one under load). */
+async function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) {
+    text += String(chunk);
+    const nl = text.indexOf('\n');
+    if (nl >= 0) return text.slice(0, nl);
+  }
+  throw new Error(`no line before the end of the output: ${JSON.stringify(text)}`);
+}
+
 /** A BTF blob (little-endian) of the given types; each type is [name, info, size/type, extra words]. */
 function btf(types: { name: string; kind: number; vlen?: number; kflag?: boolean; size?: number; extra?: number[]; members?: [string, number][] }[]): Buffer {
   const strings = ['\0'];
@@ -121,6 +132,27 @@ describe('procfs/tracer: the kernel names the process that connected, after it i
     return { pid: Number(pid), lines };
   }
 
+  /**
+   * A python that connects and forks; the child keeps the socket (and the connection) and lingers
+   * 5 s, the parent exits at once: only the child holds it when anyone looks. Resolves once the
+   * parent has exited; the caller kills the child.
+   */
+  async function makerLeavesSocketToChild(): Promise<{ makerPid: number; childPid: number; lport: number; startTime: number }> {
+    const maker = spawn(PYTHON, ['-c', `import os, socket, time
+c = socket.create_connection(('127.0.0.1', ${port}))
+at = time.time() * 1000
+child = os.fork()
+if child == 0:
+    time.sleep(5)
+    os._exit(0)
+print(os.getpid(), child, c.getsockname()[1], at, flush=True)
+os._exit(0)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = once(maker, 'exit');
+    const [makerPid, childPid, lport, at] = (await firstLine(maker.stdout!)).trim().split(' ').map(Number);
+    await exited;
+    return { makerPid, childPid, lport, startTime: at };
+  }
+
   function assertMine(t: ReturnType<ConnectTracer['lookupTcp']>, pid: number): void {
     assert.ok(t, 'a record');
     assert.equal(t.pid, pid);
@@ -159,13 +191,18 @@ describe('procfs/tracer: the kernel names the process that connected, after it i
     const resolver = new SocketResolver({ proc: new ProcFs('/proc'), tracer });
     try {
       // The client closes its socket and stays alive a moment: the socket is in TIME_WAIT (no inode, no holder).
-      const child = spawn(PYTHON, ['-c', `import socket, time\nc = socket.create_connection(('127.0.0.1', ${port})); print(c.getsockname()[1], flush=True); c.recv(10); c.close(); time.sleep(5)`],
-        { stdio: ['ignore', 'pipe', 'inherit'] });
-      const [line] = await once(child.stdout, 'data') as [Buffer];
-      const lport = Number(line.toString().trim());
+      const child = spawn(PYTHON, ['-c', `import socket, time
+c = socket.create_connection(('127.0.0.1', ${port}))
+at = time.time() * 1000
+lport = c.getsockname()[1]
+c.recv(10)
+c.close()
+print(lport, at, flush=True)
+time.sleep(5)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const [lport, startTime] = (await firstLine(child.stdout)).trim().split(' ').map(Number);
       await new Promise((r) => setTimeout(r, 200));
       const flow = { transport: 'tcp' as const, localIp: '127.0.0.1', localPort: lport, remoteIp: '127.0.0.1', remotePort: port };
-      const [owner] = await resolver.resolve([{ ...flow, startTime: Date.now() - 200 }]);
+      const [owner] = await resolver.resolve([{ ...flow, startTime }]);
       child.kill();
       assert.equal(owner?.pid, child.pid);
       assert.equal(owner?.method, 'ebpf-connect');
@@ -179,21 +216,15 @@ describe('procfs/tracer: the kernel names the process that connected, after it i
 
   it('a socket its maker left to a child (fork, then exit) is the maker\'s, with the child as the fallback', async () => {
     const resolver = new SocketResolver({ proc: new ProcFs('/proc'), tracer });
-    // The parent connects and forks; the child keeps the socket (and the connection) and
-    // lingers, the parent exits at once: only the child holds it when the resolver looks.
-    const maker = spawn(PYTHON, ['-c', `import os, socket, sys, time
-c = socket.create_connection(('127.0.0.1', ${port}))
-child = os.fork()
-if child == 0:
-    time.sleep(5)
-    os._exit(0)
-print(os.getpid(), child, c.getsockname()[1], flush=True)
-os._exit(0)`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [line] = await once(maker.stdout!, 'data') as [Buffer];
-    const [makerPid, childPid, lport] = line.toString().trim().split(' ').map(Number);
+    const { makerPid, childPid, lport, startTime } = await makerLeavesSocketToChild();
     try {
-      await once(maker, 'exit');
-      const [owner] = await resolver.resolve([{ transport: 'tcp', localIp: '127.0.0.1', localPort: lport, remoteIp: '127.0.0.1', remotePort: port, startTime: Date.now() - 100 }]);
+      const flow = { transport: 'tcp' as const, localIp: '127.0.0.1', localPort: lport, remoteIp: '127.0.0.1', remotePort: port, startTime };
+      // The child is a new pid: its fds may wait for the rate-limited scan (as the Attributor does, ask again).
+      let [owner] = await resolver.resolve([flow]);
+      for (let i = 0; i < 5 && owner?.holder === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        [owner] = await resolver.resolve([flow]);
+      }
       assert.equal(owner?.pid, makerPid, 'the maker');
       assert.equal(owner?.method, 'ebpf-connect');
       assert.deepEqual(owner?.holder, { pid: childPid, method: 'procfs-socket' }, 'the holder, as the fallback');
@@ -211,19 +242,9 @@ os._exit(0)`], { stdio: ['ignore', 'pipe', 'inherit'] });
       const proc = new SnapshotProcFs('/proc', { execCopies: watch });
       const resolver = new SocketResolver({ proc, tracer });
       const attributor = new Attributor({ resolver, software: new SoftwareContext({ proc, catalog: false, files: false }), now: Date.now });
-      const maker = spawn(PYTHON, ['-c', `import os, socket, time
-c = socket.create_connection(('127.0.0.1', ${port}))
-child = os.fork()
-if child == 0:
-    time.sleep(5)
-    os._exit(0)
-print(os.getpid(), child, c.getsockname()[1], flush=True)
-os._exit(0)`], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const [line] = await once(maker.stdout!, 'data') as [Buffer];
-      const [makerPid, childPid, lport] = line.toString().trim().split(' ').map(Number);
+      const { makerPid, childPid, lport, startTime } = await makerLeavesSocketToChild();
       try {
-        await once(maker, 'exit');
-        const flow = new Flow('tcp', 4, '127.0.0.1', lport, '127.0.0.1', port, Date.now() - 100, true);
+        const flow = new Flow('tcp', 4, '127.0.0.1', lport, '127.0.0.1', port, startTime, true);
         return { attribution: await attributor.attribute(flow), makerPid, childPid };
       } finally {
         try { process.kill(childPid, 'SIGKILL'); } catch { /* gone */ }
