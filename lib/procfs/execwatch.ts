@@ -12,7 +12,7 @@ export interface ExecWatchAddon {
   execWatchOpen(procRoot: string, files: string[], links: string[]): number;
   execWatchError(): string;
   execWatchGet(pid: number): [number, Record<string, Buffer>, Record<string, string>] | undefined;
-  execWatchStats(): [number, number, number, number];
+  execWatchStats(): [number, number, number, number, number];
   execWatchClose(): number;
 }
 
@@ -75,10 +75,13 @@ export class ExecWatch {
     };
   }
 
-  /** Execs announced, copies taken, programs gone before their copy, notifications lost (socket overrun). */
-  get stats(): { execs: number; copies: number; vanished: number; overruns: number } {
-    const [execs, copies, vanished, overruns] = this.open ? this.addon.execWatchStats() : [0, 0, 0, 0];
-    return { execs, copies, vanished, overruns };
+  /**
+   * Execs announced, copies taken, programs gone before their copy, notifications lost (socket
+   * overrun), execs not copied because the per-second budget (2,000) was spent.
+   */
+  get stats(): { execs: number; copies: number; vanished: number; overruns: number; skipped: number } {
+    const [execs, copies, vanished, overruns, skipped] = this.open ? this.addon.execWatchStats() : [0, 0, 0, 0, 0];
+    return { execs, copies, vanished, overruns, skipped };
   }
 
   close(): void {
