@@ -49,8 +49,8 @@ export function newCounters() {
     tracedOwners: 0, tracedStale: 0, tracedOtherNetns: 0,
     /** Sockets held by another process than the one the connect tracer saw make them (inherited): named after the maker. */
     tracedMakers: 0,
-    /** Processes the connect tracer named at SYN time whose /proc files were copied then (they may exit before the batch). */
-    tracedEarly: 0,
+    /** Processes the connect tracer named at SYN time whose /proc files were copied then (they may exit before the batch); copies the budget refused. */
+    tracedEarly: 0, tracedEarlyOverBudget: 0,
     /** Young/hot sweeps the probe's pid budget refused (the batch sweeps instead). */
     probeSweepsOverBudget: 0,
     /** No pid known (or indexed) for the flow's peer; the peer's pid searched without finding the socket. */

@@ -98,6 +98,8 @@ const MAX_LIFT = 4;
  * process took later, makes a record that is further off (TCP) or older (UDP).
  */
 const TRACE_SLACK_MS = 2_000;
+/** Processes the tracer named at SYN time whose /proc files are copied then, per 100 ms at most. */
+const TRACED_COPIES_PER_WINDOW = 50;
 
 export class SocketResolver {
   private readonly now: () => number;
@@ -114,7 +116,7 @@ export class SocketResolver {
   private readonly tracer: ConnectTracer | undefined;
   private readonly proc: ProcFs;
   private readonly onNewSocketHolders: ((pids: number[]) => void) | undefined;
-  private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0, sweepPids: 0 };
+  private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0, sweepPids: 0, copies: 0, copied: new Set<number>() };
   private readonly counters = newCounters();
 
   constructor(opts: SocketResolverOptions) {
@@ -169,7 +171,7 @@ export class SocketResolver {
     const diag = this.diag;
     if (!diag?.usable) return;
     const now = this.now();
-    if (now - this.probeWindow.start >= 100) this.probeWindow = { start: now, used: 0, sweepPids: 0 };
+    if (now - this.probeWindow.start >= 100) this.probeWindow = { start: now, used: 0, sweepPids: 0, copies: 0, copied: new Set() };
     if (this.probeWindow.used >= PROBE_BUDGET) {
       this.counters.probesOverBudget++;
       return;
@@ -204,8 +206,16 @@ export class SocketResolver {
    */
   private copyTraced(flow: FlowEnds): void {
     if (!this.tracer || !this.onNewSocketHolders) return;
+    // A copy is a few /proc reads (~50-100 µs) on the packet path: bounded per 100 ms, and one
+    // per process per window (a burst of connections from one program).
+    if (this.probeWindow.copies >= TRACED_COPIES_PER_WINDOW) {
+      this.counters.tracedEarlyOverBudget++;
+      return;
+    }
     const t = this.traced(flow);
-    if (t === undefined) return;
+    if (t === undefined || this.probeWindow.copied.has(t.pid)) return;
+    this.probeWindow.copies++;
+    this.probeWindow.copied.add(t.pid);
     this.counters.tracedEarly++;
     try { this.onNewSocketHolders([t.pid]); } catch { this.counters.hookErrors++; }
   }
