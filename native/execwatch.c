@@ -16,6 +16,7 @@
 //   execWatchClose()
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -164,7 +165,9 @@ static void *watch(void *arg) {
     int rest = (int)len;
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, rest); h = NLMSG_NEXT(h, rest)) {
       if (h->nlmsg_type != NLMSG_DONE) continue;
-      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof(struct proc_event))) continue;
+      // Only as long as the fields read: the event union grows between kernel versions, and the
+      // kernel sends its own size, which may be shorter than these headers' struct.
+      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct cn_msg) + offsetof(struct proc_event, event_data) + sizeof(struct exec_proc_event))) continue;
       struct cn_msg *cn = NLMSG_DATA(h);
       if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC) continue;
       struct proc_event *ev = (struct proc_event *)cn->data;
