@@ -10,8 +10,9 @@
 //     address; at the socket's next state (ESTABLISHED on the SYN-ACK) its 4-tuple is known and
 //     the record moves to the connection map under it. A refusal releases the port before the
 //     socket's next state: raw tracepoint tcp_receive_reset moves the record first (optional).
-//   - UDP: raw tracepoint sock_send_length (Linux 6.3+; skipped when absent), after each send in
-//     the sender's context: the socket's family and bound local port -> the last sender. UDP
+//   - UDP: raw tracepoint sock_send_length (Linux 6.3+), after each send in the sender's context,
+//     else net_dev_queue (each packet sent, in the sender's context for a locally made one, whose
+//     sk_buff names the socket): the socket's family and bound local port -> the last sender. UDP
 //     sockets are attributed by local port (an unconnected one has no peer).
 // Records: {pid in the agent's pid namespace (0 when the process is not visible there), uid,
 // CLOCK_MONOTONIC ns, comm}. Maps are LRU: old records make room by themselves.
@@ -22,7 +23,7 @@
 // bytes of struct sock_common (addresses, ports, family) have not moved since Linux 2.6.
 //
 // API (one tracer per process; every failure is a negative errno, never a throw):
-//   tracerOpen(pidnsDev, pidnsIno, offV6Saddr, offV6Daddr, offProtocol)   -> 0, or -errno
+//   tracerOpen(pidnsDev, pidnsIno, offV6Saddr, offV6Daddr, offProtocol, offSkbSk, udpViaSkb) -> 0, or -errno
 //       (tracerError() then says which step failed, with the verifier's log for a load)
 //   tracerLookupTcp(family 4|6, local, lport, remote, rport, out Uint32Array(4), comm Uint8Array(16))
 //   tracerLookupUdp(family 4|6, lport, out Uint32Array(4), comm Uint8Array(16))
@@ -71,13 +72,15 @@
 #define FP_PIDNS (-88)         /* struct bpf_pidns_info { u32 pid; u32 tgid; } */
 #define FP_SOCK (-112)         /* 24 bytes of struct sock_common */
 #define FP_PROTO (-120)        /* u16 sk_protocol */
+#define FP_SKB_SK (-128)       /* struct sock * read from an sk_buff */
 
 static struct {
   int open;
   int pending, conn, udp;
   int tcp_prog, udp_prog, err_prog;
   int tcp_link, udp_link, err_link;
-} T = { 0, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+  int udp_via_skb;
+} T = { 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0 };
 
 static char last_error[4096];
 
@@ -250,11 +253,28 @@ static void build_error(struct prog *p, int v6s, int v6d) {
   emit(p, INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
 }
 
-static void build_udp(struct prog *p, uint64_t dev, uint64_t ino, int proto_off) {
+/**
+ * UDP: the sender of a datagram, by the socket's family and local port. On sock_send_length the
+ * first argument is the socket; on net_dev_queue (kernels before 6.3) it is the packet, whose
+ * sk (at `skb_sk`, 0 for the former) is the sending socket of a locally made one, still in the
+ * sender's context. Anything that is not a UDP socket of ours is left alone.
+ */
+static void build_udp(struct prog *p, uint64_t dev, uint64_t ino, int proto_off, int skb_sk) {
   enum { L_OUT, L_FAMILY_OK };
   mov_reg(p, BPF_REG_6, BPF_REG_1);
-  ldx(p, BPF_DW, BPF_REG_7, BPF_REG_6, 0);   /* sk */
+  ldx(p, BPF_DW, BPF_REG_7, BPF_REG_6, 0);   /* sk, or the skb */
   jmp(p, BPF_JEQ, BPF_REG_7, 0, L_OUT);
+  if (skb_sk > 0) {
+    st(p, BPF_DW, BPF_REG_10, FP_SKB_SK, 0);
+    fp_ptr(p, BPF_REG_1, FP_SKB_SK);
+    mov_imm(p, BPF_REG_2, 8);
+    mov_reg(p, BPF_REG_3, BPF_REG_7);
+    alu_imm(p, BPF_ADD, BPF_REG_3, skb_sk);
+    call(p, HELPER_PROBE_READ_KERNEL);
+    jmp(p, BPF_JNE, BPF_REG_0, 0, L_OUT);
+    ldx(p, BPF_DW, BPF_REG_7, BPF_REG_10, FP_SKB_SK);
+    jmp(p, BPF_JEQ, BPF_REG_7, 0, L_OUT);
+  }
   st(p, BPF_DW, BPF_REG_10, FP_PROTO, 0);
   fp_ptr(p, BPF_REG_1, FP_PROTO);
   mov_imm(p, BPF_REG_2, 2);
@@ -359,10 +379,11 @@ static void tracer_close(void) {
   close_fd(&T.pending);
   close_fd(&T.conn);
   close_fd(&T.udp);
+  T.udp_via_skb = 0;
   T.open = 0;
 }
 
-static int tracer_open(uint64_t dev, uint64_t ino, int v6s, int v6d, int proto_off) {
+static int tracer_open(uint64_t dev, uint64_t ino, int v6s, int v6d, int proto_off, int skb_sk, int udp_via_skb) {
   if (T.open) tracer_close();
   last_error[0] = 0;
   int r;
@@ -382,13 +403,23 @@ static int tracer_open(uint64_t dev, uint64_t ino, int v6s, int v6d, int proto_o
     close_fd(&T.err_prog);
     T.err_link = -1;
   }
-  // UDP is optional: sock_send_length exists since Linux 6.3, and sk_protocol must be known.
+  // UDP is optional and needs sk_protocol's offset: sock_send_length (Linux 6.3+), else the
+  // packets' net_dev_queue (needs sk_buff.sk's offset; every packet sent runs it, cheaply).
   if (proto_off > 0) {
     static struct prog udp;
-    memset(&udp, 0, sizeof(udp));
     if ((T.udp = map_create(8, UDP_ENTRIES, "ew_udp")) >= 0) {
-      build_udp(&udp, dev, ino, proto_off);
-      if ((T.udp_prog = prog_load(&udp, "ew_udp_send")) >= 0) T.udp_link = attach(T.udp_prog, "sock_send_length");
+      if (!udp_via_skb) {
+        memset(&udp, 0, sizeof(udp));
+        build_udp(&udp, dev, ino, proto_off, 0);
+        if ((T.udp_prog = prog_load(&udp, "ew_udp_send")) >= 0) T.udp_link = attach(T.udp_prog, "sock_send_length");
+        if (T.udp_link < 0) close_fd(&T.udp_prog);
+      }
+      if (T.udp_link < 0 && skb_sk > 0) {
+        memset(&udp, 0, sizeof(udp));
+        build_udp(&udp, dev, ino, proto_off, skb_sk);
+        if ((T.udp_prog = prog_load(&udp, "ew_udp_queue")) >= 0) T.udp_link = attach(T.udp_prog, "net_dev_queue");
+        if (T.udp_link >= 0) T.udp_via_skb = 1;
+      }
     }
     if (T.udp_link < 0) {
       close_fd(&T.udp_prog);
@@ -438,12 +469,13 @@ static void *arg_typed(napi_env env, napi_value v, napi_typedarray_type want, si
 }
 
 static napi_value js_tracer_open(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5) return make_int(env, -EINVAL);
+  if (argc < 7) return make_int(env, -EINVAL);
   return make_int(env, tracer_open((uint64_t)arg_double(env, argv[0]), (uint64_t)arg_double(env, argv[1]),
-                                   (int)arg_double(env, argv[2]), (int)arg_double(env, argv[3]), (int)arg_double(env, argv[4])));
+                                   (int)arg_double(env, argv[2]), (int)arg_double(env, argv[3]), (int)arg_double(env, argv[4]),
+                                   (int)arg_double(env, argv[5]), (int)arg_double(env, argv[6])));
 }
 
 static napi_value js_tracer_error(napi_env env, napi_callback_info info) {
@@ -451,11 +483,10 @@ static napi_value js_tracer_error(napi_env env, napi_callback_info info) {
   return make_string(env, last_error);
 }
 
+/** How UDP senders are traced: 0 not at all, 1 sock_send_length, 2 net_dev_queue. */
 static napi_value js_tracer_udp_attached(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value v;
-  napi_get_boolean(env, T.udp_link >= 0, &v);
-  return v;
+  return make_int(env, T.udp_link < 0 ? 0 : T.udp_via_skb ? 2 : 1);
 }
 
 static napi_value js_tracer_close(napi_env env, napi_callback_info info) {

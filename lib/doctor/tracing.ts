@@ -12,7 +12,7 @@ export function checkKernelTracing(procRoot: string, enabled: boolean): CheckRes
   const tracer = ConnectTracer.open({ pidnsOf: procRoot, log: (m) => why.push(m) });
   const watch = ExecWatch.open(procRoot, SNAPSHOT_FILES, SNAPSHOT_LINKS, { log: (m) => why.push(m) });
   const parts = [
-    tracer ? `connect tracer attached (TCP${tracer.ipv6 ? ' IPv4 and IPv6' : ' IPv4 only: no kernel BTF'}${tracer.udp ? ', UDP' : ', no UDP: Linux before 6.3 or no BTF'})` : undefined,
+    tracer ? `connect tracer attached (TCP${tracer.ipv6 ? ' IPv4 and IPv6' : ' IPv4 only: no kernel BTF'}${tracer.udpVia ? `, UDP through ${tracer.udpVia}` : ', no UDP: no kernel BTF'})` : undefined,
     watch ? 'exec watcher listening' : undefined,
   ].filter((p): p is string => p !== undefined);
   tracer?.close();

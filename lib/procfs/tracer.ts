@@ -10,9 +10,10 @@ import { loadNativeModule, mapped, toV4, toV6 } from './netlink.js';
 
 /** What the addon exports for the tracer (native/tracer.c). Negative numbers are -errno. */
 export interface TracerAddon {
-  tracerOpen(pidnsDev: number, pidnsIno: number, offV6Saddr: number, offV6Daddr: number, offProtocol: number): number;
+  tracerOpen(pidnsDev: number, pidnsIno: number, offV6Saddr: number, offV6Daddr: number, offProtocol: number, offSkbSk: number, udpViaSkb: number): number;
   tracerError(): string;
-  tracerUdpAttached(): boolean;
+  /** 0: UDP not traced; 1: through sock_send_length; 2: through net_dev_queue. */
+  tracerUdpAttached(): number;
   tracerLookupTcp(family: 4 | 6, local: Uint8Array, lport: number, remote: Uint8Array, rport: number, out: Uint32Array, comm: Uint8Array): number;
   tracerLookupUdp(family: 4 | 6, lport: number, out: Uint32Array, comm: Uint8Array): number;
   tracerClose(): number;
@@ -42,13 +43,17 @@ export interface ConnectTracerOptions {
    * procfs's pid namespace (its pid 1's), so a pid it hands out is the one /proc describes.
    */
   pidnsOf?: string;
+  /** Trace UDP senders through net_dev_queue even where sock_send_length exists (tests of the older kernels' way). */
+  udpViaPackets?: boolean;
 }
 
-/** Offsets of the struct sock fields the programs read beyond sock_common's fixed head, from BTF (0: unknown). */
+/** Offsets of the struct fields the programs read beyond sock_common's fixed head, from BTF (0: unknown). */
 export interface SockOffsets {
   v6Saddr: number;
   v6Daddr: number;
   protocol: number;
+  /** sk_buff.sk: UDP senders through net_dev_queue on kernels without sock_send_length. */
+  skbSk: number;
 }
 
 /** The addon holds one tracer per process: the one open now. */
@@ -62,7 +67,17 @@ export class ConnectTracer {
   private readonly v4r = new Uint8Array(4);
   private open = true;
 
-  private constructor(private readonly addon: TracerAddon, readonly udp: boolean, readonly ipv6: boolean) {}
+  private constructor(
+    private readonly addon: TracerAddon,
+    /** The tracepoint UDP senders are traced on, or undefined when they are not. */
+    readonly udpVia: 'sock_send_length' | 'net_dev_queue' | undefined,
+    readonly ipv6: boolean,
+  ) {}
+
+  /** UDP senders are traced. */
+  get udp(): boolean {
+    return this.udpVia !== undefined;
+  }
 
   /** The tracer, attached; or undefined with one log line saying why it cannot be used here. */
   static open(opts: ConnectTracerOptions = {}): ConnectTracer | undefined {
@@ -76,7 +91,7 @@ export class ConnectTracer {
     const pidns = pidNamespace(opts.pidnsOf ?? '/proc');
     if (typeof pidns === 'string') return fail(pidns);
     const { dev, ino } = pidns;
-    let off: SockOffsets = { v6Saddr: 0, v6Daddr: 0, protocol: 0 };
+    let off: SockOffsets = { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0 };
     try {
       off = sockOffsets(fs.readFileSync(opts.btfFile ?? '/sys/kernel/btf/vmlinux'));
     } catch {
@@ -84,12 +99,13 @@ export class ConnectTracer {
     }
     let r: number;
     try {
-      r = addon.tracerOpen(dev, ino, off.v6Saddr, off.v6Daddr, off.protocol);
+      r = addon.tracerOpen(dev, ino, off.v6Saddr, off.v6Daddr, off.protocol, off.skbSk, opts.udpViaPackets ? 1 : 0);
     } catch (err) {
       return fail(`open threw: ${(err as Error).message}`);
     }
     if (r < 0) return fail(addon.tracerError() || `errno ${-r}`);
-    current = new ConnectTracer(addon, addon.tracerUdpAttached(), off.v6Saddr > 0 && off.v6Daddr > 0);
+    const udp = addon.tracerUdpAttached();
+    current = new ConnectTracer(addon, udp === 0 ? undefined : udp === 1 ? 'sock_send_length' : 'net_dev_queue', off.v6Saddr > 0 && off.v6Daddr > 0);
     return current;
   }
 
@@ -195,10 +211,11 @@ function extraBytes(kind: number, vlen: number): number {
 }
 
 /**
- * Byte offsets of sock_common.skc_v6_rcv_saddr / skc_v6_daddr and sock.sk_protocol in a kernel
- * BTF blob (little-endian, as /sys/kernel/btf/vmlinux on x86-64 and arm64). A field that is a
- * bitfield, or missing, is 0. Throws on a buffer that is not BTF. Also checks the fixed head the
- * programs rely on (skc_family at byte 16): if it moved, nothing is trusted.
+ * Byte offsets of sock_common.skc_v6_rcv_saddr / skc_v6_daddr, sock.sk_protocol and sk_buff.sk
+ * in a kernel BTF blob (little-endian, as /sys/kernel/btf/vmlinux on x86-64 and arm64), looking
+ * into anonymous structs and unions (sk_buff.sk sits in one). A field that is a bitfield, or
+ * missing, is 0. Throws on a buffer that is not BTF. Also checks the fixed head the programs rely
+ * on (skc_family at byte 16): if it moved, nothing is trusted.
  */
 export function sockOffsets(btf: Buffer): SockOffsets {
   if (btf.length < 24 || btf.readUInt16LE(0) !== BTF_MAGIC) throw new Error('not little-endian BTF');
@@ -212,29 +229,61 @@ export function sockOffsets(btf: Buffer): SockOffsets {
     const e = btf.indexOf(0, s);
     return btf.toString('latin1', s, e < 0 ? btf.length : e);
   };
-  const found = new Map<string, number>();
+  // Where each type starts (type ids count from 1), and the structs by name.
+  const at: number[] = [0];
+  const structs = new Map<string, number>();
   for (let p = typeStart; p + 12 <= typeEnd;) {
     const info = btf.readUInt32LE(p + 4);
     const kind = (info >>> 24) & 0x1f;
-    const vlen = info & 0xffff;
-    const bitfields = (info >>> 31) === 1;
-    const struct = kind === KIND_STRUCT ? name(btf.readUInt32LE(p)) : '';
-    p += 12;
-    if ((kind === KIND_STRUCT || kind === KIND_UNION) && (struct === 'sock_common' || struct === 'sock')) {
-      for (let i = 0; i < vlen && p + 12 <= typeEnd; i++, p += 12) {
-        const raw = btf.readUInt32LE(p + 8);
-        const bits = bitfields ? raw & 0xffffff : raw;
-        const size = bitfields ? raw >>> 24 : 0;
-        if (bits % 8 === 0 && size === 0) found.set(`${struct}.${name(btf.readUInt32LE(p))}`, bits / 8);
-      }
-      continue;
+    at.push(p);
+    if (kind === KIND_STRUCT) {
+      const n = name(btf.readUInt32LE(p));
+      if (n !== '' && !structs.has(n)) structs.set(n, at.length - 1);
     }
-    p += extraBytes(kind, vlen);
+    p += 12 + extraBytes(kind, info & 0xffff);
   }
-  if (found.get('sock_common.skc_family') !== 16 || found.get('sock.__sk_common') !== 0) return { v6Saddr: 0, v6Daddr: 0, protocol: 0 };
+  /** Byte offset of `member` in the struct or union `id` (through anonymous members), or undefined. */
+  const offsetIn = (id: number, member: string, depth = 0): number | undefined => {
+    const p = at[id];
+    if (p === undefined || depth > 8) return undefined;
+    const info = btf.readUInt32LE(p + 4);
+    const kind = (info >>> 24) & 0x1f;
+    if (kind !== KIND_STRUCT && kind !== KIND_UNION) return undefined;
+    const bitfields = (info >>> 31) === 1;
+    for (let i = 0, m = p + 12; i < (info & 0xffff) && m + 12 <= typeEnd; i++, m += 12) {
+      const raw = btf.readUInt32LE(m + 8);
+      const bits = bitfields ? raw & 0xffffff : raw;
+      const size = bitfields ? raw >>> 24 : 0;
+      const mname = name(btf.readUInt32LE(m));
+      if (mname === member) return bits % 8 === 0 && size === 0 ? bits / 8 : undefined;
+      if (mname === '' && bits % 8 === 0) {
+        const inner = offsetIn(resolveType(btf.readUInt32LE(m + 4)), member, depth + 1);
+        if (inner !== undefined) return bits / 8 + inner;
+      }
+    }
+    return undefined;
+  };
+  /** Through typedefs, const, volatile and restrict, to the type they name. */
+  const resolveType = (id: number): number => {
+    for (let n = 0; n < 16; n++) {
+      const p = at[id];
+      if (p === undefined) return id;
+      const kind = (btf.readUInt32LE(p + 4) >>> 24) & 0x1f;
+      if (kind !== 8 && kind !== 9 && kind !== 10 && kind !== 11) return id;
+      id = btf.readUInt32LE(p + 8);
+    }
+    return id;
+  };
+  const of = (struct: string, member: string): number | undefined => {
+    const id = structs.get(struct);
+    return id === undefined ? undefined : offsetIn(id, member);
+  };
+  const none: SockOffsets = { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0 };
+  if (of('sock_common', 'skc_family') !== 16 || of('sock', '__sk_common') !== 0) return none;
   return {
-    v6Saddr: found.get('sock_common.skc_v6_rcv_saddr') ?? 0,
-    v6Daddr: found.get('sock_common.skc_v6_daddr') ?? 0,
-    protocol: found.get('sock.sk_protocol') ?? 0,
+    v6Saddr: of('sock_common', 'skc_v6_rcv_saddr') ?? 0,
+    v6Daddr: of('sock_common', 'skc_v6_daddr') ?? 0,
+    protocol: of('sock', 'sk_protocol') ?? 0,
+    skbSk: of('sk_buff', 'sk') ?? 0,
   };
 }

@@ -32,7 +32,7 @@ async function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 /** A BTF blob (little-endian) of the given types; each type is [name, info, size/type, extra words]. */
-function btf(types: { name: string; kind: number; vlen?: number; kflag?: boolean; size?: number; extra?: number[]; members?: [string, number][] }[]): Buffer {
+function btf(types: { name: string; kind: number; vlen?: number; kflag?: boolean; size?: number; extra?: number[]; members?: ([string, number] | [string, number, number])[] }[]): Buffer {
   const strings = ['\0'];
   const nameOff = (s: string): number => {
     const at = strings.join('').length;
@@ -43,7 +43,7 @@ function btf(types: { name: string; kind: number; vlen?: number; kflag?: boolean
   for (const t of types) {
     const vlen = t.members?.length ?? t.vlen ?? 0;
     words.push(nameOff(t.name), ((t.kflag ? 1 : 0) << 31 | (t.kind << 24) | vlen) >>> 0, t.size ?? 0);
-    for (const [m, off] of t.members ?? []) words.push(nameOff(m), 1, off);
+    for (const [m, off, type] of t.members ?? []) words.push(m === '' ? 0 : nameOff(m), type ?? 1, off);
     words.push(...(t.extra ?? []));
   }
   const typeBytes = Buffer.alloc(words.length * 4);
@@ -72,7 +72,19 @@ describe('procfs/tracer: offsets from the kernel BTF', () => {
       { name: 'fp', kind: 13, vlen: 1, extra: [0, 1] },
       { name: 'sock', kind: 4, size: 800, members: [['__sk_common', 0], ['sk_protocol', 532 * 8]] },
     ]);
-    assert.deepEqual(sockOffsets(blob), { v6Saddr: 72, v6Daddr: 56, protocol: 532 });
+    assert.deepEqual(sockOffsets(blob), { v6Saddr: 72, v6Daddr: 56, protocol: 532, skbSk: 0 });
+  });
+
+  it('finds sk_buff.sk inside an anonymous union (through a typedef), as on Linux 5.x-6.x', () => {
+    const blob = btf([
+      { name: 'int', kind: 1, size: 4, extra: [0x20] }, // id 1
+      { name: '', kind: 5, size: 8, members: [['sk', 0, 1], ['ip_defrag_offset', 0, 1]] }, // id 2: the anonymous union
+      { name: 'u_t', kind: 8, size: 2 }, // id 3: typedef of it
+      { name: 'sk_buff', kind: 4, size: 232, members: [['next', 0], ['prev', 64], ['', 192, 3]] },
+      { name: 'sock_common', kind: 4, members: SOCK_COMMON },
+      { name: 'sock', kind: 4, members: [['__sk_common', 0], ['sk_protocol', 532 * 8]] },
+    ]);
+    assert.deepEqual(sockOffsets(blob), { v6Saddr: 72, v6Daddr: 56, protocol: 532, skbSk: 24 });
   });
 
   it('gives no sk_protocol when it is a bitfield (kernels before 5.6), and nothing when the fixed head moved', () => {
@@ -80,12 +92,12 @@ describe('procfs/tracer: offsets from the kernel BTF', () => {
       { name: 'sock_common', kind: 4, members: SOCK_COMMON },
       { name: 'sock', kind: 4, kflag: true, members: [['__sk_common', 0], ['sk_protocol', (8 << 24) | (520 * 8 + 8)]] },
     ]);
-    assert.deepEqual(sockOffsets(bitfield), { v6Saddr: 72, v6Daddr: 56, protocol: 0 });
+    assert.deepEqual(sockOffsets(bitfield), { v6Saddr: 72, v6Daddr: 56, protocol: 0, skbSk: 0 });
     const moved = btf([
       { name: 'sock_common', kind: 4, members: [['skc_family', 20 * 8], ['skc_v6_daddr', 448], ['skc_v6_rcv_saddr', 576]] },
       { name: 'sock', kind: 4, members: [['__sk_common', 0], ['sk_protocol', 532 * 8]] },
     ]);
-    assert.deepEqual(sockOffsets(moved), { v6Saddr: 0, v6Daddr: 0, protocol: 0 });
+    assert.deepEqual(sockOffsets(moved), { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0 });
   });
 
   it('refuses what is not BTF, and reads this kernel\'s', function () {
@@ -95,6 +107,7 @@ describe('procfs/tracer: offsets from the kernel BTF', () => {
     const off = sockOffsets(fs.readFileSync(file));
     assert.ok(off.v6Daddr >= 20 && off.v6Saddr === off.v6Daddr + 16, JSON.stringify(off));
     assert.ok(off.protocol > 20, JSON.stringify(off));
+    assert.ok(off.skbSk > 0, JSON.stringify(off));
   });
 });
 
@@ -286,13 +299,41 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', ${lpo
   });
 });
 
+describe('procfs/tracer: UDP senders through net_dev_queue (kernels before 6.3)', function () {
+  this.timeout(30_000);
+  before(function () {
+    requirePrereq(this, fs.existsSync(ADDON) && isRoot() && PYTHON !== '', 'the netlink addon, root and python3');
+  });
+
+  it('names the last sender of a local UDP port from its packets\' socket, after it has exited', async () => {
+    const logs: string[] = [];
+    const tracer = ConnectTracer.open({ udpViaPackets: true, log: (m) => logs.push(m) });
+    assert.ok(tracer, logs.join('; '));
+    try {
+      assert.equal(tracer.udpVia, 'net_dev_queue');
+      const child = spawn(PYTHON, ['-c', "import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.sendto(b'x', ('127.0.0.1', 9))\nprint(u.getsockname()[1], flush=True)"],
+        { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = once(child, 'exit');
+      const lport = Number((await firstLine(child.stdout)).trim());
+      await exited;
+      const rec = tracer.lookupUdp('127.0.0.1', lport);
+      assert.equal(rec?.pid, child.pid);
+      assert.equal(rec?.comm, 'python3');
+      // TCP packets go through the same tracepoint and are left alone.
+      assert.equal(tracer.lookupUdp('127.0.0.1', 1), undefined);
+    } finally {
+      tracer?.close();
+    }
+  });
+});
+
 describe('procfs/tracer: unavailable', () => {
   it('says why once and gives undefined: no addon, an addon without the tracer, a kernel that refuses', () => {
     const logs: string[] = [];
     assert.equal(ConnectTracer.open({ addon: '/nonexistent/egresswatch_netlink.node', log: (m) => logs.push(m) }), undefined);
     assert.match(logs[0], /connect tracer unavailable \(addon not built/);
     const refusing = {
-      tracerOpen: () => -1, tracerError: () => 'loading BPF program ew_tcp_connect: Operation not permitted', tracerUdpAttached: () => false,
+      tracerOpen: () => -1, tracerError: () => 'loading BPF program ew_tcp_connect: Operation not permitted', tracerUdpAttached: () => 0,
       tracerLookupTcp: () => 0, tracerLookupUdp: () => 0, tracerClose: () => 0,
     };
     assert.equal(ConnectTracer.open({ addon: refusing, log: (m) => logs.push(m) }), undefined);
