@@ -23,7 +23,8 @@
 // bytes of struct sock_common (addresses, ports, family) have not moved since Linux 2.6.
 //
 // API (one tracer per process; every failure is a negative errno, never a throw):
-//   tracerOpen(pidnsDev, pidnsIno, offV6Saddr, offV6Daddr, offProtocol, offSkbSk, udpViaSkb) -> 0, or -errno
+//   tracerOpen(pidnsDev, pidnsIno, offV6Saddr, offV6Daddr, offProtocol, offSkbSk, udpViaSkb,
+//              offSockSocket, offSocketFile)                            -> 0, or -errno
 //       (tracerError() then says which step failed, with the verifier's log for a load)
 //   tracerLookupTcp(family 4|6, local, lport, remote, rport, out Uint32Array(4), comm Uint8Array(16))
 //   tracerLookupUdp(family 4|6, lport, out Uint32Array(4), comm Uint8Array(16))
@@ -259,7 +260,7 @@ static void build_error(struct prog *p, int v6s, int v6d) {
  * sk (at `skb_sk`, 0 for the former) is the sending socket of a locally made one, still in the
  * sender's context. Anything that is not a UDP socket of ours is left alone.
  */
-static void build_udp(struct prog *p, uint64_t dev, uint64_t ino, int proto_off, int skb_sk) {
+static void build_udp(struct prog *p, uint64_t dev, uint64_t ino, int proto_off, int skb_sk, int sk_socket, int socket_file) {
   enum { L_OUT, L_FAMILY_OK };
   mov_reg(p, BPF_REG_6, BPF_REG_1);
   ldx(p, BPF_DW, BPF_REG_7, BPF_REG_6, 0);   /* sk, or the skb */
@@ -274,6 +275,24 @@ static void build_udp(struct prog *p, uint64_t dev, uint64_t ino, int proto_off,
     jmp(p, BPF_JNE, BPF_REG_0, 0, L_OUT);
     ldx(p, BPF_DW, BPF_REG_7, BPF_REG_10, FP_SKB_SK);
     jmp(p, BPF_JEQ, BPF_REG_7, 0, L_OUT);
+    /* A kernel socket (a tunnel's: no file) sends from softirq or a kernel thread: no process's. */
+    for (int hop = 0; hop < 2; hop++) {
+      st(p, BPF_DW, BPF_REG_10, FP_SKB_SK, 0);
+      fp_ptr(p, BPF_REG_1, FP_SKB_SK);
+      mov_imm(p, BPF_REG_2, 8);
+      if (hop == 0) {
+        mov_reg(p, BPF_REG_3, BPF_REG_7);
+        alu_imm(p, BPF_ADD, BPF_REG_3, sk_socket);
+      } else {
+        ldx(p, BPF_DW, BPF_REG_3, BPF_REG_10, FP_PROTO);   /* the struct socket * kept below */
+        alu_imm(p, BPF_ADD, BPF_REG_3, socket_file);
+      }
+      call(p, HELPER_PROBE_READ_KERNEL);
+      jmp(p, BPF_JNE, BPF_REG_0, 0, L_OUT);
+      ldx(p, BPF_DW, BPF_REG_1, BPF_REG_10, FP_SKB_SK);
+      jmp(p, BPF_JEQ, BPF_REG_1, 0, L_OUT);
+      if (hop == 0) stx(p, BPF_DW, BPF_REG_10, BPF_REG_1, FP_PROTO);
+    }
   }
   st(p, BPF_DW, BPF_REG_10, FP_PROTO, 0);
   fp_ptr(p, BPF_REG_1, FP_PROTO);
@@ -383,7 +402,7 @@ static void tracer_close(void) {
   T.open = 0;
 }
 
-static int tracer_open(uint64_t dev, uint64_t ino, int v6s, int v6d, int proto_off, int skb_sk, int udp_via_skb) {
+static int tracer_open(uint64_t dev, uint64_t ino, int v6s, int v6d, int proto_off, int skb_sk, int udp_via_skb, int sk_socket, int socket_file) {
   if (T.open) tracer_close();
   last_error[0] = 0;
   int r;
@@ -410,13 +429,13 @@ static int tracer_open(uint64_t dev, uint64_t ino, int v6s, int v6d, int proto_o
     if ((T.udp = map_create(8, UDP_ENTRIES, "ew_udp")) >= 0) {
       if (!udp_via_skb) {
         memset(&udp, 0, sizeof(udp));
-        build_udp(&udp, dev, ino, proto_off, 0);
+        build_udp(&udp, dev, ino, proto_off, 0, 0, 0);
         if ((T.udp_prog = prog_load(&udp, "ew_udp_send")) >= 0) T.udp_link = attach(T.udp_prog, "sock_send_length");
         if (T.udp_link < 0) close_fd(&T.udp_prog);
       }
-      if (T.udp_link < 0 && skb_sk > 0) {
+      if (T.udp_link < 0 && skb_sk > 0 && sk_socket > 0 && socket_file > 0) {
         memset(&udp, 0, sizeof(udp));
-        build_udp(&udp, dev, ino, proto_off, skb_sk);
+        build_udp(&udp, dev, ino, proto_off, skb_sk, sk_socket, socket_file);
         if ((T.udp_prog = prog_load(&udp, "ew_udp_queue")) >= 0) T.udp_link = attach(T.udp_prog, "net_dev_queue");
         if (T.udp_link >= 0) T.udp_via_skb = 1;
       }
@@ -469,13 +488,14 @@ static void *arg_typed(napi_env env, napi_value v, napi_typedarray_type want, si
 }
 
 static napi_value js_tracer_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 9;
+  napi_value argv[9];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 7) return make_int(env, -EINVAL);
+  if (argc < 9) return make_int(env, -EINVAL);
   return make_int(env, tracer_open((uint64_t)arg_double(env, argv[0]), (uint64_t)arg_double(env, argv[1]),
                                    (int)arg_double(env, argv[2]), (int)arg_double(env, argv[3]), (int)arg_double(env, argv[4]),
-                                   (int)arg_double(env, argv[5]), (int)arg_double(env, argv[6])));
+                                   (int)arg_double(env, argv[5]), (int)arg_double(env, argv[6]), (int)arg_double(env, argv[7]),
+                                   (int)arg_double(env, argv[8])));
 }
 
 static napi_value js_tracer_error(napi_env env, napi_callback_info info) {

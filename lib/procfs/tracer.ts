@@ -10,7 +10,8 @@ import { loadNativeModule, mapped, toV4, toV6 } from './netlink.js';
 
 /** What the addon exports for the tracer (native/tracer.c). Negative numbers are -errno. */
 export interface TracerAddon {
-  tracerOpen(pidnsDev: number, pidnsIno: number, offV6Saddr: number, offV6Daddr: number, offProtocol: number, offSkbSk: number, udpViaSkb: number): number;
+  tracerOpen(pidnsDev: number, pidnsIno: number, offV6Saddr: number, offV6Daddr: number, offProtocol: number, offSkbSk: number, udpViaSkb: number,
+    offSockSocket: number, offSocketFile: number): number;
   tracerError(): string;
   /** 0: UDP not traced; 1: through sock_send_length; 2: through net_dev_queue. */
   tracerUdpAttached(): number;
@@ -54,6 +55,12 @@ export interface SockOffsets {
   protocol: number;
   /** sk_buff.sk: UDP senders through net_dev_queue on kernels without sock_send_length. */
   skbSk: number;
+  /**
+   * sock.sk_socket and socket.file: a kernel socket (a tunnel's, which sends from softirq or a
+   * kernel thread, under whatever task runs) has no file, and is not taken as a process's there.
+   */
+  sockSocket: number;
+  socketFile: number;
 }
 
 /** The addon holds one tracer per process: the one open now. */
@@ -91,7 +98,7 @@ export class ConnectTracer {
     const pidns = pidNamespace(opts.pidnsOf ?? '/proc');
     if (typeof pidns === 'string') return fail(pidns);
     const { dev, ino } = pidns;
-    let off: SockOffsets = { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0 };
+    let off: SockOffsets = { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0, sockSocket: 0, socketFile: 0 };
     try {
       off = sockOffsets(fs.readFileSync(opts.btfFile ?? '/sys/kernel/btf/vmlinux'));
     } catch {
@@ -99,7 +106,9 @@ export class ConnectTracer {
     }
     let r: number;
     try {
-      r = addon.tracerOpen(dev, ino, off.v6Saddr, off.v6Daddr, off.protocol, off.skbSk, opts.udpViaPackets ? 1 : 0);
+      // The packets' way needs all three offsets (the socket, and whether it is a process's).
+      const skbSk = off.sockSocket > 0 && off.socketFile > 0 ? off.skbSk : 0;
+      r = addon.tracerOpen(dev, ino, off.v6Saddr, off.v6Daddr, off.protocol, skbSk, opts.udpViaPackets ? 1 : 0, off.sockSocket, off.socketFile);
     } catch (err) {
       return fail(`open threw: ${(err as Error).message}`);
     }
@@ -278,12 +287,14 @@ export function sockOffsets(btf: Buffer): SockOffsets {
     const id = structs.get(struct);
     return id === undefined ? undefined : offsetIn(id, member);
   };
-  const none: SockOffsets = { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0 };
+  const none: SockOffsets = { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0, sockSocket: 0, socketFile: 0 };
   if (of('sock_common', 'skc_family') !== 16 || of('sock', '__sk_common') !== 0) return none;
   return {
     v6Saddr: of('sock_common', 'skc_v6_rcv_saddr') ?? 0,
     v6Daddr: of('sock_common', 'skc_v6_daddr') ?? 0,
     protocol: of('sock', 'sk_protocol') ?? 0,
     skbSk: of('sk_buff', 'sk') ?? 0,
+    sockSocket: of('sock', 'sk_socket') ?? 0,
+    socketFile: of('socket', 'file') ?? 0,
   };
 }

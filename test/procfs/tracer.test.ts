@@ -72,19 +72,20 @@ describe('procfs/tracer: offsets from the kernel BTF', () => {
       { name: 'fp', kind: 13, vlen: 1, extra: [0, 1] },
       { name: 'sock', kind: 4, size: 800, members: [['__sk_common', 0], ['sk_protocol', 532 * 8]] },
     ]);
-    assert.deepEqual(sockOffsets(blob), { v6Saddr: 72, v6Daddr: 56, protocol: 532, skbSk: 0 });
+    assert.deepEqual(sockOffsets(blob), { v6Saddr: 72, v6Daddr: 56, protocol: 532, skbSk: 0, sockSocket: 0, socketFile: 0 });
   });
 
-  it('finds sk_buff.sk inside an anonymous union (through a typedef), as on Linux 5.x-6.x', () => {
+  it('finds sk_buff.sk inside an anonymous union (through a typedef), as on Linux 5.x-6.x, and sock.sk_socket, socket.file', () => {
     const blob = btf([
       { name: 'int', kind: 1, size: 4, extra: [0x20] }, // id 1
       { name: '', kind: 5, size: 8, members: [['sk', 0, 1], ['ip_defrag_offset', 0, 1]] }, // id 2: the anonymous union
       { name: 'u_t', kind: 8, size: 2 }, // id 3: typedef of it
       { name: 'sk_buff', kind: 4, size: 232, members: [['next', 0], ['prev', 64], ['', 192, 3]] },
       { name: 'sock_common', kind: 4, members: SOCK_COMMON },
-      { name: 'sock', kind: 4, members: [['__sk_common', 0], ['sk_protocol', 532 * 8]] },
+      { name: 'sock', kind: 4, members: [['__sk_common', 0], ['sk_protocol', 532 * 8], ['sk_socket', 600 * 8]] },
+      { name: 'socket', kind: 4, members: [['state', 0], ['file', 16 * 8]] },
     ]);
-    assert.deepEqual(sockOffsets(blob), { v6Saddr: 72, v6Daddr: 56, protocol: 532, skbSk: 24 });
+    assert.deepEqual(sockOffsets(blob), { v6Saddr: 72, v6Daddr: 56, protocol: 532, skbSk: 24, sockSocket: 600, socketFile: 16 });
   });
 
   it('gives no sk_protocol when it is a bitfield (kernels before 5.6), and nothing when the fixed head moved', () => {
@@ -92,12 +93,12 @@ describe('procfs/tracer: offsets from the kernel BTF', () => {
       { name: 'sock_common', kind: 4, members: SOCK_COMMON },
       { name: 'sock', kind: 4, kflag: true, members: [['__sk_common', 0], ['sk_protocol', (8 << 24) | (520 * 8 + 8)]] },
     ]);
-    assert.deepEqual(sockOffsets(bitfield), { v6Saddr: 72, v6Daddr: 56, protocol: 0, skbSk: 0 });
+    assert.deepEqual(sockOffsets(bitfield), { v6Saddr: 72, v6Daddr: 56, protocol: 0, skbSk: 0, sockSocket: 0, socketFile: 0 });
     const moved = btf([
       { name: 'sock_common', kind: 4, members: [['skc_family', 20 * 8], ['skc_v6_daddr', 448], ['skc_v6_rcv_saddr', 576]] },
       { name: 'sock', kind: 4, members: [['__sk_common', 0], ['sk_protocol', 532 * 8]] },
     ]);
-    assert.deepEqual(sockOffsets(moved), { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0 });
+    assert.deepEqual(sockOffsets(moved), { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0, sockSocket: 0, socketFile: 0 });
   });
 
   it('refuses what is not BTF, and reads this kernel\'s', function () {
@@ -107,7 +108,7 @@ describe('procfs/tracer: offsets from the kernel BTF', () => {
     const off = sockOffsets(fs.readFileSync(file));
     assert.ok(off.v6Daddr >= 20 && off.v6Saddr === off.v6Daddr + 16, JSON.stringify(off));
     assert.ok(off.protocol > 20, JSON.stringify(off));
-    assert.ok(off.skbSk > 0, JSON.stringify(off));
+    assert.ok(off.skbSk > 0 && off.sockSocket > 0 && off.socketFile > 0, JSON.stringify(off));
   });
 });
 
