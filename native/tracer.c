@@ -152,13 +152,22 @@ static void emit_update(struct prog *p, int map, int16_t key) {
   call(p, HELPER_MAP_UPDATE_ELEM);
 }
 
-/** struct sock_common's first 24 bytes of the socket in r7 into FP_SOCK; jumps to `out` when unreadable. */
-static void emit_read_sock(struct prog *p, int out) {
-  fp_ptr(p, BPF_REG_1, FP_SOCK);
-  mov_imm(p, BPF_REG_2, 24);
-  mov_reg(p, BPF_REG_3, BPF_REG_7);
+/**
+ * Reads `size` bytes at kernel address r<base> + off onto the stack at `slot`; jumps to `out`
+ * when that fails. `base` must be a callee-saved register (r6-r9).
+ */
+static void emit_probe_read(struct prog *p, int16_t slot, int32_t size, int base, int32_t off, int out) {
+  fp_ptr(p, BPF_REG_1, slot);
+  mov_imm(p, BPF_REG_2, size);
+  mov_reg(p, BPF_REG_3, base);
+  if (off != 0) alu_imm(p, BPF_ADD, BPF_REG_3, off);
   call(p, HELPER_PROBE_READ_KERNEL);
   jmp(p, BPF_JNE, BPF_REG_0, 0, out);
+}
+
+/** struct sock_common's first 24 bytes of the socket in r7 into FP_SOCK; jumps to `out` when unreadable. */
+static void emit_read_sock(struct prog *p, int out) {
+  emit_probe_read(p, FP_SOCK, 24, BPF_REG_7, 0, out);
 }
 
 /**
@@ -198,18 +207,8 @@ static void emit_move(struct prog *p, int v6s, int v6d, int out, int l_v6, int l
   label(p, l_v6);
   jmp(p, BPF_JNE, BPF_REG_1, AF_INET6_, out);
   if (v6s > 0 && v6d > 0) {
-    fp_ptr(p, BPF_REG_1, FP_CONN_KEY + 8);
-    mov_imm(p, BPF_REG_2, 16);
-    mov_reg(p, BPF_REG_3, BPF_REG_7);
-    alu_imm(p, BPF_ADD, BPF_REG_3, v6s);
-    call(p, HELPER_PROBE_READ_KERNEL);
-    jmp(p, BPF_JNE, BPF_REG_0, 0, out);
-    fp_ptr(p, BPF_REG_1, FP_CONN_KEY + 24);
-    mov_imm(p, BPF_REG_2, 16);
-    mov_reg(p, BPF_REG_3, BPF_REG_7);
-    alu_imm(p, BPF_ADD, BPF_REG_3, v6d);
-    call(p, HELPER_PROBE_READ_KERNEL);
-    jmp(p, BPF_JNE, BPF_REG_0, 0, out);
+    emit_probe_read(p, FP_CONN_KEY + 8, 16, BPF_REG_7, v6s, out);
+    emit_probe_read(p, FP_CONN_KEY + 24, 16, BPF_REG_7, v6d, out);
   } else {
     ja(p, out);
   }
@@ -255,6 +254,17 @@ static void build_error(struct prog *p, int v6s, int v6d) {
 }
 
 /**
+ * r1 = the pointer at kernel address r<base> + off (through FP_SKB_SK); jumps to `out` when it
+ * cannot be read or is NULL. `base` must be a callee-saved register (r6-r9).
+ */
+static void emit_read_ptr(struct prog *p, int base, int32_t off, int out) {
+  st(p, BPF_DW, BPF_REG_10, FP_SKB_SK, 0);
+  emit_probe_read(p, FP_SKB_SK, 8, base, off, out);
+  ldx(p, BPF_DW, BPF_REG_1, BPF_REG_10, FP_SKB_SK);
+  jmp(p, BPF_JEQ, BPF_REG_1, 0, out);
+}
+
+/**
  * UDP: the sender of a datagram, by the socket's family and local port. On sock_send_length the
  * first argument is the socket; on net_dev_queue (kernels before 6.3) it is the packet, whose
  * sk (at `skb_sk`, 0 for the former) is the sending socket of a locally made one, still in the
@@ -266,41 +276,15 @@ static void build_udp(struct prog *p, uint64_t dev, uint64_t ino, int proto_off,
   ldx(p, BPF_DW, BPF_REG_7, BPF_REG_6, 0);   /* sk, or the skb */
   jmp(p, BPF_JEQ, BPF_REG_7, 0, L_OUT);
   if (skb_sk > 0) {
-    st(p, BPF_DW, BPF_REG_10, FP_SKB_SK, 0);
-    fp_ptr(p, BPF_REG_1, FP_SKB_SK);
-    mov_imm(p, BPF_REG_2, 8);
-    mov_reg(p, BPF_REG_3, BPF_REG_7);
-    alu_imm(p, BPF_ADD, BPF_REG_3, skb_sk);
-    call(p, HELPER_PROBE_READ_KERNEL);
-    jmp(p, BPF_JNE, BPF_REG_0, 0, L_OUT);
-    ldx(p, BPF_DW, BPF_REG_7, BPF_REG_10, FP_SKB_SK);
-    jmp(p, BPF_JEQ, BPF_REG_7, 0, L_OUT);
+    emit_read_ptr(p, BPF_REG_7, skb_sk, L_OUT);       /* skb->sk */
+    mov_reg(p, BPF_REG_7, BPF_REG_1);
     /* A kernel socket (a tunnel's: no file) sends from softirq or a kernel thread: no process's. */
-    for (int hop = 0; hop < 2; hop++) {
-      st(p, BPF_DW, BPF_REG_10, FP_SKB_SK, 0);
-      fp_ptr(p, BPF_REG_1, FP_SKB_SK);
-      mov_imm(p, BPF_REG_2, 8);
-      if (hop == 0) {
-        mov_reg(p, BPF_REG_3, BPF_REG_7);
-        alu_imm(p, BPF_ADD, BPF_REG_3, sk_socket);
-      } else {
-        ldx(p, BPF_DW, BPF_REG_3, BPF_REG_10, FP_PROTO);   /* the struct socket * kept below */
-        alu_imm(p, BPF_ADD, BPF_REG_3, socket_file);
-      }
-      call(p, HELPER_PROBE_READ_KERNEL);
-      jmp(p, BPF_JNE, BPF_REG_0, 0, L_OUT);
-      ldx(p, BPF_DW, BPF_REG_1, BPF_REG_10, FP_SKB_SK);
-      jmp(p, BPF_JEQ, BPF_REG_1, 0, L_OUT);
-      if (hop == 0) stx(p, BPF_DW, BPF_REG_10, BPF_REG_1, FP_PROTO);
-    }
+    emit_read_ptr(p, BPF_REG_7, sk_socket, L_OUT);    /* sk->sk_socket */
+    mov_reg(p, BPF_REG_8, BPF_REG_1);
+    emit_read_ptr(p, BPF_REG_8, socket_file, L_OUT);  /* sk_socket->file */
   }
   st(p, BPF_DW, BPF_REG_10, FP_PROTO, 0);
-  fp_ptr(p, BPF_REG_1, FP_PROTO);
-  mov_imm(p, BPF_REG_2, 2);
-  mov_reg(p, BPF_REG_3, BPF_REG_7);
-  alu_imm(p, BPF_ADD, BPF_REG_3, proto_off);
-  call(p, HELPER_PROBE_READ_KERNEL);
-  jmp(p, BPF_JNE, BPF_REG_0, 0, L_OUT);
+  emit_probe_read(p, FP_PROTO, 2, BPF_REG_7, proto_off, L_OUT);
   ldx(p, BPF_H, BPF_REG_1, BPF_REG_10, FP_PROTO);
   jmp(p, BPF_JNE, BPF_REG_1, PROTO_UDP, L_OUT);
   emit_read_sock(p, L_OUT);
