@@ -230,6 +230,8 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     interfaces: config.interfaces, stateDir: config.stateDir, alertsFile: config.alertsFile,
     // How long a burst the kernel keeps while the agent is busy (see ringPackets).
     captureRingPackets: ring,
+    // What names a client gone before /proc could be read (--kernel-tracing).
+    connectTracer: tracer ? `tcp${tracer.ipv6 ? '+ipv6' : ''}${tracer.udpVia ? `, udp via ${tracer.udpVia}` : ''}` : 'off', execWatcher: execWatch ? 'on' : 'off',
     learningUntil: learning ? new Date(baseline.learningUntil).toISOString() : null,
   });
 
