@@ -111,6 +111,11 @@ export class Attributor {
     return new Promise((resolve) => this.enqueue({ flow: ends, resolve: () => undefined, pidOnly: resolve }));
   }
 
+  /** Whether `pid` still exists (a synchronous stat of its /proc entry, µs). */
+  processAlive(pid: number): boolean {
+    return this.opts.resolver.processAlive(pid);
+  }
+
   private probe(f: Pending['flow']): void {
     try {
       this.opts.resolver.probe(ends(f));

@@ -423,10 +423,11 @@ export class Pipeline {
     if (!this.deps.attributor) return;
     const clientIp = this.textAt(pkt, pkt.srcOffset);
     const socket = `${clientIp}|${pkt.srcPort}`;
-    const state = this.resolvers.query(socket, this.packetTime);
+    const attributor = this.deps.attributor;
+    const state = this.resolvers.query(socket, this.packetTime, (pid) => attributor.processAlive(pid));
     if (state === undefined) return;
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: this.textAt(pkt, pkt.dstOffset), serverPort: pkt.dstPort, ended: true };
-    void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid, state));
+    void attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid, state));
   }
 
   /** A connection to one of this host's own addresses (PipelineDeps.hostAddresses): inbound, not egress. */

@@ -84,11 +84,15 @@ export class ResolverOwners {
 
   /**
    * A query left `socket` at `now`; the socket's state when it is new (or its port may have
-   * been taken again since its last query) and should be attributed, else undefined.
+   * been taken again since its last query, or its owner is no longer `alive`) and should be
+   * attributed, else undefined.
    */
-  query(socket: string, now: number): SocketState | undefined {
+  query(socket: string, now: number, alive?: (pid: number) => boolean): SocketState | undefined {
     const known = this.sockets.get(socket);
-    if (known !== undefined && now >= known.lastQuery && now - known.lastQuery <= SOCKET_REUSE_MS) {
+    // A port its owner cannot hold any more (the process is gone: the next lookup of a
+    // short-lived client took the port within the second) is another socket, however recent.
+    if (known !== undefined && now >= known.lastQuery && now - known.lastQuery <= SOCKET_REUSE_MS
+      && (known.pid === undefined || alive === undefined || alive(known.pid))) {
       known.lastQuery = now;
       return undefined;
     }

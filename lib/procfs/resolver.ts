@@ -141,6 +141,11 @@ export class SocketResolver {
     this.onNewSocketHolders = opts.onNewSocketHolders;
   }
 
+  /** Whether `pid` still has its /proc entry (a synchronous stat, µs). */
+  processAlive(pid: number): boolean {
+    return fs.existsSync(this.proc.resolve(String(pid)));
+  }
+
   /** Whether the agent's own namespace is searched through netlink sock_diag (false: /proc/net only). */
   get usesNetlink(): boolean {
     return this.diag?.usable ?? false;

@@ -19,7 +19,7 @@ const iface = (address: string, family: 'IPv4' | 'IPv6', internal = false): os.N
 /** A pipeline as the live agent makes it (an attributor, this host's addresses), every new destination novel. */
 function livePipeline(own: Set<string>, emit: (a: any) => void, logger = winston.createLogger({ silent: true })): Pipeline {
   const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
-  const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined };
+  const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined, processAlive: () => true };
   return new Pipeline({
     hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
     dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],

@@ -37,7 +37,7 @@ describe('pipeline/ptr', () => {
     const alerts: any[] = [];
     const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
     const ptr = new PtrResolver({ reverse: async (ip) => [`ptr-${ip.split('.').join('-')}.example.org`] });
-    const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined };
+    const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined, processAlive: () => true };
     const p = new Pipeline({
       hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
       dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],

@@ -45,11 +45,30 @@ describe('pipeline/resolvers', () => {
     assert.equal(r.stats.answersKept, 1);
   });
 
+  it('a port taken again within the second, its owner gone, is another socket: looked up again, its answers not the gone one\'s', () => {
+    const r = new ResolverOwners({ ttlMs: 10_000 });
+    const alive = new Set([4242]);
+    const isAlive = (pid: number): boolean => alive.has(pid);
+    const first = r.query('10.0.0.5|40000', 0, isAlive);
+    assert.ok(first);
+    r.owner('10.0.0.5|40000', 4242, first);
+    assert.equal(r.query('10.0.0.5|40000', 300, isAlive), undefined, 'its owner lives: the same socket');
+    alive.delete(4242);
+    const second = r.query('10.0.0.5|40000', 600, isAlive);
+    assert.ok(second, 'its owner is gone: a new socket, looked up');
+    r.owner('10.0.0.5|40000', 4343, second);
+    r.answer('10.0.0.5|40000', answer('b.example', '203.0.113.40'), 700);
+    assert.equal(r.nameFor(4343, '203.0.113.40', 800)?.name, 'b.example');
+    assert.equal(r.nameFor(4242, '203.0.113.40', 800), undefined, 'not given to the gone process');
+    assert.equal(r.soleResolver('203.0.113.40', 0, 800), 4343);
+  });
+
   it('names a connection by what its own process resolved when the IP has several names', async () => {
     const owners: Record<number, number> = { 40000: 111, 40001: 222 };
     const byClientPort: Record<number, number> = { 50000: 111, 50001: 222 };
     const fake = {
       socketOwner: async (ends: { clientPort: number }) => owners[ends.clientPort],
+      processAlive: () => true,
       attribute: async (flow: { clientPort: number }): Promise<Attribution> => {
         const pid = byClientPort[flow.clientPort];
         return { method: 'procfs-socket', confidence: 'high', described: {
@@ -189,6 +208,7 @@ describe('pipeline/resolvers', () => {
     const asked: (number | undefined)[] = [];
     const fake = {
       socketOwner: async (ends: { clientPort: number }) => owners[ends.clientPort],
+      processAlive: () => true,
       // The socket is never found: the attribution is whatever the fallback says.
       attribute: async (_flow: unknown, fallback?: () => { pid: number; method: 'per-process-dns'; confidence: 'medium' } | undefined): Promise<Attribution> => {
         await new Promise((res) => setImmediate(res));
