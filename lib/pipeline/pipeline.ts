@@ -269,6 +269,8 @@ export class Pipeline {
   private readonly tlsProxiesTold = new Set<string>();
   /** Internal endpoints not given with --proxy whose connections carried proxy requests: how many. */
   private readonly proxyHints = new Map<string, number>();
+  /** Whether a pid still exists (ResolverOwners.query), made once rather than per DNS query. */
+  private readonly processAlive = (pid: number): boolean => this.deps.attributor?.processAlive(pid) ?? true;
 
   constructor(private s: PipelineSettings, private readonly deps: PipelineDeps) {
     for (const p of s.dnsPorts) this.dnsPort[p] = 1;
@@ -423,11 +425,10 @@ export class Pipeline {
     if (!this.deps.attributor) return;
     const clientIp = this.textAt(pkt, pkt.srcOffset);
     const socket = `${clientIp}|${pkt.srcPort}`;
-    const attributor = this.deps.attributor;
-    const state = this.resolvers.query(socket, this.packetTime, (pid) => attributor.processAlive(pid));
+    const state = this.resolvers.query(socket, this.packetTime, this.processAlive);
     if (state === undefined) return;
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: this.textAt(pkt, pkt.dstOffset), serverPort: pkt.dstPort, ended: true };
-    void attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid, state));
+    void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid, state));
   }
 
   /** A connection to one of this host's own addresses (PipelineDeps.hostAddresses): inbound, not egress. */
