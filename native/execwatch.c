@@ -1,5 +1,5 @@
-// egresswatch's exec watcher: a copy of each new program's small /proc files, taken the moment
-// it starts, for processes that are gone before the agent gets to them.
+// egresswatch's exec watcher: a copy of each new program's (and each new process's) small /proc
+// files, taken the moment it starts, for processes that are gone before the agent gets to them.
 //
 // Why: curl against a nearby server execs, connects, gets its answer and exits within a few
 // milliseconds. The connect tracer (tracer.c) still names its pid, but by the time the agent asks
@@ -7,12 +7,17 @@
 // process events connector (NETLINK_CONNECTOR, CN_IDX_PROC: needs CAP_NET_ADMIN, and the initial
 // user and pid namespaces) announces every exec; a thread of ours reads the new program's files
 // right then (tens of microseconds) into a ring the agent reads when /proc has nothing left.
+// Forks too: a process forked without exec (a forking server's or a multiprocessing pool's
+// worker, a shell's subshell) runs its parent's program; it can connect and exit within a
+// millisecond as well, and its copy, taken at the fork, says what it ran, with its own pid and
+// parent. A child that execs afterwards gets a newer copy at its exec, and the newest one wins.
 //
 // API (one watcher per process; failures are negative errnos, never throws):
 //   execWatchOpen(procRoot, files[], links[])  -> 0 or -errno (execWatchError() says which step)
 //   execWatchGet(pid)  -> undefined, or [monotonic ms, { file: Buffer }, { link: string }] of the
 //                         newest copy for that pid
-//   execWatchStats()   -> [events, copies, vanished, overruns, skipped (over the per-second budget)]
+//   execWatchStats()   -> [execs, copies, vanished, overruns, skipped (execs over the per-second
+//                         budget), forks (new processes), fork copies skipped (over their budget)]
 //   execWatchClose()
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +45,14 @@
  * a build host execs thousands of programs a second. Past it execs go uncopied (counted).
  */
 #define MAX_COPIES_PER_SECOND 2000
+/**
+ * Copies taken at forks per second at most, a budget of their own: most forks exec at once (their
+ * copy is then superseded), and a shell loop forking thousands of times a second must not spend
+ * the execs' budget.
+ */
+#define MAX_FORK_COPIES_PER_SECOND 1000
+/** Times a copy is taken again when the program changed (an exec) while it was read. */
+#define COPY_TRIES 3
 #define MAX_NAMES 12
 #define MAX_FILE 4096
 #define MAX_CMDLINE 16384
@@ -61,9 +74,11 @@ static struct {
   char root[512];
   char *names[MAX_NAMES];
   int nfiles, nlinks;
-  uint64_t events, copies, vanished, overruns, skipped;
+  /** Index in names of the `exe` link (-1: none asked for): tells a copy torn by an exec. */
+  int exe_index;
+  uint64_t events, copies, vanished, overruns, skipped, forks, fork_skipped;
   double window_start;
-  int window_copies;
+  int window_copies, window_fork_copies;
 } W = { .open = 0, .fd = -1, .wake = -1, .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static char last_error[512];
@@ -93,7 +108,9 @@ static int read_file(int pid, const char *name, int cap, char **out) {
     n += (int)r;
   }
   close(fd);
-  *out = buf;
+  // Sized to what was read: a ring of copies holds a few KB each, not the read buffers' 4-16 KB.
+  char *fit = realloc(buf, n > 0 ? (size_t)n : 1);
+  *out = fit ? fit : buf;
   return n;
 }
 
@@ -107,7 +124,8 @@ static int read_link(int pid, const char *name, char **out) {
     free(buf);
     return -1;
   }
-  *out = buf;
+  char *fit = realloc(buf, n > 0 ? (size_t)n : 1);
+  *out = fit ? fit : buf;
   return (int)n;
 }
 
@@ -120,19 +138,38 @@ static void free_copy(struct copy *c) {
   c->pid = 0;
 }
 
+/**
+ * Reads the pid's files and links into `c`; 0 when done, -1 when the process is gone (its first
+ * file, stat, unreadable), 1 when its program changed while it was read (the exe link before
+ * and after differ: a fork copy caught by the child's exec, an exec by the next one).
+ */
+static int read_copy(int pid, struct copy *c) {
+  memset(c, 0, sizeof(*c));
+  c->pid = pid;
+  c->at_ms = mono_ms();
+  int n = W.nfiles + W.nlinks;
+  char *before = NULL;
+  int before_len = W.exe_index >= 0 ? read_link(pid, W.names[W.exe_index], &before) : -1;
+  for (int i = 0; i < n; i++) {
+    c->len[i] = i < W.nfiles
+      ? read_file(pid, W.names[i], strcmp(W.names[i], "cmdline") == 0 ? MAX_CMDLINE : MAX_FILE, &c->data[i])
+      : read_link(pid, W.names[i], &c->data[i]);
+  }
+  for (int i = n; i < MAX_NAMES; i++) c->len[i] = -1;
+  int r = 0;
+  if (c->len[0] < 0) r = -1;
+  else if (W.exe_index >= 0 && (before_len != c->len[W.exe_index]
+      || (before_len > 0 && memcmp(before, c->data[W.exe_index], (size_t)before_len) != 0))) r = 1;
+  free(before);
+  if (r != 0) free_copy(c);
+  return r;
+}
+
 static void take_copy(int pid) {
   struct copy c;
-  memset(&c, 0, sizeof(c));
-  c.pid = pid;
-  c.at_ms = mono_ms();
-  int n = W.nfiles + W.nlinks;
-  for (int i = 0; i < n; i++) {
-    c.len[i] = i < W.nfiles
-      ? read_file(pid, W.names[i], strcmp(W.names[i], "cmdline") == 0 ? MAX_CMDLINE : MAX_FILE, &c.data[i])
-      : read_link(pid, W.names[i], &c.data[i]);
-  }
-  if (c.len[0] < 0) {  // the first file (stat) unreadable: gone already
-    for (int i = 0; i < n; i++) free(c.data[i]);
+  int r = 1;
+  for (int tries = 0; tries < COPY_TRIES && r == 1; tries++) r = read_copy(pid, &c);
+  if (r != 0) {  // gone already (or still changing program: its exec's own copy follows)
     W.vanished++;
     return;
   }
@@ -140,10 +177,22 @@ static void take_copy(int pid) {
   struct copy *slot = &W.ring[W.head];
   free_copy(slot);
   *slot = c;
-  for (int i = n; i < MAX_NAMES; i++) slot->len[i] = -1;
   W.head = (W.head + 1) % RING;
   W.copies++;
   pthread_mutex_unlock(&W.mu);
+}
+
+/** One more copy within the second's budget `max` (counted in `used`)? */
+static int within_budget(int *used, int max) {
+  double now = mono_ms();
+  if (now - W.window_start >= 1000) {
+    W.window_start = now;
+    W.window_copies = 0;
+    W.window_fork_copies = 0;
+  }
+  if (*used >= max) return 0;
+  (*used)++;
+  return 1;
 }
 
 static void *watch(void *arg) {
@@ -167,23 +216,22 @@ static void *watch(void *arg) {
       if (h->nlmsg_type != NLMSG_DONE) continue;
       // Only as long as the fields read: the event union grows between kernel versions, and the
       // kernel sends its own size, which may be shorter than these headers' struct.
-      if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct cn_msg) + offsetof(struct proc_event, event_data) + sizeof(struct exec_proc_event))) continue;
+      size_t head = NLMSG_LENGTH(sizeof(struct cn_msg) + offsetof(struct proc_event, event_data));
+      if (h->nlmsg_len < head) continue;
       struct cn_msg *cn = NLMSG_DATA(h);
       if (cn->id.idx != CN_IDX_PROC || cn->id.val != CN_VAL_PROC) continue;
       struct proc_event *ev = (struct proc_event *)cn->data;
-      if (ev->what != PROC_EVENT_EXEC) continue;
-      W.events++;
-      double now = mono_ms();
-      if (now - W.window_start >= 1000) {
-        W.window_start = now;
-        W.window_copies = 0;
+      if (ev->what == PROC_EVENT_EXEC && h->nlmsg_len >= head + sizeof(struct exec_proc_event)) {
+        W.events++;
+        if (within_budget(&W.window_copies, MAX_COPIES_PER_SECOND)) take_copy(ev->event_data.exec.process_tgid);
+        else W.skipped++;
+      } else if (ev->what == PROC_EVENT_FORK && h->nlmsg_len >= head + sizeof(struct fork_proc_event)) {
+        // A new thread is announced as a fork too, with its own pid in the parent's tgid: skipped.
+        if (ev->event_data.fork.child_pid != ev->event_data.fork.child_tgid) continue;
+        W.forks++;
+        if (within_budget(&W.window_fork_copies, MAX_FORK_COPIES_PER_SECOND)) take_copy(ev->event_data.fork.child_tgid);
+        else W.fork_skipped++;
       }
-      if (W.window_copies >= MAX_COPIES_PER_SECOND) {
-        W.skipped++;
-        continue;
-      }
-      W.window_copies++;
-      take_copy(ev->event_data.exec.process_tgid);
     }
   }
   return NULL;
@@ -260,9 +308,9 @@ static int watch_open(void) {
     for (int j = 0; j < MAX_NAMES; j++) W.ring[i].len[j] = -1;
   }
   W.head = 0;
-  W.events = W.copies = W.vanished = W.overruns = W.skipped = 0;
+  W.events = W.copies = W.vanished = W.overruns = W.skipped = W.forks = W.fork_skipped = 0;
   W.window_start = 0;
-  W.window_copies = 0;
+  W.window_copies = W.window_fork_copies = 0;
   if ((r = pthread_create(&W.thread, NULL, watch, NULL)) != 0) {
     close(fd);
     close(wake);
@@ -324,6 +372,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   W.nfiles = nf;
   W.nlinks = nl;
+  W.exe_index = -1;
+  for (int i = nf; i < nf + nl; i++) if (strcmp(W.names[i], "exe") == 0) W.exe_index = i;
   return make_int(env, watch_open());
 }
 
@@ -369,9 +419,9 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value arr;
-  napi_create_array_with_length(env, 5, &arr);
-  uint64_t v[5] = { W.events, W.copies, W.vanished, W.overruns, W.skipped };
-  for (uint32_t i = 0; i < 5; i++) {
+  napi_create_array_with_length(env, 7, &arr);
+  uint64_t v[7] = { W.events, W.copies, W.vanished, W.overruns, W.skipped, W.forks, W.fork_skipped };
+  for (uint32_t i = 0; i < 7; i++) {
     napi_value x;
     napi_create_double(env, (double)v[i], &x);
     napi_set_element(env, arr, i, x);

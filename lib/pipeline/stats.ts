@@ -35,7 +35,7 @@ export const METRIC_HELP: Record<string, string> = {
   attribution_outcomes: 'Attributor counters by kind (attributed, socket not found, process gone, retries, process cache hits)',
   attribution_user_names: 'Users named through the name service (getent: SSSD / LDAP, systemd DynamicUser=) when no passwd file lists the uid, by outcome (asked, found, unknown, failures, cached; unavailable 1 when getent cannot be run)',
   attribution_netlink: '1 when sockets in the host namespace are looked up through netlink sock_diag, 0 when through /proc/net',
-  attribution_exec_watch: 'The exec watcher (copies of each new program\'s /proc files, for one gone before it is asked about): watching 1 or 0, execs, copies, vanished (gone before the copy), overruns (notifications lost), skipped (over the 2,000 copies a second budget), served (facts answered from a copy)',
+  attribution_exec_watch: 'The exec watcher (copies of each new program\'s and each new process\'s /proc files, taken at its exec or fork, for one gone before it is asked about): watching 1 or 0, execs, copies, vanished (gone before the copy), overruns (notifications lost), skipped (execs over the 2,000 copies a second budget), forks (new processes), forksSkipped (over the 1,000 fork copies a second budget), served (facts answered from a copy)',
   attribution_tracer: 'The connect tracer (BPF, for sockets gone before /proc could be read): attached 1 or 0, udp 1 when UDP senders are traced too, lookups, found, notFound, errors',
   names_saves: 'Periodic saves of the DNS names learned (<state dir>/names.json, every --names-save-interval): saved, failed',
   alerts: 'Alerts emitted, by novelty',

@@ -2,7 +2,9 @@
 // a thread of the addon the moment the kernel announces the exec (process events connector), for
 // a process that is gone before the agent asks about it: curl against a nearby server execs,
 // connects and exits within a few milliseconds; the connect tracer still names its pid, and
-// this copy says what it was. Optional: without the addon, without CAP_NET_ADMIN, or outside
+// this copy says what it was. New processes are copied at their fork as well: a worker forked
+// without exec (a forking server's, a multiprocessing pool's, a shell's subshell) runs its
+// parent's program and can be as short-lived; its copy has its own pid and parent. Optional: without the addon, without CAP_NET_ADMIN, or outside
 // the initial user and pid namespaces (where the kernel sends no process events), open() says
 // why once and returns undefined.
 import { loadNativeModule } from './netlink.js';
@@ -12,7 +14,8 @@ export interface ExecWatchAddon {
   execWatchOpen(procRoot: string, files: string[], links: string[]): number;
   execWatchError(): string;
   execWatchGet(pid: number): [number, Record<string, Buffer>, Record<string, string>] | undefined;
-  execWatchStats(): [number, number, number, number, number];
+  /** execs, copies, vanished, overruns, skipped, forks, fork copies skipped (the last two: builds with fork copies). */
+  execWatchStats(): number[];
   execWatchClose(): number;
 }
 
@@ -62,7 +65,7 @@ export class ExecWatch {
     return current;
   }
 
-  /** The newest copy taken for `pid`, if any. */
+  /** The newest copy taken for `pid` (at its exec, or at its fork when it has not exec'd since), if any. */
   get(pid: number): ExecCopy | undefined {
     if (!this.open) return undefined;
     const r = this.addon.execWatchGet(pid);
@@ -76,12 +79,14 @@ export class ExecWatch {
   }
 
   /**
-   * Execs announced, copies taken, programs gone before their copy, notifications lost (socket
-   * overrun), execs not copied because the per-second budget (2,000) was spent.
+   * Execs announced, copies taken (at execs and forks), processes gone before their copy,
+   * notifications lost (socket overrun), execs not copied because their per-second budget
+   * (2,000) was spent, new processes forked, forks not copied because theirs (1,000) was.
    */
-  get stats(): { execs: number; copies: number; vanished: number; overruns: number; skipped: number } {
-    const [execs, copies, vanished, overruns, skipped] = this.open ? this.addon.execWatchStats() : [0, 0, 0, 0, 0];
-    return { execs, copies, vanished, overruns, skipped };
+  get stats(): { execs: number; copies: number; vanished: number; overruns: number; skipped: number; forks: number; forksSkipped: number } {
+    const v = this.open ? this.addon.execWatchStats() : [];
+    const at = (i: number): number => v[i] ?? 0;
+    return { execs: at(0), copies: at(1), vanished: at(2), overruns: at(3), skipped: at(4), forks: at(5), forksSkipped: at(6) };
   }
 
   close(): void {

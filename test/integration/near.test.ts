@@ -5,7 +5,9 @@
 // Measured before the connect tracer and the exec watcher: 1 of 5 such clients attributed. Each
 // must be now: its pid, its user, its software (curl's executable, a python script's path, a
 // python one-liner, wget, a perl one-liner refused at once), over TCP by name, through a CNAME,
-// and over UDP fire-and-forget.
+// and over UDP fire-and-forget. And children forked without exec (a python worker, a bash
+// subshell's /dev/tcp), gone before their parent is: each is named with its own pid, its parent
+// and the program it ran (before the exec watcher copied forks too: not attributed at all).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,21 @@ const SCRIPT = `import socket
 s = socket.create_connection(('www.example.net', 80), 5)
 s.sendall(b'GET / HTTP/1.0\\r\\nHost: www.example.net\\r\\n\\r\\n')
 print(len(s.recv(100000)))
+`;
+/** Forks a worker that fetches a page and exits; the parent reaps it, then prints its pid. */
+const FORKER = `import os, socket
+pid = os.fork()
+if pid == 0:
+    s = socket.create_connection(('api.example.com', 80), 5)
+    s.sendall(b'GET / HTTP/1.0\\r\\nHost: api.example.com\\r\\n\\r\\n')
+    s.recv(100000)
+    os._exit(0)
+os.waitpid(pid, 0)
+print(pid)
+`;
+/** A subshell (bash forks it, no exec) talks over /dev/tcp and prints its own pid. */
+const SUBSHELL = `#!/bin/bash
+( exec 3<>/dev/tcp/www.example.net/80; printf 'GET / HTTP/1.0\\r\\nHost: www.example.net\\r\\n\\r\\n' >&3; read -r line <&3; echo $BASHPID )
 `;
 const UDP_ONE_SHOT = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'ping', ('files.example.org', 9999)); s.settimeout(5); print(len(s.recv(100)))";
 
@@ -87,6 +104,44 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
       assert.equal(get(a, 'egresswatch.software.id'), c.software, `${c.argv[0]}'s software: ${diag}`);
       if (c.method !== undefined) assert.equal(get(a, 'egresswatch.attribution.method'), c.method, `${c.argv[0]}'s method: ${diag}`);
       assert.ok(Number(get(a, 'destination.bytes')) > 0, `bytes back (a refusal's RST too): ${diag}`);
+    }
+  });
+
+  it('children forked without exec (a python worker, a bash subshell), gone before the agent reads them: their own pid, parent and program', async () => {
+    if (agent?.running) await agent.stop(5000);
+    const state = path.join(tmp, 'state-forks');
+    fs.mkdirSync(state);
+    const alertsFile = path.join(state, 'alerts.json');
+    const forker = path.join(w.kit.dir, 'near_forker.py');
+    const subshell = path.join(w.kit.dir, 'near_subshell.sh');
+    fs.writeFileSync(forker, FORKER, { mode: 0o755 });
+    fs.writeFileSync(subshell, SUBSHELL, { mode: 0o755 });
+    agent = await AgentProcess.start({ stateDir: state, alertsFile, learningPeriod: '0', hostName: 'near-forks' });
+    const clients = [
+      { group: 'example.com', software: forker, argv: ['python3', forker] },
+      { group: 'example.net', software: subshell, argv: ['bash', subshell] },
+    ];
+    const pids = new Map<string, { child: number; parent: number }>();
+    for (const c of clients) {
+      const r = await runClient(w.kit, c.argv);
+      assert.equal(r.code, 0, `${c.argv.join(' ')}: ${r.stderr}`);
+      const child = Number(r.stdout.trim());
+      assert.ok(Number.isInteger(child) && child > 0 && child !== r.pid, `the child's pid: ${r.stdout}`);
+      pids.set(c.group, { child, parent: r.pid });
+    }
+    const alerts = await waitForAlerts(alertsFile, (a) => a.length >= clients.length, 20_000);
+    assert.equal((await agent.stop()).code, 0, agent.describe());
+    const diag = `alerts:\n${readAlerts(alertsFile).map(summarize).join('\n')}\n${agent.describe()}`;
+    for (const c of clients) {
+      const mine = alerts.filter((a) => get(a, 'egresswatch.domain_group') === c.group);
+      assert.equal(mine.length, 1, `one alert for ${c.group}: ${diag}`);
+      const a = mine[0];
+      const { child, parent } = pids.get(c.group)!;
+      assert.equal(get(a, 'egresswatch.attribution.attributed'), true, `${c.argv[0]}'s child attributed: ${diag}`);
+      assert.equal(get(a, 'process.pid'), child, `the child's own pid: ${diag}`);
+      assert.equal(get(a, 'process.parent.pid'), parent, `its parent: ${diag}`);
+      assert.equal(get(a, 'egresswatch.software.id'), c.software, `the program it ran: ${diag}`);
+      assert.equal(get(a, 'user.name'), w.user.name, `its user: ${diag}`);
     }
   });
 });

@@ -3,15 +3,28 @@
 // copied at their exec, and after they have exited and been reaped, SnapshotProcFs answers for
 // them from that copy: executable, command line, working directory, status. And the failure path.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ExecWatch, SNAPSHOT_FILES, SNAPSHOT_LINKS, SnapshotProcFs } from '../../lib/procfs/index.js';
 import { REPO_ROOT, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+import { firstLine } from '../helpers/stream.js';
 
 const ADDON = path.join(REPO_ROOT, 'native', 'build', 'Release', 'egresswatch_netlink.node');
 const RUNS = 10;
+/** Forks a child that tries a connection (refused on loopback) and exits; prints its pid once reaped. */
+const FORKER = `import os, socket, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        socket.create_connection(('127.0.0.1', 9), 1)
+    except OSError:
+        pass
+    os._exit(0)
+os.waitpid(pid, 0)
+print(pid, flush=True)
+`;
 
 describe('procfs/execwatch: programs gone within milliseconds are still described', function () {
   this.timeout(30_000);
@@ -53,6 +66,44 @@ describe('procfs/execwatch: programs gone within milliseconds are still describe
     assert.ok(proc.snapshotStats.servedFromExec >= described * 3);
   });
 
+  it(`copies each of ${RUNS} forked children (no exec) at its fork: its own pid and parent, its parent's program`, async function () {
+    requirePrereq(this, haveCommand('python3'), 'python3');
+    const python = fs.realpathSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim());
+    const proc = new SnapshotProcFs('/proc', { execCopies: watch });
+    const forksBefore = watch.stats.forks;
+    let described = 0;
+    for (let i = 0; i < RUNS; i++) {
+      // The child tries a connection (refused at once on loopback) and exits: it lives well under
+      // a millisecond. The parent reaps it before it prints its pid.
+      const parent = spawn(python, ['-c', FORKER, String(i)], { cwd: '/tmp', stdio: ['ignore', 'pipe', 'inherit'] });
+      const out = await firstLine(parent.stdout!);
+      await once(parent, 'exit');
+      const child = Number(out);
+      assert.ok(Number.isInteger(child) && child > 0, `the child's pid: ${out}`);
+      assert.throws(() => fs.statSync(`/proc/${child}`), 'reaped: /proc knows nothing of it');
+      if (watch.get(child) === undefined) continue; // gone before the copy: counted below
+      assert.equal(await proc.readLink(`${child}/exe`), python);
+      assert.deepEqual((await proc.readBytes(`${child}/cmdline`))?.toString().split('\0').filter(Boolean), [python, '-c', FORKER, String(i)]);
+      const status = (await proc.readText(`${child}/status`)) ?? '';
+      assert.match(status, new RegExp(`^Pid:\\s+${child}$`, 'm'));
+      assert.match(status, new RegExp(`^PPid:\\s+${parent.pid}$`, 'm'));
+      assert.match((await proc.readText(`${child}/stat`)) ?? '', new RegExp(`^${child} \\(`));
+      described++;
+    }
+    assert.ok(watch.stats.forks - forksBefore >= RUNS, `forks counted: ${JSON.stringify(watch.stats)}`);
+    assert.ok(described >= RUNS - 2, `${described} of ${RUNS} forked children described from their fork copies; stats ${JSON.stringify(watch.stats)}`);
+  });
+
+  it('a child that execs after its fork is described by its exec copy, not its fork copy', async () => {
+    const curl = fs.realpathSync('/usr/bin/curl');
+    const child = spawn(curl, ['-s', '--max-time', '2', 'http://127.0.0.1:9/after-fork'], { cwd: '/tmp', stdio: 'ignore' });
+    await once(child, 'exit');
+    const copy = watch.get(child.pid!);
+    assert.ok(copy, `a copy: ${JSON.stringify(watch.stats)}`);
+    assert.equal(copy.links.get('exe'), curl);
+    assert.match(copy.files.get('cmdline')?.toString() ?? '', /after-fork/);
+  });
+
   it('has no copy for a pid that never exec\'d; a second watcher in the process is refused', () => {
     assert.equal(watch.get(2 ** 22 + 12345), undefined);
     const more: string[] = [];
@@ -68,7 +119,7 @@ describe('procfs/execwatch: unavailable', () => {
     assert.match(logs[0], /exec watcher unavailable \(addon not built/);
     const refusing = {
       execWatchOpen: () => -1, execWatchError: () => 'bind to the process events group: Operation not permitted',
-      execWatchGet: () => undefined, execWatchStats: (): [number, number, number, number, number] => [0, 0, 0, 0, 0], execWatchClose: () => 0,
+      execWatchGet: () => undefined, execWatchStats: (): number[] => [0, 0, 0, 0, 0, 0, 0], execWatchClose: () => 0,
     };
     assert.equal(ExecWatch.open('/proc', SNAPSHOT_FILES, SNAPSHOT_LINKS, { addon: refusing, log: (m) => logs.push(m) }), undefined);
     assert.match(logs[1], /Operation not permitted/);

@@ -16,20 +16,10 @@ import { Attributor, type Attribution } from '../../lib/pipeline/index.js';
 import { Flow } from '../../lib/flows/index.js';
 import { SoftwareContext } from '../../lib/software/index.js';
 import { REPO_ROOT, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+import { firstLine } from '../helpers/stream.js';
 
 const ADDON = path.join(REPO_ROOT, 'native', 'build', 'Release', 'egresswatch_netlink.node');
 const PYTHON = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? '';
-
-/** The first line a child writes (a 'data' event can carry part of one under load). */
-async function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) {
-    text += String(chunk);
-    const nl = text.indexOf('\n');
-    if (nl >= 0) return text.slice(0, nl);
-  }
-  throw new Error(`no line before the end of the output: ${JSON.stringify(text)}`);
-}
 
 /** A BTF blob (little-endian) of the given types; each type is [name, info, size/type, extra words]. */
 function btf(types: { name: string; kind: number; vlen?: number; kflag?: boolean; size?: number; extra?: number[]; members?: ([string, number] | [string, number, number])[] }[]): Buffer {
