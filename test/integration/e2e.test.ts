@@ -5,14 +5,11 @@
 // baseline, and during a learning period.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { requirePrereq } from '../helpers/env.js';
-import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
-import { AgentProcess, AGENT_CLI } from './agent.js';
+import { liveSuite } from './world.js';
+import { AgentProcess } from './agent.js';
 import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
 import { alertProblems, canary, ours, runAll } from './expect.js';
-import { TEMP_PREFIX } from './clients.js';
 import { sleep } from './proc.js';
 
 const HOST = 'e2e-host';
@@ -22,14 +19,12 @@ const ALERT_WAIT_MS = 10_000;
 
 describe('end to end: the agent against the test internet', function () {
   this.timeout(30_000);
-  const handle = new WorldHandle();
-  let w: World;
-  let tmp = '';
+  const w = liveSuite('end-to-end');
   let agent: AgentProcess | undefined;
   /** Every agent run of the suite: a phase that fails often needs the previous run's log too. */
   const runs: AgentProcess[] = [];
-  const stateA = () => path.join(tmp, 'state-a');
-  const alertsA = () => path.join(tmp, 'state-a', 'alerts.json');
+  const stateA = () => path.join(w.tmp, 'state-a');
+  const alertsA = () => path.join(w.tmp, 'state-a', 'alerts.json');
 
   const diag = (msg: string, file?: string) => {
     const all = file ? readAlerts(file) : [];
@@ -66,21 +61,8 @@ describe('end to end: the agent against the test internet', function () {
     assert.deepEqual(problems, [], diag(problems.join('\n'), file));
   };
 
-  before(async function () {
-    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
-    const missing = missingPrereqs();
-    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
-    requirePrereq(this, missing.length === 0, `end-to-end test needs: ${missing.join(', ')}`);
-    w = await handle.start();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}state-`));
-  });
-
-  after(async function () {
-    this.timeout(30_000);
+  w.cleanup(async () => {
     if (agent?.running) await agent.stop(5000);
-    const left = await handle.teardown();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    assert.deepEqual(left, [], 'teardown left namespace, link or routes behind');
   });
 
   it('first run: one alert per new (software, domain group), with who, where and how much', async () => {
@@ -115,14 +97,14 @@ describe('end to end: the agent against the test internet', function () {
   });
 
   it('restart on the same state dir: the baseline persisted, no alert (a new software still alerts)', async () => {
-    const file = path.join(tmp, 'alerts-restart.json');
+    const file = path.join(w.tmp, 'alerts-restart.json');
     await start(stateA(), file, '0');
     await quietThenCanary(file, 'restart');
   });
 
   it('fresh state dir with a 1 h learning period: no alert', async () => {
-    const stateL = path.join(tmp, 'state-learning');
-    const file = path.join(tmp, 'alerts-learning.json');
+    const stateL = path.join(w.tmp, 'state-learning');
+    const file = path.join(w.tmp, 'alerts-learning.json');
     await start(stateL, file, '1h');
     await runAll(w.kit, [...w.kit.clients, canary(w.kit, 'learning')]);
     await sleep(SETTLE_MS);
@@ -131,8 +113,8 @@ describe('end to end: the agent against the test internet', function () {
   });
 
   it('what the learning period saw is baseline once learning is off (a new software still alerts)', async () => {
-    const file = path.join(tmp, 'alerts-learned.json');
-    await start(path.join(tmp, 'state-learning'), file, '0');
+    const file = path.join(w.tmp, 'alerts-learned.json');
+    await start(path.join(w.tmp, 'state-learning'), file, '0');
     await quietThenCanary(file, 'learned');
   });
 });

@@ -7,13 +7,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { requirePrereq } from '../helpers/env.js';
-import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
-import { AgentProcess, AGENT_CLI } from './agent.js';
+import { liveSuite } from './world.js';
+import { AgentProcess } from './agent.js';
 import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
-import { TEMP_PREFIX, wrapClient } from './clients.js';
+import { wrapClient } from './clients.js';
 import { NET } from './netns.js';
 import { run } from './proc.js';
 
@@ -32,36 +30,23 @@ while True:
 
 describe('end to end, live: connections into this host are not egress', function () {
   this.timeout(60_000);
-  const handle = new WorldHandle();
-  let w: World;
-  let tmp = '';
+  const w = liveSuite('live-inbound');
   let agent: AgentProcess | undefined;
   let server: ChildProcess | undefined;
 
   before(async function () {
-    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
-    const missing = missingPrereqs();
-    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
-    requirePrereq(this, missing.length === 0, `live inbound test needs: ${missing.join(', ')}`);
-    w = await handle.start();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}inbound-`));
-    fs.chmodSync(tmp, 0o755);
     // The service, in this (the host's) namespace, on the host's end of the link.
     server = spawn('python3', ['-c', SERVER, NET.hostAddr, String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
     await once(server.stdout!, 'data');
   });
 
-  after(async function () {
-    this.timeout(30_000);
+  w.cleanup(async () => {
     if (agent?.running) await agent.stop(5000);
     server?.kill('SIGKILL');
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    const left = await handle.teardown();
-    assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
   });
 
   it('clients out there connecting to the host\'s external address raise no alert; the host connecting out does', async () => {
-    const state = path.join(tmp, 'state');
+    const state = path.join(w.tmp, 'state');
     fs.mkdirSync(state);
     const alertsFile = path.join(state, 'alerts.json');
     agent = await AgentProcess.start({ stateDir: state, alertsFile, learningPeriod: '0', hostName: 'public-host', extraArgs: ['--external-cidr', '198.51.100.0/24'] });
@@ -71,7 +56,7 @@ describe('end to end, live: connections into this host are not egress', function
       assert.equal(r.code, 0, r.stderr);
     }
     const [cmd, args] = wrapClient(w.kit.resolvConf, ['curl', '-s', '--max-time', '10', '-o', '/dev/null', 'http://api.example.com/'], w.user.name);
-    assert.equal((await run(cmd, args, { timeoutMs: 15_000, cwd: tmp, env: { PATH: '/usr/bin:/bin', HOME: tmp } })).code, 0);
+    assert.equal((await run(cmd, args, { timeoutMs: 15_000, cwd: w.tmp, env: { PATH: '/usr/bin:/bin', HOME: w.tmp } })).code, 0);
     await waitForAlerts(alertsFile, (a) => a.length >= 1, 15_000);
     // The inbound connections came first: had they alerted, their alerts would be out by now (--alert-delay 1s).
     await new Promise((r) => setTimeout(r, 1500));

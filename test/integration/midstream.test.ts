@@ -4,53 +4,36 @@
 // process (its socket is there), and alerts: before, the connection went unseen.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES_DIR, requirePrereq } from '../helpers/env.js';
-import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
-import { AgentProcess, AGENT_CLI } from './agent.js';
+import { FIXTURES_DIR } from '../helpers/env.js';
+import { liveSuite } from './world.js';
+import { AgentProcess } from './agent.js';
 import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
-import { TEMP_PREFIX, wrapClient } from './clients.js';
+import { wrapClient } from './clients.js';
 import { Daemon } from './proc.js';
 
 const ADDR = '203.0.113.10';
 
 describe('end to end: a connection opened before the agent started', function () {
   this.timeout(60_000);
-  const handle = new WorldHandle();
-  let w: World;
-  let tmp = '';
+  const w = liveSuite('mid-stream', { tmpMode: 0o777 });
   let agent: AgentProcess | undefined;
   let client: Daemon | undefined;
 
-  before(async function () {
-    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
-    const missing = missingPrereqs();
-    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
-    requirePrereq(this, missing.length === 0, `mid-stream end-to-end test needs: ${missing.join(', ')}`);
-    w = await handle.start();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}midstream-`));
-    fs.chmodSync(tmp, 0o777);
-  });
-
-  after(async function () {
-    this.timeout(30_000);
+  w.cleanup(async () => {
     if (agent?.running) await agent.stop(5000);
     if (client?.running) await client.stop('SIGKILL', 2000);
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    const left = await handle.teardown();
-    assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
   });
 
   it('is taken up at its first data and attributed to the process that opened it', async () => {
-    const script = path.join(tmp, 'late_request.py');
+    const script = path.join(w.tmp, 'late_request.py');
     fs.copyFileSync(path.join(FIXTURES_DIR, 'integration', 'late_request.py'), script);
     fs.chmodSync(script, 0o644);
-    const go = path.join(tmp, 'go');
+    const go = path.join(w.tmp, 'go');
     const [cmd, args] = wrapClient(w.kit.resolvConf, [w.kit.python, script, ADDR, '80', go], w.user.name);
-    client = new Daemon('late client', cmd, args, { cwd: tmp, env: { PATH: '/usr/bin:/bin', HOME: tmp } });
+    client = new Daemon('late client', cmd, args, { cwd: w.tmp, env: { PATH: '/usr/bin:/bin', HOME: w.tmp } });
     await client.waitForOutput(/connected/, 10_000);
-    const state = path.join(tmp, 'state');
+    const state = path.join(w.tmp, 'state');
     fs.mkdirSync(state);
     const alertsFile = path.join(state, 'alerts.json');
     agent = await AgentProcess.start({ stateDir: state, alertsFile, learningPeriod: '0', hostName: 'midstream-host' });

@@ -7,13 +7,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES_DIR, requirePrereq } from '../helpers/env.js';
-import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
-import { AgentProcess, AGENT_CLI } from './agent.js';
+import { FIXTURES_DIR } from '../helpers/env.js';
+import { liveSuite } from './world.js';
+import { AgentProcess } from './agent.js';
 import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
-import { TEMP_PREFIX, wrapClient } from './clients.js';
+import { wrapClient } from './clients.js';
 import { Daemon, run, sleep } from './proc.js';
 import { NET } from './netns.js';
 
@@ -39,47 +38,34 @@ function tfoActive(): number {
 
 describe('end to end: names from SNI and HTTP Host (TCP Fast Open too); a spoofed DNS answer is ignored', function () {
   this.timeout(40_000);
-  const handle = new WorldHandle();
-  let w: World;
-  let tmp = '';
+  const w = liveSuite('names');
   let agent: AgentProcess | undefined;
   let tlsServer: Daemon | undefined;
   let tfoServer: Daemon | undefined;
-  const alertsFile = () => path.join(tmp, 'state', 'alerts.json');
+  const alertsFile = () => path.join(w.tmp, 'state', 'alerts.json');
 
   before(async function () {
-    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
-    const missing = missingPrereqs();
-    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
-    requirePrereq(this, missing.length === 0, `names end-to-end test needs: ${missing.join(', ')}`);
-    w = await handle.start();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}names-`));
-    fs.chmodSync(tmp, 0o755);
-    const cert = path.join(tmp, 'cert.pem');
-    const key = path.join(tmp, 'key.pem');
+    const cert = path.join(w.tmp, 'cert.pem');
+    const key = path.join(w.tmp, 'key.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=tls-only.example.org',
       '-keyout', key, '-out', cert], { stdio: 'ignore', timeout: 30_000 });
     const [cmd, args] = w.topo.nsExec(process.execPath, path.join(FIXTURES_DIR, 'integration', 'tls_server.cjs'), TLS_ADDR, String(TLS_PORT), cert, key, '300');
     tlsServer = new Daemon('tls-server', cmd, args);
     for (let i = 0; i < 50 && !tlsServer.out.text().includes('listening'); i++) await sleep(100);
     assert.ok(tlsServer.out.text().includes('listening'), `TLS server did not start: ${tlsServer.describe()}`);
-    fs.mkdirSync(path.join(tmp, 'state'), { recursive: true });
-    agent = await AgentProcess.start({ stateDir: path.join(tmp, 'state'), alertsFile: alertsFile(), learningPeriod: '0', hostName: 'names-host', label: 'agent (names)' });
+    fs.mkdirSync(path.join(w.tmp, 'state'), { recursive: true });
+    agent = await AgentProcess.start({ stateDir: path.join(w.tmp, 'state'), alertsFile: alertsFile(), learningPeriod: '0', hostName: 'names-host', label: 'agent (names)' });
   });
 
-  after(async function () {
-    this.timeout(30_000);
+  w.cleanup(async () => {
     if (agent?.running) await agent.stop(5000);
     await tlsServer?.stop('SIGTERM', 2000);
     await tfoServer?.stop('SIGTERM', 2000);
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    const left = await handle.teardown();
-    assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
   });
 
   const client = async (argv: string[], hostsFile?: string) => {
     const [cmd, args] = wrapClient(w.kit.resolvConf, argv, w.user.name, hostsFile);
-    const r = await run(cmd, args, { timeoutMs: 15_000, cwd: tmp, env: { PATH: '/usr/bin:/bin', HOME: tmp } });
+    const r = await run(cmd, args, { timeoutMs: 15_000, cwd: w.tmp, env: { PATH: '/usr/bin:/bin', HOME: w.tmp } });
     assert.equal(r.code, 0, `client ${argv.join(' ')} failed: ${r.stdout}\n${r.stderr}`);
     return r;
   };
@@ -94,7 +80,7 @@ describe('end to end: names from SNI and HTTP Host (TCP Fast Open too); a spoofe
     const sysctl = w.topo.nsExec('sysctl', '-q', '-w', 'net.ipv4.tcp_fastopen=1027');
     assert.equal((await run(sysctl[0], sysctl[1], { timeoutMs: 5000 })).code, 0, 'TFO enabled in the servers\' namespace');
     // A listener made after that (the setting applies at listen()).
-    const [hcmd, hargs] = w.topo.nsExec(w.kit.python, '-u', '-m', 'http.server', '--bind', HTTP_ADDR, '--directory', tmp, String(TFO_PORT));
+    const [hcmd, hargs] = w.topo.nsExec(w.kit.python, '-u', '-m', 'http.server', '--bind', HTTP_ADDR, '--directory', w.tmp, String(TFO_PORT));
     tfoServer = new Daemon('tfo-http-server', hcmd, hargs);
     for (let i = 0; i < 50 && !tfoServer.out.text().includes('Serving HTTP'); i++) await sleep(100);
     assert.ok(tfoServer.out.text().includes('Serving HTTP'), `TFO HTTP server did not start: ${tfoServer.describe()}`);
@@ -109,13 +95,13 @@ describe('end to end: names from SNI and HTTP Host (TCP Fast Open too); a spoofe
     const spoof = await run(scmd, sargs, { timeoutMs: 10_000 });
     assert.equal(spoof.code, 0, `spoof sender failed: ${spoof.stderr}`);
     await sleep(200);
-    const rawScript = path.join(tmp, 'raw_connect.py');
+    const rawScript = path.join(w.tmp, 'raw_connect.py');
     fs.copyFileSync(path.join(FIXTURES_DIR, 'integration', 'raw_connect.py'), rawScript);
     fs.chmodSync(rawScript, 0o644);
     await client([w.kit.python, rawScript, RAW_ADDR, '8080']);
     // A name only the client's own /etc/hosts knows (a pinned endpoint, a pod's hostAliases):
     // python resolves it there, no DNS packet names the address.
-    const hostsFile = path.join(tmp, 'hosts');
+    const hostsFile = path.join(w.tmp, 'hosts');
     fs.writeFileSync(hostsFile, `127.0.0.1 localhost\n${HOSTS_ADDR} pinned-api.hosts-only.example pinned-api\n`);
     fs.chmodSync(hostsFile, 0o644);
     await client([w.kit.python, rawScript, 'pinned-api.hosts-only.example', String(HOSTS_PORT)], hostsFile);

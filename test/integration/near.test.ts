@@ -10,13 +10,11 @@
 // and the program it ran (before the exec watcher copied forks too: not attributed at all).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { requirePrereq } from '../helpers/env.js';
-import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
-import { AgentProcess, AGENT_CLI } from './agent.js';
+import { liveSuite } from './world.js';
+import { AgentProcess } from './agent.js';
 import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
-import { TEMP_PREFIX, findCommand, runClient } from './clients.js';
+import { findCommand, runClient } from './clients.js';
 
 const SCRIPT = `import socket
 s = socket.create_connection(('www.example.net', 80), 5)
@@ -42,32 +40,15 @@ const UDP_ONE_SHOT = "import socket; s = socket.socket(socket.AF_INET, socket.SO
 
 describe('end to end, live: clients of near servers, gone within a millisecond, are attributed', function () {
   this.timeout(90_000);
-  const handle = new WorldHandle();
-  let w: World;
-  let tmp = '';
+  const w = liveSuite('near-server', { holdMs: 0, needs: () => (findCommand('wget') ? [] : ['wget']) });
   let agent: AgentProcess | undefined;
 
-  before(async function () {
-    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
-    const missing = missingPrereqs();
-    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
-    if (!findCommand('wget')) missing.push('wget');
-    requirePrereq(this, missing.length === 0, `near-server test needs: ${missing.join(', ')}`);
-    w = await handle.start(DEFAULT_LOCK_WAIT_MS, { holdMs: 0 });
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}near-`));
-    fs.chmodSync(tmp, 0o755);
-  });
-
-  after(async function () {
-    this.timeout(30_000);
+  w.cleanup(async () => {
     if (agent?.running) await agent.stop(5000);
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    const left = await handle.teardown();
-    assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
   });
 
   it('curl, a python script, a python one-liner over UDP, wget and a refused perl: each alert names its pid, user and software', async () => {
-    const state = path.join(tmp, 'state');
+    const state = path.join(w.tmp, 'state');
     fs.mkdirSync(state);
     const alertsFile = path.join(state, 'alerts.json');
     const script = path.join(w.kit.dir, 'near_client.py');
@@ -109,7 +90,7 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
 
   it('children forked without exec (a python worker, a bash subshell), gone before the agent reads them: their own pid, parent and program', async () => {
     if (agent?.running) await agent.stop(5000);
-    const state = path.join(tmp, 'state-forks');
+    const state = path.join(w.tmp, 'state-forks');
     fs.mkdirSync(state);
     const alertsFile = path.join(state, 'alerts.json');
     const forker = path.join(w.kit.dir, 'near_forker.py');

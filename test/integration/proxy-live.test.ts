@@ -5,13 +5,12 @@
 // Each host alerts on its own, named by its request, attributed to curl.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES_DIR, requirePrereq } from '../helpers/env.js';
-import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
-import { AgentProcess, AGENT_CLI } from './agent.js';
+import { FIXTURES_DIR } from '../helpers/env.js';
+import { liveSuite } from './world.js';
+import { AgentProcess } from './agent.js';
 import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
-import { TEMP_PREFIX, wrapClient } from './clients.js';
+import { wrapClient } from './clients.js';
 import { NET } from './netns.js';
 import { Daemon, run } from './proc.js';
 
@@ -19,22 +18,13 @@ const PROXY_PORT = 3128;
 
 describe('end to end, live: connections through an HTTP proxy, attributed', function () {
   this.timeout(60_000);
-  const handle = new WorldHandle();
-  let w: World;
-  let tmp = '';
+  const w = liveSuite('live-proxy');
   let agent: AgentProcess | undefined;
   let proxy: Daemon | undefined;
   let nsEtc = '';
   let madeNetnsEtc = false;
 
   before(async function () {
-    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
-    const missing = missingPrereqs();
-    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
-    requirePrereq(this, missing.length === 0, `live proxy end-to-end test needs: ${missing.join(', ')}`);
-    w = await handle.start();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}proxy-live-`));
-    fs.chmodSync(tmp, 0o755);
     // The proxy resolves through the test internet's dnsmasq only (`ip netns exec` binds this file over /etc/resolv.conf).
     madeNetnsEtc = !fs.existsSync('/etc/netns');
     nsEtc = path.join('/etc/netns', w.topo.ns);
@@ -45,25 +35,21 @@ describe('end to end, live: connections through an HTTP proxy, attributed', func
     await proxy.waitForOutput(/listening/, 10_000);
   });
 
-  after(async function () {
-    this.timeout(30_000);
+  w.cleanup(async () => {
     if (agent?.running) await agent.stop(5000);
     if (proxy?.running) await proxy.stop('SIGTERM', 2000);
     if (nsEtc) fs.rmSync(nsEtc, { recursive: true, force: true });
     if (madeNetnsEtc) fs.rmSync('/etc/netns', { recursive: true, force: true });
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    const left = await handle.teardown();
-    assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
   });
 
   it('each host asked of the proxy alerts on its own, named by its request and attributed to curl', async () => {
-    const state = path.join(tmp, 'state');
+    const state = path.join(w.tmp, 'state');
     fs.mkdirSync(state);
     const alertsFile = path.join(state, 'alerts.json');
     agent = await AgentProcess.start({ stateDir: state, alertsFile, learningPeriod: '0', hostName: 'proxied-host', extraArgs: ['--proxy', `${NET.nsAddr}:${PROXY_PORT}`] });
     const [cmd, args] = wrapClient(w.kit.resolvConf, ['curl', '-s', '--max-time', '10', '-x', `http://${NET.nsAddr}:${PROXY_PORT}`,
       '-o', '/dev/null', 'http://api.example.com/', '-o', '/dev/null', 'http://www.example.net/', '-w', '%{http_code} %{num_connects}\\n'], w.user.name);
-    const r = await run(cmd, args, { timeoutMs: 15_000, cwd: tmp, env: { PATH: '/usr/bin:/bin', HOME: tmp } });
+    const r = await run(cmd, args, { timeoutMs: 15_000, cwd: w.tmp, env: { PATH: '/usr/bin:/bin', HOME: w.tmp } });
     assert.equal(r.code, 0, `${r.stderr} ${proxy?.describe()}`);
     assert.deepEqual(r.stdout.trim().split('\n'), ['200 1', '200 0'], `both through one connection to the proxy: ${r.stdout}`);
     await waitForAlerts(alertsFile, (a) => a.length >= 2, 15_000);

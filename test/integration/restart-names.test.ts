@@ -6,13 +6,12 @@
 // PTR name), a domain group of its own, and would alert as new after every restart.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES_DIR, requirePrereq } from '../helpers/env.js';
-import { DEFAULT_LOCK_WAIT_MS, WorldHandle, missingPrereqs, type World } from './world.js';
-import { AgentProcess, AGENT_CLI, httpText } from './agent.js';
+import { FIXTURES_DIR } from '../helpers/env.js';
+import { liveSuite } from './world.js';
+import { AgentProcess, httpText } from './agent.js';
 import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
-import { TEMP_PREFIX, wrapClient } from './clients.js';
+import { wrapClient } from './clients.js';
 import { run } from './proc.js';
 import { NAMES_FILE } from '../../lib/pipeline/names-file.js';
 
@@ -21,41 +20,28 @@ const ADDR = '203.0.113.10';
 
 describe('end to end: DNS names survive an agent restart', function () {
   this.timeout(60_000);
-  const handle = new WorldHandle();
-  let w: World;
-  let tmp = '';
+  const w = liveSuite('restart');
   let agent: AgentProcess | undefined;
-  const state = () => path.join(tmp, 'state');
+  const state = () => path.join(w.tmp, 'state');
   const alertsFile = () => path.join(state(), 'alerts.json');
 
   before(async function () {
-    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
-    const missing = missingPrereqs();
-    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
-    requirePrereq(this, missing.length === 0, `restart end-to-end test needs: ${missing.join(', ')}`);
-    w = await handle.start();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}restart-`));
-    fs.chmodSync(tmp, 0o755);
     fs.mkdirSync(state(), { recursive: true });
   });
 
-  after(async function () {
-    this.timeout(30_000);
+  w.cleanup(async () => {
     if (agent?.running) await agent.stop(5000);
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-    const left = await handle.teardown();
-    assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
   });
 
   const client = async (argv: string[]) => {
     const [cmd, args] = wrapClient(w.kit.resolvConf, argv, w.user.name);
-    const r = await run(cmd, args, { timeoutMs: 15_000, cwd: tmp, env: { PATH: '/usr/bin:/bin', HOME: tmp } });
+    const r = await run(cmd, args, { timeoutMs: 15_000, cwd: w.tmp, env: { PATH: '/usr/bin:/bin', HOME: w.tmp } });
     assert.equal(r.code, 0, `client ${argv.join(' ')} failed: ${r.stdout}\n${r.stderr}`);
   };
 
   /** The python client by address, with no DNS lookup for the agent to see. */
   const connectByAddress = async () => {
-    const script = path.join(tmp, 'raw_connect.py');
+    const script = path.join(w.tmp, 'raw_connect.py');
     fs.copyFileSync(path.join(FIXTURES_DIR, 'integration', 'raw_connect.py'), script);
     fs.chmodSync(script, 0o644);
     await client([w.kit.python, script, ADDR, '80']);
@@ -85,7 +71,7 @@ describe('end to end: DNS names survive an agent restart', function () {
   });
 
   it('after a crash (SIGKILL, no clean stop), names from the last periodic save are restored', async () => {
-    const dir = path.join(tmp, 'state-crash');
+    const dir = path.join(w.tmp, 'state-crash');
     fs.mkdirSync(dir);
     const alerts = path.join(dir, 'alerts.json');
     const opts = { stateDir: dir, alertsFile: alerts, learningPeriod: '0', hostName: 'crash-host' };

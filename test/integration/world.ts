@@ -1,10 +1,12 @@
 // The whole test internet in one call: namespace, resolver, servers, clients. teardown() is
 // idempotent and safe on a half-built world, so before() can call it when setup fails and
-// after() always calls it.
+// after() always calls it. liveSuite() is the before/after a live end-to-end suite shares.
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isRoot, haveCommand } from '../helpers/env.js';
+import { isRoot, haveCommand, requirePrereq } from '../helpers/env.js';
+import { AGENT_CLI } from './agent.js';
 import { createTopology, type Topology } from './netns.js';
 import { startDnsmasq, DNSMASQ_BIN } from './dnsmasq.js';
 import { startServers } from './servers.js';
@@ -102,4 +104,89 @@ export class WorldHandle {
     await this.lock?.release();
     return left;
   }
+}
+
+/** The test internet of a live suite (once its before() has built it), and the suite's own bits. */
+export interface LiveSuite extends World {
+  /** The suite's own temporary directory, readable by the test user (0755 unless told otherwise). */
+  readonly tmp: string;
+  /** `fn` runs at the end (stopping the suite's agent, its servers), before the world is torn down; the last added first. */
+  cleanup(fn: () => unknown): void;
+}
+
+export interface LiveSuiteOptions {
+  /** Prerequisites of the suite's own beyond the harness's (missingPrereqs) and the built agent, by name. */
+  needs?: () => string[];
+  /** Needs no agent (the harness's own test). */
+  noAgent?: boolean;
+  /** How long the servers wait before answering (WorldHandle.start). */
+  holdMs?: number;
+  /** Mode of the temporary directory; default 0o755. */
+  tmpMode?: number;
+}
+
+/**
+ * Registers, in the calling describe(), the set-up every live end-to-end suite shares. Before:
+ * the prerequisites (a failure under CI=true, else the suite is skipped, naming them), the world
+ * (after waiting for any other run's), a temporary directory named after `name`. After, even when
+ * a test or the set-up failed: the suite's cleanups, the directory removed, the world torn down
+ * and asserted to have left no namespace, link or route behind. The suite's own before() hooks,
+ * registered after this call, run after this one's.
+ */
+export function liveSuite(name: string, opts: LiveSuiteOptions = {}): LiveSuite {
+  const handle = new WorldHandle();
+  const cleanups: (() => unknown)[] = [];
+  let world: World | undefined;
+  let tmp = '';
+  before(async function () {
+    this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
+    const missing = missingPrereqs();
+    if (!opts.noAgent && !fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
+    missing.push(...(opts.needs?.() ?? []));
+    requirePrereq(this, missing.length === 0, `the ${name} test needs: ${missing.join(', ')}`);
+    world = await handle.start(DEFAULT_LOCK_WAIT_MS, { holdMs: opts.holdMs });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}${name.replace(/[^a-z0-9]+/gi, '-')}-`));
+    fs.chmodSync(tmp, opts.tmpMode ?? 0o755);
+  });
+  after(async function () {
+    this.timeout(30_000);
+    let failure: unknown;
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    const left = await handle.teardown();
+    assert.deepEqual(left, [], `teardown left: ${left.join(', ')}`);
+    if (failure !== undefined) throw failure;
+  });
+  const built = (): World => {
+    assert.ok(world, 'the test internet is built in before()');
+    return world;
+  };
+  return {
+    get topo() {
+      return built().topo;
+    },
+    get dnsmasq() {
+      return built().dnsmasq;
+    },
+    get servers() {
+      return built().servers;
+    },
+    get kit() {
+      return built().kit;
+    },
+    get user() {
+      return built().user;
+    },
+    describe: () => built().describe(),
+    get tmp() {
+      return tmp;
+    },
+    cleanup: (fn) => void cleanups.push(fn),
+  };
 }
