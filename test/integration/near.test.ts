@@ -13,8 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { liveSuite } from './world.js';
 import { AgentProcess } from './agent.js';
-import { get, readAlerts, summarize, waitForAlerts } from './alerts.js';
+import { get, readAlerts, summarize, waitForAlerts, type Alert } from './alerts.js';
 import { findCommand, runClient } from './clients.js';
+import type { RunResult } from './proc.js';
 
 const SCRIPT = `import socket
 s = socket.create_connection(('www.example.net', 80), 5)
@@ -47,13 +48,35 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
     if (agent?.running) await agent.stop(5000);
   });
 
-  it('curl, a python script, a python one-liner over UDP, wget and a refused perl: each alert names its pid, user and software', async () => {
-    const state = path.join(w.tmp, 'state');
+  /**
+   * Runs the clients, one after the other, under a fresh agent (state dir `name`), which is
+   * stopped after; each client's group must have exactly one alert: returned with its run.
+   */
+  async function oneAlertEach<C extends { group: string; argv: string[] }>(name: string, clients: C[]): Promise<{ c: C; run: RunResult; alert: Alert; diag: string }[]> {
+    if (agent?.running) await agent.stop(5000); // an earlier test's, stopped halfway
+    const state = path.join(w.tmp, name);
     fs.mkdirSync(state);
     const alertsFile = path.join(state, 'alerts.json');
+    agent = await AgentProcess.start({ stateDir: state, alertsFile, learningPeriod: '0', hostName: name });
+    const runs: RunResult[] = [];
+    for (const c of clients) {
+      const r = await runClient(w.kit, c.argv);
+      assert.equal(r.code, 0, `${c.argv.join(' ')}: ${r.stderr}`);
+      runs.push(r);
+    }
+    const alerts = await waitForAlerts(alertsFile, (a) => a.length >= clients.length, 20_000);
+    assert.equal((await agent.stop()).code, 0, agent.describe());
+    const diag = `alerts:\n${readAlerts(alertsFile).map(summarize).join('\n')}\n${agent.describe()}`;
+    return clients.map((c, i) => {
+      const mine = alerts.filter((a) => get(a, 'egresswatch.domain_group') === c.group);
+      assert.equal(mine.length, 1, `one alert for ${c.group}: ${diag}`);
+      return { c, run: runs[i], alert: mine[0], diag };
+    });
+  }
+
+  it('curl, a python script, a python one-liner over UDP, wget and a refused perl: each alert names its pid, user and software', async () => {
     const script = path.join(w.kit.dir, 'near_client.py');
     fs.writeFileSync(script, SCRIPT, { mode: 0o755 });
-    agent = await AgentProcess.start({ stateDir: state, alertsFile, learningPeriod: '0', hostName: 'near-host' });
     const curl = fs.realpathSync(findCommand('curl')!);
     const wget = fs.realpathSync(findCommand('wget')!);
     const clients: { group: string; software: string; method?: string; argv: string[] }[] = [
@@ -66,21 +89,9 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
       // (tcp_receive_reset), not only by the DNS answer its process was given.
       { group: 's3.amazonaws.com', software: 'perl -e', method: 'ebpf-connect', argv: ['perl', '-MIO::Socket::INET', '-e', "IO::Socket::INET->new(PeerAddr => 'mybucket.s3.us-west-2.amazonaws.com:81') and die 'connected'"] },
     ];
-    const pids = new Map<string, number>();
-    for (const c of clients) {
-      const r = await runClient(w.kit, c.argv);
-      assert.equal(r.code, 0, `${c.argv.join(' ')}: ${r.stderr}`);
-      pids.set(c.group, r.pid);
-    }
-    const alerts = await waitForAlerts(alertsFile, (a) => a.length >= clients.length, 20_000);
-    assert.equal((await agent.stop()).code, 0, agent.describe());
-    const diag = `alerts:\n${readAlerts(alertsFile).map(summarize).join('\n')}\n${agent.describe()}`;
-    for (const c of clients) {
-      const mine = alerts.filter((a) => get(a, 'egresswatch.domain_group') === c.group);
-      assert.equal(mine.length, 1, `one alert for ${c.group}: ${diag}`);
-      const a = mine[0];
+    for (const { c, run, alert: a, diag } of await oneAlertEach('near-host', clients)) {
       assert.equal(get(a, 'egresswatch.attribution.attributed'), true, `${c.argv[0]} attributed: ${diag}`);
-      assert.equal(get(a, 'process.pid'), pids.get(c.group), `${c.argv[0]}'s own pid: ${diag}`);
+      assert.equal(get(a, 'process.pid'), run.pid, `${c.argv[0]}'s own pid: ${diag}`);
       assert.equal(get(a, 'user.name'), w.user.name, `${c.argv[0]}'s user: ${diag}`);
       assert.equal(get(a, 'egresswatch.software.id'), c.software, `${c.argv[0]}'s software: ${diag}`);
       if (c.method !== undefined) assert.equal(get(a, 'egresswatch.attribution.method'), c.method, `${c.argv[0]}'s method: ${diag}`);
@@ -89,38 +100,20 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
   });
 
   it('children forked without exec (a python worker, a bash subshell), gone before the agent reads them: their own pid, parent and program', async () => {
-    if (agent?.running) await agent.stop(5000);
-    const state = path.join(w.tmp, 'state-forks');
-    fs.mkdirSync(state);
-    const alertsFile = path.join(state, 'alerts.json');
     const forker = path.join(w.kit.dir, 'near_forker.py');
     const subshell = path.join(w.kit.dir, 'near_subshell.sh');
     fs.writeFileSync(forker, FORKER, { mode: 0o755 });
     fs.writeFileSync(subshell, SUBSHELL, { mode: 0o755 });
-    agent = await AgentProcess.start({ stateDir: state, alertsFile, learningPeriod: '0', hostName: 'near-forks' });
     const clients = [
       { group: 'example.com', software: forker, argv: ['python3', forker] },
       { group: 'example.net', software: subshell, argv: ['bash', subshell] },
     ];
-    const pids = new Map<string, { child: number; parent: number }>();
-    for (const c of clients) {
-      const r = await runClient(w.kit, c.argv);
-      assert.equal(r.code, 0, `${c.argv.join(' ')}: ${r.stderr}`);
-      const child = Number(r.stdout.trim());
-      assert.ok(Number.isInteger(child) && child > 0 && child !== r.pid, `the child's pid: ${r.stdout}`);
-      pids.set(c.group, { child, parent: r.pid });
-    }
-    const alerts = await waitForAlerts(alertsFile, (a) => a.length >= clients.length, 20_000);
-    assert.equal((await agent.stop()).code, 0, agent.describe());
-    const diag = `alerts:\n${readAlerts(alertsFile).map(summarize).join('\n')}\n${agent.describe()}`;
-    for (const c of clients) {
-      const mine = alerts.filter((a) => get(a, 'egresswatch.domain_group') === c.group);
-      assert.equal(mine.length, 1, `one alert for ${c.group}: ${diag}`);
-      const a = mine[0];
-      const { child, parent } = pids.get(c.group)!;
+    for (const { c, run, alert: a, diag } of await oneAlertEach('near-forks', clients)) {
+      const child = Number(run.stdout.trim());
+      assert.ok(Number.isInteger(child) && child > 0 && child !== run.pid, `the child's pid: ${run.stdout}`);
       assert.equal(get(a, 'egresswatch.attribution.attributed'), true, `${c.argv[0]}'s child attributed: ${diag}`);
       assert.equal(get(a, 'process.pid'), child, `the child's own pid: ${diag}`);
-      assert.equal(get(a, 'process.parent.pid'), parent, `its parent: ${diag}`);
+      assert.equal(get(a, 'process.parent.pid'), run.pid, `its parent: ${diag}`);
       assert.equal(get(a, 'egresswatch.software.id'), c.software, `the program it ran: ${diag}`);
       assert.equal(get(a, 'user.name'), w.user.name, `its user: ${diag}`);
     }
