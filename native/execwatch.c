@@ -14,8 +14,12 @@
 //
 // API (one watcher per process; failures are negative errnos, never throws):
 //   execWatchOpen(procRoot, files[], links[])  -> 0 or -errno (execWatchError() says which step)
-//   execWatchGet(pid)  -> undefined, or [monotonic ms, { file: Buffer }, { link: string }] of the
-//                         newest copy for that pid
+//   execWatchGet(pid[, before]) -> undefined, or [ms, { file: Buffer }, { link: string }, event ms,
+//                         kind (0 exec, 1 fork)] of the newest copy for that pid (of the newest
+//                         whose event came at or before `before`, when given). Times are wall
+//                         clock (CLOCK_REALTIME) ms, as packet timestamps: the copy's, and the
+//                         kernel's event (its monotonic stamp carried over to the wall clock).
+//   execWatchLast(pid) -> undefined, or [event ms, kind] of the newest copy (no files copied out)
 //   execWatchStats()   -> [execs, copies, vanished, overruns, skipped (execs over the per-second
 //                         budget), forks (new processes), fork copies skipped (over their budget)]
 //   execWatchClose()
@@ -57,9 +61,14 @@
 #define MAX_FILE 4096
 #define MAX_CMDLINE 16384
 
+enum { EXEC = 0, FORK = 1 };
+
 struct copy {
   int pid;
+  int kind;
+  /** Wall-clock ms of the copy, and of the exec or fork it copies after. */
   double at_ms;
+  double event_ms;
   char *data[MAX_NAMES];
   int len[MAX_NAMES];
 };
@@ -83,10 +92,20 @@ static struct {
 
 static char last_error[512];
 
-static double mono_ms(void) {
+static double clock_ms(clockid_t id) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double mono_ms(void) {
+  return clock_ms(CLOCK_MONOTONIC);
+}
+
+/** The wall-clock time of a kernel event stamped with the monotonic clock (ns), as of now. */
+static double event_wall_ms(uint64_t mono_ns) {
+  double offset = clock_ms(CLOCK_REALTIME) - mono_ms();
+  return (double)mono_ns / 1e6 + offset;
 }
 
 /** Reads root/pid/name (a file, at most `cap` bytes) into a new buffer; -1 when unreadable. */
@@ -146,7 +165,7 @@ static void free_copy(struct copy *c) {
 static int read_copy(int pid, struct copy *c) {
   memset(c, 0, sizeof(*c));
   c->pid = pid;
-  c->at_ms = mono_ms();
+  c->at_ms = clock_ms(CLOCK_REALTIME);
   int n = W.nfiles + W.nlinks;
   char *before = NULL;
   int before_len = W.exe_index >= 0 ? read_link(pid, W.names[W.exe_index], &before) : -1;
@@ -165,7 +184,7 @@ static int read_copy(int pid, struct copy *c) {
   return r;
 }
 
-static void take_copy(int pid) {
+static void take_copy(int pid, int kind, double event_ms) {
   struct copy c;
   int r = 1;
   for (int tries = 0; tries < COPY_TRIES && r == 1; tries++) r = read_copy(pid, &c);
@@ -173,6 +192,8 @@ static void take_copy(int pid) {
     W.vanished++;
     return;
   }
+  c.kind = kind;
+  c.event_ms = event_ms;
   pthread_mutex_lock(&W.mu);
   struct copy *slot = &W.ring[W.head];
   free_copy(slot);
@@ -223,13 +244,13 @@ static void *watch(void *arg) {
       struct proc_event *ev = (struct proc_event *)cn->data;
       if (ev->what == PROC_EVENT_EXEC && h->nlmsg_len >= head + sizeof(struct exec_proc_event)) {
         W.events++;
-        if (within_budget(&W.window_copies, MAX_COPIES_PER_SECOND)) take_copy(ev->event_data.exec.process_tgid);
+        if (within_budget(&W.window_copies, MAX_COPIES_PER_SECOND)) take_copy(ev->event_data.exec.process_tgid, EXEC, event_wall_ms(ev->timestamp_ns));
         else W.skipped++;
       } else if (ev->what == PROC_EVENT_FORK && h->nlmsg_len >= head + sizeof(struct fork_proc_event)) {
         // A new thread is announced as a fork too, with its own pid in the parent's tgid: skipped.
         if (ev->event_data.fork.child_pid != ev->event_data.fork.child_tgid) continue;
         W.forks++;
-        if (within_budget(&W.window_fork_copies, MAX_FORK_COPIES_PER_SECOND)) take_copy(ev->event_data.fork.child_tgid);
+        if (within_budget(&W.window_fork_copies, MAX_FORK_COPIES_PER_SECOND)) take_copy(ev->event_data.fork.child_tgid, FORK, event_wall_ms(ev->timestamp_ns));
         else W.fork_skipped++;
       }
     }
@@ -383,19 +404,23 @@ static napi_value js_error(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_get(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   napi_value undef;
   napi_get_undefined(env, &undef);
   int32_t pid = 0;
   if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || !W.open) return undef;
+  double before = 0;
+  napi_valuetype t = napi_undefined;
+  int bounded = argc >= 2 && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_number
+    && napi_get_value_double(env, argv[1], &before) == napi_ok;
   napi_value result = undef;
   pthread_mutex_lock(&W.mu);
   for (int k = 1; k <= RING; k++) {
     struct copy *c = &W.ring[(W.head - k + RING) % RING];
-    if (c->pid != pid) continue;
-    napi_value files, links, at;
+    if (c->pid != pid || (bounded && c->event_ms > before)) continue;
+    napi_value files, links, at, event, kind;
     napi_create_object(env, &files);
     napi_create_object(env, &links);
     napi_create_double(env, c->at_ms, &at);
@@ -406,13 +431,47 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
       else napi_create_string_utf8(env, c->data[i], (size_t)c->len[i], &v);
       napi_set_named_property(env, i < W.nfiles ? files : links, W.names[i], v);
     }
-    napi_create_array_with_length(env, 3, &result);
+    napi_create_double(env, c->event_ms, &event);
+    napi_create_int32(env, c->kind, &kind);
+    napi_create_array_with_length(env, 5, &result);
     napi_set_element(env, result, 0, at);
     napi_set_element(env, result, 1, files);
     napi_set_element(env, result, 2, links);
+    napi_set_element(env, result, 3, event);
+    napi_set_element(env, result, 4, kind);
     break;
   }
   pthread_mutex_unlock(&W.mu);
+  return result;
+}
+
+/** execWatchLast(pid) -> undefined, or [event ms, kind] of the newest copy for pid (no files: cheap). */
+static napi_value js_last(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_value result;
+  napi_get_undefined(env, &result);
+  int32_t pid = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || !W.open) return result;
+  double event = 0;
+  int kind = -1;
+  pthread_mutex_lock(&W.mu);
+  for (int k = 1; k <= RING; k++) {
+    struct copy *c = &W.ring[(W.head - k + RING) % RING];
+    if (c->pid != pid) continue;
+    event = c->event_ms;
+    kind = c->kind;
+    break;
+  }
+  pthread_mutex_unlock(&W.mu);
+  if (kind < 0) return result;
+  napi_value e, k;
+  napi_create_double(env, event, &e);
+  napi_create_int32(env, kind, &k);
+  napi_create_array_with_length(env, 2, &result);
+  napi_set_element(env, result, 0, e);
+  napi_set_element(env, result, 1, k);
   return result;
 }
 
@@ -440,6 +499,7 @@ void execwatch_define(napi_env env, napi_value exports) {
     { "execWatchOpen", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL },
     { "execWatchError", NULL, js_error, NULL, NULL, NULL, napi_enumerable, NULL },
     { "execWatchGet", NULL, js_get, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "execWatchLast", NULL, js_last, NULL, NULL, NULL, napi_enumerable, NULL },
     { "execWatchStats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL },
     { "execWatchClose", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL },
   };

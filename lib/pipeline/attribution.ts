@@ -14,7 +14,7 @@
 // libuv thread pool behind LevelDB), and every connection of a busy program waited for it.
 import { OrderedMap } from '../collections/index.js';
 import type { Flow } from '../flows/index.js';
-import type { FlowEnds, SocketOwner, SocketResolver } from '../procfs/index.js';
+import { programBefore, type FlowEnds, type ProgramCopies, type SocketOwner, type SocketResolver } from '../procfs/index.js';
 import type { Described, SoftwareContext } from '../software/index.js';
 import type { AttributionMethod, Confidence } from '../alerts/index.js';
 
@@ -54,6 +54,11 @@ export interface AttributorOptions {
   processCacheMs?: number;
   /** Bound on cached processes (default 4096). */
   processCacheSize?: number;
+  /**
+   * The exec watcher's copies: a process that exec'd another program after the connection's
+   * first packet is described as it was then (program-at.ts).
+   */
+  programs?: ProgramCopies;
   now: () => number;
 }
 
@@ -74,6 +79,8 @@ export class AttributorStats {
   attributedByDns = 0;
   /** Attributed through the connect tracer after the socket (or its holder) was gone. */
   attributedTraced = 0;
+  /** Described as the program the process ran at the connection, which it has exec'd away from since. */
+  describedBeforeExec = 0;
 }
 
 function ends(f: Pending['flow']): FlowEnds {
@@ -168,11 +175,11 @@ export class Attributor {
       p.resolve(NONE);
       return;
     }
-    let described = await this.describe(owner.pid);
+    let described = await this.describeAt(owner.pid, p.flow.startTime);
     if (owner.holder !== undefined && (!described || described.software.id === '')) {
       // The maker is gone with nothing (or only its name: caught exiting) left to describe it:
       // the process holding its socket, which runs the same program when it inherited it.
-      const held = await this.describe(owner.holder.pid);
+      const held = await this.describeAt(owner.holder.pid, p.flow.startTime);
       if (held && (held.software.id !== '' || !described)) {
         described = held;
         owner.method = owner.holder.method;
@@ -206,6 +213,14 @@ export class Attributor {
     if (!f) return undefined;
     const described = await this.describe(f.pid);
     return described ? { method: f.method, confidence: f.confidence, described } : undefined;
+  }
+
+  /** The process as it was at `t` (the connection's first packet) when it has exec'd another program since; else as it is. */
+  private describeAt(pid: number, t: number | undefined): Promise<Described | undefined> {
+    const then = t === undefined || this.opts.programs === undefined ? undefined : programBefore(this.opts.programs, pid, t);
+    if (then === undefined) return this.describe(pid);
+    this.stats.describedBeforeExec += 1;
+    return this.opts.software.describe(pid, then).catch(() => undefined);
   }
 
   private describe(pid: number): Promise<Described | undefined> {

@@ -174,7 +174,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const software = new SoftwareContext({
     proc, hostRoot: config.hostRoot, parentDepth: config.parentDepth, normalizeVersions: config.normalizeVersions, passwdFile,
   });
-  const attributor = new Attributor({ resolver, software, now });
+  const attributor = new Attributor({ resolver, software, now, programs: execWatch });
   const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
   const hostAddresses = new HostAddresses();
   const pipeline = new Pipeline(settingsOf(config), {

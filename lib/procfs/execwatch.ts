@@ -13,16 +13,22 @@ import { loadNativeModule } from './netlink.js';
 export interface ExecWatchAddon {
   execWatchOpen(procRoot: string, files: string[], links: string[]): number;
   execWatchError(): string;
-  execWatchGet(pid: number): [number, Record<string, Buffer>, Record<string, string>] | undefined;
+  /** [copy ms, files, links, event ms, kind (0 exec, 1 fork)]; wall clock. Builds before fork copies give the first three. */
+  execWatchGet(pid: number, before?: number): [number, Record<string, Buffer>, Record<string, string>, number?, number?] | undefined;
   /** execs, copies, vanished, overruns, skipped, forks, fork copies skipped (the last two: builds with fork copies). */
+  /** [event ms, kind] of the newest copy for the pid; absent from builds before it. */
+  execWatchLast?(pid: number): [number, number] | undefined;
   execWatchStats(): number[];
   execWatchClose(): number;
 }
 
-/** One program's files as copied at its exec. */
+/** One program's files as copied at its exec (or a new process's at its fork). */
 export interface ExecCopy {
   /** Wall-clock ms of the copy. */
   at: number;
+  /** Wall-clock ms of the exec or fork, as the kernel stamped it (packet timestamps' clock). */
+  event: number;
+  kind: 'exec' | 'fork';
   files: Map<string, Buffer>;
   links: Map<string, string>;
 }
@@ -65,17 +71,34 @@ export class ExecWatch {
     return current;
   }
 
-  /** The newest copy taken for `pid` (at its exec, or at its fork when it has not exec'd since), if any. */
-  get(pid: number): ExecCopy | undefined {
+  /**
+   * The newest copy taken for `pid` (at its exec, or at its fork when it has not exec'd since),
+   * if any; with `before` (wall-clock ms), the newest one of an exec or fork at or before it:
+   * what the process ran then.
+   */
+  get(pid: number, before?: number): ExecCopy | undefined {
     if (!this.open) return undefined;
-    const r = this.addon.execWatchGet(pid);
+    const r = this.addon.execWatchGet(pid, before);
     if (r === undefined) return undefined;
-    const [monoMs, files, links] = r;
+    const [at, files, links, event, kind] = r;
     return {
-      at: Date.now() - (Number(process.hrtime.bigint()) / 1e6 - monoMs),
+      at,
+      event: event ?? at,
+      kind: kind === 1 ? 'fork' : 'exec',
       files: new Map(Object.entries(files)),
       links: new Map(Object.entries(links)),
     };
+  }
+
+  /** When the newest copy for `pid` was taken after (its exec or fork, wall-clock ms) and which, without copying its files out. */
+  last(pid: number): { event: number; kind: 'exec' | 'fork' } | undefined {
+    if (!this.open) return undefined;
+    if (this.addon.execWatchLast === undefined) {
+      const c = this.get(pid);
+      return c === undefined ? undefined : { event: c.event, kind: c.kind };
+    }
+    const r = this.addon.execWatchLast(pid);
+    return r === undefined ? undefined : { event: r[0], kind: r[1] === 1 ? 'fork' : 'exec' };
   }
 
   /**

@@ -17,3 +17,4 @@ export { SockDiag, type DiagSocket, type NetlinkAddon, type SockDiagOptions } fr
 export { ExecWatch, type ExecCopy, type ExecWatchAddon, type ExecWatchOptions } from './execwatch.js';
 export { ConnectTracer, sockOffsets, type ConnectTracerOptions, type SockOffsets, type TracedSocket, type TracerAddon } from './tracer.js';
 export { HotPids, type HotPidsOptions } from './hotpids.js';
+export { CopyProcFs, programBefore, type ProgramCopies } from './program-at.js';

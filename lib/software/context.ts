@@ -5,6 +5,8 @@ import path from 'node:path';
 import fs from 'node:fs/promises';
 import { readProcess, type ProcessInfo } from '../procfs/process.js';
 import type { ProcFs } from '../procfs/procfs.js';
+import { CopyProcFs } from '../procfs/program-at.js';
+import type { ExecCopy } from '../procfs/execwatch.js';
 import { NameService, UserNames } from '../procfs/passwd.js';
 import { HostsFiles } from '../procfs/hosts.js';
 import { containerFromCgroup, systemdUnitFromCgroup } from './container-cgroup.js';
@@ -80,11 +82,15 @@ export class SoftwareContext {
     this.hostsFiles = opts.hosts === false ? undefined : (opts.hosts ?? new HostsFiles());
   }
 
-  /** undefined when the process is gone (or never was). */
-  async describe(pid: number): Promise<Described | undefined> {
+  /**
+   * undefined when the process is gone (or never was). `asOf`: a copy of the process's files from
+   * before it exec'd its present program (programBefore): it is described as it was then.
+   */
+  async describe(pid: number, asOf?: ExecCopy): Promise<Described | undefined> {
+    const proc = asOf === undefined ? this.proc : new CopyProcFs(this.proc, pid, asOf);
     const [process, cgroup, hosts] = await Promise.all([
-      readProcess(this.proc, pid, { hostRoot: this.hostRoot, parentDepth: this.parentDepth, passwdFile: this.passwdFile, users: this.users, nameService: this.nameService ?? false }),
-      this.proc.readText(`${pid}/cgroup`),
+      readProcess(proc, pid, { hostRoot: this.hostRoot, parentDepth: this.parentDepth, passwdFile: this.passwdFile, users: this.users, nameService: this.nameService ?? false }),
+      proc.readText(`${pid}/cgroup`),
       // Read while the process lives: its root (and so its hosts file) is gone with it.
       this.hostsOf(pid),
     ]);
@@ -98,7 +104,8 @@ export class SoftwareContext {
     const unit = cgroup === undefined ? undefined : systemdUnitFromCgroup(cgroup);
     if (unit !== undefined) out.unit = unit;
     if (hosts !== undefined && hosts.size > 0) out.hosts = hosts;
-    const mainFile = await this.mainFile(process, software);
+    // The running image (<proc>/PID/exe) is the present program's, not the one copied: by path then.
+    const mainFile = await this.mainFile(process, software, asOf === undefined);
     if (mainFile) out.mainFile = mainFile;
     return out;
   }
@@ -112,13 +119,13 @@ export class SoftwareContext {
     return { id: c.id, runtime: c.runtime, ...(c.podUid ? { pod: { uid: c.podUid } } : {}) };
   }
 
-  private mainFile(p: ProcessInfo, software: SoftwareIdentity): Promise<FileFacts | undefined> {
+  private mainFile(p: ProcessInfo, software: SoftwareIdentity, running: boolean): Promise<FileFacts | undefined> {
     if (!this.files) return Promise.resolve(undefined);
     if (FILE_KINDS.has(software.kind) && path.posix.isAbsolute(software.id)) {
       return this.files.inspect(p.pid, software.id, { startTime: p.startTime });
     }
     if (!p.exe) return Promise.resolve(undefined);
-    return this.files.inspect(p.pid, p.exe, { exe: true, startTime: p.startTime });
+    return this.files.inspect(p.pid, p.exe, { exe: running, startTime: p.startTime });
   }
 
   /** The process's own /etc/hosts (symlinks followed inside its root, not ours). */

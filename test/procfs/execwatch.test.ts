@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ExecWatch, SNAPSHOT_FILES, SNAPSHOT_LINKS, SnapshotProcFs } from '../../lib/procfs/index.js';
+import { ExecWatch, SNAPSHOT_FILES, SNAPSHOT_LINKS, SnapshotProcFs, programBefore } from '../../lib/procfs/index.js';
 import { REPO_ROOT, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 import { firstLine } from '../helpers/stream.js';
 
@@ -102,6 +102,28 @@ describe('procfs/execwatch: programs gone within milliseconds are still describe
     assert.ok(copy, `a copy: ${JSON.stringify(watch.stats)}`);
     assert.equal(copy.links.get('exe'), curl);
     assert.match(copy.files.get('cmdline')?.toString() ?? '', /after-fork/);
+  });
+
+  it('stamps each copy with its exec\'s kernel time on the wall clock: what a process ran at a moment between two execs', async function () {
+    requirePrereq(this, haveCommand('python3'), 'python3');
+    const python = fs.realpathSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim());
+    const sleep = fs.realpathSync('/bin/sleep');
+    // Python tells the wall-clock time, then becomes sleep (the same pid).
+    const child = spawn(python, ['-c', "import os, time; print(time.time() * 1000, flush=True); time.sleep(0.05); os.execv('/bin/sleep', ['sleep', '0.2'])"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const t = Number(await firstLine(child.stdout!));
+    await once(child, 'exit');
+    const pid = child.pid!;
+    const last = watch.last(pid);
+    assert.ok(last, `a copy: ${JSON.stringify(watch.stats)}`);
+    assert.equal(last.kind, 'exec');
+    assert.ok(last.event > t && last.event - t < 5_000, `sleep's exec (${last.event}) after the time python told (${t})`);
+    const then = watch.get(pid, t);
+    assert.ok(then, 'the copy of python');
+    assert.equal(then.links.get('exe'), python);
+    assert.ok(then.event <= t, `python's exec (${then.event}) before the time it told (${t})`);
+    assert.equal(watch.get(pid)?.links.get('exe'), sleep);
+    assert.equal(programBefore(watch, pid, t)?.links.get('exe'), python, 'the program at t: python');
+    assert.equal(programBefore(watch, pid, last.event + 1), undefined, 'after the exec: sleep, as /proc says');
   });
 
   it('has no copy for a pid that never exec\'d; a second watcher in the process is refused', () => {
