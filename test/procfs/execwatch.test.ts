@@ -126,6 +126,27 @@ describe('procfs/execwatch: programs gone within milliseconds are still describe
     assert.equal(programBefore(watch, pid, last.event + 1), undefined, 'after the exec: sleep, as /proc says');
   });
 
+  it('a burst of forks past the budget: at most 1,000 fork copies a second, the rest counted as skipped', async function () {
+    requirePrereq(this, haveCommand('python3'), 'python3');
+    const before = watch.stats;
+    const started = Date.now();
+    // Three parents forking 2,000 children each, as fast as they can (the children exit at once
+    // and are reaped by the kernel): ~3,000 forks a second here, over the budget.
+    const FORKS = 3 * 2000;
+    const burst = Array.from({ length: 3 }, () => spawn('python3', ['-c', 'import os, signal\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\nfor _ in range(2000):\n    if os.fork() == 0: os._exit(0)\n'], { stdio: 'ignore' }));
+    await Promise.all(burst.map((p) => once(p, 'exit')));
+    await new Promise((r) => setTimeout(r, 200)); // the watcher's thread catches up
+    const seconds = (Date.now() - started) / 1000;
+    const after = watch.stats;
+    const forks = after.forks - before.forks;
+    const skipped = after.forksSkipped - before.forksSkipped;
+    // Every fork announced, unless the socket overran (events lost, counted).
+    if (after.overruns === before.overruns) assert.ok(forks >= FORKS, `forks seen: ${forks}`);
+    assert.ok(skipped > 0, `some forks over the budget: ${JSON.stringify(after)}`);
+    // Budget windows the burst can have touched: one per started second, plus the one it began in.
+    assert.ok(forks - skipped <= 1000 * (Math.ceil(seconds) + 1), `${forks - skipped} fork copies tried in ${seconds.toFixed(2)} s`);
+  });
+
   it('has no copy for a pid that never exec\'d; a second watcher in the process is refused', () => {
     assert.equal(watch.get(2 ** 22 + 12345), undefined);
     const more: string[] = [];
