@@ -4,21 +4,23 @@
 // connects and exits within a few milliseconds; the connect tracer still names its pid, and
 // this copy says what it was. New processes are copied at their fork as well: a worker forked
 // without exec (a forking server's, a multiprocessing pool's, a shell's subshell) runs its
-// parent's program and can be as short-lived; its copy has its own pid and parent. Optional: without the addon, without CAP_NET_ADMIN, or outside
-// the initial user and pid namespaces (where the kernel sends no process events), open() says
-// why once and returns undefined.
+// parent's program and can be as short-lived; its copy has its own pid and parent. Each copy
+// carries the kernel's time of its exec or fork (program-at.ts: what a process ran at a moment).
+// Optional: without the addon, without CAP_NET_ADMIN, or outside the initial user and pid
+// namespaces (where the kernel sends no process events), open() says why once and returns
+// undefined.
 import { loadNativeModule } from './netlink.js';
 
 /** What the addon exports for the watcher (native/execwatch.c). */
 export interface ExecWatchAddon {
   execWatchOpen(procRoot: string, files: string[], links: string[]): number;
   execWatchError(): string;
-  /** [copy ms, files, links, event ms, kind (0 exec, 1 fork)]; wall clock. Builds before fork copies give the first three. */
-  execWatchGet(pid: number, before?: number): [number, Record<string, Buffer>, Record<string, string>, number?, number?] | undefined;
-  /** execs, copies, vanished, overruns, skipped, forks, fork copies skipped (the last two: builds with fork copies). */
-  /** [event ms, kind] of the newest copy for the pid; absent from builds before it. */
-  execWatchLast?(pid: number): [number, number] | undefined;
-  execWatchStats(): number[];
+  /** [copy ms, files, links, event ms, kind (0 exec, 1 fork)], wall clock. */
+  execWatchGet(pid: number, before?: number): [number, Record<string, Buffer>, Record<string, string>, number, number] | undefined;
+  /** [event ms, kind] of the newest copy for the pid. */
+  execWatchLast(pid: number): [number, number] | undefined;
+  /** execs, copies, vanished, overruns, skipped, forks, fork copies skipped. */
+  execWatchStats(): [number, number, number, number, number, number, number];
   execWatchClose(): number;
 }
 
@@ -83,7 +85,7 @@ export class ExecWatch {
     const [at, files, links, event, kind] = r;
     return {
       at,
-      event: event ?? at,
+      event,
       kind: kind === 1 ? 'fork' : 'exec',
       files: new Map(Object.entries(files)),
       links: new Map(Object.entries(links)),
@@ -93,10 +95,6 @@ export class ExecWatch {
   /** When the newest copy for `pid` was taken after (its exec or fork, wall-clock ms) and which, without copying its files out. */
   last(pid: number): { event: number; kind: 'exec' | 'fork' } | undefined {
     if (!this.open) return undefined;
-    if (this.addon.execWatchLast === undefined) {
-      const c = this.get(pid);
-      return c === undefined ? undefined : { event: c.event, kind: c.kind };
-    }
     const r = this.addon.execWatchLast(pid);
     return r === undefined ? undefined : { event: r[0], kind: r[1] === 1 ? 'fork' : 'exec' };
   }
@@ -107,9 +105,8 @@ export class ExecWatch {
    * (2,000) was spent, new processes forked, forks not copied because theirs (1,000) was.
    */
   get stats(): { execs: number; copies: number; vanished: number; overruns: number; skipped: number; forks: number; forksSkipped: number } {
-    const v = this.open ? this.addon.execWatchStats() : [];
-    const at = (i: number): number => v[i] ?? 0;
-    return { execs: at(0), copies: at(1), vanished: at(2), overruns: at(3), skipped: at(4), forks: at(5), forksSkipped: at(6) };
+    const [execs, copies, vanished, overruns, skipped, forks, forksSkipped] = this.open ? this.addon.execWatchStats() : [0, 0, 0, 0, 0, 0, 0];
+    return { execs, copies, vanished, overruns, skipped, forks, forksSkipped };
   }
 
   close(): void {

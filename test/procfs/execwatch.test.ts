@@ -162,7 +162,8 @@ describe('procfs/execwatch: unavailable', () => {
     assert.match(logs[0], /exec watcher unavailable \(addon not built/);
     const refusing = {
       execWatchOpen: () => -1, execWatchError: () => 'bind to the process events group: Operation not permitted',
-      execWatchGet: () => undefined, execWatchStats: (): number[] => [0, 0, 0, 0, 0, 0, 0], execWatchClose: () => 0,
+      execWatchGet: () => undefined, execWatchLast: () => undefined,
+      execWatchStats: (): [number, number, number, number, number, number, number] => [0, 0, 0, 0, 0, 0, 0], execWatchClose: () => 0,
     };
     assert.equal(ExecWatch.open('/proc', SNAPSHOT_FILES, SNAPSHOT_LINKS, { addon: refusing, log: (m) => logs.push(m) }), undefined);
     assert.match(logs[1], /Operation not permitted/);
