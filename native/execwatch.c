@@ -13,12 +13,16 @@
 // parent. A child that execs afterwards gets a newer copy at its exec, and the newest one wins.
 //
 // API (one watcher per process; failures are negative errnos, never throws):
-//   execWatchOpen(procRoot, files[], links[])  -> 0 or -errno (execWatchError() says which step)
+//   execWatchOpen(procRoot, files[], links[][, execsPerSecond, forksPerSecond])
+//                      -> 0 or -errno (execWatchError() says which step); the budgets default to
+//                         MAX_COPIES_PER_SECOND and MAX_FORK_COPIES_PER_SECOND
 //   execWatchGet(pid[, before]) -> undefined, or [ms, { file: Buffer }, { link: string }, event ms,
 //                         kind (0 exec, 1 fork)] of the newest copy for that pid (of the newest
 //                         whose event came at or before `before`, when given). Times are wall
 //                         clock (CLOCK_REALTIME) ms, as packet timestamps: the copy's, and the
 //                         kernel's event (its monotonic stamp carried over to the wall clock).
+//                         An exec that was not copied (budget, gone first) has an entry with no
+//                         files or links: what the pid ran since is not known.
 //   execWatchLast(pid) -> undefined, or [event ms, kind] of the newest copy (no files copied out)
 //   execWatchStats()   -> [execs, copies, vanished, overruns, skipped (execs over the per-second
 //                         budget), forks (new processes), fork copies skipped (over their budget)]
@@ -86,6 +90,8 @@ static struct {
   /** Index in names of the `exe` link (-1: none asked for): tells a copy torn by an exec. */
   int exe_index;
   uint64_t events, copies, vanished, overruns, skipped, forks, fork_skipped;
+  /** Copies a second at most, at execs and at forks. */
+  int max_exec_copies, max_fork_copies;
   double window_start;
   int window_copies, window_fork_copies;
 } W = { .open = 0, .fd = -1, .wake = -1, .mu = PTHREAD_MUTEX_INITIALIZER };
@@ -184,23 +190,44 @@ static int read_copy(int pid, struct copy *c) {
   return r;
 }
 
+static void put(struct copy *c) {
+  pthread_mutex_lock(&W.mu);
+  struct copy *slot = &W.ring[W.head];
+  free_copy(slot);
+  *slot = *c;
+  W.head = (W.head + 1) % RING;
+  pthread_mutex_unlock(&W.mu);
+}
+
+/**
+ * An exec whose program was not copied (over the budget, or gone first): an empty entry says so,
+ * so that the pid's older copy (its fork's, its previous program's) no longer answers for it as
+ * if it still ran that.
+ */
+static void exec_not_copied(int pid, double event_ms) {
+  struct copy c;
+  memset(&c, 0, sizeof(c));
+  c.pid = pid;
+  c.kind = EXEC;
+  c.at_ms = clock_ms(CLOCK_REALTIME);
+  c.event_ms = event_ms;
+  for (int i = 0; i < MAX_NAMES; i++) c.len[i] = -1;
+  put(&c);
+}
+
 static void take_copy(int pid, int kind, double event_ms) {
   struct copy c;
   int r = 1;
   for (int tries = 0; tries < COPY_TRIES && r == 1; tries++) r = read_copy(pid, &c);
   if (r != 0) {  // gone already (or still changing program: its exec's own copy follows)
     W.vanished++;
+    if (kind == EXEC) exec_not_copied(pid, event_ms);
     return;
   }
   c.kind = kind;
   c.event_ms = event_ms;
-  pthread_mutex_lock(&W.mu);
-  struct copy *slot = &W.ring[W.head];
-  free_copy(slot);
-  *slot = c;
-  W.head = (W.head + 1) % RING;
+  put(&c);
   W.copies++;
-  pthread_mutex_unlock(&W.mu);
 }
 
 /** One more copy within the second's budget `max` (counted in `used`)? */
@@ -244,13 +271,18 @@ static void *watch(void *arg) {
       struct proc_event *ev = (struct proc_event *)cn->data;
       if (ev->what == PROC_EVENT_EXEC && h->nlmsg_len >= head + sizeof(struct exec_proc_event)) {
         W.events++;
-        if (within_budget(&W.window_copies, MAX_COPIES_PER_SECOND)) take_copy(ev->event_data.exec.process_tgid, EXEC, event_wall_ms(ev->timestamp_ns));
-        else W.skipped++;
+        int pid = ev->event_data.exec.process_tgid;
+        double at = event_wall_ms(ev->timestamp_ns);
+        if (within_budget(&W.window_copies, W.max_exec_copies)) take_copy(pid, EXEC, at);
+        else {
+          W.skipped++;
+          exec_not_copied(pid, at);
+        }
       } else if (ev->what == PROC_EVENT_FORK && h->nlmsg_len >= head + sizeof(struct fork_proc_event)) {
         // A new thread is announced as a fork too, with its own pid in the parent's tgid: skipped.
         if (ev->event_data.fork.child_pid != ev->event_data.fork.child_tgid) continue;
         W.forks++;
-        if (within_budget(&W.window_fork_copies, MAX_FORK_COPIES_PER_SECOND)) take_copy(ev->event_data.fork.child_tgid, FORK, event_wall_ms(ev->timestamp_ns));
+        if (within_budget(&W.window_fork_copies, W.max_fork_copies)) take_copy(ev->event_data.fork.child_tgid, FORK, event_wall_ms(ev->timestamp_ns));
         else W.fork_skipped++;
       }
     }
@@ -368,9 +400,16 @@ static int names_arg(napi_env env, napi_value arr, int from) {
   return (int)n;
 }
 
+/** A positive int argument, or `fallback` when absent or not one. */
+static int int_arg(napi_env env, napi_value *argv, size_t argc, size_t i, int fallback) {
+  int32_t v = 0;
+  if (i >= argc || napi_get_value_int32(env, argv[i], &v) != napi_ok || v <= 0) return fallback;
+  return v;
+}
+
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 3) return make_int(env, -EINVAL);
   watch_close();
@@ -393,6 +432,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   W.nfiles = nf;
   W.nlinks = nl;
+  W.max_exec_copies = int_arg(env, argv, argc, 3, MAX_COPIES_PER_SECOND);
+  W.max_fork_copies = int_arg(env, argv, argc, 4, MAX_FORK_COPIES_PER_SECOND);
   W.exe_index = -1;
   for (int i = nf; i < nf + nl; i++) if (strcmp(W.names[i], "exe") == 0) W.exe_index = i;
   return make_int(env, watch_open());

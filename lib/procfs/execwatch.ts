@@ -13,7 +13,7 @@ import { loadNativeModule } from './netlink.js';
 
 /** What the addon exports for the watcher (native/execwatch.c). */
 export interface ExecWatchAddon {
-  execWatchOpen(procRoot: string, files: string[], links: string[]): number;
+  execWatchOpen(procRoot: string, files: string[], links: string[], execsPerSecond?: number, forksPerSecond?: number): number;
   execWatchError(): string;
   /** [copy ms, files, links, event ms, kind (0 exec, 1 fork)], wall clock. */
   execWatchGet(pid: number, before?: number): [number, Record<string, Buffer>, Record<string, string>, number, number] | undefined;
@@ -40,6 +40,8 @@ export interface ExecWatchOptions {
   log?: (msg: string) => void;
   /** The addon itself (tests), or a path to load instead of the built one. */
   addon?: ExecWatchAddon | string;
+  /** Copies a second at most, at execs and at forks (default 2,000 and 1,000; tests take fewer). */
+  budgets?: { execs: number; forks: number };
 }
 
 /** The addon holds one watcher per process: the one open now. */
@@ -64,7 +66,7 @@ export class ExecWatch {
     if (current !== undefined) return fail('another one is open in this process');
     let r: number;
     try {
-      r = addon.execWatchOpen(procRoot, [...files], [...links]);
+      r = addon.execWatchOpen(procRoot, [...files], [...links], opts.budgets?.execs, opts.budgets?.forks);
     } catch (err) {
       return fail(`open threw: ${(err as Error).message}`);
     }
