@@ -21,8 +21,9 @@
 //                         whose event came at or before `before`, when given). Times are wall
 //                         clock (CLOCK_REALTIME) ms, as packet timestamps: the copy's, and the
 //                         kernel's event (its monotonic stamp carried over to the wall clock).
-//                         An exec that was not copied (budget, gone first) has an entry with no
-//                         files or links: what the pid ran since is not known.
+//                         An exec or fork that was not copied (budget, gone first) leaves an
+//                         empty entry: undefined when it is the newest one asked for (what the
+//                         pid has run since is not known); execWatchLast still tells its time.
 //   execWatchLast(pid) -> undefined, or [event ms, kind] of the newest copy (no files copied out)
 //   execWatchStats()   -> [execs, copies, vanished, overruns, skipped (execs over the per-second
 //                         budget), forks (new processes), fork copies skipped (over their budget)]
@@ -200,15 +201,15 @@ static void put(struct copy *c) {
 }
 
 /**
- * An exec whose program was not copied (over the budget, or gone first): an empty entry says so,
- * so that the pid's older copy (its fork's, its previous program's) no longer answers for it as
- * if it still ran that.
+ * An exec or fork that was not copied (over the budget, or gone first): an empty entry says so,
+ * so that an older copy of the pid (its fork's, its previous program's, or a former process's
+ * under the same pid) no longer answers for it as if it still ran that.
  */
-static void exec_not_copied(int pid, double event_ms) {
+static void not_copied(int pid, int kind, double event_ms) {
   struct copy c;
   memset(&c, 0, sizeof(c));
   c.pid = pid;
-  c.kind = EXEC;
+  c.kind = kind;
   c.at_ms = clock_ms(CLOCK_REALTIME);
   c.event_ms = event_ms;
   for (int i = 0; i < MAX_NAMES; i++) c.len[i] = -1;
@@ -221,7 +222,7 @@ static void take_copy(int pid, int kind, double event_ms) {
   for (int tries = 0; tries < COPY_TRIES && r == 1; tries++) r = read_copy(pid, &c);
   if (r != 0) {  // gone already (or still changing program: its exec's own copy follows)
     W.vanished++;
-    if (kind == EXEC) exec_not_copied(pid, event_ms);
+    not_copied(pid, kind, event_ms);
     return;
   }
   c.kind = kind;
@@ -276,14 +277,19 @@ static void *watch(void *arg) {
         if (within_budget(&W.window_copies, W.max_exec_copies)) take_copy(pid, EXEC, at);
         else {
           W.skipped++;
-          exec_not_copied(pid, at);
+          not_copied(pid, EXEC, at);
         }
       } else if (ev->what == PROC_EVENT_FORK && h->nlmsg_len >= head + sizeof(struct fork_proc_event)) {
         // A new thread is announced as a fork too, with its own pid in the parent's tgid: skipped.
         if (ev->event_data.fork.child_pid != ev->event_data.fork.child_tgid) continue;
         W.forks++;
-        if (within_budget(&W.window_fork_copies, W.max_fork_copies)) take_copy(ev->event_data.fork.child_tgid, FORK, event_wall_ms(ev->timestamp_ns));
-        else W.fork_skipped++;
+        int pid = ev->event_data.fork.child_tgid;
+        double at = event_wall_ms(ev->timestamp_ns);
+        if (within_budget(&W.window_fork_copies, W.max_fork_copies)) take_copy(pid, FORK, at);
+        else {
+          W.fork_skipped++;
+          not_copied(pid, FORK, at);
+        }
       }
     }
   }
@@ -461,6 +467,7 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
   for (int k = 1; k <= RING; k++) {
     struct copy *c = &W.ring[(W.head - k + RING) % RING];
     if (c->pid != pid || (bounded && c->event_ms > before)) continue;
+    if (c->len[0] < 0) break;  // not copied: what the pid ran is not known
     napi_value files, links, at, event, kind;
     napi_create_object(env, &files);
     napi_create_object(env, &links);

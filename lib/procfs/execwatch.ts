@@ -78,7 +78,8 @@ export class ExecWatch {
   /**
    * The newest copy taken for `pid` (at its exec, or at its fork when it has not exec'd since),
    * if any; with `before` (wall-clock ms), the newest one of an exec or fork at or before it:
-   * what the process ran then.
+   * what the process ran then. Undefined, too, when that exec or fork was not copied (over the
+   * budget, gone first): an older copy does not answer for what came after.
    */
   get(pid: number, before?: number): ExecCopy | undefined {
     if (!this.open) return undefined;
