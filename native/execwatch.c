@@ -450,24 +450,37 @@ static napi_value js_error(napi_env env, napi_callback_info info) {
   return make_string(env, last_error);
 }
 
+/** The newest entry for `pid` (with `bounded`, the newest whose event came at or before `before`); NULL when none. Hold W.mu. */
+static struct copy *newest(int pid, int bounded, double before) {
+  for (int k = 1; k <= RING; k++) {
+    struct copy *c = &W.ring[(W.head - k + RING) % RING];
+    if (c->pid == pid && (!bounded || c->event_ms <= before)) return c;
+  }
+  return NULL;
+}
+
+/** The pid argument (argv[0]); 0 when it is not one or the watcher is closed. */
+static int32_t pid_arg(napi_env env, napi_value *argv, size_t argc) {
+  int32_t pid = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || !W.open) return 0;
+  return pid;
+}
+
 static napi_value js_get(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  int32_t pid = 0;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || !W.open) return undef;
+  napi_value result;
+  napi_get_undefined(env, &result);
+  int32_t pid = pid_arg(env, argv, argc);
+  if (pid == 0) return result;
   double before = 0;
   napi_valuetype t = napi_undefined;
   int bounded = argc >= 2 && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_number
     && napi_get_value_double(env, argv[1], &before) == napi_ok;
-  napi_value result = undef;
   pthread_mutex_lock(&W.mu);
-  for (int k = 1; k <= RING; k++) {
-    struct copy *c = &W.ring[(W.head - k + RING) % RING];
-    if (c->pid != pid || (bounded && c->event_ms > before)) continue;
-    if (c->len[0] < 0) break;  // not copied: what the pid ran is not known
+  struct copy *c = newest(pid, bounded, before);
+  if (c != NULL && c->len[0] >= 0) {  // an empty entry: not copied, what the pid ran is not known
     napi_value files, links, at, event, kind;
     napi_create_object(env, &files);
     napi_create_object(env, &links);
@@ -487,31 +500,24 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
     napi_set_element(env, result, 2, links);
     napi_set_element(env, result, 3, event);
     napi_set_element(env, result, 4, kind);
-    break;
   }
   pthread_mutex_unlock(&W.mu);
   return result;
 }
 
-/** execWatchLast(pid) -> undefined, or [event ms, kind] of the newest copy for pid (no files: cheap). */
+/** execWatchLast(pid) -> undefined, or [event ms, kind] of the newest entry for pid (no files: cheap). */
 static napi_value js_last(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   napi_value result;
   napi_get_undefined(env, &result);
-  int32_t pid = 0;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || !W.open) return result;
-  double event = 0;
-  int kind = -1;
+  int32_t pid = pid_arg(env, argv, argc);
+  if (pid == 0) return result;
   pthread_mutex_lock(&W.mu);
-  for (int k = 1; k <= RING; k++) {
-    struct copy *c = &W.ring[(W.head - k + RING) % RING];
-    if (c->pid != pid) continue;
-    event = c->event_ms;
-    kind = c->kind;
-    break;
-  }
+  struct copy *c = newest(pid, 0, 0);
+  double event = c ? c->event_ms : 0;
+  int kind = c ? c->kind : -1;
   pthread_mutex_unlock(&W.mu);
   if (kind < 0) return result;
   napi_value e, k;
