@@ -117,8 +117,6 @@ export interface LiveSuite extends World {
 export interface LiveSuiteOptions {
   /** Prerequisites of the suite's own beyond the harness's (missingPrereqs) and the built agent, by name. */
   needs?: () => string[];
-  /** Needs no agent (the harness's own test). */
-  noAgent?: boolean;
   /** How long the servers wait before answering (WorldHandle.start). */
   holdMs?: number;
   /** Mode of the temporary directory; default 0o755. */
@@ -141,7 +139,7 @@ export function liveSuite(name: string, opts: LiveSuiteOptions = {}): LiveSuite 
   before(async function () {
     this.timeout(DEFAULT_LOCK_WAIT_MS + 60_000);
     const missing = missingPrereqs();
-    if (!opts.noAgent && !fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
+    if (!fs.existsSync(AGENT_CLI)) missing.push(`${AGENT_CLI} (build first)`);
     missing.push(...(opts.needs?.() ?? []));
     requirePrereq(this, missing.length === 0, `the ${name} test needs: ${missing.join(', ')}`);
     world = await handle.start(DEFAULT_LOCK_WAIT_MS, { holdMs: opts.holdMs });
