@@ -62,7 +62,7 @@ export function parseCmdline(buf: Uint8Array | string): string[] {
   return argv;
 }
 
-export interface ParentInfo { pid: number; name?: string; exe?: string; argv?: string[]; commandLine?: string }
+export interface ParentInfo { pid: number; name?: string; exe?: string; argv?: string[]; commandLine?: string; cwd?: string }
 
 export interface ProcessInfo {
   pid: number;
@@ -293,7 +293,7 @@ async function readParents(proc: ProcFs, pid: number, ppid: number, depth: numbe
       parents.push({ pid: next });
       break;
     }
-    parents.push({ pid: next, name: b.stat.comm, exe: b.exe, argv: b.argv, commandLine: b.argv.join(' ') });
+    parents.push({ pid: next, name: b.stat.comm, exe: b.exe, argv: b.argv, commandLine: b.argv.join(' '), cwd: b.cwd });
     if (next === 1) break;
     next = b.stat.ppid;
   }

@@ -14,7 +14,7 @@ import { ContainerCatalog } from './container-catalog.js';
 import type { ContainerInfo } from './container-sources.js';
 import { FileInspector, type FileFacts } from './files.js';
 import { resolveInRoot } from '../procfs/root-path.js';
-import type { SoftwareIdentity, SoftwareKind } from './identify.js';
+import { poolProgram, type SoftwareIdentity, type SoftwareKind } from './identify.js';
 import { identifySoftwareReading, MAX_ARGFILE_BYTES } from './javaargs.js';
 import { softwareKey } from './key.js';
 
@@ -95,10 +95,12 @@ export class SoftwareContext {
       this.hostsOf(pid),
     ]);
     if (!process) return undefined;
-    const [container, software] = await Promise.all([
+    const [container, own] = await Promise.all([
       this.container(cgroup),
       identifySoftwareReading(process, (file) => this.readInRoot(pid, file)),
     ]);
+    // A Python pool's worker (multiprocessing spawn / forkserver) is the program that made the pool.
+    const software = poolProgram(process, (process.parents ?? []).map((a) => ({ exe: a.exe, argv: a.argv ?? [], cwd: a.cwd }))) ?? own;
     const out: Described = { process, software, softwareKey: softwareKey(software, container, { normalize: this.normalize }) };
     if (container) out.container = container;
     const unit = cgroup === undefined ? undefined : systemdUnitFromCgroup(cgroup);

@@ -152,6 +152,41 @@ function inlineFlag(name: string): string {
   return LONG_TO_SHORT[name] ? `-${LONG_TO_SHORT[name]}` : name;
 }
 
+/**
+ * Python's multiprocessing (and celery's billiard) start a pool's workers through a bootstrap
+ * one-liner. spawn: `python3 -c "from multiprocessing.spawn import spawn_main; ..."
+ * --multiprocessing-fork`, a child of the program that made the pool; forkserver (the default on
+ * Linux since Python 3.14): a server run as `python3 -c "from multiprocessing.forkserver import
+ * main; ..."`, whose forks are the workers; the resource tracker alike. Uvicorn's `--workers`
+ * are spawned so. Their software is the program that made the pool, not "python3 -c".
+ */
+const POOL_BOOTSTRAP = /^\s*from (?:multiprocessing|billiard)\.(?:spawn|forkserver|resource_tracker|semaphore_tracker) import /;
+
+/** Whether the process is a pool's bootstrap one-liner (POOL_BOOTSTRAP). */
+export function isPoolBootstrap(p: ProcessCommand): boolean {
+  const program = p.exe?.replace(DELETED, '') || p.argv[0];
+  if (program === undefined || detectInterpreter(path.posix.basename(program))?.family !== 'python') return false;
+  const c = p.argv.indexOf('-c', 1);
+  return c > 0 && POOL_BOOTSTRAP.test(p.argv[c + 1] ?? '');
+}
+
+/**
+ * The software of a pool's worker (isPoolBootstrap): that of its nearest ancestor, up the
+ * chain given (parent first), that is a Python program and no bootstrap itself; undefined when
+ * there is none (the maker exited and the worker was re-parented), or when `self` is no worker.
+ */
+export function poolProgram(self: ProcessCommand, ancestors: readonly ProcessCommand[]): SoftwareIdentity | undefined {
+  if (!isPoolBootstrap(self)) return undefined;
+  for (const a of ancestors) {
+    if (a.argv.length === 0) return undefined; // gone, or unreadable: the chain is broken here
+    if (isPoolBootstrap(a)) continue;
+    const id = identifySoftware(a);
+    return id.kind !== 'unknown' && id.kind !== 'executable' && id.interpreter !== undefined
+      && detectInterpreter(path.posix.basename(id.interpreter))?.family === 'python' ? id : undefined;
+  }
+  return undefined;
+}
+
 export function resolvePath(file: string, cwd: string | undefined): string {
   if (path.posix.isAbsolute(file)) return path.posix.normalize(file);
   // Without an absolute cwd the relative path is all we know; resolving against our own cwd would lie.

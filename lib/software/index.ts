@@ -1,6 +1,6 @@
 // software stage: who the software behind a process is (executable, or an interpreter's main
 // program), which container and pod it runs in, its main file's facts, and its baseline key.
-export { identifySoftware, type SoftwareIdentity, type SoftwareKind, type ProcessCommand } from './identify.js';
+export { identifySoftware, isPoolBootstrap, poolProgram, type SoftwareIdentity, type SoftwareKind, type ProcessCommand } from './identify.js';
 export { detectInterpreter, javaMain, type Interpreter, type Family, type ScannedFamily, type LauncherFamily } from './interpreters.js';
 export { containerFromCgroup, systemdUnitFromCgroup, type CgroupContainer, type ContainerRuntime } from './container-cgroup.js';
 export { parseImageRef, qualifyImageName, type ImageRef } from './container-image.js';

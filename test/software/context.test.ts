@@ -3,11 +3,23 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ProcFs } from '../../lib/procfs/index.js';
 import { ContainerCatalog, containerFromCgroup, identifySoftware, SoftwareContext } from '../../lib/software/index.js';
 import { FIXTURES_DIR, haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+import { firstLine } from '../helpers/stream.js';
 import { FakeProc } from '../procfs/faketree.js';
+
+/** Makes a pool of one worker with the start method given; the worker prints its pid and waits. */
+const POOL_MAIN = `import multiprocessing as mp, os, sys, time
+def work(_):
+    print(os.getpid(), flush=True)
+    time.sleep(10)
+if __name__ == '__main__':
+    with mp.get_context(sys.argv[1]).Pool(1) as pool:
+        pool.map(work, [0])
+`;
 
 const HOSTROOT = path.join(FIXTURES_DIR, 'software', 'hostroot');
 const DPKGROOT = path.join(FIXTURES_DIR, 'software', 'dpkgroot');
@@ -118,6 +130,29 @@ describe('software/SoftwareContext on the real /proc', () => {
     assert.equal(d.container?.id, containerFromCgroup(fs.readFileSync('/proc/self/cgroup', 'utf8'))?.id);
     assert.equal(d.process.uid, process.getuid?.());
   });
+
+  for (const method of ['spawn', 'forkserver']) {
+    it(`a Python pool's worker (multiprocessing ${method}) is the script that made the pool, not "python3 -c"`, async function () {
+      this.timeout(20_000);
+      requirePrereq(this, haveCommand('python3'), 'python3');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-pool-'));
+      const script = path.join(dir, 'pool_main.py');
+      fs.writeFileSync(script, POOL_MAIN);
+      const main = spawn('python3', [script, method], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+      try {
+        const worker = Number(await firstLine(main.stdout!));
+        assert.ok(Number.isInteger(worker) && worker !== main.pid, `the worker's pid: ${worker}`);
+        const d = await new SoftwareContext({ proc: new ProcFs('/proc'), hostRoot: '/', catalog: false, files: false }).describe(worker);
+        assert.ok(d, 'the worker described');
+        assert.match(d.process.commandLine, new RegExp(`from multiprocessing\\.${method === 'spawn' ? 'spawn' : 'forkserver'} import`), 'a bootstrap one-liner');
+        assert.equal(d.software.id, script);
+        assert.equal(d.software.kind, 'script');
+      } finally {
+        try { process.kill(-main.pid!, 'SIGKILL'); } catch { /* gone */ }
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it('names the systemd unit a real process runs in, from the cgroup the kernel shows (cgroup v2, and v1 name=systemd)', async function () {
     this.timeout(10_000);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { identifySoftware, identifySoftwareReading, detectInterpreter, parseJavaArgFile, expandJavaArgFiles } from '../../lib/software/index.js';
+import { identifySoftware, identifySoftwareReading, detectInterpreter, isPoolBootstrap, parseJavaArgFile, poolProgram, expandJavaArgFiles } from '../../lib/software/index.js';
 import { CASES } from './cmdlines.js';
 
 describe('software/identifySoftware on real command lines', () => {
@@ -69,6 +69,40 @@ describe('software/identifySoftware edge cases', () => {
     for (const n of no) assert.equal(detectInterpreter(n), undefined, n);
     assert.equal(detectInterpreter('python3.11')?.name, 'python3');
     assert.equal(detectInterpreter('nodejs')?.name, 'node');
+  });
+});
+
+describe('software/python pool workers (multiprocessing spawn, forkserver)', () => {
+  // Command lines as Python 3.11 writes them (test/software/context.test.ts reads real ones).
+  const SPAWN = ['/usr/bin/python3', '-B', '-c', 'from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=6, pipe_handle=13)', '--multiprocessing-fork'];
+  const FORKSERVER = ['/usr/bin/python3', '-B', '-c', "from multiprocessing.forkserver import main; main(19, 20, ['__main__'], **{'sys_path': ['/srv/app']})"];
+  const TRACKER = ['/usr/bin/python3', '-c', 'from multiprocessing.resource_tracker import main;main(5)'];
+  const BILLIARD = ['/usr/bin/python3', '-c', 'from billiard.spawn import spawn_main; spawn_main(tracker_fd=5, pipe_handle=9)', '--billiard-fork'];
+  const python = (argv: string[], cwd?: string) => ({ exe: '/usr/bin/python3.11', argv, cwd });
+  const main = python(['python3', 'app/main.py', '--port', '8000'], '/srv');
+  const uvicorn = python(['/srv/venv/bin/python3', '/srv/venv/bin/uvicorn', 'main:app', '--workers', '4'], '/srv');
+
+  it('tells the bootstrap one-liners from other inline programs', () => {
+    for (const argv of [SPAWN, FORKSERVER, TRACKER, BILLIARD]) assert.equal(isPoolBootstrap(python(argv)), true, argv.join(' '));
+    for (const argv of [['python3', '-c', 'import socket'], ['python3', '-c', 'print("from multiprocessing.spawn import x")'], ['python3', 'spawn_main.py']]) {
+      assert.equal(isPoolBootstrap(python(argv)), false, argv.join(' '));
+    }
+    assert.equal(isPoolBootstrap({ exe: '/usr/bin/bash', argv: ['bash', '-c', 'from multiprocessing.spawn import spawn_main'] }), false, 'not python');
+    assert.equal(identifySoftware(python(SPAWN)).id, 'python3 -c', 'alone, it is a one-liner');
+  });
+
+  it('a worker is the program that made the pool: spawn (its parent), forkserver (its grandparent), uvicorn --workers', () => {
+    assert.deepEqual(poolProgram(python(SPAWN), [main]), { id: '/srv/app/main.py', kind: 'script', interpreter: '/usr/bin/python3.11' });
+    assert.equal(poolProgram(python(FORKSERVER), [python(FORKSERVER), main])?.id, '/srv/app/main.py');
+    assert.equal(poolProgram(python(SPAWN), [uvicorn])?.id, '/srv/venv/bin/uvicorn');
+    assert.equal(poolProgram(python(TRACKER), [main])?.id, '/srv/app/main.py');
+  });
+
+  it('no maker to be found: undefined (a re-parented worker, a gone parent, a non-Python parent, not a worker)', () => {
+    assert.equal(poolProgram(python(SPAWN), []), undefined);
+    assert.equal(poolProgram(python(SPAWN), [{ argv: [] }, main]), undefined, 'the parent unreadable: not skipped over');
+    assert.equal(poolProgram(python(SPAWN), [{ exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init'] }]), undefined);
+    assert.equal(poolProgram(python(['python3', 'worker.py']), [main]), undefined);
   });
 });
 
