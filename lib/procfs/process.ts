@@ -293,7 +293,8 @@ async function readParents(proc: ProcFs, pid: number, ppid: number, depth: numbe
       parents.push({ pid: next });
       break;
     }
-    parents.push({ pid: next, name: b.stat.comm, exe: b.exe, argv: b.argv, commandLine: b.argv.join(' '), cwd: b.cwd });
+    // cwd: a relative script's directory (a Python pool's maker, software/identify.ts poolProgram).
+    parents.push({ pid: next, name: b.stat.comm, exe: b.exe, argv: b.argv, commandLine: b.argv.join(' '), ...(b.cwd !== undefined ? { cwd: b.cwd } : {}) });
     if (next === 1) break;
     next = b.stat.ppid;
   }

@@ -99,7 +99,7 @@ describe('procfs/readProcess on a fake /proc tree', () => {
     // btime 1700000000 + 12345 ticks / 100 = 1700000123.45 s
     assert.equal(BTIME, 1_700_000_000);
     assert.equal(info.startTime, '2023-11-14T22:15:23.450Z');
-    assert.deepEqual(info.parent, { pid: 10, name: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init', 'splash'], commandLine: '/sbin/init splash' });
+    assert.deepEqual(info.parent, { pid: 10, name: 'systemd', exe: '/usr/lib/systemd/systemd', argv: ['/sbin/init', 'splash'], commandLine: '/sbin/init splash', cwd: '/' });
   });
 
   it('reads the login uid (kept through sudo and su) and names it from the host passwd file', async () => {
