@@ -21,10 +21,11 @@
 //                         whose event came at or before `before`, when given). Times are wall
 //                         clock (CLOCK_REALTIME) ms, as packet timestamps: the copy's, and the
 //                         kernel's event (its monotonic stamp carried over to the wall clock).
-//                         An exec or fork that was not copied (budget, gone first) leaves an
-//                         empty entry: undefined when it is the newest one asked for (what the
-//                         pid has run since is not known); execWatchLast still tells its time.
-//   execWatchLast(pid) -> undefined, or [event ms, kind] of the newest copy (no files copied out)
+//                         An exec or fork that was not copied (budget, gone first) is noted:
+//                         undefined when it came after the newest copy asked for (what the pid
+//                         has run since is not known); execWatchLast tells its time and kind.
+//   execWatchLast(pid) -> undefined, or [event ms, kind] of the pid's last exec or fork seen (copied
+//                         or not; no files copied out)
 //   execWatchStats()   -> [execs, copies, vanished, overruns, skipped (execs over the per-second
 //                         budget), forks (new processes), fork copies skipped (over their budget)]
 //   execWatchClose()
@@ -49,6 +50,8 @@
 #include "napi_util.h"
 
 #define RING 1024
+/** Slots (by pid) of the last exec or fork not copied: a table apart, so a storm does not flush the ring. */
+#define UNCOPIED 4096
 /**
  * Copies taken per second at most: a copy costs ~20-30 µs of this thread (a dozen system calls);
  * a build host execs thousands of programs a second. Past it execs go uncopied (counted).
@@ -78,6 +81,13 @@ struct copy {
   int len[MAX_NAMES];
 };
 
+/** An exec or fork whose program was not copied (over the budget, or gone first). */
+struct gap {
+  int pid;
+  int kind;
+  double event_ms;
+};
+
 static struct {
   int open;
   int fd, wake;
@@ -85,6 +95,7 @@ static struct {
   pthread_mutex_t mu;
   struct copy ring[RING];
   int head;
+  struct gap uncopied[UNCOPIED];
   char root[512];
   char *names[MAX_NAMES];
   int nfiles, nlinks;
@@ -201,19 +212,18 @@ static void put(struct copy *c) {
 }
 
 /**
- * An exec or fork that was not copied (over the budget, or gone first): an empty entry says so,
- * so that an older copy of the pid (its fork's, its previous program's, or a former process's
- * under the same pid) no longer answers for it as if it still ran that.
+ * An exec or fork that was not copied (over the budget, or gone first): noted for the pid, so that
+ * an older copy of it (its fork's, its previous program's, or a former process's under the same
+ * pid) no longer answers for what it has run since. In a table of its own, by pid: a storm of
+ * them must not push the ring's copies out.
  */
 static void not_copied(int pid, int kind, double event_ms) {
-  struct copy c;
-  memset(&c, 0, sizeof(c));
-  c.pid = pid;
-  c.kind = kind;
-  c.at_ms = clock_ms(CLOCK_REALTIME);
-  c.event_ms = event_ms;
-  for (int i = 0; i < MAX_NAMES; i++) c.len[i] = -1;
-  put(&c);
+  pthread_mutex_lock(&W.mu);
+  struct gap *g = &W.uncopied[(unsigned)pid % UNCOPIED];
+  g->pid = pid;
+  g->kind = kind;
+  g->event_ms = event_ms;
+  pthread_mutex_unlock(&W.mu);
 }
 
 static void take_copy(int pid, int kind, double event_ms) {
@@ -367,6 +377,7 @@ static int watch_open(void) {
     for (int j = 0; j < MAX_NAMES; j++) W.ring[i].len[j] = -1;
   }
   W.head = 0;
+  memset(W.uncopied, 0, sizeof(W.uncopied));
   W.events = W.copies = W.vanished = W.overruns = W.skipped = W.forks = W.fork_skipped = 0;
   W.window_start = 0;
   W.window_copies = W.window_fork_copies = 0;
@@ -450,13 +461,20 @@ static napi_value js_error(napi_env env, napi_callback_info info) {
   return make_string(env, last_error);
 }
 
-/** The newest entry for `pid` (with `bounded`, the newest whose event came at or before `before`); NULL when none. Hold W.mu. */
+/** The newest copy of `pid` (with `bounded`, the newest whose event came at or before `before`); NULL when none. Hold W.mu. */
 static struct copy *newest(int pid, int bounded, double before) {
   for (int k = 1; k <= RING; k++) {
     struct copy *c = &W.ring[(W.head - k + RING) % RING];
     if (c->pid == pid && (!bounded || c->event_ms <= before)) return c;
   }
   return NULL;
+}
+
+/** The pid's last uncopied exec or fork when it came after copy `c` (and, with `bounded`, at or before `before`); else NULL. Hold W.mu. */
+static struct gap *gap_after(int pid, struct copy *c, int bounded, double before) {
+  struct gap *g = &W.uncopied[(unsigned)pid % UNCOPIED];
+  if (g->pid != pid || (bounded && g->event_ms > before) || (c != NULL && g->event_ms <= c->event_ms)) return NULL;
+  return g;
 }
 
 /** The pid argument (argv[0]); 0 when it is not one or the watcher is closed. */
@@ -480,7 +498,7 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
     && napi_get_value_double(env, argv[1], &before) == napi_ok;
   pthread_mutex_lock(&W.mu);
   struct copy *c = newest(pid, bounded, before);
-  if (c != NULL && c->len[0] >= 0) {  // an empty entry: not copied, what the pid ran is not known
+  if (c != NULL && gap_after(pid, c, bounded, before) == NULL) {  // else what the pid ran since is not known
     napi_value files, links, at, event, kind;
     napi_create_object(env, &files);
     napi_create_object(env, &links);
@@ -505,7 +523,7 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/** execWatchLast(pid) -> undefined, or [event ms, kind] of the newest entry for pid (no files: cheap). */
+/** execWatchLast(pid) -> undefined, or [event ms, kind] of the pid's last exec or fork seen, copied or not (no files: cheap). */
 static napi_value js_last(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -516,8 +534,9 @@ static napi_value js_last(napi_env env, napi_callback_info info) {
   if (pid == 0) return result;
   pthread_mutex_lock(&W.mu);
   struct copy *c = newest(pid, 0, 0);
-  double event = c ? c->event_ms : 0;
-  int kind = c ? c->kind : -1;
+  struct gap *g = gap_after(pid, c, 0, 0);
+  double event = g ? g->event_ms : c ? c->event_ms : 0;
+  int kind = g ? g->kind : c ? c->kind : -1;
   pthread_mutex_unlock(&W.mu);
   if (kind < 0) return result;
   napi_value e, k;
