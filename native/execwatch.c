@@ -477,20 +477,22 @@ static struct gap *gap_after(int pid, struct copy *c, int bounded, double before
   return g;
 }
 
-/** The pid argument (argv[0]); 0 when it is not one or the watcher is closed. */
-static int32_t pid_arg(napi_env env, napi_value *argv, size_t argc) {
+/**
+ * The call's arguments (at most *argc) and its first, a pid: 0 when it is not one or the watcher
+ * is closed. *result starts as undefined.
+ */
+static int32_t pid_call(napi_env env, napi_callback_info info, napi_value *argv, size_t *argc, napi_value *result) {
+  napi_get_cb_info(env, info, argc, argv, NULL, NULL);
+  napi_get_undefined(env, result);
   int32_t pid = 0;
-  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || !W.open) return 0;
+  if (*argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || !W.open) return 0;
   return pid;
 }
 
 static napi_value js_get(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_value result;
-  napi_get_undefined(env, &result);
-  int32_t pid = pid_arg(env, argv, argc);
+  napi_value argv[2], result;
+  int32_t pid = pid_call(env, info, argv, &argc, &result);
   if (pid == 0) return result;
   double before = 0;
   napi_valuetype t = napi_undefined;
@@ -526,11 +528,8 @@ static napi_value js_get(napi_env env, napi_callback_info info) {
 /** execWatchLast(pid) -> undefined, or [event ms, kind] of the pid's last exec or fork seen, copied or not (no files: cheap). */
 static napi_value js_last(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_value result;
-  napi_get_undefined(env, &result);
-  int32_t pid = pid_arg(env, argv, argc);
+  napi_value argv[1], result;
+  int32_t pid = pid_call(env, info, argv, &argc, &result);
   if (pid == 0) return result;
   pthread_mutex_lock(&W.mu);
   struct copy *c = newest(pid, 0, 0);
