@@ -428,6 +428,7 @@ function softwareFields(f: ConnectionFacts): Record<string, unknown> {
     id: sw?.id,
     kind: sw?.kind,
     interpreter: sw?.interpreter,
+    launcher: sw?.launcher,
     key: f.softwareKey,
     file: file ? omitUndefined({
       path: file.path,

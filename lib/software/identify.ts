@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { detectInterpreter, javaMain, OPTION_SPECS, type Interpreter, type ScannedFamily } from './interpreters.js';
 import { bunCwd, bunMain, denoMain, dotnetMain, pwshMain, uwsgiMain, type LauncherMain } from './launchers.js';
-import { celeryApp, gunicornApp, gunicornTitle } from './pyapps.js';
+import { gunicornTitle, hostedApp } from './pyapps.js';
 import { scanOptions } from './options.js';
 
 export type SoftwareKind = 'executable' | 'script' | 'jar' | 'java-class' | 'java-module' | 'java-argfile' | 'python-module'
@@ -116,7 +116,10 @@ function scannedProgram(interp: Interpreter, args: string[], cwd: string | undef
     const { kind, name, value } = scan.stopped;
     if (kind === 'inline') return { id: `${interp.name} ${inlineFlag(name)}`, kind };
     if (value === undefined || value === '') return undefined;
-    return kind === 'script' ? { id: resolvePath(value, cwd), kind } : { id: value, kind };
+    if (kind === 'script') return { id: resolvePath(value, cwd), kind };
+    // python -m uvicorn main:app: the hosted application, as for the console script.
+    const app = family === 'python' && kind === 'python-module' ? hostedApp(value, args.slice(scan.index)) : undefined;
+    return app ? { id: app, kind, launcher: value } : { id: value, kind };
   }
   if (scan.stdin) return { id: `${interp.name} -`, kind: 'inline' };
   const seen = (name: string): boolean => scan.options.some((o) => o.name === name);
@@ -137,10 +140,9 @@ function scannedProgram(interp: Interpreter, args: string[], cwd: string | undef
   return { id: file, kind: 'script' };
 }
 
-/** gunicorn / celery console scripts: the application module they load is the software. */
+/** Hosting servers' console scripts (gunicorn, uvicorn, celery, ...): the application module they load is the software. */
 function pythonApp(script: string, rest: string[]): Main | undefined {
-  const base = path.posix.basename(script);
-  const app = base === 'gunicorn' ? gunicornApp(rest) : base === 'celery' ? celeryApp(rest) : undefined;
+  const app = hostedApp(path.posix.basename(script), rest);
   return app ? { id: app, kind: 'python-module', launcher: script } : undefined;
 }
 

@@ -24,7 +24,7 @@ export interface Scan {
   options: { name: string; value?: string }[];
   /** Set when a stop option was met. */
   stopped?: { name: string; kind: MainKind; value?: string };
-  /** Index of the first positional argument (args.length when none). */
+  /** Index of the first positional argument (args.length when none); after a stop option, of the argument after it and its value. */
   index: number;
   /** "-" met: the program comes from standard input. */
   stdin: boolean;
@@ -49,7 +49,10 @@ export function scanOptions(args: string[], spec: OptionSpec): Scan {
       return scan;
     }
     const consumed = arg.startsWith('--') ? longOption(args, i, spec, scan) : shortCluster(args, i, spec, scan);
-    if (scan.stopped) return scan;
+    if (scan.stopped) {
+      scan.index = Math.min(i + consumed + 1, args.length);
+      return scan;
+    }
     i += consumed;
   }
   return scan;

@@ -1,6 +1,7 @@
 // Python console scripts that only host the real application: gunicorn serves a WSGI module,
-// celery runs a task app. Two Django sites under one gunicorn are different software, so the
-// application module is the identity (the launcher script is kept beside it).
+// uvicorn, hypercorn, daphne, granian and waitress-serve an ASGI / WSGI one, celery runs a task
+// app. Two Django sites under one gunicorn, two FastAPI services under one uvicorn, are different
+// software, so the application module is the identity (the launcher is kept beside it).
 
 // gunicorn options whose value is the next argument (gunicorn 21 settings with a "-x VALUE" or
 // "--x VALUE" form). Anything else starting with '-' is a flag or carries "=value".
@@ -37,6 +38,35 @@ export function celeryApp(args: string[]): string | undefined {
     if (arg.startsWith('-A') && arg.length > 2) return moduleOf(arg.slice(2));
   }
   return undefined;
+}
+
+/**
+ * The servers whose application is their first argument in `module:attribute` form (uvicorn
+ * main:app, hypercorn app.asgi:application, daphne proj.asgi:application, granian --interface
+ * asgi main:app, waitress-serve --port=8041 myapp:wsgifunc). Any of their options' values would
+ * have to look like that to be taken for it: an address ("0.0.0.0:8000", "unix:/run/x.sock"),
+ * a path or a number does not.
+ */
+const APP_SPEC = /^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(?:\(.*\))?$/;
+
+/** "pkg.main:app" → "pkg.main", the first argument in that form. */
+export function serverApp(args: string[]): string | undefined {
+  const spec = args.find((a) => !a.startsWith('-') && APP_SPEC.test(a));
+  return spec === undefined ? undefined : moduleOf(spec);
+}
+
+/**
+ * The application a hosting server runs, by the server's name (its console script's base name,
+ * or the module run with `python -m`); undefined for any other program, or when its application
+ * cannot be read from the command line (a config file's).
+ */
+export function hostedApp(server: string, args: string[]): string | undefined {
+  switch (server) {
+    case 'gunicorn': return gunicornApp(args);
+    case 'celery': return celeryApp(args);
+    case 'uvicorn': case 'hypercorn': case 'daphne': case 'granian': case 'waitress-serve': case 'waitress': return serverApp(args);
+    default: return undefined;
+  }
 }
 
 /** setproctitle'd gunicorn: "gunicorn: master [pkg.app:application]" / "gunicorn: worker [...]". */

@@ -152,6 +152,13 @@ describe('alerts/model', () => {
     assert.deepEqual(bare.related, { ip: ['10.0.0.5', '203.0.113.10'], hosts: ['web-1'] });
   });
 
+  it('names the server that hosts an application module (egresswatch.software.launcher), and no launcher otherwise', () => {
+    const hosted = buildAlert(facts({ software: { id: 'shop.main', kind: 'python-module', interpreter: '/usr/bin/python3.12', launcher: '/srv/venv/bin/uvicorn' } }), ctx) as Record<string, any>;
+    assert.deepEqual(hosted.egresswatch.software, { id: 'shop.main', kind: 'python-module', interpreter: '/usr/bin/python3.12', launcher: '/srv/venv/bin/uvicorn' });
+    const plain = buildAlert(facts(), ctx) as Record<string, any>;
+    assert.equal('launcher' in plain.egresswatch.software, false);
+  });
+
   it('names the systemd unit the process runs in', () => {
     const a = buildAlert(facts({ systemdUnit: 'session-4.scope' }), ctx) as Record<string, any>;
     assert.equal(a.egresswatch.process.systemd_unit, 'session-4.scope');

@@ -94,7 +94,7 @@ describe('software/python pool workers (multiprocessing spawn, forkserver)', () 
   it('a worker is the program that made the pool: spawn (its parent), forkserver (its grandparent), uvicorn --workers', () => {
     assert.deepEqual(poolProgram(python(SPAWN), [main]), { id: '/srv/app/main.py', kind: 'script', interpreter: '/usr/bin/python3.11' });
     assert.equal(poolProgram(python(FORKSERVER), [python(FORKSERVER), main])?.id, '/srv/app/main.py');
-    assert.equal(poolProgram(python(SPAWN), [uvicorn])?.id, '/srv/venv/bin/uvicorn');
+    assert.deepEqual(poolProgram(python(SPAWN), [uvicorn]), { id: 'main', kind: 'python-module', launcher: '/srv/venv/bin/uvicorn', interpreter: '/usr/bin/python3.11' });
     assert.equal(poolProgram(python(TRACKER), [main])?.id, '/srv/app/main.py');
   });
 
