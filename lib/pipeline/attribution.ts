@@ -56,7 +56,8 @@ export interface AttributorOptions {
   processCacheSize?: number;
   /**
    * The exec watcher's copies: a process that exec'd another program after the connection's
-   * first packet is described as it was then (program-at.ts).
+   * first packet is described as it was then (program-at.ts); a description cached before the
+   * process's last exec is not used for a connection after it.
    */
   programs?: ProgramCopies;
   now: () => number;
@@ -81,6 +82,8 @@ export class AttributorStats {
   attributedTraced = 0;
   /** Described as the program the process ran at the connection, which it has exec'd away from since. */
   describedBeforeExec = 0;
+  /** Cached descriptions not used because the process exec'd another program after they were taken. */
+  staleAfterExec = 0;
 }
 
 function ends(f: Pending['flow']): FlowEnds {
@@ -227,7 +230,8 @@ export class Attributor {
     const now = this.opts.now();
     const ttl = this.opts.processCacheMs ?? 5000;
     const hit = this.processes.get(pid);
-    if (hit && now - hit.at < ttl) {
+    if (hit && now - hit.at < ttl && this.execedSince(pid, hit.at)) this.stats.staleAfterExec += 1;
+    else if (hit && now - hit.at < ttl) {
       this.stats.processCacheHits += 1;
       if (now - hit.at >= ttl / 2 && !hit.refreshing) this.refresh(pid, hit, now);
       return hit.value;
@@ -235,6 +239,15 @@ export class Attributor {
     const value = this.opts.software.describe(pid).catch(() => undefined);
     this.remember(pid, { at: now, value });
     return value;
+  }
+
+  /**
+   * Whether the process exec'd another program after `at` (a script's `exec curl ...`): a
+   * description taken before then is another program's. Known through the exec watcher only.
+   */
+  private execedSince(pid: number, at: number): boolean {
+    const last = this.opts.programs?.last(pid);
+    return last !== undefined && last.kind === 'exec' && last.event > at;
   }
 
   /** Describes the pid again; the new description replaces the old once it is there (a vanished process keeps the old until it expires). */

@@ -23,9 +23,14 @@ export interface SnapshotOptions {
   now?: () => number;
   /**
    * Copies taken at each program's exec (ExecWatch), asked for what a vanished process's own
-   * snapshot lacks (none taken, or taken when it had already exited: no exe, an empty command line).
+   * snapshot lacks (none taken, or taken when it had already exited: no exe, an empty command
+   * line); and instead of a snapshot taken before the process's last exec (`last`: when it was,
+   * copied or not), which is another program's.
    */
-  execCopies?: { get(pid: number): { at: number; files: Map<string, Buffer>; links: Map<string, string> } | undefined };
+  execCopies?: {
+    get(pid: number): { at: number; files: Map<string, Buffer>; links: Map<string, string> } | undefined;
+    last?(pid: number): { event: number; kind: 'exec' | 'fork' } | undefined;
+  };
 }
 
 /** An exec copy older than this does not answer for a pid (which may have been another process's since). */
@@ -38,7 +43,7 @@ interface Snapshot {
 }
 
 export class SnapshotProcFs extends ProcFs {
-  readonly snapshotStats = { captured: 0, served: 0, expired: 0, execRaces: 0, servedFromExec: 0 };
+  readonly snapshotStats = { captured: 0, served: 0, expired: 0, execRaces: 0, servedFromExec: 0, supersededByExec: 0 };
   private readonly snaps = new OrderedMap<number, Snapshot>();
   private readonly maxPids: number;
   private readonly ttlMs: number;
@@ -122,7 +127,12 @@ export class SnapshotProcFs extends ProcFs {
     if (!m) return undefined;
     const pid = Number(m[1]);
     const snap = this.snaps.get(pid);
-    if (snap && this.now() - snap.at > this.ttlMs) {
+    const last = snap === undefined ? undefined : this.execCopies?.last?.(pid);
+    if (snap && last?.kind === 'exec' && last.event > snap.at) {
+      // Taken before the process exec'd its last program: that program's copy answers, if any.
+      this.snaps.delete(pid);
+      this.snapshotStats.supersededByExec++;
+    } else if (snap && this.now() - snap.at > this.ttlMs) {
       this.snaps.delete(pid);
       this.snapshotStats.expired++;
     } else if (snap) {

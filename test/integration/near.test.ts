@@ -48,6 +48,14 @@ exec cat <&3 >/dev/null
 const SUBSHELL_EXEC_AFTER = `#!/bin/bash
 ( exec 3<>/dev/tcp/www.example.net/80; printf 'GET / HTTP/1.0\\r\\nHost: www.example.net\\r\\n\\r\\n' >&3; echo $BASHPID; exec cat <&3 >/dev/null )
 `;
+/** A script connects itself, then becomes curl (exec, the same pid), which connects elsewhere: it prints its pid first. */
+const THEN_CURL = `#!/bin/bash
+exec 3<>/dev/tcp/api.example.com/80
+printf 'GET / HTTP/1.0\\r\\nHost: api.example.com\\r\\n\\r\\n' >&3
+read -r line <&3
+echo $$
+exec curl -s -o /dev/null http://www.example.net/
+`;
 const UDP_ONE_SHOT = "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'ping', ('files.example.org', 9999)); s.settimeout(5); print(len(s.recv(100)))";
 
 describe('end to end, live: clients of near servers, gone within a millisecond, are attributed', function () {
@@ -60,29 +68,37 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
   });
 
   /**
-   * Runs the clients, one after the other, under a fresh agent (state dir `name`), which is
-   * stopped after; each client's group must have exactly one alert: returned with its run.
+   * Runs the clients (argv each), one after the other, under a fresh agent (state dir `name`),
+   * which is stopped after `alerts` alerts have come; returns the runs, the alerts and a diagnosis.
    */
-  async function oneAlertEach<C extends { group: string; argv: string[] }>(name: string, clients: C[]): Promise<{ c: C; run: RunResult; alert: Alert; diag: string }[]> {
+  async function underAgent(name: string, argvs: string[][], alerts: number): Promise<{ runs: RunResult[]; alerts: Alert[]; diag: string }> {
     if (agent?.running) await agent.stop(5000); // an earlier test's, stopped halfway
     const state = path.join(w.tmp, name);
     fs.mkdirSync(state);
     const alertsFile = path.join(state, 'alerts.json');
     agent = await AgentProcess.start({ stateDir: state, alertsFile, learningPeriod: '0', hostName: name });
     const runs: RunResult[] = [];
-    for (const c of clients) {
-      const r = await runClient(w.kit, c.argv);
-      assert.equal(r.code, 0, `${c.argv.join(' ')}: ${r.stderr}`);
+    for (const argv of argvs) {
+      const r = await runClient(w.kit, argv);
+      assert.equal(r.code, 0, `${argv.join(' ')}: ${r.stderr}`);
       runs.push(r);
     }
-    const alerts = await waitForAlerts(alertsFile, (a) => a.length >= clients.length, 20_000);
+    const got = await waitForAlerts(alertsFile, (a) => a.length >= alerts, 20_000);
     assert.equal((await agent.stop()).code, 0, agent.describe());
-    const diag = `alerts:\n${readAlerts(alertsFile).map(summarize).join('\n')}\n${agent.describe()}`;
-    return clients.map((c, i) => {
-      const mine = alerts.filter((a) => get(a, 'egresswatch.domain_group') === c.group);
-      assert.equal(mine.length, 1, `one alert for ${c.group}: ${diag}`);
-      return { c, run: runs[i], alert: mine[0], diag };
-    });
+    return { runs, alerts: got, diag: `alerts:\n${readAlerts(alertsFile).map(summarize).join('\n')}\n${agent.describe()}` };
+  }
+
+  /** The one alert of a domain group. */
+  function theAlert(alerts: Alert[], group: string, diag: string): Alert {
+    const mine = alerts.filter((a) => get(a, 'egresswatch.domain_group') === group);
+    assert.equal(mine.length, 1, `one alert for ${group}: ${diag}`);
+    return mine[0];
+  }
+
+  /** Each client under one fresh agent: its group's one alert, with its run. */
+  async function oneAlertEach<C extends { group: string; argv: string[] }>(name: string, clients: C[]): Promise<{ c: C; run: RunResult; alert: Alert; diag: string }[]> {
+    const { runs, alerts, diag } = await underAgent(name, clients.map((c) => c.argv), clients.length);
+    return clients.map((c, i) => ({ c, run: runs[i], alert: theAlert(alerts, c.group, diag), diag }));
   }
 
   it('curl, a python script, a python one-liner over UDP, wget and a refused perl: each alert names its pid, user and software', async () => {
@@ -148,6 +164,20 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
       assert.equal(get(a, 'egresswatch.software.id'), c.software, `the script, not cat: ${diag}`);
       assert.equal(get(a, 'process.executable'), bash, `bash, not cat: ${diag}`);
       assert.equal(get(a, 'user.name'), w.user.name, `its user: ${diag}`);
+    }
+  });
+
+  it('a script that connects and then execs curl (the same pid): each connection is named by the program that made it', async () => {
+    const script = path.join(w.kit.dir, 'near_then_curl.sh');
+    fs.writeFileSync(script, THEN_CURL, { mode: 0o755 });
+    const curl = fs.realpathSync(findCommand('curl')!);
+    const { runs, alerts, diag } = await underAgent('near-then-curl', [['bash', script]], 2);
+    const pid = Number(runs[0].stdout.trim());
+    assert.ok(Number.isInteger(pid) && pid > 0, `the script's pid: ${runs[0].stdout}`);
+    for (const [group, software] of [['example.com', script], ['example.net', curl]]) {
+      const a = theAlert(alerts, group, diag);
+      assert.equal(get(a, 'process.pid'), pid, `one pid for both: ${diag}`);
+      assert.equal(get(a, 'egresswatch.software.id'), software, `${group}: the program that made it: ${diag}`);
     }
   });
 });

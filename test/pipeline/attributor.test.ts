@@ -35,8 +35,8 @@ describe('pipeline/Attributor process cache', () => {
     for (const c of closers.splice(0)) c();
   });
 
-  it('reuses a description, renews it in the background past half its life, reads it again once expired', async function () {
-    this.timeout(20_000);
+  /** A loopback server and this process's connection to it, closed after the test. */
+  async function connected(): Promise<{ port: number; client: net.Socket }> {
     const server = net.createServer((s) => closers.push(() => s.destroy()));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -45,7 +45,12 @@ describe('pipeline/Attributor process cache', () => {
     const client = net.connect(port, '127.0.0.1');
     closers.push(() => client.destroy());
     await once(client, 'connect');
+    return { port, client };
+  }
 
+  it('reuses a description, renews it in the background past half its life, reads it again once expired', async function () {
+    this.timeout(20_000);
+    const { port, client } = await connected();
     const proc = new ProcFs('/proc');
     let clock = 0;
     const resolver = new SocketResolver({ proc, log: () => undefined });
@@ -77,6 +82,36 @@ describe('pipeline/Attributor process cache', () => {
 
     assert.equal(await pidAt(20_000), process.pid);
     assert.equal(software.calls, 4, 'expired: described again before answering');
+  });
+
+  it('does not reuse a description taken before the process exec\'d another program (known from the exec watcher)', async function () {
+    this.timeout(20_000);
+    const { port, client } = await connected();
+    const proc = new ProcFs('/proc');
+    let clock = 0;
+    let lastExec: { event: number; kind: 'exec' | 'fork' } | undefined;
+    const resolver = new SocketResolver({ proc, log: () => undefined });
+    closers.push(() => resolver.close());
+    const software = new CountingContext({ proc, catalog: false, files: false });
+    const programs = { last: () => lastExec, get: () => undefined };
+    const attr = new Attributor({ resolver, software, processCacheMs: 5000, now: () => clock, programs });
+    const flowAt = (t: number) => new Flow('tcp', 4, '127.0.0.1', client.localPort as number, '127.0.0.1', port, t, true);
+
+    clock = 100;
+    assert.equal((await attr.attribute(flowAt(100))).described?.process.pid, process.pid);
+    assert.equal(software.calls, 1);
+    lastExec = { event: 50, kind: 'exec' }; // its exec before the description: still good
+    clock = 200;
+    await attr.attribute(flowAt(200));
+    assert.equal(software.calls, 1, 'reused');
+    lastExec = { event: 300, kind: 'exec' }; // an exec after it: another program since
+    clock = 400;
+    await attr.attribute(flowAt(400));
+    assert.equal(software.calls, 2, 'described again');
+    assert.equal(attr.stats.staleAfterExec, 1);
+    clock = 500;
+    await attr.attribute(flowAt(500));
+    assert.equal(software.calls, 2, 'the new description is reused');
   });
 });
 

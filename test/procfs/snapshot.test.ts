@@ -65,4 +65,30 @@ describe('procfs/SnapshotProcFs', () => {
     assert.equal(await snap.readLink('7/exe'), '/usr/bin/python3.11');
     assert.equal((await snap.readBytes('7/cmdline'))?.toString(), '/usr/bin/python3\0/opt/app/quick.py\0', 'command line and exe of one program');
   });
+
+  it('a snapshot taken before the process\'s last exec gives way to that exec\'s copy, or to nothing when it was not copied', async () => {
+    let now = 1000;
+    let last: { event: number; kind: 'exec' | 'fork' } | undefined;
+    let copy: { at: number; files: Map<string, Buffer>; links: Map<string, string> } | undefined;
+    const snap = new SnapshotProcFs(root, { now: () => now, execCopies: { get: () => copy, last: () => last } });
+    // A script holding a socket is snapshotted; then it execs curl, which exits.
+    fakeProc(root, 55, ['bash', '/opt/job.sh'], '/usr/bin/bash');
+    snap.capture([55]);
+    fs.rmSync(path.join(root, '55'), { recursive: true });
+    now = 1200;
+    last = { event: 900, kind: 'exec' }; // the script's own exec, before the snapshot
+    assert.equal(await snap.readLink('55/exe'), '/usr/bin/bash', 'the snapshot is the latest program');
+    last = { event: 1100, kind: 'exec' };
+    copy = { at: 1100.1, files: new Map([['cmdline', Buffer.from('curl\0-s\0https://x\0')]]), links: new Map([['exe', '/usr/bin/curl']]) };
+    assert.equal(await snap.readLink('55/exe'), '/usr/bin/curl', 'curl, exec\'d after the snapshot');
+    assert.equal((await snap.readBytes('55/cmdline'))?.toString(), 'curl\0-s\0https://x\0');
+    assert.equal(snap.snapshotStats.supersededByExec, 1);
+    // Another one: snapshotted, then an exec that was not copied (the watcher's budget spent).
+    fakeProc(root, 56, ['bash', '/opt/job.sh'], '/usr/bin/bash');
+    snap.capture([56]);
+    fs.rmSync(path.join(root, '56'), { recursive: true });
+    copy = undefined;
+    last = { event: 1300, kind: 'exec' };
+    assert.equal(await snap.readLink('56/exe'), undefined, 'not known, rather than the script');
+  });
 });
