@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { detectInterpreter, javaMain, OPTION_SPECS, type Interpreter, type ScannedFamily } from './interpreters.js';
 import { bunCwd, bunMain, denoMain, dotnetMain, pwshMain, uwsgiMain, type LauncherMain } from './launchers.js';
-import { gunicornTitle, hostedApp } from './pyapps.js';
+import { gunicornTitle, hostedApp, launchedFile } from './pyapps.js';
 import { scanOptions } from './options.js';
 
 export type SoftwareKind = 'executable' | 'script' | 'jar' | 'java-class' | 'java-module' | 'java-argfile' | 'python-module'
@@ -136,14 +136,20 @@ function scannedProgram(interp: Interpreter, args: string[], cwd: string | undef
   // ruby -C DIR changes directory before it loads the script.
   const dir = scan.options.filter((o) => family === 'ruby' && o.name === 'C' && o.value).at(-1)?.value;
   const file = resolvePath(script, dir ? resolvePath(dir, cwd) : cwd);
-  if (family === 'python') return pythonApp(file, args.slice(scan.index + 1)) ?? { id: file, kind: 'script' };
+  if (family === 'python') return pythonApp(file, args.slice(scan.index + 1), cwd) ?? { id: file, kind: 'script' };
   return { id: file, kind: 'script' };
 }
 
-/** Hosting servers' console scripts (gunicorn, uvicorn, celery, ...): the application module they load is the software. */
-function pythonApp(script: string, rest: string[]): Main | undefined {
-  const app = hostedApp(path.posix.basename(script), rest);
-  return app ? { id: app, kind: 'python-module', launcher: script } : undefined;
+/**
+ * Hosting servers' console scripts (gunicorn, uvicorn, celery, ...): the application module they
+ * load is the software; launchers of an application file (fastapi run, streamlit run): the file.
+ */
+function pythonApp(script: string, rest: string[], cwd: string | undefined): Main | undefined {
+  const base = path.posix.basename(script);
+  const app = hostedApp(base, rest);
+  if (app) return { id: app, kind: 'python-module', launcher: script };
+  const file = launchedFile(base, rest);
+  return file ? { id: resolvePath(file, cwd), kind: 'script', launcher: script } : undefined;
 }
 
 const LONG_TO_SHORT: Record<string, string> = { '--eval': 'e', '--print': 'p', '--run': 'r' };

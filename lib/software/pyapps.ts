@@ -69,6 +69,18 @@ export function hostedApp(server: string, args: string[]): string | undefined {
   }
 }
 
+/**
+ * Launchers that run an application file: `fastapi run app/main.py` (also `dev`), `streamlit run
+ * app.py`, `chainlit run app.py`. The file (relative to the working directory) is the software;
+ * undefined for another launcher or subcommand.
+ */
+export function launchedFile(launcher: string, args: string[]): string | undefined {
+  const subcommands: Record<string, readonly string[]> = { fastapi: ['run', 'dev'], streamlit: ['run'], chainlit: ['run'] };
+  const sub = subcommands[launcher];
+  if (sub === undefined || !sub.includes(args[0] ?? '')) return undefined;
+  return args.slice(1).find((a) => !a.startsWith('-') && a.endsWith('.py'));
+}
+
 /** setproctitle'd gunicorn: "gunicorn: master [pkg.app:application]" / "gunicorn: worker [...]". */
 export function gunicornTitle(title: string): string | undefined {
   const m = /^gunicorn: (?:master|worker) \[(.+)\]$/.exec(title);
