@@ -99,6 +99,12 @@ export interface ConnectionFacts {
   registeredDomain?: string;
   domainGroup: string;
   process?: ProcessInfo;
+  /**
+   * Unattributed (no process description), but the kernel named the process that made the
+   * connection, gone since with nothing left to describe it: its pid, uid, name when traced, and
+   * the uid's host user name.
+   */
+  goneProcess?: { pid: number; uid: number; name?: string; userName?: string };
   software?: SoftwareIdentity;
   attribution: AttributionMethod;
   confidence?: Confidence;
@@ -216,8 +222,10 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const user = p ? p.userName ?? String(p.uid) : '';
   const login = p?.loginUid !== undefined && p.loginUid !== p.uid ? `, logged in as ${p.loginUserName ?? p.loginUid}` : '';
   // Unattributed and forwarded: another machine's (or a VM's) connection routed through this host, most likely.
+  const gone = p ? undefined : f.goneProcess;
   const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${user}${login})`
-    : flow.forwarded ? `${flow.clientIp} (forwarded by this host, no process of its own found)` : 'an unattributed process';
+    : gone ? `an unattributed process (pid ${gone.pid}${gone.name !== undefined ? `, ${gone.name}` : ''}, user ${gone.userName ?? gone.uid}; gone before it could be described)`
+      : flow.forwarded ? `${flow.clientIp} (forwarded by this host, no process of its own found)` : 'an unattributed process';
   const novel = f.novelFor.join(' and ');
   const started = iso(flow.startTime);
   const handshake = flow.transport === 'tcp' ? tcpHandshake(flow, ctx.now) : undefined;
@@ -364,6 +372,10 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
     if (p.loginUid !== undefined) {
       (alert.egresswatch as Record<string, unknown>).login_user = omitUndefined({ id: String(p.loginUid), name: p.loginUserName });
     }
+  } else if (gone) {
+    // Still unattributed (no program, no baseline of its own): what the kernel said of the process.
+    alert.process = omitUndefined({ pid: gone.pid, name: gone.name });
+    alert.user = omitUndefined({ id: String(gone.uid), name: gone.userName });
   }
   if (truncated.length > 0) (alert.egresswatch as Record<string, unknown>).truncated = truncated;
   // The executable's own hash where the main file is the executable (not a script or a JAR).
@@ -383,7 +395,7 @@ function relatedFields(alert: Record<string, unknown>, f: ConnectionFacts, hostN
     ip: uniq([f.flow.clientIp, f.flow.serverIp, f.proxy?.ip, f.proxy?.targetIp]),
     hosts: uniq([dest.domain, hostName]),
   };
-  const users = uniq([p?.userName, p?.effectiveUserName, p?.loginUserName]);
+  const users = uniq([p?.userName, p?.effectiveUserName, p?.loginUserName, p ? undefined : f.goneProcess?.userName]);
   if (users.length > 0) out.user = users;
   if (f.mainFile?.sha256 !== undefined) out.hash = [f.mainFile.sha256];
   return out;

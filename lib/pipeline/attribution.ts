@@ -22,6 +22,19 @@ export interface Attribution {
   method: AttributionMethod;
   confidence: Confidence;
   described?: Described;
+  /**
+   * Unattributed, but the kernel named the process (its socket's pid and uid, the connect
+   * tracer's comm) and it was gone, with nothing left that describes it: what is known of it.
+   */
+  gone?: GoneProcess;
+}
+
+/** A process known only by what the kernel said of its socket: pid, uid, its name when traced, the uid's host user name. */
+export interface GoneProcess {
+  pid: number;
+  uid: number;
+  name?: string;
+  userName?: string;
 }
 
 /** A process named by other evidence than the connection's socket (see Attributor.attribute). */
@@ -198,7 +211,11 @@ export class Attributor {
     if (!described) {
       this.stats.processGone += 1;
       this.stats.unattributed += 1;
-      p.resolve(NONE);
+      const gone: GoneProcess = { pid: owner.pid, uid: owner.uid };
+      if (owner.comm) gone.name = owner.comm;
+      const userName = await this.opts.software.hostUserName(owner.uid).catch(() => undefined);
+      if (userName !== undefined) gone.userName = userName;
+      p.resolve({ ...NONE, gone });
       return;
     }
     const method = owner.method ?? 'procfs-socket';

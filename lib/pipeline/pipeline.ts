@@ -935,6 +935,7 @@ export class Pipeline {
     facts.attribution = who.method;
     facts.confidence = who.confidence;
     facts.process = d?.process;
+    if (d === undefined && who.gone !== undefined) facts.goneProcess = who.gone;
     facts.software = d?.software;
     facts.softwareKey = d && d.softwareKey !== '' ? (this.s.normalizeVersions ? d.softwareKey : softwareKey(d.software, d.container, { normalize: false })) : undefined;
     facts.mainFile = d?.mainFile;

@@ -31,6 +31,8 @@ export interface SocketOwner {
    * maker (pid): the fallback when the maker cannot be described.
    */
   holder?: { pid: number; method: 'procfs-socket' | 'cached-socket' };
+  /** The maker's name (comm) as the connect tracer recorded it: all that is left once it is gone with no copy. */
+  comm?: string;
 }
 
 export function newCounters() {

@@ -252,7 +252,7 @@ export class SocketResolver {
         continue;
       }
       this.counters.tracedOwners++;
-      owners[i] = { inode: o?.inode ?? 0, uid: t.uid, state: o?.state ?? 0, hostNetns: o?.hostNetns ?? true, pid: t.pid, method: 'ebpf-connect' };
+      owners[i] = { inode: o?.inode ?? 0, uid: t.uid, state: o?.state ?? 0, hostNetns: o?.hostNetns ?? true, pid: t.pid, method: 'ebpf-connect', comm: t.comm };
     }
   }
 
@@ -346,6 +346,7 @@ export class SocketResolver {
       o.holder = { pid: o.pid, method: o.method === 'cached-socket' ? 'cached-socket' : 'procfs-socket' };
       o.pid = t.pid;
       o.method = 'ebpf-connect';
+      o.comm = t.comm;
     }
   }
 

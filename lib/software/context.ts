@@ -130,6 +130,11 @@ export class SoftwareContext {
     return this.files.inspect(p.pid, p.exe, { exe: running, startTime: p.startTime });
   }
 
+  /** A uid's name in the host's passwd file (a process gone, its own root with it). */
+  hostUserName(uid: number): Promise<string | undefined> {
+    return this.users.lookup(uid, this.passwdFile ?? path.join(this.hostRoot, 'etc', 'passwd'));
+  }
+
   /** The process's own /etc/hosts (symlinks followed inside its root, not ours). */
   private async hostsOf(pid: number): Promise<ReadonlyMap<string, string> | undefined> {
     if (!this.hostsFiles) return undefined;

@@ -175,6 +175,22 @@ describe('alerts/model', () => {
     assert.match(a.message, /unattributed/);
   });
 
+  it('an unattributed connection whose process the kernel named, gone since: its pid, name and user, still unattributed', () => {
+    const f = facts({ attribution: 'none', process: undefined, software: undefined, novelFor: ['host'], goneProcess: { pid: 4711, uid: 1001, name: 'curl', userName: 'app' } });
+    const a = buildAlert(f, ctx) as Record<string, any>;
+    assert.deepEqual(a.process, { pid: 4711, name: 'curl' });
+    assert.deepEqual(a.user, { id: '1001', name: 'app' });
+    assert.equal(a.egresswatch.attribution.attributed, false);
+    assert.equal(a.egresswatch.software, undefined);
+    assert.deepEqual(a.related.user, ['app']);
+    assert.match(a.message, /an unattributed process \(pid 4711, curl, user app; gone before it could be described\)/);
+    assert.match(alertLine(a), / unattributed pid=4711 user=app -> /);
+    const bare = buildAlert(facts({ attribution: 'none', process: undefined, software: undefined, novelFor: ['host'], goneProcess: { pid: 4712, uid: 1002 } }), ctx) as Record<string, any>;
+    assert.deepEqual(bare.process, { pid: 4712 });
+    assert.deepEqual(bare.user, { id: '1002' });
+    assert.match(bare.message, /\(pid 4712, user 1002; gone/);
+  });
+
   it('gives the same connection the same event.id, and another connection another', () => {
     const id1 = alertId('abc', flow());
     assert.equal(id1, alertId('abc', flow()));

@@ -5,10 +5,15 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Attributor } from '../../lib/pipeline/index.js';
 import { Flow } from '../../lib/flows/index.js';
 import { ProcFs, SocketResolver } from '../../lib/procfs/index.js';
 import { SoftwareContext, type Described } from '../../lib/software/index.js';
+import { FakeProc } from '../procfs/faketree.js';
+import { ethernet, ipv4, tcp, ETHERTYPE_IPV4, TCP_SYN } from '../helpers/packets.js';
+import { NOBODY, testPipeline } from '../helpers/pipeline.js';
 
 /** The real context, counting describe() calls. */
 class CountingContext extends SoftwareContext {
@@ -112,6 +117,49 @@ describe('pipeline/Attributor process cache', () => {
     clock = 500;
     await attr.attribute(flowAt(500));
     assert.equal(software.calls, 2, 'the new description is reused');
+  });
+});
+
+describe('pipeline/Attributor: a process the kernel named, gone with nothing to describe it', () => {
+  it('is unattributed, with its pid, uid, traced name and host user name', async () => {
+    const tree = new FakeProc();
+    try {
+      fs.mkdirSync(path.join(tree.root, 'host', 'etc'), { recursive: true });
+      fs.writeFileSync(path.join(tree.root, 'host', 'etc', 'passwd'), 'root:x:0:0::/root:/bin/sh\napp:x:1001:1001::/home/app:/bin/sh\n');
+      const proc = new ProcFs(tree.root); // pid 4711 is not in it: gone
+      const software = new SoftwareContext({ proc, hostRoot: path.join(tree.root, 'host'), catalog: false, files: false, nameService: false, hosts: false });
+      // The resolver's part as the connect tracer gives it: the maker's pid, uid and comm.
+      const resolver = {
+        probe: () => undefined,
+        processAlive: () => false,
+        resolve: async (flows: unknown[]) => flows.map(() => ({ inode: 0, uid: 1001, state: 0, hostNetns: true, pid: 4711, method: 'ebpf-connect', comm: 'curl' })),
+      } as unknown as SocketResolver;
+      const attr = new Attributor({ resolver, software, now: () => Date.now() });
+      const flow = new Flow('tcp', 4, '127.0.0.1', 40000, '192.0.2.1', 443, Date.now(), true);
+      flow.ended = true; // no second look
+      const a = await attr.attribute(flow);
+      assert.equal(a.method, 'none');
+      assert.equal(a.described, undefined);
+      assert.deepEqual(a.gone, { pid: 4711, uid: 1001, name: 'curl', userName: 'app' });
+      assert.equal(attr.stats.processGone, 1);
+    } finally {
+      fs.rmSync(tree.root, { recursive: true, force: true });
+    }
+  });
+
+  it('the pipeline\'s alert for it: unattributed, host-level, with the pid, name and user', async () => {
+    const alerts: any[] = [];
+    const gone = { pid: 4711, uid: 1001, name: 'curl', userName: 'app' };
+    const attributor = { ...NOBODY, attribute: async () => ({ method: 'none', confidence: 'low', gone }) };
+    const p = testPipeline((a) => alerts.push(a), { attributor });
+    const syn = ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.5', dst: '203.0.113.44', protocol: 6 }, tcp({ srcPort: 40000, dstPort: 443, flags: TCP_SYN, seq: 9 })));
+    p.onPacket(syn, syn.length, syn.length, 1000, 1);
+    await p.finish();
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0].egresswatch.attribution.attributed, false);
+    assert.deepEqual(alerts[0].process, { pid: 4711, name: 'curl' });
+    assert.deepEqual(alerts[0].user, { id: '1001', name: 'app' });
+    assert.deepEqual(alerts[0].egresswatch.novel_for, ['host']);
   });
 });
 

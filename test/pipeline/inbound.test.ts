@@ -7,25 +7,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import winston from 'winston';
-import { Pipeline, DEFAULT_NAME_ORDER } from '../../lib/pipeline/index.js';
+import type { Pipeline } from '../../lib/pipeline/index.js';
 import { HostAddresses, kernelLocalAddresses } from '../../lib/pipeline/host-addresses.js';
 import { fibTrieText } from '../procfs/netns-faketree.js';
-import type { Baseline } from '../../lib/baseline/index.js';
 import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN } from '../helpers/packets.js';
+import { testPipeline } from '../helpers/pipeline.js';
 
 const iface = (address: string, family: 'IPv4' | 'IPv6', internal = false): os.NetworkInterfaceInfo =>
   ({ address, family, netmask: '', mac: '00:00:00:00:00:00', internal, cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as os.NetworkInterfaceInfo;
 
 /** A pipeline as the live agent makes it (an attributor, this host's addresses), every new destination novel. */
 function livePipeline(own: Set<string>, emit: (a: any) => void, logger = winston.createLogger({ silent: true })): Pipeline {
-  const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
-  const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined, processAlive: () => true };
-  return new Pipeline({
-    hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
-    dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
-    externalCidrs: ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000,
-    acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
-  }, { baseline: async () => baseline, attributor: attributor as never, hostAddresses: own, emit, logger, now: () => 0 });
+  return testPipeline(emit, { settings: { externalCidrs: ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'] }, deps: { hostAddresses: own, logger } });
 }
 
 describe('pipeline: connections to this host\'s own addresses', () => {

@@ -1,11 +1,9 @@
 // Reverse lookups: cached (answers and failures), rate-limited, bounded by a timeout, and used
 // by the pipeline only for addresses nothing else named.
 import assert from 'node:assert/strict';
-import winston from 'winston';
 import { PtrResolver } from '../../lib/pipeline/ptr.js';
-import { Pipeline, DEFAULT_NAME_ORDER } from '../../lib/pipeline/index.js';
-import type { Baseline } from '../../lib/baseline/index.js';
 import { ethernet, ipv4, tcp, ETHERTYPE_IPV4, TCP_SYN } from '../helpers/packets.js';
+import { testPipeline } from '../helpers/pipeline.js';
 
 describe('pipeline/ptr', () => {
   it('caches answers and failures, rate-limits, and times out', async () => {
@@ -35,15 +33,8 @@ describe('pipeline/ptr', () => {
 
   it('names an otherwise unnamed connection by PTR, and leaves DNS-named ones alone', async () => {
     const alerts: any[] = [];
-    const baseline = { observeSync: () => undefined, observe: async () => ({ novelFor: ['host'], learning: false }) } as unknown as Baseline;
     const ptr = new PtrResolver({ reverse: async (ip) => [`ptr-${ip.split('.').join('-')}.example.org`] });
-    const attributor = { attribute: async () => ({ method: 'none', confidence: 'low' }), socketOwner: async () => undefined, processAlive: () => true };
-    const p = new Pipeline({
-      hostName: 'h', hostId: 'h', dnsPorts: [53], alertDelayMs: 0, baselineWindowMs: 86_400_000, dnsCacheSize: 1000,
-      dnsRetentionMs: 60_000, flowTableSize: 1000, tcpIdleMs: 60_000, udpIdleMs: 60_000, internalCidrs: [],
-      externalCidrs: ['203.0.113.0/24'], normalizeVersions: true, nameOrder: DEFAULT_NAME_ORDER, dnsQueryWindowMs: 5000,
-      acceptUnmatchedDns: false, groupingRules: [], suppressions: [],
-    }, { baseline: async () => baseline, attributor: attributor as never, ptr, emit: (a) => alerts.push(a), logger: winston.createLogger({ silent: true }), now: () => 0 });
+    const p = testPipeline((a) => alerts.push(a), { deps: { ptr } });
     const syn = ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.5', dst: '203.0.113.44', protocol: 6 }, tcp({ srcPort: 40000, dstPort: 22, flags: TCP_SYN, seq: 9 })));
     p.onPacket(syn, syn.length, syn.length, 1000, 1);
     await p.finish();
