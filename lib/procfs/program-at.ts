@@ -20,15 +20,18 @@ export interface ProgramCopies {
 /**
  * The copy of the program `pid` ran at `t` (wall-clock ms), when it has exec'd another one since;
  * undefined when it has not (the common case: one cheap lookup), or when what it ran at `t` is
- * not known (started before the watcher, a copy over budget) or was another process (the pid
- * reused: the start times differ).
+ * not known (started before the watcher, a copy over budget), or when the copy of what it runs
+ * now has another start time (a reused pid: not the same process). A later exec that was not
+ * copied (a cat that read its answer and exited at once) leaves nothing to compare with: an exec
+ * keeps the pid, and a new process's fork would have been noted (ExecWatch.get).
  */
 export function programBefore(copies: ProgramCopies, pid: number, t: number): ExecCopy | undefined {
   const last = copies.last(pid);
   if (last === undefined || last.kind !== 'exec' || last.event <= t) return undefined;
-  const now = copies.get(pid);
   const then = copies.get(pid, t);
-  if (now === undefined || then === undefined) return undefined;
+  if (then === undefined) return undefined;
+  const now = copies.get(pid);
+  if (now === undefined) return then;
   const started = (c: ExecCopy): number | undefined => {
     const stat = c.files.get('stat');
     return stat === undefined ? undefined : parseStat(stat.toString('utf8'))?.startTicks;

@@ -44,6 +44,12 @@ printf 'GET / HTTP/1.0\\r\\nHost: api.example.com\\r\\n\\r\\n' >&3
 echo $$
 exec cat <&3 >/dev/null
 `;
+/** A script connects, then execs a program that exits at once (its exec is seldom copied in time): it prints its pid first. */
+const EXEC_AFTER_GONE = `#!/bin/bash
+exec 3<>/dev/tcp/files.example.org/8080
+echo $$
+exec true
+`;
 /** The same in a subshell (forked, no exec) that then execs cat: it prints the subshell's pid. */
 const SUBSHELL_EXEC_AFTER = `#!/bin/bash
 ( exec 3<>/dev/tcp/www.example.net/80; printf 'GET / HTTP/1.0\\r\\nHost: www.example.net\\r\\n\\r\\n' >&3; echo $BASHPID; exec cat <&3 >/dev/null )
@@ -149,20 +155,23 @@ describe('end to end, live: clients of near servers, gone within a millisecond, 
   it('a script that connects and then execs another program on the socket (cat): the script is named, not cat', async () => {
     const direct = path.join(w.kit.dir, 'near_exec_after.sh');
     const sub = path.join(w.kit.dir, 'near_subshell_exec_after.sh');
+    const gone = path.join(w.kit.dir, 'near_exec_after_gone.sh');
     fs.writeFileSync(direct, EXEC_AFTER, { mode: 0o755 });
     fs.writeFileSync(sub, SUBSHELL_EXEC_AFTER, { mode: 0o755 });
+    fs.writeFileSync(gone, EXEC_AFTER_GONE, { mode: 0o755 });
     const bash = fs.realpathSync(findCommand('bash')!);
     const clients = [
       { group: 'example.com', software: direct, argv: ['bash', direct] },
       { group: 'example.net', software: sub, argv: ['bash', sub] },
+      { group: 'example.org', software: gone, argv: ['bash', gone] },
     ];
     for (const { c, run, alert: a, diag } of await oneAlertEach('near-exec-after', clients)) {
       const pid = Number(run.stdout.trim());
       assert.ok(Number.isInteger(pid) && pid > 0, `the connecting shell's pid: ${run.stdout}`);
       assert.equal(get(a, 'egresswatch.attribution.attributed'), true, `${c.software} attributed: ${diag}`);
       assert.equal(get(a, 'process.pid'), pid, `the shell that connected: ${diag}`);
-      assert.equal(get(a, 'egresswatch.software.id'), c.software, `the script, not cat: ${diag}`);
-      assert.equal(get(a, 'process.executable'), bash, `bash, not cat: ${diag}`);
+      assert.equal(get(a, 'egresswatch.software.id'), c.software, `the script, not what it exec'd: ${diag}`);
+      assert.equal(get(a, 'process.executable'), bash, `bash, not what it exec'd: ${diag}`);
       assert.equal(get(a, 'user.name'), w.user.name, `its user: ${diag}`);
     }
   });

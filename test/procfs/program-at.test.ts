@@ -48,6 +48,14 @@ describe('procfs/programBefore: the program a process ran at its connection', ()
     assert.equal(programBefore(copies([cat]), PID, 1500), undefined, 'started before the watcher: what it ran is not known');
   });
 
+  it('an exec after the packet that was not copied (gone at once): the copy from before it still answers', () => {
+    const uncopied: ProgramCopies = {
+      last: () => ({ event: 2000, kind: 'exec' }),
+      get: (_pid, before) => (before !== undefined && before >= 1000 && before < 2000 ? script : undefined),
+    };
+    assert.equal(programBefore(uncopied, PID, 1500), script);
+  });
+
   it('a copy of another process under the same pid (other start time) is not taken for it', () => {
     const older = copy(1000, 'exec', ['python3', '/old.py'], '/usr/bin/python3', 555);
     assert.equal(programBefore(copies([older, cat]), PID, 1500), undefined);
