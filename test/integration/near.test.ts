@@ -7,7 +7,9 @@
 // python one-liner, wget, a perl one-liner refused at once), over TCP by name, through a CNAME,
 // and over UDP fire-and-forget. And children forked without exec (a python worker, a bash
 // subshell's /dev/tcp), gone before their parent is: each is named with its own pid, its parent
-// and the program it ran (before the exec watcher copied forks too: not attributed at all).
+// and the program it ran (before the exec watcher copied forks too: not attributed at all). And
+// scripts that exec another program after connecting (cat on the socket, true), or that connect
+// and then become curl: each connection is named by the program that made it.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,15 +46,15 @@ printf 'GET / HTTP/1.0\\r\\nHost: api.example.com\\r\\n\\r\\n' >&3
 echo $$
 exec cat <&3 >/dev/null
 `;
+/** The same in a subshell (forked, no exec) that then execs cat: it prints the subshell's pid. */
+const SUBSHELL_EXEC_AFTER = `#!/bin/bash
+( exec 3<>/dev/tcp/www.example.net/80; printf 'GET / HTTP/1.0\\r\\nHost: www.example.net\\r\\n\\r\\n' >&3; echo $BASHPID; exec cat <&3 >/dev/null )
+`;
 /** A script connects, then execs a program that exits at once (its exec is seldom copied in time): it prints its pid first. */
 const EXEC_AFTER_GONE = `#!/bin/bash
 exec 3<>/dev/tcp/files.example.org/8080
 echo $$
 exec true
-`;
-/** The same in a subshell (forked, no exec) that then execs cat: it prints the subshell's pid. */
-const SUBSHELL_EXEC_AFTER = `#!/bin/bash
-( exec 3<>/dev/tcp/www.example.net/80; printf 'GET / HTTP/1.0\\r\\nHost: www.example.net\\r\\n\\r\\n' >&3; echo $BASHPID; exec cat <&3 >/dev/null )
 `;
 /** A script connects itself, then becomes curl (exec, the same pid), which connects elsewhere: it prints its pid first. */
 const THEN_CURL = `#!/bin/bash
