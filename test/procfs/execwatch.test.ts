@@ -13,6 +13,11 @@ import { firstLine } from '../helpers/stream.js';
 
 const ADDON = path.join(REPO_ROOT, 'native', 'build', 'Release', 'egresswatch_netlink.node');
 const RUNS = 10;
+/** The python3 interpreter's own path (not a shim in PATH: pyenv's execs its way through a dozen programs). */
+function realPython(): string {
+  return fs.realpathSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim());
+}
+
 /** Forks a child that tries a connection (refused on loopback) and exits; prints its pid once reaped. */
 const FORKER = `import os, socket, sys
 pid = os.fork()
@@ -68,7 +73,7 @@ describe('procfs/execwatch: programs gone within milliseconds are still describe
 
   it(`copies each of ${RUNS} forked children (no exec) at its fork: its own pid and parent, its parent's program`, async function () {
     requirePrereq(this, haveCommand('python3'), 'python3');
-    const python = fs.realpathSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim());
+    const python = realPython();
     const proc = new SnapshotProcFs('/proc', { execCopies: watch });
     const forksBefore = watch.stats.forks;
     let described = 0;
@@ -106,7 +111,7 @@ describe('procfs/execwatch: programs gone within milliseconds are still describe
 
   it('stamps each copy with its exec\'s kernel time on the wall clock: what a process ran at a moment between two execs', async function () {
     requirePrereq(this, haveCommand('python3'), 'python3');
-    const python = fs.realpathSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim());
+    const python = realPython();
     const sleep = fs.realpathSync('/bin/sleep');
     // Python tells the wall-clock time, then becomes sleep (the same pid).
     const child = spawn(python, ['-c', "import os, time; print(time.time() * 1000, flush=True); time.sleep(0.05); os.execv('/bin/sleep', ['sleep', '0.2'])"], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -140,10 +145,9 @@ describe('procfs/execwatch: programs gone within milliseconds are still describe
       // Three parents forking 300 children each, 5 ms apart (~500 a second, past both budgets, for
       // over a second: a fresh budget window begins during the burst); each child waits 2 ms (its
       // fork copy is taken meanwhile) and execs sleep 0.05 (reaped by the kernel); the parent
-      // prints its pid. The interpreter itself, not a shim
-      // (pyenv's execs its way through a dozen programs, spending the budget first).
+      // prints its pid. The interpreter itself: a shim's execs would spend the budget first.
       const FORKS = 3 * 300;
-      const python = fs.realpathSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim());
+      const python = realPython();
       const burst = Array.from({ length: 3 }, () => spawn(python, ['-c',
         'import os, signal, time\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\nfor _ in range(300):\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(0.002)\n        os.execv("/bin/sleep", ["sleep", "0.05"])\n    print(pid)\n    time.sleep(0.005)\n',
       ], { stdio: ['ignore', 'pipe', 'ignore'] }));
