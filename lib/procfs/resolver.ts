@@ -11,7 +11,6 @@
 // Where the parts are: socket-search.ts (flow → socket), holders.ts (socket → pid, cheap
 // searches), misses.ts (listing and full scans, rate-limited by their cost), newpids.ts (new
 // pids indexed and announced), pidindex.ts (inode → pid), probes.ts (SYN-time results).
-import fs from 'node:fs';
 import { HolderSearch, type Wanted } from './holders.js';
 import { diagMatch, ownNetns } from './hostdiag.js';
 import { HotPids } from './hotpids.js';
@@ -20,6 +19,7 @@ import { SockDiag } from './netlink.js';
 import { isLoopback, normaliseFlow, type Match } from './netns-match.js';
 import { NetnsIndex, UNKNOWN_NETNS, parseNsLink } from './netns.js';
 import { NetTables } from './netns-tables.js';
+import { SyncProc } from './netns-sync.js';
 import { NewPids } from './newpids.js';
 import { newCounters, type FlowEnds, type SocketOwner } from './owner.js';
 import { PidIndex } from './pidindex.js';
@@ -115,6 +115,8 @@ export class SocketResolver {
   private readonly misses: MissScanner;
   private readonly tracer: ConnectTracer | undefined;
   private readonly proc: ProcFs;
+  /** The same root read synchronously (a process's liveness, its namespace link: µs, no thread-pool wait). */
+  private readonly sync: SyncProc;
   private readonly onNewSocketHolders: ((pids: number[]) => void) | undefined;
   private probeWindow = { start: Number.NEGATIVE_INFINITY, used: 0, sweepPids: 0, copies: 0, copied: new Set<number>() };
   private readonly counters = newCounters();
@@ -138,12 +140,13 @@ export class SocketResolver {
     this.misses = new MissScanner({ index, netns, holders: this.holders, counters, now, minFullScanIntervalMs: opts.minFullScanIntervalMs ?? 250 });
     this.tracer = opts.tracer;
     this.proc = opts.proc;
+    this.sync = new SyncProc(opts.proc);
     this.onNewSocketHolders = opts.onNewSocketHolders;
   }
 
   /** Whether `pid` still has its /proc entry (a synchronous stat, µs). */
   processAlive(pid: number): boolean {
-    return fs.existsSync(this.proc.resolve(String(pid)));
+    return this.sync.exists(String(pid));
   }
 
   /** Whether the agent's own namespace is searched through netlink sock_diag (false: /proc/net only). */
@@ -267,13 +270,8 @@ export class SocketResolver {
   private async inFlowNetns(pid: number, f: FlowEnds): Promise<boolean> {
     if (f.transport === 'tcp') return true;
     // Live first and synchronously (µs): an async read waits in the thread pool behind LevelDB.
-    let link: string | undefined;
-    try {
-      link = fs.readlinkSync(this.proc.resolve(`${pid}/ns/net`));
-    } catch {
-      link = await this.proc.readLink(`${pid}/ns/net`);
-    }
-    const ns = parseNsLink(link);
+    // The async read is ProcFs's: a snapshot or exec copy answers for a process gone since.
+    const ns = parseNsLink(this.sync.readLink(`${pid}/ns/net`) ?? await this.proc.readLink(`${pid}/ns/net`));
     if (ns === UNKNOWN_NETNS) return false;
     if (isLoopback(f.localIp)) return true;
     if (this.netns.ownedByHost(f.localIp)) return ns === this.netns.host;
