@@ -418,10 +418,9 @@ static int names_arg(napi_env env, napi_value arr, int from) {
 }
 
 /** A positive int argument, or `fallback` when absent or not one. */
-static int int_arg(napi_env env, napi_value *argv, size_t argc, size_t i, int fallback) {
-  int32_t v = 0;
-  if (i >= argc || napi_get_value_int32(env, argv[i], &v) != napi_ok || v <= 0) return fallback;
-  return v;
+static int positive_arg(napi_env env, napi_value *argv, size_t argc, size_t i, int fallback) {
+  int32_t v = i < argc ? arg_int(env, argv[i], 0) : 0;
+  return v > 0 ? v : fallback;
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
@@ -449,8 +448,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   W.nfiles = nf;
   W.nlinks = nl;
-  W.max_exec_copies = int_arg(env, argv, argc, 3, MAX_COPIES_PER_SECOND);
-  W.max_fork_copies = int_arg(env, argv, argc, 4, MAX_FORK_COPIES_PER_SECOND);
+  W.max_exec_copies = positive_arg(env, argv, argc, 3, MAX_COPIES_PER_SECOND);
+  W.max_fork_copies = positive_arg(env, argv, argc, 4, MAX_FORK_COPIES_PER_SECOND);
   W.exe_index = -1;
   for (int i = nf; i < nf + nl; i++) if (strcmp(W.names[i], "exe") == 0) W.exe_index = i;
   return make_int(env, watch_open());
@@ -484,9 +483,8 @@ static struct gap *gap_after(int pid, struct copy *c, int bounded, double before
 static int32_t pid_call(napi_env env, napi_callback_info info, napi_value *argv, size_t *argc, napi_value *result) {
   napi_get_cb_info(env, info, argc, argv, NULL, NULL);
   napi_get_undefined(env, result);
-  int32_t pid = 0;
-  if (*argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0 || !W.open) return 0;
-  return pid;
+  int32_t pid = positive_arg(env, argv, *argc, 0, 0);
+  return W.open ? pid : 0;
 }
 
 static napi_value js_get(napi_env env, napi_callback_info info) {

@@ -121,11 +121,6 @@ static int recv_answer(int fd, uint32_t seq, uint32_t out[3]) {
   return -EBADMSG;
 }
 
-static int32_t arg_int(napi_env env, napi_value v, int32_t fallback) {
-  int32_t x;
-  return napi_get_value_int32(env, v, &x) == napi_ok ? x : fallback;
-}
-
 static napi_value js_open(napi_env env, napi_callback_info info) {
   (void)info;
   return make_int(env, diag_open());
