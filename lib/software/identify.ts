@@ -27,10 +27,18 @@ type Main = { id: string; kind: SoftwareKind; launcher?: string };
 // still the same software, so the identity ignores it.
 const DELETED = / \(deleted\)$/;
 
+/** The program a process runs: its executable (without the " (deleted)" suffix), else argv[0]. */
+export function programOf(p: ProcessCommand): string | undefined {
+  return p.exe?.replace(DELETED, '') || p.argv[0];
+}
+
+/** The interpreter family a program is, if it is an interpreter. */
+export function interpreterFamily(program: string | undefined): Interpreter['family'] | undefined {
+  return program ? detectInterpreter(path.posix.basename(program))?.family : undefined;
+}
+
 export function identifySoftware(p: ProcessCommand): SoftwareIdentity {
-  const exe = p.exe?.replace(DELETED, '') || undefined;
-  const argv0 = p.argv[0];
-  const program = exe ?? argv0;
+  const program = programOf(p);
   if (!program) return { id: '', kind: 'unknown' };
   const interp = detectInterpreter(path.posix.basename(program));
   if (!interp) return { id: program, kind: 'executable' };
@@ -172,8 +180,7 @@ const POOL_BOOTSTRAP = /^\s*from (?:multiprocessing|billiard)\.(?:spawn|forkserv
 
 /** Whether the process is a pool's bootstrap one-liner (POOL_BOOTSTRAP). */
 export function isPoolBootstrap(p: ProcessCommand): boolean {
-  const program = p.exe?.replace(DELETED, '') || p.argv[0];
-  if (program === undefined || detectInterpreter(path.posix.basename(program))?.family !== 'python') return false;
+  if (interpreterFamily(programOf(p)) !== 'python') return false;
   const c = p.argv.indexOf('-c', 1);
   return c > 0 && POOL_BOOTSTRAP.test(p.argv[c + 1] ?? '');
 }
@@ -189,8 +196,7 @@ export function poolProgram(self: ProcessCommand, ancestors: readonly ProcessCom
     if (a.argv.length === 0) return undefined; // gone, or unreadable: the chain is broken here
     if (isPoolBootstrap(a)) continue;
     const id = identifySoftware(a);
-    return id.kind !== 'unknown' && id.kind !== 'executable' && id.interpreter !== undefined
-      && detectInterpreter(path.posix.basename(id.interpreter))?.family === 'python' ? id : undefined;
+    return id.kind !== 'unknown' && id.kind !== 'executable' && interpreterFamily(id.interpreter) === 'python' ? id : undefined;
   }
   return undefined;
 }

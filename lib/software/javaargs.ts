@@ -3,8 +3,8 @@
 // quotes only; '#' at the start of a token comments out the rest of the line. Argfiles are not
 // nested, expansion stops at the main class, -jar / -m, or --disable-@files.
 import path from 'node:path';
-import { detectInterpreter, JAVA_WITH_ARG } from './interpreters.js';
-import { identifySoftware, resolvePath, type ProcessCommand, type SoftwareIdentity } from './identify.js';
+import { JAVA_WITH_ARG } from './interpreters.js';
+import { identifySoftware, interpreterFamily, programOf, resolvePath, type ProcessCommand, type SoftwareIdentity } from './identify.js';
 
 /** An argfile's bound: the launcher itself has none, but ours reads files of processes we watch. */
 export const MAX_ARGFILE_BYTES = 1 << 20;
@@ -69,8 +69,7 @@ export async function expandJavaArgFiles(args: string[], read: (file: string) =>
  * without one they stay unread and the identity is the argfile itself).
  */
 export async function identifySoftwareReading(p: ProcessCommand, read?: (file: string) => Promise<string | undefined>): Promise<SoftwareIdentity> {
-  const program = p.exe?.replace(/ \(deleted\)$/, '') || p.argv[0];
-  const isJava = program !== undefined && detectInterpreter(path.posix.basename(program))?.family === 'java';
+  const isJava = interpreterFamily(programOf(p)) === 'java';
   if (!read || !isJava || !p.argv.some((a) => a.startsWith('@'))) return identifySoftware(p);
   const cwd = p.cwd?.replace(/ \(deleted\)$/, '');
   const reader = (file: string): Promise<string | undefined> => {
