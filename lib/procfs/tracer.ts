@@ -63,6 +63,9 @@ export interface SockOffsets {
   socketFile: number;
 }
 
+/** No offset known (no BTF, or a layout not trusted): the programs trace IPv4 TCP only. */
+const NO_OFFSETS: Readonly<SockOffsets> = Object.freeze({ v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0, sockSocket: 0, socketFile: 0 });
+
 /** The addon holds one tracer per process: the one open now. */
 let current: ConnectTracer | undefined;
 
@@ -98,7 +101,7 @@ export class ConnectTracer {
     const pidns = pidNamespace(opts.pidnsOf ?? '/proc');
     if (typeof pidns === 'string') return fail(pidns);
     const { dev, ino } = pidns;
-    let off: SockOffsets = { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0, sockSocket: 0, socketFile: 0 };
+    let off: Readonly<SockOffsets> = NO_OFFSETS;
     try {
       off = sockOffsets(fs.readFileSync(opts.btfFile ?? '/sys/kernel/btf/vmlinux'));
     } catch {
@@ -287,8 +290,7 @@ export function sockOffsets(btf: Buffer): SockOffsets {
     const id = structs.get(struct);
     return id === undefined ? undefined : offsetIn(id, member);
   };
-  const none: SockOffsets = { v6Saddr: 0, v6Daddr: 0, protocol: 0, skbSk: 0, sockSocket: 0, socketFile: 0 };
-  if (of('sock_common', 'skc_family') !== 16 || of('sock', '__sk_common') !== 0) return none;
+  if (of('sock_common', 'skc_family') !== 16 || of('sock', '__sk_common') !== 0) return { ...NO_OFFSETS };
   return {
     v6Saddr: of('sock_common', 'skc_v6_rcv_saddr') ?? 0,
     v6Daddr: of('sock_common', 'skc_v6_daddr') ?? 0,
