@@ -254,6 +254,16 @@ static int within_budget(int *used, int max) {
   return 1;
 }
 
+/** An exec or a new process: copied within its kind's budget (`used` of `max` this second), else counted in `skipped` and noted. */
+static void copy_or_note(int pid, int kind, double event_ms, int *used, int max, uint64_t *skipped) {
+  if (within_budget(used, max)) {
+    take_copy(pid, kind, event_ms);
+  } else {
+    (*skipped)++;
+    not_copied(pid, kind, event_ms);
+  }
+}
+
 static void *watch(void *arg) {
   (void)arg;
   static uint8_t buf[16384] __attribute__((aligned(8)));
@@ -282,24 +292,12 @@ static void *watch(void *arg) {
       struct proc_event *ev = (struct proc_event *)cn->data;
       if (ev->what == PROC_EVENT_EXEC && h->nlmsg_len >= head + sizeof(struct exec_proc_event)) {
         W.events++;
-        int pid = ev->event_data.exec.process_tgid;
-        double at = event_wall_ms(ev->timestamp_ns);
-        if (within_budget(&W.window_copies, W.max_exec_copies)) take_copy(pid, EXEC, at);
-        else {
-          W.skipped++;
-          not_copied(pid, EXEC, at);
-        }
+        copy_or_note(ev->event_data.exec.process_tgid, EXEC, event_wall_ms(ev->timestamp_ns), &W.window_copies, W.max_exec_copies, &W.skipped);
       } else if (ev->what == PROC_EVENT_FORK && h->nlmsg_len >= head + sizeof(struct fork_proc_event)) {
         // A new thread is announced as a fork too, with its own pid in the parent's tgid: skipped.
         if (ev->event_data.fork.child_pid != ev->event_data.fork.child_tgid) continue;
         W.forks++;
-        int pid = ev->event_data.fork.child_tgid;
-        double at = event_wall_ms(ev->timestamp_ns);
-        if (within_budget(&W.window_fork_copies, W.max_fork_copies)) take_copy(pid, FORK, at);
-        else {
-          W.fork_skipped++;
-          not_copied(pid, FORK, at);
-        }
+        copy_or_note(ev->event_data.fork.child_tgid, FORK, event_wall_ms(ev->timestamp_ns), &W.window_fork_copies, W.max_fork_copies, &W.fork_skipped);
       }
     }
   }
