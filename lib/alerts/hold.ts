@@ -8,11 +8,18 @@ export interface Held<T> {
 }
 
 export class AlertHold<T> {
-  /** By flow: a connection through a proxy can carry several requests, each judged and alerted on its own. */
+  /**
+   * By flow: a connection through a proxy can carry several requests, each judged and alerted on
+   * its own. In the order flows were first held, which is the order of their windows' ends, give
+   * or take a later request on a proxy connection.
+   */
   private readonly held = new Map<object, Held<T>[]>();
   private count = 0;
+  /** Items emitted before they were due because `maxHeld` were held. */
+  releasedEarly = 0;
 
-  constructor(private readonly emit: (item: T) => void) {}
+  /** `maxHeld`: items held at most; one more lets out the flow held longest first. */
+  constructor(private readonly emit: (item: T) => void, private readonly maxHeld = Number.POSITIVE_INFINITY) {}
 
   get size(): number {
     return this.count;
@@ -24,6 +31,7 @@ export class AlertHold<T> {
       this.emit(item);
       return;
     }
+    if (this.count >= this.maxHeld) this.releaseOldest();
     const list = this.held.get(key);
     if (list) list.push({ item, due });
     else this.held.set(key, [{ item, due }]);
@@ -37,6 +45,17 @@ export class AlertHold<T> {
     this.held.delete(key);
     this.count -= list.length;
     for (const h of list) this.emit(h.item);
+  }
+
+  /** The flow held longest: its items go out now (counted in releasedEarly). */
+  private releaseOldest(): void {
+    for (const [key, list] of this.held) {
+      this.held.delete(key);
+      this.count -= list.length;
+      this.releasedEarly += list.length;
+      for (const h of list) this.emit(h.item);
+      return;
+    }
   }
 
   /** Emits every alert due by `now`. */

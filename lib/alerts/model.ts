@@ -108,6 +108,11 @@ export interface ConnectionFacts {
   software?: SoftwareIdentity;
   attribution: AttributionMethod;
   confidence?: Confidence;
+  /**
+   * Why no process was looked up for the connection: `overload`, too many connections were
+   * waiting for theirs (Pipeline MAX_PENDING_ATTRIBUTIONS); it was judged for the host only.
+   */
+  attributionSkipped?: 'overload';
   /** The baseline's software key (version-normalised; the image for a container). */
   softwareKey?: string;
   container?: ContainerFacts;
@@ -309,7 +314,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
         host_first_seen: f.hostFirstSeen !== undefined ? iso(f.hostFirstSeen) : undefined,
         software_first_seen: f.softwareFirstSeen !== undefined ? iso(f.softwareFirstSeen) : undefined,
       }),
-      attribution: omitUndefined({ method: f.attribution, attributed: f.attribution !== 'none', confidence: f.confidence ?? (f.attribution === 'none' ? 'low' : undefined) }),
+      attribution: omitUndefined({ method: f.attribution, attributed: f.attribution !== 'none', confidence: f.confidence ?? (f.attribution === 'none' ? 'low' : undefined), skipped: f.attributionSkipped }),
       flow: { open: !flow.ended, answered: flow.answer === ANSWERED, ...(handshake !== undefined ? { tcp_handshake: handshake } : {}), ...(flow.forwarded ? { forwarded: true } : {}), ...(flow.midstream ? { midstream: true } : {}) },
       connections: {
         count: 1 + related.length,

@@ -14,7 +14,12 @@
 // evicted before its update reached the disk is never read back stale. A store with at most
 // half that many entries is loaded whole at open; until the LRU first evicts, a key missing
 // from memory is known to be absent, and observeSync() answers without waiting (the replay
-// pipeline judges that way while libpcap delivers a file in one synchronous call).
+// pipeline judges that way while libpcap delivers a file in one synchronous call). Beyond that,
+// a Bloom filter of every key in the store (built by a scan of its keys in the background after
+// open, and again after each prune; every key written is added) tells a key never written without
+// a read: a new destination, the case an alert waits for, is decided from memory however large
+// the store. Without it, a scan from the host (thousands of new destinations a second, past the
+// LRU) queued a LevelDB read for each until the agent's heap ran out.
 import { Level } from 'level';
 import { LRUCache } from 'lru-cache';
 import {
@@ -26,6 +31,7 @@ import { makeDirs } from '../fs-dirs.js';
 import { ReopeningLevel } from '../level-reopen.js';
 import { openRepairing } from '../level-open.js';
 import { KeyedMutex } from './keylock.js';
+import { BloomFilter } from '../collections/index.js';
 
 export interface BaselineOptions {
   dir: string;
@@ -90,10 +96,13 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 5000;
 const MAX_DIRTY = 10_000;
 /** Expired keys deleted per LevelDB batch during prune(). */
 const PRUNE_BATCH = 1000;
+/** Bits of the key filter per key it is sized for (~0.25% of absent keys read anyway), and its least size (2 MiB). */
+const FILTER_BITS_PER_KEY = 16;
+const FILTER_MIN_BITS = 2 ** 24;
 
 export class Baseline {
   /** For metrics: LRU evictions, LevelDB reads, new entries written, flushes and failures. */
-  readonly counters = { cacheEvictions: 0, reads: 0, newEntries: 0, flushes: 0, flushErrors: 0, badValues: 0, writeBatches: 0 };
+  readonly counters = { cacheEvictions: 0, reads: 0, newEntries: 0, flushes: 0, flushErrors: 0, badValues: 0, writeBatches: 0, absentByFilter: 0, filterBuilds: 0, filterBuildErrors: 0 };
   private readonly cache: LRUCache<string, Entry>;
   private dirty = new Map<string, Entry>();
   private readonly flushing = new Map<string, Entry>();
@@ -110,6 +119,10 @@ export class Baseline {
    * has been evicted since): a key missing from memory is absent, no read needed.
    */
   private complete = false;
+  /** Every key in the store may be in it (see the top); undefined until the first scan of the keys is done. */
+  private filter: BloomFilter | undefined;
+  /** The filter a scan of the keys is filling (it replaces `filter` when done): keys written meanwhile go into both. */
+  private building: BloomFilter | undefined;
 
   private constructor(private readonly store: ReopeningLevel<unknown>, private readonly opts: BaselineOptions, private learningStart: number | undefined,
     preloaded: [string, Entry][] | undefined) {
@@ -122,8 +135,14 @@ export class Baseline {
       },
     });
     if (preloaded !== undefined) {
-      for (const [key, e] of preloaded) this.cache.set(key, e);
+      this.filter = new BloomFilter(Math.max(FILTER_MIN_BITS, preloaded.length * FILTER_BITS_PER_KEY));
+      for (const [key, e] of preloaded) {
+        this.cache.set(key, e);
+        this.filter.add(key);
+      }
       this.complete = true;
+    } else {
+      this.rebuildFilter();
     }
     const every = opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
     if (every > 0) {
@@ -238,13 +257,69 @@ export class Baseline {
     return { verdict, durable };
   }
 
-  /** The entry from memory; undefined = known absent (the store is complete); false = unknown. */
+  /** The entry from memory; undefined = known absent (the store is complete, or the key filter says so); false = unknown. */
   private memoryLookup(key: string): Entry | undefined | false {
     if (this.locks.has(key)) return false;
     const mem = this.memoryEntry(key);
     if (mem !== undefined) return mem;
-    return this.complete ? undefined : false;
+    return this.knownAbsent(key) ? undefined : false;
   }
+
+  /** A key not in memory that is not in the store either, known without a read. */
+  private knownAbsent(key: string): boolean {
+    if (this.complete) return true;
+    if (this.filter === undefined || this.filter.mayHave(key)) return false;
+    this.counters.absentByFilter++;
+    return true;
+  }
+
+  /** A key now in the store (written, or read from it). */
+  private keyStored(key: string): void {
+    this.filter?.add(key);
+    this.building?.add(key);
+    const f = this.filter;
+    // Past 8 bits a key (~2.5% false "maybe", against ~0.25% as sized): a larger one is built.
+    if (f !== undefined && this.building === undefined && f.added * 8 > f.bits) this.rebuildFilter();
+  }
+
+  /**
+   * Scans the store's keys into a new filter in the background (at open, after a prune, when the
+   * filter is full), sized for `keys` (default: what the current one holds); until it is done
+   * the current one (or none: reads) serves, correct all along since every key written goes into
+   * it too. A scan that fails leaves the current one (counted); one that finds more keys than
+   * its filter was sized for starts again, sized for them.
+   */
+  private rebuildFilter(keys = this.filter?.added ?? 0): void {
+    if (this.building !== undefined || this.closed) return;
+    const sizedFor = Math.max(keys, FILTER_MIN_BITS / (2 * FILTER_BITS_PER_KEY));
+    const next = new BloomFilter(sizedFor * 2 * FILTER_BITS_PER_KEY);
+    this.building = next;
+    const done = (async (): Promise<void> => {
+      let found = 0;
+      try {
+        for (const kind of ['host', 'software'] as const) {
+          for await (const key of this.store.db.keys(kindRange(kind))) {
+            next.add(key);
+            found++;
+          }
+        }
+      } catch {
+        this.counters.filterBuildErrors++;
+        return;
+      } finally {
+        this.building = undefined;
+      }
+      if (found * FILTER_BITS_PER_KEY > next.bits) {
+        this.rebuildFilter(found * 2);
+        return;
+      }
+      this.filter = next;
+      this.counters.filterBuilds++;
+    })();
+    this.inflight.add(done);
+    void done.finally(() => this.inflight.delete(done));
+  }
+
 
   private verdictOf(time: number, host: { novel: boolean; firstSeen: number }, software?: { novel: boolean; firstSeen: number }): Verdict {
     const novelFor: Verdict['novelFor'] = [];
@@ -272,6 +347,7 @@ export class Baseline {
     if (cur === undefined || cur.lastSeen < time - this.opts.windowMs) {
       const e: Entry = { firstSeen: time, lastSeen: time, count: 1 };
       this.cache.set(key, e);
+      this.keyStored(key);
       this.dirty.delete(key);
       fresh.push([key, e]);
       return { novel: true, firstSeen: time };
@@ -312,7 +388,7 @@ export class Baseline {
       this.cache.set(key, mem);
       return mem;
     }
-    if (this.complete) return undefined;
+    if (this.knownAbsent(key)) return undefined;
     this.counters.reads++;
     const entry = this.toEntry(await this.store.db.get(key));
     if (entry !== undefined) this.cache.set(key, entry);
@@ -400,6 +476,8 @@ export class Baseline {
       }
       deleted += await this.deleteExpired(candidates, cutoff);
     }
+    // The filter still says "maybe" for the deleted keys: a new one without them.
+    if (deleted > 0) this.rebuildFilter();
     return deleted;
   }
 

@@ -158,6 +158,22 @@ const REJUDGE_AFTER_MS = 60_000;
  * manager opens a few, a Happy Eyeballs client two.
  */
 const MAX_RELATED = 64;
+/**
+ * Owners asked of the attributor and not answered yet (connections, and DNS query sockets), at
+ * most. A host opening new connections faster than /proc can be read for them (a scan from the
+ * host: thousands of new destinations a second) queued attributions, their judgments and
+ * closures without bound until the heap ran out: a 512 MiB pod (the DaemonSet's limit) died 17 s
+ * into a scan of 10,000 destinations a second. Past the bound a new connection is judged for the
+ * host only, at once (Attribution skipped: `egresswatch.attribution.skipped: overload`), and a
+ * DNS query's socket is not looked up; both are counted, and the log says when it starts and ends.
+ */
+export const MAX_PENDING_ATTRIBUTIONS = 8_192;
+/**
+ * Alerts held for their window (--alert-delay) at most; past it the one held longest goes out at
+ * once, with the bytes counted so far (`egresswatch.flow.open`). A burst of new destinations
+ * (10,000 a second for the default 10 s) would otherwise hold every one of them in memory.
+ */
+export const MAX_HELD_ALERTS = 10_000;
 /** Bound of the judge memo below (cleared when full: cheap, and misses are only slower). */
 const MEMO_ENTRIES = 65_536;
 /** Names whose group is remembered (the Public Suffix List lookup costs ~5 µs a name). */
@@ -218,6 +234,8 @@ export class PipelineStats {
    * when it is external.
    */
   proxiedUnnamed = 0;
+  /** Connections judged for the host only, and DNS query sockets not looked up, because MAX_PENDING_ATTRIBUTIONS were waiting. */
+  attributionsShed = 0;
 }
 
 export class Pipeline {
@@ -269,6 +287,10 @@ export class Pipeline {
   private readonly tlsProxiesTold = new Set<string>();
   /** Internal endpoints not given with --proxy whose connections carried proxy requests: how many. */
   private readonly proxyHints = new Map<string, number>();
+  /** Owners asked of the attributor and not answered yet (MAX_PENDING_ATTRIBUTIONS). */
+  private pendingAttributionCount = 0;
+  /** Since when (packet time) attributions are shed, and how many so far; undefined while they are not. */
+  private shedding: { since: number; shed: number } | undefined;
   /** Whether a pid still exists (ResolverOwners.query), made once rather than per DNS query. */
   private readonly processAlive = (pid: number): boolean => this.deps.attributor?.processAlive(pid) ?? true;
 
@@ -299,7 +321,7 @@ export class Pipeline {
         onProxyPortPayload: (pkt) => this.unconfiguredProxy(pkt),
       },
     );
-    this.hold = new AlertHold((facts) => this.emitAlert(facts));
+    this.hold = new AlertHold((facts) => this.emitAlert(facts), MAX_HELD_ALERTS);
     this.onDnsMessage = (buf, off, len) => this.dnsAnswer(parseDnsResponse(buf, off, len, this.dnsStats, this.addressText), this.tcpDnsPkt);
     this.onDnsQueryMessage = (buf, off, len) => {
       const pkt = this.tcpDnsPkt;
@@ -328,6 +350,16 @@ export class Pipeline {
     return this.hold.size;
   }
 
+  /** Alerts the hold let out before their window ended because MAX_HELD_ALERTS were held. */
+  get alertsReleasedEarly(): number {
+    return this.hold.releasedEarly;
+  }
+
+  /** Owners asked of the attributor and not answered yet. */
+  get pendingAttributions(): number {
+    return this.pendingAttributionCount;
+  }
+
   /** The packet path. Never throws: wire problems are counted by the stages. */
   onPacket(buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number): void {
     this.stats.packets += 1;
@@ -350,6 +382,12 @@ export class Pipeline {
 
   /** Advances time-driven work: names waited for too long, held alerts due. */
   tick(now: number): void {
+    if (this.shedding !== undefined && this.pendingAttributionCount <= MAX_PENDING_ATTRIBUTIONS / 2) {
+      this.deps.logger.info('attribution caught up: new connections are attributed again', {
+        shed: this.shedding.shed, seconds: Math.round((now - this.shedding.since) / 1000), pending: this.pendingAttributionCount,
+      });
+      this.shedding = undefined;
+    }
     for (const st of this.awaitingPayload) {
       if (st.facts.flow.startTime + SNIFF_WAIT_MS <= now) this.settle(st);
     }
@@ -427,8 +465,12 @@ export class Pipeline {
     const socket = `${clientIp}|${pkt.srcPort}`;
     const state = this.resolvers.query(socket, this.packetTime, this.processAlive);
     if (state === undefined) return;
+    if (!this.mayAttribute()) {
+      this.resolvers.owner(socket, undefined, state);
+      return;
+    }
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: this.textAt(pkt, pkt.dstOffset), serverPort: pkt.dstPort, ended: true };
-    void this.deps.attributor.socketOwner(ends).then((pid) => this.resolvers.owner(socket, pid, state));
+    void this.attributing(this.deps.attributor.socketOwner(ends)).then((pid) => this.resolvers.owner(socket, pid, state));
   }
 
   /** A connection to one of this host's own addresses (PipelineDeps.hostAddresses): inbound, not egress. */
@@ -461,7 +503,11 @@ export class Pipeline {
     };
     // Attribution starts at once (a short-lived socket leaves the kernel's tables when it
     // closes); naming may wait for the client's first bytes.
-    const st: Pending = { facts, who: this.deps.attributor?.attribute(flow, () => this.toldBy(flow)), segments: undefined, bytes: 0, packets: 0, proxied };
+    const attributor = this.deps.attributor;
+    let who: Promise<Attribution> | undefined;
+    if (attributor !== undefined && this.mayAttribute()) who = this.attributing(attributor.attribute(flow, () => this.toldBy(flow)));
+    else if (attributor !== undefined) facts.attributionSkipped = 'overload';
+    const st: Pending = { facts, who, segments: undefined, bytes: 0, packets: 0, proxied };
     if (proxied) {
       facts.proxy = { ip: flow.serverIp, port: flow.serverPort };
       flow.wantServerPayload = true;
@@ -675,6 +721,33 @@ export class Pipeline {
     return this.addressText.text(pkt.buf, off, pkt.ipVersion === 6 ? 6 : 4);
   }
 
+  /**
+   * Whether the attributor may be asked for one more owner: not while MAX_PENDING_ATTRIBUTIONS
+   * wait (counted; the log says so when shedding starts, and tick() when it ends).
+   */
+  private mayAttribute(): boolean {
+    if (this.pendingAttributionCount < MAX_PENDING_ATTRIBUTIONS) return true;
+    this.stats.attributionsShed += 1;
+    if (this.shedding === undefined) {
+      this.shedding = { since: this.packetTime, shed: 0 };
+      this.deps.logger.warn('attribution overloaded: new connections are judged for the host only until it catches up', {
+        pending: this.pendingAttributionCount,
+        why: 'new connections (or DNS query sockets) come faster than their processes can be looked up: a scan from this host, or a burst',
+        metric: 'egresswatch_attributions_shed',
+      });
+    }
+    this.shedding.shed += 1;
+    return false;
+  }
+
+  /** Counts `asked` as pending until it is answered. */
+  private attributing<T>(asked: Promise<T>): Promise<T> {
+    this.pendingAttributionCount += 1;
+    return asked.finally(() => {
+      this.pendingAttributionCount -= 1;
+    });
+  }
+
   /** The one process that DNS gave the flow's address to just before it started, if only one was (ResolverOwners.soleResolver). */
   private toldBy(flow: Flow): FallbackOwner | undefined {
     const pid = this.resolvers.soleResolver(flow.serverIp, flow.startTime - TOLD_WINDOW_MS, flow.startTime);
@@ -776,7 +849,7 @@ export class Pipeline {
       }
     }
     // Another machine's connection, routed through this host: left alone when asked to (without attribution, nothing is this host's own).
-    if (!this.deps.attributor && flow.forwarded && this.s.ignoreForwarded) {
+    if (st.who === undefined && flow.forwarded && this.s.ignoreForwarded) {
       this.stats.forwardedIgnored += 1;
       return;
     }
@@ -814,13 +887,13 @@ export class Pipeline {
 
   private judgeSettled(facts: ConnectionFacts, segments: StreamFragment[] | undefined, who: Promise<Attribution> | undefined): void {
     const flow = facts.flow;
-    // Without attribution the judge key is known now: skip the whole async path for repeats.
-    if (!this.deps.attributor && this.repeats(facts.domainGroup, facts)) return;
+    // Without attribution (a replay, or shed) the judge key is known now: skip the whole async path for repeats.
+    if (who === undefined && this.repeats(facts.domainGroup, facts)) return;
     // The ClientHello or the HTTP request, for the alert's TLS fingerprint or User-Agent (only
     // a judged connection keeps a copy).
     this.keepFirstBytes(facts, segments);
     if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
-    if (!this.deps.attributor && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
+    if (who === undefined && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
     this.track(this.judge(facts, who), facts);
   }
 
@@ -866,9 +939,9 @@ export class Pipeline {
     };
     this.stats.proxied += 1;
     this.stats.namedBy.http = (this.stats.namedBy.http ?? 0) + 1;
-    if (!this.deps.attributor && this.repeats(group, facts)) return;
+    if (fw.who === undefined && this.repeats(group, facts)) return;
     facts.httpRequest = Buffer.from(buf.subarray(off, Math.min(end, off + MAX_REQUEST_HEAD)));
-    if (!this.deps.attributor && this.judgeNow(facts)) return;
+    if (fw.who === undefined && this.judgeNow(facts)) return;
     this.track(this.judge(facts, fw.who), facts);
   }
 
@@ -941,7 +1014,7 @@ export class Pipeline {
     facts.mainFile = d?.mainFile;
     facts.container = d?.container;
     facts.systemdUnit = d?.unit;
-    if (this.deps.attributor && this.repeats(`${facts.softwareKey ?? ''}\n${facts.domainGroup}`, facts)) return;
+    if (attribution !== undefined && this.repeats(`${facts.softwareKey ?? ''}\n${facts.domainGroup}`, facts)) return;
     const baseline = typeof this.deps.baseline === 'function' ? await this.deps.baseline() : this.deps.baseline;
     const seen = { host: this.s.hostName, software: facts.softwareKey, group: facts.domainGroup, time: facts.at ?? flow.startTime };
     const sync = baseline.observeSync(seen);

@@ -280,6 +280,27 @@ describe('alerts/hold', () => {
     assert.equal(hold.size, 0);
   });
 
+  it('past maxHeld, the flow held longest goes out first (all its alerts), counted', () => {
+    const out: string[] = [];
+    const hold = new AlertHold<string>((s) => out.push(s), 3);
+    const k1 = {}, k2 = {}, k3 = {}, k4 = {};
+    hold.add(k1, 'a1', 1000, 0);
+    hold.add(k2, 'b', 2000, 0);
+    hold.add(k1, 'a2', 3000, 0);
+    hold.add(k3, 'c', 4000, 0);
+    assert.deepEqual(out, ['a1', 'a2'], 'k1 was held longest: both its alerts');
+    assert.equal(hold.size, 2);
+    hold.add(k4, 'd', 5000, 0);
+    assert.deepEqual(out, ['a1', 'a2']);
+    hold.add({}, 'e', 6000, 0);
+    assert.deepEqual(out, ['a1', 'a2', 'b']);
+    assert.equal(hold.releasedEarly, 3);
+    hold.add({}, 'due', 0, 0);
+    assert.equal(hold.releasedEarly, 3, 'an alert already due is not held, so it lets nothing out');
+    hold.flush();
+    assert.deepEqual(out, ['a1', 'a2', 'b', 'due', 'c', 'd', 'e']);
+  });
+
   it('keeps every alert of one flow (requests through a proxy): each due in its turn, all at the flow end', () => {
     const out: string[] = [];
     const hold = new AlertHold<string>((s) => out.push(s));

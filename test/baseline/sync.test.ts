@@ -8,6 +8,14 @@ import { Baseline, type BaselineOptions } from '../../lib/baseline/index.js';
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 1);
 
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('baseline/Baseline.observeSync', () => {
   let dir: string;
   let open: Baseline[];
@@ -64,12 +72,38 @@ describe('baseline/Baseline.observeSync', () => {
     const seed = await openAt();
     await Promise.all(Array.from({ length: 40 }, (_, i) => seed.observe({ host: 'h', group: `g${i}.example`, time: T0 })));
     const big = await reopen({ cacheEntries: 16 });
-    assert.equal(big.observeSync({ host: 'h', group: 'new.example', time: T0 + 1 }), undefined, '40 entries > half of 16: not preloaded');
+    assert.equal(big.observeSync({ host: 'h', group: 'new.example', time: T0 + 1 }), undefined, '40 entries > half of 16: not preloaded, and its keys not scanned yet');
     assert.deepEqual((await big.observe({ host: 'h', group: 'g3.example', time: T0 + 2 })).novelFor, []);
     const small = await reopen();
     const pending = small.observe({ host: 'h', group: 'g5.example', time: T0 + 3 });
     assert.equal(small.observeSync({ host: 'h', group: 'g5.example', time: T0 + 4 }), undefined, 'an observation of the key is in flight');
     await pending;
+  });
+
+  it('a store too big to hold: once its keys are scanned, a key never written is decided without a read', async () => {
+    const seed = await openAt();
+    await Promise.all(Array.from({ length: 40 }, (_, i) => seed.observe({ host: 'h', software: 's', group: `g${i}.example`, time: T0 })));
+    const big = await reopen({ cacheEntries: 16 });
+    // Written while the keys are being scanned: in the filter too (the scan may not see them).
+    for (let i = 0; i < 30; i++) await big.observe({ host: 'h', group: `late${i}.example`, time: T0 + 1 });
+    await until(() => big.counters.filterBuilds === 1, 'the key scan');
+    const readsBefore = big.counters.reads;
+    const absentBefore = big.counters.absentByFilter;
+    const fresh = big.observeSync({ host: 'h', software: 's', group: 'new.example', time: T0 + 2 });
+    assert.deepEqual(fresh?.verdict.novelFor, ['host', 'software'], 'decided from memory');
+    await fresh?.durable;
+    assert.equal(big.counters.reads, readsBefore, 'no read');
+    assert.equal(big.counters.absentByFilter, absentBefore + 2, 'its host and software keys');
+    // Keys in the store but not in memory still need their read: never taken for new.
+    for (const group of ['g3.example', 'late0.example']) {
+      assert.equal(big.observeSync({ host: 'h', group, time: T0 + 3 }), undefined, group);
+      assert.deepEqual((await big.observe({ host: 'h', group, time: T0 + 3 })).novelFor, [], group);
+    }
+    assert.equal(big.counters.reads, readsBefore + 2);
+    // A prune that deletes keys builds a filter without them.
+    assert.equal(await big.prune(T0 + 91 * DAY + 10), 40 * 2 + 30 + 2);
+    await until(() => big.counters.filterBuilds === 2, 'the scan after the prune');
+    assert.equal(big.counters.filterBuildErrors, 0);
   });
 
   it('learningFromFirstObservation starts the learning period at the first observation, persisted', async () => {

@@ -1,0 +1,144 @@
+// More new connections than their processes can be looked up for (a scan from the host): the
+// attributions asked and not answered are bounded (MAX_PENDING_ATTRIBUTIONS); past the bound a
+// connection is judged for the host only, at once, and says so; held alerts are bounded too
+// (MAX_HELD_ALERTS). Against a real LevelDB baseline.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import winston from 'winston';
+import { Baseline } from '../../lib/baseline/index.js';
+import { MAX_HELD_ALERTS, MAX_PENDING_ATTRIBUTIONS } from '../../lib/pipeline/pipeline.js';
+import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN } from '../helpers/packets.js';
+import { NOBODY, testPipeline } from '../helpers/pipeline.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const RST = 0x04;
+const EXTERNAL = ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'];
+
+/** Waits (bounded) until `cond` holds. */
+async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A SYN (or a RST) from 10.0.0.1 to the n-th address of 203.0.113.0/24 and 198.51.100.0/24, port by n. */
+function segment(n: number, flags = TCP_SYN): Buffer {
+  const dst = n % 2 === 0 ? `203.0.113.${(n >> 1) % 256}` : `198.51.100.${(n >> 1) % 256}`;
+  return ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.1', dst, protocol: 6 }, tcp({ srcPort: 20000 + (n % 40000), dstPort: 1 + Math.floor(n / 512), flags, seq: n })));
+}
+
+describe('pipeline: overload (a scan from the host)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let baseline: Baseline | undefined;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-overload-'));
+  });
+  afterEach(async () => {
+    await baseline?.close();
+    baseline = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('past the bound of attributions waiting, a connection is judged for the host only, at once, marked; the log says when it starts and ends', async () => {
+    let now = T0;
+    baseline = await Baseline.open({ dir, windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => now });
+    const released: (() => void)[] = [];
+    // Answers nobody until told to: every connection's attribution waits.
+    const attributor = { ...NOBODY, attribute: () => new Promise((resolve) => released.push(() => resolve({ method: 'none', confidence: 'low' }))) };
+    const logged: { level: string; message: string; shed?: number }[] = [];
+    const logger = winston.createLogger({ level: 'info', transports: [new winston.transports.Console({ silent: true })] });
+    logger.on('data', (info: { level: string; message: string; shed?: number }) => logged.push(info));
+    const alerts: any[] = [];
+    const p = testPipeline((a) => alerts.push(a), {
+      attributor,
+      settings: { externalCidrs: EXTERNAL, flowTableSize: 100_000, alertDelayMs: 0 },
+      deps: { baseline, logger, now: () => now },
+    });
+    const extra = 300;
+    for (let n = 0; n < MAX_PENDING_ATTRIBUTIONS + extra; n++) {
+      const f = segment(n);
+      p.onPacket(f, f.length, f.length, now, 1);
+      // Refused at once: the connection ends, its name cannot come, it is judged now.
+      const r = segment(n, RST);
+      p.onPacket(r, r.length, r.length, now, 1);
+    }
+    assert.equal(p.pendingAttributions, MAX_PENDING_ATTRIBUTIONS, 'bounded');
+    assert.equal(p.stats.attributionsShed, extra);
+    assert.equal(logged.filter((l) => /attribution overloaded/.test(l.message)).length, 1, 'said once');
+    // The shed ones (one to each of 300 addresses) are judged at once; the others wait for their owners.
+    await until(() => alerts.length >= extra, 'the shed connections\' alerts');
+    const shed = alerts.filter((a) => a.egresswatch.attribution.skipped === 'overload');
+    assert.ok(shed.length > 0, 'shed connections alert, judged for the host');
+    for (const a of shed) {
+      assert.equal(a.egresswatch.attribution.attributed, false);
+      assert.deepEqual(a.egresswatch.novel_for, ['host']);
+    }
+    assert.equal(alerts.length, shed.length, 'the attributed ones still wait for their owners');
+    for (const r of released) r();
+    await p.drain();
+    now += 1000;
+    p.tick(now);
+    assert.equal(p.pendingAttributions, 0);
+    const caughtUp = logged.find((l) => /attribution caught up/.test(l.message));
+    assert.equal(caughtUp?.shed, extra, 'the end of it, with how many were shed');
+    // Every address is alerted on once: the 300 by a shed connection (host only), the other 212 once their owners came.
+    const addresses = new Set(alerts.map((a) => a.destination.ip));
+    assert.equal(addresses.size, alerts.length, 'no address twice');
+    assert.equal(addresses.size, 512);
+    await p.finish();
+  });
+
+  it('a DNS query socket is not looked up past the bound either', async () => {
+    baseline = await Baseline.open({ dir, windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => T0 });
+    let asked = 0;
+    const attributor = { ...NOBODY, attribute: () => new Promise(() => undefined), socketOwner: () => { asked++; return new Promise(() => undefined); } };
+    const p = testPipeline(() => undefined, { attributor, settings: { externalCidrs: EXTERNAL, flowTableSize: 100_000 }, deps: { baseline } });
+    for (let n = 0; n < MAX_PENDING_ATTRIBUTIONS; n++) {
+      const f = segment(n);
+      p.onPacket(f, f.length, f.length, T0, 1);
+    }
+    const query = Buffer.from('abcd01000001000000000000076578616d706c6503636f6d0000010001', 'hex');
+    const q = ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.1', dst: '10.0.0.53', protocol: 17 }, udp({ srcPort: 53000, dstPort: 53 }, query)));
+    p.onPacket(q, q.length, q.length, T0, 1);
+    assert.equal(asked, 0, 'not looked up');
+    assert.equal(p.stats.attributionsShed, 1);
+  });
+
+  it('held alerts are bounded: past the bound the one held longest goes out at once, counted', async () => {
+    let now = T0;
+    baseline = await Baseline.open({ dir, windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => now });
+    const alerts: any[] = [];
+    const p = testPipeline((a) => alerts.push(a), {
+      settings: { externalCidrs: EXTERNAL, flowTableSize: 100_000, alertDelayMs: 10_000 },
+      deps: { baseline, now: () => now },
+    });
+    // Distinct ports to distinct addresses; each a new destination group (the address: no name).
+    const total = MAX_HELD_ALERTS + 200;
+    for (let n = 0; n < total; n++) {
+      const dst = `2001:db8::${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+      const f = ethernet({ type: ETHERTYPE_IPV6 }, ipv6({ src: '2001:db8:ffff::1', dst, nextHeader: 6 }, tcp({ srcPort: 40000, dstPort: 443, flags: TCP_SYN, seq: n })));
+      p.onPacket(f, f.length, f.length, now, 1);
+      now += 0.01;
+      // Owners answered as they come (none found): no attribution is shed here.
+      if (n % 1000 === 999) await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(p.stats.attributionsShed, 0);
+    // The SYNs wait up to a second for first bytes before they are judged.
+    now += 1500;
+    p.tick(now);
+    await p.drain();
+    assert.ok(p.heldAlerts <= MAX_HELD_ALERTS, `${p.heldAlerts} held`);
+    assert.equal(p.alertsReleasedEarly, total - MAX_HELD_ALERTS, 'the excess went out early');
+    assert.equal(alerts.length, total - MAX_HELD_ALERTS);
+    assert.ok(alerts.every((a) => a.egresswatch.flow.open === true), 'out before their flows ended or their window did');
+    await p.finish();
+    assert.equal(alerts.length, total, 'none lost');
+    assert.equal(new Set(alerts.map((a) => a.destination.ip)).size, total);
+  });
+});
