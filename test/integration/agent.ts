@@ -20,13 +20,17 @@ export interface AgentOptions {
   extraArgs?: string[];
   /** Names this run in failure messages. */
   label?: string;
+  /** --alert-delay (default 1s). */
+  alertDelay?: string;
+  /** Node's own flags, before the script (e.g. a heap bound). */
+  nodeArgs?: string[];
 }
 
 export function agentArgs(o: AgentOptions, metricsPort: number): string[] {
   return [
     AGENT_CLI, 'run', '--interface', 'any',
     '--state-dir', o.stateDir, '--alerts-file', o.alertsFile,
-    '--learning-period', o.learningPeriod, '--alert-delay', '1s',
+    '--learning-period', o.learningPeriod, '--alert-delay', o.alertDelay ?? '1s',
     '--external-cidr', '192.0.2.0/24', '--external-cidr', '203.0.113.0/24', '--external-cidr', '2001:db8::/32',
     '--metrics-listen', `127.0.0.1:${metricsPort}`,
     // PTR lookups go to the test internet's dnsmasq, never to the machine's own resolver.
@@ -42,7 +46,7 @@ export class AgentProcess {
   /** Starts the agent and waits (bounded) for /healthz; kills it and throws if it never gets there. */
   static async start(o: AgentOptions): Promise<AgentProcess> {
     const port = await freePort();
-    const d = new Daemon(o.label ?? 'agent', process.execPath, agentArgs(o, port), { cwd: REPO_ROOT, env: process.env });
+    const d = new Daemon(o.label ?? 'agent', process.execPath, [...(o.nodeArgs ?? []), ...agentArgs(o, port)], { cwd: REPO_ROOT, env: process.env });
     const agent = new AgentProcess(d, port, o);
     const deadline = Date.now() + HEALTH_TIMEOUT_MS;
     let last = 'no answer yet';
