@@ -6,7 +6,7 @@
 import ipaddr from 'ipaddr.js';
 import { LRUCache } from 'lru-cache';
 import { BUILTIN_IPV4, BUILTIN_IPV6 } from './ranges.js';
-import { u32 } from '../decode/index.js';
+import { parseIPv6Plain, u32 } from '../decode/index.js';
 
 /** Bad --internal-cidr / --external-cidr value; `setting` is the flag name. */
 export class ClassifyConfigError extends Error {
@@ -194,6 +194,8 @@ export function parsePrefix(text: string): Prefix | undefined {
 function parseAddress(ip: string): Prefix | undefined {
   const v4 = fastDottedQuad(ip);
   if (v4 >= 0) return { family: 4, words: [v4], bits: 32 };
+  const plain = parseIPv6Plain(ip);
+  if (plain !== undefined) return v6Prefix([0, 1, 2, 3].map((i) => u32(plain, 4 * i)));
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     parsed = ipaddr.parse(ip);
@@ -201,7 +203,11 @@ function parseAddress(ip: string): Prefix | undefined {
     return undefined;
   }
   if (parsed.kind() === 'ipv4') return { family: 4, words: [v4Word(parsed.toByteArray())], bits: 32 };
-  const words = v6Words((parsed as ipaddr.IPv6).parts);
+  return v6Prefix(v6Words((parsed as ipaddr.IPv6).parts));
+}
+
+/** An IPv6 address as words; IPv4-mapped and NAT64 ones as the IPv4 address they carry. */
+function v6Prefix(words: number[]): Prefix {
   if (isMapped(words) || isNat64(words)) {
     return { family: 4, words: [words[3]], bits: 32 };
   }

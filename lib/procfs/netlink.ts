@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
+import { parseIPv6Plain } from '../decode/index.js';
 
 /** What the addon exports (native/netlink.c). Negative numbers are -errno. */
 export interface NetlinkAddon {
@@ -169,6 +170,8 @@ export function toV4(ip: string, out: Uint8Array): boolean {
 }
 
 export function toV6(ip: string): Uint8Array | undefined {
+  const plain = parseIPv6Plain(ip);
+  if (plain !== undefined) return plain;
   if (!ipaddr.IPv6.isValid(ip)) return undefined;
   return Uint8Array.from(ipaddr.IPv6.parse(ip).toByteArray());
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { addressToString, AddressMemo, canonicalAddress } from '../../lib/decode/index.js';
+import { addressToString, AddressMemo, canonicalAddress, parseIPv6Plain } from '../../lib/decode/index.js';
 import ipaddr from 'ipaddr.js';
 import { addressBytes } from '../helpers/packets.js';
 
@@ -55,6 +55,48 @@ describe('decode: addressToString against ipaddr.js', () => {
       assert.equal(ours, ipaddr.fromByteArray(bytes).toString(), bytes.join(','));
     }
     assert.ok(mapped < n / 100);
+  });
+});
+
+describe('decode: parseIPv6Plain against ipaddr.js', () => {
+  /** The forms one address is written in: canonical, full with leading zeros, upper case, "::" elsewhere. */
+  function spellings(bytes: number[]): string[] {
+    const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i] << 8) | bytes[2 * i + 1]);
+    const hexes = groups.map((g) => g.toString(16));
+    const out = [ipaddr.fromByteArray(bytes).toString(), groups.map((g) => g.toString(16).padStart(4, '0')).join(':'), hexes.join(':').toUpperCase()];
+    // Any run of zero groups (not only the longest) may be the "::" (RFC 4291 §2.2).
+    for (let i = 0; i < 8; i++) {
+      let j = i;
+      while (j < 8 && groups[j] === 0) j++;
+      if (j > i) out.push(`${hexes.slice(0, i).join(':')}::${hexes.slice(j).join(':')}`);
+    }
+    return out;
+  }
+
+  it('reads every plain spelling of 20,000 random addresses as ipaddr.js does', () => {
+    const n = 20_000;
+    const buf = randomAddresses(n, 16);
+    let spelled = 0;
+    for (let i = 0; i < n; i++) {
+      const bytes = [...buf.subarray(i * 16, i * 16 + 16)];
+      for (const text of spellings(bytes)) {
+        if (text.includes('.')) continue; // a dotted tail is not the plain form
+        assert.deepEqual([...(parseIPv6Plain(text) ?? [])], bytes, text);
+        spelled++;
+      }
+    }
+    assert.ok(spelled > n * 3);
+  });
+
+  it('turns down what is not a plain IPv6 address, valid or not, and leaves the rest to ipaddr.js', () => {
+    const bad = ['', ':', ':::', '1:::2', '1::2::3', '1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2:3:4:5:6:7:8', ':1::2', '1::2:',
+      '12345::1', 'g::1', '1:2:3:4:5:6:7:8::', '::1:2:3:4:5:6:7:8', 'fe80::1%eth0', '::ffff:192.0.2.1', '192.0.2.1', ' ::1', '::1 '];
+    for (const text of bad) {
+      assert.equal(parseIPv6Plain(text), undefined, JSON.stringify(text));
+      if (!text.includes('%') && !text.includes('.')) assert.equal(ipaddr.IPv6.isValid(text), false, `ipaddr.js takes ${JSON.stringify(text)}`);
+    }
+    assert.deepEqual([...(parseIPv6Plain('::') ?? [])], new Array(16).fill(0));
+    assert.deepEqual([...(parseIPv6Plain('1:2:3:4:5:6:7::') ?? [])], [0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 0]);
   });
 });
 
