@@ -12,7 +12,7 @@ import { Baseline, BaselineWriteError } from '../baseline/index.js';
 import { ConnectTracer, ExecWatch, SNAPSHOT_FILES, SNAPSHOT_LINKS, SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
 import { AlertOutputs, OUTPUT_SETTINGS } from './outputs.js';
-import { DEFAULT_NAME_ORDER, Pipeline, isLogPoint, type PipelineSettings } from './pipeline.js';
+import { DEFAULT_NAME_ORDER, LIVE_MAX_PENDING_JUDGMENTS, Pipeline, isLogPoint, type PipelineSettings } from './pipeline.js';
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
 import { readHostOs } from './host-os.js';
@@ -177,7 +177,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const attributor = new Attributor({ resolver, software, now, programs: execWatch });
   const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
   const hostAddresses = new HostAddresses();
-  const pipeline = new Pipeline(settingsOf(config), {
+  const pipeline = new Pipeline({ ...settingsOf(config), maxPendingJudgments: LIVE_MAX_PENDING_JUDGMENTS }, {
     baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now, hostOs: readHostOs(config.hostRoot), hostAddresses,
   });
   loadNames(config.stateDir, pipeline.names, now(), logger);

@@ -44,6 +44,13 @@ export interface PipelineSettings {
   ignoreForwarded?: boolean;
   /** Take up TCP connections whose SYN was not seen (FlowTableOptions.midstream); default on. */
   midstream?: boolean;
+  /**
+   * Live: connections between their start and their verdict (waiting for first bytes, an owner or
+   * a baseline write) at most (LIVE_MAX_PENDING_JUDGMENTS); past it a new connection is tracked
+   * but not judged, counted (connectionsUnjudged), and the log says so. Unset: no bound (a replay
+   * pauses its reading instead).
+   */
+  maxPendingJudgments?: number;
   /** Operator grouping rules, before the built-in eTLD+1 / AWS grouping. */
   groupingRules: readonly GroupingRule[];
   /** Operator suppression rules: matching connections update the baseline but do not alert. */
@@ -174,6 +181,15 @@ export const MAX_PENDING_ATTRIBUTIONS = 8_192;
  * (10,000 a second for the default 10 s) would otherwise hold every one of them in memory.
  */
 export const MAX_HELD_ALERTS = 10_000;
+/**
+ * The live agent's PipelineSettings.maxPendingJudgments. Judging a connection (its owner, its
+ * baseline entry, its alert) runs between packets; a host opening connections faster than the
+ * agent can judge them (a scan at 30,000 a second) grew the judgments waiting without bound, each
+ * a few kilobytes, until the heap ran out, since reading packets comes first. Past the bound the
+ * connections the agent has no time for are counted instead, as the kernel counts the packets it
+ * has no room for.
+ */
+export const LIVE_MAX_PENDING_JUDGMENTS = 16_384;
 /** Bound of the judge memo below (cleared when full: cheap, and misses are only slower). */
 const MEMO_ENTRIES = 65_536;
 /** Names whose group is remembered (the Public Suffix List lookup costs ~5 µs a name). */
@@ -236,6 +252,8 @@ export class PipelineStats {
   proxiedUnnamed = 0;
   /** Connections judged for the host only, and DNS query sockets not looked up, because MAX_PENDING_ATTRIBUTIONS were waiting. */
   attributionsShed = 0;
+  /** Connections not judged because PipelineSettings.maxPendingJudgments were waiting (live, overloaded). */
+  connectionsUnjudged = 0;
 }
 
 export class Pipeline {
@@ -289,8 +307,11 @@ export class Pipeline {
   private readonly proxyHints = new Map<string, number>();
   /** Owners asked of the attributor and not answered yet (MAX_PENDING_ATTRIBUTIONS). */
   private pendingAttributionCount = 0;
-  /** Since when (packet time) attributions are shed, and how many so far; undefined while they are not. */
-  private shedding: { since: number; shed: number } | undefined;
+  /**
+   * Since when (packet time) the agent is overloaded, and what it has given up so far: attributions
+   * shed, connections not judged; undefined while it is not.
+   */
+  private overload: { since: number; shed: number; unjudged: number } | undefined;
   /** Whether a pid still exists (ResolverOwners.query), made once rather than per DNS query. */
   private readonly processAlive = (pid: number): boolean => this.deps.attributor?.processAlive(pid) ?? true;
 
@@ -382,11 +403,12 @@ export class Pipeline {
 
   /** Advances time-driven work: names waited for too long, held alerts due. */
   tick(now: number): void {
-    if (this.shedding !== undefined && this.pendingAttributionCount <= MAX_PENDING_ATTRIBUTIONS / 2) {
-      this.deps.logger.info('attribution caught up: new connections are attributed again', {
-        shed: this.shedding.shed, seconds: Math.round((now - this.shedding.since) / 1000), pending: this.pendingAttributionCount,
+    const o = this.overload;
+    if (o !== undefined && this.pendingAttributionCount <= MAX_PENDING_ATTRIBUTIONS / 2 && this.judgmentsWaiting * 2 <= (this.s.maxPendingJudgments ?? Infinity)) {
+      this.deps.logger.info('caught up: new connections are attributed and judged again', {
+        shed: o.shed, unjudged: o.unjudged, seconds: Math.round((now - o.since) / 1000), pendingAttributions: this.pendingAttributionCount,
       });
-      this.shedding = undefined;
+      this.overload = undefined;
     }
     for (const st of this.awaitingPayload) {
       if (st.facts.flow.startTime + SNIFF_WAIT_MS <= now) this.settle(st);
@@ -482,6 +504,12 @@ export class Pipeline {
   }
 
   private connectionStarted(flow: Flow, pkt: PacketInfo): void {
+    const bound = this.s.maxPendingJudgments;
+    if (bound !== undefined && this.judgmentsWaiting >= bound) {
+      this.stats.connectionsUnjudged += 1;
+      this.overloaded('unjudged');
+      return;
+    }
     const proxied = this.proxies.size > 0 && flow.transport === 'tcp' && this.proxies.has(`${flow.serverIp}|${flow.serverPort}`);
     // The proxy's own DNS name is not where the connection goes: its request will say.
     const name = proxied ? undefined : this.names.lookup(flow.serverIp, flow.startTime);
@@ -728,16 +756,37 @@ export class Pipeline {
   private mayAttribute(): boolean {
     if (this.pendingAttributionCount < MAX_PENDING_ATTRIBUTIONS) return true;
     this.stats.attributionsShed += 1;
-    if (this.shedding === undefined) {
-      this.shedding = { since: this.packetTime, shed: 0 };
+    this.overloaded('shed');
+    return false;
+  }
+
+  /** Connections started and not concluded: waiting for first bytes, an owner or a baseline write. */
+  private get judgmentsWaiting(): number {
+    return this.awaitingPayload.size + this.inflight.size;
+  }
+
+  /**
+   * Counts what an overload gave up (an attribution shed, a connection not judged); the log says
+   * so once for each when it starts, and tick() when it is over.
+   */
+  private overloaded(what: 'shed' | 'unjudged'): void {
+    const o = this.overload ?? { since: this.packetTime, shed: 0, unjudged: 0 };
+    this.overload = o;
+    o[what] += 1;
+    if (o[what] !== 1) return;
+    if (what === 'shed') {
       this.deps.logger.warn('attribution overloaded: new connections are judged for the host only until it catches up', {
         pending: this.pendingAttributionCount,
         why: 'new connections (or DNS query sockets) come faster than their processes can be looked up: a scan from this host, or a burst',
         metric: 'egresswatch_attributions_shed',
       });
+    } else {
+      this.deps.logger.warn('judging overloaded: new connections are not judged until it catches up', {
+        waiting: this.judgmentsWaiting,
+        why: 'new connections come faster than the agent can judge them (a scan from this host); the packets the kernel has no room for are dropped meanwhile',
+        metric: 'egresswatch_connections_unjudged',
+      });
     }
-    this.shedding.shed += 1;
-    return false;
   }
 
   /** Counts `asked` as pending until it is answered. */

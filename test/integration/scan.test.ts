@@ -1,9 +1,11 @@
-// End to end, as root, live: this host scans (a raw socket sends a SYN to each of 150,000 new
-// addresses of the test internet's 2001:db8:1::/64, 10,000 a second) while the agent runs with the
-// heap a 512 MiB pod gets. New connections come faster than /proc can be read for them; the agent
-// used to queue their attributions and judgments without bound and ran out of heap ~17 s in.
-// It must stay up and keep alerting: attributions waiting stay bounded (past the bound a
-// connection is judged for the host only), and it exits cleanly at the end.
+// End to end, as root, live: this host scans (a raw socket sends a SYN to each of 300,000 new
+// addresses of the test internet's 2001:db8:1::/64, 30,000 a second) while the agent runs with the
+// heap a 512 MiB pod gets. New connections come faster than the agent can attribute and judge
+// them; it used to queue their attributions and judgments without bound and ran out of heap
+// (17 s into a scan of 10,000 a second). It must stay up and keep alerting: attributions and
+// judgments waiting stay bounded (past the bounds a connection is judged for the host only, or
+// counted and not judged, as the kernel counts the packets it has no room for), and it exits
+// cleanly at the end.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,8 +14,8 @@ import { AgentProcess, httpStatus, httpText } from './agent.js';
 import { run, sleep } from './proc.js';
 import { NET } from './netns.js';
 
-const DESTINATIONS = 150_000;
-const PER_SECOND = 10_000;
+const DESTINATIONS = 300_000;
+const PER_SECOND = 30_000;
 /** What Node gives a process in a 512 MiB memory cgroup (the DaemonSet's limit): ~259 MB. */
 const HEAP_MB = 256;
 
@@ -82,10 +84,14 @@ describe('end to end, live: a scan from this host', function () {
     const alerts = metric(m, 'egresswatch_alerts{kind="total"}');
     const received = metric(m, 'egresswatch_capture_received{kind="any"}');
     const dropped = metric(m, 'egresswatch_capture_dropped{kind="any"}');
+    const unjudged = metric(m, 'egresswatch_connections_unjudged');
+    const evicted = metric(m, 'egresswatch_flow_evictions');
+    const counts = `alerts ${alerts}, not judged ${unjudged}, SYNs sent ${DESTINATIONS}, received ${received}, dropped ${dropped}, flows evicted ${evicted}`;
     assert.ok(maxPending <= 8192, `attributions waiting: ${maxPending}`);
-    // Each destination is new: every SYN the agent saw (not dropped by the kernel's capture buffer) alerts.
-    assert.ok(alerts >= (DESTINATIONS - dropped) * 0.95, `alerts ${alerts}, SYNs sent ${DESTINATIONS}, received ${received}, dropped ${dropped}`);
-    assert.ok(alerts >= DESTINATIONS / 2, `alerts ${alerts}: it kept up with half at least`);
+    // Each destination is new: every SYN the agent took in (not dropped by the kernel's capture
+    // buffer) alerts, or is counted as not judged.
+    assert.ok(alerts + unjudged >= (DESTINATIONS - dropped) * 0.95, counts);
+    assert.ok(alerts >= 20_000, `it kept alerting: ${counts}`);
     const stopped = await a.stop(30_000);
     assert.equal(stopped.code, 0, `clean exit${a.describe()}`);
   });

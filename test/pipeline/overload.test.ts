@@ -85,13 +85,47 @@ describe('pipeline: overload (a scan from the host)', function () {
     now += 1000;
     p.tick(now);
     assert.equal(p.pendingAttributions, 0);
-    const caughtUp = logged.find((l) => /attribution caught up/.test(l.message));
+    const caughtUp = logged.find((l) => /caught up/.test(l.message));
     assert.equal(caughtUp?.shed, extra, 'the end of it, with how many were shed');
     // Every address is alerted on once: the 300 by a shed connection (host only), the other 212 once their owners came.
     const addresses = new Set(alerts.map((a) => a.destination.ip));
     assert.equal(addresses.size, alerts.length, 'no address twice');
     assert.equal(addresses.size, 512);
     await p.finish();
+  });
+
+  it('live, past the bound of judgments waiting, a new connection is tracked but not judged, counted and logged; none are lost without it', async () => {
+    for (const bound of [50, undefined]) {
+      let now = T0;
+      const b = await Baseline.open({ dir: path.join(dir, String(bound)), windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => now });
+      const released: (() => void)[] = [];
+      const attributor = { ...NOBODY, attribute: () => new Promise((resolve) => released.push(() => resolve({ method: 'none', confidence: 'low' }))) };
+      const logged: { message: string; unjudged?: number }[] = [];
+      const logger = winston.createLogger({ level: 'info', transports: [new winston.transports.Console({ silent: true })] });
+      logger.on('data', (info: { message: string; unjudged?: number }) => logged.push(info));
+      const alerts: any[] = [];
+      const p = testPipeline((a) => alerts.push(a), {
+        attributor,
+        settings: { externalCidrs: EXTERNAL, flowTableSize: 100_000, alertDelayMs: 0, maxPendingJudgments: bound },
+        deps: { baseline: b, logger, now: () => now },
+      });
+      for (let n = 0; n < 60; n++) {
+        for (const flags of [TCP_SYN, RST]) {
+          const f = segment(n, flags);
+          p.onPacket(f, f.length, f.length, now, 1);
+        }
+      }
+      assert.equal(p.stats.connectionsUnjudged, bound === undefined ? 0 : 10, `bound ${bound}`);
+      assert.equal(logged.filter((l) => /judging overloaded/.test(l.message)).length, bound === undefined ? 0 : 1);
+      for (const r of released) r();
+      await p.drain();
+      now += 1000;
+      p.tick(now);
+      assert.equal(alerts.length, bound === undefined ? 60 : 50, 'every judged connection alerts (each to a new address)');
+      if (bound !== undefined) assert.equal(logged.find((l) => /caught up/.test(l.message))?.unjudged, 10);
+      await p.finish();
+      await b.close();
+    }
   });
 
   it('a DNS query socket is not looked up past the bound either', async () => {
