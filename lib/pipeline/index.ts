@@ -1,6 +1,7 @@
 // pipeline: wires capture → decode → dns / flows → attribution → classify → baseline → alerts
 // for the daemon (`runAgent`) and for capture files (`runReplay`).
 import path from 'node:path';
+import v8 from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type winston from 'winston';
 import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config/index.js';
@@ -54,7 +55,33 @@ export interface ReplayStats {
   replayPauses: number;
 }
 
-function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
+/**
+ * Heap a tracked flow takes, with its share of the index (measured: ~700 bytes for an IPv6 flow
+ * in a table of 200,000, its address strings and number boxes included).
+ */
+const FLOW_BYTES = 800;
+/** Share of the heap the flow table may take: the rest is for names, judgments, held alerts. */
+const FLOW_HEAP_SHARE = 0.4;
+
+/**
+ * The flow table size that fits the heap: `configured`, or fewer when that many flows would take
+ * more than FLOW_HEAP_SHARE of it. Node sizes its heap from the memory it is given (a pod's limit:
+ * ~259 MB in 512 MiB), and a scan from the host fills the table with unanswered SYNs: 200,000
+ * flows then took ~140 MB of the 259.
+ */
+export function fitFlowTable(configured: number, heapLimitBytes: number = v8.getHeapStatistics().heap_size_limit): number {
+  return Math.min(configured, Math.max(1000, Math.floor((heapLimitBytes * FLOW_HEAP_SHARE) / FLOW_BYTES)));
+}
+
+function settingsOf(config: Readonly<AgentConfig>, logger: winston.Logger): PipelineSettings {
+  const flowTableSize = fitFlowTable(config.flowTableSize);
+  if (flowTableSize < config.flowTableSize) {
+    logger.warn('flow table made smaller to fit the heap', {
+      setting: 'flowTableSize', configured: config.flowTableSize, used: flowTableSize,
+      heapMiB: Math.round(v8.getHeapStatistics().heap_size_limit / 1048576),
+      fix: 'give the agent more memory (Node sizes its heap from it; or node --max-old-space-size), or set --flow-table-size to the size used',
+    });
+  }
   return {
     hostName: config.hostName,
     hostId: config.hostId,
@@ -63,7 +90,7 @@ function settingsOf(config: Readonly<AgentConfig>): PipelineSettings {
     baselineWindowMs: config.baselineWindowMs,
     dnsCacheSize: config.dnsCacheSize,
     dnsRetentionMs: config.dnsRetentionMs,
-    flowTableSize: config.flowTableSize,
+    flowTableSize,
     tcpIdleMs: config.tcpIdleMs,
     udpIdleMs: config.udpIdleMs,
     internalCidrs: config.internalCidrs,
@@ -177,7 +204,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const attributor = new Attributor({ resolver, software, now, programs: execWatch });
   const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
   const hostAddresses = new HostAddresses();
-  const pipeline = new Pipeline({ ...settingsOf(config), maxPendingJudgments: LIVE_MAX_PENDING_JUDGMENTS }, {
+  const pipeline = new Pipeline({ ...settingsOf(config, logger), maxPendingJudgments: LIVE_MAX_PENDING_JUDGMENTS }, {
     baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now, hostOs: readHostOs(config.hostRoot), hostAddresses,
   });
   loadNames(config.stateDir, pipeline.names, now(), logger);
@@ -375,7 +402,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     await alerts.close();
     throw err;
   }
-  const p = new Pipeline(settingsOf(config), { baseline, emit: (a) => alerts.emit(a), logger, now });
+  const p = new Pipeline(settingsOf(config, logger), { baseline, emit: (a) => alerts.emit(a), logger, now });
   clock.pipeline = p;
   const started = process.hrtime.bigint();
   let nextTick = 0;

@@ -189,7 +189,7 @@ export const MAX_HELD_ALERTS = 10_000;
  * connections the agent has no time for are counted instead, as the kernel counts the packets it
  * has no room for.
  */
-export const LIVE_MAX_PENDING_JUDGMENTS = 16_384;
+export const LIVE_MAX_PENDING_JUDGMENTS = 8_192;
 /** Bound of the judge memo below (cleared when full: cheap, and misses are only slower). */
 const MEMO_ENTRIES = 65_536;
 /** Names whose group is remembered (the Public Suffix List lookup costs ~5 µs a name). */

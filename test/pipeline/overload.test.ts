@@ -8,7 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
 import { Baseline } from '../../lib/baseline/index.js';
+import { spawnSync } from 'node:child_process';
 import { MAX_HELD_ALERTS, MAX_PENDING_ATTRIBUTIONS } from '../../lib/pipeline/pipeline.js';
+import { fitFlowTable } from '../../lib/pipeline/index.js';
+import { CORPUS_DIR, REPO_ROOT } from '../helpers/env.js';
 import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN } from '../helpers/packets.js';
 import { NOBODY, testPipeline } from '../helpers/pipeline.js';
 
@@ -174,5 +177,22 @@ describe('pipeline: overload (a scan from the host)', function () {
     await p.finish();
     assert.equal(alerts.length, total, 'none lost');
     assert.equal(new Set(alerts.map((a) => a.destination.ip)).size, total);
+  });
+
+  it('the flow table is made to fit the heap, and the log says so naming the setting', () => {
+    const MiB = 1048576;
+    assert.equal(fitFlowTable(200_000, 4144 * MiB), 200_000, 'a large heap: as configured');
+    const small = fitFlowTable(200_000, 259 * MiB);
+    assert.ok(small >= 100_000 && small < 150_000, `a 512 MiB pod's heap: ${small}`);
+    assert.equal(fitFlowTable(5000, 259 * MiB), 5000, 'never above what was asked');
+    assert.equal(fitFlowTable(200_000, 1 * MiB), 1000, 'never below the least size');
+    const file = path.join(CORPUS_DIR, 'tcpdump', 'dns_tcp.pcap');
+    const r = spawnSync(process.execPath, ['--max-old-space-size=128', path.join(REPO_ROOT, 'dist', 'agent', 'cli.js'), 'replay', file,
+      '--state-dir', path.join(dir, 'state'), '--alerts-file', path.join(dir, 'alerts.json'), '--stats-json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const warning = r.stderr.split('\n').find((l) => l.includes('flow table made smaller to fit the heap'));
+    assert.ok(warning, r.stderr);
+    assert.match(warning, /flowTableSize/);
+    assert.match(warning, /--max-old-space-size|more memory/);
   });
 });
