@@ -42,7 +42,7 @@ export const METRIC_HELP: Record<string, string> = {
   alerts_held: 'Alerts waiting for their hold window',
   alerts_released_early: 'Alerts let out before their hold window ended because 10,000 were held (a burst of new destinations); their bytes are those counted so far',
   attributions_pending: 'Owners of connections and DNS query sockets asked of the attributor and not answered yet',
-  connections_unjudged: 'New connections tracked but not judged (no alert for them) because 16,384 were already waiting for their verdict: the agent had no time for them (a scan from this host faster than it can judge)',
+  connections_unjudged: 'New connections tracked but not judged (no alert for them) because 8,192 were already waiting for their verdict: the agent had no time for them (a scan from this host faster than it can judge)',
   attributions_shed: 'Connections judged for the host only (egresswatch.attribution.skipped: overload), and DNS query sockets not looked up, because 8,192 attributions were already waiting (a scan from this host, or a burst)',
   alerts_suppressed: 'New destinations not alerted because a suppression rule matched, by rule comment',
   capture_received: 'Packets received by the kernel for our capture, by interface',
