@@ -45,10 +45,9 @@ export interface PipelineSettings {
   /** Take up TCP connections whose SYN was not seen (FlowTableOptions.midstream); default on. */
   midstream?: boolean;
   /**
-   * Live: connections between their start and their verdict (waiting for first bytes, an owner or
-   * a baseline write) at most (LIVE_MAX_PENDING_JUDGMENTS); past it a new connection is tracked
-   * but not judged, counted (connectionsUnjudged), and the log says so. Unset: no bound (a replay
-   * pauses its reading instead).
+   * Live: connections being judged (waiting for their owner or a baseline write) at most
+   * (LIVE_MAX_PENDING_JUDGMENTS); past it a new connection is tracked but not judged, counted
+   * (connectionsUnjudged), and the log says so. Unset: no bound (a replay pauses its reading instead).
    */
   maxPendingJudgments?: number;
   /** Operator grouping rules, before the built-in eTLD+1 / AWS grouping. */
@@ -504,12 +503,7 @@ export class Pipeline {
   }
 
   private connectionStarted(flow: Flow, pkt: PacketInfo): void {
-    const bound = this.s.maxPendingJudgments;
-    if (bound !== undefined && this.judgmentsWaiting >= bound) {
-      this.stats.connectionsUnjudged += 1;
-      this.overloaded('unjudged');
-      return;
-    }
+    if (this.noRoomToJudge()) return;
     const proxied = this.proxies.size > 0 && flow.transport === 'tcp' && this.proxies.has(`${flow.serverIp}|${flow.serverPort}`);
     // The proxy's own DNS name is not where the connection goes: its request will say.
     const name = proxied ? undefined : this.names.lookup(flow.serverIp, flow.startTime);
@@ -760,9 +754,22 @@ export class Pipeline {
     return false;
   }
 
-  /** Connections started and not concluded: waiting for first bytes, an owner or a baseline write. */
+  /** True (counted) when maxPendingJudgments connections are being judged already: one more is not. */
+  private noRoomToJudge(): boolean {
+    const bound = this.s.maxPendingJudgments;
+    if (bound === undefined || this.judgmentsWaiting < bound) return false;
+    this.stats.connectionsUnjudged += 1;
+    this.overloaded('unjudged');
+    return true;
+  }
+
+  /**
+   * Connections being judged: waiting for their owner or a baseline write. (Those still waiting
+   * for their first bytes, a second at most, are bounded by the flow table: each holds little,
+   * and an unanswered SYN waits the whole second, so a scan at 10,000 a second keeps 10,000.)
+   */
   private get judgmentsWaiting(): number {
-    return this.awaitingPayload.size + this.inflight.size;
+    return this.inflight.size;
   }
 
   /**
@@ -943,6 +950,8 @@ export class Pipeline {
     this.keepFirstBytes(facts, segments);
     if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     if (who === undefined && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
+    // Settled after a wait for its first bytes while the judging fell behind: no room either.
+    if (this.noRoomToJudge()) return;
     this.track(this.judge(facts, who), facts);
   }
 
