@@ -299,6 +299,8 @@ export class Baseline {
       try {
         for (const kind of ['host', 'software'] as const) {
           for await (const key of this.store.db.keys(kindRange(kind))) {
+            // Closing (an admin command's short-lived open, or the agent's stop): not worth finishing.
+            if (this.closed) return;
             next.add(key);
             found++;
           }
