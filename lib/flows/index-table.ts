@@ -86,9 +86,11 @@ export class FlowIndex<E extends Keyed> {
       const s = u32(buf, pkt.srcOffset);
       const d = u32(buf, pkt.dstOffset);
       entry.ks = '';
-      entry.ka = srcIsLow ? s : d;
-      entry.kb = srcIsLow ? d : s;
-      entry.kp = srcIsLow ? ((pkt.srcPort << 16) | pkt.dstPort) >>> 0 : ((pkt.dstPort << 16) | pkt.srcPort) >>> 0;
+      // Kept as signed 32-bit words (the same bits: the slots and the hash see no difference): an
+      // unsigned word of 2^31 or more would be a boxed number, 16 bytes more a flow for each.
+      entry.ka = (srcIsLow ? s : d) | 0;
+      entry.kb = (srcIsLow ? d : s) | 0;
+      entry.kp = srcIsLow ? (pkt.srcPort << 16) | pkt.dstPort : (pkt.dstPort << 16) | pkt.srcPort;
       if ((this.v4Size + 1) * 2 > this.cap) this.grow();
       this.insert(entry);
       this.v4Size++;
