@@ -96,7 +96,7 @@ describe('deploy: Dockerfile (structural)', () => {
   });
 
   it('ENTRYPOINT runs the agent and CMD matches the DaemonSet\'s args', () => {
-    assert.deepEqual(json(runtime, 'ENTRYPOINT'), ['node', '/opt/egresswatch/dist/agent/cli.js']);
+    assert.deepEqual(json(runtime, 'ENTRYPOINT'), ['node', '--max-semi-space-size=16', '/opt/egresswatch/dist/agent/cli.js']);
     const workdir = runtime.body.find((i) => i.op === 'WORKDIR')?.args;
     assert.equal(workdir, '/opt/egresswatch');
     // dist/agent/cli.js relative to the WORKDIR the dist folder is copied into.
@@ -147,9 +147,10 @@ describe('deploy: Dockerfile (structural)', () => {
       }
       assert.ok(fs.existsSync(path.join(tmp, 'native', 'build', 'Release', 'egresswatch_netlink.node')), 'netlink addon built');
       assert.ok(!fs.existsSync(path.join(tmp, 'node_modules', 'typescript')), 'prune left devDependencies');
-      const [node, cli] = json(runtime, 'ENTRYPOINT') as string[];
+      const [node, ...rest] = json(runtime, 'ENTRYPOINT') as string[];
       assert.equal(node, 'node');
-      const r = runSync(process.execPath, [path.join(tmp, path.relative('/opt/egresswatch', cli)), 'replay', '--state-dir', path.join(tmp, 'state'),
+      const cli = rest[rest.length - 1];
+      const r = runSync(process.execPath, [...rest.slice(0, -1), path.join(tmp, path.relative('/opt/egresswatch', cli)), 'replay', '--state-dir', path.join(tmp, 'state'),
         '--alerts-file', path.join(tmp, 'alerts.json'), '--stats-json', pcap], { cwd: tmp, timeoutMs: 30_000 });
       assert.equal(r.code, 0, describeResult(r));
       assert.ok((JSON.parse(r.stdout.trim()) as { packets: number }).packets > 0);
