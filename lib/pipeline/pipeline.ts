@@ -950,8 +950,12 @@ export class Pipeline {
     this.keepFirstBytes(facts, segments);
     if (this.encryptedDns.isEncrypted(flow.serverIp, flow.serverPort, facts.domain, true)) facts.encryptedDns = true;
     if (who === undefined && (facts.nameSource !== 'none' || !this.deps.ptr) && this.judgeNow(facts)) return;
-    // Settled after a wait for its first bytes while the judging fell behind: no room either.
-    if (this.noRoomToJudge()) return;
+    // Settled after a wait for its first bytes while the judging fell behind: no room either
+    // (and its key, taken above when unattributed, is free for the next connection).
+    if (this.noRoomToJudge()) {
+      this.notJudged(facts);
+      return;
+    }
     this.track(this.judge(facts, who), facts);
   }
 
@@ -1009,9 +1013,7 @@ export class Pipeline {
       this.stats.internalErrors += 1;
       const n = ++this.stats.judgeErrors;
       this.firstJudgeError ??= err;
-      // Not judged: the next connection under the same key must be, not skipped as a repeat.
-      this.forgetRelated(facts);
-      if (facts.judgeKey !== undefined && this.judged.get(facts.judgeKey) === flow.startTime) this.judged.delete(facts.judgeKey);
+      this.notJudged(facts);
       // A failing disk fails every new destination: logged at the 1st, 10th, 100th, ... one.
       if (isLogPoint(n)) {
         this.deps.logger.error('connection could not be judged (no alert for it; the next connection to its destination is judged again)', {
@@ -1021,6 +1023,12 @@ export class Pipeline {
     });
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
+  }
+
+  /** `facts` was not judged after all: the next connection under its key must be, not skipped as a repeat of it. */
+  private notJudged(facts: ConnectionFacts): void {
+    this.forgetRelated(facts);
+    if (facts.judgeKey !== undefined && this.judged.get(facts.judgeKey) === facts.flow.startTime) this.judged.delete(facts.judgeKey);
   }
 
   /**

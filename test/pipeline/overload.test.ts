@@ -131,6 +131,35 @@ describe('pipeline: overload (a scan from the host)', function () {
     }
   });
 
+  it('a connection left unjudged when it settles leaves its key free: the next one to that destination is judged', async () => {
+    let now = T0;
+    const b = await Baseline.open({ dir, windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => now });
+    baseline = b;
+    // Unnamed connections wait for a reverse lookup; the first one's never comes until released.
+    let release: (() => void) | undefined;
+    const ptr = { lookup: (ip: string) => ip === '203.0.113.1' ? new Promise<undefined>((r) => { release = () => r(undefined); }) : Promise.resolve(undefined) };
+    const alerts: any[] = [];
+    const p = testPipeline((a) => alerts.push(a), {
+      settings: { externalCidrs: EXTERNAL, alertDelayMs: 0, maxPendingJudgments: 1 },
+      deps: { baseline: b, attributor: undefined, ptr: ptr as never, now: () => now },
+    });
+    const seg = (dst: string, port: number, flags: number): Buffer => ethernet({ type: ETHERTYPE_IPV4 }, ipv4({ src: '10.0.0.1', dst, protocol: 6 }, tcp({ srcPort: port, dstPort: 443, flags, seq: port })));
+    const send = (f: Buffer): void => p.onPacket(f, f.length, f.length, now, 1);
+    send(seg('203.0.113.3', 40003, TCP_SYN)); // starts while there is room
+    send(seg('203.0.113.1', 40001, TCP_SYN));
+    send(seg('203.0.113.1', 40001, RST)); // judged: waits for its reverse lookup
+    send(seg('203.0.113.3', 40003, RST)); // settles with no room left: not judged
+    assert.equal(p.stats.connectionsUnjudged, 1);
+    release?.();
+    await until(() => alerts.length === 1, 'the first connection\'s alert');
+    now += 1000;
+    send(seg('203.0.113.3', 40004, TCP_SYN));
+    send(seg('203.0.113.3', 40004, RST));
+    await p.drain();
+    assert.deepEqual(alerts.map((a) => a.destination.ip), ['203.0.113.1', '203.0.113.3'], 'not taken for a repeat of the one left unjudged');
+    await p.finish();
+  });
+
   it('a DNS query socket is not looked up past the bound either', async () => {
     baseline = await Baseline.open({ dir, windowMs: 90 * 86_400_000, learningPeriodMs: 0, now: () => T0 });
     let asked = 0;
