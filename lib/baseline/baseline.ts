@@ -273,7 +273,7 @@ export class Baseline {
     return true;
   }
 
-  /** A key now in the store (written, or read from it). */
+  /** A key being written to the store (a new entry). */
   private keyStored(key: string): void {
     this.filter?.add(key);
     this.building?.add(key);
@@ -321,7 +321,6 @@ export class Baseline {
     this.inflight.add(done);
     void done.finally(() => this.inflight.delete(done));
   }
-
 
   private verdictOf(time: number, host: { novel: boolean; firstSeen: number }, software?: { novel: boolean; firstSeen: number }): Verdict {
     const novelFor: Verdict['novelFor'] = [];
