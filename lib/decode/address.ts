@@ -5,7 +5,7 @@ import { u16 } from './bytes.js';
  * Text form of an address held in a packet buffer. Allocates a string, so call it only for
  * what is kept (a new flow, a DNS answer, an alert), never per packet.
  */
-export function addressToString(buf: Buffer, offset: number, version: 4 | 6): string {
+export function addressToString(buf: Uint8Array, offset: number, version: 4 | 6): string {
   if (version === 4) return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
   return ipv6ToString(buf, offset);
 }
@@ -64,7 +64,7 @@ export function parseIPv6Plain(text: string): Uint8Array | undefined {
  * is a tree of string pieces in V8 (four objects for "2001:db8:1::5:a", three times the bytes),
  * and a flow keeps its addresses for as long as it lives.
  */
-function ipv6ToString(buf: Buffer, offset: number): string {
+function ipv6ToString(buf: Uint8Array, offset: number): string {
   const groups = GROUPS;
   for (let i = 0; i < 8; i++) groups[i] = u16(buf, offset + 2 * i);
 

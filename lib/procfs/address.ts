@@ -3,7 +3,7 @@
 // string comparison.
 import os from 'node:os';
 import ipaddr from 'ipaddr.js';
-import { parseIPv6Plain } from '../decode/index.js';
+import { addressToString, parseIPv6Plain } from '../decode/index.js';
 
 const HEX8 = /^[0-9A-Fa-f]{8}$/;
 
@@ -33,27 +33,9 @@ export function formatIPv4(bytes: Uint8Array, offset = 0): string {
   return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
 }
 
-/** RFC 5952: lower-case, no leading zeros, longest run (>= 2) of zero groups as "::". IPv4-mapped as ::ffff:a.b.c.d. */
+/** RFC 5952: lower-case, no leading zeros, longest run (>= 2) of zero groups as "::". IPv4-mapped as ::ffff:a.b.c.d. The text a packet's address gets. */
 export function formatIPv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i] << 8) | bytes[i + 1]);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${formatIPv4(bytes, 12)}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  const head = hex.slice(0, bestStart).join(':');
-  const tail = hex.slice(bestStart + bestLen).join(':');
-  return `${head}::${tail}`;
+  return addressToString(bytes, 0, 6);
 }
 
 /** Dotted IPv4 with no leading zeros (what the pipeline formats): already canonical. */
