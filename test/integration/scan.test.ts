@@ -76,11 +76,19 @@ describe('end to end, live: a scan from this host', function () {
     const r = await scan;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(Number(r.stdout.trim()), DESTINATIONS, 'every SYN sent');
-    // Past the hold window (10 s) for what was judged last.
-    await sleep(12_000);
-    assert.ok(a.running, `the agent died after the scan${a.describe()}`);
+    // Past the hold window (10 s) for what was judged last: until nothing is held or waiting and
+    // the alert count stands still (bounded).
+    let m = '';
+    let last = -1;
+    for (const end = Date.now() + 60_000; Date.now() < end;) {
+      await sleep(2000);
+      assert.ok(a.running, `the agent died after the scan${a.describe()}`);
+      m = await httpText(a.metricsPort, '/metrics', 5000);
+      const now = metric(m, 'egresswatch_alerts{kind="total"}');
+      if (metric(m, 'egresswatch_alerts_held') === 0 && metric(m, 'egresswatch_attributions_pending') === 0 && now === last) break;
+      last = now;
+    }
     assert.equal(await httpStatus(a.metricsPort, '/healthz', 5000), 200);
-    const m = await httpText(a.metricsPort, '/metrics', 5000);
     const alerts = metric(m, 'egresswatch_alerts{kind="total"}');
     const received = metric(m, 'egresswatch_capture_received{kind="any"}');
     const dropped = metric(m, 'egresswatch_capture_dropped{kind="any"}');
