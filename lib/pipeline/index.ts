@@ -217,6 +217,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   const registry = createRegistry(() => ({
     ...snapshot(pipeline, capture, attributor), ...alerts.stats(), ...(logFile ? logFileStats(logFile) : {}),
     attribution_resolver: resolver.stats, attribution_outcomes: { ...attributor.stats }, attribution_netlink: resolver.usesNetlink ? 1 : 0,
+    baseline: { ...baseline.counters },
     attribution_tracer: tracer ? { attached: 1, udp: tracer.udp ? 1 : 0, ...tracer.stats } : { attached: 0 },
     attribution_exec_watch: execWatch ? { watching: 1, ...execWatch.stats, served: proc.snapshotStats.servedFromExec, superseded: proc.snapshotStats.supersededByExec } : { watching: 0 },
     names_saves: { ...namesSaves },

@@ -37,6 +37,7 @@ export const METRIC_HELP: Record<string, string> = {
   attribution_netlink: '1 when sockets in the host namespace are looked up through netlink sock_diag, 0 when through /proc/net',
   attribution_exec_watch: 'The exec watcher (copies of each new program\'s and each new process\'s /proc files, taken at its exec or fork, for one gone before it is asked about): watching 1 or 0, execs, copies, vanished (gone before the copy), overruns (notifications lost), skipped (execs over the 2,000 copies a second budget), forks (new processes), forksSkipped (over the 1,000 fork copies a second budget), served (facts answered from a copy), superseded (snapshots of a socket holder not used: it exec\'d another program after they were taken)',
   attribution_tracer: 'The connect tracer (BPF, for sockets gone before /proc could be read): attached 1 or 0, udp 1 when UDP senders are traced too, lookups, found, notFound, errors',
+  baseline: 'Baseline counters by kind: cacheEvictions (known entries dropped from memory), reads (LevelDB reads for keys not in memory), absentByFilter (new keys decided without a read by the filter of the store\'s keys), filterBuilds and filterBuildErrors (scans of the keys for that filter), newEntries, writeBatches, flushes and flushErrors (write-behind of last-seen updates), badValues (unreadable entries rewritten)',
   names_saves: 'Periodic saves of the DNS names learned (<state dir>/names.json, every --names-save-interval): saved, failed',
   alerts: 'Alerts emitted, by novelty',
   alerts_held: 'Alerts waiting for their hold window',
