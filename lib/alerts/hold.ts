@@ -1,6 +1,7 @@
 // The hold window: an alert waits up to --alert-delay after its connection started so it can
 // carry the bytes exchanged; the connection's end releases it at once. Driven by the pipeline's
 // clock (packet time in replay, wall time live), never by timers of its own.
+import { OrderedMap } from '../collections/index.js';
 
 export interface Held<T> {
   item: T;
@@ -11,9 +12,11 @@ export class AlertHold<T> {
   /**
    * By flow: a connection through a proxy can carry several requests, each judged and alerted on
    * its own. In the order flows were first held, which is the order of their windows' ends, give
-   * or take a later request on a proxy connection.
+   * or take a later request on a proxy connection. Not a Map's own order: the bound lets out its
+   * oldest flow, which a Map finds only past every entry deleted since it last rehashed (see
+   * collections/order.ts).
    */
-  private readonly held = new Map<object, Held<T>[]>();
+  private readonly held = new OrderedMap<object, Held<T>[]>();
   private count = 0;
   /** Items emitted before they were due because `maxHeld` were held. */
   releasedEarly = 0;
@@ -49,18 +52,17 @@ export class AlertHold<T> {
 
   /** The flow held longest: its items go out now (counted in releasedEarly). */
   private releaseOldest(): void {
-    for (const [key, list] of this.held) {
-      this.held.delete(key);
-      this.count -= list.length;
-      this.releasedEarly += list.length;
-      for (const h of list) this.emit(h.item);
-      return;
-    }
+    const oldest = this.held.shift();
+    if (oldest === undefined) return;
+    const list = oldest[1];
+    this.count -= list.length;
+    this.releasedEarly += list.length;
+    for (const h of list) this.emit(h.item);
   }
 
   /** Emits every alert due by `now`. */
   tick(now: number): void {
-    for (const [key, list] of this.held) {
+    for (const [key, list] of this.held.entries()) {
       let kept = 0;
       for (const h of list) {
         if (h.due <= now) {
