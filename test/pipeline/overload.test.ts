@@ -10,7 +10,7 @@ import winston from 'winston';
 import { Baseline } from '../../lib/baseline/index.js';
 import { spawnSync } from 'node:child_process';
 import { MAX_HELD_ALERTS, MAX_PENDING_ATTRIBUTIONS } from '../../lib/pipeline/pipeline.js';
-import { fitFlowTable } from '../../lib/pipeline/index.js';
+import { fitFlowTable, youngGenerationFix } from '../../lib/pipeline/index.js';
 import { CORPUS_DIR, REPO_ROOT } from '../helpers/env.js';
 import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN } from '../helpers/packets.js';
 import { NOBODY, testPipeline } from '../helpers/pipeline.js';
@@ -223,5 +223,20 @@ describe('pipeline: overload (a scan from the host)', function () {
     assert.ok(warning, r.stderr);
     assert.match(warning, /flowTableSize/);
     assert.match(warning, /--max-old-space-size|more memory/);
+    const hint = r.stderr.split('\n').find((l) => l.includes('small heap with V8\'s smallest young generation'));
+    assert.match(hint ?? '', /--max-semi-space-size=16/, r.stderr);
+    const big = spawnSync(process.execPath, ['--max-old-space-size=128', '--max-semi-space-size=16', path.join(REPO_ROOT, 'dist', 'agent', 'cli.js'), 'replay', file,
+      '--state-dir', path.join(dir, 'state2'), '--alerts-file', path.join(dir, 'alerts2.json'), '--stats-json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(big.status, 0, big.stderr);
+    assert.doesNotMatch(big.stderr, /young generation/, 'the flag given: no hint');
+  });
+
+  it('the young-generation hint: only for a small heap without --max-semi-space-size', () => {
+    const MiB = 1048576;
+    assert.match(youngGenerationFix(259 * MiB, [], undefined) ?? '', /--max-semi-space-size=16/);
+    assert.equal(youngGenerationFix(4144 * MiB, [], undefined), undefined);
+    assert.equal(youngGenerationFix(259 * MiB, ['--max-semi-space-size=16'], undefined), undefined);
+    assert.equal(youngGenerationFix(259 * MiB, [], '--max-old-space-size=200 --max-semi-space-size=8'), undefined);
+    assert.notEqual(youngGenerationFix(259 * MiB, ['--max-old-space-size=200'], '--inspect'), undefined);
   });
 });
