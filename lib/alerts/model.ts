@@ -230,7 +230,8 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
   const gone = p ? undefined : f.goneProcess;
   const who = p ? `${f.software?.id ?? p.exe ?? p.name} (pid ${p.pid}, user ${user}${login})`
     : gone ? `an unattributed process (pid ${gone.pid}${gone.name !== undefined ? `, ${gone.name}` : ''}, user ${gone.userName ?? gone.uid}; gone before it could be described)`
-      : flow.forwarded ? `${flow.clientIp} (forwarded by this host, no process of its own found)` : 'an unattributed process';
+      : flow.forwarded ? `${flow.clientIp} (forwarded by this host, no process of its own found)`
+        : f.attributionSkipped === 'overload' ? 'a process not looked up (too many new connections at once)' : 'an unattributed process';
   const novel = f.novelFor.join(' and ');
   const started = iso(flow.startTime);
   const handshake = flow.transport === 'tcp' ? tcpHandshake(flow, ctx.now) : undefined;

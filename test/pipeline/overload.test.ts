@@ -80,6 +80,7 @@ describe('pipeline: overload (a scan from the host)', function () {
     assert.ok(shed.length > 0, 'shed connections alert, judged for the host');
     for (const a of shed) {
       assert.equal(a.egresswatch.attribution.attributed, false);
+      assert.match(a.message, /^a process not looked up \(too many new connections at once\) on h /);
       assert.deepEqual(a.egresswatch.novel_for, ['host']);
     }
     assert.equal(alerts.length, shed.length, 'the attributed ones still wait for their owners');
