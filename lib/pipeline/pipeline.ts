@@ -403,7 +403,7 @@ export class Pipeline {
   /** Advances time-driven work: names waited for too long, held alerts due. */
   tick(now: number): void {
     const o = this.overload;
-    if (o !== undefined && this.pendingAttributionCount <= MAX_PENDING_ATTRIBUTIONS / 2 && this.judgmentsWaiting * 2 <= (this.s.maxPendingJudgments ?? Infinity)) {
+    if (o !== undefined && this.pendingAttributionCount <= MAX_PENDING_ATTRIBUTIONS / 2 && this.pendingJudgments * 2 <= (this.s.maxPendingJudgments ?? Infinity)) {
       this.deps.logger.info('caught up: new connections are attributed and judged again', {
         shed: o.shed, unjudged: o.unjudged, seconds: Math.round((now - o.since) / 1000), pendingAttributions: this.pendingAttributionCount,
       });
@@ -419,7 +419,12 @@ export class Pipeline {
     this.flows.expire(now);
   }
 
-  /** Connections waiting for their attribution or their baseline write before they are concluded. */
+  /**
+   * Connections waiting for their attribution or their baseline write before they are concluded.
+   * (Those still waiting for their first bytes, a second at most, are not: the flow table bounds
+   * them, each holds little, and an unanswered SYN waits the whole second, so a scan at 10,000 a
+   * second keeps 10,000.)
+   */
   get pendingJudgments(): number {
     return this.inflight.size;
   }
@@ -757,19 +762,10 @@ export class Pipeline {
   /** True (counted) when maxPendingJudgments connections are being judged already: one more is not. */
   private noRoomToJudge(): boolean {
     const bound = this.s.maxPendingJudgments;
-    if (bound === undefined || this.judgmentsWaiting < bound) return false;
+    if (bound === undefined || this.pendingJudgments < bound) return false;
     this.stats.connectionsUnjudged += 1;
     this.overloaded('unjudged');
     return true;
-  }
-
-  /**
-   * Connections being judged: waiting for their owner or a baseline write. (Those still waiting
-   * for their first bytes, a second at most, are bounded by the flow table: each holds little,
-   * and an unanswered SYN waits the whole second, so a scan at 10,000 a second keeps 10,000.)
-   */
-  private get judgmentsWaiting(): number {
-    return this.inflight.size;
   }
 
   /**
@@ -789,7 +785,7 @@ export class Pipeline {
       });
     } else {
       this.deps.logger.warn('judging overloaded: new connections are not judged until it catches up', {
-        waiting: this.judgmentsWaiting,
+        waiting: this.pendingJudgments,
         why: 'new connections come faster than the agent can judge them (a scan from this host); the packets the kernel has no room for are dropped meanwhile',
         metric: 'egresswatch_connections_unjudged',
       });
