@@ -15,19 +15,11 @@ import { fitFlowTable, youngGenerationFix } from '../../lib/pipeline/index.js';
 import { CORPUS_DIR, REPO_ROOT } from '../helpers/env.js';
 import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN } from '../helpers/packets.js';
 import { NOBODY, testPipeline } from '../helpers/pipeline.js';
+import { until } from '../helpers/wait.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const RST = 0x04;
 const EXTERNAL = ['203.0.113.0/24', '198.51.100.0/24', '2001:db8::/32'];
-
-/** Waits (bounded) until `cond` holds. */
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A SYN (or a RST) from 10.0.0.1 to the n-th address of 203.0.113.0/24 and 198.51.100.0/24, port by n. */
 function segment(n: number, flags = TCP_SYN): Buffer {
