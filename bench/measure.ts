@@ -1,4 +1,7 @@
-// Timing and reporting helpers for bench/run.ts: medians, number formatting, the table.
+// Timing and reporting helpers for bench/run.ts: medians, number formatting, the table, and the
+// capture walked in memory.
+import { PAUSE_CHECK_EVERY } from '../lib/capture/index.js';
+import type { CaptureReader } from '../lib/pipeline/index.js';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -26,8 +29,11 @@ export function table(rows: string[][]): string {
     .join('\n');
 }
 
-/** Walks the records of a classic little-endian microsecond pcap held in memory. */
-export function forEachRecord(file: Buffer, fn: (frame: Buffer, caplen: number, tsMs: number) => void): number {
+/**
+ * Walks the records of a classic little-endian microsecond pcap held in memory; `fn` returning
+ * true stops the walk after that record. Returns the records walked.
+ */
+export function forEachRecord(file: Buffer, fn: (frame: Buffer, caplen: number, tsMs: number, wireLen: number) => boolean | void): number {
   let off = 24;
   let n = 0;
   while (off + 16 <= file.length) {
@@ -35,10 +41,32 @@ export function forEachRecord(file: Buffer, fn: (frame: Buffer, caplen: number, 
     const start = off + 16;
     if (start + caplen > file.length) break;
     const tsMs = file.readUInt32LE(off) * 1000 + file.readUInt32LE(off + 4) / 1000;
-    // A view, not a copy: decoders read from offset 0 of the buffer they are given.
-    fn(file.subarray(start, start + caplen), caplen, tsMs);
-    off = start + caplen;
     n++;
+    // A view, not a copy: decoders read from offset 0 of the buffer they are given.
+    if (fn(file.subarray(start, start + caplen), caplen, tsMs, file.readUInt32LE(off + 12)) === true) break;
+    off = start + caplen;
   }
   return n;
+}
+
+/**
+ * A reader for runReplay of one capture already in memory (`data`, read from `file`): the
+ * records as forEachRecord walks them, with replayFile's skip and pause, and no libpcap. What
+ * the pipeline costs on its own is the replay through it less the walk (micro's first step).
+ */
+export function memoryReader(file: string, data: Buffer): CaptureReader {
+  const linkType = data.readUInt32LE(20);
+  return (path, onPacket, opts = {}) => {
+    if (path !== file) throw new Error(`memoryReader holds ${file}, asked for ${path}`);
+    const skip = opts.skip ?? 0;
+    let paused = false;
+    let n = 0;
+    const packets = forEachRecord(data, (frame, caplen, tsMs, wireLen) => {
+      if (++n <= skip) return false;
+      onPacket(frame, caplen, wireLen, tsMs, linkType);
+      paused = opts.shouldPause !== undefined && (n - skip) % PAUSE_CHECK_EVERY === 0 && opts.shouldPause();
+      return paused;
+    });
+    return { packets, linkType, readError: false, ...(paused ? { paused } : {}) };
+  };
 }

@@ -41,7 +41,7 @@ export interface ReplayResult {
 }
 
 /** How often (in records passed on) shouldPause is asked: a counter test per record, a call per 1024. */
-const PAUSE_CHECK_EVERY = 1024;
+export const PAUSE_CHECK_EVERY = 1024;
 
 const PCAPNG_MAGIC = 0x0a0d0d0a;
 

@@ -407,8 +407,14 @@ export function newDrops(stats: readonly InterfaceStats[], seen: Map<string, num
   return out;
 }
 
+/**
+ * What reads a capture file for runReplay: libpcap's replayFile. The benchmark hands in a reader
+ * of a capture held in memory, to measure the pipeline without libpcap's cost (bench/run.ts).
+ */
+export type CaptureReader = typeof replayFile;
+
 /** Runs the same pipeline over capture files; time comes from the packets; no attribution. */
-export async function runReplay(config: Readonly<AgentConfig>, files: string[], logger: winston.Logger): Promise<ReplayStats> {
+export async function runReplay(config: Readonly<AgentConfig>, files: string[], logger: winston.Logger, readCapture: CaptureReader = replayFile): Promise<ReplayStats> {
   const alerts = await AlertOutputs.open(config, logger, false);
   const clock = { pipeline: undefined as Pipeline | undefined };
   const now = (): number => clock.pipeline?.lastPacketTime ?? 0;
@@ -482,7 +488,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     const shouldPause = (): boolean => p.pendingJudgments >= MAX_PENDING_JUDGMENTS;
     let skip = 0;
     for (;;) {
-      const r = replayFile(file, onPacket, { skip, shouldPause });
+      const r = readCapture(file, onPacket, { skip, shouldPause });
       if (!r.paused) return r;
       progress(r.packets);
       replayPauses += 1;
