@@ -244,7 +244,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
     attribution_exec_watch: execWatch ? { watching: 1, ...execWatch.stats, served: proc.snapshotStats.servedFromExec, superseded: proc.snapshotStats.supersededByExec } : { watching: 0 },
     names_saves: { ...namesSaves },
     ...(software.nameService ? { attribution_user_names: { ...software.nameService.stats } } : {}),
-  }), METRIC_HELP);
+  }), METRIC_HELP, { processMetrics: config.metricsListen !== undefined });
   // logrotate's prerotate: hold alerts-file writes until postrotate's SIGHUP (AlertFile.hold).
   const holdForLogrotate = (): void => alerts.hold();
   process.on('SIGUSR2', holdForLogrotate);

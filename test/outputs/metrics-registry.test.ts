@@ -14,4 +14,13 @@ describe('outputs/createRegistry', () => {
     assert.doesNotMatch(text, /a\.example/, 'a removed forwarder is no longer exported');
     assert.match(text, /^egresswatch_forward_sent\{kind="syslog tcp:\/\/b.example:514"\} 2$/m);
   });
+
+  it("adds prom-client's process metrics only when asked (their event-loop sampler wakes the agent 100 times a second)", async () => {
+    const served = await createRegistry(() => ({ alerts: 1 }), {}).metrics();
+    assert.match(served, /^egresswatch_process_nodejs_eventloop_lag_p99_seconds /m);
+    assert.match(served, /^egresswatch_process_process_cpu_user_seconds_total /m);
+    const unserved = await createRegistry(() => ({ alerts: 1 }), {}, { processMetrics: false }).metrics();
+    assert.match(unserved, /^egresswatch_alerts 1$/m);
+    assert.doesNotMatch(unserved, /egresswatch_process_/);
+  });
 });
