@@ -50,16 +50,8 @@ export class Flow extends Keyed {
   forwarded = false;
   /** Taken up mid-stream: its start (SYN) was not seen; startTime is its first packet seen. */
   midstream = false;
-  /**
-   * The last packet counted each way (FlowTable copyKey), its time and its interface (SLL2,
-   * else -1): a copy of it is not counted again.
-   */
-  clientLastKey = 0;
-  clientLastAt = Number.NEGATIVE_INFINITY;
-  clientLastIf = -1;
-  serverLastKey = 0;
-  serverLastAt = Number.NEGATIVE_INFINITY;
-  serverLastIf = -1;
+  /** Names the flow among the packets counted lately (FlowTable's CountedPackets), whose copies are not counted. */
+  copyId = 0;
 
   constructor(
     readonly transport: Transport,

@@ -11,7 +11,8 @@
 // On `any`, one packet can be captured several times with the same 5-tuple: on a bridge and on
 // its port (docker0 and a container's veth, a CNI bridge), or on a router's way in and out (a
 // host forwarding for its containers or VMs). Each copy is counted once: a packet whose key
-// (copyKey) equals the last one counted that way, within COPY_WINDOW_MS, is a copy. Measured
+// (copyKey) equals that of a packet of the same flow and direction counted within
+// COPY_WINDOW_MS (CountedPackets: not only the flow's last one) is a copy. Measured
 // on a bridge + veth + routed uplink in namespaces: a 100,000-byte download was counted as
 // 302,404 bytes before. Only Linux cooked captures (what `any` delivers) have copies: a capture
 // of one interface (Ethernet and the others) keeps every packet, even two identical ones in a
@@ -83,6 +84,45 @@ const UDP_SIGNATURE_BYTES = 24;
  * (RTO) later at the earliest, and over IPv4 with another IP ID.
  */
 const COPY_WINDOW_MS = 2;
+/** Slots of CountedPackets (a power of two). */
+const COUNTED_SLOTS = 1024;
+
+/**
+ * Packets of tracked flows counted lately on a Linux cooked capture, for telling a copy from the
+ * flow's next packet (isCopy). Not only each flow's last one: the kernel hands the taps a batch of
+ * received packets (GRO's list receive) before it forwards any of them, so the copies of a
+ * forwarded packet can come after the next packet: the uplink's P1 and P2, then the bridge's P1,
+ * its port's P1, the bridge's P2, its port's P2. Compared with the last packet only, P1 and P2
+ * were each counted twice (seen as a flaky byte count in the bridge test). Direct-mapped by the
+ * packet's key: two packets counted within the window that share a slot (1 in COUNTED_SLOTS)
+ * leave the first one's copies counted, as before.
+ */
+class CountedPackets {
+  private readonly keys = new Int32Array(COUNTED_SLOTS);
+  /** The flow's copyId and the direction (low bit: from the client). */
+  private readonly who = new Int32Array(COUNTED_SLOTS);
+  private readonly at = new Float64Array(COUNTED_SLOTS).fill(Number.NEGATIVE_INFINITY);
+  /** The interface (SLL2), else -1. */
+  private readonly ifs = new Int32Array(COUNTED_SLOTS);
+
+  /**
+   * True when `pkt` is a copy of a packet of `flow` counted within COPY_WINDOW_MS in the same
+   * direction (either way in time: on `any`, two interfaces' copies can reach the capture a little
+   * out of order; with an interface index, SLL2, only from another interface). Else it is counted.
+   */
+  isCopy(flow: Flow, pkt: PacketInfo, fromClient: boolean, now: number): boolean {
+    const key = copyKey(pkt);
+    const who = (flow.copyId << 1) | (fromClient ? 1 : 0);
+    const i = key & (COUNTED_SLOTS - 1);
+    if (this.keys[i] === key && this.who[i] === who && Math.abs(now - this.at[i]) <= COPY_WINDOW_MS
+      && (pkt.ifIndex < 0 || pkt.ifIndex !== this.ifs[i])) return true;
+    this.keys[i] = key;
+    this.who[i] = who;
+    this.at[i] = now;
+    this.ifs[i] = pkt.ifIndex;
+    return false;
+  }
+}
 
 export class FlowTableStats {
   /** Connection starts seen, outbound or not. */
@@ -135,6 +175,10 @@ export class FlowTable {
   private startCount = 0;
   /** IPv4 address text of connection ends: the same servers and clients come back. */
   private readonly addressText: AddressMemo;
+  /** Packets counted lately on a cooked capture, whose copies are not counted again. */
+  private readonly counted = new CountedPackets();
+  /** The last Flow.copyId given. */
+  private lastCopyId = 0;
 
   constructor(private readonly opts: FlowTableOptions, private readonly hooks: FlowHooks) {
     this.addressText = opts.addressText ?? new AddressMemo();
@@ -188,7 +232,7 @@ export class FlowTable {
     if (entry.ended) return;
 
     const fromClient = entry.clientIsLow === srcIsLow;
-    if (pkt.sllPacketType >= 0 && isCopy(entry, pkt, fromClient, now)) {
+    if (pkt.sllPacketType >= 0 && this.counted.isCopy(entry, pkt, fromClient, now)) {
       this.stats.copies += 1;
       return;
     }
@@ -276,7 +320,8 @@ export class FlowTable {
     flow.forwarded = pkt.sllPacketType >= 0 && pkt.sllPacketType !== SLL_OUTGOING;
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
-    counted(flow, true, copyKey(pkt), now, pkt.ifIndex);
+    flow.copyId = this.lastCopyId = (this.lastCopyId + 1) & 0x3fffffff;
+    if (pkt.sllPacketType >= 0) this.counted.isCopy(flow, pkt, true, now);
     this.stats.outbound += 1;
     this.add(pkt, srcIsLow, flow, now);
     this.recordStart(sig, flow);
@@ -331,35 +376,6 @@ export class FlowTable {
     this.stats.evictions += 1;
     if (entry instanceof Flow) this.end(entry, 'evicted');
     else this.entries.delete(entry);
-  }
-}
-
-/**
- * True when `pkt` is a copy of the last packet counted in its direction (see the top); else it
- * becomes that packet.
- */
-function isCopy(flow: Flow, pkt: PacketInfo, fromClient: boolean, now: number): boolean {
-  const key = copyKey(pkt);
-  const lastKey = fromClient ? flow.clientLastKey : flow.serverLastKey;
-  const lastAt = fromClient ? flow.clientLastAt : flow.serverLastAt;
-  const lastIf = fromClient ? flow.clientLastIf : flow.serverLastIf;
-  // Either way in time: on `any`, two interfaces' copies can reach the capture a little out of
-  // order. With an interface index (SLL2), a copy is from another interface.
-  if (key === lastKey && Math.abs(now - lastAt) <= COPY_WINDOW_MS && (pkt.ifIndex < 0 || pkt.ifIndex !== lastIf)) return true;
-  counted(flow, fromClient, key, now, pkt.ifIndex);
-  return false;
-}
-
-/** Makes a packet the last one counted in its direction: the one its copies are compared with. */
-function counted(flow: Flow, fromClient: boolean, key: number, now: number, ifIndex: number): void {
-  if (fromClient) {
-    flow.clientLastKey = key;
-    flow.clientLastAt = now;
-    flow.clientLastIf = ifIndex;
-  } else {
-    flow.serverLastKey = key;
-    flow.serverLastAt = now;
-    flow.serverLastIf = ifIndex;
   }
 }
 

@@ -196,6 +196,28 @@ describe('flows/table', () => {
     assert.equal(h.table.stats.copies, 7);
   });
 
+  it('counts once the copies of a batch the kernel taps before forwarding any of it (uplink P1..Pn, then bridge and port copies)', () => {
+    const h = harness();
+    const cooked = (packetType: number, ip: Buffer): Buffer => sll({ packetType, protocol: ETHERTYPE_IPV6 }, ip);
+    // IPv6: no IP ID, so only the TCP header tells two segments apart.
+    const segment = (seq: number, len: number): Buffer => ipv6({ src: '2001:db8:1::50', dst: 'fd99::2', nextHeader: 6 },
+      tcp({ srcPort: 8000, dstPort: 41000, flags: TCP_ACK, seq, ack: 5001 }, Buffer.alloc(len)));
+    h.feed(cooked(0, ipv6({ src: 'fd99::2', dst: '2001:db8:1::50', nextHeader: 6 }, tcp({ srcPort: 41000, dstPort: 8000, flags: TCP_SYN, seq: 5000 }))), 1, LinkType.LINUX_SLL);
+    const batch = [segment(9001, 1400), segment(10401, 7000), segment(17401, 30000), segment(47401, 0)];
+    let t = 2;
+    // As a GRO list receive delivers them: every packet of the batch arriving on the uplink (type
+    // 0), then each forwarded out of the bridge and its port (type 4, outgoing).
+    for (const p of batch) h.feed(cooked(0, p), (t += 0.001), LinkType.LINUX_SLL);
+    for (const p of batch) for (let copy = 0; copy < 2; copy++) h.feed(cooked(4, p), (t += 0.001), LinkType.LINUX_SLL);
+    const f = h.started[0];
+    assert.equal(f.serverPackets, batch.length, 'each segment once');
+    assert.equal(f.serverBytes, batch.reduce((a, p) => a + p.length, 0));
+    assert.equal(h.table.stats.copies, 2 * batch.length);
+    // The same batch again past the copy window: retransmissions, counted.
+    for (const p of batch) h.feed(cooked(0, p), (t += 5), LinkType.LINUX_SLL);
+    assert.equal(f.serverPackets, 2 * batch.length);
+  });
+
   it('keeps every packet of a one-interface capture, identical ones too; with cooked capture v2 only another interface has copies', () => {
     const h = harness();
     const same = ipv4({ src: '10.0.0.5', dst: '203.0.113.12', protocol: 17 }, udp({ srcPort: 5001, dstPort: 443 }, Buffer.alloc(100)));
