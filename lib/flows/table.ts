@@ -84,8 +84,8 @@ const UDP_SIGNATURE_BYTES = 24;
  * (RTO) later at the earliest, and over IPv4 with another IP ID.
  */
 const COPY_WINDOW_MS = 2;
-/** Slots of CountedPackets (a power of two). */
-const COUNTED_SLOTS = 1024;
+/** Sets of CountedPackets (a power of two), of two entries each. */
+const COUNTED_SETS = 1024;
 
 /**
  * Packets of tracked flows counted lately on a Linux cooked capture, for telling a copy from the
@@ -93,17 +93,17 @@ const COUNTED_SLOTS = 1024;
  * received packets (GRO's list receive) before it forwards any of them, so the copies of a
  * forwarded packet can come after the next packet: the uplink's P1 and P2, then the bridge's P1,
  * its port's P1, the bridge's P2, its port's P2. Compared with the last packet only, P1 and P2
- * were each counted twice (seen as a flaky byte count in the bridge test). Direct-mapped by the
- * packet's key: two packets counted within the window that share a slot (1 in COUNTED_SLOTS)
- * leave the first one's copies counted, as before.
+ * were each counted twice (seen as a flaky byte count in the bridge test). Two-way set-associative
+ * by the packet's key, the older entry of a set making room: a copy is missed (counted) only when
+ * two other packets of the set were counted between it and its original, microseconds apart.
  */
 class CountedPackets {
-  private readonly keys = new Int32Array(COUNTED_SLOTS);
+  private readonly keys = new Int32Array(2 * COUNTED_SETS);
   /** The flow's copyId and the direction (low bit: from the client). */
-  private readonly who = new Int32Array(COUNTED_SLOTS);
-  private readonly at = new Float64Array(COUNTED_SLOTS).fill(Number.NEGATIVE_INFINITY);
+  private readonly who = new Int32Array(2 * COUNTED_SETS);
+  private readonly at = new Float64Array(2 * COUNTED_SETS).fill(Number.NEGATIVE_INFINITY);
   /** The interface (SLL2), else -1. */
-  private readonly ifs = new Int32Array(COUNTED_SLOTS);
+  private readonly ifs = new Int32Array(2 * COUNTED_SETS);
 
   /**
    * True when `pkt` is a copy of a packet of `flow` counted within COPY_WINDOW_MS in the same
@@ -113,9 +113,12 @@ class CountedPackets {
   isCopy(flow: Flow, pkt: PacketInfo, fromClient: boolean, now: number): boolean {
     const key = copyKey(pkt);
     const who = (flow.copyId << 1) | (fromClient ? 1 : 0);
-    const i = key & (COUNTED_SLOTS - 1);
-    if (this.keys[i] === key && this.who[i] === who && Math.abs(now - this.at[i]) <= COPY_WINDOW_MS
-      && (pkt.ifIndex < 0 || pkt.ifIndex !== this.ifs[i])) return true;
+    const set = (key & (COUNTED_SETS - 1)) * 2;
+    for (let i = set; i < set + 2; i++) {
+      if (this.keys[i] === key && this.who[i] === who && Math.abs(now - this.at[i]) <= COPY_WINDOW_MS
+        && (pkt.ifIndex < 0 || pkt.ifIndex !== this.ifs[i])) return true;
+    }
+    const i = this.at[set] <= this.at[set + 1] ? set : set + 1;
     this.keys[i] = key;
     this.who[i] = who;
     this.at[i] = now;
