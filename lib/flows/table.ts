@@ -93,9 +93,10 @@ const COUNTED_SETS = 1024;
  * received packets (GRO's list receive) before it forwards any of them, so the copies of a
  * forwarded packet can come after the next packet: the uplink's P1 and P2, then the bridge's P1,
  * its port's P1, the bridge's P2, its port's P2. Compared with the last packet only, P1 and P2
- * were each counted twice (seen as a flaky byte count in the bridge test). Two-way set-associative
- * by the packet's key, the older entry of a set making room: a copy is missed (counted) only when
- * two other packets of the set were counted between it and its original, microseconds apart.
+ * were each counted twice (the likely cause of a byte count the bridge test once found too
+ * high). Two-way set-associative by the packet's key, the older entry of a set making room: a
+ * copy is missed (counted) only when two other packets of its set were counted between it and
+ * its original, microseconds apart.
  */
 class CountedPackets {
   private readonly keys = new Int32Array(2 * COUNTED_SETS);
