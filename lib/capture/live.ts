@@ -205,7 +205,12 @@ export class LiveCapture {
   }
 
   private session(name: string): InterfaceSession {
-    return new InterfaceSession(this.binding, name, this.opts, this.onPacket, this.warnings, () => this.checkClosed());
+    // On several interfaces each packet says which it came from: a packet a router forwards from
+    // one to another is captured on both, and only that tells its copy from a second packet.
+    const handle = this.opts.interfaces.length > 1 ? this.opts.interfaces.indexOf(name) : -1;
+    const onPacket: PacketCallback = handle < 0 ? this.onPacket
+      : (buf, caplen, wireLen, tsMs, linkType) => this.onPacket(buf, caplen, wireLen, tsMs, linkType, handle);
+    return new InterfaceSession(this.binding, name, this.opts, onPacket, this.warnings, () => this.checkClosed());
   }
 
   /** Interfaces whose capture stopped (CaptureStopped) and has not been opened again yet. */

@@ -35,7 +35,10 @@ export class PacketInfo {
   vlanId = -1;
   /** Linux cooked capture packet type (0 host, 1 broadcast, 2 multicast, 3 other host, 4 outgoing), -1 for other link types. */
   sllPacketType = -1;
-  /** Interface index of a Linux cooked capture v2 frame, -1 for other link types. */
+  /**
+   * Interface index of a Linux cooked capture v2 frame; for a live capture on several interfaces,
+   * set after decoding to the interface's place in the list (Pipeline.onPacket); else -1.
+   */
   ifIndex = -1;
   /**
    * Captured on a loopback device (Linux cooked capture, ARPHRD_LOOPBACK): the host talking to

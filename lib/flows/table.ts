@@ -14,9 +14,11 @@
 // (copyKey) equals that of a packet of the same flow and direction counted within
 // COPY_WINDOW_MS (CountedPackets: not only the flow's last one) is a copy. Measured
 // on a bridge + veth + routed uplink in namespaces: a 100,000-byte download was counted as
-// 302,404 bytes before. Only Linux cooked captures (what `any` delivers) have copies: a capture
-// of one interface (Ethernet and the others) keeps every packet, even two identical ones in a
-// row (a test generator's); with cooked capture v2, copies must come from another interface.
+// 302,404 bytes before. Only Linux cooked captures (what `any` delivers) and captures on several
+// interfaces (each packet's PacketInfo.ifIndex says which) have copies: a capture of one
+// interface (Ethernet and the others) keeps every packet, even two identical ones in a row (a
+// test generator's); with an interface index (cooked capture v2, or several interfaces), copies
+// must come from another interface.
 import { AddressMemo, u16, u32, type PacketInfo } from '../decode/index.js';
 import { ANSWERED, Flow, NOT_ANSWERED, REFUSED, type Transport } from './flow.js';
 import { FlowIndex, Keyed, v6Key } from './index-table.js';
@@ -236,7 +238,7 @@ export class FlowTable {
     if (entry.ended) return;
 
     const fromClient = entry.clientIsLow === srcIsLow;
-    if (pkt.sllPacketType >= 0 && this.counted.isCopy(entry, pkt, fromClient, now)) {
+    if ((pkt.sllPacketType >= 0 || pkt.ifIndex >= 0) && this.counted.isCopy(entry, pkt, fromClient, now)) {
       this.stats.copies += 1;
       return;
     }
@@ -325,7 +327,7 @@ export class FlowTable {
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
     flow.copyId = this.lastCopyId = (this.lastCopyId + 1) & 0x3fffffff;
-    if (pkt.sllPacketType >= 0) this.counted.isCopy(flow, pkt, true, now);
+    if (pkt.sllPacketType >= 0 || pkt.ifIndex >= 0) this.counted.isCopy(flow, pkt, true, now);
     this.stats.outbound += 1;
     this.add(pkt, srcIsLow, flow, now);
     this.recordStart(sig, flow);

@@ -273,7 +273,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
         logger.error('packet handling failed (packet dropped)', { interface: iface, error: (err as Error).message, failures: callbackErrors });
       }
     },
-  }, (buf, caplen, wireLen, ts, linkType) => pipeline.onPacket(buf, caplen, wireLen, ts, linkType));
+  }, (buf, caplen, wireLen, ts, linkType, handle) => pipeline.onPacket(buf, caplen, wireLen, ts, linkType, handle));
   const ring = ringPackets(config.captureBufferBytes, config.snapLength);
   const dropsSeen = new Map<string, number>();
   const learning = baseline.learningUntil > now();

@@ -380,12 +380,17 @@ export class Pipeline {
     return this.pendingAttributionCount;
   }
 
-  /** The packet path. Never throws: wire problems are counted by the stages. */
-  onPacket(buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number): void {
+  /**
+   * The packet path. Never throws: wire problems are counted by the stages. `handle`: which
+   * interface of a capture on several it came from (PacketCallback); without a cooked header to
+   * say so, it stands for the interface, so that a packet captured on two is counted once.
+   */
+  onPacket(buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number, handle?: number): void {
     this.stats.packets += 1;
     this.packetTime = tsMs;
     const pkt = this.pkt;
     if (!decodePacket(linkType, buf, caplen, pkt, this.decodeStats, wireLen)) return;
+    if (handle !== undefined && pkt.sllPacketType < 0) pkt.ifIndex = handle;
     if (this.dnsPort[pkt.srcPort] === 1) {
       this.dnsResponse(pkt);
       return;

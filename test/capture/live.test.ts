@@ -11,7 +11,7 @@ import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 import { agentCaptureFilter } from '../../lib/pipeline/capture-filter.js';
 import { inNs, ip } from '../integration/netns.js';
 
-interface Seen { proto: number; sport: number; dport: number; flags: number; payload: string; linkType: number }
+interface Seen { proto: number; sport: number; dport: number; flags: number; payload: string; linkType: number; handle?: number }
 
 function until(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -71,9 +71,9 @@ for (const iface of ['lo', 'any']) {
       requirePrereq(this, isRoot(), 'root (or CAP_NET_RAW + CAP_NET_ADMIN) for live capture');
       port = await freeTcpPort();
       capture = LiveCapture.open({ interfaces: [iface], filter: buildBpfFilter([53, port]), bufferBytes: 4 << 20, snapLength: 65535, immediate: true },
-        (buf, caplen, wireLen, _ts, linkType) => {
+        (buf, caplen, wireLen, _ts, linkType, handle) => {
           if (!decodePacket(linkType, buf, caplen, out, stats, wireLen)) return;
-          seen.push({ proto: out.protocol, sport: out.srcPort, dport: out.dstPort, flags: out.tcpFlags, linkType,
+          seen.push({ proto: out.protocol, sport: out.srcPort, dport: out.dstPort, flags: out.tcpFlags, linkType, handle,
             payload: buf.toString('latin1', out.payloadOffset, out.payloadOffset + out.payloadLength) });
         });
     });
@@ -98,6 +98,7 @@ for (const iface of ['lo', 'any']) {
       assert.ok(seen.some((s) => s.proto === 17 && s.dport === port));
       assert.ok(!seen.some((s) => s.dport === 7 || s.payload === `${tag}-filtered`), 'loopback traffic off the DNS ports is not captured');
       assert.equal(seen[0].linkType, iface === 'any' ? 113 : 1);
+      assert.ok(seen.every((x) => x.handle === undefined), 'one interface: packets carry no handle');
       assert.equal(stats.totalErrors(), 0, JSON.stringify(stats.errors));
     });
 
@@ -120,6 +121,36 @@ for (const iface of ['lo', 'any']) {
     });
   });
 }
+
+describe('capture: live on lo and any at once', function () {
+  this.timeout(15000);
+  let capture: LiveCapture | undefined;
+  const seen: Seen[] = [];
+  const out = new PacketInfo();
+  const stats = new DecodeStats();
+
+  after(async () => {
+    if (!capture) return;
+    capture.close();
+    await capture.closed;
+  });
+
+  it('says which interface each packet came from: one packet on lo is delivered by both, each with its handle', async function () {
+    requirePrereq(this, isRoot(), 'root (or CAP_NET_RAW + CAP_NET_ADMIN) for live capture');
+    const port = await freeTcpPort();
+    capture = LiveCapture.open({ interfaces: ['lo', 'any'], filter: buildBpfFilter([port]), bufferBytes: 4 << 20, snapLength: 65535, immediate: true },
+      (buf, caplen, wireLen, _ts, linkType, handle) => {
+        if (!decodePacket(linkType, buf, caplen, out, stats, wireLen)) return;
+        seen.push({ proto: out.protocol, sport: out.srcPort, dport: out.dstPort, flags: out.tcpFlags, linkType, handle,
+          payload: buf.toString('latin1', out.payloadOffset, out.payloadOffset + out.payloadLength) });
+      });
+    const tag = `ewtest-${process.pid}-two`;
+    await sendUdp(tag, port);
+    await until(() => seen.filter((x) => x.payload === tag).length >= 2, 5000);
+    const ours = seen.filter((x) => x.payload === tag);
+    assert.deepEqual(ours.map((x) => [x.handle, x.linkType]).sort(), [[0, 1], [1, 113]], 'lo (Ethernet) is handle 0, any (cooked) handle 1');
+  });
+});
 
 describe('capture: live open errors and interface list', () => {
   it('an unknown interface is a CaptureError naming it and the fix', function () {
