@@ -1,0 +1,103 @@
+// End to end, live, as root: the agent on a router, capturing on its two interfaces by name
+// (`--interface in --interface out`, not `any`). Three namespaces this test makes: a client, the
+// router (forwarding, no NAT) and a server on a documentation address. Every packet of a download
+// crosses both of the router's interfaces and is captured on each: the alert must count it once,
+// as one interface carried it (before: twice).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { AGENT_CLI } from './agent.js';
+import { readAlerts, waitForAlerts } from './alerts.js';
+import { inNs, ip } from './netns.js';
+import { Daemon, run, sleep } from './proc.js';
+import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
+
+const SERVER = '203.0.113.60';
+const PORT = 8000;
+const SIZE = 200_000;
+/** IP header + TCP header with timestamps: what each of the server's packets adds to its payload. */
+const HEADERS = 52;
+
+describe('end to end, live: a router capturing on its two interfaces by name', function () {
+  this.timeout(120_000);
+  const sfx = randomBytes(2).toString('hex');
+  const ns = { client: `ewrc-${sfx}`, router: `ewrr-${sfx}`, server: `ewrs-${sfx}` };
+  let dir = '';
+  const daemons: Daemon[] = [];
+
+  before(function () {
+    requirePrereq(this, isRoot() && ['ip', 'curl', 'python3'].every(haveCommand), 'root, ip, curl and python3');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-router-'));
+    fs.chmodSync(dir, 0o755);
+    fs.writeFileSync(path.join(dir, 'file.bin'), randomBytes(SIZE));
+    for (const n of Object.values(ns)) ip('netns', 'add', n);
+    const r = (...a: string[]): void => ip(...inNs(ns.router, 'ip', ...a));
+    const c = (...a: string[]): void => ip(...inNs(ns.client, 'ip', ...a));
+    const s = (...a: string[]): void => ip(...inNs(ns.server, 'ip', ...a));
+    r('link', 'set', 'lo', 'up');
+    r('link', 'add', 'rin', 'type', 'veth', 'peer', 'name', 'cin');
+    r('link', 'set', 'cin', 'netns', ns.client);
+    r('addr', 'add', '10.98.0.1/24', 'dev', 'rin');
+    r('link', 'set', 'rin', 'up');
+    r('link', 'add', 'rout', 'type', 'veth', 'peer', 'name', 'sout');
+    r('link', 'set', 'sout', 'netns', ns.server);
+    r('addr', 'add', '198.51.100.5/30', 'dev', 'rout');
+    r('link', 'set', 'rout', 'up');
+    r('route', 'add', `${SERVER}/32`, 'via', '198.51.100.6');
+    c('link', 'set', 'lo', 'up');
+    c('addr', 'add', '10.98.0.2/24', 'dev', 'cin');
+    c('link', 'set', 'cin', 'up');
+    c('route', 'add', 'default', 'via', '10.98.0.1');
+    s('link', 'set', 'lo', 'up');
+    s('addr', 'add', `${SERVER}/32`, 'dev', 'lo');
+    s('addr', 'add', '198.51.100.6/30', 'dev', 'sout');
+    s('link', 'set', 'sout', 'up');
+    s('route', 'add', '10.98.0.0/24', 'via', '198.51.100.5');
+    ip(...inNs(ns.router, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'));
+  });
+
+  after(async () => {
+    for (const d of daemons.reverse()) await d.stop('SIGTERM', 5000);
+    for (const n of Object.values(ns)) spawnSync('ip', ['netns', 'del', n], { timeout: 10_000 });
+    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    assert.ok(!left.includes(sfx), `namespaces left: ${left}`);
+  });
+
+  it('counts the download once, as one interface carried it', async () => {
+    const server = new Daemon('http-server', 'ip', inNs(ns.server, 'python3', '-u', '-m', 'http.server', '--bind', SERVER, '--directory', dir, String(PORT)));
+    daemons.push(server);
+    await server.waitForOutput(/Serving HTTP/, 10_000);
+    const state = path.join(dir, 'state');
+    const alerts = path.join(state, 'alerts.json');
+    // The client is another machine to the router: nothing to attribute, so no kernel tracing.
+    // The alert waits for the connection's end (within --alert-delay), so it has all its bytes.
+    const agent = new Daemon('agent on the router', 'ip', inNs(ns.router, process.execPath, AGENT_CLI, 'run', '--interface', 'rin', '--interface', 'rout',
+      '--state-dir', state, '--alerts-file', alerts, '--learning-period', '0', '--alert-delay', '5s', '--external-cidr', '203.0.113.0/24',
+      '--kernel-tracing', 'off', '--log-level', 'info'));
+    daemons.push(agent);
+    await agent.waitForOutput(/egresswatch running/, 20_000);
+    await sleep(300);
+    // Slowly (about 2 s): both interfaces deliver their copies while the connection is open, not
+    // one interface's whole connection before the other's (that would hide the copies behind its end).
+    const r = await run('ip', inNs(ns.client, 'curl', '-s', '-o', '/dev/null', '-w', '%{size_download}', '--limit-rate', '100k', '--max-time', '10', `http://${SERVER}:${PORT}/file.bin`), { timeoutMs: 15_000 });
+    assert.equal(r.stdout, String(SIZE), `download: ${r.stderr}`);
+    const got = await waitForAlerts(alerts, (a) => a.length >= 1, 10_000);
+    assert.ok(got.length >= 1, `an alert within 10 s${agent.describe()}`);
+    await sleep(1500);
+    const how = await agent.stop('SIGTERM', 10_000);
+    assert.ok(how.code === 0 && !how.killed, `agent exit ${JSON.stringify(how)}${agent.describe()}`);
+    const all = readAlerts(alerts);
+    assert.equal(all.length, 1, `one alert: ${JSON.stringify(all)}${agent.describe()}`);
+    const a = all[0] as { destination: { ip: string; bytes: number; packets: number }; source: { ip: string } };
+    assert.equal(a.destination.ip, SERVER);
+    assert.equal(a.source.ip, '10.98.0.2');
+    // What the server sent, once: the file and the HTTP head, each packet with its headers.
+    // Counted on both interfaces, it would be about twice SIZE.
+    assert.ok(a.destination.bytes > SIZE && a.destination.bytes < SIZE * 1.2, `server bytes ${a.destination.bytes} for a ${SIZE}-byte file`);
+    assert.ok(a.destination.packets * HEADERS < SIZE * 0.2, `server packets ${a.destination.packets}`);
+  });
+});
