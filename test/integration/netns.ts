@@ -12,6 +12,16 @@ export function inNs(name: string, ...argv: string[]): string[] {
   return ['netns', 'exec', name, ...argv];
 }
 
+/**
+ * Deletes network namespaces a test made (each `ip netns del` bounded); returns those still
+ * listed after, for the test's after() to fail on.
+ */
+export function deleteNamespaces(names: readonly string[]): string[] {
+  for (const n of names) spawnSync('ip', ['netns', 'del', n], { timeout: 10_000 });
+  const listed = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]);
+  return names.filter((n) => listed.includes(n));
+}
+
 /** Runs `ip args...` synchronously; a failure fails the test with ip's message. */
 export function ip(...args: string[]): void {
   const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
