@@ -29,10 +29,6 @@ export function decodeHexAddress(hex: string, littleEndian: boolean, out: Uint8A
   return true;
 }
 
-export function formatIPv4(bytes: Uint8Array, offset = 0): string {
-  return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
-}
-
 /** RFC 5952: lower-case, no leading zeros, longest run (>= 2) of zero groups as "::". IPv4-mapped as ::ffff:a.b.c.d. The text a packet's address gets. */
 export function formatIPv6(bytes: Uint8Array): string {
   return addressToString(bytes, 0, 6);

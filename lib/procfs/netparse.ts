@@ -1,6 +1,7 @@
 // Parser of /proc/net/{tcp,udp} (IPv4) and {tcp6,udp6} text. Pure: tested on captured text,
 // the reader lives in procfs.ts. A line that does not parse is skipped and counted, never thrown.
-import { decodeHexAddress, formatIPv4, formatIPv6, HOST_LITTLE_ENDIAN } from './address.js';
+import { addressToString } from '../decode/index.js';
+import { decodeHexAddress, HOST_LITTLE_ENDIAN } from './address.js';
 
 export interface SocketEntry {
   localIp: string;
@@ -76,7 +77,8 @@ function parseEndpoint(col: string, family: 4 | 6, le: boolean, bytes: Uint8Arra
   // Ports are printed with ntohs already applied: plain big-number hex.
   const port = parseStrictInt(col.slice(colon + 1), 16);
   if (port === undefined || port > 0xffff) return undefined;
-  return { ip: family === 4 ? formatIPv4(bytes) : formatIPv6(bytes), port };
+  // The text decode gives a packet's address: /proc's and the flows' must match.
+  return { ip: addressToString(bytes, 0, family), port };
 }
 
 const DEC = /^[0-9]+$/;
