@@ -238,7 +238,7 @@ export class FlowTable {
     if (entry.ended) return;
 
     const fromClient = entry.clientIsLow === srcIsLow;
-    if ((pkt.sllPacketType >= 0 || pkt.ifIndex >= 0) && this.counted.isCopy(entry, pkt, fromClient, now)) {
+    if (mayBeCopy(pkt) && this.counted.isCopy(entry, pkt, fromClient, now)) {
       this.stats.copies += 1;
       return;
     }
@@ -327,7 +327,7 @@ export class FlowTable {
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
     flow.copyId = this.lastCopyId = (this.lastCopyId + 1) & 0x3fffffff;
-    if (pkt.sllPacketType >= 0 || pkt.ifIndex >= 0) this.counted.isCopy(flow, pkt, true, now);
+    if (mayBeCopy(pkt)) this.counted.isCopy(flow, pkt, true, now);
     this.stats.outbound += 1;
     this.add(pkt, srcIsLow, flow, now);
     this.recordStart(sig, flow);
@@ -383,6 +383,14 @@ export class FlowTable {
     if (entry instanceof Flow) this.end(entry, 'evicted');
     else this.entries.delete(entry);
   }
+}
+
+/**
+ * Whether the capture can hold copies of `pkt` (see the top): a Linux cooked capture (`any`), or
+ * a capture on several interfaces (an interface index). A capture of one interface cannot.
+ */
+function mayBeCopy(pkt: PacketInfo): boolean {
+  return pkt.sllPacketType >= 0 || pkt.ifIndex >= 0;
 }
 
 /**
