@@ -13,3 +13,8 @@ export function u16(buf: Uint8Array, off: number): number {
 export function u32(buf: Uint8Array, off: number): number {
   return ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
 }
+
+/** Big-endian unsigned 48 bits at `off` (a MAC address), as a number (exact: below 2^53). */
+export function u48(buf: Uint8Array, off: number): number {
+  return ((buf[off] << 8) | buf[off + 1]) * 0x1_0000_0000 + u32(buf, off + 2);
+}

@@ -43,9 +43,11 @@ export class Flow extends Keyed {
   /** The proxy's first bytes while its answer is incomplete (a SOCKS5 method selection and reply come apart). */
   serverHead: Buffer | undefined = undefined;
   /**
-   * Its first packet was captured arriving on an interface, not leaving one (Linux cooked capture's
-   * packet type): it came from another machine, a VM or a container's network namespace, and this
-   * host forwarded it. False when the capture does not say (other link types).
+   * Its first packet was captured arriving on an interface, not leaving one: it came from another
+   * machine, a VM or a container's network namespace, and this host forwarded it. Told by a Linux
+   * cooked capture's packet type, or on a live capture of named interfaces by the frame's source
+   * hardware address (not one of this host's; FlowHooks.sentByAnother). False when the capture
+   * does not say (a replay of an Ethernet capture, raw IP).
    */
   forwarded = false;
   /** Taken up mid-stream: its start (SYN) was not seen; startTime is its first packet seen. */

@@ -52,6 +52,12 @@ export interface FlowHooks {
   onProxyPortPayload?(pkt: PacketInfo): void;
   /** A server→client packet with payload of a flow whose `wantServerPayload` is set. */
   onServerPayload?(flow: Flow, pkt: PacketInfo): void;
+  /**
+   * Whether a packet with no Linux cooked header (whose packet type says it) was sent by another
+   * machine, not by this host: a live capture of named interfaces knows its own hardware
+   * addresses. Unset, or false: not known (a replay of another host's Ethernet capture).
+   */
+  sentByAnother?(pkt: PacketInfo): boolean;
 }
 
 export interface FlowTableOptions {
@@ -240,6 +246,7 @@ export class FlowTable {
     const fromClient = entry.clientIsLow === srcIsLow;
     if (mayBeCopy(pkt) && this.counted.isCopy(entry, pkt, fromClient, now)) {
       this.stats.copies += 1;
+      if (fromClient && !entry.forwarded && this.arrived(pkt)) entry.forwarded = true;
       return;
     }
     if (fromClient) {
@@ -311,8 +318,11 @@ export class FlowTable {
     const serverIp = this.addressText.text(pkt.buf, pkt.dstOffset, version);
     const clientIp = this.addressText.text(pkt.buf, pkt.srcOffset, version);
     const sig = natSignature(pkt, serverIp);
-    if (this.isNatCopy(sig, pkt, serverIp, clientIp, now)) {
+    const natOf = this.natOriginal(sig, pkt, serverIp, clientIp, now);
+    if (natOf !== undefined) {
       this.stats.natDuplicates += 1;
+      // Its copy on the way in, when the way out was read first (see arrived()).
+      if (!natOf.forwarded && this.arrived(pkt)) natOf.forwarded = true;
       this.add(pkt, srcIsLow, new Ignored(now, transport), now);
       return;
     }
@@ -323,7 +333,7 @@ export class FlowTable {
     flow.isn = pkt.tcpSeq;
     flow.midstream = midstream;
     if (midstream) flow.answer = ANSWERED;
-    flow.forwarded = pkt.sllPacketType >= 0 && pkt.sllPacketType !== SLL_OUTGOING;
+    flow.forwarded = this.arrived(pkt);
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
     flow.copyId = this.lastCopyId = (this.lastCopyId + 1) & 0x3fffffff;
@@ -340,14 +350,28 @@ export class FlowTable {
   }
 
   /**
-   * True when a flow that is still open started the same way within NAT_WINDOW_MS from another
-   * source address (SNAT rewrites the address; two sockets of one address are two connections).
+   * The flow still open that started the same way within NAT_WINDOW_MS from another source
+   * address, of which this start is a NAT copy (SNAT rewrites the address; two sockets of one
+   * address are two connections); else undefined.
    */
-  private isNatCopy(sig: number | string, pkt: PacketInfo, serverIp: string, clientIp: string, now: number): boolean {
+  private natOriginal(sig: number | string, pkt: PacketInfo, serverIp: string, clientIp: string, now: number): Flow | undefined {
     const prior = this.recentStarts.get(sig);
     return prior !== undefined && !prior.ended && prior.clientIp !== clientIp && prior.serverIp === serverIp
       && prior.serverPort === pkt.dstPort && (pkt.protocol !== 6 || prior.isn === pkt.tcpSeq)
-      && now >= prior.startTime && now - prior.startTime <= NAT_WINDOW_MS;
+      && now >= prior.startTime && now - prior.startTime <= NAT_WINDOW_MS ? prior : undefined;
+  }
+
+  /**
+   * Whether `pkt` was captured arriving from another machine rather than sent by this host: the
+   * packet type of a Linux cooked capture (`any`), else the owner's word (FlowHooks.sentByAnother:
+   * the frame's source hardware address). A flow whose start arrived is forwarded (Flow.forwarded).
+   * On `any` a packet is tapped on its way in before its way out; on several named interfaces
+   * each has its own buffer and either copy can be read first, so a client's copy that arrived
+   * marks its flow forwarded too.
+   */
+  private arrived(pkt: PacketInfo): boolean {
+    if (pkt.sllPacketType >= 0) return pkt.sllPacketType !== SLL_OUTGOING;
+    return this.hooks.sentByAnother?.(pkt) === true;
   }
 
   private recordStart(sig: number | string, flow: Flow): void {
@@ -419,7 +443,7 @@ function copyKey(pkt: PacketInfo): number {
  * the lookup builds no string.
  */
 function natSignature(pkt: PacketInfo, serverIp: string): number | string {
-  // ISN and port mixed into a small integer (a Map key that allocates nothing); isNatCopy
+  // ISN and port mixed into a small integer (a Map key that allocates nothing); natOriginal
   // checks the ISN and the port on the flow it finds. Two starts mixing to the same key (about
   // 2^-32 for two connections within the window) keep the later one: the earlier's NAT copy
   // would then be tracked as a connection of its own, never merged with the wrong one.

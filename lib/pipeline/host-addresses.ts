@@ -14,6 +14,13 @@
 // if_inet6 for IPv6) also hold the addresses of interfaces that are down but still local, as
 // kube-proxy's IPVS mode puts every service, external and load balancer address on its down
 // kube-ipvs0: a pod's connection to its own cluster's public service address never leaves.
+//
+// The same listing gives the interfaces' hardware addresses. On a capture of named interfaces
+// (Ethernet frames, no Linux cooked header with its packet type) they tell a frame this host
+// sent (its source address is one of them) from one another machine sent, which this host
+// forwards: a router's clients, a VM host's guests on a bridge (Flow.forwarded). The interfaces
+// listed are those with an address, which every interface this host sends IP from has (a bond's
+// or a bridge's ports have none, and send with the bond's or the bridge's address).
 import fs from 'node:fs';
 import os from 'node:os';
 import { canonicalAddress } from '../decode/index.js';
@@ -37,6 +44,8 @@ export function kernelLocalAddresses(net = '/proc/self/net'): string[] {
 export class HostAddresses {
   readonly stats = { refreshes: 0, errors: 0 };
   private set = new Set<string>();
+  /** The interfaces' hardware addresses as 48-bit numbers (macNumber): lo's all-zero one too. */
+  private macs = new Set<number>();
 
   constructor(private readonly list: InterfaceLister = os.networkInterfaces, private readonly kernel: () => string[] = kernelLocalAddresses) {
     this.refresh();
@@ -51,12 +60,24 @@ export class HostAddresses {
     return this.set.size;
   }
 
+  /**
+   * Whether `mac` (a frame's address as decode's u48 reads it) is one of this host's interfaces':
+   * a frame whose source it is was sent by this host. undefined while none are known (they could
+   * not be read): the caller cannot tell.
+   */
+  sentByThisHost(mac: number): boolean | undefined {
+    return this.macs.size === 0 ? undefined : this.macs.has(mac);
+  }
+
   /** Reads the addresses again; on an error the last ones are kept (and counted). */
   refresh(): void {
     try {
       const next = new Set<string>();
+      const macs = new Set<number>();
       for (const infos of Object.values(this.list())) {
         for (const info of infos ?? []) {
+          const mac = macNumber(info.mac);
+          if (mac !== undefined) macs.add(mac);
           // Zone ids ("fe80::1%eth0") are dropped: packet addresses carry none.
           const text = canonicalAddress(info.address);
           // Loopback addresses are the classifier's (internal unless --external-cidr says so).
@@ -70,11 +91,18 @@ export class HostAddresses {
         if (text !== undefined && !isLoopbackText(text)) next.add(text);
       }
       this.set = next;
+      this.macs = macs;
       this.stats.refreshes++;
     } catch {
       this.stats.errors++;
     }
   }
+}
+
+/** "02:fc:00:00:00:01" as a 48-bit number (what u48 reads from a frame), or undefined. */
+export function macNumber(text: string | undefined): number | undefined {
+  if (text === undefined || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(text)) return undefined;
+  return parseInt(text.replace(/:/g, ''), 16);
 }
 
 function isLoopbackText(ip: string): boolean {

@@ -2,7 +2,7 @@
 // objects (decode → DNS or flow table); a new outbound connection starts the asynchronous part
 // (attribution → baseline → hold → emit), off the packet path.
 import type winston from 'winston';
-import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, endpointText, PacketInfo } from '../decode/index.js';
+import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, endpointText, LinkType, PacketInfo, u48 } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
 import { MORE, clientHelloComplete, clientHelloFromRecords, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, proxyRequest, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, looksLikeSocksHello, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
 import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
@@ -80,9 +80,11 @@ export interface PipelineDeps {
   /**
    * This host's own addresses (live: host-addresses.ts): a connection to one of them came in (a
    * client of a service here, a container to the host) and is not judged, however external the
-   * address. A replay has none (its capture is another host's).
+   * address. A replay has none (its capture is another host's). `sentByThisHost`: whether a
+   * hardware address is one of this host's interfaces' (undefined: not known), which tells on an
+   * Ethernet capture whether a connection is this host's or one it forwards (Flow.forwarded).
    */
-  hostAddresses?: { has(ip: string): boolean };
+  hostAddresses?: { has(ip: string): boolean; sentByThisHost?(mac: number): boolean | undefined };
   /** ECS host.os and host.architecture for alerts (live: this host's; a replay's capture is another host's). */
   hostOs?: { os: Record<string, string>; architecture: string };
 }
@@ -272,6 +274,8 @@ export class Pipeline {
   /** The TCP DNS segment being reassembled (its messages are matched with its addresses). */
   private tcpDnsPkt: PacketInfo | undefined;
   private packetTime = 0;
+  /** The link type of the packet being processed (onPacket). */
+  private linkType = -1;
   /** Why the first connection that could not be judged failed (a baseline write on a full disk). */
   firstJudgeError: unknown = undefined;
   /** judge key → packet time it was last judged. */
@@ -339,6 +343,7 @@ export class Pipeline {
         // A proxy's answer to the request: its status line (CONNECT 200 = the tunnel is up, 403 = refused).
         onServerPayload: (flow, pkt) => this.proxyAnswer(flow, pkt),
         onProxyPortPayload: (pkt) => this.unconfiguredProxy(pkt),
+        sentByAnother: (pkt) => this.linkType === LinkType.ETHERNET && this.deps.hostAddresses?.sentByThisHost?.(u48(pkt.buf, 6)) === false,
       },
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts), MAX_HELD_ALERTS);
@@ -388,6 +393,7 @@ export class Pipeline {
   onPacket(buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number, handle?: number): void {
     this.stats.packets += 1;
     this.packetTime = tsMs;
+    this.linkType = linkType;
     const pkt = this.pkt;
     if (!decodePacket(linkType, buf, caplen, pkt, this.decodeStats, wireLen)) return;
     if (handle !== undefined && pkt.sllPacketType < 0) pkt.ifIndex = handle;

@@ -2,7 +2,8 @@
 // (`--interface in --interface out`, not `any`). Three namespaces this test makes: a client, the
 // router (forwarding, no NAT) and a server on a documentation address. Every packet of a download
 // crosses both of the router's interfaces and is captured on each: the alert must count it once,
-// as one interface carried it (before: twice).
+// as one interface carried it (before: twice). The client's connection is marked forwarded (its
+// frames carry the client's hardware address), the router's own connection is not.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -15,6 +16,8 @@ import { Daemon, run, sleep } from './proc.js';
 import { haveCommand, isRoot, requirePrereq } from '../helpers/env.js';
 
 const SERVER = '203.0.113.60';
+/** The server's second address: the router's own connection goes there (another domain group than the client's). */
+const SERVER2 = '203.0.113.61';
 const PORT = 8000;
 const SIZE = 200_000;
 /** IP header + TCP header with timestamps: what each of the server's packets adds to its payload. */
@@ -46,12 +49,14 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
     r('addr', 'add', '198.51.100.5/30', 'dev', 'rout');
     r('link', 'set', 'rout', 'up');
     r('route', 'add', `${SERVER}/32`, 'via', '198.51.100.6');
+    r('route', 'add', `${SERVER2}/32`, 'via', '198.51.100.6');
     c('link', 'set', 'lo', 'up');
     c('addr', 'add', '10.98.0.2/24', 'dev', 'cin');
     c('link', 'set', 'cin', 'up');
     c('route', 'add', 'default', 'via', '10.98.0.1');
     s('link', 'set', 'lo', 'up');
     s('addr', 'add', `${SERVER}/32`, 'dev', 'lo');
+    s('addr', 'add', `${SERVER2}/32`, 'dev', 'lo');
     s('addr', 'add', '198.51.100.6/30', 'dev', 'sout');
     s('link', 'set', 'sout', 'up');
     s('route', 'add', '10.98.0.0/24', 'via', '198.51.100.5');
@@ -65,8 +70,8 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
     assert.deepEqual(left, [], 'namespaces left');
   });
 
-  it('counts the download once, as one interface carried it', async () => {
-    const server = new Daemon('http-server', 'ip', inNs(ns.server, 'python3', '-u', '-m', 'http.server', '--bind', SERVER, '--directory', dir, String(PORT)));
+  it('counts the download once, as one interface carried it, and marks the client\'s connection forwarded', async () => {
+    const server = new Daemon('http-server', 'ip', inNs(ns.server, 'python3', '-u', '-m', 'http.server', '--bind', '0.0.0.0', '--directory', dir, String(PORT)));
     daemons.push(server);
     await server.waitForOutput(/Serving HTTP/, 10_000);
     const state = path.join(dir, 'state');
@@ -85,14 +90,20 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
     assert.equal(r.stdout, String(SIZE), `download: ${r.stderr}`);
     const got = await waitForAlerts(alerts, (a) => a.length >= 1, 10_000);
     assert.ok(got.length >= 1, `an alert within 10 s${agent.describe()}`);
+    // The router's own connection, to the server's other address: new for the host, and not forwarded.
+    const own = await run('ip', inNs(ns.router, 'curl', '-s', '-o', '/dev/null', '-w', '%{size_download}', '--max-time', '10', `http://${SERVER2}:${PORT}/file.bin`), { timeoutMs: 15_000 });
+    assert.equal(own.stdout, String(SIZE), `the router's download: ${own.stderr}`);
+    await waitForAlerts(alerts, (a) => a.length >= 2, 10_000);
     await sleep(1500);
     const how = await agent.stop('SIGTERM', 10_000);
     assert.ok(how.code === 0 && !how.killed, `agent exit ${JSON.stringify(how)}${agent.describe()}`);
-    const all = readAlerts(alerts);
-    assert.equal(all.length, 1, `one alert: ${JSON.stringify(all)}${agent.describe()}`);
-    const a = all[0] as { destination: { ip: string; bytes: number; packets: number }; source: { ip: string } };
+    const all = readAlerts(alerts) as { destination: { ip: string; bytes: number; packets: number }; source: { ip: string }; egresswatch: { flow: { forwarded?: boolean } } }[];
+    assert.deepEqual(all.map((x) => x.source.ip).sort(), ['10.98.0.2', '198.51.100.5'], `two alerts: ${JSON.stringify(all)}${agent.describe()}`);
+    const a = all.find((x) => x.source.ip === '10.98.0.2')!;
     assert.equal(a.destination.ip, SERVER);
-    assert.equal(a.source.ip, '10.98.0.2');
+    // Ethernet frames, no cooked header: the client's frames carry its own hardware address, not the router's.
+    assert.equal(a.egresswatch.flow.forwarded, true, 'the client\'s connection is forwarded');
+    assert.equal(all.find((x) => x.source.ip === '198.51.100.5')!.egresswatch.flow.forwarded, undefined, 'the router\'s own is not');
     // What the server sent, once: the file and the HTTP head, each packet with its headers.
     // Counted on both interfaces, it would be about twice SIZE.
     assert.ok(a.destination.bytes > SIZE && a.destination.bytes < SIZE * 1.2, `server bytes ${a.destination.bytes} for a ${SIZE}-byte file`);

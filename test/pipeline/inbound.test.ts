@@ -8,7 +8,8 @@ import path from 'node:path';
 import os from 'node:os';
 import winston from 'winston';
 import type { Pipeline } from '../../lib/pipeline/index.js';
-import { HostAddresses, kernelLocalAddresses } from '../../lib/pipeline/host-addresses.js';
+import { HostAddresses, kernelLocalAddresses, macNumber } from '../../lib/pipeline/host-addresses.js';
+import { u48 } from '../../lib/decode/index.js';
 import { fibTrieText } from '../procfs/netns-faketree.js';
 import { ethernet, ipv4, ipv6, tcp, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6, TCP_SYN } from '../helpers/packets.js';
 import { testPipeline } from '../helpers/pipeline.js';
@@ -40,6 +41,21 @@ describe('pipeline: connections to this host\'s own addresses', () => {
     own.refresh();
     assert.deepEqual(own.stats, { refreshes: 1, errors: 1 });
     assert.equal(own.has('203.0.113.5'), true, 'kept');
+  });
+
+  it('HostAddresses: the interfaces\' hardware addresses tell a frame this host sent from another machine\'s; none read: not known', () => {
+    let list: NodeJS.Dict<os.NetworkInterfaceInfo[]> = {};
+    const own = new HostAddresses(() => list, () => []);
+    assert.equal(own.sentByThisHost(0x02fc00000001), undefined, 'nothing listed: not known');
+    const withMac = (mac: string): os.NetworkInterfaceInfo => ({ ...iface('203.0.113.5', 'IPv4'), mac });
+    list = { lo: [iface('127.0.0.1', 'IPv4', true)], eth0: [withMac('02:FC:00:00:00:01')], br0: [withMac('fe:54:00:12:34:56')], bad: [withMac('not a mac')] };
+    own.refresh();
+    assert.equal(own.sentByThisHost(0x02fc00000001), true);
+    assert.equal(own.sentByThisHost(0xfe5400123456), true, 'a value past 2^31 reads as itself');
+    assert.equal(own.sentByThisHost(0), true, 'lo\'s all-zero address (a capture of lo)');
+    assert.equal(own.sentByThisHost(0x525400abcdef), false, 'a guest\'s');
+    assert.equal(macNumber('02:fc:00:00:00:01'), u48(Buffer.from('02fc00000001', 'hex'), 0));
+    assert.equal(macNumber('02:fc:00:00:00'), undefined);
   });
 
   it('HostAddresses: the kernel\'s local addresses too (an interface that is down: IPVS puts service addresses on its kube-ipvs0)', () => {

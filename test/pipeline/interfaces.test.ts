@@ -40,3 +40,62 @@ describe('pipeline: a capture on several interfaces', () => {
     assert.deepEqual([a.destination.packets, a.destination.bytes], [5, 5 * 1040]);
   });
 });
+
+// A capture of named interfaces delivers Ethernet frames, with no Linux cooked header to say a
+// packet was sent by this host or arrived from another machine. The frame's source hardware
+// address says it: one of this host's interfaces' (HostAddresses), or another machine's, whose
+// connection this host forwards (a router's client, a VM host's guest): egresswatch.flow.forwarded.
+describe('pipeline: forwarded connections on a capture of named interfaces', () => {
+  const OWN = '02:00:00:00:00:0a';
+  const CLIENT = '02:00:00:00:00:0b';
+  const ownMac = parseInt(OWN.replace(/:/g, ''), 16);
+  const own = { has: () => false, sentByThisHost: (mac: number) => mac === ownMac };
+  const syn = (src: string, mac: string, srcPort: number, seq: number, dst = '203.0.113.10'): Buffer => ethernet({ type: ETHERTYPE_IPV4, src: mac },
+    ipv4({ src, dst, protocol: 6, id: 9 }, tcp({ srcPort, dstPort: 443, flags: TCP_SYN, seq, ack: 0 }, Buffer.alloc(0))));
+
+  async function run(frames: [Buffer, number?][], opts: { hostAddresses?: unknown; ignoreForwarded?: boolean } = {}) {
+    const alerts: Record<string, any>[] = [];
+    const p = testPipeline((a) => alerts.push(a), { settings: { ignoreForwarded: opts.ignoreForwarded }, deps: { hostAddresses: ('hostAddresses' in opts ? opts.hostAddresses : own) as never } });
+    frames.forEach(([frame, handle], i) => p.onPacket(frame, frame.length, frame.length, 1000 + i * 0.01, ETHERNET, handle));
+    await p.finish();
+    return { alerts, p };
+  }
+
+  it('a connection whose first frame came from another machine\'s address is forwarded; one from this host\'s is not', async () => {
+    // Two destinations: one domain group is judged once a minute.
+    const { alerts } = await run([[syn('10.98.0.2', CLIENT, 40000, 1000)], [syn('10.0.0.5', OWN, 40001, 2000, '203.0.113.11')]]);
+    assert.equal(alerts.length, 2);
+    const by = new Map(alerts.map((a) => [a.source.ip, a]));
+    assert.equal(by.get('10.98.0.2')?.egresswatch.flow.forwarded, true);
+    assert.match(by.get('10.98.0.2')?.message, /10\.98\.0\.2 \(forwarded by this host/);
+    assert.equal(by.get('10.0.0.5')?.egresswatch.flow.forwarded, undefined);
+  });
+
+  it('on two interfaces, the copy sent on the way out read before the one that arrived: still forwarded', async () => {
+    const { alerts, p } = await run([[syn('10.98.0.2', OWN, 40000, 1000), 1], [syn('10.98.0.2', CLIENT, 40000, 1000), 0]]);
+    assert.equal(p.flows.stats.copies, 1);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0].egresswatch.flow.forwarded, true);
+  });
+
+  it('a router that also translates: the translated copy read first, the client\'s after: one connection, forwarded', async () => {
+    const { alerts, p } = await run([[syn('198.51.100.5', OWN, 61000, 1000), 1], [syn('10.98.0.2', CLIENT, 40000, 1000), 0]]);
+    assert.equal(p.flows.stats.natDuplicates, 1);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0].egresswatch.flow.forwarded, true);
+  });
+
+  it('--ignore-forwarded leaves another machine\'s connection unjudged and judges this host\'s', async () => {
+    const { alerts, p } = await run([[syn('10.98.0.2', CLIENT, 40000, 1000)], [syn('10.0.0.5', OWN, 40001, 2000, '203.0.113.11')]], { ignoreForwarded: true });
+    assert.deepEqual(alerts.map((a) => a.source.ip), ['10.0.0.5']);
+    assert.equal(p.stats.forwardedIgnored, 1);
+  });
+
+  it('without this host\'s hardware addresses (a replay; none could be read) nothing is taken as forwarded', async () => {
+    for (const hostAddresses of [undefined, { has: () => false, sentByThisHost: () => undefined }]) {
+      const { alerts } = await run([[syn('10.98.0.2', CLIENT, 40000, 1000)]], { hostAddresses });
+      assert.equal(alerts.length, 1);
+      assert.equal(alerts[0].egresswatch.flow.forwarded, undefined);
+    }
+  });
+});
