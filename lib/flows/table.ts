@@ -18,7 +18,10 @@
 // interfaces (each packet's PacketInfo.ifIndex says which) have copies: a capture of one
 // interface (Ethernet and the others) keeps every packet, even two identical ones in a row (a
 // test generator's); with an interface index (cooked capture v2, or several interfaces), copies
-// must come from another interface.
+// must come from another interface. Several named interfaces each have a buffer of their own, read
+// one after the other: one can hand over a whole short connection, FIN included, before the other
+// hands over its copies, so a connection start that is a copy of a packet counted lately is not a
+// connection of its own either.
 import { AddressMemo, u16, u32, type PacketInfo } from '../decode/index.js';
 import { ANSWERED, Flow, NOT_ANSWERED, REFUSED, type Transport } from './flow.js';
 import { FlowIndex, Keyed, v6Key } from './index-table.js';
@@ -113,6 +116,8 @@ class CountedPackets {
   private readonly at = new Float64Array(2 * COUNTED_SETS).fill(Number.NEGATIVE_INFINITY);
   /** The interface (SLL2), else -1. */
   private readonly ifs = new Int32Array(2 * COUNTED_SETS);
+  /** The flow each packet was counted for (see copied()). */
+  private readonly flows: (Flow | undefined)[] = new Array<Flow | undefined>(2 * COUNTED_SETS).fill(undefined);
 
   /**
    * True when `pkt` is a copy of a packet of `flow` counted within COPY_WINDOW_MS in the same
@@ -132,7 +137,22 @@ class CountedPackets {
     this.who[i] = who;
     this.at[i] = now;
     this.ifs[i] = pkt.ifIndex;
+    this.flows[i] = flow;
     return false;
+  }
+
+  /**
+   * The flow a packet like `pkt` was counted for within COPY_WINDOW_MS (from another interface,
+   * with an interface index), whatever flow and direction: `pkt`, which starts no flow of its own,
+   * is a copy of one of its packets. Counts nothing.
+   */
+  copied(pkt: PacketInfo, now: number): Flow | undefined {
+    const key = copyKey(pkt);
+    const set = (key & (COUNTED_SETS - 1)) * 2;
+    for (let i = set; i < set + 2; i++) {
+      if (this.keys[i] === key && Math.abs(now - this.at[i]) <= COPY_WINDOW_MS && (pkt.ifIndex < 0 || pkt.ifIndex !== this.ifs[i])) return this.flows[i];
+    }
+    return undefined;
   }
 }
 
@@ -164,6 +184,8 @@ class Ignored extends Keyed {
    * undefined: not watched, or already handed over.
    */
   probeClientIsLow: boolean | undefined = undefined;
+  /** Made for the copies of a flow that had ended (FlowTable.start): its packets are counted as copies. */
+  copies = false;
   constructor(public lastTime: number, readonly transport: Transport) {
     super();
   }
@@ -231,6 +253,7 @@ export class FlowTable {
     }
     entry.lastTime = now;
     if (entry instanceof Ignored) {
+      if (entry.copies) this.stats.copies += 1;
       if (entry.probeClientIsLow === srcIsLow && pkt.payloadLength > 0) {
         entry.probeClientIsLow = undefined;
         this.hooks.onProxyPortPayload?.(pkt);
@@ -324,6 +347,20 @@ export class FlowTable {
       // Its copy on the way in, when the way out was read first (see arrived()).
       if (!natOf.forwarded && this.arrived(pkt)) natOf.forwarded = true;
       this.add(pkt, srcIsLow, new Ignored(now, transport), now);
+      return;
+    }
+    // A copy of a flow that has ended already: on several named interfaces, each with its own
+    // buffer, one can hand over a whole short connection, FIN included, before the other hands over
+    // its copies; they started it again, a second connection with the same bytes (counted among
+    // the first one's related connections: twice its bytes in egresswatch.connections). An
+    // ignored entry takes the rest of its copies. (A cooked capture is one buffer, read in order.)
+    const original = pkt.sllPacketType < 0 && pkt.ifIndex >= 0 ? this.counted.copied(pkt, now) : undefined;
+    if (original !== undefined) {
+      this.stats.copies += 1;
+      if (!original.forwarded && this.arrived(pkt)) original.forwarded = true;
+      const copies = new Ignored(now, transport);
+      copies.copies = true;
+      this.add(pkt, srcIsLow, copies, now);
       return;
     }
     const flow = new Flow(transport, version,
