@@ -97,6 +97,14 @@ const UDP_SIGNATURE_BYTES = 24;
 const COPY_WINDOW_MS = 2;
 /** Sets of CountedPackets (a power of two), of two entries each. */
 const COUNTED_SETS = 1024;
+/**
+ * The same on several named interfaces. Each has a buffer of its own, and a read takes all a buffer
+ * holds before the next buffer's turn: a packet's copy can come a whole backlog after it, up to the
+ * kernel ring of one interface (8,192 packets at the default --capture-buffer and --snap-length),
+ * where a cooked capture's come a few packets apart. 65,536 entries (about 1.8 MB) keep a packet
+ * 8,192 others later with a chance of 97%.
+ */
+const SEVERAL_BUFFERS_SETS = 32_768;
 
 /**
  * Packets of tracked flows counted lately on a Linux cooked capture, for telling a copy from the
@@ -110,14 +118,25 @@ const COUNTED_SETS = 1024;
  * its original, microseconds apart.
  */
 class CountedPackets {
-  private readonly keys = new Int32Array(2 * COUNTED_SETS);
+  private readonly keys: Int32Array;
   /** The flow's copyId and the direction (low bit: from the client). */
-  private readonly who = new Int32Array(2 * COUNTED_SETS);
-  private readonly at = new Float64Array(2 * COUNTED_SETS).fill(Number.NEGATIVE_INFINITY);
-  /** The interface (SLL2), else -1. */
-  private readonly ifs = new Int32Array(2 * COUNTED_SETS);
+  private readonly who: Int32Array;
+  private readonly at: Float64Array;
+  /** The interface (SLL2, or the place of one of several named interfaces), else -1. */
+  private readonly ifs: Int32Array;
   /** The flow each packet was counted for (see copied()). */
-  private readonly flows: (Flow | undefined)[] = new Array<Flow | undefined>(2 * COUNTED_SETS).fill(undefined);
+  private readonly flows: (Flow | undefined)[];
+  private readonly mask: number;
+
+  /** `sets`: a power of two. */
+  constructor(readonly sets: number) {
+    this.keys = new Int32Array(2 * sets);
+    this.who = new Int32Array(2 * sets);
+    this.at = new Float64Array(2 * sets).fill(Number.NEGATIVE_INFINITY);
+    this.ifs = new Int32Array(2 * sets);
+    this.flows = new Array<Flow | undefined>(2 * sets).fill(undefined);
+    this.mask = sets - 1;
+  }
 
   /**
    * True when `pkt` is a copy of a packet of `flow` counted within COPY_WINDOW_MS in the same
@@ -127,7 +146,7 @@ class CountedPackets {
   isCopy(flow: Flow, pkt: PacketInfo, fromClient: boolean, now: number): boolean {
     const key = copyKey(pkt);
     const who = (flow.copyId << 1) | (fromClient ? 1 : 0);
-    const set = (key & (COUNTED_SETS - 1)) * 2;
+    const set = (key & this.mask) * 2;
     for (let i = set; i < set + 2; i++) {
       if (this.keys[i] === key && this.who[i] === who && Math.abs(now - this.at[i]) <= COPY_WINDOW_MS
         && (pkt.ifIndex < 0 || pkt.ifIndex !== this.ifs[i])) return true;
@@ -148,7 +167,7 @@ class CountedPackets {
    */
   copied(pkt: PacketInfo, now: number): Flow | undefined {
     const key = copyKey(pkt);
-    const set = (key & (COUNTED_SETS - 1)) * 2;
+    const set = (key & this.mask) * 2;
     for (let i = set; i < set + 2; i++) {
       if (this.keys[i] === key && Math.abs(now - this.at[i]) <= COPY_WINDOW_MS && (pkt.ifIndex < 0 || pkt.ifIndex !== this.ifs[i])) return this.flows[i];
     }
@@ -209,8 +228,8 @@ export class FlowTable {
   private startCount = 0;
   /** IPv4 address text of connection ends: the same servers and clients come back. */
   private readonly addressText: AddressMemo;
-  /** Packets counted lately on a cooked capture, whose copies are not counted again. */
-  private readonly counted = new CountedPackets();
+  /** Packets counted lately on a cooked capture, whose copies are not counted again (see countedFor). */
+  private counted = new CountedPackets(COUNTED_SETS);
   /** The last Flow.copyId given. */
   private lastCopyId = 0;
 
@@ -267,7 +286,7 @@ export class FlowTable {
     if (entry.ended) return;
 
     const fromClient = entry.clientIsLow === srcIsLow;
-    if (mayBeCopy(pkt) && this.counted.isCopy(entry, pkt, fromClient, now)) {
+    if (mayBeCopy(pkt) && this.countedFor(pkt).isCopy(entry, pkt, fromClient, now)) {
       this.stats.copies += 1;
       if (fromClient && !entry.forwarded && this.arrived(pkt)) entry.forwarded = true;
       return;
@@ -354,7 +373,7 @@ export class FlowTable {
     // its copies; they started it again, a second connection with the same bytes (counted among
     // the first one's related connections: twice its bytes in egresswatch.connections). An
     // ignored entry takes the rest of its copies. (A cooked capture is one buffer, read in order.)
-    const original = pkt.sllPacketType < 0 && pkt.ifIndex >= 0 ? this.counted.copied(pkt, now) : undefined;
+    const original = severalBuffers(pkt) ? this.countedFor(pkt).copied(pkt, now) : undefined;
     if (original !== undefined) {
       this.stats.copies += 1;
       if (!original.forwarded && this.arrived(pkt)) original.forwarded = true;
@@ -374,11 +393,17 @@ export class FlowTable {
     flow.clientBytes = pkt.ipLength;
     flow.clientPackets = 1;
     flow.copyId = this.lastCopyId = (this.lastCopyId + 1) & 0x3fffffff;
-    if (mayBeCopy(pkt)) this.counted.isCopy(flow, pkt, true, now);
+    if (mayBeCopy(pkt)) this.countedFor(pkt).isCopy(flow, pkt, true, now);
     this.stats.outbound += 1;
     this.add(pkt, srcIsLow, flow, now);
     this.recordStart(sig, flow);
     this.hooks.onStart(flow, pkt);
+  }
+
+  /** The CountedPackets for `pkt`'s capture: from the first packet of several named interfaces on, a larger one (SEVERAL_BUFFERS_SETS). */
+  private countedFor(pkt: PacketInfo): CountedPackets {
+    if (this.counted.sets !== SEVERAL_BUFFERS_SETS && severalBuffers(pkt)) this.counted = new CountedPackets(SEVERAL_BUFFERS_SETS);
+    return this.counted;
   }
 
   private add(pkt: PacketInfo, srcIsLow: boolean, entry: Flow | Ignored, now: number): void {
@@ -452,6 +477,11 @@ export class FlowTable {
  */
 function mayBeCopy(pkt: PacketInfo): boolean {
   return pkt.sllPacketType >= 0 || pkt.ifIndex >= 0;
+}
+
+/** Whether `pkt` came from a capture on several named interfaces (an interface's place, no cooked header): several buffers. */
+function severalBuffers(pkt: PacketInfo): boolean {
+  return pkt.sllPacketType < 0 && pkt.ifIndex >= 0;
 }
 
 /**
