@@ -17,6 +17,7 @@ import { DEFAULT_NAME_ORDER, LIVE_MAX_PENDING_JUDGMENTS, Pipeline, isLogPoint, t
 import { Attributor } from './attribution.js';
 import { PtrResolver } from './ptr.js';
 import { readHostOs } from './host-os.js';
+import { readResolvConf, uncapturedLocalResolvers } from './local-resolver.js';
 import { agentCaptureFilter } from './capture-filter.js';
 import { HOST_ADDRESSES_REFRESH_MS, HostAddresses } from './host-addresses.js';
 import { loadNames, saveNames } from './names-file.js';
@@ -274,6 +275,12 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
       }
     },
   }, (buf, caplen, wireLen, ts, linkType, handle) => pipeline.onPacket(buf, caplen, wireLen, ts, linkType, handle));
+  const unseenResolvers = uncapturedLocalResolvers(config.interfaces, readResolvConf(config.hostRoot));
+  if (unseenResolvers.length > 0) {
+    logger.warn('this host\'s resolver answers its programs over lo, which is not captured: a name it answers from its cache leaves the connection unnamed by DNS (fix: add --interface lo)', {
+      nameservers: unseenResolvers, interfaces: config.interfaces,
+    });
+  }
   const ring = ringPackets(config.captureBufferBytes, config.snapLength);
   const dropsSeen = new Map<string, number>();
   const learning = baseline.learningUntil > now();

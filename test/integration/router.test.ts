@@ -63,11 +63,16 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
     s('link', 'set', 'sout', 'up');
     s('route', 'add', '10.98.0.0/24', 'via', '198.51.100.5');
     ip(...inNs(ns.router, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'));
+    // The router's resolver is a local stub (`ip netns exec` mounts this over /etc/resolv.conf).
+    fs.mkdirSync(path.join('/etc/netns', ns.router), { recursive: true });
+    fs.writeFileSync(path.join('/etc/netns', ns.router, 'resolv.conf'), 'nameserver 127.0.0.53\n');
   });
 
   after(async () => {
     for (const d of daemons.reverse()) await d.stop('SIGTERM', 5000);
     const left = deleteNamespaces(Object.values(ns));
+    fs.rmSync(path.join('/etc/netns', ns.router), { recursive: true, force: true });
+    try { fs.rmdirSync('/etc/netns'); } catch { /* not empty: others' */ }
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(left, [], 'namespaces left');
   });
@@ -85,6 +90,9 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
       '--kernel-tracing', 'off', '--log-level', 'info'));
     daemons.push(agent);
     await agent.waitForOutput(/egresswatch running/, 20_000);
+    // lo is not among the interfaces: the stub's answers cannot be seen, and the log says so.
+    assert.match(agent.describe(), /resolver answers its programs over lo, which is not captured[^\n]*add --interface lo/);
+    assert.match(agent.describe(), /"nameservers":\["127\.0\.0\.53"\]/);
     await sleep(300);
     // Slowly (about 2 s): both interfaces deliver their copies while the connection is open, not
     // one interface's whole connection before the other's (that would hide the copies behind its end).
