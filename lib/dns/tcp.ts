@@ -3,6 +3,12 @@
 // stream (keyed by the caller's flow key, one direction); whole messages inside a segment are
 // handed out as views of the caller's buffer without copying, and only an incomplete tail is
 // copied (the capture buffer is reused by libpcap).
+//
+// The tail is kept in a buffer with room to grow (doubling, up to one whole message), and each
+// later segment's bytes are copied in once. Joining the tail and the segment anew for every
+// segment (as this did) copied the whole tail again each time: a 65,535-byte message sent in
+// 1-byte segments, which anyone can send from port 53, cost ~20 µs a segment (1.3 s for the
+// message) where ~0.5 µs does now.
 import { OrderedMap } from '../collections/index.js';
 import { DnsStats } from './stats.js';
 
@@ -23,9 +29,13 @@ export const MAX_STREAM_BYTES = 2 + 0xffff;
 interface Stream {
   /** Sequence number of the next byte we expect. */
   nextSeq: number;
-  /** Bytes of an incomplete message (copied), or null. */
+  /** Bytes of an incomplete message (copied) in pending[0, held), or null. */
   pending: Buffer | null;
+  held: number;
 }
+
+/** Room first given to an incomplete message's bytes (most DNS-over-TCP answers are smaller). */
+const FIRST_ROOM = 512;
 
 export class DnsTcpStreams {
   readonly stats: DnsStats;
@@ -51,7 +61,7 @@ export class DnsTcpStreams {
     if (st === undefined) {
       // The first payload we see is taken as a message boundary; if it is not, the length
       // check below resyncs.
-      st = { nextSeq: seq, pending: null };
+      st = { nextSeq: seq, pending: null, held: 0 };
       this.touch(key, st);
     } else {
       this.streams.set(key, st, true);
@@ -63,6 +73,7 @@ export class DnsTcpStreams {
       // Bytes are missing: the partial message cannot be completed. Restart at this segment.
       this.stats.tcpResyncs++;
       st.pending = null;
+      st.held = 0;
     } else if (ahead < 0) {
       // Retransmission or overlap: skip the bytes we already had.
       offset += -ahead;
@@ -70,9 +81,15 @@ export class DnsTcpStreams {
     }
     st.nextSeq = segEnd;
     if (st.pending !== null) {
-      const joined = Buffer.concat([st.pending, buf.subarray(offset, end)]);
-      st.pending = null;
-      this.drain(st, joined, 0, joined.length, onMessage);
+      const need = st.held + (end - offset);
+      if (need > st.pending.length) {
+        const grown = Buffer.alloc(Math.max(need, Math.min(2 * st.pending.length, MAX_STREAM_BYTES)));
+        st.pending.copy(grown, 0, 0, st.held);
+        st.pending = grown;
+      }
+      buf.copy(st.pending, st.held, offset, end);
+      st.held = need;
+      this.drain(st, st.pending, 0, need, onMessage);
     } else {
       this.drain(st, buf, offset, end, onMessage);
     }
@@ -83,21 +100,35 @@ export class DnsTcpStreams {
     this.streams.delete(key);
   }
 
+  /** Hands out the whole messages of buf[off, end) (the caller's segment, or st.pending) and keeps the incomplete tail. */
   private drain(st: Stream, buf: Buffer, off: number, end: number, onMessage: DnsMessageHandler): void {
     while (end - off >= 2) {
       const len = buf.readUInt16BE(off);
       if (len < MIN_MESSAGE) {
         // Not a DNS length prefix: we are out of step with the stream. Drop what is held.
         this.stats.tcpResyncs++;
-        return;
+        off = end;
+        break;
       }
       if (end - off < 2 + len) break;
       this.stats.tcpMessages++;
       onMessage(buf, off + 2, len);
       off += 2 + len;
     }
-    // Incomplete tail (< 65537 bytes by construction): copy it, the buffer is not ours.
-    if (off < end) st.pending = Buffer.from(buf.subarray(off, end));
+    const rest = end - off;
+    if (rest === 0) {
+      st.pending = null;
+      st.held = 0;
+    } else if (buf === st.pending) {
+      // The tail of what was held: moved to the front, where the next segment's bytes join it.
+      if (off > 0) buf.copyWithin(0, off, end);
+      st.held = rest;
+    } else {
+      // Incomplete tail (< 65537 bytes by construction): copied, the caller's buffer is not ours.
+      st.pending = Buffer.alloc(Math.max(rest, FIRST_ROOM));
+      buf.copy(st.pending, 0, off, end);
+      st.held = rest;
+    }
   }
 
   private touch(key: string, st: Stream): void {

@@ -97,6 +97,31 @@ describe('dns/DnsTcpStreams', () => {
     assert.equal(streams.size, 1);
   });
 
+  it('delivers every message intact however the stream is cut: 1-byte segments, random cuts, a message at the largest size', () => {
+    // Messages of 12 to 65,535 bytes, each filled with its own pattern, back to back in one stream.
+    const sizes = [12, 300, 65_535, 1_500, 40, 9_000, 12, 65_535, 77];
+    const messages = sizes.map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (i * 31 + j * 7) & 0xff)));
+    const stream = Buffer.concat(messages.map((m) => { const h = Buffer.alloc(2); h.writeUInt16BE(m.length); return Buffer.concat([h, m]); }));
+    let seed = 12_345;
+    const next = (): number => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0);
+    const cuts: ((at: number) => number)[] = [() => 1, () => 1 + (next() % 3_000), () => 1 + (next() % 70_000)];
+    for (const cut of cuts) {
+      const streams = new DnsTcpStreams();
+      const got: Buffer[] = [];
+      for (let at = 0; at < stream.length;) {
+        const n = Math.min(cut(at), stream.length - at);
+        // Each segment in a buffer of its own, reused afterwards as libpcap reuses its own.
+        const seg = Buffer.from(stream.subarray(at, at + n));
+        streams.push('k', 5_000 + at, seg, 0, n, (b, o, len) => got.push(Buffer.from(b.subarray(o, o + len))));
+        seg.fill(0xee);
+        at += n;
+      }
+      assert.equal(got.length, messages.length);
+      got.forEach((m, i) => assert.ok(m.equals(messages[i]), `message ${i} (${sizes[i]} bytes)`));
+      assert.equal(streams.stats.tcpResyncs, 0);
+    }
+  });
+
   it('holds at most one message per stream (length prefix + 65535 bytes)', () => {
     const streams = new DnsTcpStreams();
     const big = Buffer.alloc(2 + 65535, 0);
