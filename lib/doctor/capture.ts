@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LiveCapture } from '../capture/index.js';
 import { agentCaptureFilter } from '../pipeline/capture-filter.js';
+import { readResolvConf, uncapturedLocalResolvers } from '../pipeline/local-resolver.js';
 import { DEFAULTS } from '../config/index.js';
 import { errText, fail, ok, warn, type CheckResult } from './types.js';
 
@@ -73,6 +74,17 @@ async function openAndClose(cap: typeof import('../capture/index.js'), iface: st
     };
   }
   return { check: ok(name, detail), held: !released };
+}
+
+/**
+ * `local resolver`, only when it says something: the host's resolver answers on a loopback
+ * address (resolv.conf under `hostRoot`) and the named interfaces leave lo out (local-resolver.ts).
+ */
+export function checkLocalResolver(interfaces: readonly string[], hostRoot: string): CheckResult | undefined {
+  const unseen = uncapturedLocalResolvers(interfaces, readResolvConf(hostRoot));
+  if (unseen.length === 0) return undefined;
+  return warn('local resolver', `nameserver ${unseen.join(', ')} answers this host's programs over lo, which --interface ${interfaces.join(',')} does not capture: a name it answers from its cache leaves the connection unnamed by DNS`,
+    'add --interface lo (or capture on any)');
 }
 
 function captureFix(iface: string, message: string): string {

@@ -1,7 +1,7 @@
 // doctor: checks that the agent can run here with this configuration, and explains each
 // problem with its fix. Used by `egresswatch doctor`; one line per check, or JSON.
 import fs from 'node:fs';
-import { checkCapture, type CaptureSettings } from './capture.js';
+import { checkCapture, checkLocalResolver, type CaptureSettings } from './capture.js';
 import { checkCollector, collectorTargetsOf } from './collector.js';
 import { checkCapabilities, checkClock, checkProcAccess } from './host.js';
 import { checkAlertsFile, checkLevelDb, checkWritableDir } from './storage.js';
@@ -13,7 +13,7 @@ export { parseCapEff, hasCapability, agentCapabilities, AGENT_CAPABILITIES, type
 export { checkCapabilities, checkClock, checkProcAccess } from './host.js';
 export { checkWritableDir, checkAlertsFile, checkLevelDb } from './storage.js';
 export { checkCollector, collectorTargetsOf, type CollectorTarget } from './collector.js';
-export { checkCapture, type CaptureSettings } from './capture.js';
+export { checkCapture, checkLocalResolver, type CaptureSettings } from './capture.js';
 export { checkKernelTracing } from './tracing.js';
 
 /** The slice of the agent configuration the doctor reads. */
@@ -21,6 +21,8 @@ export interface DoctorConfig extends CaptureSettings {
   stateDir: string;
   alertsFile: string;
   procRoot: string;
+  /** The host's root file system (its resolv.conf). */
+  hostRoot: string;
   kernelTracing: boolean;
 }
 
@@ -41,6 +43,8 @@ export async function runDoctor(config: Readonly<DoctorConfig>, opts: DoctorOpti
   checks.push(checkCapabilities(status, uid));
   const capture = await checkCapture(config);
   checks.push(...capture.checks);
+  const resolver = checkLocalResolver(config.interfaces, config.hostRoot);
+  if (resolver !== undefined) checks.push(resolver);
   checks.push(await checkProcAccess(config.procRoot, uid));
   checks.push(checkKernelTracing(config.procRoot, config.kernelTracing));
   const state = checkWritableDir('state dir', config.stateDir, '--state-dir');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Baseline } from '../../lib/baseline/index.js';
 import {
-  checkAlertsFile, checkCapabilities, checkClock, checkCollector, checkLevelDb, checkWritableDir, collectorTargetsOf,
+  checkAlertsFile, checkCapabilities, checkClock, checkCollector, checkLevelDb, checkLocalResolver, checkWritableDir, collectorTargetsOf,
   formatReport, hasCapability, parseCapEff,
 } from '../../lib/doctor/index.js';
 import { haveCommand, requirePrereq } from '../helpers/env.js';
@@ -136,6 +136,19 @@ describe('doctor/checks', () => {
     const refused = await checkCollector({ url: `http://127.0.0.1:${port}/ingest` });
     assert.equal(refused.status, 'warn');
     assert.match(refused.detail, /not reachable/);
+  });
+
+  it('local resolver: warns when named interfaces leave out lo and resolv.conf names a loopback resolver; silent otherwise', () => {
+    fs.mkdirSync(path.join(dir, 'etc'));
+    fs.writeFileSync(path.join(dir, 'etc/resolv.conf'), 'nameserver 127.0.0.53\noptions edns0 trust-ad\n');
+    const w = checkLocalResolver(['eth0'], dir);
+    assert.equal(w?.status, 'warn');
+    assert.match(w?.detail ?? '', /nameserver 127\.0\.0\.53 answers .* over lo, which --interface eth0 does not capture/);
+    assert.match(w?.fix ?? '', /--interface lo/);
+    assert.equal(checkLocalResolver(['any'], dir), undefined);
+    assert.equal(checkLocalResolver(['eth0', 'lo'], dir), undefined);
+    fs.writeFileSync(path.join(dir, 'etc/resolv.conf'), 'nameserver 10.0.0.2\n');
+    assert.equal(checkLocalResolver(['eth0'], dir), undefined);
   });
 
   it('formats one line per check with the fix, and a summary', () => {
