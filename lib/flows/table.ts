@@ -543,8 +543,12 @@ function srcIsLowEndpoint(pkt: PacketInfo): boolean {
     const d = u32(buf, pkt.dstOffset);
     return s !== d ? s < d : pkt.srcPort <= pkt.dstPort;
   }
-  const c = buf.compare(buf, pkt.dstOffset, pkt.dstOffset + 16, pkt.srcOffset, pkt.srcOffset + 16);
-  if (c !== 0) return c < 0;
+  // Word by word, as Buffer.compare orders the bytes (big-endian words), without its native call.
+  for (let w = 0; w < 16; w += 4) {
+    const s = u32(buf, pkt.srcOffset + w);
+    const d = u32(buf, pkt.dstOffset + w);
+    if (s !== d) return s < d;
+  }
   return pkt.srcPort <= pkt.dstPort;
 }
 

@@ -37,14 +37,14 @@ function prng(seed: number): () => number {
 }
 
 describe('flows/index-table', () => {
-  it('agrees with a Map over random adds, lookups and deletes through growth and probe-chain shifts', () => {
+  for (const v6Share of [0.2, 0.9]) it(`agrees with a Map over random adds, lookups and deletes through growth and probe-chain shifts (${v6Share * 100}% IPv6)`, () => {
     const rnd = prng(7);
     const index = new FlowIndex<Entry>();
     const model = new Map<string, Entry>();
     const pkt = new PacketInfo();
     // Few distinct values per field: many hash collisions and long probe chains.
     const pick = (): { v: 4 | 6; proto: number; src: number[]; dst: number[]; sp: number; dp: number } => ({
-      v: rnd() < 0.2 ? 6 : 4,
+      v: rnd() < v6Share ? 6 : 4,
       proto: rnd() < 0.7 ? 6 : 17,
       src: [10, Math.floor(rnd() * 4), 0, Math.floor(rnd() * 40)],
       dst: [203, 0, 113, Math.floor(rnd() * 8)],
