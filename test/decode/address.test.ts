@@ -114,6 +114,28 @@ describe('decode: AddressMemo', () => {
     const v6 = randomAddresses(1, 16);
     assert.equal(memo.text(v6, 0, 6), addressToString(v6, 0, 6));
   });
+
+  it('IPv6: the same text as addressToString, through slot collisions, repeats and addresses one word apart', () => {
+    const memo = new AddressMemo();
+    const n = 20_000; // more than the IPv6 slots
+    const buf = randomAddresses(n, 16);
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < n; i++) assert.equal(memo.ipv6(buf, i * 16), addressToString(buf, i * 16, 6));
+    }
+    // Addresses that differ in one word only, each word in turn, more of them than slots: those
+    // that share a slot differ only there. Then mapped IPv4 and all zeros.
+    const base = Buffer.from('20010db8000000000000000000000001', 'hex');
+    for (let w = 0; w < 16; w += 4) {
+      const v = Buffer.from(base);
+      for (let x = 0; x < 10_000; x++) {
+        v.writeUInt32BE(x * 2_654_435_761 >>> 0, w);
+        assert.equal(memo.text(v, 0, 6), addressToString(v, 0, 6), `word ${w / 4}, ${x}`);
+      }
+    }
+    for (const v of [Buffer.from('00000000000000000000ffffc0000201', 'hex'), Buffer.alloc(16)]) {
+      for (let pass = 0; pass < 2; pass++) assert.equal(memo.text(Buffer.concat([Buffer.alloc(pass + 1), v]), pass + 1, 6), addressToString(v, 0, 6));
+    }
+  });
 });
 
 describe('decode/canonicalAddress', () => {
