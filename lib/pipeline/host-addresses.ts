@@ -20,7 +20,9 @@
 // sent (its source address is one of them) from one another machine sent, which this host
 // forwards: a router's clients, a VM host's guests on a bridge (Flow.forwarded). The interfaces
 // listed are those with an address, which every interface this host sends IP from has (a bond's
-// or a bridge's ports have none, and send with the bond's or the bridge's address).
+// or a bridge's ports have none, and send with the bond's or the bridge's address); the captured
+// interfaces' own addresses are read from sysfs too, for one without an address that sends with
+// its own (a bond's port in the balance-tlb and balance-alb modes).
 import fs from 'node:fs';
 import os from 'node:os';
 import { canonicalAddress } from '../decode/index.js';
@@ -47,7 +49,12 @@ export class HostAddresses {
   /** The interfaces' hardware addresses as 48-bit numbers (macNumber): lo's all-zero one too. */
   private macs = new Set<number>();
 
-  constructor(private readonly list: InterfaceLister = os.networkInterfaces, private readonly kernel: () => string[] = kernelLocalAddresses) {
+  /**
+   * `captured`: the interfaces captured by name, whose hardware addresses are read with
+   * `readMac` (/sys/class/net/NAME/address) besides the listing's.
+   */
+  constructor(private readonly list: InterfaceLister = os.networkInterfaces, private readonly kernel: () => string[] = kernelLocalAddresses,
+    private readonly captured: readonly string[] = [], private readonly readMac: (name: string) => string | undefined = sysfsMac) {
     this.refresh();
   }
 
@@ -86,6 +93,10 @@ export class HostAddresses {
           if (text !== undefined && !isLoopbackText(text)) next.add(text);
         }
       }
+      for (const name of this.captured) {
+        const mac = macNumber(this.readMac(name));
+        if (mac !== undefined) macs.add(mac);
+      }
       for (const address of this.kernel()) {
         const text = canonicalAddress(address);
         if (text !== undefined && !isLoopbackText(text)) next.add(text);
@@ -96,6 +107,15 @@ export class HostAddresses {
     } catch {
       this.stats.errors++;
     }
+  }
+}
+
+/** An interface's hardware address as sysfs gives it, or undefined. */
+function sysfsMac(name: string): string | undefined {
+  try {
+    return fs.readFileSync(`/sys/class/net/${name}/address`, 'latin1').trim();
+  } catch {
+    return undefined;
   }
 }
 

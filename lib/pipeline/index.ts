@@ -227,7 +227,7 @@ export async function runAgent(config: Readonly<AgentConfig>, logger: winston.Lo
   });
   const attributor = new Attributor({ resolver, software, now, programs: execWatch });
   const ptr = config.ptr ? new PtrResolver({ servers: config.ptrServers?.split(',').map((s) => s.trim()).filter(Boolean) }) : undefined;
-  const hostAddresses = new HostAddresses();
+  const hostAddresses = new HostAddresses(undefined, undefined, config.interfaces.filter((i) => i !== 'any'));
   const pipeline = new Pipeline({ ...settingsOf(config, logger), maxPendingJudgments: LIVE_MAX_PENDING_JUDGMENTS }, {
     baseline, attributor, ptr, emit: (a) => alerts.emit(a), logger, now, hostOs: readHostOs(config.hostRoot), hostAddresses,
   });

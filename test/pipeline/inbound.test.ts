@@ -54,6 +54,11 @@ describe('pipeline: connections to this host\'s own addresses', () => {
     assert.equal(own.sentByThisHost(0xfe5400123456), true, 'a value past 2^31 reads as itself');
     assert.equal(own.sentByThisHost(0), true, 'lo\'s all-zero address (a capture of lo)');
     assert.equal(own.sentByThisHost(0x525400abcdef), false, 'a guest\'s');
+    // A captured interface without an address (a bond's port sending with its own): read from sysfs.
+    const withPort = new HostAddresses(() => list, () => [], ['eth1', 'gone'], (name) => (name === 'eth1' ? '02:fc:00:00:00:02' : undefined));
+    assert.equal(withPort.sentByThisHost(0x02fc00000002), true);
+    assert.equal(withPort.sentByThisHost(0x02fc00000001), true);
+    assert.equal(own.sentByThisHost(0x02fc00000002), false);
     assert.equal(macNumber('02:fc:00:00:00:01'), u48(Buffer.from('02fc00000001', 'hex'), 0));
     assert.equal(macNumber('02:fc:00:00:00'), undefined);
   });
