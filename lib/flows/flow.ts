@@ -58,8 +58,9 @@ export class Flow extends Keyed {
   constructor(
     readonly transport: Transport,
     readonly family: 4 | 6,
-    readonly clientIp: string,
-    readonly clientPort: number,
+    /** The client's address and port: after NAT, the ones before it, once seen (FlowTable.start). */
+    public clientIp: string,
+    public clientPort: number,
     readonly serverIp: string,
     readonly serverPort: number,
     readonly startTime: number,

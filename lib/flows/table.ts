@@ -363,8 +363,7 @@ export class FlowTable {
     const natOf = this.natOriginal(sig, pkt, serverIp, clientIp, now);
     if (natOf !== undefined) {
       this.stats.natDuplicates += 1;
-      // Its copy on the way in, when the way out was read first (see arrived()).
-      if (!natOf.forwarded && this.arrived(pkt)) natOf.forwarded = true;
+      this.arrivedLate(natOf, pkt, serverIp, clientIp);
       this.add(pkt, srcIsLow, new Ignored(now, transport), now);
       return;
     }
@@ -376,7 +375,7 @@ export class FlowTable {
     const original = severalBuffers(pkt) ? this.countedFor(pkt).copied(pkt, now) : undefined;
     if (original !== undefined) {
       this.stats.copies += 1;
-      if (!original.forwarded && this.arrived(pkt)) original.forwarded = true;
+      this.arrivedLate(original, pkt, serverIp, clientIp);
       const copies = new Ignored(now, transport);
       copies.copies = true;
       this.add(pkt, srcIsLow, copies, now);
@@ -434,6 +433,21 @@ export class FlowTable {
   private arrived(pkt: PacketInfo): boolean {
     if (pkt.sllPacketType >= 0) return pkt.sllPacketType !== SLL_OUTGOING;
     return this.hooks.sentByAnother?.(pkt) === true;
+  }
+
+  /**
+   * `flow`'s start, copied on its way in after its way out was read (several named interfaces):
+   * forwarded. When this host translated it (SNAT: the copy on the way in has another client
+   * address), the client is the one the copy on the way in names, as on `any`, where that copy
+   * comes first; the flow stays indexed and counted under the translated 5-tuple.
+   */
+  private arrivedLate(flow: Flow, pkt: PacketInfo, serverIp: string, clientIp: string): void {
+    if (flow.forwarded || !this.arrived(pkt)) return;
+    flow.forwarded = true;
+    if (flow.clientIp !== clientIp && flow.serverIp === serverIp && flow.serverPort === pkt.dstPort) {
+      flow.clientIp = clientIp;
+      flow.clientPort = pkt.srcPort;
+    }
   }
 
   private recordStart(sig: number | string, flow: Flow): void {

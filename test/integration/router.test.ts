@@ -20,6 +20,8 @@ const SERVER = '203.0.113.60';
 const SERVER2 = '203.0.113.61';
 /** Addresses the client downloads from at full speed, each a new destination. */
 const FAST = ['203.0.113.62', '203.0.113.63', '203.0.113.64'];
+/** Addresses the router translates the client's connections to (masquerade on its way out). */
+const NATTED = ['203.0.113.65', '203.0.113.66', '203.0.113.67'];
 const PORT = 8000;
 const SIZE = 200_000;
 /** IP header + TCP header with timestamps: what each of the server's packets adds to its payload. */
@@ -33,7 +35,7 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
   const daemons: Daemon[] = [];
 
   before(function () {
-    requirePrereq(this, isRoot() && ['ip', 'curl', 'python3'].every(haveCommand), 'root, ip, curl and python3');
+    requirePrereq(this, isRoot() && ['ip', 'curl', 'python3', 'nft'].every(haveCommand), 'root, ip, curl, python3 and nft');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-router-'));
     fs.chmodSync(dir, 0o755);
     fs.writeFileSync(path.join(dir, 'file.bin'), randomBytes(SIZE));
@@ -51,18 +53,21 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
     r('addr', 'add', '198.51.100.5/30', 'dev', 'rout');
     r('link', 'set', 'rout', 'up');
     r('route', 'add', `${SERVER}/32`, 'via', '198.51.100.6');
-    for (const a of [SERVER2, ...FAST]) r('route', 'add', `${a}/32`, 'via', '198.51.100.6');
+    for (const a of [SERVER2, ...FAST, ...NATTED]) r('route', 'add', `${a}/32`, 'via', '198.51.100.6');
     c('link', 'set', 'lo', 'up');
     c('addr', 'add', '10.98.0.2/24', 'dev', 'cin');
     c('link', 'set', 'cin', 'up');
     c('route', 'add', 'default', 'via', '10.98.0.1');
     s('link', 'set', 'lo', 'up');
     s('addr', 'add', `${SERVER}/32`, 'dev', 'lo');
-    for (const a of [SERVER2, ...FAST]) s('addr', 'add', `${a}/32`, 'dev', 'lo');
+    for (const a of [SERVER2, ...FAST, ...NATTED]) s('addr', 'add', `${a}/32`, 'dev', 'lo');
     s('addr', 'add', '198.51.100.6/30', 'dev', 'sout');
     s('link', 'set', 'sout', 'up');
     s('route', 'add', '10.98.0.0/24', 'via', '198.51.100.5');
     ip(...inNs(ns.router, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'));
+    // The router's own table (gone with its namespace): the client's connections to NATTED leave with its address.
+    ip(...inNs(ns.router, 'nft', 'add table ip ewnat; add chain ip ewnat post { type nat hook postrouting priority 100 ; }; '
+      + `add rule ip ewnat post ip daddr { ${NATTED.join(', ')} } oifname "rout" masquerade`));
     // The router's resolver is a local stub (`ip netns exec` mounts this over /etc/resolv.conf).
     fs.mkdirSync(path.join('/etc/netns', ns.router), { recursive: true });
     fs.writeFileSync(path.join('/etc/netns', ns.router, 'resolv.conf'), 'nameserver 127.0.0.53\n');
@@ -110,14 +115,22 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
       const f = await run('ip', inNs(ns.client, 'curl', '-s', '-o', '/dev/null', '-w', '%{size_download}', '--max-time', '10', `http://${a}:${PORT}/file.bin`), { timeoutMs: 15_000 });
       assert.equal(f.stdout, String(SIZE), `download from ${a}: ${f.stderr}`);
     }
-    await waitForAlerts(alerts, (a) => a.length >= 2 + FAST.length, 10_000);
+    // Translated: either interface's copy can be read first, the client's or the router's.
+    for (const a of NATTED) {
+      const f = await run('ip', inNs(ns.client, 'curl', '-s', '-o', '/dev/null', '-w', '%{size_download}', '--max-time', '10', `http://${a}:${PORT}/file.bin`), { timeoutMs: 15_000 });
+      assert.equal(f.stdout, String(SIZE), `download from ${a}: ${f.stderr}`);
+    }
+    // The server saw them from the router's address, as the router's own download (http.server logs each request's client).
+    const fromRouter = server.describe().match(/^198\.51\.100\.5 - - .*"GET \/file\.bin/gm) ?? [];
+    assert.equal(fromRouter.length, 1 + NATTED.length, `translated${server.describe()}`);
+    await waitForAlerts(alerts, (a) => a.length >= 2 + FAST.length + NATTED.length, 10_000);
     await sleep(1500);
     const how = await agent.stop('SIGTERM', 10_000);
     assert.ok(how.code === 0 && !how.killed, `agent exit ${JSON.stringify(how)}${agent.describe()}`);
     type Alert = { destination: { ip: string; bytes: number; packets: number }; source: { ip: string };
       egresswatch: { flow: { forwarded?: boolean }; connections: { count: number; destination_bytes: number } } };
     const all = readAlerts(alerts) as Alert[];
-    assert.deepEqual(all.map((x) => x.destination.ip).sort(), [SERVER, SERVER2, ...FAST].sort(), `an alert a destination: ${JSON.stringify(all)}${agent.describe()}`);
+    assert.deepEqual(all.map((x) => x.destination.ip).sort(), [SERVER, SERVER2, ...FAST, ...NATTED].sort(), `an alert a destination: ${JSON.stringify(all)}${agent.describe()}`);
     const a = all.find((x) => x.destination.ip === SERVER)!;
     assert.equal(a.source.ip, '10.98.0.2');
     // Ethernet frames, no cooked header: the client's frames carry its own hardware address, not the router's.
@@ -125,7 +138,9 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
     const mine = all.find((x) => x.destination.ip === SERVER2)!;
     assert.equal(mine.source.ip, '198.51.100.5');
     assert.equal(mine.egresswatch.flow.forwarded, undefined, 'the router\'s own is not');
-    for (const f of all.filter((x) => FAST.includes(x.destination.ip))) {
+    for (const f of all.filter((x) => FAST.includes(x.destination.ip) || NATTED.includes(x.destination.ip))) {
+      // Translated or not, the client named, as on `any` (before: the router's address when its copy came first).
+      assert.equal(f.source.ip, '10.98.0.2', `${f.destination.ip}: source`);
       assert.equal(f.egresswatch.flow.forwarded, true, `${f.destination.ip} forwarded`);
       // Before: now and then a second connection of the same bytes, counted among the alert's connections.
       assert.equal(f.egresswatch.connections.count, 1, `${f.destination.ip}: one connection, ${JSON.stringify(f.egresswatch.connections)}`);

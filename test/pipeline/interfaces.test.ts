@@ -99,37 +99,44 @@ describe('pipeline: forwarded connections on a capture of named interfaces', () 
     assert.equal(alerts[0].egresswatch.flow.forwarded, true);
   });
 
-  it('a router that also translates: the translated copy read first, the client\'s after: one connection, forwarded', async () => {
+  it('a router that also translates: the translated copy read first, the client\'s after: one connection, forwarded, from the client', async () => {
     const { alerts, p } = await run([[syn('198.51.100.5', OWN, 61000, 1000), 1], [syn('10.98.0.2', CLIENT, 40000, 1000), 0]]);
     assert.equal(p.flows.stats.natDuplicates, 1);
     assert.equal(alerts.length, 1);
     assert.equal(alerts[0].egresswatch.flow.forwarded, true);
+    // As on `any` (the client's copy first): the source is the client, not the router's translated address.
+    assert.deepEqual([alerts[0].source.ip, alerts[0].source.port], ['10.98.0.2', 40000]);
+    assert.match(alerts[0].message, /^10\.98\.0\.2 \(forwarded by this host/);
   });
 
-  it('one interface hands over a whole short connection before the other its copies: one connection, its bytes once, forwarded', async () => {
-    // A router: the client 10.98.0.2 (CLIENT's frames on the way in, handle 0) to the server, out
-    // with the router's own address as the frames' source (handle 1). The way out is read first.
-    const conn = (srcMac: string, dstMac: string): Buffer[] => {
-      const c = (flags: number, seq: number, ack: number, len: number, id: number): Buffer => ethernet({ type: ETHERTYPE_IPV4, src: srcMac },
-        ipv4({ src: '10.98.0.2', dst: '203.0.113.10', protocol: 6, id }, tcp({ srcPort: 40000, dstPort: 443, flags, seq, ack }, Buffer.alloc(len))));
-      const s = (flags: number, seq: number, ack: number, len: number, id: number): Buffer => ethernet({ type: ETHERTYPE_IPV4, src: dstMac },
-        ipv4({ src: '203.0.113.10', dst: '10.98.0.2', protocol: 6, id }, tcp({ srcPort: 443, dstPort: 40000, flags, seq, ack }, Buffer.alloc(len))));
-      return [c(TCP_SYN, 1000, 0, 0, 1), s(TCP_SYN | TCP_ACK, 5000, 1001, 0, 0), c(TCP_ACK, 1001, 5001, 100, 2), s(TCP_ACK, 5001, 1101, 1400, 3),
-        c(TCP_FIN | TCP_ACK, 1101, 6401, 0, 4), s(TCP_FIN | TCP_ACK, 6401, 1102, 0, 5), c(TCP_ACK, 1102, 6402, 0, 6)];
-    };
-    const out = conn(OWN, '02:00:00:00:00:0c');
-    const inn = conn(CLIENT, OWN);
-    // run() times the frames 10 µs apart: each copy comes 70 µs after its original.
-    const { alerts, p } = await run([...out.map((f): [Buffer, number] => [f, 1]), ...inn.map((f): [Buffer, number] => [f, 0])]);
-    assert.equal(p.flows.stats.outbound, 1, 'one connection');
-    // The way in's copies up to its client's FIN (the last two start nothing and are not counted).
-    assert.equal(p.flows.stats.copies, 5);
-    assert.equal(alerts.length, 1);
-    const a = alerts[0];
-    assert.deepEqual([a.source.packets, a.destination.packets, a.destination.bytes], [3, 3, 40 + 1440 + 40]);
-    assert.deepEqual(a.egresswatch.connections, { count: 1, answered: 1, source_bytes: a.source.bytes, destination_bytes: a.destination.bytes });
-    assert.equal(a.egresswatch.flow.forwarded, true);
-  });
+  for (const translated of [false, true]) {
+    it(`one interface hands over a whole short connection before the other its copies: one connection, its bytes once, forwarded${translated ? ' (translated: from the client)' : ''}`, async () => {
+      // A router: the client 10.98.0.2 (CLIENT's frames on the way in, handle 0) to the server, out
+      // with the router's own hardware address as the frames' source (handle 1), and its own IP
+      // address and port when it translates. The way out is read first.
+      const conn = (srcMac: string, dstMac: string, client: string, port: number): Buffer[] => {
+        const c = (flags: number, seq: number, ack: number, len: number, id: number): Buffer => ethernet({ type: ETHERTYPE_IPV4, src: srcMac },
+          ipv4({ src: client, dst: '203.0.113.10', protocol: 6, id }, tcp({ srcPort: port, dstPort: 443, flags, seq, ack }, Buffer.alloc(len))));
+        const s = (flags: number, seq: number, ack: number, len: number, id: number): Buffer => ethernet({ type: ETHERTYPE_IPV4, src: dstMac },
+          ipv4({ src: '203.0.113.10', dst: client, protocol: 6, id }, tcp({ srcPort: 443, dstPort: port, flags, seq, ack }, Buffer.alloc(len))));
+        return [c(TCP_SYN, 1000, 0, 0, 1), s(TCP_SYN | TCP_ACK, 5000, 1001, 0, 0), c(TCP_ACK, 1001, 5001, 100, 2), s(TCP_ACK, 5001, 1101, 1400, 3),
+          c(TCP_FIN | TCP_ACK, 1101, 6401, 0, 4), s(TCP_FIN | TCP_ACK, 6401, 1102, 0, 5), c(TCP_ACK, 1102, 6402, 0, 6)];
+      };
+      const out = translated ? conn(OWN, '02:00:00:00:00:0c', '198.51.100.5', 61000) : conn(OWN, '02:00:00:00:00:0c', '10.98.0.2', 40000);
+      const inn = conn(CLIENT, OWN, '10.98.0.2', 40000);
+      // run() times the frames 10 µs apart: each copy comes 70 µs after its original.
+      const { alerts, p } = await run([...out.map((f): [Buffer, number] => [f, 1]), ...inn.map((f): [Buffer, number] => [f, 0])]);
+      assert.equal(p.flows.stats.outbound, 1, 'one connection');
+      // The way in's copies up to its client's FIN (the last two start nothing and are not counted).
+      assert.equal(p.flows.stats.copies, 5);
+      assert.equal(alerts.length, 1);
+      const a = alerts[0];
+      assert.deepEqual([a.source.packets, a.destination.packets, a.destination.bytes], [3, 3, 40 + 1440 + 40]);
+      assert.deepEqual(a.egresswatch.connections, { count: 1, answered: 1, source_bytes: a.source.bytes, destination_bytes: a.destination.bytes });
+      assert.equal(a.egresswatch.flow.forwarded, true);
+      assert.deepEqual([a.source.ip, a.source.port], ['10.98.0.2', 40000]);
+    });
+  }
 
   it('--ignore-forwarded leaves another machine\'s connection unjudged and judges this host\'s', async () => {
     const { alerts, p } = await run([[syn('10.98.0.2', CLIENT, 40000, 1000)], [syn('10.0.0.5', OWN, 40001, 2000, '203.0.113.11')]], { ignoreForwarded: true });
