@@ -139,22 +139,8 @@ export class FlowIndex<E extends Keyed> {
     this.vals[i] = entry;
   }
 
-  /** Linear-probing deletion by backward shift: no tombstones, probe chains stay short. */
   private removeAt(hole: number): void {
-    const mask = this.mask;
-    let i = hole;
-    for (let j = (i + 1) & mask; this.keys[j * SLOT + 3] !== EMPTY; j = (j + 1) & mask) {
-      const e = this.vals[j] as E;
-      const home = hash(e.proto, e.ka, e.kb, e.kp) & mask;
-      // Move j into the hole when its home slot is not in the cyclic range (i, j].
-      const between = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (between) continue;
-      this.keys.copyWithin(i * SLOT, j * SLOT, j * SLOT + SLOT);
-      this.vals[i] = e;
-      i = j;
-    }
-    this.keys[i * SLOT + 3] = EMPTY;
-    this.vals[i] = undefined;
+    removeSlot(this.keys, this.vals, SLOT, this.mask, hole, v4Home);
   }
 
   private grow(): void {
@@ -164,10 +150,40 @@ export class FlowIndex<E extends Keyed> {
     this.mask = this.cap - 1;
     this.keys = new Uint32Array(this.cap * SLOT);
     this.vals = new Array<E | undefined>(this.cap);
-    for (let i = 0; i < old.length; i++) {
-      const e = old[i];
-      if (oldKeys[i * SLOT + 3] !== EMPTY && e !== undefined) this.insert(e);
-    }
+    eachOccupied(oldKeys, old, SLOT, (e) => this.insert(e));
+  }
+}
+
+/** Where an IPv4 entry's probe starts (before the mask): its key's hash. */
+const v4Home = (e: Keyed): number => hash(e.proto, e.ka, e.kb, e.kp);
+/** An IPv6 entry keeps its key's hash (V6Table). */
+const v6Home = (e: Keyed): number => e.ka;
+
+/**
+ * Linear-probing deletion by backward shift, over slots of `slot` words whose last word (the
+ * protocol) is EMPTY in a free slot: no tombstones, probe chains stay short.
+ */
+function removeSlot<E>(keys: Uint32Array, vals: (E | undefined)[], slot: number, mask: number, hole: number, home: (e: E) => number): void {
+  let i = hole;
+  for (let j = (i + 1) & mask; keys[j * slot + slot - 1] !== EMPTY; j = (j + 1) & mask) {
+    const e = vals[j] as E;
+    const h = home(e) & mask;
+    // Move j into the hole when its home slot is not in the cyclic range (i, j].
+    const between = i <= j ? h > i && h <= j : h > i || h <= j;
+    if (between) continue;
+    keys.copyWithin(i * slot, j * slot, j * slot + slot);
+    vals[i] = e;
+    i = j;
+  }
+  keys[i * slot + slot - 1] = EMPTY;
+  vals[i] = undefined;
+}
+
+/** Each entry of a table being grown, with where its key starts in `keys`. */
+function eachOccupied<E>(keys: Uint32Array, vals: (E | undefined)[], slot: number, put: (e: E, at: number) => void): void {
+  for (let i = 0; i < vals.length; i++) {
+    const e = vals[i];
+    if (keys[i * slot + slot - 1] !== EMPTY && e !== undefined) put(e, i * slot);
   }
 }
 
@@ -244,21 +260,8 @@ class V6Table<E extends Keyed> {
     this.vals[i] = entry;
   }
 
-  /** Linear-probing deletion by backward shift (as FlowIndex.removeAt). */
   private removeAt(hole: number): void {
-    const mask = this.mask;
-    let i = hole;
-    for (let j = (i + 1) & mask; this.keys[j * SLOT6 + 9] !== EMPTY; j = (j + 1) & mask) {
-      const e = this.vals[j] as E;
-      const home = e.ka & mask;
-      const between = i <= j ? home > i && home <= j : home > i || home <= j;
-      if (between) continue;
-      this.keys.copyWithin(i * SLOT6, j * SLOT6, j * SLOT6 + SLOT6);
-      this.vals[i] = e;
-      i = j;
-    }
-    this.keys[i * SLOT6 + 9] = EMPTY;
-    this.vals[i] = undefined;
+    removeSlot(this.keys, this.vals, SLOT6, this.mask, hole, v6Home);
   }
 
   private grow(): void {
@@ -268,10 +271,7 @@ class V6Table<E extends Keyed> {
     this.mask = this.cap - 1;
     this.keys = new Uint32Array(this.cap * SLOT6);
     this.vals = new Array<E | undefined>(this.cap);
-    for (let i = 0; i < old.length; i++) {
-      const e = old[i];
-      if (oldKeys[i * SLOT6 + 9] !== EMPTY && e !== undefined) this.insert(e, oldKeys, i * SLOT6);
-    }
+    eachOccupied(oldKeys, old, SLOT6, (e, at) => this.insert(e, oldKeys, at));
   }
 }
 
