@@ -1,9 +1,12 @@
 // End to end, live, as root: the agent on a router, capturing on its two interfaces by name
 // (`--interface in --interface out`, not `any`). Three namespaces this test makes: a client, the
-// router (forwarding, no NAT) and a server on a documentation address. Every packet of a download
-// crosses both of the router's interfaces and is captured on each: the alert must count it once,
-// as one interface carried it (before: twice). The client's connection is marked forwarded (its
-// frames carry the client's hardware address), the router's own connection is not.
+// router (forwarding; translating to three of the addresses) and a server on documentation
+// addresses. Every packet of a download crosses both of the router's interfaces and is captured on
+// each: the alert must count it once, as one interface carried it (before: twice), also when one
+// interface's copies are read after the connection ended. The client's connections are marked
+// forwarded (their frames carry the client's hardware address) and name the client, translated or
+// not; the router's own connection is not forwarded. Its resolver is a local stub the capture does
+// not see: the agent says so.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -82,7 +85,7 @@ describe('end to end, live: a router capturing on its two interfaces by name', f
     assert.deepEqual(left, [], 'namespaces left');
   });
 
-  it('counts the download once, as one interface carried it, and marks the client\'s connection forwarded', async () => {
+  it('counts each download once, as one interface carried it, and marks the client\'s connections forwarded, from the client', async () => {
     const server = new Daemon('http-server', 'ip', inNs(ns.server, 'python3', '-u', '-m', 'http.server', '--bind', '0.0.0.0', '--directory', dir, String(PORT)));
     daemons.push(server);
     await server.waitForOutput(/Serving HTTP/, 10_000);
