@@ -8,7 +8,7 @@
 // later segment's bytes are copied in once. Joining the tail and the segment anew for every
 // segment (as this did) copied the whole tail again each time: a 65,535-byte message sent in
 // 1-byte segments, which anyone can send from port 53, cost ~20 µs a segment (1.3 s for the
-// message) where ~0.5 µs does now.
+// message) where ~1 µs does now.
 import { OrderedMap } from '../collections/index.js';
 import { DnsStats } from './stats.js';
 
