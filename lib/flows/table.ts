@@ -107,7 +107,7 @@ const COUNTED_SETS = 1024;
 const SEVERAL_BUFFERS_SETS = 32_768;
 
 /**
- * Packets of tracked flows counted lately on a Linux cooked capture, for telling a copy from the
+ * Packets of tracked flows counted lately on a capture that can hold copies (mayBeCopy), for telling a copy from the
  * flow's next packet (isCopy). Not only each flow's last one: the kernel hands the taps a batch of
  * received packets (GRO's list receive) before it forwards any of them, so the copies of a
  * forwarded packet can come after the next packet: the uplink's P1 and P2, then the bridge's P1,
@@ -147,10 +147,7 @@ class CountedPackets {
     const key = copyKey(pkt);
     const who = (flow.copyId << 1) | (fromClient ? 1 : 0);
     const set = (key & this.mask) * 2;
-    for (let i = set; i < set + 2; i++) {
-      if (this.keys[i] === key && this.who[i] === who && Math.abs(now - this.at[i]) <= COPY_WINDOW_MS
-        && (pkt.ifIndex < 0 || pkt.ifIndex !== this.ifs[i])) return true;
-    }
+    for (let i = set; i < set + 2; i++) if (this.who[i] === who && this.copyOf(i, key, pkt.ifIndex, now)) return true;
     const i = this.at[set] <= this.at[set + 1] ? set : set + 1;
     this.keys[i] = key;
     this.who[i] = who;
@@ -168,10 +165,13 @@ class CountedPackets {
   copied(pkt: PacketInfo, now: number): Flow | undefined {
     const key = copyKey(pkt);
     const set = (key & this.mask) * 2;
-    for (let i = set; i < set + 2; i++) {
-      if (this.keys[i] === key && Math.abs(now - this.at[i]) <= COPY_WINDOW_MS && (pkt.ifIndex < 0 || pkt.ifIndex !== this.ifs[i])) return this.flows[i];
-    }
+    for (let i = set; i < set + 2; i++) if (this.copyOf(i, key, pkt.ifIndex, now)) return this.flows[i];
     return undefined;
+  }
+
+  /** Whether a packet of key `key` on interface `ifIndex` at `now` is a copy of entry `i` (whoever's it is). */
+  private copyOf(i: number, key: number, ifIndex: number, now: number): boolean {
+    return this.keys[i] === key && Math.abs(now - this.at[i]) <= COPY_WINDOW_MS && (ifIndex < 0 || ifIndex !== this.ifs[i]);
   }
 }
 
@@ -228,7 +228,7 @@ export class FlowTable {
   private startCount = 0;
   /** IPv4 address text of connection ends: the same servers and clients come back. */
   private readonly addressText: AddressMemo;
-  /** Packets counted lately on a cooked capture, whose copies are not counted again (see countedFor). */
+  /** Packets counted lately on a capture that can hold copies, whose copies are not counted again (see countedFor). */
   private counted = new CountedPackets(COUNTED_SETS);
   /** The last Flow.copyId given. */
   private lastCopyId = 0;
@@ -288,7 +288,7 @@ export class FlowTable {
     const fromClient = entry.clientIsLow === srcIsLow;
     if (mayBeCopy(pkt) && this.countedFor(pkt).isCopy(entry, pkt, fromClient, now)) {
       this.stats.copies += 1;
-      if (fromClient && !entry.forwarded && this.arrived(pkt)) entry.forwarded = true;
+      if (fromClient) this.arrivedLate(entry, pkt);
       return;
     }
     if (fromClient) {
@@ -436,15 +436,16 @@ export class FlowTable {
   }
 
   /**
-   * `flow`'s start, copied on its way in after its way out was read (several named interfaces):
-   * forwarded. When this host translated it (SNAT: the copy on the way in has another client
-   * address), the client is the one the copy on the way in names, as on `any`, where that copy
-   * comes first; the flow stays indexed and counted under the translated 5-tuple.
+   * A client's packet of `flow` (or the start of a copy of it) that arrived, read after its way
+   * out was (several named interfaces): forwarded. When this host translated it (SNAT: the copy on
+   * the way in has another client address, `clientIp` as text, to the same server), the client is
+   * the one the copy on the way in names, as on `any`, where that copy comes first; the flow stays
+   * indexed and counted under the translated 5-tuple.
    */
-  private arrivedLate(flow: Flow, pkt: PacketInfo, serverIp: string, clientIp: string): void {
+  private arrivedLate(flow: Flow, pkt: PacketInfo, serverIp?: string, clientIp?: string): void {
     if (flow.forwarded || !this.arrived(pkt)) return;
     flow.forwarded = true;
-    if (flow.clientIp !== clientIp && flow.serverIp === serverIp && flow.serverPort === pkt.dstPort) {
+    if (clientIp !== undefined && flow.clientIp !== clientIp && flow.serverIp === serverIp && flow.serverPort === pkt.dstPort) {
       flow.clientIp = clientIp;
       flow.clientPort = pkt.srcPort;
     }
