@@ -110,11 +110,8 @@ export class FlowIndex<E extends Keyed> {
       this.v6.delete(entry);
       return;
     }
-    let i = hash(entry.proto, entry.ka, entry.kb, entry.kp) & this.mask;
-    while (this.vals[i] !== entry) {
-      if (this.keys[i * SLOT + 3] === EMPTY) return; // not indexed (cannot happen; defensive)
-      i = (i + 1) & this.mask;
-    }
+    const i = slotOf(this.keys, this.vals, SLOT, this.mask, entry, v4Home);
+    if (i < 0) return; // not indexed (cannot happen; defensive)
     this.removeAt(i);
     this.v4Size--;
   }
@@ -179,6 +176,16 @@ function removeSlot<E>(keys: Uint32Array, vals: (E | undefined)[], slot: number,
   vals[i] = undefined;
 }
 
+/** The slot holding `entry`, probing from its home; -1 when it is not in the table. */
+function slotOf<E>(keys: Uint32Array, vals: (E | undefined)[], slot: number, mask: number, entry: E, home: (e: E) => number): number {
+  let i = home(entry) & mask;
+  while (vals[i] !== entry) {
+    if (keys[i * slot + slot - 1] === EMPTY) return -1;
+    i = (i + 1) & mask;
+  }
+  return i;
+}
+
 /** Each entry of a table being grown, with where its key starts in `keys`. */
 function eachOccupied<E>(keys: Uint32Array, vals: (E | undefined)[], slot: number, put: (e: E, at: number) => void): void {
   for (let i = 0; i < vals.length; i++) {
@@ -237,11 +244,8 @@ class V6Table<E extends Keyed> {
   }
 
   delete(entry: E): void {
-    let i = entry.ka & this.mask;
-    while (this.vals[i] !== entry) {
-      if (this.keys[i * SLOT6 + 9] === EMPTY) return; // not indexed (cannot happen; defensive)
-      i = (i + 1) & this.mask;
-    }
+    const i = slotOf(this.keys, this.vals, SLOT6, this.mask, entry, v6Home);
+    if (i < 0) return; // not indexed (cannot happen; defensive)
     this.removeAt(i);
     this.size--;
   }
