@@ -125,6 +125,7 @@ export function macNumber(text: string | undefined): number | undefined {
   return parseInt(text.replace(/:/g, ''), 16);
 }
 
-function isLoopbackText(ip: string): boolean {
+/** Whether `ip` (as decode's addressToString gives it) is a loopback address. */
+export function isLoopbackText(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
 }

@@ -6,6 +6,8 @@
 // or PTR may still name it). The agent says so at start rather than leave the gap to be found.
 import fs from 'node:fs';
 import path from 'node:path';
+import { canonicalAddress } from '../decode/index.js';
+import { isLoopbackText } from './host-addresses.js';
 
 /**
  * The loopback nameservers of `resolvConf` (resolv.conf(5) text) when `interfaces` capture none
@@ -17,8 +19,8 @@ export function uncapturedLocalResolvers(interfaces: readonly string[], resolvCo
   for (const line of resolvConf.split('\n')) {
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
     if (m === null) continue;
-    const ns = m[1].replace(/%.*$/, '');
-    if ((/^127\.\d+\.\d+\.\d+$/.test(ns) || ns === '::1') && !out.includes(ns)) out.push(ns);
+    const ns = canonicalAddress(m[1]);
+    if (ns !== undefined && isLoopbackText(ns) && !out.includes(ns)) out.push(ns);
   }
   return out;
 }
