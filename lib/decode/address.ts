@@ -16,6 +16,14 @@ export function endpointText(ip: string, port: number): string {
 }
 
 /**
+ * Whether `ip`, as addressToString gives it (or canonicalAddress), is a loopback address:
+ * 127.0.0.0/8, ::1, or 127/8 mapped into IPv6.
+ */
+export function isLoopbackText(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
+}
+
+/**
  * The text addressToString gives a packet's address, for an address written as text (a config
  * value, a hosts file line): IPv4 as four decimal parts, or IPv6 (a zone id, which no packet
  * carries, is dropped); undefined when it is neither. So text from elsewhere compares equal to

@@ -17,7 +17,7 @@ import { decodeUdp } from './udp.js';
 export { LinkType, EtherType } from './link-types.js';
 export { PacketInfo, DecodeStats } from './packet-info.js';
 export { Status, STATUS_NAMES } from './status.js';
-export { addressToString, canonicalAddress, endpointText, ipv6PairKey, parseIPv6Plain } from './address.js';
+export { addressToString, canonicalAddress, endpointText, ipv6PairKey, isLoopbackText, parseIPv6Plain } from './address.js';
 export { u16, u32, u48 } from './bytes.js';
 export { AddressMemo } from './memo.js';
 export { MAX_VLAN_TAGS } from './ethernet.js';

@@ -25,7 +25,7 @@
 // its own (a bond's port in the balance-tlb and balance-alb modes).
 import fs from 'node:fs';
 import os from 'node:os';
-import { canonicalAddress } from '../decode/index.js';
+import { canonicalAddress, isLoopbackText } from '../decode/index.js';
 import { localAddresses } from '../procfs/index.js';
 
 export const HOST_ADDRESSES_REFRESH_MS = 5_000;
@@ -125,7 +125,3 @@ export function macNumber(text: string | undefined): number | undefined {
   return parseInt(text.replace(/:/g, ''), 16);
 }
 
-/** Whether `ip` (as decode's addressToString gives it) is a loopback address. */
-export function isLoopbackText(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
-}

@@ -6,8 +6,7 @@
 // or PTR may still name it). The agent says so at start rather than leave the gap to be found.
 import fs from 'node:fs';
 import path from 'node:path';
-import { canonicalAddress } from '../decode/index.js';
-import { isLoopbackText } from './host-addresses.js';
+import { canonicalAddress, isLoopbackText } from '../decode/index.js';
 
 /**
  * The loopback nameservers of `resolvConf` (resolv.conf(5) text) when `interfaces` capture none

@@ -2,7 +2,8 @@
 // terms: a Match like a /proc/net table search gives, or undefined when netlink did not answer
 // (the caller then reads the table).
 import fs from 'node:fs';
-import { isLoopback, type Match } from './netns-match.js';
+import { isLoopbackText } from '../decode/index.js';
+import type { Match } from './netns-match.js';
 import { UNKNOWN_NETNS, parseNsLink, type NetnsIndex } from './netns.js';
 import type { SockDiag } from './netlink.js';
 import type { ProcFs } from './procfs.js';
@@ -40,6 +41,6 @@ export function diagMatch(diag: SockDiag, netns: NetnsIndex, transport: 'tcp' | 
   counters.diagHits++;
   // UDP answers with the socket that would receive: on an address the host does not own, a
   // wildcard-bound host socket must not beat another namespace's exact one.
-  const tier = !udp || isLoopback(key.localIp) || netns.ownedByHost(key.localIp) ? Tier.Exact : Tier.Wildcard;
+  const tier = !udp || isLoopbackText(key.localIp) || netns.ownedByHost(key.localIp) ? Tier.Exact : Tier.Wildcard;
   return { entry: { ...key, inode: d.inode, uid: d.uid, state: d.state }, tier, ns };
 }

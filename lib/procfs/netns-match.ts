@@ -25,10 +25,6 @@ export function searchNs(tables: NetTables, ns: number, key: FlowKey, files: Net
   return best;
 }
 
-export function isLoopback(ip: string): boolean {
-  return ip.startsWith('127.') || ip === '::1';
-}
-
 export function normaliseFlow(flow: FlowEnds): (FlowKey & { v4: boolean }) | undefined {
   const local = normaliseIp(flow.localIp);
   const remote = normaliseIp(flow.remoteIp);

@@ -16,7 +16,8 @@ import { diagMatch, ownNetns } from './hostdiag.js';
 import { HotPids } from './hotpids.js';
 import { MissScanner } from './misses.js';
 import { SockDiag } from './netlink.js';
-import { isLoopback, normaliseFlow, type Match } from './netns-match.js';
+import { isLoopbackText } from '../decode/index.js';
+import { normaliseFlow, type Match } from './netns-match.js';
 import { NetnsIndex, UNKNOWN_NETNS, parseNsLink } from './netns.js';
 import { NetTables } from './netns-tables.js';
 import { SyncProc } from './netns-sync.js';
@@ -273,7 +274,7 @@ export class SocketResolver {
     // The async read is ProcFs's: a snapshot or exec copy answers for a process gone since.
     const ns = parseNsLink(this.sync.readLink(`${pid}/ns/net`) ?? await this.proc.readLink(`${pid}/ns/net`));
     if (ns === UNKNOWN_NETNS) return false;
-    if (isLoopback(f.localIp)) return true;
+    if (isLoopbackText(f.localIp)) return true;
     if (this.netns.ownedByHost(f.localIp)) return ns === this.netns.host;
     return this.netns.ownersOf(f.localIp).includes(ns);
   }
@@ -411,7 +412,7 @@ export class SocketResolver {
       if (m === null) return true;
       if (m.tier === Tier.Exact) return m.entry?.inode !== 0 && m.owner?.pid === undefined;
       const key = keys[i]!;
-      return m.tier !== Tier.None || isLoopback(key.localIp) || !this.netns.ownedByHost(key.localIp);
+      return m.tier !== Tier.None || isLoopbackText(key.localIp) || !this.netns.ownedByHost(key.localIp);
     });
   }
 

@@ -6,7 +6,8 @@
 import { diagMatch } from './hostdiag.js';
 import type { SockDiag } from './netlink.js';
 import { UNKNOWN_NETNS, type NetnsIndex } from './netns.js';
-import { isLoopback, searchNs, type Match } from './netns-match.js';
+import { isLoopbackText } from '../decode/index.js';
+import { searchNs, type Match } from './netns-match.js';
 import type { NetFile, NetTables } from './netns-tables.js';
 import type { ResolverCounters, SocketOwner } from './owner.js';
 import { Tier, type FlowKey } from './socketindex.js';
@@ -72,7 +73,7 @@ export class SocketSearch {
 
   private async searchOthers(key: FlowKey, files: NetFile[], udp: boolean, touched: Set<number>, best: Match): Promise<Match> {
     const { netns, tables, counters } = this.o;
-    const loopback = isLoopback(key.localIp);
+    const loopback = isLoopbackText(key.localIp);
     // Only the host has sockets on its own (non-loopback) addresses: no other table can match.
     if (!loopback && netns.ownedByHost(key.localIp)) return best;
     await netns.refresh(false);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { addressToString, AddressMemo, canonicalAddress, parseIPv6Plain } from '../../lib/decode/index.js';
+import { addressToString, AddressMemo, canonicalAddress, isLoopbackText, parseIPv6Plain } from '../../lib/decode/index.js';
 import ipaddr from 'ipaddr.js';
 import { addressBytes } from '../helpers/packets.js';
 
@@ -38,6 +38,20 @@ function randomAddresses(n: number, bytes: 4 | 16): Buffer {
   }
   return buf;
 }
+
+describe('decode: isLoopbackText', () => {
+  it('agrees with ipaddr.js on what is loopback, for text as canonicalAddress gives it', () => {
+    const cases = ['127.0.0.1', '127.0.0.53', '127.255.255.254', '128.0.0.1', '126.255.255.255', '10.127.0.1', '::1', '::2', '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1', '::ffff:7f00:35', '::ffff:128.0.0.1', '2001:db8::1', '::127.0.0.1', 'fe80::1%lo'];
+    for (const text of cases) {
+      const canonical = canonicalAddress(text) as string;
+      const parsed = ipaddr.parse(canonical);
+      const expected = parsed.range() === 'loopback'
+        || (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress() && (parsed as ipaddr.IPv6).toIPv4Address().range() === 'loopback');
+      assert.equal(isLoopbackText(canonical), expected, `${text} (${canonical})`);
+    }
+  });
+});
 
 describe('decode: addressToString against ipaddr.js', () => {
   it('IPv6: the same RFC 5952 text as ipaddr.js for 50,000 random addresses', () => {
