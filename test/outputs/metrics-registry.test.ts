@@ -58,14 +58,15 @@ describe('outputs/createRegistry', () => {
     const lag = async (): Promise<Record<string, number>> => Object.fromEntries([...(await registry.metrics())
       .matchAll(/^egresswatch_process_nodejs_eventloop_lag_(min|max|p50)_seconds (\S+)$/gm)].map((m) => [m[1], Number(m[2])]));
     await new Promise((r) => setTimeout(r, 500));
+    // The least of ~5 samples: one delayed by a busy machine does not move it.
     const idle = await lag();
-    assert.ok(idle.max >= 0 && idle.max < 0.05, `an idle event loop read as ${idle.max} s late`);
+    assert.ok(idle.min >= 0 && idle.min < 0.05, `an idle event loop read as ${idle.min} s late at least`);
     await new Promise((r) => setTimeout(r, 300)); // past the first sample after the scrape (a reset starts the histogram over)
     const until = Date.now() + 600;
     while (Date.now() < until) { /* a stall of the event loop */ }
     await new Promise((r) => setTimeout(r, 50));
     const stalled = await lag();
-    assert.ok(stalled.max >= 0.45 && stalled.max < 1, `a 600 ms stall left the delay max at ${stalled.max} s`);
+    assert.ok(stalled.max >= 0.45 && stalled.max < 5, `a 600 ms stall left the delay max at ${stalled.max} s`);
     assert.ok(stalled.min < 0.05, `the samples before the stall were on time, yet the min is ${stalled.min} s`);
   });
 });
