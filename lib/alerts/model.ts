@@ -4,6 +4,7 @@ import { hash } from 'node:crypto';
 import { endpointText } from '../decode/index.js';
 import { displayName } from '../dns/index.js';
 import { ja3, requestHead } from '../sniff/index.js';
+import { isoTime } from './time.js';
 import { ANSWERED, REFUSED, type Flow } from '../flows/index.js';
 import type { ProcessInfo } from '../procfs/index.js';
 import type { SoftwareIdentity } from '../software/index.js';
@@ -184,9 +185,7 @@ function socksReplyText(code: number): string {
   return SOCKS_REPLIES[code] ?? `reply ${code}`;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
+const iso = isoTime;
 
 /**
  * `obj` without its undefined fields, as a new object: deleting them instead would turn the
