@@ -173,7 +173,7 @@ export class HttpForwarder {
   }
 
   private async body(batch: SpoolEntry[]): Promise<Buffer> {
-    const text = Buffer.from(batch.map((e) => JSON.stringify(e.alert)).join('\n') + '\n', 'utf8');
+    const text = Buffer.from(batch.map((e) => e.json).join('\n') + '\n', 'utf8');
     return this.o.gzip ? gzip(text) : text;
   }
 

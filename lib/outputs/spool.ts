@@ -28,6 +28,8 @@ export interface SpoolOptions {
 export interface SpoolEntry {
   seq: number;
   alert: Record<string, unknown>;
+  /** The alert as it was spooled: its JSON text (what a forwarder of JSON lines sends as it is). */
+  json: string;
 }
 
 export interface SpoolStats {
@@ -123,12 +125,13 @@ export class Spool {
   /**
    * Resolves once the alert is on disk (sync write). Appends that arrive while a write is in
    * progress are committed together in the next one (group commit): one fsync for a burst
-   * instead of one per alert.
+   * instead of one per alert. `json`: the alert's JSON text when the caller has made it already
+   * (the alerts file's line): an alert is serialised once, not once per output.
    */
-  append(alert: Record<string, unknown>): Promise<void> {
+  append(alert: Record<string, unknown>, json: string = JSON.stringify(alert)): Promise<void> {
     if (this.closed) return Promise.reject(new Error('spool is closed'));
     const t = this.opts.now();
-    const value = `${t}\t${JSON.stringify(alert)}`;
+    const value = `${t}\t${json}`;
     return new Promise((resolve, reject) => {
       this.pending.push({ value, t, resolve, reject });
       if (this.pending.length === 1) this.serial(() => this.commitPending()).catch(() => undefined);
@@ -169,7 +172,8 @@ export class Spool {
       bytes += value.length - tab;
       const seq = parseInt(key.slice(ENTRY.length), 16);
       try {
-        out.push({ seq, alert: JSON.parse(value.slice(tab + 1)) as Record<string, unknown> });
+        const json = value.slice(tab + 1);
+        out.push({ seq, alert: JSON.parse(json) as Record<string, unknown>, json });
       } catch {
         this.stats.badEntries++; // only a damaged store gets here; skip it rather than wedge the forwarder
       }

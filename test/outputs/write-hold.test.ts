@@ -127,6 +127,26 @@ describe('pipeline/outputs: hold and the alerts-file counters in /metrics', () =
   beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-hold-outputs-')); });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+  it('AlertOutputs serialises an alert once for the alerts file and the spool, which keeps that text (what the HTTP forwarder sends)', async () => {
+    const logger = createLogger('error', { stream: new Writable({ write(_c, _e, done) { done(); } }), text: false });
+    // A collector nobody listens on (loopback): the alert stays in the spool to be read back.
+    const config = loadConfig({ flags: { 'state-dir': path.join(dir, 'state'), 'alerts-file': path.join(dir, 'alerts.json'),
+      'collector-url': 'http://127.0.0.1:9/ingest' }, env: {} });
+    const out = await AlertOutputs.open(config, logger, true);
+    let serialised = 0;
+    const counted = { ...alert(7), domain: 'bücher.example', toJSON(): object { serialised++; return { seq: 7, event: { id: 'a-7' }, domain: 'bücher.example' }; } };
+    out.emit(counted);
+    await out.flush();
+    assert.equal(serialised, 1, 'JSON.stringify ran once for the file and the spool');
+    const line = fs.readFileSync(config.alertsFile, 'utf8');
+    const spool = out.spool!;
+    spool.consumer('check');
+    const [entry] = await spool.readBatch('check', 10, 1 << 20);
+    assert.equal(entry.json + '\n', line, 'the spooled text is the line in the alerts file');
+    assert.deepEqual(entry.alert, { seq: 7, event: { id: 'a-7' }, domain: 'bücher.example' });
+    await out.close();
+  });
+
   it('AlertOutputs.hold() holds the alerts file; reopen() writes the queue; stats() has a help text per counter', async () => {
     const logged: string[] = [];
     const sink = new Writable({ write(c: Buffer, _e, done) { logged.push(c.toString()); done(); } });
