@@ -98,9 +98,12 @@ export function escapeSdParam(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/["\\\]]/g, '\\$&');
 }
 
-/** JSON with every character above 0x7E written as \uXXXX: same value, ASCII-only text. */
-export function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+/**
+ * JSON with every character above 0x7E written as \uXXXX: same value, ASCII-only text. `json`:
+ * the value's JSON.stringify text when the caller has it (a spooled alert's).
+ */
+export function asciiJson(value: unknown, json: string = JSON.stringify(value)): string {
+  return json.replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
 function get(obj: unknown, ...keys: string[]): unknown {
@@ -124,8 +127,11 @@ function structuredData(alert: Record<string, unknown>, sdId: string): string {
   return params.length === 0 ? NILVALUE : `[${sdId} ${params.join(' ')}]`;
 }
 
-/** One alert as an RFC 5424 message (no framing, no trailing newline). */
-export function formatRfc5424(alert: Record<string, unknown>, opts: Rfc5424Options): string {
+/**
+ * One alert as an RFC 5424 message (no framing, no trailing newline). `json`: the alert's
+ * JSON.stringify text when the caller has it (the spool keeps it): not made again.
+ */
+export function formatRfc5424(alert: Record<string, unknown>, opts: Rfc5424Options, json?: string): string {
   const pri = priority(opts.facility ?? DEFAULT_FACILITY, opts.severity ?? DEFAULT_SEVERITY);
   const sdId = opts.sdId ?? DEFAULT_SD_ID;
   if (!/^[!#-<>-\\^-~]{1,32}$/.test(sdId)) throw new SyslogFormatError(`syslog SD-ID ${JSON.stringify(sdId)} is not a valid SD-NAME`);
@@ -138,7 +144,8 @@ export function formatRfc5424(alert: Record<string, unknown>, opts: Rfc5424Optio
     headerField('MSGID', opts.msgId ?? MSGID_NEW_EXTERNAL),
     structuredData(alert, sdId),
   ].join(' ');
-  const msg = opts.bom ? BOM + JSON.stringify(alert) : asciiJson(alert);
+  const text = json ?? JSON.stringify(alert);
+  const msg = opts.bom ? BOM + text : asciiJson(alert, text);
   return `${header} ${msg}`;
 }
 

@@ -21,6 +21,8 @@ import { formatRfc5424, frameOctetCounted, type Rfc5424Options } from './syslog-
 export interface SpoolRecord {
   seq: number;
   alert: Record<string, unknown>;
+  /** Its JSON.stringify text when the spool keeps it (Spool does): the message is made from it. */
+  json?: string;
 }
 
 /**
@@ -194,7 +196,7 @@ export class SyslogForwarder {
   private async sendPending(conn: SyslogConnection): Promise<boolean> {
     if (this.pendingWritten) this.stats.retries += this.pending.length;
     this.pendingWritten = true;
-    const frames = this.pending.map((r) => frameOctetCounted(formatRfc5424(r.alert, this.format)));
+    const frames = this.pending.map((r) => frameOctetCounted(formatRfc5424(r.alert, this.format, r.json)));
     try {
       await conn.write(Buffer.concat(frames), this.o.writeTimeoutMs);
     } catch (err) {

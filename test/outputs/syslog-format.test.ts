@@ -19,6 +19,19 @@ describe('outputs/syslog-format', () => {
     assert.deepEqual(JSON.parse(p.msg), alert);
   });
 
+  it('makes the message from the JSON text the spool kept, when given, as from the alert itself (non-ASCII escaped, or after a BOM)', () => {
+    const alert = { ...makeAlert(3), destination: { domain: 'bücher.example' } };
+    const json = JSON.stringify(alert);
+    for (const bom of [false, true]) {
+      assert.equal(formatRfc5424(alert, { hostName: 'h', bom }, json), formatRfc5424(alert, { hostName: 'h', bom }), `bom ${bom}`);
+    }
+    let serialised = 0;
+    const counted = { ...alert, toJSON(): object { serialised++; return alert; } };
+    const line = formatRfc5424(counted, { hostName: 'h' }, json);
+    assert.equal(serialised, 0, 'the alert is not serialised again');
+    assert.match(line, /b\\u00fccher\.example/);
+  });
+
   it('takes facility and severity (log audit = 13, notice = 5) and NILVALUE for an absent PROCID', () => {
     const p = parse5424(formatRfc5424(makeAlert(2), { hostName: 'h', facility: 13, severity: 5 }));
     assert.equal(p.pri, 13 * 8 + 5);
