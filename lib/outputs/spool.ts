@@ -125,10 +125,17 @@ export class Spool {
   /**
    * Resolves once the alert is on disk (sync write). Appends that arrive while a write is in
    * progress are committed together in the next one (group commit): one fsync for a burst
-   * instead of one per alert. `json`: the alert's JSON text when the caller has made it already
-   * (the alerts file's line): an alert is serialised once, not once per output.
+   * instead of one per alert.
    */
-  append(alert: Record<string, unknown>, json: string = JSON.stringify(alert)): Promise<void> {
+  append(alert: Record<string, unknown>): Promise<void> {
+    return this.appendJson(JSON.stringify(alert));
+  }
+
+  /**
+   * append() of an alert the caller has serialised already (the alerts file's line): an alert
+   * is serialised once, not once per output. `json` must be JSON.stringify's text of an object.
+   */
+  appendJson(json: string): Promise<void> {
     if (this.closed) return Promise.reject(new Error('spool is closed'));
     const t = this.opts.now();
     const value = `${t}\t${json}`;

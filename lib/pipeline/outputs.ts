@@ -37,8 +37,8 @@ export class AlertOutputs {
   emitted = 0;
   /** Failed spool appends (counter). */
   spoolErrors = 0;
-  /** Alerts not yet handed to the forwarders because the spool failed (a full disk), oldest first. */
-  private unspooled: { alert: Record<string, unknown>; json: string }[] = [];
+  /** Alerts not yet handed to the forwarders because the spool failed (a full disk), oldest first, as JSON text. */
+  private unspooled: string[] = [];
   private spoolRetry: NodeJS.Timeout | undefined;
   /** Alerts given up on for forwarding: past UNSPOOLED_MAX, or still unspooled at close. */
   unspooledDropped = 0;
@@ -96,7 +96,7 @@ export class AlertOutputs {
     const out = this.config.format === 'ocsf' ? batch.map((a) => toOcsf(a)) : batch;
     // Serialised once for both (under a flood JSON.stringify is the largest part of an alert's cost).
     const json = out.map((a) => JSON.stringify(a));
-    await this.spoolAll(out, json);
+    await this.spoolAll(json);
     this.fileRef.writeMany(out, json);
     if (this.config.stdout) process.stdout.write(batch.map((a) => alertLine(a) + '\n').join(''));
     this.emitted += batch.length;
@@ -113,7 +113,7 @@ export class AlertOutputs {
    * SPOOL_RETRY_MS and before newer alerts: forwarding gets them once the disk has room. (The
    * alerts file is written either way.)
    */
-  private async spoolAll(alerts: readonly Record<string, unknown>[], json: readonly string[]): Promise<void> {
+  private async spoolAll(json: readonly string[]): Promise<void> {
     const spool = this.forwarding.spool;
     if (!spool) {
       // Forwarding was turned off by a reload: what waited for the spool has no reader any more.
@@ -123,11 +123,11 @@ export class AlertOutputs {
       this.spoolRetry = undefined;
       return;
     }
-    const todo = [...this.unspooled, ...alerts.map((alert, i) => ({ alert, json: json[i] }))];
+    const todo = this.unspooled.length > 0 ? [...this.unspooled, ...json] : json;
     this.unspooled = [];
     for (let i = 0; i < todo.length; i++) {
       try {
-        await spool.append(todo[i].alert, todo[i].json);
+        await spool.appendJson(todo[i]);
       } catch (err) {
         this.spoolErrors++;
         const keep = todo.slice(i, i + UNSPOOLED_MAX);
@@ -138,7 +138,7 @@ export class AlertOutputs {
             error: (err as Error).message, alerts: keep.length, fix: 'free space on (or repair) the file system of --state-dir',
           });
           this.spoolRetry = setInterval(() => {
-            if (this.unspooled.length > 0) this.serial(() => this.spoolAll([], []));
+            if (this.unspooled.length > 0) this.serial(() => this.spoolAll([]));
           }, SPOOL_RETRY_MS);
           this.spoolRetry.unref();
         }
@@ -239,7 +239,7 @@ export class AlertOutputs {
   async close(): Promise<void> {
     await this.reloading;
     await this.flush();
-    if (this.unspooled.length > 0) await this.serial(() => this.spoolAll([], []));
+    if (this.unspooled.length > 0) await this.serial(() => this.spoolAll([]));
     clearInterval(this.spoolRetry);
     if (this.unspooled.length > 0) {
       this.logger.error('alerts could not be spooled before exit and will not be forwarded (they are in the alerts file)', { alerts: this.unspooled.length });
