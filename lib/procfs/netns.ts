@@ -102,19 +102,31 @@ export class NetnsIndex {
    * after it (ns_last_pid then and now) that are processes, not threads. A client that starts,
    * connects once and exits within a few ms is born after the listing that its connection
    * prompts, and gone before the next one: only a look by number finds it while its socket is
-   * open. Empty before the first listing, or when the ids wrapped around since.
+   * open. Ids wrap around at pid_max (32768 on a host with few CPUs, reached within hours on a
+   * busy one) and start again from the bottom: then the ids given out since are those below the
+   * last one and those above the listing's. Empty before the first listing.
    */
   unseenPids(max: number): number[] {
     const last = this.lastPid();
     const out: number[] = [];
     if (last === undefined || this.listedUpTo === 0) return out;
-    for (let id = last; id > this.listedUpTo && out.length < max; id--) {
+    const wrapped = last < this.listedUpTo;
+    this.collectUnseen(last, wrapped ? 0 : this.listedUpTo, max, out);
+    if (wrapped) {
+      const pidMax = Number.parseInt(this.sync.readText('sys/kernel/pid_max') ?? '', 10);
+      if (Number.isInteger(pidMax) && pidMax > this.listedUpTo) this.collectUnseen(pidMax - 1, this.listedUpTo, max, out);
+    }
+    return out;
+  }
+
+  /** Processes not listed with ids from `from` down to (not including) `to`, into `out` until it holds max. */
+  private collectUnseen(from: number, to: number, max: number, out: number[]): void {
+    for (let id = from; id > to && out.length < max; id--) {
       if (this.nsOf.has(id) || !this.sync.exists(`${id}`)) continue;
       // A thread's id has a /proc entry too (not listed), with its process's fds: take the process.
       const status = this.sync.readText(`${id}/status`);
       if (status !== undefined && parseStatus(status).tgid === id) out.push(id);
     }
-    return out;
   }
 
   /** Live pids first seen less than withinMs ago, newest first, at most max. */

@@ -2,6 +2,8 @@
 // one member, ownership of local addresses, per-batch read counts, the table cache, rate
 // limits, dead pids and members, and the exited-holder grace.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { NetnsIndex, ProcFs, SocketResolver, parseFibTrieLocal, parseIfInet6, parseNsLink, type FlowEnds, type SocketResolverOptions } from '../../lib/procfs/index.js';
 import { HOST_NS, NetnsProc, fibTrieText, tcpText } from './netns-faketree.js';
 
@@ -263,5 +265,29 @@ describe('procfs/NetnsIndex', () => {
     await idx.refresh();
     assert.equal(idx.prefix(NS_A), '302/', 'the member died: the next lowest');
     assert.equal(idx.stats.deadPids, 2, 'pid 300 dropped, and 301 left A once');
+  });
+
+  it('unseenPids: the processes given ids since the listing, newest first, across the wrap at pid_max, never a thread', async () => {
+    const kernel = path.join(tree.root, 'sys', 'kernel');
+    fs.mkdirSync(kernel, { recursive: true });
+    const lastPid = (n: number): void => fs.writeFileSync(path.join(kernel, 'ns_last_pid'), `${n}\n`);
+    fs.writeFileSync(path.join(kernel, 'pid_max'), '32768\n');
+    lastPid(32700);
+    const idx = new NetnsIndex({ proc: new ProcFs(tree.root), now: () => clock });
+    await idx.refresh(true);
+    // Born since: 32750 and its thread 32760, then (ids start again from the bottom) 310 and 320.
+    tree.addNsPid(32750, HOST_NS);
+    fs.mkdirSync(path.join(tree.root, '32760'));
+    fs.writeFileSync(path.join(tree.root, '32760', 'status'), 'Name:\tworker\nTgid:\t32750\nPid:\t32760\n');
+    tree.addNsPid(310, HOST_NS);
+    tree.addNsPid(320, HOST_NS);
+    lastPid(320);
+    assert.deepEqual(idx.unseenPids(16), [320, 310, 32750]);
+    assert.deepEqual(idx.unseenPids(2), [320, 310], 'at most max');
+    fs.rmSync(path.join(kernel, 'pid_max'));
+    assert.deepEqual(idx.unseenPids(16), [320, 310], 'pid_max unreadable: the ids below the last one');
+    fs.writeFileSync(path.join(kernel, 'pid_max'), '32768\n');
+    lastPid(32760);
+    assert.deepEqual(idx.unseenPids(16), [32750], 'no wrap: the ids between the listing and the last one');
   });
 });
