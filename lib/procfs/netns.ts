@@ -13,6 +13,12 @@ export const UNKNOWN_NETNS = 0;
 const NS_LINK = /^net:\[(\d+)\]$/;
 /** Links read between two yields on the first listing of a busy host (~5 µs each). */
 const CHUNK = 512;
+/**
+ * Ids looked at by unseenPids(), newest first: the kernel gives them out in turn, so these are the
+ * last this many processes and threads started; a listing long ago (a quiet host whose cron
+ * churns through ids) must not make the look at one SYN walk tens of thousands of /proc entries.
+ */
+const UNSEEN_WALK = 4096;
 /** Births remembered for youngPids(): a fork storm past this keeps only the newest. */
 const MAX_BORN = 4096;
 
@@ -104,29 +110,34 @@ export class NetnsIndex {
    * prompts, and gone before the next one: only a look by number finds it while its socket is
    * open. Ids wrap around at pid_max (32768 on a host with few CPUs, reached within hours on a
    * busy one) and start again from the bottom: then the ids given out since are those below the
-   * last one and those above the listing's. Empty before the first listing.
+   * last one and those above the listing's. At most UNSEEN_WALK ids are looked at. Empty
+   * before the first listing.
    */
   unseenPids(max: number): number[] {
     const last = this.lastPid();
     const out: number[] = [];
     if (last === undefined || this.listedUpTo === 0) return out;
     const wrapped = last < this.listedUpTo;
-    this.collectUnseen(last, wrapped ? 0 : this.listedUpTo, max, out);
-    if (wrapped) {
+    const walk = this.collectUnseen(last, wrapped ? 0 : this.listedUpTo, max, out, UNSEEN_WALK);
+    if (wrapped && walk > 0) {
       const pidMax = Number.parseInt(this.sync.readText('sys/kernel/pid_max') ?? '', 10);
-      if (Number.isInteger(pidMax) && pidMax > this.listedUpTo) this.collectUnseen(pidMax - 1, this.listedUpTo, max, out);
+      if (Number.isInteger(pidMax) && pidMax > this.listedUpTo) this.collectUnseen(pidMax - 1, this.listedUpTo, max, out, walk);
     }
     return out;
   }
 
-  /** Processes not listed with ids from `from` down to (not including) `to`, into `out` until it holds max. */
-  private collectUnseen(from: number, to: number, max: number, out: number[]): void {
-    for (let id = from; id > to && out.length < max; id--) {
+  /**
+   * Processes not listed with ids from `from` down to (not including) `to`, into `out` until it
+   * holds max, looking at `walk` ids at most; returns how many more may be looked at.
+   */
+  private collectUnseen(from: number, to: number, max: number, out: number[], walk: number): number {
+    for (let id = from; id > to && out.length < max && walk > 0; id--, walk--) {
       if (this.nsOf.has(id) || !this.sync.exists(`${id}`)) continue;
       // A thread's id has a /proc entry too (not listed), with its process's fds: take the process.
       const status = this.sync.readText(`${id}/status`);
       if (status !== undefined && parseStatus(status).tgid === id) out.push(id);
     }
+    return walk;
   }
 
   /** Live pids first seen less than withinMs ago, newest first, at most max. */

@@ -289,5 +289,9 @@ describe('procfs/NetnsIndex', () => {
     fs.writeFileSync(path.join(kernel, 'pid_max'), '32768\n');
     lastPid(32760);
     assert.deepEqual(idx.unseenPids(16), [32750], 'no wrap: the ids between the listing and the last one');
+    // The last 4,096 ids at most: from 4,992 down to 897; 320, 310 and (before the wrap) 32750 are further back.
+    tree.addNsPid(4000, HOST_NS);
+    lastPid(4992);
+    assert.deepEqual(idx.unseenPids(16), [4000], 'the newest 4,096 ids looked at, no further');
   });
 });
