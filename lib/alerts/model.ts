@@ -185,8 +185,6 @@ function socksReplyText(code: number): string {
   return SOCKS_REPLIES[code] ?? `reply ${code}`;
 }
 
-const iso = isoTime;
-
 /**
  * `obj` without its undefined fields, as a new object: deleting them instead would turn the
  * object into a dictionary, which JSON.stringify walks several times slower.
@@ -232,7 +230,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       : flow.forwarded ? `${flow.clientIp} (forwarded by this host, no process of its own found)`
         : f.attributionSkipped === 'overload' ? 'a process not looked up (too many new connections at once)' : 'an unattributed process';
   const novel = f.novelFor.join(' and ');
-  const started = iso(flow.startTime);
+  const started = isoTime(flow.startTime);
   const handshake = flow.transport === 'tcp' ? tcpHandshake(flow, ctx.now) : undefined;
   // Through a proxy, a CONNECT the proxy did not answer with 2xx (403: the proxy's policy
   // refused it; 407, 502) never reached the destination, whatever the TCP to the proxy did.
@@ -254,7 +252,7 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       : `connected to ${destName} (${f.domainGroup}${failedFirst})${via}`;
   const alert: Record<string, unknown> = {
     // A later request on a kept-alive proxy connection happened at its own time; event.start is the connection's.
-    '@timestamp': f.at !== undefined ? iso(f.at) : started,
+    '@timestamp': f.at !== undefined ? isoTime(f.at) : started,
     message: `${who} on ${ctx.hostName} ${verb}, new for the ${novel} in the last ${ctx.baselineWindowDays} days`,
     event: omitUndefined({
       kind: 'alert',
@@ -265,9 +263,9 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       id: alertId(ctx.hostId, flow, f.proxy?.request),
       module: 'egresswatch',
       dataset: 'egresswatch.alert',
-      created: iso(ctx.now),
+      created: isoTime(ctx.now),
       start: started,
-      end: flow.ended ? iso(flow.lastTime) : undefined,
+      end: flow.ended ? isoTime(flow.lastTime) : undefined,
       reason: `domain group ${f.domainGroup} not contacted by this ${novel} in the last ${ctx.baselineWindowDays} days`,
     }),
     rule: { name: RULE_NAME, id: RULE_ID, category: 'egress' },
@@ -311,8 +309,8 @@ export function buildAlert(f: ConnectionFacts, ctx: AlertContext): Record<string
       ...(f.encryptedDns ? { encrypted_dns: true } : {}),
       baseline: omitUndefined({
         window_days: ctx.baselineWindowDays,
-        host_first_seen: f.hostFirstSeen !== undefined ? iso(f.hostFirstSeen) : undefined,
-        software_first_seen: f.softwareFirstSeen !== undefined ? iso(f.softwareFirstSeen) : undefined,
+        host_first_seen: f.hostFirstSeen !== undefined ? isoTime(f.hostFirstSeen) : undefined,
+        software_first_seen: f.softwareFirstSeen !== undefined ? isoTime(f.softwareFirstSeen) : undefined,
       }),
       attribution: omitUndefined({ method: f.attribution, attributed: f.attribution !== 'none', confidence: f.confidence ?? (f.attribution === 'none' ? 'low' : undefined), skipped: f.attributionSkipped }),
       flow: { open: !flow.ended, answered: flow.answer === ANSWERED, ...(handshake !== undefined ? { tcp_handshake: handshake } : {}), ...(flow.forwarded ? { forwarded: true } : {}), ...(flow.midstream ? { midstream: true } : {}) },
