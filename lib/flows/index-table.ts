@@ -112,7 +112,7 @@ export class FlowIndex<E extends Keyed> {
     }
     const i = slotOf(this.keys, this.vals, SLOT, this.mask, entry, v4Home);
     if (i < 0) return; // not indexed (cannot happen; defensive)
-    this.removeAt(i);
+    removeSlot(this.keys, this.vals, SLOT, this.mask, i, v4Home);
     this.v4Size--;
   }
 
@@ -134,10 +134,6 @@ export class FlowIndex<E extends Keyed> {
     this.keys[k + 2] = entry.kp;
     this.keys[k + 3] = entry.proto;
     this.vals[i] = entry;
-  }
-
-  private removeAt(hole: number): void {
-    removeSlot(this.keys, this.vals, SLOT, this.mask, hole, v4Home);
   }
 
   private grow(): void {
@@ -246,7 +242,7 @@ class V6Table<E extends Keyed> {
   delete(entry: E): void {
     const i = slotOf(this.keys, this.vals, SLOT6, this.mask, entry, v6Home);
     if (i < 0) return; // not indexed (cannot happen; defensive)
-    this.removeAt(i);
+    removeSlot(this.keys, this.vals, SLOT6, this.mask, i, v6Home);
     this.size--;
   }
 
@@ -262,10 +258,6 @@ class V6Table<E extends Keyed> {
     while (this.keys[i * SLOT6 + 9] !== EMPTY) i = (i + 1) & this.mask;
     this.keys.set(from.subarray(at, at + SLOT6), i * SLOT6);
     this.vals[i] = entry;
-  }
-
-  private removeAt(hole: number): void {
-    removeSlot(this.keys, this.vals, SLOT6, this.mask, hole, v6Home);
   }
 
   private grow(): void {
