@@ -30,11 +30,13 @@ export function table(rows: string[][]): string {
 }
 
 /**
- * Walks the records of a classic little-endian microsecond pcap held in memory; `fn` returning
- * true stops the walk after that record. Returns the records walked.
+ * Walks the records of a classic little-endian microsecond pcap held in memory, from the record
+ * at byte `from` (the first by default), handing each over where it lies: its frame is
+ * file[at, at + caplen). `fn` returning true stops the walk after that record. Returns the
+ * records walked and the byte offset of the next one.
  */
-export function forEachRecord(file: Buffer, fn: (frame: Buffer, caplen: number, tsMs: number, wireLen: number) => boolean | void): number {
-  let off = 24;
+export function forEachRecord(file: Buffer, fn: (file: Buffer, at: number, caplen: number, tsMs: number, wireLen: number) => boolean | void, from = 24): { records: number; next: number } {
+  let off = from;
   let n = 0;
   while (off + 16 <= file.length) {
     const caplen = file.readUInt32LE(off + 8);
@@ -42,31 +44,34 @@ export function forEachRecord(file: Buffer, fn: (frame: Buffer, caplen: number, 
     if (start + caplen > file.length) break;
     const tsMs = file.readUInt32LE(off) * 1000 + file.readUInt32LE(off + 4) / 1000;
     n++;
-    // A view, not a copy: decoders read from offset 0 of the buffer they are given.
-    if (fn(file.subarray(start, start + caplen), caplen, tsMs, file.readUInt32LE(off + 12)) === true) break;
+    const stop = fn(file, start, caplen, tsMs, file.readUInt32LE(off + 12)) === true;
     off = start + caplen;
+    if (stop) break;
   }
-  return n;
+  return { records: n, next: off };
 }
 
 /**
  * A reader for runReplay of one capture already in memory (`data`, read from `file`): the
- * records as forEachRecord walks them, with replayFile's skip and pause, and no libpcap. What
- * the pipeline costs on its own is the replay through it less the walk (micro's first step).
+ * records as forEachRecord walks them, with replayFile's skip, offset and pause, and no
+ * libpcap, as lib/capture/pcap-file.ts hands them over (where they lie in its buffer). What the
+ * pipeline costs on its own is the replay through it less the walk (micro's first step).
  */
 export function memoryReader(file: string, data: Buffer): CaptureReader {
   const linkType = data.readUInt32LE(20);
   return (path, onPacket, opts = {}) => {
     if (path !== file) throw new Error(`memoryReader holds ${file}, asked for ${path}`);
     const skip = opts.skip ?? 0;
+    const resume = skip > 0 && opts.offset !== undefined;
     let paused = false;
-    let n = 0;
-    const packets = forEachRecord(data, (frame, caplen, tsMs, wireLen) => {
+    let n = resume ? skip : 0;
+    const walk = forEachRecord(data, (buf, at, caplen, tsMs, wireLen) => {
       if (++n <= skip) return false;
-      onPacket(frame, caplen, wireLen, tsMs, linkType);
+      onPacket(buf, caplen, wireLen, tsMs, linkType, undefined, at);
       paused = opts.shouldPause !== undefined && (n - skip) % PAUSE_CHECK_EVERY === 0 && opts.shouldPause();
       return paused;
-    });
-    return { packets, linkType, readError: false, ...(paused ? { paused } : {}) };
+    }, resume ? opts.offset : 24);
+    const packets = resume ? skip + walk.records : walk.records;
+    return { packets, linkType, readError: false, ...(paused ? { paused, offset: walk.next } : {}) };
   };
 }

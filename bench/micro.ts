@@ -1,5 +1,5 @@
 // Micro-benchmarks: where a packet's time goes. Each step runs over the same capture held in
-// memory (views into one buffer, no bytes copied), so libpcap's read and copy are out of the
+// memory (each record read where it lies in the one buffer, nothing copied), so libpcap's read and copy are out of the
 // picture; each adds one stage to the step before, so the difference is that stage's cost.
 // The last step puts libpcap back in (replayFile + decodePacket). Every step runs twice and
 // the faster pass counts, so the first pass's JIT warm-up does not land on one stage.
@@ -22,7 +22,7 @@ const DNS_PORT = 53;
 const UDP = 17;
 const PASSES = 2;
 
-type PerPacket = (frame: Buffer, caplen: number, tsMs: number) => void;
+type PerPacket = (file: Buffer, at: number, caplen: number, tsMs: number) => void;
 
 /** Fastest of PASSES passes; `make` builds fresh state per pass and returns its note. */
 function inMemory(step: string, data: Buffer, make: () => { fn: PerPacket; note: () => string }): MicroResult {
@@ -30,7 +30,7 @@ function inMemory(step: string, data: Buffer, make: () => { fn: PerPacket; note:
   for (let i = 0; i < PASSES; i++) {
     const { fn, note } = make();
     const t = process.hrtime.bigint();
-    const packets = forEachRecord(data, fn);
+    const packets = forEachRecord(data, fn).records;
     const s = seconds(t);
     if (best === undefined || s < best.seconds) best = { step, packets, seconds: s, note: note() };
   }
@@ -41,19 +41,19 @@ export function runMicro(file: string): MicroResult[] {
   const data = fs.readFileSync(file);
   const pkt = new PacketInfo();
   const out: MicroResult[] = [];
-  out.push(inMemory('walk records (views only)', data, () => {
+  out.push(inMemory('walk records (in place)', data, () => {
     let bytes = 0;
-    return { fn: (_f, caplen) => { bytes += caplen; }, note: () => `${(bytes / 1e6).toFixed(0)} MB of frames` };
+    return { fn: (_f, _at, caplen) => { bytes += caplen; }, note: () => `${(bytes / 1e6).toFixed(0)} MB of frames` };
   }));
   out.push(inMemory('+ decodePacket', data, () => {
     const ds = new DecodeStats();
-    return { fn: (f, caplen) => { decodePacket(LinkType.ETHERNET, f, caplen, pkt, ds); }, note: () => `decoded ${ds.decoded}, errors ${ds.totalErrors()}` };
+    return { fn: (f, at, caplen) => { decodePacket(LinkType.ETHERNET, f, caplen, pkt, ds, -1, at); }, note: () => `decoded ${ds.decoded}, errors ${ds.totalErrors()}` };
   }));
   out.push(inMemory('+ parseDnsResponse (from port 53)', data, () => {
     const ds = new DecodeStats();
     const dns = new DnsStats();
-    const fn: PerPacket = (f, caplen) => {
-      if (!decodePacket(LinkType.ETHERNET, f, caplen, pkt, ds)) return;
+    const fn: PerPacket = (f, at, caplen) => {
+      if (!decodePacket(LinkType.ETHERNET, f, caplen, pkt, ds, -1, at)) return;
       if (pkt.protocol === UDP && pkt.srcPort === DNS_PORT) parseDnsResponse(pkt.buf, pkt.payloadOffset, pkt.payloadLength, dns);
     };
     return { fn, note: () => `responses ${dns.responses}, answers ${dns.answers}` };
@@ -61,8 +61,8 @@ export function runMicro(file: string): MicroResult[] {
   out.push(inMemory('decodePacket + flowKey (not DNS)', data, () => {
     const ds = new DecodeStats();
     let keys = 0;
-    const fn: PerPacket = (f, caplen) => {
-      if (!decodePacket(LinkType.ETHERNET, f, caplen, pkt, ds)) return;
+    const fn: PerPacket = (f, at, caplen) => {
+      if (!decodePacket(LinkType.ETHERNET, f, caplen, pkt, ds, -1, at)) return;
       if (pkt.srcPort !== DNS_PORT && pkt.dstPort !== DNS_PORT && flowKey(pkt).length > 0) keys++;
     };
     return { fn, note: () => `keys ${keys}` };
@@ -72,8 +72,8 @@ export function runMicro(file: string): MicroResult[] {
     let starts = 0;
     const flows = new FlowTable({ maxFlows: 200_000, tcpIdleMs: 300_000, udpIdleMs: 60_000 },
       { accept: () => true, onStart: () => { starts++; }, onEnd: () => undefined });
-    const fn: PerPacket = (f, caplen, tsMs) => {
-      if (!decodePacket(LinkType.ETHERNET, f, caplen, pkt, ds)) return;
+    const fn: PerPacket = (f, at, caplen, tsMs) => {
+      if (!decodePacket(LinkType.ETHERNET, f, caplen, pkt, ds, -1, at)) return;
       if (pkt.srcPort !== DNS_PORT && pkt.dstPort !== DNS_PORT) flows.process(pkt, tsMs);
     };
     return { fn, note: () => `flow starts ${starts}` };
@@ -84,7 +84,7 @@ export function runMicro(file: string): MicroResult[] {
     const t = process.hrtime.bigint();
     const r = replayFile(file, (buf, caplen, _wire, _ts, linkType) => {
       decodePacket(linkType, buf, caplen, pkt, ds);
-    });
+    }, { libpcap: true });
     const s = seconds(t);
     if (best === undefined || s < best.seconds) best = { step: 'replayFile + decodePacket (libpcap)', packets: r.packets, seconds: s, note: `decoded ${ds.decoded}` };
   }

@@ -3,8 +3,9 @@ import { HEADER_LENGTH } from './binding.js';
 /**
  * tsMs = sec * 1000 + usec / 1000 (sub-millisecond fraction kept). `handle`: which interface of
  * a live capture on several (its place in LiveOptions.interfaces); undefined for one, and in a replay.
+ * `offset`: where the frame starts in buf (0 when undefined): the frame is buf[offset, offset + caplen).
  */
-export type PacketCallback = (buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number, handle?: number) => void;
+export type PacketCallback = (buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number, handle?: number, offset?: number) => void;
 
 /**
  * The per-session pair of buffers the binding copies into, and the function it calls once per

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { loadBinding, parseLinkType, type NativeSession } from './binding.js';
 import { replayPcapng } from './pcapng.js';
+import { pcapFileHeader, readPcapFile, type PcapFileHeader } from './pcap-file.js';
 import { PacketReader, type PacketCallback } from './callback.js';
 import { CaptureError } from './errors.js';
 
@@ -13,10 +14,17 @@ export interface ReplayOptions {
   filter?: string;
   /**
    * Records read and not passed on before the first one that is: where an earlier, paused
-   * replay of the same file stopped (its result's `packets`). libpcap cannot seek, so a resumed
-   * replay reads the file again from its start, at the bare loop's speed.
+   * replay of the same file stopped (its result's `packets`). libpcap cannot seek: a file it
+   * reads is read again from its start, at the bare loop's speed.
    */
   skip?: number;
+  /**
+   * With `skip`: the paused result's `offset`, where record number `skip` starts. A classic
+   * pcap file read by pcap-file.ts goes on from there without reading the records before it.
+   */
+  offset?: number;
+  /** Read with libpcap even a file pcap-file.ts reads (the benchmark's bare loop is libpcap's). */
+  libpcap?: boolean;
   /**
    * Asked after every PAUSE_CHECK_EVERY records passed on: true stops the replay after that
    * record, with `paused` set in the result, so that the caller can let asynchronous work
@@ -36,8 +44,10 @@ export interface ReplayResult {
    * types) and pcapng.ts read the rest; undefined when libpcap read the whole file.
    */
   pcapngFrom?: number;
-  /** Stopped because shouldPause said so; `packets` records were read. Resume with skip = packets. */
+  /** Stopped because shouldPause said so; `packets` records were read. Resume with skip = packets and offset. */
   paused?: boolean;
+  /** Paused in a file pcap-file.ts reads: the byte offset of the next record. */
+  offset?: number;
 }
 
 /** How often (in records passed on) shouldPause is asked: a counter test per record, a call per 1024. */
@@ -57,10 +67,50 @@ export function readErrorReason(packets: number): string {
 
 /**
  * Replay a pcap or pcapng file synchronously: onPacket runs once per record, in order, before
- * this returns. Throws CaptureError when libpcap cannot open the file or compile the filter.
+ * this returns. Throws CaptureError when the file cannot be opened or the filter compiled.
  * If onPacket throws, the replay stops and the error is rethrown after the file is closed.
+ * A classic pcap file without a filter is read by pcap-file.ts, everything else by libpcap.
  */
 export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayOptions = {}): ReplayResult {
+  if ((opts.filter ?? '') === '' && opts.libpcap !== true) {
+    const head = regularFileHead(path, 24);
+    const header = head === undefined ? undefined : pcapFileHeader(head);
+    if (header !== undefined) return replayPcapFile(path, header, onPacket, opts);
+  }
+  return replayWithLibpcap(path, onPacket, opts);
+}
+
+/**
+ * pcap-file.ts's read of a classic pcap file, with replayFile's skip and pause; a record it
+ * leaves to libpcap (see there) makes libpcap read on from it.
+ */
+function replayPcapFile(path: string, header: PcapFileHeader, onPacket: PacketCallback, opts: ReplayOptions): ReplayResult {
+  const skip = opts.skip ?? 0;
+  // With the offset of record `skip`, reading starts there; without, the records before it are read and not passed on.
+  const resume = skip > 0 && opts.offset !== undefined;
+  let r;
+  try {
+    r = readPcapFile(path, header, onPacket, {
+      offset: resume ? opts.offset : undefined,
+      skip: resume ? 0 : skip,
+      shouldPause: opts.shouldPause,
+      pauseEvery: PAUSE_CHECK_EVERY,
+    });
+  } catch (err) {
+    if (!isFsError(err)) throw err;
+    throw new CaptureError(`cannot open capture file ${path}: ${(err as Error).message}`);
+  }
+  // Records read from the start of the file, as libpcap's replay counts them.
+  const packets = resume ? skip + r.packets : r.packets;
+  if (r.handOff) return replayWithLibpcap(path, onPacket, { ...opts, skip: Math.max(packets, skip), offset: undefined });
+  return { packets, linkType: header.linkType, readError: r.readError, ...(r.paused ? { paused: true, offset: r.offset } : {}) };
+}
+
+function isFsError(err: unknown): boolean {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+function replayWithLibpcap(path: string, onPacket: PacketCallback, opts: ReplayOptions): ReplayResult {
   const binding = loadBinding();
   const filter = opts.filter ?? '';
   let linkType = -1;

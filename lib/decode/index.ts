@@ -32,15 +32,16 @@ export const IPPROTO_UDP = 17;
  * other protocols are counted in stats.skipped. `caplen` is the captured length (libpcap's
  * buffer may be larger than the frame). `wireLen`, when given, is the frame's length on the
  * wire: with it, an IP length beyond a complete capture is told apart from snaplen
- * truncation and counted as malformed; without it, it is taken as truncation.
+ * truncation and counted as malformed; without it, it is taken as truncation. The frame is
+ * buf[offset, offset + caplen): a replay hands records over where they lie in its read chunk.
  */
-export function decodePacket(linkType: number, buf: Buffer, caplen: number, out: PacketInfo, stats: DecodeStats, wireLen = -1): boolean {
+export function decodePacket(linkType: number, buf: Buffer, caplen: number, out: PacketInfo, stats: DecodeStats, wireLen = -1, offset = 0): boolean {
   stats.packets++;
-  out.reset(buf);
+  out.reset(buf, offset);
   out.captureComplete = wireLen >= 0 && caplen >= wireLen;
   let status: number;
   try {
-    status = decodeLayers(linkType, buf, Math.max(0, Math.min(caplen, buf.length)), out);
+    status = decodeLayers(linkType, buf, offset, Math.max(offset, Math.min(offset + caplen, buf.length)), out);
   } catch {
     // Every read is bounds-checked; this is the backstop for a decoder bug, counted so the
     // fuzz test and the metrics see it, instead of killing the capture callback.
@@ -54,8 +55,8 @@ export function decodePacket(linkType: number, buf: Buffer, caplen: number, out:
   return true;
 }
 
-function decodeLayers(linkType: number, buf: Buffer, end: number, out: PacketInfo): number {
-  let offset = decodeLink(linkType, buf, end, out);
+function decodeLayers(linkType: number, buf: Buffer, start: number, end: number, out: PacketInfo): number {
+  let offset = decodeLink(linkType, buf, start, end, out);
   if (offset < 0) return offset;
   // NFLOG: the IP packet is one attribute among others; it ends where that attribute does.
   if (linkType === LinkType.NFLOG) end = nflogSpan.end;
@@ -72,26 +73,26 @@ function decodeLayers(linkType: number, buf: Buffer, end: number, out: PacketInf
   return Status.OtherTransport;
 }
 
-function decodeLink(linkType: number, buf: Buffer, end: number, out: PacketInfo): number {
+function decodeLink(linkType: number, buf: Buffer, start: number, end: number, out: PacketInfo): number {
   switch (linkType) {
     case LinkType.ETHERNET:
-      return decodeEthernet(buf, 0, end, out);
+      return decodeEthernet(buf, start, end, out);
     case LinkType.LINUX_SLL:
-      return decodeSll(buf, 0, end, out);
+      return decodeSll(buf, start, end, out);
     case LinkType.LINUX_SLL2:
-      return decodeSll2(buf, 0, end, out);
+      return decodeSll2(buf, start, end, out);
     case LinkType.RAW:
     case LinkType.RAW_101:
-      return decodeRaw(buf, 0, end, out, 0);
+      return decodeRaw(buf, start, end, out, 0);
     case LinkType.IPV4:
-      return decodeRaw(buf, 0, end, out, 4);
+      return decodeRaw(buf, start, end, out, 4);
     case LinkType.IPV6:
-      return decodeRaw(buf, 0, end, out, 6);
+      return decodeRaw(buf, start, end, out, 6);
     case LinkType.NULL:
     case LinkType.LOOP:
-      return decodeNull(buf, 0, end, out);
+      return decodeNull(buf, start, end, out);
     case LinkType.NFLOG:
-      return decodeNflog(buf, 0, end, out);
+      return decodeNflog(buf, start, end, out);
     default:
       return Status.UnsupportedLinkType;
   }

@@ -7,6 +7,8 @@ import { FIRST_SKIP, STATUS_NAMES } from './status.js';
  */
 export class PacketInfo {
   buf: Buffer = Buffer.alloc(0);
+  /** Where the frame (its link-layer header) starts in buf. */
+  frameOffset = 0;
   ipVersion: 0 | 4 | 6 = 0;
   ipOffset = 0;
   /** Address bytes (4 or 16) in buf. */
@@ -61,8 +63,9 @@ export class PacketInfo {
   captureComplete = false;
 
   /** Clear the per-packet fields; called by decodePacket before each packet. */
-  reset(buf: Buffer): void {
+  reset(buf: Buffer, frameOffset = 0): void {
     this.buf = buf;
+    this.frameOffset = frameOffset;
     this.ipVersion = 0;
     this.ipOffset = 0;
     this.srcOffset = 0;

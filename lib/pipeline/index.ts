@@ -415,8 +415,9 @@ export function newDrops(stats: readonly InterfaceStats[], seen: Map<string, num
 }
 
 /**
- * What reads a capture file for runReplay: libpcap's replayFile. The benchmark hands in a reader
- * of a capture held in memory, to measure the pipeline without libpcap's cost (bench/run.ts).
+ * What reads a capture file for runReplay: replayFile (pcap-file.ts for classic pcap, libpcap for
+ * the rest). The benchmark hands in a reader of a capture held in memory, to measure the
+ * pipeline without the file's reading (bench/run.ts).
  */
 export type CaptureReader = typeof replayFile;
 
@@ -494,18 +495,20 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
   async function replayOne(file: string, progress: (packets: number) => void): Promise<ReplayResult> {
     const shouldPause = (): boolean => p.pendingJudgments >= MAX_PENDING_JUDGMENTS;
     let skip = 0;
+    let offset: number | undefined;
     for (;;) {
-      const r = readCapture(file, onPacket, { skip, shouldPause });
+      const r = readCapture(file, onPacket, { skip, offset, shouldPause });
       if (!r.paused) return r;
       progress(r.packets);
       replayPauses += 1;
       await p.drain();
       await alerts.flush();
       skip = r.packets;
+      offset = r.offset;
     }
   }
-  function onPacket(buf: Buffer, caplen: number, wireLen: number, ts: number, linkType: number): void {
-    p.onPacket(buf, caplen, wireLen, ts, linkType);
+  function onPacket(buf: Buffer, caplen: number, wireLen: number, ts: number, linkType: number, _handle?: number, offset?: number): void {
+    p.onPacket(buf, caplen, wireLen, ts, linkType, undefined, offset);
     if (ts >= nextTick) {
       p.tick(ts);
       nextTick = ts + TICK_MS;

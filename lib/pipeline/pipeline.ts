@@ -343,7 +343,7 @@ export class Pipeline {
         // A proxy's answer to the request: its status line (CONNECT 200 = the tunnel is up, 403 = refused).
         onServerPayload: (flow, pkt) => this.proxyAnswer(flow, pkt),
         onProxyPortPayload: (pkt) => this.unconfiguredProxy(pkt),
-        sentByAnother: (pkt) => this.linkType === LinkType.ETHERNET && this.deps.hostAddresses?.sentByThisHost?.(u48(pkt.buf, 6)) === false,
+        sentByAnother: (pkt) => this.linkType === LinkType.ETHERNET && this.deps.hostAddresses?.sentByThisHost?.(u48(pkt.buf, pkt.frameOffset + 6)) === false,
       },
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts), MAX_HELD_ALERTS);
@@ -389,13 +389,14 @@ export class Pipeline {
    * The packet path. Never throws: wire problems are counted by the stages. `handle`: which
    * interface of a capture on several it came from (PacketCallback); without a cooked header to
    * say so, it stands for the interface, so that a packet captured on two is counted once.
+   * The frame is buf[offset, offset + caplen) (PacketCallback).
    */
-  onPacket(buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number, handle?: number): void {
+  onPacket(buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number, handle?: number, offset = 0): void {
     this.stats.packets += 1;
     this.packetTime = tsMs;
     this.linkType = linkType;
     const pkt = this.pkt;
-    if (!decodePacket(linkType, buf, caplen, pkt, this.decodeStats, wireLen)) return;
+    if (!decodePacket(linkType, buf, caplen, pkt, this.decodeStats, wireLen, offset)) return;
     if (handle !== undefined && pkt.sllPacketType < 0) pkt.ifIndex = handle;
     if (this.dnsPort[pkt.srcPort] === 1) {
       this.dnsResponse(pkt);

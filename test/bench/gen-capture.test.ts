@@ -42,10 +42,10 @@ describe('bench capture generator', function () {
     assert.equal(data.length, summary.bytes);
     let last = -1;
     let increasing = true;
-    const n = forEachRecord(data, (_frame, _caplen, tsMs) => {
+    const n = forEachRecord(data, (_file, _at, _caplen, tsMs) => {
       if (tsMs <= last) increasing = false;
       last = tsMs;
-    });
+    }).records;
     assert.equal(n, PACKETS);
     assert.equal(summary.packets, PACKETS);
     assert.ok(increasing, 'timestamps must strictly increase');

@@ -1,7 +1,8 @@
 // The benchmark's in-memory reader ((c) in bench/run.ts): it must hand the pipeline what libpcap
-// hands it, or "the pipeline's own cost" measures another workload. Checked packet by packet
-// against replayFile (the real libpcap), then through the whole replay: the same stats and the
-// same alerts, and the replay's pause and resume over it.
+// and the pipeline's own pcap reader hand it, or "the pipeline's own cost" measures another
+// workload. Checked packet by packet against replayFile (the real libpcap, and pcap-file.ts),
+// then through the whole replay: the same stats and the same alerts, and the replay's pause and
+// resume over it.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -15,14 +16,16 @@ import { loadConfig } from '../../lib/config/index.js';
 import { runReplay, type CaptureReader } from '../../lib/pipeline/index.js';
 
 const PACKETS = 20_000;
+/** replayFile with libpcap reading even the classic pcap files pcap-file.ts reads. */
+const libpcap: CaptureReader = (file, onPacket, opts = {}) => replayFile(file, onPacket, { ...opts, libpcap: true });
 const silent = winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
 
 /** A digest of every delivery: frame bytes, lengths, time and link type, in order. */
 function deliveries(read: CaptureReader, file: string, opts: Parameters<CaptureReader>[2] = {}): { digest: string; count: number; result: ReturnType<CaptureReader> } {
   const h = crypto.createHash('sha256');
   let count = 0;
-  const result = read(file, (buf, caplen, wireLen, tsMs, linkType) => {
-    h.update(buf.subarray(0, caplen));
+  const result = read(file, (buf, caplen, wireLen, tsMs, linkType, _handle, at = 0) => {
+    h.update(buf.subarray(at, at + caplen));
     h.update(`${caplen} ${wireLen} ${tsMs} ${linkType};`);
     count++;
   }, opts);
@@ -42,8 +45,8 @@ describe('bench: the capture read from memory', function () {
     // Every seventh record as if cut by a snap length: its length on the wire beyond what was captured.
     const data = fs.readFileSync(file);
     let i = 0;
-    forEachRecord(data, (frame) => {
-      if (i++ % 7 === 0) data.writeUInt32LE(frame.length + 100, frame.byteOffset - data.byteOffset - 4);
+    forEachRecord(data, (_data, at, caplen) => {
+      if (i++ % 7 === 0) data.writeUInt32LE(caplen + 100, at - 4);
     });
     fs.writeFileSync(file, data);
     read = memoryReader(file, fs.readFileSync(file));
@@ -52,26 +55,40 @@ describe('bench: the capture read from memory', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('delivers what libpcap delivers: every frame, its lengths, its time and the link type', function () {
-    const a = deliveries(replayFile, file);
+  it('delivers what libpcap and the pipeline\'s reader deliver: every frame, its lengths, its time and the link type', function () {
+    const a = deliveries(libpcap, file);
     const b = deliveries(read, file);
+    const c = deliveries(replayFile, file);
     assert.equal(a.count, PACKETS);
     assert.equal(b.count, a.count);
     assert.equal(b.digest, a.digest);
     assert.deepEqual(b.result, a.result);
+    assert.equal(c.digest, a.digest);
+    assert.deepEqual(c.result, a.result);
   });
 
-  it('skips as replayFile skips, and pauses where replayFile pauses', function () {
+  it('skips as replayFile skips, pauses where it pauses and resumes at the offset it gives', function () {
     const skip = 1234;
-    assert.equal(deliveries(read, file, { skip }).digest, deliveries(replayFile, file, { skip }).digest);
+    assert.equal(deliveries(read, file, { skip }).digest, deliveries(libpcap, file, { skip }).digest);
     let asked = 0;
     const pauseAtThird = (): boolean => ++asked === 3;
     const a = deliveries(replayFile, file, { skip, shouldPause: pauseAtThird });
     asked = 0;
     const b = deliveries(read, file, { skip, shouldPause: pauseAtThird });
+    asked = 0;
+    const c = deliveries(libpcap, file, { skip, shouldPause: pauseAtThird });
     assert.equal(a.result.paused, true);
+    assert.ok(a.result.offset !== undefined && a.result.offset > 24);
     assert.deepEqual(b.result, a.result);
     assert.equal(b.digest, a.digest);
+    assert.equal(c.digest, a.digest);
+    assert.equal(c.result.packets, a.result.packets);
+    // The rest from the offset: the records after the pause, as a read that skips them gives.
+    const rest = { skip: a.result.packets, offset: a.result.offset };
+    const whole = deliveries(libpcap, file, { skip: a.result.packets });
+    assert.equal(deliveries(read, file, rest).digest, whole.digest);
+    assert.equal(deliveries(replayFile, file, rest).digest, whole.digest);
+    assert.equal(deliveries(replayFile, file, rest).result.packets, PACKETS);
   });
 
   it('refuses a file it does not hold', function () {
@@ -91,10 +108,13 @@ describe('bench: the capture read from memory', function () {
         .map((l) => { const a = JSON.parse(l) as { event: Record<string, unknown> }; delete a.event.id; return JSON.stringify(a); });
       return { stats: { ...stats, seconds: 0, packetsPerSecond: 0 }, alerts };
     };
-    const a = await replay('libpcap');
+    const a = await replay('libpcap', libpcap);
     const b = await replay('memory', read);
+    const c = await replay('pcap-file');
     assert.ok(a.stats.alerts > 10, `alerts ${a.stats.alerts}`);
     assert.deepEqual(b.stats, a.stats);
     assert.deepEqual(b.alerts, a.alerts);
+    assert.deepEqual(c.stats, a.stats);
+    assert.deepEqual(c.alerts, a.alerts);
   });
 });

@@ -57,8 +57,8 @@ describe('capture + decode: the shared corpus', function () {
       let syn = 0;
       let ipv6 = 0;
       let vlan = 0;
-      const replay = (): ReturnType<typeof replayFile> => replayFile(corpusFile(row.path), (buf, caplen, wireLen, _ts, linkType) => {
-        const ok = decodePacket(linkType, buf, caplen, out, stats, wireLen);
+      const replay = (): ReturnType<typeof replayFile> => replayFile(corpusFile(row.path), (buf, caplen, wireLen, _ts, linkType, _h, at) => {
+        const ok = decodePacket(linkType, buf, caplen, out, stats, wireLen, at);
         if (out.ipVersion === 6) ipv6++;
         if (out.vlanId >= 0) vlan++;
         if (ok && out.protocol === 6 && (out.tcpFlags & 0x12) === 0x02) syn++;

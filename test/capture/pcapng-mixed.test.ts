@@ -73,8 +73,8 @@ function read(file: string): { got: Got[]; r: ReturnType<typeof replayFile> } {
   const got: Got[] = [];
   const pkt = new PacketInfo();
   const stats = new DecodeStats();
-  const r = replayFile(file, (buf, caplen, wireLen, ts, linkType) => {
-    assert.ok(decodePacket(linkType, buf, caplen, pkt, stats, wireLen), `packet ${got.length} decodes (link type ${linkType})`);
+  const r = replayFile(file, (buf, caplen, wireLen, ts, linkType, _h, at) => {
+    assert.ok(decodePacket(linkType, buf, caplen, pkt, stats, wireLen, at), `packet ${got.length} decodes (link type ${linkType})`);
     got.push({ tag: buf.toString('latin1', pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength), ts, linkType });
   });
   return { got, r };
@@ -124,8 +124,8 @@ describe('capture: pcapng with interfaces of different link types', () => {
     for (const [skip, rest] of [[0, 'abcde'], [1, 'bcde'], [2, 'cde'], [4, 'e'], [5, ''], [9, '']] as const) {
       const got: string[] = [];
       const pkt = new PacketInfo();
-      const r = replayFile(file, (buf, caplen, wireLen, _ts, linkType) => {
-        assert.ok(decodePacket(linkType, buf, caplen, pkt, new DecodeStats(), wireLen));
+      const r = replayFile(file, (buf, caplen, wireLen, _ts, linkType, _h, at) => {
+        assert.ok(decodePacket(linkType, buf, caplen, pkt, new DecodeStats(), wireLen, at));
         got.push(buf.toString('latin1', pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength));
       }, { skip });
       assert.equal(got.join(''), rest, `skip ${skip}`);

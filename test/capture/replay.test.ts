@@ -29,7 +29,7 @@ describe('capture: replayFile', () => {
     const file = path.join(dir, 'basic.pcap');
     writePcap(file, LinkType.ETHERNET, frames);
     const seen: { caplen: number; wire: number; ts: number; lt: number; first: number }[] = [];
-    const r = replayFile(file, (buf, caplen, wire, ts, lt) => seen.push({ caplen, wire, ts, lt, first: buf[0] }));
+    const r = replayFile(file, (buf, caplen, wire, ts, lt, _h, at = 0) => seen.push({ caplen, wire, ts, lt, first: buf[at] }));
     assert.deepEqual(r, { packets: 3, linkType: 1, readError: false });
     assert.deepEqual(seen.map((s) => [s.caplen, s.wire, s.lt]), [[frames[0].data.length, frames[0].data.length, 1], [30, 57, 1], [0, 0, 1]]);
     assert.equal(seen[0].ts, 1700000000123.456);
@@ -41,7 +41,7 @@ describe('capture: replayFile', () => {
     writePcap(file, LinkType.LINUX_SLL2, [{ ts: 0, data: sll2({ protocol: 0x0800, packetType: 4 }, v4syn) }]);
     const out = new PacketInfo();
     const stats = new DecodeStats();
-    const r = replayFile(file, (buf, caplen, wire, _ts, lt) => assert.equal(decodePacket(lt, buf, caplen, out, stats, wire), true));
+    const r = replayFile(file, (buf, caplen, wire, _ts, lt, _h, at) => assert.equal(decodePacket(lt, buf, caplen, out, stats, wire, at), true));
     assert.equal(r.linkType, 276);
     assert.equal(stats.decoded, 1);
     assert.equal(out.sllPacketType, 4);

@@ -33,9 +33,9 @@ export function dnsFromCapture(file: string, ports: number[] = [53], allPayloads
     const info = parseDnsResponse(buf, off, len, stats);
     if (info) responses.push({ frame, info });
   };
-  replayFile(file, (buf, caplen, _wire, _ts, linkType) => {
+  replayFile(file, (buf, caplen, _wire, _ts, linkType, _h, at) => {
     frame++;
-    if (!decodePacket(linkType, buf, caplen, pi, decode)) return;
+    if (!decodePacket(linkType, buf, caplen, pi, decode, -1, at)) return;
     if (!allPayloads && !ports.includes(pi.srcPort)) return;
     // First fragments are not reassembled by decode: their DNS payload is incomplete.
     if (pi.protocol === IPPROTO_UDP && !pi.fragmented) onMessage(buf, pi.payloadOffset, pi.payloadLength);

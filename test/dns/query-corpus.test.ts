@@ -25,9 +25,9 @@ function replay(rel: string): Replay {
   const pi = new PacketInfo();
   const out: Replay = { tracker, matched: [], refused: [] };
   let frame = 0;
-  replayFile(corpusFile(rel), (buf, caplen, wireLen, tsMs, linkType) => {
+  replayFile(corpusFile(rel), (buf, caplen, wireLen, tsMs, linkType, _h, at) => {
     frame++;
-    if (!decodePacket(linkType, buf, caplen, pi, decode, wireLen)) return;
+    if (!decodePacket(linkType, buf, caplen, pi, decode, wireLen, at)) return;
     if (pi.protocol !== IPPROTO_UDP || pi.fragmented) return;
     const v = pi.ipVersion === 6 ? 6 : 4;
     const src = `${addressToString(buf, pi.srcOffset, v)}|${pi.srcPort}`;

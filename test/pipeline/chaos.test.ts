@@ -28,7 +28,7 @@ function corpusCaptures(): string[] {
 
 function framesOf(file: string): Frame[] {
   const out: Frame[] = [];
-  replayFile(file, (buf, caplen, wire, ts, linkType) => out.push({ data: Buffer.from(buf.subarray(0, caplen)), wire, ts, linkType }));
+  replayFile(file, (buf, caplen, wire, ts, linkType, _h, at = 0) => out.push({ data: Buffer.from(buf.subarray(at, at + caplen)), wire, ts, linkType }));
   return out;
 }
 

@@ -72,8 +72,8 @@ describe('sniff: does a ClientHello offer Encrypted Client Hello', () => {
   it('on real ClientHellos: Cloudflare ECH (zeek tls13-ech) yes, Chrome 34 no', () => {
     const offers = (file: string): boolean[] => {
       const out: boolean[] = [];
-      replayFile(corpusFile(file), (buf, caplen) => {
-        const frame = buf.subarray(0, caplen);
+      replayFile(corpusFile(file), (buf, caplen, _w, _t, _lt, _h, at = 0) => {
+        const frame = buf.subarray(at, at + caplen);
         // A ClientHello record (handshake, TLS 1.x, a ClientHello message) anywhere in the frame.
         for (let at = frame.indexOf(0x16); at >= 0 && at + 6 < frame.length; at = frame.indexOf(0x16, at + 1)) {
           if (frame[at + 1] !== 3 || frame[at + 5] !== 1) continue;

@@ -64,9 +64,9 @@ describe('pipeline: the baseline\'s disk fills up', function () {
     fill();
     const alerts: unknown[] = [];
     const p = new Pipeline(SETTINGS, { baseline, emit: (a) => alerts.push(a), logger, now: () => now });
-    replayFile(capture, (buf, caplen, wireLen, ts, linkType) => {
+    replayFile(capture, (buf, caplen, wireLen, ts, linkType, _h, at) => {
       now = ts;
-      p.onPacket(buf, caplen, wireLen, ts, linkType);
+      p.onPacket(buf, caplen, wireLen, ts, linkType, undefined, at);
     });
     await p.finish();
     assert.equal(alerts.length, 0, 'no alert whose baseline entry is not on disk');

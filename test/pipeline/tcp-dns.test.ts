@@ -21,7 +21,7 @@ describe('pipeline: DNS over TCP', () => {
   for (const file of ['suricata-verify/dns-tcp-www-google-com.pcap', 'tcpdump/dns_tcp.pcap']) {
     it(`${file}: the answer matches its query on the same connection and names addresses`, () => {
       const p = pipeline();
-      replayFile(corpusFile(file), (b, c, w, ts, lt) => p.onPacket(b, c, w, ts, lt));
+      replayFile(corpusFile(file), (b, c, w, ts, lt, _h, at) => p.onPacket(b, c, w, ts, lt, undefined, at));
       assert.equal(p.queries.stats.queries, 1);
       assert.equal(p.queries.stats.matched, 1);
       assert.ok(p.names.size > 0);
@@ -31,10 +31,10 @@ describe('pipeline: DNS over TCP', () => {
     it(`${file}: without the query, the answer names nothing`, () => {
       const p = pipeline();
       // Drop the client's segments to port 53: only the server's answer stream remains.
-      replayFile(corpusFile(file), (b, c, w, ts, lt) => {
-        const probe = b.subarray(0, c);
+      replayFile(corpusFile(file), (b, c, w, ts, lt, _h, at = 0) => {
+        const probe = b.subarray(at, at + c);
         const tcpDst = findTcpDstPort53(probe);
-        if (!tcpDst) p.onPacket(b, c, w, ts, lt);
+        if (!tcpDst) p.onPacket(b, c, w, ts, lt, undefined, at);
       });
       assert.equal(p.queries.stats.queries, 0);
       assert.equal(p.names.size, 0);

@@ -36,8 +36,8 @@ export function namesFromCapture(file: string): Names & { decode: DecodeStats } 
   const decode = new DecodeStats();
   const streams = new Map<string, Stream>();
   const out = { sniTcp: new Set<string>(), sniQuic: new Set<string>(), http: new Set<string>(), decode };
-  replayFile(file, (buf, caplen, wireLen, _ts, linkType) => {
-    if (!decodePacket(linkType, buf, caplen, pi, decode, wireLen)) return;
+  replayFile(file, (buf, caplen, wireLen, _ts, linkType, _h, at) => {
+    if (!decodePacket(linkType, buf, caplen, pi, decode, wireLen, at)) return;
     if (pi.protocol === IPPROTO_UDP) {
       if (pi.fragmented) return;
       const name = quicInitialSni(buf, pi.payloadOffset, pi.payloadLength);

@@ -1,0 +1,169 @@
+// A reader of classic pcap files (the savefile format of tcpdump and libpcap, version 2.4, either
+// byte order, microsecond or nanosecond timestamps) for replays.
+//
+// Why not libpcap here: the binding calls into JavaScript once per record after copying it into
+// its buffer, ~530 ns a record on the bench machine (bench/RESULTS.md), a fifth of a whole
+// replay. Reading the file in 1 MiB chunks and handing each record over where it lies in the
+// chunk (the callback's `offset`) costs ~100-150 ns a record, and a paused replay resumes at
+// the byte where it stopped instead of reading the file again from its start.
+//
+// libpcap stays the reader of everything else: pcapng, the older and the "modified" pcap
+// formats, pipes, and replays with a BPF filter. Where this reader meets a record it would have
+// to decide differently from libpcap (a capture length past the file's snapshot length, which
+// libpcap cuts down to it or refuses), it stops before that record and says so (`handOff`), and
+// the caller lets libpcap read on from there. The records delivered are the ones libpcap
+// delivers, with the same lengths, timestamps and link type (test/capture/pcap-file.test.ts
+// checks both readers against each other over the corpus).
+import fs from 'node:fs';
+import type { PacketCallback } from './callback.js';
+
+const MAGIC_US = 0xa1b2c3d4;
+const MAGIC_NS = 0xa1b23c4d;
+const GLOBAL_HEADER = 24;
+const RECORD_HEADER = 16;
+/** libpcap's MAXIMUM_SNAPLEN, the snapshot length it uses for a header's 0 or larger value. */
+const MAXIMUM_SNAPLEN = 262144;
+/** Read size; always holds a whole record (at most MAXIMUM_SNAPLEN + its header). */
+const CHUNK = 1 << 20;
+
+/**
+ * libpcap's linktype_to_dlt for the LINKTYPE_ values whose DLT_ number differs on Linux; every
+ * other value is the same number in both.
+ */
+const DLT_OF: Record<number, number> = { 100: 11, 101: 12, 102: 15, 103: 16 };
+
+export interface PcapFileHeader {
+  littleEndian: boolean;
+  /** Nanosecond timestamps (magic 0xa1b23c4d). */
+  nanos: boolean;
+  /** libpcap's pcap_datalink(): the DLT_ number of the header's link type. */
+  linkType: number;
+  /** libpcap's snapshot length for the file: the header's, or MAXIMUM_SNAPLEN for 0 or more than that. */
+  snapLength: number;
+}
+
+/**
+ * The header of a classic pcap file this reader takes (version 2.4, the link type's reserved
+ * bits clear; its FCS bits masked, as LT_LINKTYPE does), from the file's first 24 bytes;
+ * undefined for anything else.
+ */
+export function pcapFileHeader(head: Buffer): PcapFileHeader | undefined {
+  if (head.length < GLOBAL_HEADER) return undefined;
+  let littleEndian: boolean;
+  let magic = head.readUInt32LE(0);
+  if (magic === MAGIC_US || magic === MAGIC_NS) littleEndian = true;
+  else {
+    magic = head.readUInt32BE(0);
+    if (magic !== MAGIC_US && magic !== MAGIC_NS) return undefined;
+    littleEndian = false;
+  }
+  const u16 = (at: number): number => (littleEndian ? head.readUInt16LE(at) : head.readUInt16BE(at));
+  const u32 = (at: number): number => (littleEndian ? head.readUInt32LE(at) : head.readUInt32BE(at));
+  if (u16(4) !== 2 || u16(6) !== 4) return undefined;
+  const snap = u32(16);
+  const raw = u32(20);
+  // Reserved bits set: libpcap versions differ on such a file (1.10.3 opens it, later ones
+  // refuse it); it is left to the libpcap installed.
+  if ((raw & 0x03ff0000) !== 0) return undefined;
+  const lt = raw & 0xffff;
+  return {
+    littleEndian,
+    nanos: magic === MAGIC_NS,
+    linkType: DLT_OF[lt] ?? lt,
+    snapLength: snap === 0 || snap > MAXIMUM_SNAPLEN ? MAXIMUM_SNAPLEN : snap,
+  };
+}
+
+export interface PcapFileOptions {
+  /** Byte offset of the first record to read (a paused read's `offset`); the first record by default. */
+  offset?: number;
+  /** Records read and not passed on before the first one that is. */
+  skip?: number;
+  /** Asked after every `pauseEvery` records passed on: true stops the read after that record. */
+  shouldPause?: () => boolean;
+  pauseEvery?: number;
+}
+
+export interface PcapFileResult {
+  /** Records read by this call: passed to the callback, and skipped. */
+  packets: number;
+  /** Byte offset of the next record: where a paused or handed-off read goes on. */
+  offset: number;
+  /** Stopped at a record cut short (header or data): the file is truncated. */
+  readError: boolean;
+  paused: boolean;
+  /** Stopped before a record whose length libpcap would cut or refuse: libpcap should read on from it. */
+  handOff: boolean;
+}
+
+/**
+ * Reads the records of the classic pcap file at `path` (whose header is `header`) from
+ * `opts.offset`, calling `onPacket(chunk, caplen, wireLen, tsMs, linkType, undefined, at)` for
+ * each, in order: the record's bytes are chunk[at, at + caplen), valid only during the call.
+ * Throws what fs throws when the file cannot be opened or read.
+ */
+export function readPcapFile(path: string, header: PcapFileHeader, onPacket: PacketCallback, opts: PcapFileOptions = {}): PcapFileResult {
+  const fd = fs.openSync(path, 'r');
+  try {
+    return readRecords(fd, header, onPacket, opts);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readRecords(fd: number, h: PcapFileHeader, onPacket: PacketCallback, opts: PcapFileOptions): PcapFileResult {
+  const chunk = Buffer.allocUnsafe(CHUNK);
+  const le = h.littleEndian;
+  const linkType = h.linkType;
+  const snap = h.snapLength;
+  const usPerUnit = h.nanos ? 1000 : 1;
+  const pauseEvery = opts.pauseEvery ?? 1024;
+  const shouldPause = opts.shouldPause;
+  const skip = opts.skip ?? 0;
+  /** File offset of chunk[0]; chunk[at, have) holds file bytes not yet handed on. */
+  let base = opts.offset ?? GLOBAL_HEADER;
+  let have = 0;
+  let at = 0;
+  let packets = 0;
+  let eof = false;
+  const result = (readError: boolean, paused: boolean, handOff: boolean): PcapFileResult =>
+    ({ packets, offset: base + at, readError, paused, handOff });
+  for (;;) {
+    const left = have - at;
+    if (left >= RECORD_HEADER) {
+      const caplen = u32(chunk, at + 8, le);
+      if (caplen > snap) return result(false, false, true);
+      if (left >= RECORD_HEADER + caplen) {
+        const sec = u32(chunk, at, le);
+        // libpcap hands nanosecond files over in microseconds (truncated), as it opened them.
+        const us = Math.floor(u32(chunk, at + 4, le) / usPerUnit);
+        const wireLen = u32(chunk, at + 12, le);
+        const start = at + RECORD_HEADER;
+        at = start + caplen;
+        if (++packets <= skip) continue;
+        onPacket(chunk, caplen, wireLen, sec * 1000 + us / 1000, linkType, undefined, start);
+        if (shouldPause !== undefined && (packets - skip) % pauseEvery === 0 && shouldPause()) return result(false, true, false);
+        continue;
+      }
+    }
+    // A record cut short at the end of the file: libpcap reads it as an error too.
+    if (eof) return result(left > 0, false, false);
+    // Keep the partial record at the front and fill the rest of the chunk (a record with its
+    // header, at most RECORD_HEADER + MAXIMUM_SNAPLEN bytes, always fits).
+    if (at > 0) {
+      chunk.copyWithin(0, at, have);
+      base += at;
+      have = left;
+      at = 0;
+    }
+    const n = fs.readSync(fd, chunk, have, CHUNK - have, base + have);
+    if (n === 0) eof = true;
+    have += n;
+  }
+}
+
+function u32(b: Buffer, at: number, le: boolean): number {
+  return le
+    ? (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
+    : ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}

@@ -1,0 +1,201 @@
+// pcap-file.ts, the replay's own reader of classic pcap files, against libpcap (replayFile with
+// `libpcap: true`) as the reference: the same records (bytes, lengths, time, link type), the same
+// result, over every capture of the shared corpus and over files written here in the byte orders
+// and timestamp units libpcap reads, cut short, with records past the snap length, and large
+// enough that records straddle the reader's chunks; a paused read resumes at its offset.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { replayFile, type ReplayOptions, type ReplayResult } from '../../lib/capture/index.js';
+import { pcapFileHeader } from '../../lib/capture/pcap-file.js';
+import { CORPUS_DIR, corpusFile, requirePrereq } from '../helpers/env.js';
+
+interface Read { digest: string; count: number; result: ReplayResult | string }
+
+/** Every delivery hashed in order; a throw is kept as its message (both readers must agree on it too). */
+function read(file: string, opts: ReplayOptions = {}): Read {
+  const h = crypto.createHash('sha256');
+  let count = 0;
+  let result: ReplayResult | string;
+  try {
+    result = replayFile(file, (buf, caplen, wireLen, tsMs, linkType, _handle, at = 0) => {
+      assert.ok(at + caplen <= buf.length, 'the record lies inside the buffer');
+      h.update(buf.subarray(at, at + caplen));
+      h.update(`|${caplen} ${wireLen} ${tsMs} ${linkType};`);
+      count++;
+    }, opts);
+  } catch (err) {
+    result = (err as Error).message;
+  }
+  return { digest: h.digest('hex'), count, result };
+}
+
+const libpcap = (file: string, opts: ReplayOptions = {}): Read => read(file, { ...opts, libpcap: true });
+
+interface Rec { sec: number; frac: number; data: Buffer; wire?: number }
+
+/** A classic pcap in either byte order, µs or ns units, with the given header fields. */
+function writeClassic(file: string, recs: Rec[], o: { be?: boolean; ns?: boolean; snap?: number; linkType?: number; minor?: number } = {}): void {
+  const u32 = (b: Buffer, v: number, at: number): void => { if (o.be) b.writeUInt32BE(v >>> 0, at); else b.writeUInt32LE(v >>> 0, at); };
+  const u16 = (b: Buffer, v: number, at: number): void => { if (o.be) b.writeUInt16BE(v, at); else b.writeUInt16LE(v, at); };
+  const head = Buffer.alloc(24);
+  u32(head, o.ns ? 0xa1b23c4d : 0xa1b2c3d4, 0);
+  u16(head, 2, 4);
+  u16(head, o.minor ?? 4, 6);
+  u32(head, o.snap ?? 262144, 16);
+  u32(head, o.linkType ?? 1, 20);
+  const parts: Buffer[] = [head];
+  for (const r of recs) {
+    const h = Buffer.alloc(16);
+    u32(h, r.sec, 0);
+    u32(h, r.frac, 4);
+    u32(h, r.data.length, 8);
+    u32(h, r.wire ?? r.data.length, 12);
+    parts.push(h, r.data);
+  }
+  fs.writeFileSync(file, Buffer.concat(parts));
+}
+
+/** Deterministic records of 0 to `max` bytes with distinct contents. */
+function records(n: number, max: number, seed = 1): Rec[] {
+  let x = seed;
+  const next = (): number => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return x; };
+  return Array.from({ length: n }, (_, i) => {
+    const len = next() % (max + 1);
+    const data = Buffer.alloc(len);
+    for (let j = 0; j < len; j++) data[j] = (next() >>> 24) ^ i;
+    return { sec: 1_700_000_000 + i, frac: next() % 1_000_000, data, wire: len + (i % 5 === 0 ? 40 : 0) };
+  });
+}
+
+describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap', function () {
+  this.timeout(120_000);
+  let dir = '';
+  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-pcapfile-')); });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('takes classic pcap 2.4 only, in both byte orders and both time units', () => {
+    const head = (fill: (b: Buffer) => void): Buffer => { const b = Buffer.alloc(24); fill(b); return b; };
+    const le = head((b) => { b.writeUInt32LE(0xa1b2c3d4, 0); b.writeUInt16LE(2, 4); b.writeUInt16LE(4, 6); b.writeUInt32LE(0, 16); b.writeUInt32LE(101, 20); });
+    assert.deepEqual(pcapFileHeader(le), { littleEndian: true, nanos: false, linkType: 12, snapLength: 262144 });
+    const be = head((b) => { b.writeUInt32BE(0xa1b23c4d, 0); b.writeUInt16BE(2, 4); b.writeUInt16BE(4, 6); b.writeUInt32BE(96, 16); b.writeUInt32BE(0x14000071, 20); });
+    assert.deepEqual(pcapFileHeader(be), { littleEndian: false, nanos: true, linkType: 113, snapLength: 96 });
+    assert.equal(pcapFileHeader(le.subarray(0, 23)), undefined, 'short');
+    assert.equal(pcapFileHeader(head((b) => { b.writeUInt32LE(0x0a0d0d0a, 0); })), undefined, 'pcapng');
+    assert.equal(pcapFileHeader(head((b) => { b.writeUInt32LE(0xa1b2cd34, 0); b.writeUInt16LE(2, 4); b.writeUInt16LE(4, 6); })), undefined, 'modified pcap');
+    assert.equal(pcapFileHeader(head((b) => { b.writeUInt32LE(0xa1b2c3d4, 0); b.writeUInt16LE(2, 4); b.writeUInt16LE(3, 6); })), undefined, 'version 2.3');
+    assert.equal(pcapFileHeader(head((b) => { b.writeUInt32LE(0xa1b2c3d4, 0); b.writeUInt16LE(2, 4); b.writeUInt16LE(4, 6); b.writeUInt32LE(0x00300001, 20); })), undefined, 'reserved bits');
+  });
+
+  it('every capture of the shared corpus: the records and the result libpcap gives', function () {
+    requirePrereq(this, fs.existsSync(corpusFile('manifest.tsv')), `packet corpus at ${CORPUS_DIR}`);
+    const files: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(path.join(d, e.name));
+        else if (/\.(pcap|cap|pcapng|dmp)$/.test(e.name)) files.push(path.join(d, e.name));
+      }
+    };
+    walk(CORPUS_DIR);
+    let ours = 0;
+    for (const f of files) {
+      const head = Buffer.alloc(24);
+      const fd = fs.openSync(f, 'r');
+      const got = fs.readSync(fd, head, 0, 24, 0);
+      fs.closeSync(fd);
+      if (pcapFileHeader(head.subarray(0, got)) !== undefined) ours++;
+      const a = libpcap(f);
+      const b = read(f);
+      const rel = path.relative(CORPUS_DIR, f);
+      assert.equal(b.count, a.count, rel);
+      assert.equal(b.digest, a.digest, rel);
+      assert.deepEqual(b.result, a.result, rel);
+    }
+    assert.ok(ours > 100, `classic pcap files read by pcap-file.ts: ${ours} of ${files.length}`);
+  });
+
+  for (const variant of [{}, { be: true }, { ns: true }, { be: true, ns: true }, { linkType: 101 }, { linkType: 276 }]) {
+    it(`a file of ${JSON.stringify(variant)}: the same records, times and link type`, () => {
+      const file = path.join(dir, 'variant.pcap');
+      const recs = records(300, 1500);
+      if (variant.ns) for (const r of recs) r.frac = r.frac * 1000 + 999;
+      writeClassic(file, recs, variant);
+      const a = libpcap(file);
+      const b = read(file);
+      assert.equal(a.count, 300);
+      assert.equal(b.digest, a.digest);
+      assert.deepEqual(b.result, a.result);
+    });
+  }
+
+  it('a file cut in a record header or in a record: the records before, readError, as libpcap', () => {
+    const file = path.join(dir, 'cut.pcap');
+    writeClassic(file, records(20, 200, 3));
+    const size = fs.statSync(file).size;
+    for (const cut of [1, 5, 15, 16, 17, 100]) {
+      fs.truncateSync(file, size - cut);
+      const a = libpcap(file);
+      const b = read(file);
+      assert.equal(b.digest, a.digest, `cut ${cut}`);
+      assert.deepEqual(b.result, a.result, `cut ${cut}`);
+      writeClassic(file, records(20, 200, 3));
+    }
+    fs.truncateSync(file, 24);
+    assert.deepEqual(read(file).result, { packets: 0, linkType: 1, readError: false });
+  });
+
+  it('records longer than the snap length, or than libpcap takes at all: libpcap reads on from the first of them', () => {
+    const file = path.join(dir, 'snap.pcap');
+    for (const long of [200, 300_000]) {
+      const recs = records(50, 120, 5);
+      recs[30].data = Buffer.alloc(long, 7);
+      writeClassic(file, recs, { snap: 150 });
+      const a = libpcap(file);
+      const b = read(file);
+      assert.ok(a.count >= 30, `${long}: ${a.count} records`);
+      assert.equal(b.count, a.count, `${long}`);
+      assert.equal(b.digest, a.digest, `${long}`);
+      assert.deepEqual(b.result, a.result, `${long}`);
+    }
+  });
+
+  it('a file of many chunks read whole, and in pauses resumed at their offsets', () => {
+    const file = path.join(dir, 'big.pcap');
+    const recs = records(9000, 1600, 9);
+    recs[4000].data = Buffer.alloc(262144, 1); // the largest record libpcap takes, across a chunk's end
+    writeClassic(file, recs);
+    assert.ok(fs.statSync(file).size > 3 * (1 << 20));
+    const whole = libpcap(file);
+    assert.equal(whole.count, 9000);
+    assert.equal(read(file).digest, whole.digest);
+    // Paused every third check (every 3,072 records), each part resumed at the offset the last gave.
+    const h = crypto.createHash('sha256');
+    let asked = 0;
+    let skip = 0;
+    let offset: number | undefined;
+    let parts = 0;
+    for (;;) {
+      const r = replayFile(file, (buf, caplen, wireLen, tsMs, linkType, _handle, at = 0) => {
+        h.update(buf.subarray(at, at + caplen));
+        h.update(`|${caplen} ${wireLen} ${tsMs} ${linkType};`);
+      }, { skip, offset, shouldPause: () => ++asked % 3 === 0 });
+      parts++;
+      if (!r.paused) {
+        assert.equal(r.packets, 9000);
+        break;
+      }
+      assert.ok(r.offset !== undefined && r.offset > (offset ?? 24));
+      skip = r.packets;
+      offset = r.offset;
+    }
+    assert.equal(parts, 3);
+    assert.equal(h.digest('hex'), whole.digest);
+  });
+
+  it('a file that cannot be opened: the CaptureError of a missing file', () => {
+    const r = read(path.join(dir, 'missing.pcap'));
+    assert.match(String(r.result), /^cannot open capture file .*missing\.pcap/);
+  });
+});
