@@ -7,9 +7,10 @@
 // A full scan runs at most every minFullScanIntervalMs per namespace, and at most every ten
 // times what the last one cost (so ≤ ~10% of a core): at 2,000 connections/s the misses of a
 // loaded moment otherwise fed full scans every 250 ms, half a core, which kept the agent behind.
-// Both scans go newest pid first and stop once every socket asked for is found: a busy
-// program is usually younger than the host's idle daemons, and its connection may live 100 ms
-// where a scan of 1,100 pids took longer (measured: nothing found until the warm-up ended).
+// Both scans go newest pid first (newestFirst: by number, after the ids wrapped too) and stop
+// once every socket asked for is found: a busy program is usually younger than the host's idle
+// daemons, and its connection may live 100 ms where a scan of 1,100 pids took longer (measured:
+// nothing found until the warm-up ended).
 import type { HolderSearch, Wanted } from './holders.js';
 import { UNKNOWN_NETNS, type NetnsIndex } from './netns.js';
 import type { ResolverCounters } from './owner.js';
@@ -49,7 +50,7 @@ export class MissScanner {
       const fresh = pids.filter((pid) => !index.hasPid(pid));
       if (fresh.length > 0) {
         counters.partialScans++;
-        await index.scan(newestFirst(fresh), () => (unresolved = holders.lookupAll(unresolved)).every((w) => closed.has(w)));
+        await index.scan(newestFirst(fresh, netns.lastPid()), () => (unresolved = holders.lookupAll(unresolved)).every((w) => closed.has(w)));
       }
       for (const ns of spaces) {
         const open = unresolved.filter((w) => !closed.has(w));
@@ -89,12 +90,25 @@ export class MissScanner {
     this.last.set(ns, { at: now, costMs: last?.costMs ?? 0 });
     this.o.counters.fullScans++;
     let mine = ws.filter((w) => (w.owner.netns ?? UNKNOWN_NETNS) === ns);
-    const costMs = await this.o.index.scan(newestFirst(pids), () => (mine = this.o.holders.lookupAll(mine)).length === 0);
+    const costMs = await this.o.index.scan(newestFirst(pids, this.o.netns.lastPid()), () => (mine = this.o.holders.lookupAll(mine)).length === 0);
     this.last.set(ns, { at: now, costMs });
   }
 }
 
-/** Highest pid first: the most recently started, unless pids wrapped around. */
-function newestFirst(pids: number[]): number[] {
-  return [...pids].sort((a, b) => b - a);
+/** Above every pid (PID_MAX_LIMIT, 2^22): a pid at most the last one given out ranks above all the others. */
+const PID_LIMIT = 4_194_304;
+/** Linux's RESERVED_PIDS: after a wrap, ids start again from here; the ones below are from boot. */
+const RESERVED_PIDS = 300;
+
+/**
+ * The most recently started first, by number: the kernel gives out ids in increasing order up to
+ * pid_max, then starts again from RESERVED_PIDS. So with `lastPid` (ns_last_pid now) the ids from
+ * RESERVED_PIDS up to it, highest first, are the newest, and those above it were given out
+ * before the wrap, highest first again, then those below RESERVED_PIDS. Without it
+ * (unreadable), highest first.
+ */
+export function newestFirst(pids: readonly number[], lastPid: number | undefined): number[] {
+  if (lastPid === undefined) return [...pids].sort((a, b) => b - a);
+  const rank = (p: number): number => (p >= RESERVED_PIDS && p <= lastPid ? p + PID_LIMIT : p);
+  return [...pids].sort((a, b) => rank(b) - rank(a));
 }
