@@ -16,6 +16,7 @@
 // checks both readers against each other over the corpus).
 import fs from 'node:fs';
 import type { PacketCallback } from './callback.js';
+import { CaptureError } from './errors.js';
 
 const MAGIC_US = 0xa1b2c3d4;
 const MAGIC_NS = 0xa1b23c4d;
@@ -100,10 +101,16 @@ export interface PcapFileResult {
  * Reads the records of the classic pcap file at `path` (whose header is `header`) from
  * `opts.offset`, calling `onPacket(chunk, caplen, wireLen, tsMs, linkType, undefined, at)` for
  * each, in order: the record's bytes are chunk[at, at + caplen), valid only during the call.
- * Throws what fs throws when the file cannot be opened or read.
+ * Throws CaptureError when the file cannot be opened; a read that fails ends it (readError).
+ * What onPacket throws is thrown on, after the file is closed.
  */
 export function readPcapFile(path: string, header: PcapFileHeader, onPacket: PacketCallback, opts: PcapFileOptions = {}): PcapFileResult {
-  const fd = fs.openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (err) {
+    throw new CaptureError(`cannot open capture file ${path}: ${(err as Error).message}`);
+  }
   try {
     return readRecords(fd, header, onPacket, opts);
   } finally {
@@ -156,7 +163,13 @@ function readRecords(fd: number, h: PcapFileHeader, onPacket: PacketCallback, op
       have = left;
       at = 0;
     }
-    const n = fs.readSync(fd, chunk, have, CHUNK - have, base + have);
+    let n: number;
+    try {
+      n = fs.readSync(fd, chunk, have, CHUNK - have, base + have);
+    } catch {
+      // An I/O error ends the read where it is, as libpcap's read error does (readError).
+      return result(true, false, false);
+    }
     if (n === 0) eof = true;
     have += n;
   }

@@ -88,26 +88,16 @@ function replayPcapFile(path: string, header: PcapFileHeader, onPacket: PacketCa
   const skip = opts.skip ?? 0;
   // With the offset of record `skip`, reading starts there; without, the records before it are read and not passed on.
   const resume = skip > 0 && opts.offset !== undefined;
-  let r;
-  try {
-    r = readPcapFile(path, header, onPacket, {
-      offset: resume ? opts.offset : undefined,
-      skip: resume ? 0 : skip,
-      shouldPause: opts.shouldPause,
-      pauseEvery: PAUSE_CHECK_EVERY,
-    });
-  } catch (err) {
-    if (!isFsError(err)) throw err;
-    throw new CaptureError(`cannot open capture file ${path}: ${(err as Error).message}`);
-  }
+  const r = readPcapFile(path, header, onPacket, {
+    offset: resume ? opts.offset : undefined,
+    skip: resume ? 0 : skip,
+    shouldPause: opts.shouldPause,
+    pauseEvery: PAUSE_CHECK_EVERY,
+  });
   // Records read from the start of the file, as libpcap's replay counts them.
   const packets = resume ? skip + r.packets : r.packets;
   if (r.handOff) return replayWithLibpcap(path, onPacket, { ...opts, skip: Math.max(packets, skip), offset: undefined });
   return { packets, linkType: header.linkType, readError: r.readError, ...(r.paused ? { paused: true, offset: r.offset } : {}) };
-}
-
-function isFsError(err: unknown): boolean {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }
 
 function replayWithLibpcap(path: string, onPacket: PacketCallback, opts: ReplayOptions): ReplayResult {
