@@ -14,7 +14,7 @@
 // evicted before its update reached the disk is never read back stale. A store with at most
 // half that many entries is loaded whole at open; until the LRU first evicts, a key missing
 // from memory is known to be absent, and observeSync() answers without waiting (the replay
-// pipeline judges that way while libpcap delivers a file in one synchronous call). Beyond that,
+// pipeline judges that way while a replay reads a file in one synchronous call). Beyond that,
 // a Bloom filter of every key in the store (built by a scan of its keys in the background after
 // open, and again after each prune; every key written is added) tells a key never written without
 // a read: a new destination, the case an alert waits for, is decided from memory however large

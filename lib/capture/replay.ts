@@ -28,7 +28,7 @@ export interface ReplayOptions {
   /**
    * Asked after every PAUSE_CHECK_EVERY records passed on: true stops the replay after that
    * record, with `paused` set in the result, so that the caller can let asynchronous work
-   * catch up (libpcap delivers a file in one synchronous call) and resume with `skip`. Not
+   * catch up (a file is read in one synchronous call) and resume with `skip` (and `offset`). Not
    * asked for a pipe, a FIFO or `-`, which cannot be opened again: those are read in one go.
    */
   shouldPause?: () => boolean;

@@ -426,7 +426,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
   const alerts = await AlertOutputs.open(config, logger, false);
   const clock = { pipeline: undefined as Pipeline | undefined };
   const now = (): number => clock.pipeline?.lastPacketTime ?? 0;
-  // Open before the first packet: libpcap delivers a whole file in one call, and the pipeline
+  // Open before the first packet: a file is read in one synchronous call, and the pipeline
   // judges from the open baseline's memory as it goes. A new state dir's learning period
   // starts at the capture's first connection rather than today.
   let baseline: Baseline;
@@ -484,7 +484,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     }
   }
   /**
-   * Replays one file. libpcap delivers a whole file in one synchronous call, and a connection
+   * Replays one file. A file is read in one synchronous call (libpcap's or pcap-file.ts), and a connection
    * to a new destination is concluded only once the baseline has written it (asynchronous): a
    * capture with very many new destinations (a scan: a SYN to each of a million addresses) held
    * every one of them in memory until the end of the file, ~8 KB each (600,000 took 4.4 GB, next

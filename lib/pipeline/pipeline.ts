@@ -66,7 +66,7 @@ export interface PipelineDeps {
   /**
    * The baseline, or a function that opens it. Given open, connections that need no
    * attribution are judged synchronously when the baseline can decide from memory (replay:
-   * the event loop does not run while libpcap delivers a file, so nothing async finishes).
+   * the event loop does not run while a replay reads a file, so nothing async finishes).
    */
   baseline: Baseline | (() => Promise<Baseline>);
   attributor?: Attributor;

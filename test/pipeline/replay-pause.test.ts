@@ -1,4 +1,4 @@
-// A capture with very many new destinations (a scan): libpcap delivers a file in one
+// A capture with very many new destinations (a scan): a replay reads a file in one
 // synchronous call, and each new destination waits for its baseline write before it alerts, so
 // the replay pauses reading once too many wait, lets them be written, and reads on from where
 // it stopped. Checked: every alert once, the baseline has them all, the same alerts as a pipe
