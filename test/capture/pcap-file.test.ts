@@ -194,6 +194,36 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
     assert.equal(h.digest('hex'), whole.digest);
   });
 
+  it('400 random files (byte order, units, snap lengths, odd record lengths, cut ends): what libpcap delivers', () => {
+    let x = 12345;
+    const next = (n: number): number => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return (x >>> 8) % n; };
+    const file = path.join(dir, 'random.pcap');
+    let handedOff = 0;
+    let cut = 0;
+    for (let round = 0; round < 400; round++) {
+      const snap = [0, 64, 1500, 65535, 262144, 262145, 0x7fffffff][next(7)];
+      const recs: Rec[] = [];
+      for (let i = next(40); i > 0; i--) {
+        // Mostly under the snap length; now and then past it, past libpcap's maximum, or empty.
+        const pick = next(20);
+        const len = pick === 0 ? 0 : pick === 1 ? Math.min(snap || 262144, 262144) + 1 + next(100) : pick === 2 ? 262144 + next(10) : next(Math.min(snap || 2000, 2000) + 1);
+        if (pick === 1 || pick === 2) handedOff++;
+        recs.push({ sec: next(2_000_000_000), frac: next(1_000_000_000), data: Buffer.alloc(len, round & 0xff), wire: len + next(3) * 100 });
+      }
+      writeClassic(file, recs, { be: next(2) === 0, ns: next(2) === 0, snap, linkType: [1, 101, 113, 276, 0][next(5)] });
+      if (next(4) === 0) {
+        fs.truncateSync(file, Math.max(24, fs.statSync(file).size - 1 - next(40)));
+        cut++;
+      }
+      const a = libpcap(file);
+      const b = read(file);
+      assert.equal(b.count, a.count, `round ${round}`);
+      assert.equal(b.digest, a.digest, `round ${round}`);
+      assert.deepEqual(b.result, a.result, `round ${round}`);
+    }
+    assert.ok(handedOff > 50 && cut > 50, `records left to libpcap ${handedOff}, files cut ${cut}`);
+  });
+
   it('a file that cannot be opened: the CaptureError of a missing file', () => {
     const r = read(path.join(dir, 'missing.pcap'));
     assert.match(String(r.result), /^cannot open capture file .*missing\.pcap/);
