@@ -1,16 +1,18 @@
 // pcap-file.ts, the replay's own reader of classic pcap files, against libpcap (replayFile with
 // `libpcap: true`) as the reference: the same records (bytes, lengths, time, link type), the same
-// result, over every capture of the shared corpus and over files written here in the byte orders
-// and timestamp units libpcap reads, cut short, with records past the snap length, and large
-// enough that records straddle the reader's chunks; a paused read resumes at its offset.
+// result, over every capture of the shared corpus, over the pcap variants Wireshark's editcap
+// writes, and over files written here in the byte orders and timestamp units libpcap reads, cut
+// short, with records past the snap length, large enough that records straddle the reader's
+// chunks, and 400 random ones; a paused read resumes at its offset.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { replayFile, type ReplayOptions, type ReplayResult } from '../../lib/capture/index.js';
 import { pcapFileHeader } from '../../lib/capture/pcap-file.js';
-import { CORPUS_DIR, corpusFile, requirePrereq } from '../helpers/env.js';
+import { CORPUS_DIR, corpusFile, haveCommand, requirePrereq } from '../helpers/env.js';
 
 interface Read { digest: string; count: number; result: ReplayResult | string }
 
@@ -222,6 +224,26 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
       assert.deepEqual(b.result, a.result, `round ${round}`);
     }
     assert.ok(handedOff > 50 && cut > 50, `records left to libpcap ${handedOff}, files cut ${cut}`);
+  });
+
+  it('files Wireshark\'s editcap writes (pcap, nanosecond pcap, the modified and vendor variants): what libpcap delivers', function () {
+    requirePrereq(this, haveCommand('editcap'), 'editcap (Wireshark)');
+    requirePrereq(this, fs.existsSync(corpusFile('manifest.tsv')), `packet corpus at ${CORPUS_DIR}`);
+    const sources = ['zeek/http__cooper-grill-dvwa.pcapng', 'zeek/pcapng-multi-interface.pcapng', 'zeek/vlan-pcp-dei.pcapng', 'zeek/dns-https.pcap'];
+    let ours = 0;
+    for (const src of sources) {
+      for (const format of ['pcap', 'nsecpcap', 'modpcap', 'nokiapcap', 'rh6_1pcap']) {
+        const file = path.join(dir, `${path.basename(src)}.${format}`);
+        execFileSync('editcap', ['-F', format, corpusFile(src), file]);
+        if (pcapFileHeader(fs.readFileSync(file).subarray(0, 24)) !== undefined) ours++;
+        const a = libpcap(file);
+        const b = read(file);
+        assert.ok(a.count > 0, `${file}: ${a.count} records`);
+        assert.equal(b.digest, a.digest, file);
+        assert.deepEqual(b.result, a.result, file);
+      }
+    }
+    assert.ok(ours >= 12, `files read by pcap-file.ts: ${ours}`);
   });
 
   it('a file that cannot be opened: the CaptureError of a missing file', () => {
