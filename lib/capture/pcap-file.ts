@@ -33,6 +33,11 @@ const CHUNK = 1 << 20;
  */
 const DLT_OF: Record<number, number> = { 100: 11, 101: 12, 102: 15, 103: 16 };
 
+/** The DLT_ number libpcap gives for a file's LINKTYPE_ value. */
+export function dltOf(linkType: number): number {
+  return DLT_OF[linkType] ?? linkType;
+}
+
 export interface PcapFileHeader {
   littleEndian: boolean;
   /** Nanosecond timestamps (magic 0xa1b23c4d). */
@@ -70,7 +75,7 @@ export function pcapFileHeader(head: Buffer): PcapFileHeader | undefined {
   return {
     littleEndian,
     nanos: magic === MAGIC_NS,
-    linkType: DLT_OF[lt] ?? lt,
+    linkType: dltOf(lt),
     snapLength: snap === 0 || snap > MAXIMUM_SNAPLEN ? MAXIMUM_SNAPLEN : snap,
   };
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { loadBinding, parseLinkType, type NativeSession } from './binding.js';
 import { replayPcapng } from './pcapng.js';
 import { pcapFileHeader, readPcapFile, type PcapFileHeader } from './pcap-file.js';
+import { isPlainPcapng, readPcapngFile } from './pcapng-file.js';
 import { PacketReader, type PacketCallback } from './callback.js';
 import { CaptureError } from './errors.js';
 
@@ -69,13 +70,15 @@ export function readErrorReason(packets: number): string {
  * Replay a pcap or pcapng file synchronously: onPacket runs once per record, in order, before
  * this returns. Throws CaptureError when the file cannot be opened or the filter compiled.
  * If onPacket throws, the replay stops and the error is rethrown after the file is closed.
- * A classic pcap file without a filter is read by pcap-file.ts, everything else by libpcap.
+ * Without a filter, a classic pcap file is read by pcap-file.ts and a pcapng file of the usual
+ * form by pcapng-file.ts; everything else by libpcap.
  */
 export function replayFile(path: string, onPacket: PacketCallback, opts: ReplayOptions = {}): ReplayResult {
   if ((opts.filter ?? '') === '' && opts.libpcap !== true) {
     const head = regularFileHead(path, 24);
     const header = head === undefined ? undefined : pcapFileHeader(head);
     if (header !== undefined) return replayPcapFile(path, header, onPacket, opts);
+    if (head !== undefined && isPlainPcapng(head)) return replayPcapngFile(path, onPacket, opts);
   }
   return replayWithLibpcap(path, onPacket, opts);
 }
@@ -98,6 +101,17 @@ function replayPcapFile(path: string, header: PcapFileHeader, onPacket: PacketCa
   const packets = resume ? skip + r.packets : r.packets;
   if (r.handOff) return replayWithLibpcap(path, onPacket, { ...opts, skip: Math.max(packets, skip), offset: undefined });
   return { packets, linkType: header.linkType, readError: r.readError, ...(r.paused ? { paused: true, offset: r.offset } : {}) };
+}
+
+/**
+ * pcapng-file.ts's read of a pcapng file, with replayFile's skip and pause (a resumed read skips
+ * the packets before, without an offset); a block it leaves to libpcap makes libpcap read on from it.
+ */
+function replayPcapngFile(path: string, onPacket: PacketCallback, opts: ReplayOptions): ReplayResult {
+  const skip = opts.skip ?? 0;
+  const r = readPcapngFile(path, onPacket, { skip, shouldPause: opts.shouldPause, pauseEvery: PAUSE_CHECK_EVERY });
+  if (r.handOff) return replayWithLibpcap(path, onPacket, { ...opts, skip: Math.max(r.packets, skip), offset: undefined });
+  return { packets: r.packets, linkType: r.linkType, readError: false, ...(r.paused ? { paused: true } : {}) };
 }
 
 function replayWithLibpcap(path: string, onPacket: PacketCallback, opts: ReplayOptions): ReplayResult {
