@@ -22,10 +22,10 @@ const MAGIC_US = 0xa1b2c3d4;
 const MAGIC_NS = 0xa1b23c4d;
 const GLOBAL_HEADER = 24;
 const RECORD_HEADER = 16;
-/** libpcap's MAXIMUM_SNAPLEN, the snapshot length it uses for a header's 0 or larger value. */
-const MAXIMUM_SNAPLEN = 262144;
-/** Read size; always holds a whole record (at most MAXIMUM_SNAPLEN + its header). */
-const CHUNK = 1 << 20;
+/** libpcap's MAXIMUM_SNAPLEN: no record it returns is longer; the snapshot length it uses for a header's 0 or larger value. */
+export const MAXIMUM_SNAPLEN = 262144;
+/** Read size (pcap-file.ts and pcapng-file.ts); always holds a whole record (at most MAXIMUM_SNAPLEN + its header). */
+export const CHUNK = 1 << 20;
 
 /**
  * libpcap's linktype_to_dlt for the LINKTYPE_ values whose DLT_ number differs on Linux; every
@@ -110,6 +110,11 @@ export interface PcapFileResult {
  * What onPacket throws is thrown on, after the file is closed.
  */
 export function readPcapFile(path: string, header: PcapFileHeader, onPacket: PacketCallback, opts: PcapFileOptions = {}): PcapFileResult {
+  return withCaptureFile(path, (fd) => readRecords(fd, header, onPacket, opts));
+}
+
+/** `read` of the file at `path` opened for reading, closed after; CaptureError when it cannot be opened. */
+export function withCaptureFile<T>(path: string, read: (fd: number) => T): T {
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -117,7 +122,7 @@ export function readPcapFile(path: string, header: PcapFileHeader, onPacket: Pac
     throw new CaptureError(`cannot open capture file ${path}: ${(err as Error).message}`);
   }
   try {
-    return readRecords(fd, header, onPacket, opts);
+    return read(fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -180,7 +185,8 @@ function readRecords(fd: number, h: PcapFileHeader, onPacket: PacketCallback, op
   }
 }
 
-function u32(b: Buffer, at: number, le: boolean): number {
+/** The unsigned 32-bit word at b[at], little-endian when `le`. */
+export function u32(b: Buffer, at: number, le: boolean): number {
   return le
     ? (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
     : ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;

@@ -12,11 +12,10 @@
 // is malformed or cut short. So the packets delivered are the ones libpcap delivers, with the
 // same lengths and timestamps (libpcap's, in microseconds: nanoseconds truncated)
 // (test/capture/pcapng-file.test.ts checks both over captures converted by editcap and the
-// corpus).
+// corpus). A block larger than the read chunk is left to libpcap too.
 import fs from 'node:fs';
 import type { PacketCallback } from './callback.js';
-import { CaptureError } from './errors.js';
-import { dltOf } from './pcap-file.js';
+import { CHUNK, MAXIMUM_SNAPLEN, dltOf, u32, withCaptureFile } from './pcap-file.js';
 
 const SHB = 0x0a0d0d0a;
 const IDB = 0x00000001;
@@ -25,10 +24,6 @@ const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 const OPT_END = 0;
 const IF_TSRESOL = 9;
 const IF_TSOFFSET = 14;
-/** libpcap's MAXIMUM_SNAPLEN: the snap length it uses for an interface's 0 or larger value. */
-const MAXIMUM_SNAPLEN = 262144;
-/** Read size; a block larger than it is left to libpcap. */
-const CHUNK = 1 << 20;
 
 export interface PcapngFileResult {
   /** Packets read (passed to the callback, and skipped). */
@@ -71,17 +66,7 @@ export function isPlainPcapng(head: Buffer): boolean {
  * CaptureError when the file cannot be opened; what onPacket throws is thrown on.
  */
 export function readPcapngFile(path: string, onPacket: PacketCallback, opts: PcapngFileOptions = {}): PcapngFileResult {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (err) {
-    throw new CaptureError(`cannot open capture file ${path}: ${(err as Error).message}`);
-  }
-  try {
-    return new Reader(fd).run(onPacket, opts);
-  } finally {
-    fs.closeSync(fd);
-  }
+  return withCaptureFile(path, (fd) => new Reader(fd).run(onPacket, opts));
 }
 
 class Reader {
@@ -207,9 +192,7 @@ class Reader {
   }
 
   private u32(b: Buffer, at: number): number {
-    return this.st.littleEndian
-      ? (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
-      : ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+    return u32(b, at, this.st.littleEndian);
   }
 }
 

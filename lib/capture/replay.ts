@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import { loadBinding, parseLinkType, type NativeSession } from './binding.js';
 import { replayPcapng } from './pcapng.js';
-import { pcapFileHeader, readPcapFile, type PcapFileHeader } from './pcap-file.js';
+import { MAXIMUM_SNAPLEN, pcapFileHeader, readPcapFile, type PcapFileHeader } from './pcap-file.js';
 import { isPlainPcapng, readPcapngFile } from './pcapng-file.js';
 import { PacketReader, type PacketCallback } from './callback.js';
 import { CaptureError } from './errors.js';
 
-/** libpcap's MAXIMUM_SNAPLEN: no savefile record it returns is longer. */
-const OFFLINE_BUFFER_LENGTH = 262144;
+/** No savefile record libpcap returns is longer. */
+const OFFLINE_BUFFER_LENGTH = MAXIMUM_SNAPLEN;
 const noWarnings = (): void => undefined;
 
 export interface ReplayOptions {

@@ -10,31 +10,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { replayFile, type ReplayOptions, type ReplayResult } from '../../lib/capture/index.js';
+import { replayFile } from '../../lib/capture/index.js';
 import { pcapFileHeader } from '../../lib/capture/pcap-file.js';
 import { CORPUS_DIR, corpusFile, haveCommand, requirePrereq } from '../helpers/env.js';
-
-interface Read { digest: string; count: number; result: ReplayResult | string }
-
-/** Every delivery hashed in order; a throw is kept as its message (both readers must agree on it too). */
-function read(file: string, opts: ReplayOptions = {}): Read {
-  const h = crypto.createHash('sha256');
-  let count = 0;
-  let result: ReplayResult | string;
-  try {
-    result = replayFile(file, (buf, caplen, wireLen, tsMs, linkType, _handle, at = 0) => {
-      assert.ok(at + caplen <= buf.length, 'the record lies inside the buffer');
-      h.update(buf.subarray(at, at + caplen));
-      h.update(`|${caplen} ${wireLen} ${tsMs} ${linkType};`);
-      count++;
-    }, opts);
-  } catch (err) {
-    result = (err as Error).message;
-  }
-  return { digest: h.digest('hex'), count, result };
-}
-
-const libpcap = (file: string, opts: ReplayOptions = {}): Read => read(file, { ...opts, libpcap: true });
+import { delivered, deliveredByLibpcap } from '../helpers/capture-readers.js';
 
 interface Rec { sec: number; frac: number; data: Buffer; wire?: number }
 
@@ -108,8 +87,8 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
       const got = fs.readSync(fd, head, 0, 24, 0);
       fs.closeSync(fd);
       if (pcapFileHeader(head.subarray(0, got)) !== undefined) ours++;
-      const a = libpcap(f);
-      const b = read(f);
+      const a = deliveredByLibpcap(f);
+      const b = delivered(f);
       const rel = path.relative(CORPUS_DIR, f);
       assert.equal(b.count, a.count, rel);
       assert.equal(b.digest, a.digest, rel);
@@ -124,8 +103,8 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
       const recs = records(300, 1500);
       if (variant.ns) for (const r of recs) r.frac = r.frac * 1000 + 999;
       writeClassic(file, recs, variant);
-      const a = libpcap(file);
-      const b = read(file);
+      const a = deliveredByLibpcap(file);
+      const b = delivered(file);
       assert.equal(a.count, 300);
       assert.equal(b.digest, a.digest);
       assert.deepEqual(b.result, a.result);
@@ -138,14 +117,14 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
     const size = fs.statSync(file).size;
     for (const cut of [1, 5, 15, 16, 17, 100]) {
       fs.truncateSync(file, size - cut);
-      const a = libpcap(file);
-      const b = read(file);
+      const a = deliveredByLibpcap(file);
+      const b = delivered(file);
       assert.equal(b.digest, a.digest, `cut ${cut}`);
       assert.deepEqual(b.result, a.result, `cut ${cut}`);
       writeClassic(file, records(20, 200, 3));
     }
     fs.truncateSync(file, 24);
-    assert.deepEqual(read(file).result, { packets: 0, linkType: 1, readError: false });
+    assert.deepEqual(delivered(file).result, { packets: 0, linkType: 1, readError: false });
   });
 
   it('records longer than the snap length, or than libpcap takes at all: libpcap reads on from the first of them', () => {
@@ -154,8 +133,8 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
       const recs = records(50, 120, 5);
       recs[30].data = Buffer.alloc(long, 7);
       writeClassic(file, recs, { snap: 150 });
-      const a = libpcap(file);
-      const b = read(file);
+      const a = deliveredByLibpcap(file);
+      const b = delivered(file);
       assert.ok(a.count >= 30, `${long}: ${a.count} records`);
       assert.equal(b.count, a.count, `${long}`);
       assert.equal(b.digest, a.digest, `${long}`);
@@ -169,9 +148,9 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
     recs[4000].data = Buffer.alloc(262144, 1); // the largest record libpcap takes, across a chunk's end
     writeClassic(file, recs);
     assert.ok(fs.statSync(file).size > 3 * (1 << 20));
-    const whole = libpcap(file);
+    const whole = deliveredByLibpcap(file);
     assert.equal(whole.count, 9000);
-    assert.equal(read(file).digest, whole.digest);
+    assert.equal(delivered(file).digest, whole.digest);
     // Paused every third check (every 3,072 records), each part resumed at the offset the last gave.
     const h = crypto.createHash('sha256');
     let asked = 0;
@@ -217,8 +196,8 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
         fs.truncateSync(file, Math.max(24, fs.statSync(file).size - 1 - next(40)));
         cut++;
       }
-      const a = libpcap(file);
-      const b = read(file);
+      const a = deliveredByLibpcap(file);
+      const b = delivered(file);
       assert.equal(b.count, a.count, `round ${round}`);
       assert.equal(b.digest, a.digest, `round ${round}`);
       assert.deepEqual(b.result, a.result, `round ${round}`);
@@ -236,8 +215,8 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
         const file = path.join(dir, `${path.basename(src)}.${format}`);
         execFileSync('editcap', ['-F', format, corpusFile(src), file]);
         if (pcapFileHeader(fs.readFileSync(file).subarray(0, 24)) !== undefined) ours++;
-        const a = libpcap(file);
-        const b = read(file);
+        const a = deliveredByLibpcap(file);
+        const b = delivered(file);
         assert.ok(a.count > 0, `${file}: ${a.count} records`);
         assert.equal(b.digest, a.digest, file);
         assert.deepEqual(b.result, a.result, file);
@@ -247,7 +226,7 @@ describe('capture: the replay\'s own pcap reader (pcap-file.ts) against libpcap'
   });
 
   it('a file that cannot be opened: the CaptureError of a missing file', () => {
-    const r = read(path.join(dir, 'missing.pcap'));
+    const r = delivered(path.join(dir, 'missing.pcap'));
     assert.match(String(r.result), /^cannot open capture file .*missing\.pcap/);
   });
 });

@@ -11,29 +11,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { replayFile, type ReplayOptions, type ReplayResult } from '../../lib/capture/index.js';
+import { replayFile } from '../../lib/capture/index.js';
 import { isPlainPcapng, readPcapngFile } from '../../lib/capture/pcapng-file.js';
 import { CORPUS_DIR, corpusFile, haveCommand, requirePrereq } from '../helpers/env.js';
-
-interface Read { digest: string; count: number; result: ReplayResult | string }
-
-function read(file: string, opts: ReplayOptions = {}): Read {
-  const h = crypto.createHash('sha256');
-  let count = 0;
-  let result: ReplayResult | string;
-  try {
-    result = replayFile(file, (buf, caplen, wireLen, tsMs, linkType, _handle, at = 0) => {
-      h.update(buf.subarray(at, at + caplen));
-      h.update(`|${caplen} ${wireLen} ${tsMs} ${linkType};`);
-      count++;
-    }, opts);
-  } catch (err) {
-    result = (err as Error).message;
-  }
-  return { digest: h.digest('hex'), count, result };
-}
-
-const libpcap = (file: string, opts: ReplayOptions = {}): Read => read(file, { ...opts, libpcap: true });
+import { delivered, deliveredByLibpcap, pcapngBlock, words } from '../helpers/capture-readers.js';
 
 /** Whether pcapng-file.ts reads `file` to its end by itself (no block left to libpcap). */
 function ours(file: string): boolean {
@@ -42,36 +23,18 @@ function ours(file: string): boolean {
 }
 
 function same(file: string, what = file): void {
-  const a = libpcap(file);
-  const b = read(file);
+  const a = deliveredByLibpcap(file);
+  const b = delivered(file);
   assert.equal(b.count, a.count, what);
   assert.equal(b.digest, a.digest, what);
   assert.deepEqual(b.result, a.result, what);
-}
-
-// A block writer: type, body padded to 4 bytes, the total length at both ends.
-function block(le: boolean, type: number, body: Buffer): Buffer {
-  const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
-  const b = Buffer.alloc(12 + padded.length);
-  const w = (v: number, at: number): void => { if (le) b.writeUInt32LE(v >>> 0, at); else b.writeUInt32BE(v >>> 0, at); };
-  w(type, 0);
-  w(b.length, 4);
-  padded.copy(b, 8);
-  w(b.length, b.length - 4);
-  return b;
-}
-
-function words(le: boolean, ...values: number[]): Buffer {
-  const b = Buffer.alloc(4 * values.length);
-  values.forEach((v, i) => (le ? b.writeUInt32LE(v >>> 0, 4 * i) : b.writeUInt32BE(v >>> 0, 4 * i)));
-  return b;
 }
 
 function shb(le: boolean, minor = 0): Buffer {
   const body = Buffer.alloc(16);
   if (le) { body.writeUInt32LE(0x1a2b3c4d, 0); body.writeUInt16LE(1, 4); body.writeUInt16LE(minor, 6); } else { body.writeUInt32BE(0x1a2b3c4d, 0); body.writeUInt16BE(1, 4); body.writeUInt16BE(minor, 6); }
   body.fill(0xff, 8, 16);
-  return block(le, 0x0a0d0d0a, body);
+  return pcapngBlock(le, 0x0a0d0d0a, body);
 }
 
 function idb(le: boolean, linkType: number, o: { tsresol?: number; snap?: number; tsoffset?: boolean } = {}): Buffer {
@@ -87,16 +50,16 @@ function idb(le: boolean, linkType: number, o: { tsresol?: number; snap?: number
   if (o.tsresol !== undefined) opt(9, Buffer.from([o.tsresol]));
   if (o.tsoffset) opt(14, Buffer.alloc(8, 1));
   if (opts.length > 0) opts.push(Buffer.alloc(4));
-  return block(le, 1, Buffer.concat([head, ...opts]));
+  return pcapngBlock(le, 1, Buffer.concat([head, ...opts]));
 }
 
 function epb(le: boolean, iface: number, units: bigint, data: Buffer, wire = data.length): Buffer {
-  return block(le, 6, Buffer.concat([words(le, iface, Number(units >> 32n), Number(units & 0xffffffffn), data.length, wire), data]));
+  return pcapngBlock(le, 6, Buffer.concat([words(le, iface, Number(units >> 32n), Number(units & 0xffffffffn), data.length, wire), data]));
 }
 
 /** Blocks libpcap skips: name resolution, interface statistics. */
 function otherBlocks(le: boolean): Buffer[] {
-  return [block(le, 4, Buffer.alloc(4)), block(le, 5, Buffer.concat([words(le, 0, 1, 2), Buffer.alloc(4)]))];
+  return [pcapngBlock(le, 4, Buffer.alloc(4)), pcapngBlock(le, 5, Buffer.concat([words(le, 0, 1, 2), Buffer.alloc(4)]))];
 }
 
 function frame(i: number, len = 60 + (i % 50)): Buffer {
@@ -153,7 +116,7 @@ describe('capture: the replay\'s own pcapng reader (pcapng-file.ts) against libp
         fs.writeFileSync(file, Buffer.concat(parts));
         assert.equal(ours(file), true);
         same(file);
-        assert.equal(read(file).count, 200);
+        assert.equal(delivered(file).count, 200);
       });
     }
   }
@@ -163,7 +126,7 @@ describe('capture: the replay\'s own pcapng reader (pcapng-file.ts) against libp
     ['an interface of another link type (libpcap stops, pcapng.ts reads on)', (le) => [shb(le), idb(le, 1), epb(le, 0, 1n, frame(1)), idb(le, 101), epb(le, 1, 2n, frame(2)), epb(le, 0, 3n, frame(3))]],
     ['millisecond and binary resolutions', (le) => [shb(le), idb(le, 1, { tsresol: 3 }), idb(le, 1, { tsresol: 0x94 }), epb(le, 0, 123456n, frame(1)), epb(le, 1, 1n << 40n, frame(2))]],
     ['a time offset', (le) => [shb(le), idb(le, 1, { tsoffset: true }), epb(le, 0, 5n, frame(1))]],
-    ['a simple packet block', (le) => [shb(le), idb(le, 1), epb(le, 0, 1n, frame(1)), block(le, 3, Buffer.concat([words(le, 80), frame(2, 80)]))]],
+    ['a simple packet block', (le) => [shb(le), idb(le, 1), epb(le, 0, 1n, frame(1)), pcapngBlock(le, 3, Buffer.concat([words(le, 80), frame(2, 80)]))]],
     ['a packet longer than the snap length', (le) => [shb(le), idb(le, 1, { snap: 64 }), epb(le, 0, 1n, frame(1, 60)), epb(le, 0, 2n, frame(2, 100)), epb(le, 0, 3n, frame(3, 60))]],
     ['a packet of an interface not described', (le) => [shb(le), idb(le, 1), epb(le, 0, 1n, frame(1)), epb(le, 3, 2n, frame(2))]],
     ['no interface at all', (le) => [shb(le)]],
@@ -210,7 +173,7 @@ describe('capture: the replay\'s own pcapng reader (pcapng-file.ts) against libp
     for (let i = 0; i < 5000; i++) parts.push(epb(true, 0, BigInt(1_700_000_000_000_000 + i * 1000), frame(i, 200 + (i % 1300))));
     fs.writeFileSync(file, Buffer.concat(parts));
     assert.ok(fs.statSync(file).size > 2 * (1 << 20));
-    const whole = libpcap(file);
+    const whole = deliveredByLibpcap(file);
     const h = crypto.createHash('sha256');
     let asked = 0;
     let skip = 0;

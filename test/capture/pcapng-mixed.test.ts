@@ -15,30 +15,13 @@ import { runReplay } from '../../lib/pipeline/index.js';
 import { DecodeStats, PacketInfo, decodePacket } from '../../lib/decode/index.js';
 import { corpusFile, haveCommand, requirePrereq } from '../helpers/env.js';
 import { ETHERTYPE_IPV4, ethernet, ipv4, udp } from '../helpers/packets.js';
-
-/** One pcapng block: type, body, padded, lengths both ends. */
-function block(le: boolean, type: number, body: Buffer): Buffer {
-  const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
-  const b = Buffer.alloc(12 + padded.length);
-  const w = (v: number, at: number): void => { if (le) b.writeUInt32LE(v, at); else b.writeUInt32BE(v, at); };
-  w(type, 0);
-  w(b.length, 4);
-  padded.copy(b, 8);
-  w(b.length, b.length - 4);
-  return b;
-}
-
-function u32(le: boolean, ...values: number[]): Buffer {
-  const b = Buffer.alloc(4 * values.length);
-  values.forEach((v, i) => (le ? b.writeUInt32LE(v, 4 * i) : b.writeUInt32BE(v, 4 * i)));
-  return b;
-}
+import { pcapngBlock, words } from '../helpers/capture-readers.js';
 
 function shb(le: boolean): Buffer {
   const body = Buffer.alloc(16);
   if (le) { body.writeUInt32LE(0x1a2b3c4d, 0); body.writeUInt16LE(1, 4); } else { body.writeUInt32BE(0x1a2b3c4d, 0); body.writeUInt16BE(1, 4); }
   body.fill(0xff, 8, 16); // section length: unknown
-  const b = block(le, 0x0a0d0d0a, body);
+  const b = pcapngBlock(le, 0x0a0d0d0a, body);
   b.writeUInt32LE(0x0a0d0d0a, 0); // the same in either order
   return b;
 }
@@ -54,12 +37,12 @@ function idb(le: boolean, linkType: number, tsresol?: number): Buffer {
     o[4] = tsresol;
     opts.push(o, Buffer.alloc(4)); // opt_endofopt
   }
-  return block(le, 1, Buffer.concat([head, ...opts]));
+  return pcapngBlock(le, 1, Buffer.concat([head, ...opts]));
 }
 
 /** An enhanced packet: interface, timestamp in the interface's units, data. */
 function epb(le: boolean, iface: number, units: bigint, data: Buffer): Buffer {
-  return block(le, 6, Buffer.concat([u32(le, iface, Number(units >> 32n), Number(units & 0xffffffffn), data.length, data.length), data]));
+  return pcapngBlock(le, 6, Buffer.concat([words(le, iface, Number(units >> 32n), Number(units & 0xffffffffn), data.length, data.length), data]));
 }
 
 function datagram(tag: string): Buffer {
