@@ -142,6 +142,7 @@ class Reader {
       if (o + 4 + len > p + length - 4) return false;
       if (code === OPT_END) break;
       if (code === IF_TSRESOL) {
+        if (len !== 1) return false;
         const r = c[o + 4];
         if (r === 6) divisor = 1e6;
         else if (r === 9) divisor = 1e9;
