@@ -17,6 +17,7 @@
 import fs from 'node:fs';
 import type { PacketCallback } from './callback.js';
 import { CaptureError } from './errors.js';
+import { FileWindow } from './file-window.js';
 
 const MAGIC_US = 0xa1b2c3d4;
 const MAGIC_NS = 0xa1b23c4d;
@@ -24,8 +25,6 @@ const GLOBAL_HEADER = 24;
 const RECORD_HEADER = 16;
 /** libpcap's MAXIMUM_SNAPLEN: no record it returns is longer; the snapshot length it uses for a header's 0 or larger value. */
 export const MAXIMUM_SNAPLEN = 262144;
-/** Read size (pcap-file.ts and pcapng-file.ts); always holds a whole record (at most MAXIMUM_SNAPLEN + its header). */
-export const CHUNK = 1 << 20;
 
 /**
  * libpcap's linktype_to_dlt for the LINKTYPE_ values whose DLT_ number differs on Linux; every
@@ -129,7 +128,6 @@ export function withCaptureFile<T>(path: string, read: (fd: number) => T): T {
 }
 
 function readRecords(fd: number, h: PcapFileHeader, onPacket: PacketCallback, opts: PcapFileOptions): PcapFileResult {
-  const chunk = Buffer.allocUnsafe(CHUNK);
   const le = h.littleEndian;
   const linkType = h.linkType;
   const snap = h.snapLength;
@@ -137,51 +135,27 @@ function readRecords(fd: number, h: PcapFileHeader, onPacket: PacketCallback, op
   const pauseEvery = opts.pauseEvery ?? 1024;
   const shouldPause = opts.shouldPause;
   const skip = opts.skip ?? 0;
-  /** File offset of chunk[0]; chunk[at, have) holds file bytes not yet handed on. */
-  let base = opts.offset ?? GLOBAL_HEADER;
-  let have = 0;
-  let at = 0;
+  let at = opts.offset ?? GLOBAL_HEADER;
+  const w = new FileWindow(fd, at);
+  const c = w.buf;
   let packets = 0;
-  let eof = false;
-  const result = (readError: boolean, paused: boolean, handOff: boolean): PcapFileResult =>
-    ({ packets, offset: base + at, readError, paused, handOff });
+  const result = (readError: boolean, paused: boolean, handOff: boolean): PcapFileResult => ({ packets, offset: at, readError, paused, handOff });
   for (;;) {
-    const left = have - at;
-    if (left >= RECORD_HEADER) {
-      const caplen = u32(chunk, at + 8, le);
-      if (caplen > snap) return result(false, false, true);
-      if (left >= RECORD_HEADER + caplen) {
-        const sec = u32(chunk, at, le);
-        // libpcap hands nanosecond files over in microseconds (truncated), as it opened them.
-        const us = Math.floor(u32(chunk, at + 4, le) / usPerUnit);
-        const wireLen = u32(chunk, at + 12, le);
-        const start = at + RECORD_HEADER;
-        at = start + caplen;
-        if (++packets <= skip) continue;
-        onPacket(chunk, caplen, wireLen, sec * 1000 + us / 1000, linkType, undefined, start);
-        if (shouldPause !== undefined && (packets - skip) % pauseEvery === 0 && shouldPause()) return result(false, true, false);
-        continue;
-      }
-    }
-    // A record cut short at the end of the file: libpcap reads it as an error too.
-    if (eof) return result(left > 0, false, false);
-    // Keep the partial record at the front and fill the rest of the chunk (a record with its
-    // header, at most RECORD_HEADER + MAXIMUM_SNAPLEN bytes, always fits).
-    if (at > 0) {
-      chunk.copyWithin(0, at, have);
-      base += at;
-      have = left;
-      at = 0;
-    }
-    let n: number;
-    try {
-      n = fs.readSync(fd, chunk, have, CHUNK - have, base + have);
-    } catch {
-      // An I/O error ends the read where it is, as libpcap's read error does (readError).
-      return result(true, false, false);
-    }
-    if (n === 0) eof = true;
-    have += n;
+    let p = w.bytes(at, RECORD_HEADER);
+    // A header cut short, or a read that failed: libpcap reads either as an error too.
+    if (p < 0) return result(!w.endsAt(at), false, false);
+    const caplen = u32(c, p + 8, le);
+    if (caplen > snap) return result(false, false, true);
+    p = w.bytes(at, RECORD_HEADER + caplen);
+    if (p < 0) return result(true, false, false);
+    const sec = u32(c, p, le);
+    // libpcap hands nanosecond files over in microseconds (truncated), as it opened them.
+    const us = Math.floor(u32(c, p + 4, le) / usPerUnit);
+    const wireLen = u32(c, p + 12, le);
+    at += RECORD_HEADER + caplen;
+    if (++packets <= skip) continue;
+    onPacket(c, caplen, wireLen, sec * 1000 + us / 1000, linkType, undefined, p + RECORD_HEADER);
+    if (shouldPause !== undefined && (packets - skip) % pauseEvery === 0 && shouldPause()) return result(false, true, false);
   }
 }
 

@@ -13,9 +13,9 @@
 // same lengths and timestamps (libpcap's, in microseconds: nanoseconds truncated)
 // (test/capture/pcapng-file.test.ts checks both over captures converted by editcap and the
 // corpus). A block larger than the read chunk is left to libpcap too.
-import fs from 'node:fs';
 import type { PacketCallback } from './callback.js';
-import { CHUNK, MAXIMUM_SNAPLEN, dltOf, u32, withCaptureFile } from './pcap-file.js';
+import { CHUNK, FileWindow } from './file-window.js';
+import { MAXIMUM_SNAPLEN, dltOf, u32, withCaptureFile } from './pcap-file.js';
 
 const SHB = 0x0a0d0d0a;
 const IDB = 0x00000001;
@@ -70,14 +70,14 @@ export function readPcapngFile(path: string, onPacket: PacketCallback, opts: Pca
 }
 
 class Reader {
-  private readonly chunk = Buffer.allocUnsafe(CHUNK);
-  /** File offset of chunk[0]; chunk[0, have) holds file bytes. */
-  private base = 0;
-  private have = 0;
-  private eof = false;
+  private readonly w: FileWindow;
+  private readonly chunk: Buffer;
   private readonly st: Section = { littleEndian: true, linkType: -1, divisors: [], snapLengths: [] };
 
-  constructor(private readonly fd: number) {}
+  constructor(fd: number) {
+    this.w = new FileWindow(fd, 0);
+    this.chunk = this.w.buf;
+  }
 
   run(onPacket: PacketCallback, opts: PcapngFileOptions): PcapngFileResult {
     const skip = opts.skip ?? 0;
@@ -89,19 +89,22 @@ class Reader {
     const done = (paused: boolean, handOff: boolean): PcapngFileResult => ({ packets, paused, handOff, linkType: st.linkType });
     for (;;) {
       // A block's type and length, then the whole block, in the chunk.
-      let p = this.window(at, 12);
-      // The end: clean only after a whole block, and with an interface (libpcap refuses a file without one).
-      if (p < 0) return done(false, !this.cleanEnd(at) || st.linkType < 0);
+      let p = this.w.bytes(at, 12);
+      // The end: clean only after a whole block, and with an interface (libpcap refuses a file
+      // without one); a block cut short or a read that failed is libpcap's to report.
+      if (p < 0) return done(false, !this.w.endsAt(at) || st.linkType < 0);
       const c = this.chunk;
       const type = this.u32(c, p);
       if (type === SHB) {
         // The first section only: a later one (a new byte order, new interfaces) is libpcap's.
-        if (at !== 0 || !isPlainPcapng(c.subarray(p, Math.min(p + 16, this.have)))) return done(false, true);
+        const head = this.w.bytes(at, 16);
+        if (at !== 0 || head < 0 || !isPlainPcapng(c.subarray(head, head + 16))) return done(false, true);
+        p = head;
         st.littleEndian = c.readUInt32LE(p + 8) === BYTE_ORDER_MAGIC;
       }
       const length = this.u32(c, p + 4);
       if (length < 12 || length % 4 !== 0 || length > CHUNK) return done(false, true);
-      p = this.window(at, length);
+      p = this.w.bytes(at, length);
       if (p < 0 || this.u32(c, p + length - 4) !== length) return done(false, true);
       if (type === IDB) {
         if (!this.interface(p, length)) return done(false, true);
@@ -157,35 +160,6 @@ class Reader {
     st.divisors.push(divisor);
     st.snapLengths.push(snap === 0 || snap > MAXIMUM_SNAPLEN ? MAXIMUM_SNAPLEN : snap);
     return true;
-  }
-
-  /** True when the file ends exactly at `at`. */
-  private cleanEnd(at: number): boolean {
-    return this.eof && at === this.base + this.have;
-  }
-
-  /** Offset in the chunk of file bytes [at, at + n), reading as needed; -1 when the file has fewer. */
-  private window(at: number, n: number): number {
-    if (at >= this.base && at + n <= this.base + this.have) return at - this.base;
-    // Keep what is left from `at` and fill the rest of the chunk.
-    if (at >= this.base && at <= this.base + this.have) {
-      this.chunk.copyWithin(0, at - this.base, this.have);
-      this.have -= at - this.base;
-    } else {
-      this.have = 0;
-    }
-    this.base = at;
-    while (this.have < n && !this.eof) {
-      let got: number;
-      try {
-        got = fs.readSync(this.fd, this.chunk, this.have, CHUNK - this.have, this.base + this.have);
-      } catch {
-        got = 0; // a read error ends the read here; libpcap is handed what follows and says so
-      }
-      if (got === 0) this.eof = true;
-      this.have += got;
-    }
-    return this.have >= n ? 0 : -1;
   }
 
   private u16(b: Buffer, at: number): number {
