@@ -4,10 +4,10 @@
 // resolution, interface statistics, decryption secrets, custom) are skipped, as libpcap skips
 // them. Like pcap-file.ts it reads 1 MiB chunks and hands each packet over where it lies: ~230
 // ns a packet on the bench machine against libpcap's ~520 (the bench capture converted by
-// editcap). A paused replay reads the packets before it again, skipped, at that speed (the
-// interfaces they follow must be read anyway). Everything else is left to libpcap from the block
-// where it appears (`handOff`): a second section, an interface of another link type (which
-// libpcap refuses, and pcapng.ts then reads), other timestamp resolutions or offsets, simple
+// editcap). A paused replay goes on from the block where it stopped, with what the blocks before
+// it said (the byte order, the interfaces): `resume`. Everything else is left to libpcap from the block
+// where it appears (`handOff`): a second section, an interface of another link type or snap
+// length (which libpcap refuses, and pcapng.ts then reads), other timestamp resolutions or offsets, simple
 // and obsolete packet blocks, a packet longer than its interface's snap length, a block that
 // is malformed or cut short. So the packets delivered are the ones libpcap delivers, with the
 // same lengths and timestamps (libpcap's, in microseconds: nanoseconds truncated)
@@ -26,9 +26,11 @@ const IF_TSRESOL = 9;
 const IF_TSOFFSET = 14;
 
 export interface PcapngFileResult {
-  /** Packets read (passed to the callback, and skipped). */
+  /** Packets read by this call (passed to the callback, and skipped). */
   packets: number;
   paused: boolean;
+  /** Paused: where the next read goes on (PcapngFileOptions.from). */
+  resume?: PcapngResume;
   /** Stopped before a block that libpcap should read (see above). */
   handOff: boolean;
   /** The link type of the file's interfaces (-1 before the first one). */
@@ -38,6 +40,8 @@ export interface PcapngFileResult {
 export interface PcapngFileOptions {
   /** Packets read and not passed on before the first one that is. */
   skip?: number;
+  /** Go on from where a paused read of the same file stopped (its result's `resume`), not from the start. */
+  from?: PcapngResume;
   /** Asked after every `pauseEvery` packets passed on: true stops the read after that packet. */
   shouldPause?: () => boolean;
   pauseEvery?: number;
@@ -51,6 +55,19 @@ interface Section {
   snapLengths: number[];
 }
 
+/**
+ * Where a paused read stopped: the offset of the next block, and what the blocks before it
+ * said (the section's byte order, its interfaces), which the packets after it need.
+ */
+export interface PcapngResume {
+  readonly offset: number;
+  readonly section: Readonly<Section>;
+}
+
+function copySection(s: Readonly<Section>): Section {
+  return { littleEndian: s.littleEndian, linkType: s.linkType, divisors: s.divisors.slice(), snapLengths: s.snapLengths.slice() };
+}
+
 /** True when `head` (a file's first 12 bytes or more) starts a pcapng section this reader takes. */
 export function isPlainPcapng(head: Buffer): boolean {
   if (head.length < 16 || head.readUInt32LE(0) !== SHB) return false;
@@ -60,22 +77,25 @@ export function isPlainPcapng(head: Buffer): boolean {
 }
 
 /**
- * Reads the pcapng file at `path` (isPlainPcapng) from its start, calling
+ * Reads the pcapng file at `path` (isPlainPcapng) from its start (or `opts.from`), calling
  * `onPacket(chunk, caplen, wireLen, tsMs, linkType, undefined, at)` for each packet after
  * `skip`: the packet's bytes are chunk[at, at + caplen), valid only during the call. Throws
  * CaptureError when the file cannot be opened; what onPacket throws is thrown on.
  */
 export function readPcapngFile(path: string, onPacket: PacketCallback, opts: PcapngFileOptions = {}): PcapngFileResult {
-  return withCaptureFile(path, (fd) => new Reader(fd).run(onPacket, opts));
+  return withCaptureFile(path, (fd) => new Reader(fd, opts.from).run(onPacket, opts));
 }
 
 class Reader {
   private readonly w: FileWindow;
   private readonly chunk: Buffer;
-  private readonly st: Section = { littleEndian: true, linkType: -1, divisors: [], snapLengths: [] };
+  private readonly st: Section;
+  private readonly start: number;
 
-  constructor(fd: number) {
-    this.w = new FileWindow(fd, 0);
+  constructor(fd: number, from?: PcapngResume) {
+    this.start = from?.offset ?? 0;
+    this.st = from ? copySection(from.section) : { littleEndian: true, linkType: -1, divisors: [], snapLengths: [] };
+    this.w = new FileWindow(fd, this.start);
     this.chunk = this.w.buf;
   }
 
@@ -85,8 +105,10 @@ class Reader {
     const shouldPause = opts.shouldPause;
     const st = this.st;
     let packets = 0;
-    let at = 0;
-    const done = (paused: boolean, handOff: boolean): PcapngFileResult => ({ packets, paused, handOff, linkType: st.linkType });
+    let at = this.start;
+    const done = (paused: boolean, handOff: boolean): PcapngFileResult => ({
+      packets, paused, handOff, linkType: st.linkType, ...(paused ? { resume: { offset: at, section: copySection(st) } } : {}),
+    });
     for (;;) {
       // A block's type and length, then the whole block, in the chunk.
       let p = this.w.bytes(at, 12);
@@ -155,10 +177,13 @@ class Reader {
       }
       o += 4 + ((len + 3) & ~3);
     }
-    const snap = this.u32(c, p + 12);
+    const raw = this.u32(c, p + 12);
+    const snap = raw === 0 || raw > MAXIMUM_SNAPLEN ? MAXIMUM_SNAPLEN : raw;
+    // libpcap refuses an interface whose snap length differs from the first one's (and pcapng.ts reads on).
+    if (st.snapLengths.length > 0 && snap !== st.snapLengths[0]) return false;
     st.linkType = linkType;
     st.divisors.push(divisor);
-    st.snapLengths.push(snap === 0 || snap > MAXIMUM_SNAPLEN ? MAXIMUM_SNAPLEN : snap);
+    st.snapLengths.push(snap);
     return true;
   }
 

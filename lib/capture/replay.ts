@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { loadBinding, parseLinkType, type NativeSession } from './binding.js';
 import { replayPcapng } from './pcapng.js';
 import { MAXIMUM_SNAPLEN, pcapFileHeader, readPcapFile, type PcapFileHeader } from './pcap-file.js';
-import { isPlainPcapng, readPcapngFile } from './pcapng-file.js';
+import { isPlainPcapng, readPcapngFile, type PcapngResume } from './pcapng-file.js';
 import { PacketReader, type PacketCallback } from './callback.js';
 import { CaptureError } from './errors.js';
 
@@ -24,6 +24,11 @@ export interface ReplayOptions {
    * pcap file read by pcap-file.ts goes on from there without reading the records before it.
    */
   offset?: number;
+  /**
+   * With `skip`: the paused result's `pcapng`, where record number `skip` starts in a pcapng
+   * file read by pcapng-file.ts, which goes on from there without reading the blocks before it.
+   */
+  pcapng?: PcapngResume;
   /** Read with libpcap even a file pcap-file.ts reads (the benchmark's bare loop is libpcap's). */
   libpcap?: boolean;
   /**
@@ -49,6 +54,8 @@ export interface ReplayResult {
   paused?: boolean;
   /** Paused in a file pcap-file.ts reads: the byte offset of the next record. */
   offset?: number;
+  /** Paused in a pcapng file pcapng-file.ts reads: where it goes on (ReplayOptions.pcapng). */
+  pcapng?: PcapngResume;
 }
 
 /** How often (in records passed on) shouldPause is asked: a counter test per record, a call per 1024. */
@@ -104,14 +111,23 @@ function replayPcapFile(path: string, header: PcapFileHeader, onPacket: PacketCa
 }
 
 /**
- * pcapng-file.ts's read of a pcapng file, with replayFile's skip and pause (a resumed read skips
- * the packets before, without an offset); a block it leaves to libpcap makes libpcap read on from it.
+ * pcapng-file.ts's read of a pcapng file, with replayFile's skip and pause (a resumed read goes on
+ * from the paused one's `pcapng`); a block it leaves to libpcap makes libpcap read on from it.
  */
 function replayPcapngFile(path: string, onPacket: PacketCallback, opts: ReplayOptions): ReplayResult {
   const skip = opts.skip ?? 0;
-  const r = readPcapngFile(path, onPacket, { skip, shouldPause: opts.shouldPause, pauseEvery: PAUSE_CHECK_EVERY });
-  if (r.handOff) return replayWithLibpcap(path, onPacket, { ...opts, skip: Math.max(r.packets, skip), offset: undefined });
-  return { packets: r.packets, linkType: r.linkType, readError: false, ...(r.paused ? { paused: true } : {}) };
+  // With where record `skip` starts, reading goes on there; without, the packets before it are read and not passed on.
+  const resume = skip > 0 && opts.pcapng !== undefined;
+  const r = readPcapngFile(path, onPacket, {
+    from: resume ? opts.pcapng : undefined,
+    skip: resume ? 0 : skip,
+    shouldPause: opts.shouldPause,
+    pauseEvery: PAUSE_CHECK_EVERY,
+  });
+  // Packets read from the start of the file, as libpcap's replay counts them.
+  const packets = resume ? skip + r.packets : r.packets;
+  if (r.handOff) return replayWithLibpcap(path, onPacket, { ...opts, skip: Math.max(packets, skip), offset: undefined, pcapng: undefined });
+  return { packets, linkType: r.linkType, readError: false, ...(r.paused ? { paused: true, pcapng: r.resume } : {}) };
 }
 
 function replayWithLibpcap(path: string, onPacket: PacketCallback, opts: ReplayOptions): ReplayResult {

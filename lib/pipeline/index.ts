@@ -496,8 +496,9 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
     const shouldPause = (): boolean => p.pendingJudgments >= MAX_PENDING_JUDGMENTS;
     let skip = 0;
     let offset: number | undefined;
+    let pcapng: ReplayResult['pcapng'];
     for (;;) {
-      const r = readCapture(file, onPacket, { skip, offset, shouldPause });
+      const r = readCapture(file, onPacket, { skip, offset, pcapng, shouldPause });
       if (!r.paused) return r;
       progress(r.packets);
       replayPauses += 1;
@@ -505,6 +506,7 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
       await alerts.flush();
       skip = r.packets;
       offset = r.offset;
+      pcapng = r.pcapng;
     }
   }
   function onPacket(buf: Buffer, caplen: number, wireLen: number, ts: number, linkType: number, _handle?: number, offset?: number): void {

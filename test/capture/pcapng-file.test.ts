@@ -4,14 +4,15 @@
 // of the corpus as editcap writes it in pcapng, over files written here (both byte orders,
 // micro- and nanosecond units, timestamps past 2^53 units, the forms it leaves to libpcap: a
 // second section, another link type, other resolutions, simple packets, a packet past the snap
-// length, no interface, a block cut short), 300 randomly damaged ones, and a paused read.
+// length, no interface, a block cut short), 300 randomly damaged ones, and paused reads that go on
+// from where they stopped.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { replayFile } from '../../lib/capture/index.js';
+import { replayFile, type ReplayResult } from '../../lib/capture/index.js';
 import { isPlainPcapng, readPcapngFile } from '../../lib/capture/pcapng-file.js';
 import { CORPUS_DIR, corpusFile, haveCommand, requirePrereq } from '../helpers/env.js';
 import { delivered, deliveredByLibpcap, pcapngBlock, words } from '../helpers/capture-readers.js';
@@ -124,6 +125,7 @@ describe('capture: the replay\'s own pcapng reader (pcapng-file.ts) against libp
   const leftToLibpcap: [string, (le: boolean) => Buffer[]][] = [
     ['a second section', (le) => [shb(le), idb(le, 1), epb(le, 0, 1n, frame(1)), shb(le), idb(le, 1), epb(le, 0, 2n, frame(2))]],
     ['an interface of another link type (libpcap stops, pcapng.ts reads on)', (le) => [shb(le), idb(le, 1), epb(le, 0, 1n, frame(1)), idb(le, 101), epb(le, 1, 2n, frame(2)), epb(le, 0, 3n, frame(3))]],
+    ['an interface of another snap length (libpcap stops, pcapng.ts reads on)', (le) => [shb(le), idb(le, 1, { tsresol: 9 }), epb(le, 0, 1_700_000_000_123_456_789n, frame(1)), idb(le, 1, { snap: 1000 }), epb(le, 1, 2n, frame(2)), epb(le, 0, 1_700_000_000_987_654_321n, frame(3))]],
     ['millisecond and binary resolutions', (le) => [shb(le), idb(le, 1, { tsresol: 3 }), idb(le, 1, { tsresol: 0x94 }), epb(le, 0, 123456n, frame(1)), epb(le, 1, 1n << 40n, frame(2))]],
     ['a time offset', (le) => [shb(le), idb(le, 1, { tsoffset: true }), epb(le, 0, 5n, frame(1))]],
     ['a simple packet block', (le) => [shb(le), idb(le, 1), epb(le, 0, 1n, frame(1)), pcapngBlock(le, 3, Buffer.concat([words(le, 80), frame(2, 80)]))]],
@@ -167,30 +169,77 @@ describe('capture: the replay\'s own pcapng reader (pcapng-file.ts) against libp
     }
   });
 
-  it('a paused read goes on where it stopped: the same packets as one read', () => {
+  /**
+   * replayFile paused at every other check and resumed as the replay resumes (skip, and where the
+   * paused read stopped): the deliveries as one digest, how many reads it took, and the
+   * packets each resumed read of our own reader read itself (not those before it again).
+   */
+  function pausedRead(file: string): { digest: string; reads: number; packets: number; resumedAt: number[] } {
+    const h = crypto.createHash('sha256');
+    let asked = 0;
+    let skip = 0;
+    let pcapng: ReplayResult['pcapng'];
+    let reads = 0;
+    const resumedAt: number[] = [];
+    for (;;) {
+      const r = replayFile(file, (buf, caplen, wireLen, tsMs, linkType, _handle, at = 0) => {
+        h.update(buf.subarray(at, at + caplen));
+        h.update(`|${caplen} ${wireLen} ${tsMs} ${linkType};`);
+      }, { skip, pcapng, shouldPause: () => ++asked % 2 === 0 });
+      reads++;
+      if (!r.paused) return { digest: h.digest('hex'), reads, packets: r.packets, resumedAt };
+      assert.ok(r.pcapng !== undefined && r.pcapng.offset > (pcapng?.offset ?? 0), 'a paused read says where it stopped');
+      resumedAt.push(r.pcapng.offset);
+      skip = r.packets;
+      pcapng = r.pcapng;
+    }
+  }
+
+  it('a paused read goes on from the block where it stopped: the same packets as one read', () => {
     const file = path.join(dir, 'big.pcapng');
     const parts = [shb(true), idb(true, 1)];
     for (let i = 0; i < 5000; i++) parts.push(epb(true, 0, BigInt(1_700_000_000_000_000 + i * 1000), frame(i, 200 + (i % 1300))));
     fs.writeFileSync(file, Buffer.concat(parts));
     assert.ok(fs.statSync(file).size > 2 * (1 << 20));
     const whole = deliveredByLibpcap(file);
-    const h = crypto.createHash('sha256');
-    let asked = 0;
-    let skip = 0;
-    let parts2 = 0;
-    for (;;) {
-      const r = replayFile(file, (buf, caplen, wireLen, tsMs, linkType, _handle, at = 0) => {
-        h.update(buf.subarray(at, at + caplen));
-        h.update(`|${caplen} ${wireLen} ${tsMs} ${linkType};`);
-      }, { skip, shouldPause: () => ++asked % 2 === 0 });
-      parts2++;
-      if (!r.paused) {
-        assert.equal(r.packets, 5000);
-        break;
-      }
-      skip = r.packets;
+    const r = pausedRead(file);
+    assert.equal(r.reads, 3);
+    assert.equal(r.packets, 5000);
+    assert.equal(r.digest, whole.digest);
+    // Each resumed read starts at its offset: read from there alone, the file's rest is what it delivers.
+    const rest = readPcapngFile(file, () => undefined, { from: { offset: r.resumedAt[0], section: { littleEndian: true, linkType: 1, divisors: [1e6], snapLengths: [65535] } } });
+    assert.equal(rest.packets, 5000 - 2048);
+    assert.equal(rest.handOff, false);
+  });
+
+  it('a paused read of a big-endian file with interfaces of both resolutions keeps them when it goes on', () => {
+    const file = path.join(dir, 'big-be.pcapng');
+    const parts = [shb(false), idb(false, 1, { tsresol: 9 }), idb(false, 1)];
+    for (let i = 0; i < 3000; i++) {
+      if (i === 1500) parts.push(idb(false, 1, { tsresol: 6 })); // described after the first pause
+      const iface = i < 1500 ? i % 2 : i % 3;
+      const units = iface === 0 ? BigInt(1_700_000_000_000_000_000 + i * 1_000_123) : BigInt(1_700_000_000_000_000 + i * 1000);
+      parts.push(epb(false, iface, units, frame(i, 100 + (i % 800))));
+      if (i % 500 === 0) parts.push(...otherBlocks(false));
     }
-    assert.equal(parts2, 3);
-    assert.equal(h.digest('hex'), whole.digest);
+    fs.writeFileSync(file, Buffer.concat(parts));
+    assert.equal(ours(file), true);
+    const r = pausedRead(file);
+    assert.equal(r.reads, 2);
+    assert.equal(r.digest, deliveredByLibpcap(file).digest);
+  });
+
+  it('a paused read that meets a block left to libpcap after it goes on: libpcap reads the rest, the same packets', () => {
+    const file = path.join(dir, 'big-then-section.pcapng');
+    const parts = [shb(true), idb(true, 1)];
+    for (let i = 0; i < 2500; i++) parts.push(epb(true, 0, BigInt(1_700_000_000_000_000 + i * 1000), frame(i)));
+    parts.push(shb(true), idb(true, 1)); // a second section: libpcap's
+    for (let i = 2500; i < 2600; i++) parts.push(epb(true, 0, BigInt(1_700_000_000_000_000 + i * 1000), frame(i)));
+    fs.writeFileSync(file, Buffer.concat(parts));
+    const whole = deliveredByLibpcap(file);
+    assert.equal(whole.count, 2600);
+    const r = pausedRead(file);
+    assert.equal(r.packets, 2600);
+    assert.equal(r.digest, whole.digest);
   });
 });

@@ -1,8 +1,8 @@
 // A capture with very many new destinations (a scan): a replay reads a file in one
 // synchronous call, and each new destination waits for its baseline write before it alerts, so
 // the replay pauses reading once too many wait, lets them be written, and reads on from where
-// it stopped. Checked: every alert once, the baseline has them all, the same alerts as a pipe
-// (which cannot be opened again and is read in one go).
+// it stopped. Checked: every alert once, the baseline has them all, the same alerts from the
+// capture in pcapng and from a pipe (which cannot be opened again and is read in one go).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -75,6 +75,21 @@ describe('pipeline/replay: a capture with very many new destinations', function 
     const again = await runReplay(config('file'), [capture], silent);
     assert.equal(again.alerts, 0);
     assert.equal(again.packets, TARGETS);
+  });
+
+  it('a pcapng capture pauses and reads on from where it stopped too: every destination alerts once', async function () {
+    requirePrereq(this, haveCommand('editcap'), 'editcap (Wireshark)');
+    const pcapng = path.join(dir, 'scan.pcapng');
+    await new Promise<void>((resolve, reject) => {
+      spawn('editcap', ['-F', 'pcapng', capture, pcapng], { stdio: 'ignore' }).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`editcap exited ${code}`))));
+    });
+    const stats = await runReplay(config('pcapng'), [pcapng], silent);
+    assert.equal(stats.packets, TARGETS);
+    assert.ok(stats.replayPauses >= 1, `paused ${stats.replayPauses} times`);
+    assert.equal(stats.alerts, TARGETS);
+    const fromPcapng = alertLines(path.join(dir, 'pcapng', 'alerts.json')).map(destination);
+    assert.equal(new Set(fromPcapng).size, TARGETS, 'one alert per destination, none twice');
+    assert.deepEqual(fromPcapng.sort(), alertLines(path.join(dir, 'file', 'alerts.json')).map(destination).sort());
   });
 
   it('a pipe is read in one go (it cannot be opened again), with the same alerts', async function () {
