@@ -4,15 +4,15 @@
 // resolution, interface statistics, decryption secrets, custom) are skipped, as libpcap skips
 // them. Like pcap-file.ts it reads 1 MiB chunks and hands each packet over where it lies: ~230
 // ns a packet on the bench machine against libpcap's ~520 (the bench capture converted by
-// editcap). A paused replay goes on from the block where it stopped, with what the blocks before
-// it said (the byte order, the interfaces): `resume`. Everything else is left to libpcap from the block
-// where it appears (`handOff`): a second section, an interface of another link type or snap
-// length (which libpcap refuses, and pcapng.ts then reads), other timestamp resolutions or offsets, simple
-// and obsolete packet blocks, a packet longer than its interface's snap length, a block that
-// is malformed or cut short. So the packets delivered are the ones libpcap delivers, with the
-// same lengths and timestamps (libpcap's, in microseconds: nanoseconds truncated)
-// (test/capture/pcapng-file.test.ts checks both over captures converted by editcap and the
-// corpus). A block larger than the read chunk is left to libpcap too.
+// editcap). A paused replay goes on from the block where it stopped, with what the blocks
+// before it said (the byte order, the interfaces): `resume`. Everything else is left to libpcap
+// from the block where it appears (`handOff`): a second section, an interface of another link
+// type or snap length (which libpcap refuses, and pcapng.ts then reads), other timestamp
+// resolutions or offsets, simple and obsolete packet blocks, a packet longer than its
+// interface's snap length, a block that is malformed or cut short. So the packets delivered are
+// the ones libpcap delivers, with the same lengths and timestamps (libpcap's, in microseconds:
+// nanoseconds truncated) (test/capture/pcapng-file.test.ts checks both over captures converted
+// by editcap and the corpus). A block larger than the read chunk is left to libpcap too.
 import type { PacketCallback } from './callback.js';
 import { CHUNK, FileWindow } from './file-window.js';
 import { MAXIMUM_SNAPLEN, dltOf, u32, withCaptureFile } from './pcap-file.js';
