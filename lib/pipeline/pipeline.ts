@@ -487,7 +487,10 @@ export class Pipeline {
       }
       resolver = this.textAt(pkt, pkt.srcOffset);
     }
-    for (const a of info.answers) this.names.add(a.ip, a.chain, a.ttl, this.packetTime, resolver);
+    for (const a of info.answers) {
+      // The chain starts at the question's name (the same string) but for a response without a question.
+      this.names.add(a.ip, a.chain, a.ttl, this.packetTime, resolver, a.chain[0] === info.queryName ? info.queryHash : 0);
+    }
     if (pkt && this.deps.attributor) {
       this.resolvers.answer(`${this.textAt(pkt, pkt.dstOffset)}|${pkt.dstPort}`, info, this.packetTime);
     }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { NameCache } from '../../lib/dns/index.js';
+import { NameCache, textNameHash } from '../../lib/dns/index.js';
 import type { NameLookup } from '../../lib/dns/index.js';
 import { ReferenceNameCache } from './reference-cache.js';
 
@@ -44,6 +44,35 @@ describe('dns/NameCache', () => {
     const hit = cache.lookup('192.0.2.2', T0 + 300_000);
     assert.equal(hit?.name, 'short.example.com');
     assert.deepEqual(hit?.alternatives, ['long.example.com']);
+  });
+
+  it('two names with the same hash are still two names (names are told apart by hash first, then by text)', () => {
+    // The caller hands over textNameHash(chain[0]); a collision is forced here by handing the same one for both.
+    const cache = new NameCache({ maxAlternatives: 3 });
+    const ip = '192.0.2.77';
+    cache.add(ip, ['a.example.com'], 60, T0, undefined, 7);
+    cache.add(ip, ['b.example.com'], 60, T0 + 1, undefined, 7);
+    assert.equal(cache.lookup(ip, T0 + 1)?.name, 'b.example.com');
+    assert.deepEqual(cache.lookup(ip, T0 + 1)?.alternatives, ['a.example.com']);
+    cache.add(ip, ['c.example.com', 'edge.example.net'], 60, T0 + 2, undefined, 7);
+    cache.add(ip, ['a.example.com'], 60, T0 + 3, undefined, 7);
+    const hit = cache.lookup(ip, T0 + 3);
+    assert.equal(hit?.name, 'a.example.com');
+    assert.deepEqual(hit?.alternatives, ['c.example.com', 'b.example.com'], 'a left the alternatives, once');
+    assert.deepEqual(hit?.chain, ['a.example.com']);
+  });
+
+  it('entries taken back after a restart go on taking names the same way', () => {
+    const before = new NameCache({ maxAlternatives: 3 });
+    for (const n of ['a', 'b', 'c']) before.add('198.51.100.8', [`${n}.example.com`], 600, T0);
+    const after = new NameCache({ maxAlternatives: 3 });
+    assert.equal(after.restore(before.entries(T0 + 1), T0 + 1), 1);
+    for (const cache of [before, after]) {
+      cache.add('198.51.100.8', ['a.example.com'], 600, T0 + 2, undefined, textNameHash('a.example.com'));
+      cache.add('198.51.100.8', ['d.example.com'], 600, T0 + 3);
+    }
+    assert.deepEqual(after.lookup('198.51.100.8', T0 + 4), before.lookup('198.51.100.8', T0 + 4));
+    assert.deepEqual(after.lookup('198.51.100.8', T0 + 4)?.alternatives, ['a.example.com', 'c.example.com', 'b.example.com']);
   });
 
   it('keeps the resolver of the latest answer as evidence', () => {
@@ -105,7 +134,8 @@ describe('dns/NameCache against the replaced implementation', () => {
         const name = names[rnd() % names.length];
         const chain = rnd() % 2 === 0 ? [name] : [name, `edge${rnd() % 3}.cdn.example.net`];
         const ttl = rnd() % 10;
-        cache.add(ip, chain, ttl, now);
+        // With the parser's hash of the name, or without (computed): the same outcome.
+        cache.add(ip, chain, ttl, now, undefined, rnd() % 2 === 0 ? textNameHash(name) : 0);
         ref.add(ip, [...chain], ttl, now);
       }
     }
