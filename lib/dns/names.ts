@@ -38,6 +38,8 @@ const ARENA_BYTES = 8192;
 const LOWER = new Uint8Array(256).map((_, b) => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b));
 /** An arena grown past this by a huge message is dropped after the message. */
 const ARENA_KEEP = 65536;
+/** Kept names a message's later names may point to and be taken for without a read (NameTable.read). */
+const KEPT_AT = 16;
 
 // dns-packet exports its name codec (`exports.name`) but @types/dns-packet does not declare it.
 // Used only for names with non-ASCII bytes, whose text is UTF-8 decoded per label and then
@@ -69,18 +71,53 @@ export class NameTable {
   wide = new Uint8Array(64);
   /** Text of a name once made; set at read time for non-ASCII names. */
   text: (string | undefined)[] = [];
+  /**
+   * Kept names of this message by where their read began, with the limit that read had and its
+   * pointer hops: a later name that is only a pointer to one of those places is that name
+   * again (see read()). The first KEPT_AT kept names.
+   */
+  private readonly keptAt = new Int32Array(KEPT_AT);
+  private readonly keptId = new Int32Array(KEPT_AT);
+  private readonly keptLimit = new Int32Array(KEPT_AT);
+  private readonly keptHops = new Int32Array(KEPT_AT);
+  private keptCount = 0;
+  /** The last read() named a kept name again: its id, which add() returns; -1 after a read into the arena. */
+  private again = -1;
+  /** The last add() returned a name kept before: drop() leaves it kept. */
+  private addedAgain = false;
+  private lastStart = 0;
+  private lastLimit = 0;
+  private lastHops = 0;
 
   reset(): void {
     this.top = 0;
     this.count = 0;
+    this.keptCount = 0;
+    this.again = -1;
     if (this.arena.length > ARENA_KEEP) this.arena = Buffer.allocUnsafe(ARENA_BYTES);
   }
 
   /**
    * Reads the name at buf[off] of the message at buf[base, limit) into the arena (not yet
    * kept). Returns the offset after the name on the wire, or a negative status.
+   *
+   * A name that is only a compression pointer to where a kept name's read began (how DNS
+   * servers write a record's owner: a pointer to the question, or to the CNAME target before
+   * it) is that name: nothing more is read, and add() returns the kept name's id. The outcome
+   * is the one a read would give: the pointer points back (a read requires it), the kept read
+   * stayed within a limit no larger than this one, and one more hop stays within MAX_HOPS.
    */
   read(buf: Buffer, base: number, off: number, limit: number): number {
+    this.again = -1;
+    if ((buf[off] & 0xc0) === 0xc0 && off + 1 < limit) {
+      const jump = base + (((buf[off] & 0x3f) << 8) | buf[off + 1]);
+      for (let i = 0; i < this.keptCount; i++) {
+        if (this.keptAt[i] === jump && jump < off && this.keptLimit[i] <= limit && this.keptHops[i] < MAX_HOPS) {
+          this.again = this.keptId[i];
+          return off + 2;
+        }
+      }
+    }
     if (this.top + 256 > this.arena.length) this.grow();
     const a = this.arena;
     const from = this.top;
@@ -121,12 +158,20 @@ export class NameTable {
     if (w !== from && a[w - 1] === DOT) w--;
     this.lastLen = w - from;
     this.lastAscii = high < 0x80;
+    this.lastStart = off;
+    this.lastLimit = limit;
+    this.lastHops = hops;
     if (!this.lastAscii) this.lastText = slowText(buf, base, off, limit);
     return next >= 0 ? next : p;
   }
 
   /** Keeps the last read name; returns its id. */
   add(): number {
+    if (this.again >= 0) {
+      this.addedAgain = true;
+      return this.again;
+    }
+    this.addedAgain = false;
     const id = this.count++;
     if (id === this.start.length) this.growIds();
     this.start[id] = this.top;
@@ -134,13 +179,23 @@ export class NameTable {
     this.wide[id] = this.lastAscii ? 0 : 1;
     this.text[id] = this.lastAscii ? undefined : this.lastText;
     this.top += this.lastLen;
+    const k = this.keptCount;
+    if (k < KEPT_AT) {
+      this.keptAt[k] = this.lastStart;
+      this.keptId[k] = id;
+      this.keptLimit[k] = this.lastLimit;
+      this.keptHops[k] = this.lastHops;
+      this.keptCount = k + 1;
+    }
     return id;
   }
 
-  /** Forgets the most recently kept name (a record that turned out bad). */
+  /** Forgets the most recently kept name (a record that turned out bad); one kept before stays. */
   drop(): void {
+    if (this.addedAgain) return;
     this.count--;
     this.top = this.start[this.count];
+    if (this.keptCount > 0 && this.keptId[this.keptCount - 1] === this.count) this.keptCount--;
   }
 
   /** Same name (case-insensitively, as DNS compares names). */

@@ -194,6 +194,74 @@ describe('dns/parseDnsResponse against the dns-packet based reference', () => {
     }
   });
 
+  it('a pointer to a name read with 128 hops is a bad pointer, though that name was kept', () => {
+    // As above with 127 pointers: the first A record's owner takes 128 hops (kept); a second A
+    // record owned by a pointer to that owner would take 129, whatever was kept.
+    const w = new Writer();
+    for (const v of [0x1234, 0x8180, 1, 3, 0, 0]) w.u16(v);
+    w.name(['x', 'example', 'com'], false);
+    w.u16(1);
+    w.u16(1);
+    w.u16(0xc00c);
+    for (const v of [16, 1]) w.u16(v);
+    w.u32(60);
+    w.u16(2 * 127);
+    let prev = 12;
+    for (let i = 0; i < 127; i++) {
+      const here = w.bytes.length;
+      w.u16(0xc000 | prev);
+      prev = here;
+    }
+    const owner = w.bytes.length;
+    w.u16(0xc000 | prev);
+    for (const v of [1, 1]) w.u16(v);
+    w.u32(60);
+    w.u16(4);
+    w.bytes.push(192, 0, 2, 1);
+    w.u16(0xc000 | owner);
+    for (const v of [1, 1]) w.u16(v);
+    w.u32(60);
+    w.u16(4);
+    w.bytes.push(192, 0, 2, 2);
+    const msg = Buffer.from(w.bytes);
+    const stats = new DnsStats();
+    const info = parseDnsResponse(msg, 0, msg.length, stats);
+    assert.deepEqual(info?.answers, [{ ip: '192.0.2.1', ttl: 60, chain: ['x.example.com'] }]);
+    assert.equal(stats.malformed['answers-name-bad-pointer'], 1);
+  });
+
+  it('a CNAME record dropped for its RDLENGTH leaves the question it points to kept', () => {
+    // Owners are pointers to the question (kept): the CNAME's target ends before its RDATA does
+    // (dropped, bad-rdlength), and the A records after it still name the question.
+    const w = new Writer();
+    for (const v of [0x1234, 0x8180, 1, 3, 0, 0]) w.u16(v);
+    w.name(['www', 'example', 'com'], false);
+    w.u16(1);
+    w.u16(1);
+    w.u16(0xc00c);
+    for (const v of [5, 1]) w.u16(v);
+    w.u32(300);
+    w.u16(7); // the target below takes 5 bytes: 2 left over
+    w.name(['cdn'], false);
+    w.bytes.push(0, 0);
+    w.u16(0xc00c);
+    for (const v of [1, 1]) w.u16(v);
+    w.u32(60);
+    w.u16(4);
+    w.bytes.push(192, 0, 2, 7);
+    w.u16(0xc00c);
+    for (const v of [1, 1]) w.u16(v);
+    w.u32(60);
+    w.u16(4);
+    w.bytes.push(192, 0, 2, 8);
+    const msg = Buffer.from(w.bytes);
+    const stats = new DnsStats();
+    const info = parseDnsResponse(msg, 0, msg.length, stats);
+    assert.deepEqual(info, referenceParse(msg, 0, msg.length, new DnsStats()));
+    assert.equal(stats.malformed['bad-rdlength'], 1);
+    assert.deepEqual(info?.answers.map((x) => [x.ip, x.chain]), [['192.0.2.7', ['www.example.com']], ['192.0.2.8', ['www.example.com']]]);
+  });
+
   it('gives decode\'s address text for 40,000 random IPv4 answers (the address memo never mixes them up)', () => {
     const rnd = prng(7);
     const stats = new DnsStats();
