@@ -57,6 +57,43 @@ class Writer {
   }
 }
 
+/** A response's header (id 0x1234) with one question, `name` (A, IN), and `answers` records to follow. */
+function responseHead(w: Writer, name: string[], answers: number): void {
+  for (const v of [0x1234, 0x8180, 1, answers, 0, 0]) w.u16(v);
+  w.name(name, false);
+  w.u16(1);
+  w.u16(1);
+}
+
+/**
+ * A TXT record owned by the question whose RDATA is `hops` pointers, each to the one before and
+ * the first to the question (at 12); returns the offset of the last.
+ */
+function pointerChain(w: Writer, hops: number): number {
+  w.u16(0xc00c);
+  w.u16(16);
+  w.u16(1);
+  w.u32(60);
+  w.u16(2 * hops);
+  let prev = 12;
+  for (let i = 0; i < hops; i++) {
+    const here = w.bytes.length;
+    w.u16(0xc000 | prev);
+    prev = here;
+  }
+  return prev;
+}
+
+/** An A record (TTL 60) whose owner is a pointer to offset `owner`. */
+function aRecord(w: Writer, owner: number, ip: number[]): void {
+  w.u16(0xc000 | owner);
+  w.u16(1);
+  w.u16(1);
+  w.u32(60);
+  w.u16(4);
+  w.bytes.push(...ip);
+}
+
 function randomMessage(rnd: Rnd): Buffer {
   const w = new Writer();
   const compress = rnd() % 3 !== 0;
@@ -154,32 +191,8 @@ describe('dns/parseDnsResponse against the dns-packet based reference', () => {
       // Question x.example.com; a TXT record whose RDATA is a chain of pointers, each to the
       // one before and the first to the question; then an A record owned by the last pointer.
       const w = new Writer();
-      w.u16(0x1234);
-      w.u16(0x8180);
-      w.u16(1);
-      w.u16(2);
-      w.u16(0);
-      w.u16(0);
-      w.name(['x', 'example', 'com'], false);
-      w.u16(1);
-      w.u16(1);
-      w.u16(0xc00c);
-      w.u16(16);
-      w.u16(1);
-      w.u32(60);
-      w.u16(2 * hops);
-      let prev = 12;
-      for (let i = 0; i < hops; i++) {
-        const here = w.bytes.length;
-        w.u16(0xc000 | prev);
-        prev = here;
-      }
-      w.u16(0xc000 | prev); // one more hop: the owner's own pointer
-      w.u16(1);
-      w.u16(1);
-      w.u32(60);
-      w.u16(4);
-      w.bytes.push(192, 0, 2, 1);
+      responseHead(w, ['x', 'example', 'com'], 2);
+      aRecord(w, pointerChain(w, hops), [192, 0, 2, 1]); // one more hop: the owner's own pointer
       const msg = Buffer.from(w.bytes);
       const stats = new DnsStats();
       const info = parseDnsResponse(msg, 0, msg.length, stats);
@@ -198,31 +211,11 @@ describe('dns/parseDnsResponse against the dns-packet based reference', () => {
     // As above with 127 pointers: the first A record's owner takes 128 hops (kept); a second A
     // record owned by a pointer to that owner would take 129, whatever was kept.
     const w = new Writer();
-    for (const v of [0x1234, 0x8180, 1, 3, 0, 0]) w.u16(v);
-    w.name(['x', 'example', 'com'], false);
-    w.u16(1);
-    w.u16(1);
-    w.u16(0xc00c);
-    for (const v of [16, 1]) w.u16(v);
-    w.u32(60);
-    w.u16(2 * 127);
-    let prev = 12;
-    for (let i = 0; i < 127; i++) {
-      const here = w.bytes.length;
-      w.u16(0xc000 | prev);
-      prev = here;
-    }
+    responseHead(w, ['x', 'example', 'com'], 3);
+    const last = pointerChain(w, 127);
     const owner = w.bytes.length;
-    w.u16(0xc000 | prev);
-    for (const v of [1, 1]) w.u16(v);
-    w.u32(60);
-    w.u16(4);
-    w.bytes.push(192, 0, 2, 1);
-    w.u16(0xc000 | owner);
-    for (const v of [1, 1]) w.u16(v);
-    w.u32(60);
-    w.u16(4);
-    w.bytes.push(192, 0, 2, 2);
+    aRecord(w, last, [192, 0, 2, 1]);
+    aRecord(w, owner, [192, 0, 2, 2]);
     const msg = Buffer.from(w.bytes);
     const stats = new DnsStats();
     const info = parseDnsResponse(msg, 0, msg.length, stats);
@@ -234,26 +227,15 @@ describe('dns/parseDnsResponse against the dns-packet based reference', () => {
     // Owners are pointers to the question (kept): the CNAME's target ends before its RDATA does
     // (dropped, bad-rdlength), and the A records after it still name the question.
     const w = new Writer();
-    for (const v of [0x1234, 0x8180, 1, 3, 0, 0]) w.u16(v);
-    w.name(['www', 'example', 'com'], false);
-    w.u16(1);
-    w.u16(1);
+    responseHead(w, ['www', 'example', 'com'], 3);
     w.u16(0xc00c);
     for (const v of [5, 1]) w.u16(v);
     w.u32(300);
     w.u16(7); // the target below takes 5 bytes: 2 left over
     w.name(['cdn'], false);
     w.bytes.push(0, 0);
-    w.u16(0xc00c);
-    for (const v of [1, 1]) w.u16(v);
-    w.u32(60);
-    w.u16(4);
-    w.bytes.push(192, 0, 2, 7);
-    w.u16(0xc00c);
-    for (const v of [1, 1]) w.u16(v);
-    w.u32(60);
-    w.u16(4);
-    w.bytes.push(192, 0, 2, 8);
+    aRecord(w, 12, [192, 0, 2, 7]);
+    aRecord(w, 12, [192, 0, 2, 8]);
     const msg = Buffer.from(w.bytes);
     const stats = new DnsStats();
     const info = parseDnsResponse(msg, 0, msg.length, stats);
