@@ -8,14 +8,12 @@
 // from where they stopped.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { replayFile, type ReplayResult } from '../../lib/capture/index.js';
 import { isPlainPcapng, readPcapngFile } from '../../lib/capture/pcapng-file.js';
 import { CORPUS_DIR, corpusFile, haveCommand, requirePrereq } from '../helpers/env.js';
-import { delivered, deliveredByLibpcap, pcapngBlock, words } from '../helpers/capture-readers.js';
+import { delivered, deliveredByLibpcap, deliveredPaused, pcapngBlock, words } from '../helpers/capture-readers.js';
 
 /** Whether pcapng-file.ts reads `file` to its end by itself (no block left to libpcap). */
 function ours(file: string): boolean {
@@ -170,29 +168,16 @@ describe('capture: the replay\'s own pcapng reader (pcapng-file.ts) against libp
   });
 
   /**
-   * replayFile paused at every other check and resumed as the replay resumes (skip, and where the
-   * paused read stopped): the deliveries as one digest, how many reads it took, and the
-   * packets each resumed read of our own reader read itself (not those before it again).
+   * replayFile paused at every other check and resumed as the replay resumes: the digest, how
+   * many reads it took, the packets, and the offset each paused read of our own reader gave.
    */
   function pausedRead(file: string): { digest: string; reads: number; packets: number; resumedAt: number[] } {
-    const h = crypto.createHash('sha256');
-    let asked = 0;
-    let skip = 0;
-    let pcapng: ReplayResult['pcapng'];
-    let reads = 0;
-    const resumedAt: number[] = [];
-    for (;;) {
-      const r = replayFile(file, (buf, caplen, wireLen, tsMs, linkType, _handle, at = 0) => {
-        h.update(buf.subarray(at, at + caplen));
-        h.update(`|${caplen} ${wireLen} ${tsMs} ${linkType};`);
-      }, { skip, pcapng, shouldPause: () => ++asked % 2 === 0 });
-      reads++;
-      if (!r.paused) return { digest: h.digest('hex'), reads, packets: r.packets, resumedAt };
-      assert.ok(r.pcapng !== undefined && r.pcapng.offset > (pcapng?.offset ?? 0), 'a paused read says where it stopped');
-      resumedAt.push(r.pcapng.offset);
-      skip = r.packets;
-      pcapng = r.pcapng;
-    }
+    const r = deliveredPaused(file, 2);
+    const resumedAt = r.paused.map((p, i) => {
+      assert.ok(p.pcapng !== undefined && p.pcapng.offset > (r.paused[i - 1]?.pcapng?.offset ?? 0), 'a paused read says where it stopped');
+      return p.pcapng.offset;
+    });
+    return { digest: r.digest, reads: r.paused.length + 1, packets: r.last.packets, resumedAt };
   }
 
   it('a paused read goes on from the block where it stopped: the same packets as one read', () => {
