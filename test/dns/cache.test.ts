@@ -179,4 +179,29 @@ describe('dns/NameCache against the replaced implementation', () => {
     assert.deepEqual([2, 3].map((i) => left(`198.51.100.${i}`)), [false, false]);
     assert.deepEqual([1, 4, 7, 8, 9, 10].map((i) => left(`198.51.100.${i}`)), [true, true, true, true, true, true]);
   });
+
+  it('a use within the newest quarter leaves the entry where it is: it goes before newer ones, never before three quarters of the cache', () => {
+    const ip = (i: number) => `198.51.100.${i}`;
+    const fill = () => {
+      const cache = new NameCache({ maxEntries: 8 });
+      for (let i = 1; i <= 8; i++) cache.add(ip(i), [`h${i}.example.com`], 300, T0);
+      return cache;
+    };
+    // Which of `of` are held, oldest first (entries() does not count as a use).
+    const held = (cache: NameCache, of: number[]) => cache.entries(T0).map((e) => Number(e.ip.split('.')[3])).filter((i) => of.includes(i));
+    // 7 is used with one entry (8) put after it: not moved, so it goes before 8.
+    const near = fill();
+    near.lookup(ip(7), T0);
+    for (let i = 9; i <= 14; i++) near.add(ip(i), [`h${i}.example.com`], 300, T0);
+    assert.equal(near.stats.evictions, 6); // 1..6
+    assert.deepEqual(held(near, [7, 8]), [7, 8]);
+    near.add(ip(15), ['h15.example.com'], 300, T0);
+    assert.deepEqual(held(near, [7, 8]), [8]);
+    // 5 is used with three put after it (more than a quarter of 8): moved, so it outlives 6, 7, 8.
+    const far = fill();
+    far.lookup(ip(5), T0);
+    for (let i = 9; i <= 15; i++) far.add(ip(i), [`h${i}.example.com`], 300, T0);
+    assert.deepEqual(held(far, [5, 6, 7, 8]), [5]);
+    assert.equal(far.entries(T0).length, 8);
+  });
 });
