@@ -167,7 +167,7 @@ export class NameCache {
     return out;
   }
 
-  /** The entries not expired at `now`, least recently used first (what restore() takes). */
+  /** The entries not expired at `now`, least recently used first as eviction takes them (touch()): what restore() takes. */
   entries(now: number): SavedName[] {
     const out: SavedName[] = [];
     for (const e of this.order.values()) {
