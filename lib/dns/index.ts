@@ -11,7 +11,7 @@ export { parseDnsQuery, readDnsQuery } from './query.js';
 export type { DnsQueryHead, DnsQueryInfo } from './query.js';
 export { textNameHash } from './names.js';
 export { QueryTracker, QueryTrackerStats } from './query-tracker.js';
-export { QueryKey, queryKey, textQueryKey } from './query-key.js';
+export { IPV6_KEY, QueryKey, queryKey, textQueryKey } from './query-key.js';
 export type { QueryTrackerOptions } from './query-tracker.js';
 export { toUnicodeName, escapeName, displayName } from './idn.js';
 export { isEncryptedDnsEndpoint, EncryptedDnsEndpoints, ENCRYPTED_DNS_PORT, PUBLIC_DOH_ADDRESSES, PUBLIC_DOH_NAMES } from './doh.js';

@@ -1,12 +1,17 @@
 // The key a DNS query and its answer share: the client and server sockets and the transaction
-// id (RFC 5452 §3), made from the packet's bytes without text for IPv4 (query-tracker.ts).
-import { ipv6PairKey, u32, type PacketInfo } from '../decode/index.js';
+// id (RFC 5452 §3), made from the packet's bytes without text (query-tracker.ts).
+import { u32, type PacketInfo } from '../decode/index.js';
+
+/** QueryKey.s of a key from an IPv6 packet (text keys hold "ip|port|ip|port", never this). */
+export const IPV6_KEY = 'ipv6';
 
 /**
- * Who asked whom, with which id: the client and server sockets and the transaction id. IPv4
- * from a packet: `a` / `b` the client / server address as 32-bit numbers, `p` both ports
- * (client << 16 | server), `s` ''. Otherwise `s` is the text of it all and a = b = p = 0.
- * `h` mixes them into the integer that picks the hash bucket.
+ * Who asked whom, with which id: the client and server sockets and the transaction id. From a
+ * packet: `a` / `b` the client / server address as 32-bit numbers, `p` both ports (client << 16
+ * | server), `s` '' for IPv4; for IPv6 `a` / `b` are the addresses' last words, the first three
+ * are c0-c2 / s0-s2, and `s` is IPV6_KEY (`v6` 1). From text (textQueryKey), `s` is the text of
+ * it all and the numbers are 0. c0-s2 mean something only when `v6` is 1. `h` mixes them into
+ * the integer that picks the hash bucket.
  */
 export class QueryKey {
   h = 0;
@@ -15,6 +20,14 @@ export class QueryKey {
   p = 0;
   id = 0;
   s = '';
+  /** 1: made from an IPv6 packet (s is IPV6_KEY); the words below are the addresses' first three. */
+  v6 = 0;
+  c0 = 0;
+  c1 = 0;
+  c2 = 0;
+  s0 = 0;
+  s1 = 0;
+  s2 = 0;
 }
 
 /**
@@ -30,20 +43,28 @@ export function queryKey(pkt: PacketInfo, id: number, fromClient: boolean, out: 
   const cPort = fromClient ? pkt.srcPort : pkt.dstPort;
   const sPort = fromClient ? pkt.dstPort : pkt.srcPort;
   out.id = id;
+  out.p = ((cPort << 16) | sPort) >>> 0;
   if (pkt.ipVersion !== 6) {
     out.a = u32(buf, c);
     out.b = u32(buf, s);
-    out.p = ((cPort << 16) | sPort) >>> 0;
     out.s = '';
+    out.v6 = 0;
   } else {
-    out.a = 0;
-    out.b = 0;
-    out.p = 0;
-    out.s = ipv6PairKey(0, cPort, sPort, buf, c, s); // no transport in the key, as for IPv4
+    out.s = IPV6_KEY;
+    out.v6 = 1;
+    out.c0 = u32(buf, c);
+    out.c1 = u32(buf, c + 4);
+    out.c2 = u32(buf, c + 8);
+    out.a = u32(buf, c + 12);
+    out.s0 = u32(buf, s);
+    out.s1 = u32(buf, s + 4);
+    out.s2 = u32(buf, s + 8);
+    out.b = u32(buf, s + 12);
   }
   out.h = mix(out);
   return out;
 }
+
 
 /** The key of a query from `client` ("ip|port") to `server` ("ip|port"). */
 export function textQueryKey(id: number, client: string, server: string, out: QueryKey = new QueryKey()): QueryKey {
@@ -52,6 +73,7 @@ export function textQueryKey(id: number, client: string, server: string, out: Qu
   out.b = 0;
   out.p = 0;
   out.s = `${client}|${server}`;
+  out.v6 = 0;
   out.h = mix(out);
   return out;
 }
@@ -61,8 +83,16 @@ function mix(k: QueryKey): number {
   let h = Math.imul(k.a ^ 0x9e3779b9, 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13) ^ k.b, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ k.p, 0x27d4eb2f);
+  if (k.v6 !== 0) {
+    h = Math.imul(h ^ (h >>> 13) ^ k.c0, 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 16) ^ k.c1, 0xc2b2ae35);
+    h = Math.imul(h ^ (h >>> 13) ^ k.c2, 0x27d4eb2f);
+    h = Math.imul(h ^ (h >>> 16) ^ k.s0, 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13) ^ k.s1, 0xc2b2ae35);
+    h = Math.imul(h ^ (h >>> 16) ^ k.s2, 0x27d4eb2f);
+  }
   h ^= k.id;
-  const t = k.s;
+  const t = k.v6 !== 0 ? '' : k.s;
   for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
   h ^= h >>> 15;
   return h & 0x3fffffff;

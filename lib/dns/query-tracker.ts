@@ -6,14 +6,18 @@
 // dns-udp-unsolicited-response, Zeek's "flip" trace dns53.pcap) cannot plant a name.
 //
 // Cost: nothing is allocated per query or answer. The packet path fills a reused QueryKey
-// from the packet's bytes (query-key.ts): for IPv4 the client and server addresses as 32-bit
-// numbers, both ports and the id, no text; the question is a 32-bit hash of its name's bytes
-// (NameTable.hash; textNameHash for text), not a string. Pending queries are rows of typed
-// arrays, one per slot of a FIFO ring, chained per bucket of a hash table over slots; every
-// hit compares the whole key and the name hash. (IPv6 keys, and the "ip|port" text query() / match() take, keep their
-// text in `s`.) Measured on the bench capture, side by side: a 7-character key string cost
-// ~230 ns a Map get or set, and the node objects, name strings and keys were ~550 bytes of
-// garbage per query and answer, 13 MB of it promoted out of the young generation.
+// from the packet's bytes (query-key.ts): the client and server addresses as 32-bit words
+// (one each for IPv4, four for IPv6), both ports and the id, no text; the question is a 32-bit
+// hash of its name's bytes (NameTable.hash; textNameHash for text), not a string. Pending
+// queries are rows of typed arrays, one per slot of a FIFO ring, chained per bucket of a hash
+// table over slots; every hit compares the whole key and the name hash. (The "ip|port" text
+// query() / match() take keeps its text in `s`. IPv6 keys were text too: a query and its answer
+// over IPv6 cost ~600 ns in keys and lookups against ~170 over IPv4, now ~255. An IPv6 key's
+// other six words are rows of an array made at the first IPv6 query, so a host without IPv6
+// DNS does not pay its 24 bytes a slot.) Measured on the bench capture, side by side: a
+// 7-character key string cost ~230 ns a Map get or set, and the node objects, name strings and
+// keys were ~550 bytes of garbage per query and answer, 13 MB of it promoted out of the young
+// generation.
 // Expiry and eviction take the oldest query from the front of the ring, so a packet that
 // expires nothing pays one comparison for it. (A first version walked a Map from its oldest
 // insertion instead; V8 skips deleted slots on every walk, and under eviction pressure a pair
@@ -24,7 +28,7 @@
 // nothing that a CNAME in an answer to the asked name would not give.
 
 import { textNameHash } from './names.js';
-import { textQueryKey, QueryKey } from './query-key.js';
+import { IPV6_KEY, textQueryKey, QueryKey } from './query-key.js';
 
 /** Counters; `unmatched` includes `duplicates` (answers to a query already answered). */
 export class QueryTrackerStats {
@@ -44,7 +48,7 @@ export interface QueryTrackerOptions {
   /** How long an answer may follow its query. 5 s is glibc's default resolver timeout
    * (resolv.conf(5) `timeout:5`); an answer later than that has no waiting socket. */
   windowMs?: number;
-  /** Bound on pending queries (kept answered ones included). About 60 bytes a query (its row and two buckets): ~4 MB at 65536. */
+  /** Bound on pending queries (kept answered ones included). About 60 bytes a query (its row and two buckets): ~4 MB at 65536; 24 more once IPv6 queries come (~5.5 MB). */
   maxPending?: number;
 }
 
@@ -71,6 +75,8 @@ export class QueryTracker {
   private readonly kp: Uint32Array;
   private readonly kid: Int32Array;
   private readonly ks: string[];
+  /** An IPv6 key's other words (ks[s] is IPV6_KEY): kx[6 s, 6 s + 6), c0, c1, c2, s0, s1, s2. */
+  private kx: Uint32Array | undefined;
   /** Name hash; 0 = no question (or the root). */
   private readonly nh: Int32Array;
   /** Time of the query (of its last retransmission), ms. */
@@ -153,6 +159,16 @@ export class QueryTracker {
     this.kp[s] = key.p;
     this.kid[s] = key.id;
     this.ks[s] = key.s;
+    if (key.v6 !== 0) {
+      const x = (this.kx ??= new Uint32Array(this.maxPending * 6));
+      const i = s * 6;
+      x[i] = key.c0;
+      x[i + 1] = key.c1;
+      x[i + 2] = key.c2;
+      x[i + 3] = key.s0;
+      x[i + 4] = key.s1;
+      x[i + 5] = key.s2;
+    }
     this.nh[s] = name;
     this.at[s] = now;
     this.queuedAt[s] = now;
@@ -218,7 +234,14 @@ export class QueryTracker {
 
   private sameKey(s: number, k: QueryKey): boolean {
     return this.kh[s] === k.h && this.ka[s] === k.a && this.kb[s] === k.b && this.kp[s] === k.p
-      && this.kid[s] === k.id && this.ks[s] === k.s;
+      && this.kid[s] === k.id && this.ks[s] === k.s && (k.v6 === 0 || this.sameWords(s, k));
+  }
+
+  /** The IPv6 key in slot `s` has k's other six words. */
+  private sameWords(s: number, k: QueryKey): boolean {
+    const x = this.kx as Uint32Array;
+    const i = s * 6;
+    return x[i] === k.c0 && x[i + 1] === k.c1 && x[i + 2] === k.c2 && x[i + 3] === k.s0 && x[i + 4] === k.s1 && x[i + 5] === k.s2;
   }
 
   private refuse(): false {
@@ -251,6 +274,7 @@ export class QueryTracker {
       this.kp[t] = this.kp[s];
       this.kid[t] = this.kid[s];
       this.ks[t] = this.ks[s];
+      if (this.ks[s] === IPV6_KEY) (this.kx as Uint32Array).copyWithin(t * 6, s * 6, s * 6 + 6);
       this.nh[t] = this.nh[s];
       this.at[t] = this.at[s];
       this.state[t] = this.state[s];

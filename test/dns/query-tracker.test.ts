@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { QueryKey, QueryTracker, queryKey, textNameHash } from '../../lib/dns/index.js';
+import { IPV6_KEY, QueryKey, QueryTracker, queryKey, textNameHash } from '../../lib/dns/index.js';
 import { decodePacket, DecodeStats, PacketInfo } from '../../lib/decode/index.js';
 import { ethernet, ipv4, ipv6, udp, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../helpers/packets.js';
 
@@ -181,6 +181,34 @@ describe('dns/QueryTracker', () => {
     assert.equal(t.matchKeyed(key(1, 5), name, 2), false, 'consumed');
   });
 
+  it('IPv6 keys that mix to the same bucket hash are told apart by every word', () => {
+    const t = new QueryTracker();
+    const words = ['c0', 'c1', 'c2', 's0', 's1', 's2'] as const;
+    const key = (word?: (typeof words)[number]): QueryKey => {
+      const k = Object.assign(new QueryKey(), { h: 42, a: 7, b: 9, p: ((40000 << 16) | 53) >>> 0, id: 5, s: IPV6_KEY, v6: 1, c0: 1, c1: 2, c2: 3, s0: 4, s1: 5, s2: 6 });
+      if (word !== undefined) k[word] += 100;
+      return k;
+    };
+    const name = textNameHash('a.example.com');
+    t.queryKeyed(key(), name, 0);
+    for (const w of words) assert.equal(t.matchKeyed(key(w), name, 1), false, w);
+    assert.equal(t.matchKeyed(key(), name, 1), true);
+  });
+
+  it('an IPv6 query retransmitted and moved to the back of the ring keeps its whole key', () => {
+    const t = new QueryTracker({ maxPending: 4, windowMs: 1000 });
+    const k = (last: number) => Object.assign(new QueryKey(), { h: last, a: last, b: 9, p: 53, id: 5, s: IPV6_KEY, v6: 1, c0: 0x20010db8, c1: last, c2: 3, s0: 0x20010db8, s1: 5, s2: 6 });
+    const name = textNameHash('a.example.com');
+    t.queryKeyed(k(1), name, 0);
+    t.queryKeyed(k(2), name, 100);
+    t.queryKeyed(k(1), name, 800); // a retransmit: the query's time moves on, its slot stays at the front
+    t.sweep(1050); // past the window of its first time, within that of its retransmit: requeued behind k(2)
+    assert.equal(t.size, 2);
+    assert.equal(t.matchKeyed(k(1), name, 1100), true);
+    assert.equal(t.matchKeyed(k(2), name, 1200), false, 'expired');
+    assert.equal(t.stats.retransmits, 1);
+  });
+
   describe('queryKey (the packet path\'s key)', () => {
     const decoded = (frame: Buffer): PacketInfo => {
       const pkt = new PacketInfo();
@@ -211,6 +239,69 @@ describe('dns/QueryTracker', () => {
         for (const k of others) assert.notDeepEqual(k, key);
         assert.equal(new Set(others.map((k) => JSON.stringify(k))).size, others.length);
       }
+    });
+
+    it('IPv6: every byte of either address counts, and an IPv6 key is never an IPv4 one', () => {
+      const t = new QueryTracker();
+      const name = textNameHash('www.example.com');
+      const client = '2001:db8:aa:bb:cc:dd:ee:10';
+      const server = '2001:db8:53:1:2:3:4:53';
+      t.queryKeyed(queryKey(v6(client, server, 40000, 53), 9, true), name, 1000);
+      const bytes = (a: string) => [...Buffer.from(a.split(':').map((w) => w.padStart(4, '0')).join(''), 'hex')];
+      const text = (b: number[]) => Buffer.from(b).toString('hex').match(/..../g)!.join(':');
+      // An answer to the client from a server one bit off, or to a client one bit off, in each byte.
+      for (let i = 0; i < 16; i++) {
+        const s = bytes(server);
+        s[i] ^= 0x01;
+        assert.equal(t.matchKeyed(queryKey(v6(text(s), client, 53, 40000), 9, false), name, 1001), false, `server byte ${i}`);
+        const c = bytes(client);
+        c[i] ^= 0x80;
+        assert.equal(t.matchKeyed(queryKey(v6(server, text(c), 53, 40000), 9, false), name, 1001), false, `client byte ${i}`);
+      }
+      assert.equal(t.stats.unmatched, 32);
+      assert.equal(t.matchKeyed(queryKey(v6(server, client, 53, 40000), 9, false), name, 1002), true);
+      // IPv4-compatible IPv6 addresses hold the IPv4 ones in their last words: still another key.
+      const u = new QueryTracker();
+      u.queryKeyed(queryKey(v4('192.0.2.10', '198.51.100.53', 40000, 53), 9, true), name, 1000);
+      u.queryKeyed(queryKey(v6('::c000:20b', '::c633:6435', 40000, 53), 9, true), name, 1000);
+      assert.equal(u.matchKeyed(queryKey(v6('::c633:6435', '::c000:20a', 53, 40000), 9, false), name, 1001), false);
+      assert.equal(u.matchKeyed(queryKey(v4('198.51.100.53', '192.0.2.11', 53, 40000), 9, false), name, 1001), false);
+      assert.equal(u.matchKeyed(queryKey(v4('198.51.100.53', '192.0.2.10', 53, 40000), 9, false), name, 1002), true);
+      assert.equal(u.matchKeyed(queryKey(v6('::c633:6435', '::c000:20b', 53, 40000), 9, false), name, 1002), true);
+    });
+
+    it('IPv6 keys from packets decide as the text keys do, through retransmits, expiry and eviction', () => {
+      // The same queries and answers to two trackers, one keyed from the packets, one by text
+      // ("ip|port", the way IPv6 keys were made before): few addresses, ports and ids, so keys
+      // collide often; a small ring, so slots are reused and requeued.
+      const byPacket = new QueryTracker({ maxPending: 32, windowMs: 1000 });
+      const byText = new QueryTracker({ maxPending: 32, windowMs: 1000 });
+      let seed = 11;
+      const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+      const clients = ['2001:db8::10', '2001:db8::11', '2001:db8:1::10', 'fd00::10'];
+      const servers = ['2001:db8:53::1', '2001:db8:53::2', 'fd00::53'];
+      const names = ['a.example.com', 'b.example.com', 'c.example.org'];
+      let now = 0;
+      let matched = 0;
+      for (let i = 0; i < 20_000; i++) {
+        now += rnd(40) === 0 ? 1200 : rnd(20); // now and then a pause past the window
+        const c = clients[rnd(clients.length)];
+        const srv = servers[rnd(servers.length)];
+        const port = 40000 + rnd(3);
+        const id = rnd(4);
+        const name = names[rnd(names.length)];
+        if (rnd(2) === 0) {
+          byPacket.queryKeyed(queryKey(v6(c, srv, port, 53), id, true), textNameHash(name), now);
+          byText.query({ id, name }, `${c}|${port}`, `${srv}|53`, now);
+        } else {
+          const got = byPacket.matchKeyed(queryKey(v6(srv, c, 53, port), id, false), textNameHash(name), now);
+          assert.equal(got, byText.match({ id, queryName: name }, `${c}|${port}`, `${srv}|53`, now), `step ${i}`);
+          if (got) matched++;
+        }
+      }
+      assert.deepEqual(counts(byPacket), counts(byText));
+      const s = byPacket.stats;
+      assert.ok(matched > 200 && s.retransmits > 100 && s.evictions > 100 && s.expired > 100, `${matched} matched; ${JSON.stringify(s)}`);
     });
 
     it('tracks by it: the answer from the packet matches, a spoofed source does not', () => {
