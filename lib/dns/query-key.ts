@@ -65,7 +65,6 @@ export function queryKey(pkt: PacketInfo, id: number, fromClient: boolean, out: 
   return out;
 }
 
-
 /** The key of a query from `client` ("ip|port") to `server` ("ip|port"). */
 export function textQueryKey(id: number, client: string, server: string, out: QueryKey = new QueryKey()): QueryKey {
   out.id = id;

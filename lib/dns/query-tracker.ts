@@ -28,7 +28,7 @@
 // nothing that a CNAME in an answer to the asked name would not give.
 
 import { textNameHash } from './names.js';
-import { IPV6_KEY, textQueryKey, QueryKey } from './query-key.js';
+import { textQueryKey, QueryKey } from './query-key.js';
 
 /** Counters; `unmatched` includes `duplicates` (answers to a query already answered). */
 export class QueryTrackerStats {
@@ -75,7 +75,7 @@ export class QueryTracker {
   private readonly kp: Uint32Array;
   private readonly kid: Int32Array;
   private readonly ks: string[];
-  /** An IPv6 key's other words (ks[s] is IPV6_KEY): kx[6 s, 6 s + 6), c0, c1, c2, s0, s1, s2. */
+  /** The other six words of IPv6 keys (those whose ks is IPV6_KEY; other slots' rows are leftovers): kx[6 s, 6 s + 6), c0, c1, c2, s0, s1, s2. Made at the first IPv6 query. */
   private kx: Uint32Array | undefined;
   /** Name hash; 0 = no question (or the root). */
   private readonly nh: Int32Array;
@@ -274,7 +274,7 @@ export class QueryTracker {
       this.kp[t] = this.kp[s];
       this.kid[t] = this.kid[s];
       this.ks[t] = this.ks[s];
-      if (this.ks[s] === IPV6_KEY) (this.kx as Uint32Array).copyWithin(t * 6, s * 6, s * 6 + 6);
+      this.kx?.copyWithin(t * 6, s * 6, s * 6 + 6);
       this.nh[t] = this.nh[s];
       this.at[t] = this.at[s];
       this.state[t] = this.state[s];
