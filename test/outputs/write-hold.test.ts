@@ -147,6 +147,25 @@ describe('pipeline/outputs: hold and the alerts-file counters in /metrics', () =
     await out.close();
   });
 
+  it('AlertOutputs: a burst emitted at once goes out whole and in order, in writes of at most 256', async () => {
+    const logger = createLogger('error', { stream: new Writable({ write(_c, _e, done) { done(); } }), text: false });
+    const config = loadConfig({ flags: { 'state-dir': path.join(dir, 'state'), 'alerts-file': path.join(dir, 'alerts.json') }, env: {} });
+    const out = await AlertOutputs.open(config, logger, false);
+    const writes: number[] = [];
+    const file = out.file;
+    const writeMany = file.writeMany.bind(file);
+    file.writeMany = (alerts, json) => {
+      writes.push(alerts.length);
+      writeMany(alerts, json);
+    };
+    for (let i = 0; i < 1000; i++) out.emit(alert(i));
+    await out.flush();
+    assert.deepEqual(seqsOf(config.alertsFile), Array.from({ length: 1000 }, (_, i) => i));
+    assert.deepEqual(writes, [256, 256, 256, 232]);
+    assert.equal(out.emitted, 1000);
+    await out.close();
+  });
+
   it('AlertOutputs.hold() holds the alerts file; reopen() writes the queue; stats() has a help text per counter', async () => {
     const logged: string[] = [];
     const sink = new Writable({ write(c: Buffer, _e, done) { logged.push(c.toString()); done(); } });
