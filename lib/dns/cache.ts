@@ -255,6 +255,11 @@ export class NameCache {
 
   private append(e: Entry): void {
     this.order.append(e);
+    this.stamp(e);
+  }
+
+  /** Counts `e` as just put at the newest end. */
+  private stamp(e: Entry): void {
     e.placedAt = this.placed = (this.placed + 1) | 0;
   }
 
@@ -270,7 +275,7 @@ export class NameCache {
   private touch(e: Entry): void {
     if ((((this.placed - e.placedAt) | 0) >>> 0) <= this.touchSlack) return;
     this.order.moveToNewest(e);
-    e.placedAt = this.placed = (this.placed + 1) | 0;
+    this.stamp(e);
   }
 
   private drop(e: Entry): void {
