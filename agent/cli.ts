@@ -9,6 +9,7 @@ import {
   flagOptions, loadConfig, logStreamFor, logTextFor, parseDuration, parseListen, surviveRejections, LogFile, LOG_LEVELS, type AgentConfig, type Command,
   type LogLevel,
 } from '../lib/config/index.js';
+import { prestartJudgingThread, replayThreads } from '../lib/pipeline/split-thread.js';
 
 // The pipeline (and with it the native libpcap binding) is imported only when a command runs,
 // so --help and configuration errors work even where the binding cannot load.
@@ -69,6 +70,8 @@ async function replay(argv: Record<string, unknown>): Promise<void> {
   const files = checkInputFiles((argv.files as string[] | undefined) ?? [], 'capture file');
   const logger = createLogger(config.logLevel, { stream: logStreamFor(config), text: logTextFor(config) });
   logger.debug('configuration loaded', { config });
+  // The judging thread of a two-thread replay loads its modules while this one loads the pipeline.
+  if (replayThreads(config, files) > 1) prestartJudgingThread();
   const { runReplay } = await pipeline();
   const stats = await runReplay(config, files, logger);
   if (config.statsJson) process.stdout.write(JSON.stringify(stats) + '\n');

@@ -77,5 +77,6 @@ export const DEFAULTS: Readonly<AgentConfig> = Object.freeze({
   normalizeVersions: true,
   groupingRules: Object.freeze([]) as unknown as AgentConfig['groupingRules'],
   suppressions: Object.freeze([]) as unknown as AgentConfig['suppressions'],
+  replayThreads: 0,
   statsJson: false,
 });

@@ -64,6 +64,7 @@ export interface AgentConfig {
   normalizeVersions: boolean;    // --normalize-versions, default true
   groupingRules: GroupingRule[]; // config file only, default [] (see docs/configuration.md)
   suppressions: SuppressionRule[]; // config file only, default []
+  replayThreads: number;         // replay only: --replay-threads, default 0 (2 with two processors or more)
   statsJson: boolean;            // replay only: --stats-json
 }
 

@@ -61,6 +61,14 @@ export interface FlowHooks {
    * addresses. Unset, or false: not known (a replay of another host's Ethernet capture).
    */
   sentByAnother?(pkt: PacketInfo): boolean;
+  /**
+   * A packet of a tracked flow was counted (its bytes and packets, `fromClient` or not, and the
+   * answer it gave): before the payload hooks and the end it may bring. For an owner that keeps
+   * a copy of the flow elsewhere (the other thread of a replay: split-replay.ts).
+   */
+  onCounted?(flow: Flow, fromClient: boolean, pkt: PacketInfo): void;
+  /** The flow's client or its forwarded mark changed after its start (a copy of it that arrived: see arrivedLate). */
+  onClientChanged?(flow: Flow): void;
 }
 
 export interface FlowTableOptions {
@@ -294,11 +302,13 @@ export class FlowTable {
     if (fromClient) {
       entry.clientBytes += pkt.ipLength;
       entry.clientPackets += 1;
+      this.hooks.onCounted?.(entry, true, pkt);
       if (entry.wantPayload && pkt.payloadLength > 0) this.hooks.onClientPayload?.(entry, pkt);
     } else {
       entry.serverBytes += pkt.ipLength;
       entry.serverPackets += 1;
       if (entry.answer === NOT_ANSWERED) entry.answer = isTcp && (flags & (TCP_RST | TCP_SYN)) === TCP_RST ? REFUSED : ANSWERED;
+      this.hooks.onCounted?.(entry, false, pkt);
       if (entry.wantServerPayload && pkt.payloadLength > 0) this.hooks.onServerPayload?.(entry, pkt);
     }
     if (!isTcp) return;
@@ -449,6 +459,7 @@ export class FlowTable {
       flow.clientIp = clientIp;
       flow.clientPort = pkt.srcPort;
     }
+    this.hooks.onClientChanged?.(flow);
   }
 
   private recordStart(sig: number | string, flow: Flow): void {

@@ -7,9 +7,9 @@ import type winston from 'winston';
 import { ConfigError, DEFAULTS, type AgentConfig, type LogFile } from '../config/index.js';
 import { SoftwareContext } from '../software/index.js';
 import {
-  CaptureError, CaptureStopped, LiveCapture, inflateIfCompressed, readErrorReason, replayFile, ringPackets, type Inflated, type InterfaceStats, type ReplayResult,
+  CaptureStopped, LiveCapture, replayFile, ringPackets, type InterfaceStats, type ReplayResult,
 } from '../capture/index.js';
-import { Baseline, BaselineWriteError } from '../baseline/index.js';
+import { Baseline } from '../baseline/index.js';
 import { ConnectTracer, ExecWatch, SNAPSHOT_FILES, SNAPSHOT_LINKS, SnapshotProcFs, SocketResolver } from '../procfs/index.js';
 import { MetricsServer, createRegistry } from '../outputs/index.js';
 import { AlertOutputs, OUTPUT_SETTINGS } from './outputs.js';
@@ -22,39 +22,16 @@ import { agentCaptureFilter } from './capture-filter.js';
 import { HOST_ADDRESSES_REFRESH_MS, HostAddresses } from './host-addresses.js';
 import { loadNames, saveNames } from './names-file.js';
 import { logFileStats, snapshot, METRIC_HELP } from './stats.js';
+import {
+  EXPIRE_MS, MAX_PENDING_JUDGMENTS, TICK_MS, baselineRepaired, closeJudging, openJudging, packetFeeder, readFiles, readingCounts, replayStats, type ReplayStats,
+} from './replay-parts.js';
+import { runSplitReplay, type SplitOptions } from './split-replay.js';
+import { replayThreads } from './split-thread.js';
 
 export { Pipeline, PipelineStats, DEFAULT_NAME_ORDER, type PipelineSettings, type PipelineDeps } from './pipeline.js';
 export { Attributor, type Attribution } from './attribution.js';
+export type { ReplayStats } from './replay-parts.js';
 
-export interface ReplayStats {
-  packets: number;
-  decodeErrors: Record<string, number>;
-  decodeSkipped: Record<string, number>;
-  dnsResponses: number;
-  dnsAnswers: number;
-  /** Connection starts seen (tcp: SYNs), and TCP connections taken up mid-stream (their SYN not in the capture). */
-  connections: { tcp: number; udp: number; tcpMidstream: number };
-  alerts: number;
-  seconds: number;
-  packetsPerSecond: number;
-  files: number;
-  /** Files that could not be read, with libpcap's reason; the others were still replayed. */
-  failedFiles: { file: string; error: string }[];
-  /** Files libpcap stopped reading before their end (cut short, corrupt): their packets up to there were replayed. */
-  incompleteFiles: { file: string; packets: number; error: string }[];
-  /** Connections that raised no alert because judging them failed (the baseline could not be written). */
-  connectionsNotJudged: number;
-  /** Why the baseline's writes failed (a full disk under --state-dir): new entries during the run, or the last updates at close; absent when none did. */
-  baselineWriteError?: string;
-  /** Alerts the alerts file would not take (a full disk), and the errno it gave; 0 when all were written. */
-  alertsNotWritten: number;
-  alertsWriteError?: string;
-  /**
-   * Times reading stopped to let the judgments of new destinations catch up (a capture with
-   * very many of them, such as a scan); each file read on from where it stopped.
-   */
-  replayPauses: number;
-}
 
 /**
  * Heap a tracked flow takes, with its share of the index, rounded up: measured ~460 bytes (half
@@ -167,8 +144,6 @@ function reloadable(cur: Readonly<AgentConfig>, next: Readonly<AgentConfig>): Re
   return Object.freeze(out as unknown as AgentConfig);
 }
 
-const TICK_MS = 250;
-const EXPIRE_MS = 5_000;
 const PRUNE_MS = 3_600_000;
 const CAPTURE_STATS_MS = 10_000;
 /** How long a stopping agent waits for libpcap to free its handles (see the end of runAgent). */
@@ -177,21 +152,9 @@ const RELEASE_WAIT_MS = 1_000;
 const REOPEN_MS = 2_000;
 /** Saving names more often than this only costs CPU (JSON of up to --dns-cache-size entries). */
 const MIN_NAMES_SAVE_MS = 1_000;
-/**
- * Connections a replay lets wait for their judgment (their baseline write) before it pauses
- * reading to let them finish: ~8 KB each, so ~130 MB. A capture of a busy host has a few
- * thousand new destinations at most (the bench's 2M packets: 4,000) and never pauses.
- */
-const MAX_PENDING_JUDGMENTS = 16_384;
 /** A socket whose process exited is still attributed to it this long after (cached-socket). */
 const EXITED_GRACE_MS = 5_000;
 
-/** Logs that the baseline store was damaged and LevelDB's repair got it open (lib/level-open.ts). */
-function baselineRepaired(logger: winston.Logger, stateDir: string): (what: string) => void {
-  return (what) => logger.warn('baseline was damaged (a crash?) and LevelDB repaired it; entries in files it could not read are lost (see docs/operations.md)', {
-    dir: path.join(stateDir, 'baseline'), damage: what,
-  });
-}
 
 /**
  * Runs the daemon until SIGINT/SIGTERM; resolves once it has shut down cleanly. `logFile`: the
@@ -421,77 +384,21 @@ export function newDrops(stats: readonly InterfaceStats[], seen: Map<string, num
  */
 export type CaptureReader = typeof replayFile;
 
-/** Runs the same pipeline over capture files; time comes from the packets; no attribution. */
-export async function runReplay(config: Readonly<AgentConfig>, files: string[], logger: winston.Logger, readCapture: CaptureReader = replayFile): Promise<ReplayStats> {
-  const alerts = await AlertOutputs.open(config, logger, false);
-  const clock = { pipeline: undefined as Pipeline | undefined };
-  const now = (): number => clock.pipeline?.lastPacketTime ?? 0;
-  // Open before the first packet: a file is read in one synchronous call, and the pipeline
-  // judges from the open baseline's memory as it goes. A new state dir's learning period
-  // starts at the capture's first connection rather than today.
-  let baseline: Baseline;
-  try {
-    baseline = await Baseline.open({
-      dir: path.join(config.stateDir, 'baseline'), windowMs: config.baselineWindowMs, learningPeriodMs: config.learningPeriodMs, now,
-      learningFromFirstObservation: true,
-      onRepaired: baselineRepaired(logger, config.stateDir),
-    });
-  } catch (err) {
-    await alerts.close();
-    throw err;
-  }
-  const p = new Pipeline(settingsOf(config, logger), { baseline, emit: (a) => alerts.emit(a), logger, now });
-  clock.pipeline = p;
+/**
+ * Runs the same pipeline over capture files; time comes from the packets; no attribution. On two
+ * threads (replayThreads: config.replayThreads; by default with two processors and large
+ * captures) the reading and the judging run apart (split-replay.ts), with the same results.
+ */
+export async function runReplay(config: Readonly<AgentConfig>, files: string[], logger: winston.Logger, readCapture: CaptureReader = replayFile,
+  split: SplitOptions = {}): Promise<ReplayStats> {
+  const settings = settingsOf(config, logger);
+  if (replayThreads(config, files) > 1) return runSplitReplay(config, settings, files, logger, readCapture, split);
+  const j = await openJudging(config, settings, logger);
+  const p = j.pipeline;
   const started = process.hrtime.bigint();
-  let nextTick = 0;
-  let nextExpire = 0;
+  const onPacket = packetFeeder(p);
   let replayPauses = 0;
-  const failedFiles: ReplayStats['failedFiles'] = [];
-  const incompleteFiles: ReplayStats['incompleteFiles'] = [];
-  for (const file of files) {
-    let read = 0;
-    let inflated: Inflated | undefined;
-    try {
-      inflated = await inflateIfCompressed(file);
-      if (inflated) logger.info('gzip-compressed capture file inflated into a temporary file to be replayed', { file, into: inflated.path });
-      const r = await replayOne(inflated?.path ?? file, (packets) => { read = packets; });
-      if (r.pcapngFrom !== undefined) {
-        logger.info('libpcap could not read this pcapng past a point (interfaces of different link types); read on with our own pcapng reader', {
-          file, libpcapPackets: r.pcapngFrom, packets: r.packets,
-        });
-      }
-      // A gzip stream that breaks off usually cuts a record too: its own reason says more.
-      if (r.readError || inflated?.error !== undefined) {
-        const error = inflated?.error ?? readErrorReason(r.packets);
-        incompleteFiles.push({ file, packets: r.packets, error });
-        logger.error('capture file not read to its end', { file, packets: r.packets, error });
-      }
-    } catch (err) {
-      if (!(err instanceof CaptureError)) throw err;
-      // libpcap names the file it was given: the temporary one, for a gzip file.
-      const message = inflated ? err.message.split(inflated.path).join(`${file} (inflated)`) : err.message;
-      if (read > 0) {
-        // Gone or changed while the replay waited for its judgments (see replayOne).
-        const error = `reading stopped after ${read} packet(s): the file could not be opened again to read on (${message})`;
-        incompleteFiles.push({ file, packets: read, error });
-        logger.error('capture file not read to its end', { file, packets: read, error });
-        continue;
-      }
-      failedFiles.push({ file, error: message });
-      logger.error('capture file skipped', { file, error: message });
-    } finally {
-      inflated?.remove();
-    }
-  }
-  /**
-   * Replays one file. A file is read in one synchronous call (libpcap's or pcap-file.ts), and a connection
-   * to a new destination is concluded only once the baseline has written it (asynchronous): a
-   * capture with very many new destinations (a scan: a SYN to each of a million addresses) held
-   * every one of them in memory until the end of the file, ~8 KB each (600,000 took 4.4 GB, next
-   * to V8's heap limit). So the replay pauses once MAX_PENDING_JUDGMENTS wait, lets them and
-   * their alerts be written, and reads on from where it stopped (a regular file is opened
-   * again; a pipe cannot be and is read in one go, as before).
-   */
+  const outcomes = await readFiles(files, logger, replayOne);
   async function replayOne(file: string, progress: (packets: number) => void): Promise<ReplayResult> {
     const shouldPause = (): boolean => p.pendingJudgments >= MAX_PENDING_JUDGMENTS;
     let skip = 0;
@@ -503,57 +410,13 @@ export async function runReplay(config: Readonly<AgentConfig>, files: string[], 
       progress(r.packets);
       replayPauses += 1;
       await p.drain();
-      await alerts.flush();
+      await j.alerts.flush();
       skip = r.packets;
       offset = r.offset;
       pcapng = r.pcapng;
     }
   }
-  function onPacket(buf: Buffer, caplen: number, wireLen: number, ts: number, linkType: number, _handle?: number, offset?: number): void {
-    p.onPacket(buf, caplen, wireLen, ts, linkType, undefined, offset);
-    if (ts >= nextTick) {
-      p.tick(ts);
-      nextTick = ts + TICK_MS;
-      if (ts >= nextExpire) {
-        p.expire(ts);
-        nextExpire = ts + EXPIRE_MS;
-      }
-    }
-  }
-  await p.finish();
-  let baselineWriteError: string | undefined;
-  try {
-    await baseline.close();
-  } catch (err) {
-    // The alerts already out stay out; the stats say what is missing and the CLI fails the run.
-    baselineWriteError = (err as Error).message;
-    logger.error('baseline not saved', { error: baselineWriteError });
-  }
-  // New entries that could not be written left their connections without a verdict (and an
-  // alert) even when nothing was left to write at close: that fails the run too.
-  if (baselineWriteError === undefined && p.stats.judgeErrors > 0) {
-    baselineWriteError = new BaselineWriteError(path.join(config.stateDir, 'baseline'), p.firstJudgeError).message;
-  }
-  await alerts.close();
+  const judged = await closeJudging(j, config, logger);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const fs = p.flows.stats;
-  return {
-    packets: p.stats.packets,
-    decodeErrors: { ...p.decodeStats.errors },
-    decodeSkipped: { ...p.decodeStats.skipped },
-    dnsResponses: p.dnsStats.responses,
-    dnsAnswers: p.dnsStats.answers,
-    connections: { tcp: fs.tcpStarts, udp: fs.udpStarts, tcpMidstream: fs.tcpMidstream },
-    alerts: p.stats.alerts,
-    seconds,
-    packetsPerSecond: seconds > 0 ? Math.round(p.stats.packets / seconds) : 0,
-    files: files.length,
-    failedFiles,
-    incompleteFiles,
-    connectionsNotJudged: p.stats.judgeErrors,
-    ...(baselineWriteError !== undefined ? { baselineWriteError } : {}),
-    alertsNotWritten: alerts.file.linesDropped,
-    replayPauses,
-    ...(alerts.file.linesDropped > 0 ? { alertsWriteError: alerts.file.writeFailing ?? 'write failed' } : {}),
-  };
+  return replayStats(readingCounts(p), judged, outcomes, { seconds, files: files.length, replayPauses });
 }

@@ -56,15 +56,21 @@ export class AlertOutputs {
     private config: Readonly<AgentConfig>,
     private readonly logger: winston.Logger,
     private readonly forwarding: SpoolForwarders,
+    private readonly writeStdout: (text: string) => void,
   ) {
     this.fileRef = fileOf(config, logger);
   }
 
-  /** Opens the file and, when forwarding is configured, the spool and the forwarders. */
-  static async open(config: Readonly<AgentConfig>, logger: winston.Logger, live: boolean): Promise<AlertOutputs> {
+  /**
+   * Opens the file and, when forwarding is configured, the spool and the forwarders.
+   * `writeStdout`: where --stdout lines go (the judging thread of a replay hands them to the main
+   * thread, in order with its end: split-worker.ts).
+   */
+  static async open(config: Readonly<AgentConfig>, logger: winston.Logger, live: boolean,
+    writeStdout: (text: string) => void = (text) => process.stdout.write(text)): Promise<AlertOutputs> {
     const forwarding = new SpoolForwarders({ stateDir: config.stateDir, logger });
     if (live) await forwarding.apply(config);
-    const out = new AlertOutputs(config, logger, forwarding);
+    const out = new AlertOutputs(config, logger, forwarding, writeStdout);
     try {
       out.fileRef.openOrWait();
     } catch (err) {
@@ -107,7 +113,7 @@ export class AlertOutputs {
     const json = out.map((a) => JSON.stringify(a));
     await this.spoolAll(json);
     this.fileRef.writeMany(out, json);
-    if (this.config.stdout) process.stdout.write(batch.map((a) => alertLine(a) + '\n').join(''));
+    if (this.config.stdout) this.writeStdout(batch.map((a) => alertLine(a) + '\n').join(''));
     this.emitted += batch.length;
   }
 

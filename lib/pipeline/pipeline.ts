@@ -5,7 +5,7 @@ import type winston from 'winston';
 import { AddressMemo, canonicalAddress, decodePacket, DecodeStats, endpointText, LinkType, PacketInfo, u48 } from '../decode/index.js';
 import { readDnsQuery, parseDnsResponse, queryKey, QueryKey, DnsStats, DnsTcpStreams, NameCache, QueryTracker, EncryptedDnsEndpoints, type DnsQueryHead, type DnsResponseInfo } from '../dns/index.js';
 import { MORE, clientHelloComplete, clientHelloFromRecords, contiguousPrefix, headerEnd, helloOffersEch, looksLikeHttp, looksLikeTls, recordsOfferEch, proxyRequest, requestTarget, responseStatus, quicHelloSni, quicInitialCrypto, looksLikeSocksHello, sniffSocks, sniffStream, socksReply, type SniffResult, type StreamFragment } from '../sniff/index.js';
-import { FlowTable, flowKey, type Flow, type FlowEndReason } from '../flows/index.js';
+import { FlowTable, flowKey, type Flow, type FlowEndReason, type FlowHooks } from '../flows/index.js';
 import { AddressClassifier, DomainGrouper, Suppressions, isLoopbackAt, type GroupingRule, type SuppressionRule } from '../classify/index.js';
 import type { Baseline, Verdict } from '../baseline/index.js';
 import { AlertHold, buildAlert, type ConnectionFacts } from '../alerts/index.js';
@@ -13,6 +13,7 @@ import type { Attributor, Attribution, FallbackOwner } from './attribution.js';
 import { AGENT_VERSION } from '../version.js';
 import { softwareKey } from '../software/index.js';
 import { ResolverOwners } from './resolvers.js';
+import type { BackStages, FrontSink } from './split-events.js';
 import { RateBudget } from './budget.js';
 import type { PtrResolver } from './ptr.js';
 
@@ -87,6 +88,12 @@ export interface PipelineDeps {
   hostAddresses?: { has(ip: string): boolean; sentByThisHost?(mac: number): boolean | undefined };
   /** ECS host.os and host.architecture for alerts (live: this host's; a replay's capture is another host's). */
   hostOs?: { os: Record<string, string>; architecture: string };
+  /**
+   * The reading thread of a split replay (split-replay.ts): this pipeline decodes and keeps the
+   * flow table, and hands DNS packets and what its flows do to the sink instead of judging; the
+   * other thread's pipeline plays them (BackStages).
+   */
+  sink?: FrontSink;
 }
 
 const DAY_MS = 86_400_000;
@@ -257,7 +264,7 @@ export class PipelineStats {
   connectionsUnjudged = 0;
 }
 
-export class Pipeline {
+export class Pipeline implements BackStages {
   readonly stats = new PipelineStats();
   readonly decodeStats = new DecodeStats();
   readonly dnsStats = new DnsStats();
@@ -315,6 +322,8 @@ export class Pipeline {
    * shed, connections not judged; undefined while it is not.
    */
   private overload: { since: number; shed: number; unjudged: number } | undefined;
+  /** The reading thread of a split replay hands its packets' work over to this (PipelineDeps.sink). */
+  private readonly sink: FrontSink | undefined;
   /** Whether a pid still exists (ResolverOwners.query), made once rather than per DNS query. */
   private readonly processAlive = (pid: number): boolean => this.deps.attributor?.processAlive(pid) ?? true;
 
@@ -327,24 +336,36 @@ export class Pipeline {
     this.queries = new QueryTracker({ windowMs: s.dnsQueryWindowMs });
     this.grouper = new DomainGrouper(s.groupingRules, { memoSize: GROUP_MEMO_ENTRIES });
     this.suppressions = new Suppressions(s.suppressions, deps.now);
+    const sink = deps.sink;
+    const hooks: FlowHooks = {
+      // A connection over lo is the host talking to itself, even to one of its own public
+      // addresses (a web server fetching its own URL): never egress. Only a loopback address
+      // itself is left to the classifier (internal, unless --external-cidr says otherwise).
+      accept: (pkt) => ((!pkt.loopback || isLoopbackAt(pkt.buf, pkt.dstOffset, pkt.ipVersion))
+        && this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion) && !this.toThisHost(pkt))
+        // A proxy is most often internal: its connections are tracked for the request they carry.
+        || (this.proxies.size > 0 && pkt.protocol === 6 && this.proxies.has(`${this.textAt(pkt, pkt.dstOffset)}|${pkt.dstPort}`)),
+      onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
+      onEnd: (flow, reason) => this.connectionEnded(flow, reason),
+      onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),
+      // A proxy's answer to the request: its status line (CONNECT 200 = the tunnel is up, 403 = refused).
+      onServerPayload: (flow, pkt) => this.proxyAnswer(flow, pkt),
+      onProxyPortPayload: (pkt) => this.unconfiguredProxy(pkt),
+      sentByAnother: (pkt) => this.linkType === LinkType.ETHERNET && this.deps.hostAddresses?.sentByThisHost?.(u48(pkt.buf, pkt.frameOffset + 6)) === false,
+    };
+    if (sink !== undefined) {
+      // The reading thread of a split replay: what the flows do goes to the other thread.
+      hooks.onStart = (flow, pkt) => sink.start(flow, pkt, this.isProxied(flow));
+      hooks.onEnd = (flow, reason) => sink.end(flow, reason);
+      hooks.onClientPayload = (flow, pkt) => sink.clientPayload(flow, pkt);
+      hooks.onServerPayload = (flow, pkt) => sink.serverPayload(flow, pkt);
+      hooks.onCounted = (flow, fromClient, pkt) => sink.counted(flow, fromClient, pkt);
+      hooks.onClientChanged = (flow) => sink.clientChanged(flow);
+    }
+    this.sink = sink;
     this.flows = new FlowTable(
       { maxFlows: s.flowTableSize, tcpIdleMs: s.tcpIdleMs, udpIdleMs: s.udpIdleMs, addressText: this.addressText, midstream: s.midstream },
-      {
-        // A connection over lo is the host talking to itself, even to one of its own public
-        // addresses (a web server fetching its own URL): never egress. Only a loopback address
-        // itself is left to the classifier (internal, unless --external-cidr says otherwise).
-        accept: (pkt) => ((!pkt.loopback || isLoopbackAt(pkt.buf, pkt.dstOffset, pkt.ipVersion))
-          && this.classifier.isExternalAt(pkt.buf, pkt.dstOffset, pkt.ipVersion) && !this.toThisHost(pkt))
-          // A proxy is most often internal: its connections are tracked for the request they carry.
-          || (this.proxies.size > 0 && pkt.protocol === 6 && this.proxies.has(`${this.textAt(pkt, pkt.dstOffset)}|${pkt.dstPort}`)),
-        onStart: (flow, pkt) => this.connectionStarted(flow, pkt),
-        onEnd: (flow, reason) => this.connectionEnded(flow, reason),
-        onClientPayload: (flow, pkt) => this.clientPayload(flow, pkt),
-        // A proxy's answer to the request: its status line (CONNECT 200 = the tunnel is up, 403 = refused).
-        onServerPayload: (flow, pkt) => this.proxyAnswer(flow, pkt),
-        onProxyPortPayload: (pkt) => this.unconfiguredProxy(pkt),
-        sentByAnother: (pkt) => this.linkType === LinkType.ETHERNET && this.deps.hostAddresses?.sentByThisHost?.(u48(pkt.buf, pkt.frameOffset + 6)) === false,
-      },
+      hooks,
     );
     this.hold = new AlertHold((facts) => this.emitAlert(facts), MAX_HELD_ALERTS);
     this.onDnsMessage = (buf, off, len) => this.dnsAnswer(parseDnsResponse(buf, off, len, this.dnsStats, this.addressText), this.tcpDnsPkt);
@@ -393,27 +414,48 @@ export class Pipeline {
    */
   onPacket(buf: Buffer, caplen: number, wireLen: number, tsMs: number, linkType: number, handle?: number, offset = 0): void {
     this.stats.packets += 1;
+    this.sink?.next(tsMs);
     this.packetTime = tsMs;
     this.linkType = linkType;
     const pkt = this.pkt;
     if (!decodePacket(linkType, buf, caplen, pkt, this.decodeStats, wireLen, offset)) return;
     if (handle !== undefined && pkt.sllPacketType < 0) pkt.ifIndex = handle;
-    if (this.dnsPort[pkt.srcPort] === 1) {
-      this.dnsResponse(pkt);
-      return;
-    }
-    if (this.dnsPort[pkt.dstPort] === 1) {
-      // The query side of DNS; the answers are what name connections. DNS itself is not an egress connection.
-      this.stats.dnsQueries += 1;
-      if (pkt.protocol === 17 && pkt.payloadLength > 0) this.dnsQuery(pkt);
-      else if (pkt.protocol === 6 && pkt.payloadLength > 0) this.tcpDnsStream(pkt, 'q', this.onDnsQueryMessage);
+    if (this.dnsPort[pkt.srcPort] === 1 || this.dnsPort[pkt.dstPort] === 1) {
+      if (this.sink === undefined) this.dnsPacket(pkt);
+      else this.sink.dns(pkt);
       return;
     }
     this.flows.process(pkt, tsMs);
   }
 
+  /** A packet from or to a DNS port (either way: a response, or the query side). */
+  dnsPacket(pkt: PacketInfo): void {
+    if (this.dnsPort[pkt.srcPort] === 1) {
+      this.dnsResponse(pkt);
+      return;
+    }
+    // The query side of DNS; the answers are what name connections. DNS itself is not an egress connection.
+    this.stats.dnsQueries += 1;
+    if (pkt.protocol === 17 && pkt.payloadLength > 0) this.dnsQuery(pkt);
+    else if (pkt.protocol === 6 && pkt.payloadLength > 0) this.tcpDnsStream(pkt, 'q', this.onDnsQueryMessage);
+  }
+
+  /** The packet time the stages see, for the judging thread of a split replay (BackPlayer). */
+  setPacketTime(time: number): void {
+    this.packetTime = time;
+  }
+
+  /** Address text through the memo the name cache and the flows share. */
+  textOf(buf: Buffer, offset: number, version: 4 | 6): string {
+    return this.addressText.text(buf, offset, version);
+  }
+
   /** Advances time-driven work: names waited for too long, held alerts due. */
   tick(now: number): void {
+    if (this.sink !== undefined) {
+      this.sink.tick(now);
+      return;
+    }
     const o = this.overload;
     if (o !== undefined && this.pendingAttributionCount <= MAX_PENDING_ATTRIBUTIONS / 2 && this.pendingJudgments * 2 <= (this.s.maxPendingJudgments ?? Infinity)) {
       this.deps.logger.info('caught up: new connections are attributed and judged again', {
@@ -522,9 +564,14 @@ export class Pipeline {
     return true;
   }
 
-  private connectionStarted(flow: Flow, pkt: PacketInfo): void {
+  /** A connection to a configured proxy (named by the request it carries). */
+  private isProxied(flow: Flow): boolean {
+    return this.proxies.size > 0 && flow.transport === 'tcp' && this.proxies.has(`${flow.serverIp}|${flow.serverPort}`);
+  }
+
+  connectionStarted(flow: Flow, pkt: PacketInfo): void {
     if (this.noRoomToJudge()) return;
-    const proxied = this.proxies.size > 0 && flow.transport === 'tcp' && this.proxies.has(`${flow.serverIp}|${flow.serverPort}`);
+    const proxied = this.isProxied(flow);
     // The proxy's own DNS name is not where the connection goes: its request will say.
     const name = proxied ? undefined : this.names.lookup(flow.serverIp, flow.startTime);
     const g = name ? this.grouper.lookup(name.name) : undefined;
@@ -613,7 +660,7 @@ export class Pipeline {
   }
 
   /** A client payload packet of a flow still being named: SNI / HTTP Host (TCP), QUIC Initial SNI (UDP). */
-  private clientPayload(flow: Flow, pkt: PacketInfo): void {
+  clientPayload(flow: Flow, pkt: PacketInfo): void {
     if (flow.data instanceof ProxyFollow) {
       this.proxyRequests(flow, flow.data, pkt.buf, pkt.payloadOffset, pkt.payloadOffset + pkt.payloadLength, this.packetTime);
       return;
@@ -705,7 +752,7 @@ export class Pipeline {
    * up, 403 = refused), or a SOCKS reply, which comes after the method selection (and the
    * authentication status), often in a segment of its own: gathered, bounded, until it is whole.
    */
-  private proxyAnswer(flow: Flow, pkt: PacketInfo): void {
+  proxyAnswer(flow: Flow, pkt: PacketInfo): void {
     const end = pkt.payloadOffset + pkt.payloadLength;
     const first = flow.serverHead === undefined;
     const head = first ? pkt.buf.subarray(pkt.payloadOffset, end) : Buffer.concat([flow.serverHead as Buffer, pkt.buf.subarray(pkt.payloadOffset, end)]);
@@ -1254,7 +1301,7 @@ export class Pipeline {
     return false;
   }
 
-  private connectionEnded(flow: Flow, _reason: FlowEndReason): void {
+  connectionEnded(flow: Flow, _reason: FlowEndReason): void {
     const st = flow.data as Pending | ProxyFollow | undefined;
     if (st !== undefined && !(st instanceof ProxyFollow)) this.settle(st);
     flow.data = undefined;

@@ -1,0 +1,68 @@
+// The judging thread of a two-thread replay (split-worker.ts) as a process keeps it, and whether
+// a replay runs on two threads. Apart from split-replay.ts so that the CLI can start the thread
+// before it loads the pipeline: both take ~0.4 s to load their modules, and they do it at once.
+import fs from 'node:fs';
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { AgentConfig } from '../config/index.js';
+
+/**
+ * With replayThreads 0, captures smaller than this together replay on one thread: the judging
+ * thread's start and its first, cold, code cost more than the second thread saves on them.
+ */
+export const SPLIT_MIN_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Threads for a replay of `files`: config.replayThreads, or with 0 two when the machine has two
+ * processors and the files hold SPLIT_MIN_BYTES or more (a pipe, whose size is not known, counts as large).
+ */
+export function replayThreads(config: Readonly<AgentConfig>, files: readonly string[]): number {
+  if (config.replayThreads === 1 || config.replayThreads === 2) return config.replayThreads;
+  if (os.availableParallelism() < 2) return 1;
+  let bytes = 0;
+  for (const file of files) {
+    try {
+      const st = fs.statSync(file);
+      bytes += st.isFile() ? st.size : SPLIT_MIN_BYTES;
+    } catch {
+      // Not there: the replay says so; it does not decide the threads.
+    }
+  }
+  return bytes >= SPLIT_MIN_BYTES ? 2 : 1;
+}
+
+/**
+ * A judging thread kept from the last replay of this process (or started ahead of the first):
+ * a new worker takes ~0.4 s to load its modules and runs cold code at first.
+ */
+let idle: Worker | undefined;
+
+function judgingThread(): Worker {
+  const worker = new Worker(new URL('./split-worker.js', import.meta.url));
+  // One that ended while kept (it should not) is not handed the next replay.
+  worker.once('exit', () => {
+    if (idle === worker) idle = undefined;
+  });
+  return worker;
+}
+
+/** Starts the judging thread now, to be ready when the replay begins (it does not keep the process alive). */
+export function prestartJudgingThread(): void {
+  idle ??= judgingThread();
+  idle.unref();
+}
+
+/** The thread for a replay: the kept one, or a new one. */
+export function takeJudgingThread(): Worker {
+  const worker = idle ?? judgingThread();
+  idle = undefined;
+  worker.ref();
+  return worker;
+}
+
+/** Keeps the thread of a replay that went well for the next one (one at most). */
+export function keepJudgingThread(worker: Worker): void {
+  worker.unref();
+  if (idle === undefined) idle = worker;
+  else void worker.terminate();
+}

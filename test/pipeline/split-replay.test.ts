@@ -1,0 +1,204 @@
+// The replay on two threads (--replay-threads 2; split-replay.ts): the ring the threads share,
+// and the replay itself against the one-thread replay on the same captures (the shared corpus,
+// the benchmark's generator, a scan that makes the replay pause): the same statistics and the
+// same alert lines, in the same order. Every test that replays built frames checks the same
+// (test/helpers/replay-frames.ts).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import winston from 'winston';
+import { loadConfig } from '../../lib/config/index.js';
+import { replayFile } from '../../lib/capture/index.js';
+import { runReplay } from '../../lib/pipeline/index.js';
+import { makeRing, READER_FAILED, RingReader, RingStopped, RingWriter, WRITER_FAILED } from '../../lib/pipeline/split-ring.js';
+import { replayThreads, SPLIT_MIN_BYTES } from '../../lib/pipeline/split-thread.js';
+import { generateCapture } from '../../bench/gen-capture.js';
+import { memoryReader } from '../../bench/measure.js';
+import { ethernet, ipv6, tcp, writePcap, ETHERTYPE_IPV6, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { assertSameReplays, replayOnce, type Replayed } from '../helpers/replay-frames.js';
+import { CORPUS_DIR, requirePrereq } from '../helpers/env.js';
+
+const silent = winston.createLogger({ silent: true });
+
+/** Writes record `seq` (fields and bytes derived from it) and returns what it wrote. */
+function writeRecord(w: RingWriter, seq: number, fields: number, bytes: number): void {
+  const at = w.begin(1 + (seq % 200), seq, seq * 0.5, fields, bytes);
+  for (let k = 0; k < fields; k++) w.i32[(at >> 2) + k] = seq * 31 + k;
+  const b = w.bytesAt(fields);
+  for (let k = 0; k < bytes; k++) w.buf[b + k] = (seq + k) & 0xff;
+  w.end();
+}
+
+function checkRecord(r: RingReader, at: number, seq: number, fields: number, bytes: number): void {
+  assert.equal(r.typeOf(at), 1 + (seq % 200));
+  assert.equal(r.bytesOf(at), bytes);
+  assert.equal(r.f64[(at >> 3) + 1], seq);
+  assert.equal(r.f64[(at >> 3) + 2], seq * 0.5);
+  const f = (at + 24) >> 2;
+  for (let k = 0; k < fields; k++) assert.equal(r.i32[f + k], seq * 31 + k, `record ${seq} field ${k}`);
+  const b = at + 24 + fields * 4;
+  for (let k = 0; k < bytes; k++) {
+    if (r.buf[b + k] !== ((seq + k) & 0xff)) assert.fail(`record ${seq} byte ${k}`);
+  }
+}
+
+describe('pipeline/split-ring: the ring the two threads of a replay share', () => {
+  it('hands over records of every size in order, whole, across many wraps of the ring', () => {
+    const ring = makeRing(4096);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    // A simple PRNG: the same sizes each run.
+    let x = 12345;
+    const rand = (n: number): number => {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      return x % n;
+    };
+    const sizes: [number, number][] = [];
+    let read = 0;
+    for (let seq = 0; seq < 5000; seq++) {
+      const size: [number, number] = [rand(6), rand(700)];
+      sizes.push(size);
+      writeRecord(w, seq, size[0], size[1]);
+      // At most two records wait: never more than the ring holds, so the writer never waits here.
+      if (seq - read >= 1) {
+        w.publish();
+        for (let at = r.next(0); at >= 0; at = r.next(0)) {
+          checkRecord(r, at, read, sizes[read][0], sizes[read][1]);
+          r.done(at);
+          read += 1;
+        }
+      }
+    }
+    w.publish();
+    for (let at = r.next(0); at >= 0; at = r.next(0)) {
+      checkRecord(r, at, read, sizes[read][0], sizes[read][1]);
+      r.done(at);
+      read += 1;
+    }
+    assert.equal(read, 5000);
+  });
+
+  it('a writer with no room left stops when the reader has failed, and says so', () => {
+    const ring = makeRing(4096);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    for (let seq = 0; seq < 3; seq++) writeRecord(w, seq, 0, 1100);
+    r.fail(READER_FAILED);
+    assert.throws(() => writeRecord(w, 3, 0, 1100), (err: unknown) => err instanceof RingStopped && err.state === READER_FAILED);
+  });
+
+  it('a reader with nothing to read stops when the writer has failed, after the records written before', () => {
+    const ring = makeRing(4096);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    writeRecord(w, 0, 2, 10);
+    w.publish();
+    w.fail(WRITER_FAILED);
+    const at = r.next(0);
+    checkRecord(r, at, 0, 2, 10);
+    r.done(at);
+    assert.throws(() => r.next(1000), (err: unknown) => err instanceof RingStopped && err.state === WRITER_FAILED);
+  });
+
+  it('refuses a ring that is not a power of two and a record larger than half of it', () => {
+    assert.throws(() => makeRing(5000), /power of two/);
+    const w = new RingWriter(makeRing(4096));
+    assert.throws(() => w.begin(1, 0, 0, 0, 3000), /does not fit/);
+  });
+});
+
+/** A SYN from one host to each of `n` documentation addresses, 1 ms apart. */
+function scanCapture(file: string, n: number): void {
+  const t0 = Date.UTC(2026, 11, 1, 10, 0, 0);
+  const frames: PcapFrame[] = [];
+  for (let i = 0; i < n; i++) {
+    const dst = `2001:db8:1::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
+    const seg = tcp({ srcPort: 20000 + (i % 40000), dstPort: 443, flags: TCP_SYN, seq: i * 7919 });
+    frames.push({ ts: t0 + i, data: ethernet({ type: ETHERTYPE_IPV6 }, ipv6({ src: 'fd00::5', dst, nextHeader: 6 }, seg)) });
+  }
+  writePcap(file, 1, frames);
+}
+
+describe('pipeline/split-replay: two threads replay as one does', function () {
+  this.timeout(180_000);
+  let dir: string;
+  const EXTERNAL = { 'external-cidr': ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'] };
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-split-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  async function both(name: string, files: string[], flags: Record<string, unknown>): Promise<[Replayed, Replayed]> {
+    const one = await replayOnce(dir, `${name}-1`, files, { ...flags, 'replay-threads': 1 });
+    const two = await replayOnce(dir, `${name}-2`, files, { ...flags, 'replay-threads': 2 });
+    assertSameReplays(one, two);
+    return [one, two];
+  }
+
+  it('by default with two processors or more and large captures (or a pipe); --replay-threads 1 or 2 decides', () => {
+    const config = (n: number) => loadConfig({ flags: { 'replay-threads': n }, env: {} });
+    const small = path.join(dir, 'small.pcap');
+    fs.writeFileSync(small, Buffer.alloc(1000));
+    const large = path.join(dir, 'large.pcap');
+    fs.writeFileSync(large, '');
+    fs.truncateSync(large, SPLIT_MIN_BYTES); // sparse: no disk taken
+    assert.equal(replayThreads(config(1), [large]), 1);
+    assert.equal(replayThreads(config(2), [small]), 2);
+    const two = os.availableParallelism() >= 2 ? 2 : 1;
+    assert.equal(replayThreads(config(0), [small]), 1);
+    assert.equal(replayThreads(config(0), [large]), two);
+    assert.equal(replayThreads(config(0), [small, '/dev/stdin']), fs.statSync('/dev/stdin').isFile() ? 1 : two);
+    assert.throws(() => config(3), /replay-threads/);
+  });
+
+  it('the shared corpus, every file in one replay: the same counts and alerts (mid-stream on, and unmatched DNS answers taken)', async function () {
+    const manifest = path.join(CORPUS_DIR, 'manifest.tsv');
+    requirePrereq(this, fs.existsSync(manifest), `corpus at ${CORPUS_DIR}`);
+    const files = fs.readFileSync(manifest, 'utf8').trim().split('\n').slice(1).map((l) => path.join(CORPUS_DIR, l.split('\t')[0]));
+    const [one] = await both('corpus', files, { midstream: true });
+    assert.ok(one.stats.alerts > 10 && one.stats.packets > 5000, `${one.stats.alerts} alerts over ${one.stats.packets} packets`);
+    assert.ok(one.stats.failedFiles.length > 0, 'files that cannot be opened are told the same way too');
+    const [loose] = await both('corpus-unmatched', files, { midstream: true, 'dns-accept-unmatched': true });
+    assert.ok(loose.stats.alerts >= one.stats.alerts);
+  });
+
+  it("the benchmark's generated capture (CNAME chains, IPv6, VLANs, TCP and UDP), with a ring small enough for the reading to wait on the judging", async () => {
+    const file = path.join(dir, 'gen.pcap');
+    generateCapture(file, { packets: 60_000, seed: 7 });
+    const [one, two] = await both('gen', [file], EXTERNAL);
+    assert.ok(one.stats.alerts > 500, `${one.stats.alerts} alerts`);
+    assert.ok(two.stats.dnsAnswers > 5000);
+    // A 64 KiB ring: the reading thread fills it thousands of times and waits for room.
+    const config = loadConfig({ flags: { 'state-dir': path.join(dir, 'small', 'state'), 'alerts-file': path.join(dir, 'small', 'alerts.json'), 'learning-period': '0', 'replay-threads': 2, ...EXTERNAL }, env: {} });
+    const small = await runReplay(config, [file], silent, replayFile, { ringBytes: 65536 });
+    assertSameReplays(one, { stats: small, text: fs.readFileSync(path.join(dir, 'small', 'alerts.json'), 'utf8') });
+    // The benchmark's reader of a capture held in memory goes through the same path.
+    const memConfig = loadConfig({ flags: { 'state-dir': path.join(dir, 'mem', 'state'), 'alerts-file': path.join(dir, 'mem', 'alerts.json'), 'learning-period': '0', 'replay-threads': 2, ...EXTERNAL }, env: {} });
+    const mem = await runReplay(memConfig, [file], silent, memoryReader(file, fs.readFileSync(file)));
+    assertSameReplays(one, { stats: mem, text: fs.readFileSync(path.join(dir, 'mem', 'alerts.json'), 'utf8') });
+  });
+
+  it('a scan of 20,000 new destinations: pauses where the one-thread replay pauses, with the same alerts', async () => {
+    const file = path.join(dir, 'scan.pcap');
+    scanCapture(file, 20_000);
+    const [one] = await both('scan', [file], { 'external-cidr': ['2001:db8::/32'], 'alerts-max-size': '1GiB' });
+    assert.ok(one.stats.replayPauses >= 1, `paused ${one.stats.replayPauses} times`);
+    assert.equal(one.stats.alerts, 20_000);
+  });
+
+  it('a state dir that cannot be made fails the same way, and the replay ends', async () => {
+    const blocker = path.join(dir, 'not-a-dir');
+    fs.writeFileSync(blocker, '');
+    const errors: string[] = [];
+    for (const threads of [1, 2]) {
+      const config = loadConfig({ flags: { 'state-dir': path.join(blocker, 'state'), 'alerts-file': path.join(dir, `err-${threads}.json`), 'replay-threads': threads }, env: {} });
+      await runReplay(config, [path.join(dir, 'scan.pcap')], silent).then(
+        () => assert.fail('replayed without a state dir'),
+        (err: Error) => errors.push(`${err.name}: ${err.message}`),
+      );
+    }
+    assert.equal(errors[1], errors[0]);
+  });
+});
