@@ -167,7 +167,7 @@ export const SETTINGS: readonly SettingSpec[] = Object.freeze([
   row({ field: 'suppressions', key: 'suppressions', flag: 'suppressions', kind: 'suppressions', fileOnly: true,
     commands: [], describe: 'Connections that never alert (config file only); each needs a comment' }),
   row({ field: 'replayThreads', key: 'replayThreads', flag: 'replay-threads', kind: 'count', min: 0, max: 2,
-    commands: ['replay'], describe: 'Threads a replay runs on: 1, or 2 (reading and decoding on one, judging on the other); 0 = 2 on a machine with two processors or more' }),
+    commands: ['replay'], describe: 'Threads a replay runs on: 1, or 2 (reading and decoding on one, judging on the other); 0 = 2 with two processors or more and captures of 512 MiB or more' }),
   row({ field: 'statsJson', key: 'statsJson', flag: 'stats-json', kind: 'bool', env: false, inFile: false,
     commands: ['replay'], describe: 'Print replay statistics as one JSON line on standard output' }),
 ]);

@@ -2,7 +2,7 @@
 // table (a Pipeline with a FrontSink); the judging thread (split-worker.ts) runs the DNS stage,
 // the connection path, the baseline and the alert outputs on its own Pipeline, from the records
 // this one writes into a shared ring (split-events.ts, split-ring.ts), in packet order. Nothing
-// it decides flows back but which client payloads it still wants (a shared word per flow), so
+// it decides flows back but which payloads it still wants (two shared words per flow), so
 // its alerts and counts are those of a single-threaded replay (test/pipeline/split-replay.test.ts).
 //
 // Why: on the benchmark's capture the single-threaded replay spends ~45% of its time decoding

@@ -8,9 +8,13 @@ import type { AgentConfig } from '../config/index.js';
 
 /**
  * With replayThreads 0, captures smaller than this together replay on one thread: the judging
- * thread's start and its first, cold, code cost more than the second thread saves on them.
+ * thread's start and its first, cold, code (both threads then take the processors V8 compiles
+ * on) cost more than the second thread saves. Measured with `egresswatch replay` over the
+ * benchmark's generator: 256 MB (600,000 packets) 3.1 s on two threads against 2.8-3.1 on one;
+ * 852 MB (2,000,000) 3.7 s against 3.8-4.2. In a process that replays again (the benchmark) the
+ * thread is kept, warm: ~0.85 µs a packet against ~1.3.
  */
-export const SPLIT_MIN_BYTES = 256 * 1024 * 1024;
+export const SPLIT_MIN_BYTES = 512 * 1024 * 1024;
 
 /**
  * Threads for a replay of `files`: config.replayThreads, or with 0 two when the machine has two
