@@ -422,6 +422,8 @@ export class Pipeline implements BackStages {
     if (handle !== undefined && pkt.sllPacketType < 0) pkt.ifIndex = handle;
     if (this.dnsPort[pkt.srcPort] === 1 || this.dnsPort[pkt.dstPort] === 1) {
       if (this.sink === undefined) this.dnsPacket(pkt);
+      // A query over UDP goes over as its tracker key (its question read here, off the judging thread).
+      else if (this.dnsPort[pkt.srcPort] !== 1 && pkt.protocol === 17) this.sink.query(pkt.payloadLength > 0 ? this.udpQuery(pkt) : undefined, this.queryHead.nameHash);
       else this.sink.dns(pkt);
       return;
     }
@@ -540,9 +542,9 @@ export class Pipeline implements BackStages {
 
   /** A DNS query over UDP: remember it for answer matching; find (once per socket) its process. */
   private dnsQuery(pkt: PacketInfo): void {
-    const q = this.queryHead;
-    if (!readDnsQuery(pkt.buf, pkt.payloadOffset, pkt.payloadLength, q)) return;
-    this.queries.queryKeyed(queryKey(pkt, q.id, true, this.queryKey), q.nameHash, this.packetTime);
+    const key = this.udpQuery(pkt);
+    if (key === undefined) return;
+    this.queries.queryKeyed(key, this.queryHead.nameHash, this.packetTime);
     if (!this.deps.attributor) return;
     const clientIp = this.textAt(pkt, pkt.srcOffset);
     const socket = `${clientIp}|${pkt.srcPort}`;
@@ -554,6 +556,21 @@ export class Pipeline implements BackStages {
     }
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: this.textAt(pkt, pkt.dstOffset), serverPort: pkt.dstPort, ended: true };
     void this.attributing(this.deps.attributor.socketOwner(ends)).then((pid) => this.resolvers.owner(socket, pid, state));
+  }
+
+  /** The tracker key of a DNS query over UDP (its question's name hash in queryHead); undefined when it is not one. */
+  private udpQuery(pkt: PacketInfo): QueryKey | undefined {
+    const q = this.queryHead;
+    return readDnsQuery(pkt.buf, pkt.payloadOffset, pkt.payloadLength, q) ? queryKey(pkt, q.id, true, this.queryKey) : undefined;
+  }
+
+  /**
+   * A DNS query over UDP read by the reading thread of a split replay (FrontSink.query): as
+   * dnsPacket() takes one, `key` undefined when it was not a query to track.
+   */
+  dnsQueryKeyed(key: QueryKey | undefined, nameHash: number): void {
+    this.stats.dnsQueries += 1;
+    if (key !== undefined) this.queries.queryKeyed(key, nameHash, this.packetTime);
   }
 
   /** A connection to one of this host's own addresses (PipelineDeps.hostAddresses): inbound, not egress. */

@@ -7,6 +7,7 @@
 // runs the connection path on it exactly as a single-threaded replay would, record after record.
 import type { PacketInfo } from '../decode/index.js';
 import { PacketInfo as Packet } from '../decode/index.js';
+import { IPV6_KEY, QueryKey } from '../dns/index.js';
 import { Flow, type FlowEndReason } from '../flows/index.js';
 import { HEADER_BYTES, type RingReader, type RingWriter } from './split-ring.js';
 
@@ -23,6 +24,8 @@ export const SERVER_PAYLOAD = 8;
 export const CLIENT_CHANGED = 9;
 export const END = 10;
 export const FINISH = 11;
+/** A DNS query over UDP, as its tracker key. */
+export const QUERY = 12;
 
 /** The packet fields the judging thread's stages read, then the addresses (16 bytes each) and the payload. */
 const PACKET_FIELDS = 12;
@@ -86,6 +89,29 @@ export class FrontSink {
 
   dns(pkt: PacketInfo): void {
     this.packetRecord(DNS, 0, pkt);
+    this.ring.end();
+  }
+
+  /** A DNS query over UDP: its tracker key and question name's hash, or undefined when it is none to track. */
+  query(key: QueryKey | undefined, nameHash: number): void {
+    const f = this.begin(QUERY, 14, 0) >> 2;
+    const i32 = this.ring.i32;
+    i32[f] = key === undefined ? 0 : 1;
+    if (key !== undefined) {
+      i32[f + 1] = nameHash;
+      i32[f + 2] = key.v6;
+      i32[f + 3] = key.a;
+      i32[f + 4] = key.b;
+      i32[f + 5] = key.p;
+      i32[f + 6] = key.id;
+      i32[f + 7] = key.c0;
+      i32[f + 8] = key.c1;
+      i32[f + 9] = key.c2;
+      i32[f + 10] = key.s0;
+      i32[f + 11] = key.s1;
+      i32[f + 12] = key.s2;
+      i32[f + 13] = key.h;
+    }
     this.ring.end();
   }
 
@@ -225,6 +251,7 @@ function copyBytes(src: Uint8Array, from: number, len: number, dst: Uint8Array, 
 /** What the judging thread's Pipeline offers the player (its connection path, for flows kept here). */
 export interface BackStages {
   dnsPacket(pkt: PacketInfo): void;
+  dnsQueryKeyed(key: QueryKey | undefined, nameHash: number): void;
   connectionStarted(flow: Flow, pkt: PacketInfo): void;
   clientPayload(flow: Flow, pkt: PacketInfo): void;
   proxyAnswer(flow: Flow, pkt: PacketInfo): void;
@@ -244,6 +271,7 @@ export class BackPlayer {
   private readonly flows: (Flow | undefined)[] = [];
   private readonly gens: number[] = [];
   private readonly pkt = new Packet();
+  private readonly queryKey = new QueryKey();
   /** Pausing as a single-threaded replay does (replay.ts PAUSE_CHECK_EVERY): packets of this file where it paused last, and the next check. */
   private skip = 0;
   private nextCheck: number;
@@ -323,6 +351,9 @@ export class BackPlayer {
         return;
       case DNS:
         this.stages.dnsPacket(this.packetOf(at, 0));
+        return;
+      case QUERY:
+        this.stages.dnsQueryKeyed(i32[f] === 1 ? this.queryKeyOf(f) : undefined, i32[f + 1]);
         return;
       case START:
         this.start(at, f);
@@ -408,6 +439,26 @@ export class BackPlayer {
     const gen = this.gens[id];
     if (!flow.wantPayload) Atomics.compareExchange(this.wants, 2 * id, gen, 0);
     if (!flow.wantServerPayload) Atomics.compareExchange(this.wants, 2 * id + 1, gen, 0);
+  }
+
+  /** The tracker key a QUERY record carries (FrontSink.query), with the numbers as the reading thread made them (queryKey()). */
+  private queryKeyOf(f: number): QueryKey {
+    const i32 = this.ring.i32;
+    const k = this.queryKey;
+    k.v6 = i32[f + 2];
+    k.s = k.v6 === 1 ? IPV6_KEY : '';
+    k.a = i32[f + 3] >>> 0;
+    k.b = i32[f + 4] >>> 0;
+    k.p = i32[f + 5] >>> 0;
+    k.id = i32[f + 6];
+    k.c0 = i32[f + 7] >>> 0;
+    k.c1 = i32[f + 8] >>> 0;
+    k.c2 = i32[f + 9] >>> 0;
+    k.s0 = i32[f + 10] >>> 0;
+    k.s1 = i32[f + 11] >>> 0;
+    k.s2 = i32[f + 12] >>> 0;
+    k.h = i32[f + 13];
+    return k;
   }
 
   /** The packet of a record whose own fields are `fields` words: its bytes are read in place, in the ring. */

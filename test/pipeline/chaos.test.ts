@@ -10,48 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
-import { replayFile } from '../../lib/capture/index.js';
 import { Baseline } from '../../lib/baseline/index.js';
 import { DEFAULT_NAME_ORDER, Pipeline } from '../../lib/pipeline/index.js';
-import { CORPUS_DIR, REPO_ROOT } from '../helpers/env.js';
+import { REPO_ROOT } from '../helpers/env.js';
 import { prng } from '../helpers/prng.js';
-
-interface Frame { data: Buffer; wire: number; ts: number; linkType: number }
-
-/** The corpus captures libpcap opens (manifest column libpcap_1.10.3_pcap_open_offline). */
-function corpusCaptures(): string[] {
-  const rows = fs.readFileSync(path.join(CORPUS_DIR, 'manifest.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
-  const col = rows[0].indexOf('libpcap_1.10.3_pcap_open_offline');
-  assert.ok(col > 0, 'manifest has the libpcap column');
-  return rows.slice(1).filter((r) => (r[col] ?? '').startsWith('ok')).map((r) => path.join(CORPUS_DIR, r[0]));
-}
-
-function framesOf(file: string): Frame[] {
-  const out: Frame[] = [];
-  replayFile(file, (buf, caplen, wire, ts, linkType, _h, at = 0) => out.push({ data: Buffer.from(buf.subarray(at, at + caplen)), wire, ts, linkType }));
-  return out;
-}
-
-/** One mutation of `f`, chosen by `rand`. */
-function mutate(f: Frame, rand: () => number): Frame {
-  const data = Buffer.from(f.data);
-  const at = (limit: number): number => Math.floor(rand() * Math.max(1, Math.min(limit, data.length)));
-  const r = rand();
-  let caplen = data.length;
-  if (r < 0.3) {
-    for (let i = 1 + Math.floor(rand() * 6); i > 0; i--) data[at(data.length)] ^= 1 << Math.floor(rand() * 8);
-  } else if (r < 0.5) {
-    // Headers: link, IP, TCP/UDP (the first 80 bytes).
-    for (let i = 1 + Math.floor(rand() * 4); i > 0; i--) data[at(80)] = Math.floor(rand() * 256);
-  } else if (r < 0.75) {
-    // Payloads: DNS records, TLS / HTTP first bytes, QUIC Initials.
-    const from = Math.min(data.length, 40 + Math.floor(rand() * 40));
-    for (let i = 1 + Math.floor(rand() * 8); i > 0 && from < data.length; i--) data[from + Math.floor(rand() * (data.length - from))] = Math.floor(rand() * 256);
-  } else {
-    caplen = Math.floor(rand() * data.length);
-  }
-  return { data: data.subarray(0, caplen), wire: rand() < 0.5 ? f.wire : data.length, ts: f.ts, linkType: f.linkType };
-}
+import { corpusCaptures, framesOf, mutate, type Frame } from '../helpers/chaos-frames.js';
 
 describe('pipeline: chaos (real captures, then mutated)', function () {
   this.timeout(180_000);

@@ -18,6 +18,8 @@ import { memoryReader } from '../../bench/measure.js';
 import { ethernet, ipv6, tcp, writePcap, ETHERTYPE_IPV6, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
 import { assertSameReplays, replayOnce, type Replayed } from '../helpers/replay-frames.js';
 import { CORPUS_DIR, requirePrereq } from '../helpers/env.js';
+import { corpusCaptures, framesOf, mutate, type Frame } from '../helpers/chaos-frames.js';
+import { prng } from '../helpers/prng.js';
 
 const silent = winston.createLogger({ silent: true });
 
@@ -178,6 +180,37 @@ describe('pipeline/split-replay: two threads replay as one does', function () {
     const memConfig = loadConfig({ flags: { 'state-dir': path.join(dir, 'mem', 'state'), 'alerts-file': path.join(dir, 'mem', 'alerts.json'), 'learning-period': '0', 'replay-threads': 2, ...EXTERNAL }, env: {} });
     const mem = await runReplay(memConfig, [file], silent, memoryReader(file, fs.readFileSync(file)));
     assertSameReplays(one, { stats: mem, text: fs.readFileSync(path.join(dir, 'mem', 'alerts.json'), 'utf8') });
+  });
+
+  it('real captures mutated (bits flipped, bytes overwritten, frames cut, repeated, time stepping back): the same counts and alerts', async function () {
+    requirePrereq(this, fs.existsSync(path.join(CORPUS_DIR, 'manifest.tsv')), `corpus at ${CORPUS_DIR}`);
+    const gen = path.join(dir, 'chaos-gen.pcap');
+    generateCapture(gen, { packets: 20_000, seed: 11 });
+    const frames = [...corpusCaptures(), gen].flatMap(framesOf);
+    const rand = prng(20261206);
+    // One file per link type, in the corpus's order: as captured, then three mutated rounds.
+    const byLink = new Map<number, PcapFrame[]>();
+    const add = (f: Frame): void => {
+      const list = byLink.get(f.linkType) ?? [];
+      byLink.set(f.linkType, list);
+      list.push({ ts: f.ts, data: f.data, wireLength: f.wire });
+    };
+    for (const f of frames) add(f);
+    for (let round = 0; round < 3; round++) {
+      for (const f of frames) {
+        const m = mutate(f, rand);
+        add(rand() < 0.02 ? { ...m, ts: m.ts - 60_000 * rand() } : m);
+        if (rand() < 0.02) add(m);
+      }
+    }
+    const files = [...byLink].map(([linkType, list]) => {
+      const file = path.join(dir, `chaos-${linkType}.pcap`);
+      writePcap(file, linkType, list);
+      return file;
+    });
+    const [one] = await both('chaos', files, { 'external-cidr': ['0.0.0.0/0', '::/0'], 'dns-accept-unmatched': true, midstream: true });
+    assert.ok(Object.values(one.stats.decodeErrors).reduce((a, b) => a + b, 0) > 0, 'the mutations were seen as malformed packets');
+    assert.ok(one.stats.alerts > 100 && one.stats.dnsAnswers > 1000, `${one.stats.alerts} alerts, ${one.stats.dnsAnswers} DNS answers`);
   });
 
   it('a scan of 20,000 new destinations: pauses where the one-thread replay pauses, with the same alerts', async () => {
