@@ -337,6 +337,8 @@ export class Pipeline implements BackStages {
     this.grouper = new DomainGrouper(s.groupingRules, { memoSize: GROUP_MEMO_ENTRIES });
     this.suppressions = new Suppressions(s.suppressions, deps.now);
     const sink = deps.sink;
+    // The judging thread gets packets, not processes: a split replay attributes nothing, as a replay does not.
+    if (sink !== undefined && deps.attributor !== undefined) throw new Error('a pipeline that hands its packets to another thread attributes nothing');
     const hooks: FlowHooks = {
       // A connection over lo is the host talking to itself, even to one of its own public
       // addresses (a web server fetching its own URL): never egress. Only a loopback address
