@@ -11,24 +11,12 @@ import path from 'node:path';
 import winston from 'winston';
 import { loadConfig } from '../../lib/config/index.js';
 import { runReplay } from '../../lib/pipeline/index.js';
-import { ethernet, ipv6, tcp, writePcap, ETHERTYPE_IPV6, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { scanCapture } from '../helpers/scan-capture.js';
 import { haveCommand, requirePrereq } from '../helpers/env.js';
 
 const silent = winston.createLogger({ silent: true });
-const T0 = Date.UTC(2026, 11, 1, 10, 0, 0);
 /** More than the replay lets wait at once (MAX_PENDING_JUDGMENTS, 16,384): it must pause. */
 const TARGETS = 20_000;
-
-/** A SYN from one host to each of `n` documentation addresses, 1 ms apart (each is judged once its first second without a ClientHello is over). */
-function scanCapture(file: string, n: number): void {
-  const frames: PcapFrame[] = [];
-  for (let i = 0; i < n; i++) {
-    const dst = `2001:db8:1::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
-    const seg = tcp({ srcPort: 20000 + (i % 40000), dstPort: 443, flags: TCP_SYN, seq: i * 7919 });
-    frames.push({ ts: T0 + i, data: ethernet({ type: ETHERTYPE_IPV6 }, ipv6({ src: 'fd00::5', dst, nextHeader: 6 }, seg)) });
-  }
-  writePcap(file, 1, frames);
-}
 
 function alertLines(file: string): Record<string, unknown>[] {
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);

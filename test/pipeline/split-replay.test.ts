@@ -15,7 +15,8 @@ import { makeRing, READER_FAILED, RingReader, RingStopped, RingWriter, WRITER_FA
 import { replayThreads, SPLIT_MIN_BYTES } from '../../lib/pipeline/split-thread.js';
 import { generateCapture } from '../../bench/gen-capture.js';
 import { memoryReader } from '../../bench/measure.js';
-import { ethernet, ipv6, tcp, writePcap, ETHERTYPE_IPV6, TCP_SYN, type PcapFrame } from '../helpers/packets.js';
+import { writePcap, type PcapFrame } from '../helpers/packets.js';
+import { scanCapture } from '../helpers/scan-capture.js';
 import { assertSameReplays, replayOnce, type Replayed } from '../helpers/replay-frames.js';
 import { CORPUS_DIR, requirePrereq } from '../helpers/env.js';
 import { corpusCaptures, framesOf, mutate, type Frame } from '../helpers/chaos-frames.js';
@@ -109,18 +110,6 @@ describe('pipeline/split-ring: the ring the two threads of a replay share', () =
     assert.throws(() => w.begin(1, 0, 0, 0, 3000), /does not fit/);
   });
 });
-
-/** A SYN from one host to each of `n` documentation addresses, 1 ms apart. */
-function scanCapture(file: string, n: number): void {
-  const t0 = Date.UTC(2026, 11, 1, 10, 0, 0);
-  const frames: PcapFrame[] = [];
-  for (let i = 0; i < n; i++) {
-    const dst = `2001:db8:1::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
-    const seg = tcp({ srcPort: 20000 + (i % 40000), dstPort: 443, flags: TCP_SYN, seq: i * 7919 });
-    frames.push({ ts: t0 + i, data: ethernet({ type: ETHERTYPE_IPV6 }, ipv6({ src: 'fd00::5', dst, nextHeader: 6 }, seg)) });
-  }
-  writePcap(file, 1, frames);
-}
 
 describe('pipeline/split-replay: two threads replay as one does', function () {
   this.timeout(180_000);
