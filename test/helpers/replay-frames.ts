@@ -33,11 +33,18 @@ export interface Replayed {
   text: string;
 }
 
-/** Replays `files` with `flags` into a state dir and alerts file of their own under `dir`/`name`. */
+/**
+ * Replays `files` with `flags` into a state dir and alerts file of their own under `dir`/`name`;
+ * with `configFile`, its settings under the flags (the learning period then from the file).
+ */
 export async function replayOnce(dir: string, name: string, files: string[], flags: Record<string, unknown>,
-  logger: winston.Logger = silent): Promise<Replayed> {
+  logger: winston.Logger = silent, configFile?: string): Promise<Replayed> {
   const alertsFile = path.join(dir, name, 'alerts.json');
-  const config = loadConfig({ flags: { 'state-dir': path.join(dir, name, 'state'), 'alerts-file': alertsFile, 'learning-period': '0', ...flags }, env: {} });
+  const config = loadConfig({
+    file: configFile,
+    flags: { 'state-dir': path.join(dir, name, 'state'), 'alerts-file': alertsFile, ...(configFile === undefined ? { 'learning-period': '0' } : {}), ...flags },
+    env: {},
+  });
   const stats = await runReplay(config, files, logger);
   return { stats, text: fs.existsSync(alertsFile) ? fs.readFileSync(alertsFile, 'utf8') : '' };
 }

@@ -4,6 +4,7 @@
 // same alert lines, in the same order. Every test that replays built frames checks the same
 // (test/helpers/replay-frames.ts).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import { memoryReader } from '../../bench/measure.js';
 import { writePcap, type PcapFrame } from '../helpers/packets.js';
 import { scanCapture } from '../helpers/scan-capture.js';
 import { assertSameReplays, replayOnce, type Replayed } from '../helpers/replay-frames.js';
-import { CORPUS_DIR, requirePrereq } from '../helpers/env.js';
+import { CORPUS_DIR, REPO_ROOT, requirePrereq } from '../helpers/env.js';
 import { corpusCaptures, framesOf, mutate, type Frame } from '../helpers/chaos-frames.js';
 import { prng } from '../helpers/prng.js';
 
@@ -121,9 +122,9 @@ describe('pipeline/split-replay: two threads replay as one does', function () {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  async function both(name: string, files: string[], flags: Record<string, unknown>): Promise<[Replayed, Replayed]> {
-    const one = await replayOnce(dir, `${name}-1`, files, { ...flags, 'replay-threads': 1 });
-    const two = await replayOnce(dir, `${name}-2`, files, { ...flags, 'replay-threads': 2 });
+  async function both(name: string, files: string[], flags: Record<string, unknown>, configFile?: string): Promise<[Replayed, Replayed]> {
+    const one = await replayOnce(dir, `${name}-1`, files, { ...flags, 'replay-threads': 1 }, silent, configFile);
+    const two = await replayOnce(dir, `${name}-2`, files, { ...flags, 'replay-threads': 2 }, silent, configFile);
     assertSameReplays(one, two);
     return [one, two];
   }
@@ -208,6 +209,48 @@ describe('pipeline/split-replay: two threads replay as one does', function () {
     const [one] = await both('scan', [file], { 'external-cidr': ['2001:db8::/32'], 'alerts-max-size': '1GiB' });
     assert.ok(one.stats.replayPauses >= 1, `paused ${one.stats.replayPauses} times`);
     assert.equal(one.stats.alerts, 20_000);
+  });
+
+  it('with grouping rules, suppressions, a learning period and OCSF from a config file: the same counts and alerts', async () => {
+    const file = path.join(dir, 'rules.pcap');
+    generateCapture(file, { packets: 40_000, seed: 3 });
+    const yaml = path.join(dir, 'rules.yaml');
+    fs.writeFileSync(yaml, [
+      'groupingRules:',
+      // The generator's names are svcN.siteG.example, N = 2G or 2G + 1.
+      "  - { match: '/^svc[0-9]*0\\.(site[0-9]+)\\.example$/', group: '$1.grouped' }",
+      "  - { match: '*.site2156.example', group: 'wild' }",
+      'suppressions:',
+      "  - { domainGroup: 'site1029.example', comment: 'test: a known destination' }",
+      'learningPeriod: 3s',
+      'format: ocsf',
+      '',
+    ].join('\n'));
+    const [one] = await both('rules', [file], EXTERNAL, yaml);
+    assert.ok(one.stats.alerts > 100, `${one.stats.alerts} alerts`);
+    assert.ok(one.text.includes('"class_uid"'), 'OCSF lines');
+    assert.ok(one.text.includes('"wild"') && one.text.includes('0.grouped"'), 'the grouping rules named groups');
+    assert.ok(!one.text.includes('(site1029.example)'), 'the suppressed group does not alert (it does without the rule)');
+  });
+
+  it('the CLI with --stdout and --stats-json: the same lines on standard output, the statistics last', async () => {
+    const file = path.join(dir, 'cli.pcap');
+    generateCapture(file, { packets: 5_000, seed: 5 });
+    const out = (threads: number): string[] => {
+      const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'agent', 'cli.js'), 'replay', file, '--stdout', '--stats-json',
+        '--replay-threads', String(threads), '--state-dir', path.join(dir, `cli-${threads}`), '--alerts-file', path.join(dir, `cli-${threads}.json`),
+        ...EXTERNAL['external-cidr'].flatMap((c) => ['--external-cidr', c])], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim().split('\n');
+    };
+    const [one, two] = [out(1), out(2)];
+    const stats = (lines: string[]): Record<string, unknown> => {
+      const { seconds: _s, packetsPerSecond: _p, ...rest } = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
+      return rest;
+    };
+    assert.deepEqual(stats(two), stats(one));
+    assert.equal(two.length - 1, stats(two).alerts, 'one line per alert, then the statistics');
+    assert.deepEqual(two.slice(0, -1), one.slice(0, -1));
   });
 
   it('a state dir that cannot be made fails the same way, and the replay ends', async () => {
