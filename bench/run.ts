@@ -17,6 +17,7 @@ import winston from 'winston';
 import { replayFile } from '../lib/capture/index.js';
 import { runScanBench } from './scan.js';
 import { loadConfig } from '../lib/config/index.js';
+import { replayThreads, SPLIT_MIN_BYTES } from '../lib/pipeline/split-thread.js';
 import { DEFAULT_PACKETS, DEFAULT_SEED } from './gen-capture.js';
 import { fmtInt, fmtMiB, median, memoryReader, seconds, table } from './measure.js';
 import { runMicro } from './micro.js';
@@ -149,7 +150,9 @@ async function main(): Promise<void> {
       if (typeof mod !== 'string') pipe.push(await runPipeline(mod, file, rss));
       ours.push(runBare(file, rss, true));
     }
-    console.log(`\nreplay of ${fmtInt(bare[0].packets)} packets, ${RUNS} runs each, alternating a,b:`);
+    const threads = replayThreads(loadConfig({ flags: {}, env: {} }), [file]);
+    console.log(`\nreplay of ${fmtInt(bare[0].packets)} packets, ${RUNS} runs each, alternating a,b; the pipeline on ${threads} thread(s) `
+      + `(--replay-threads 0: two with two processors or more and captures of ${SPLIT_MIN_BYTES / 1048576} MiB or more):`);
     report(bare, pipe, startRss);
     const oursNs = 1e9 / median(ours.map((x) => x.pps));
     console.log(`bare loop of the pipeline's pcap reader (pcap-file.ts), packets/s: ${ours.map((x) => fmtInt(x.pps)).join('  ')}; ` +
