@@ -14,22 +14,46 @@ import { errorData, type FromJudging, type JudgingStart } from './split-replay.j
 const port = parentPort;
 if (port === null) throw new Error('split-worker.js runs as a worker thread (split-replay.ts)');
 
-/** Log lines go to the main thread's logger. */
+/** Log lines go to the main thread's logger (their fields as data: a function or the like as its text). */
 class ToMain extends Transport {
   override log(info: Record<string | symbol, unknown>, next: () => void): void {
     const copy: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(info)) copy[k] = v;
-    post({ type: 'log', info: copy });
+    try {
+      post({ type: 'log', info: copy });
+    } catch {
+      post({ type: 'log', info: JSON.parse(JSON.stringify(copy, plain)) as Record<string, unknown> });
+    }
     next();
   }
+}
+
+/** JSON.stringify's replacer for a log line's fields that cannot be posted as they are. */
+function plain(_key: string, v: unknown): unknown {
+  if (v instanceof Error) return { message: v.message, stack: v.stack };
+  if (typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint') return String(v);
+  return v;
 }
 
 function post(m: FromJudging): void {
   (port as NonNullable<typeof port>).postMessage(m);
 }
 
+/** The ring of the replay being judged: marked failed when this thread dies of an error nobody caught. */
+let current: RingReader | undefined;
+
+// The reading thread may be waiting for room in the ring, where no message reaches it: the
+// ring's state tells it this thread is gone (an error out of the pipeline's asynchronous work,
+// which a one-thread replay would die of too), then the error goes to the main thread.
+process.on('uncaughtException', (err) => {
+  current?.fail(READER_FAILED);
+  post({ type: 'error', error: errorData(err) });
+  process.exit(1);
+});
+
 async function judge(m: JudgingStart): Promise<void> {
   const reader = new RingReader(m.ring);
+  current = reader;
   let j: Judging | undefined;
   try {
     const logger = winston.createLogger({ level: m.logLevel, transports: [new ToMain()] });
