@@ -265,5 +265,11 @@ describe('pipeline/split-replay: two threads replay as one does', function () {
       );
     }
     assert.equal(errors[1], errors[0]);
+    // The reading thread waiting for room in a small ring when the judging thread fails: it stops, and tells the judging thread's error.
+    const config = loadConfig({ flags: { 'state-dir': path.join(blocker, 'state'), 'alerts-file': path.join(dir, 'err-small.json'), 'replay-threads': 2 }, env: {} });
+    await runReplay(config, [path.join(dir, 'gen.pcap')], silent, replayFile, { ringBytes: 65536 }).then(
+      () => assert.fail('replayed without a state dir'),
+      (err: Error) => assert.equal(`${err.name}: ${err.message}`, errors[0]),
+    );
   });
 });
