@@ -13,7 +13,8 @@ import type { Attributor, Attribution, FallbackOwner } from './attribution.js';
 import { AGENT_VERSION } from '../version.js';
 import { softwareKey } from '../software/index.js';
 import { ResolverOwners } from './resolvers.js';
-import type { BackStages, FrontSink } from './split-events.js';
+import type { BackStages } from './split-back.js';
+import type { FrontSink } from './split-front.js';
 import { RateBudget } from './budget.js';
 import type { PtrResolver } from './ptr.js';
 
@@ -108,6 +109,8 @@ const SNIFF_MAX_BYTES = 16_384;
 const SNIFF_MAX_PACKETS = 8;
 /** QUIC client Initial datagrams gathered for one ClientHello (a post-quantum one takes two). */
 const QUIC_MAX_DATAGRAMS = 4;
+/** Client payload packets a connection that is not proxied takes at most (the reading thread of a split replay hands over no more). */
+export const MAX_CLIENT_PAYLOADS_WANTED = Math.max(SNIFF_MAX_PACKETS, QUIC_MAX_DATAGRAMS);
 /**
  * QUIC Initial datagrams decrypted per second at most. Opening one takes ~25-30 µs (key
  * derivation and AES-GCM, against ~3 µs for the rest of a connection start), and anybody can

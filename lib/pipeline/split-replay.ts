@@ -1,7 +1,7 @@
 // A replay on two threads. This one reads the files, decodes each packet and keeps the flow
 // table (a Pipeline with a FrontSink); the judging thread (split-worker.ts) runs the DNS stage,
 // the connection path, the baseline and the alert outputs on its own Pipeline, from the records
-// this one writes into a shared ring (split-events.ts, split-ring.ts), in packet order. Nothing
+// this one writes into a shared ring (split-records.ts, split-ring.ts), in packet order. Nothing
 // it decides flows back but which payloads it still wants (two shared words per flow), so
 // its alerts and counts are those of a single-threaded replay (test/pipeline/split-replay.test.ts).
 //
@@ -13,7 +13,8 @@ import type winston from 'winston';
 import { ConfigError, type AgentConfig } from '../config/index.js';
 import type { PacketCallback, ReplayOptions, ReplayResult } from '../capture/index.js';
 import { Pipeline, type PipelineSettings } from './pipeline.js';
-import { FrontSink, wantsFor } from './split-events.js';
+import { FrontSink } from './split-front.js';
+import { wantsFor } from './split-records.js';
 import { keepJudgingThread, takeJudgingThread } from './split-thread.js';
 import { makeRing, RingStopped, RingWriter, WRITER_FAILED } from './split-ring.js';
 import { packetFeeder, readFiles, readingCounts, replayStats, type FileOutcomes, type JudgingResult, type ReadingCounts, type ReplayStats } from './replay-parts.js';

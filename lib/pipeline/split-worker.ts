@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import winston from 'winston';
 import Transport from 'winston-transport';
 import { PAUSE_CHECK_EVERY } from '../capture/index.js';
-import { BackPlayer } from './split-events.js';
+import { BackPlayer } from './split-back.js';
 import { READER_FAILED, RingReader } from './split-ring.js';
 import { closeJudging, MAX_PENDING_JUDGMENTS, openJudging, type Judging } from './replay-parts.js';
 import { errorData, type FromJudging, type JudgingStart } from './split-replay.js';
