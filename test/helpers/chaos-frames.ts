@@ -43,3 +43,18 @@ export function mutate(f: Frame, rand: () => number): Frame {
   return { data: data.subarray(0, caplen), wire: rand() < 0.5 ? f.wire : data.length, ts: f.ts, linkType: f.linkType };
 }
 
+
+/**
+ * The frames as captured, then `rounds` rounds of them mutated; in a mutated round 2% of the
+ * frames with time stepping back (up to a minute), and 2% fed twice.
+ */
+export function* chaosRounds(frames: Frame[], rounds: number, rand: () => number): Generator<Frame> {
+  yield* frames;
+  for (let round = 0; round < rounds; round++) {
+    for (const f of frames) {
+      const m = mutate(f, rand);
+      yield rand() < 0.02 ? { ...m, ts: m.ts - 60_000 * rand() } : m;
+      if (rand() < 0.02) yield m;
+    }
+  }
+}

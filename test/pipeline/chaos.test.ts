@@ -14,7 +14,7 @@ import { Baseline } from '../../lib/baseline/index.js';
 import { DEFAULT_NAME_ORDER, Pipeline } from '../../lib/pipeline/index.js';
 import { REPO_ROOT } from '../helpers/env.js';
 import { prng } from '../helpers/prng.js';
-import { corpusCaptures, framesOf, mutate, type Frame } from '../helpers/chaos-frames.js';
+import { chaosRounds, corpusCaptures, framesOf, type Frame } from '../helpers/chaos-frames.js';
 
 describe('pipeline: chaos (real captures, then mutated)', function () {
   this.timeout(180_000);
@@ -48,14 +48,7 @@ describe('pipeline: chaos (real captures, then mutated)', function () {
       if (rand() < 0.01) p.expire(f.ts);
     };
     // As captured, then five mutated rounds; a few frames twice, a few with time stepping back.
-    for (const f of frames) feed(f);
-    for (let round = 0; round < 5; round++) {
-      for (const f of frames) {
-        const m = mutate(f, rand);
-        feed(rand() < 0.02 ? { ...m, ts: m.ts - 60_000 * rand() } : m);
-        if (rand() < 0.02) feed(m);
-      }
-    }
+    for (const f of chaosRounds(frames, 5, rand)) feed(f);
     await p.finish();
     await baseline.close();
 

@@ -20,7 +20,7 @@ import { writePcap, type PcapFrame } from '../helpers/packets.js';
 import { scanCapture } from '../helpers/scan-capture.js';
 import { assertSameReplays, replayOnce, type Replayed } from '../helpers/replay-frames.js';
 import { CORPUS_DIR, REPO_ROOT, requirePrereq } from '../helpers/env.js';
-import { corpusCaptures, framesOf, mutate, type Frame } from '../helpers/chaos-frames.js';
+import { chaosRounds, corpusCaptures, framesOf, type Frame } from '../helpers/chaos-frames.js';
 import { prng } from '../helpers/prng.js';
 
 const silent = winston.createLogger({ silent: true });
@@ -185,14 +185,7 @@ describe('pipeline/split-replay: two threads replay as one does', function () {
       byLink.set(f.linkType, list);
       list.push({ ts: f.ts, data: f.data, wireLength: f.wire });
     };
-    for (const f of frames) add(f);
-    for (let round = 0; round < 3; round++) {
-      for (const f of frames) {
-        const m = mutate(f, rand);
-        add(rand() < 0.02 ? { ...m, ts: m.ts - 60_000 * rand() } : m);
-        if (rand() < 0.02) add(m);
-      }
-    }
+    for (const f of chaosRounds(frames, 3, rand)) add(f);
     const files = [...byLink].map(([linkType, list]) => {
       const file = path.join(dir, `chaos-${linkType}.pcap`);
       writePcap(file, linkType, list);
