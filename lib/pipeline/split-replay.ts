@@ -8,6 +8,7 @@
 // Why: on the benchmark's capture the single-threaded replay spends ~45% of its time decoding
 // and in the flow table, ~55% in DNS and the connection path; each thread now takes about half.
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import type winston from 'winston';
 import { ConfigError, type AgentConfig } from '../config/index.js';
@@ -97,8 +98,8 @@ async function readAndJudge(worker: Worker, config: Readonly<AgentConfig>, setti
     sink.finish(readingCounts(p));
   } catch (err) {
     writer.fail(WRITER_FAILED);
-    // The judging thread stopped first: its error is the one to tell.
-    if (err instanceof RingStopped) await result;
+    // The judging thread stopped first: its error is the one to tell (if it tells it: one gone silent may not).
+    if (err instanceof RingStopped) await Promise.race([result, sleep(5_000, undefined, { ref: false })]);
     throw err;
   }
   return [await result, outcomes];

@@ -16,11 +16,21 @@ const READER_WAITS = 2;
 const WRITER_WAITS = 3;
 /** STATE: RUNNING, or why a side stopped early (the other side stops waiting and says so). */
 const STATE = 4;
+/** The reader's beat (seconds, wall clock) while it lets its event loop run: it is alive though READ stands still. */
+const BEAT = 5;
 const CONTROL_WORDS = 8;
 
 export const RUNNING = 0;
 export const READER_FAILED = 1;
 export const WRITER_FAILED = 2;
+/** The reader neither read nor beat for the writer's stall bound: gone without a word (a thread out of memory runs no handler). */
+export const READER_SILENT = 3;
+
+/**
+ * How long a writer with no room waits for the reader to read or beat before it gives up. The
+ * reader beats every second while it waits for asynchronous work (split-worker.ts).
+ */
+export const STALL_MS = 60_000;
 
 /** Record header: type, size, packet number, time. */
 export const HEADER_BYTES = 24;
@@ -41,7 +51,9 @@ export function makeRing(bytes: number): RingBuffers {
 /** Thrown by a side that finds the other one stopped (STATE). */
 export class RingStopped extends Error {
   constructor(readonly state: number) {
-    super(state === READER_FAILED ? 'the judging thread of the replay stopped' : 'the reading thread of the replay stopped');
+    super(state === READER_FAILED ? 'the judging thread of the replay stopped'
+      : state === READER_SILENT ? `the judging thread of the replay stopped answering (nothing read for ${STALL_MS / 1000} s)`
+        : 'the reading thread of the replay stopped');
   }
 }
 
@@ -76,6 +88,11 @@ class RingViews {
 }
 
 export class RingWriter extends RingViews {
+  /** `stallMs`: how long to wait for a reader that neither reads nor beats (STALL_MS; tests make it short). */
+  constructor(r: RingBuffers, private readonly stallMs = STALL_MS) {
+    super(r);
+  }
+
   /** Bytes written (a JS number: exact far beyond 2^32). */
   private written = 0;
   /** Bytes the reader had taken when last looked at. */
@@ -141,12 +158,22 @@ export class RingWriter extends RingViews {
   private room(need: number): void {
     if (this.written + need - this.taken <= this.size) return;
     this.publish();
+    let lastRead = Atomics.load(this.control, READ);
+    let lastBeat = Atomics.load(this.control, BEAT);
+    let since = performance.now();
     for (;;) {
       const read = Atomics.load(this.control, READ);
       this.taken = this.written - ((this.written - read) >>> 0);
       if (this.written + need - this.taken <= this.size) return;
       const state = this.state;
       if (state !== RUNNING) throw new RingStopped(state);
+      const beat = Atomics.load(this.control, BEAT);
+      if (read !== lastRead || beat !== lastBeat) {
+        [lastRead, lastBeat, since] = [read, beat, performance.now()];
+      } else if (performance.now() - since > this.stallMs) {
+        this.fail(READER_SILENT);
+        throw new RingStopped(READER_SILENT);
+      }
       Atomics.store(this.control, WRITER_WAITS, 1);
       // Sleeps only while READ is still what was read above: no wake-up is lost.
       Atomics.wait(this.control, READ, read, WAIT_SLICE_MS);
@@ -183,6 +210,11 @@ export class RingReader extends RingViews {
   /** Length of the bytes after the fields of the record at `at`. */
   bytesOf(at: number): number {
     return this.i32[at >> 2] >>> 8;
+  }
+
+  /** Tells the writer this side is alive while it reads nothing (its event loop running asynchronous work). */
+  beat(): void {
+    Atomics.store(this.control, BEAT, (Date.now() / 1000) | 0);
   }
 
   /** Done with the record at `at` (from next()): its room goes back to the writer. */

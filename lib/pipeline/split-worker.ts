@@ -55,6 +55,10 @@ async function judge(m: JudgingStart): Promise<void> {
   const reader = new RingReader(m.ring);
   current = reader;
   let j: Judging | undefined;
+  // While this thread waits for asynchronous work (the baseline opening, a pause, the end) the
+  // reading thread may be waiting for room: it hears that this one is alive (STALL_MS).
+  reader.beat();
+  const beats = setInterval(() => reader.beat(), 1000);
   try {
     const logger = winston.createLogger({ level: m.logLevel, transports: [new ToMain()] });
     // --stdout lines go on the same port as the end of the replay: all are out before its statistics.
@@ -76,6 +80,8 @@ async function judge(m: JudgingStart): Promise<void> {
     reader.fail(READER_FAILED);
     if (j !== undefined) await Promise.allSettled([j.baseline.close(), j.alerts.close()]);
     post({ type: 'error', error: errorData(err) });
+  } finally {
+    clearInterval(beats);
   }
 }
 

@@ -5,6 +5,7 @@
 // (test/helpers/replay-frames.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import winston from 'winston';
 import { loadConfig } from '../../lib/config/index.js';
 import { replayFile } from '../../lib/capture/index.js';
 import { runReplay } from '../../lib/pipeline/index.js';
-import { makeRing, READER_FAILED, RingReader, RingStopped, RingWriter, WRITER_FAILED } from '../../lib/pipeline/split-ring.js';
+import { makeRing, READER_FAILED, READER_SILENT, RingReader, RingStopped, RingWriter, WRITER_FAILED } from '../../lib/pipeline/split-ring.js';
 import { replayThreads, SPLIT_MIN_BYTES } from '../../lib/pipeline/split-thread.js';
 import { generateCapture } from '../../bench/gen-capture.js';
 import { memoryReader } from '../../bench/measure.js';
@@ -103,6 +104,31 @@ describe('pipeline/split-ring: the ring the two threads of a replay share', () =
     checkRecord(r, at, 0, 2, 10);
     r.done(at);
     assert.throws(() => r.next(1000), (err: unknown) => err instanceof RingStopped && err.state === WRITER_FAILED);
+  });
+
+  it('a writer with no room left gives up on a reader that neither reads nor beats (gone without a word), not on one that beats', async () => {
+    const ring = makeRing(4096);
+    const w = new RingWriter(ring, 1500);
+    const r = new RingReader(ring);
+    for (let seq = 0; seq < 3; seq++) writeRecord(w, seq, 0, 1100);
+    // A reader on another thread that beats for 3.5 s (its beat is in whole seconds), then neither reads nor beats.
+    const beater = new Worker(`
+      const { workerData } = require('node:worker_threads');
+      import(workerData.ring).then(({ RingReader }) => {
+        const r = new RingReader(workerData.buffers);
+        const t = setInterval(() => r.beat(), 200);
+        setTimeout(() => clearInterval(t), 3500);
+      });`, { eval: true, workerData: { ring: new URL('../../lib/pipeline/split-ring.js', import.meta.url).href, buffers: ring } });
+    try {
+      const t = performance.now();
+      assert.throws(() => writeRecord(w, 3, 0, 1100), (err: unknown) => err instanceof RingStopped && err.state === READER_SILENT && /stopped answering/.test(err.message));
+      const waited = performance.now() - t;
+      // Without the beats it gives up after 1.5 s; with them not before they stop (~3.5 s, less up to a second of their resolution).
+      assert.ok(waited >= 3000, `it waited while the reader beat, then its bound: ${Math.round(waited)} ms`);
+      assert.equal(r.state, READER_SILENT, 'and says so to the reader');
+    } finally {
+      await beater.terminate();
+    }
   });
 
   it('refuses a ring that is not a power of two and a record larger than half of it', () => {
