@@ -3,6 +3,7 @@
 // before it loads the pipeline: both take ~0.4 s to load their modules, and they do it at once.
 import fs from 'node:fs';
 import os from 'node:os';
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { AgentConfig } from '../config/index.js';
 
@@ -17,12 +18,21 @@ import type { AgentConfig } from '../config/index.js';
 export const SPLIT_MIN_BYTES = 512 * 1024 * 1024;
 
 /**
- * Threads for a replay of `files`: config.replayThreads, or with 0 two when the machine has two
- * processors and the files hold SPLIT_MIN_BYTES or more (a pipe, whose size is not known, counts as large).
+ * With replayThreads 0, a process whose heap may not grow past this replays on one thread: two
+ * threads hold two heaps and the ring (Node sizes its heap from a memory limit: ~259 MB in a
+ * 512 MiB pod, which one thread's replay is bounded to fit).
  */
-export function replayThreads(config: Readonly<AgentConfig>, files: readonly string[]): number {
+export const SPLIT_MIN_HEAP_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Threads for a replay of `files`: config.replayThreads, or with 0 two when the machine has two
+ * processors, the heap room to spare (SPLIT_MIN_HEAP_BYTES) and the files hold SPLIT_MIN_BYTES
+ * or more (a pipe, whose size is not known, counts as large).
+ */
+export function replayThreads(config: Readonly<AgentConfig>, files: readonly string[],
+  heapLimitBytes: number = v8.getHeapStatistics().heap_size_limit): number {
   if (config.replayThreads === 1 || config.replayThreads === 2) return config.replayThreads;
-  if (os.availableParallelism() < 2) return 1;
+  if (os.availableParallelism() < 2 || heapLimitBytes < SPLIT_MIN_HEAP_BYTES) return 1;
   let bytes = 0;
   for (const file of files) {
     try {

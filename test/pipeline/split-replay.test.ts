@@ -14,7 +14,7 @@ import { loadConfig } from '../../lib/config/index.js';
 import { replayFile } from '../../lib/capture/index.js';
 import { runReplay } from '../../lib/pipeline/index.js';
 import { makeRing, READER_FAILED, READER_SILENT, RingReader, RingStopped, RingWriter, WRITER_FAILED } from '../../lib/pipeline/split-ring.js';
-import { replayThreads, SPLIT_MIN_BYTES } from '../../lib/pipeline/split-thread.js';
+import { replayThreads, SPLIT_MIN_BYTES, SPLIT_MIN_HEAP_BYTES } from '../../lib/pipeline/split-thread.js';
 import { generateCapture } from '../../bench/gen-capture.js';
 import { memoryReader } from '../../bench/measure.js';
 import { writePcap, type PcapFrame } from '../helpers/packets.js';
@@ -155,7 +155,7 @@ describe('pipeline/split-replay: two threads replay as one does', function () {
     return [one, two];
   }
 
-  it('by default with two processors or more and large captures (or a pipe); --replay-threads 1 or 2 decides', () => {
+  it('by default with two processors or more, room in the heap and large captures (or a pipe); --replay-threads 1 or 2 decides', () => {
     const config = (n: number) => loadConfig({ flags: { 'replay-threads': n }, env: {} });
     const small = path.join(dir, 'small.pcap');
     fs.writeFileSync(small, Buffer.alloc(1000));
@@ -168,6 +168,9 @@ describe('pipeline/split-replay: two threads replay as one does', function () {
     assert.equal(replayThreads(config(0), [small]), 1);
     assert.equal(replayThreads(config(0), [large]), two);
     assert.equal(replayThreads(config(0), [small, '/dev/stdin']), fs.statSync('/dev/stdin').isFile() ? 1 : two);
+    // A heap held small (a memory limit) has no room for two threads' heaps: one thread.
+    assert.equal(replayThreads(config(0), [large], SPLIT_MIN_HEAP_BYTES - 1), 1);
+    assert.equal(replayThreads(config(2), [large], SPLIT_MIN_HEAP_BYTES - 1), 2, 'unless asked for');
     assert.throws(() => config(3), /replay-threads/);
   });
 
