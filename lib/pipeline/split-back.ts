@@ -33,8 +33,7 @@ export class BackPlayer {
   private readonly gens: number[] = [];
   private readonly pkt = new Packet();
   private readonly queryKey = new QueryKey();
-  /** Pausing as a single-threaded replay does (replay.ts PAUSE_CHECK_EVERY): packets of this file where it paused last, and the next check. */
-  private skip = 0;
+  /** Pausing as a single-threaded replay does (replay.ts PAUSE_CHECK_EVERY): the packet of this file after which it next asks. */
   private nextCheck: number;
   private pausable = false;
   pauses = 0;
@@ -85,13 +84,13 @@ export class BackPlayer {
    */
   private pausedBefore(packet: number): boolean {
     while (packet > this.nextCheck) {
-      if (this.pausable && this.shouldPause()) {
-        this.skip = this.nextCheck;
-        this.nextCheck = this.skip + this.pauseEvery;
+      // Paused or not, the next question comes pauseEvery packets on (from where it paused).
+      const pause = this.pausable && this.shouldPause();
+      this.nextCheck += this.pauseEvery;
+      if (pause) {
         this.pauses += 1;
         return true;
       }
-      this.nextCheck += this.pauseEvery;
     }
     return false;
   }
@@ -101,7 +100,6 @@ export class BackPlayer {
     const f = (at + HEADER_BYTES) >> 2;
     switch (type) {
       case FILE:
-        this.skip = 0;
         this.nextCheck = this.pauseEvery;
         this.pausable = i32[f] === 1;
         return;
