@@ -428,7 +428,7 @@ export class Pipeline implements BackStages {
     if (this.dnsPort[pkt.srcPort] === 1 || this.dnsPort[pkt.dstPort] === 1) {
       if (this.sink === undefined) this.dnsPacket(pkt);
       // A query over UDP goes over as its tracker key (its question read here, off the judging thread).
-      else if (this.dnsPort[pkt.srcPort] !== 1 && pkt.protocol === 17) this.sink.query(pkt.payloadLength > 0 ? this.udpQuery(pkt) : undefined, this.queryHead.nameHash);
+      else if (this.dnsPort[pkt.srcPort] !== 1 && pkt.protocol === 17) this.queryOver(pkt, this.sink);
       else this.sink.dns(pkt);
       return;
     }
@@ -561,6 +561,12 @@ export class Pipeline implements BackStages {
     }
     const ends = { transport: 'udp' as const, clientIp, clientPort: pkt.srcPort, serverIp: this.textAt(pkt, pkt.dstOffset), serverPort: pkt.dstPort, ended: true };
     void this.attributing(this.deps.attributor.socketOwner(ends)).then((pid) => this.resolvers.owner(socket, pid, state));
+  }
+
+  /** A DNS query over UDP on the reading thread of a split replay: its tracker key and question's hash go over (FrontSink.query). */
+  private queryOver(pkt: PacketInfo, sink: FrontSink): void {
+    const key = pkt.payloadLength > 0 ? this.udpQuery(pkt) : undefined;
+    sink.query(key, key === undefined ? 0 : this.queryHead.nameHash);
   }
 
   /** The tracker key of a DNS query over UDP (its question's name hash in queryHead); undefined when it is not one. */

@@ -21,8 +21,8 @@ import { makeRing, RingStopped, RingWriter, WRITER_FAILED } from './split-ring.j
 import { packetFeeder, readFiles, readingCounts, replayStats, type FileOutcomes, type JudgingResult, type ReadingCounts, type ReplayStats } from './replay-parts.js';
 
 /**
- * The ring's size: ~0.3 s of records at the benchmark's rate (mostly a 36-byte record per packet
- * of a tracked flow), which lets the reading go on while the judging thread starts.
+ * The ring's size: ~0.3 s of records at the benchmark's rate (mostly a 40-byte record per packet
+ * of a tracked flow: 24 of header, 12 of fields, padded to 8), which lets the reading go on while the judging thread starts.
  */
 export const RING_BYTES = 64 * 1024 * 1024;
 
